@@ -1,0 +1,146 @@
+//! Diagnostics people read: `FILE:LINE:COL: error: MESSAGE`, the source line,
+//! a caret under the span and a hint in the user's words.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::source::SourceMap;
+use crate::span::Span;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// Where a diagnostic points: a span of the control text, or a whole file
+/// (for problems such as its permissions, found before it is read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Origin {
+    Span(Span),
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub origin: Origin,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            origin: Origin::Span(span),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn warning(span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(span, message)
+        }
+    }
+
+    pub fn file_error(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            origin: Origin::File(path.into()),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// `(path, line, column)` of where it points, 1-based.
+    pub fn position(&self, sources: &SourceMap) -> Option<(PathBuf, usize, usize)> {
+        match &self.origin {
+            Origin::Span(span) => sources
+                .locate(span.start)
+                .map(|l| (l.path.to_path_buf(), l.line, l.column)),
+            Origin::File(path) => Some((path.clone(), 0, 0)),
+        }
+    }
+
+    /// The rendered diagnostic, several lines, ending with a newline.
+    pub fn render(&self, sources: &SourceMap) -> String {
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut out = String::new();
+        match &self.origin {
+            Origin::File(path) => {
+                let _ = writeln!(out, "{}: {level}: {}", path.display(), self.message);
+            }
+            Origin::Span(span) => match sources.locate(span.start) {
+                Some(loc) => {
+                    let _ = writeln!(
+                        out,
+                        "{}:{}:{}: {level}: {}",
+                        loc.path.display(),
+                        loc.line,
+                        loc.column,
+                        self.message
+                    );
+                    let gutter = loc.line.to_string();
+                    let pad = " ".repeat(gutter.len());
+                    let _ = writeln!(out, " {gutter} | {}", loc.line_text);
+                    let _ = writeln!(out, " {pad} | {}", caret(loc.line_text, loc.column, span, sources));
+                }
+                None => {
+                    let _ = writeln!(out, "<input>: {level}: {}", self.message);
+                }
+            },
+        }
+        if let Some(hint) = &self.hint {
+            let _ = writeln!(out, "   = hint: {hint}");
+        }
+        out
+    }
+}
+
+/// Blanks up to the column (keeping tabs so the caret lines up) and one `^`
+/// per character of the span on that line.
+fn caret(line: &str, column: usize, span: &Span, sources: &SourceMap) -> String {
+    let before: String = line
+        .chars()
+        .take(column.saturating_sub(1))
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    let rest = line.chars().count().saturating_sub(column.saturating_sub(1));
+    let spanned = sources.text(*span).split('\n').next().unwrap_or("").chars().count();
+    let width = spanned.min(rest).max(1);
+    format!("{before}{}", "^".repeat(width))
+}
+
+/// Renders every diagnostic, errors and warnings in source order.
+pub fn render_all(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
+    diagnostics.iter().map(|d| d.render(sources)).collect()
+}
+
+/// The closest of `candidates` to `word`, if close enough to suggest.
+pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let word = word.to_ascii_lowercase();
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(&word, c), *c))
+        .filter(|(score, _)| *score > 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}

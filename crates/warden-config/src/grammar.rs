@@ -1,0 +1,90 @@
+//! The pest binding for `grammar/*.pest`, and the translation of pest's
+//! errors into diagnostics in the user's words (rule names never leak).
+
+use pest::Parser as _;
+use pest::error::{ErrorVariant, InputLocation};
+use pest::iterators::Pairs;
+
+use crate::diag::{Diagnostic, did_you_mean};
+use crate::span::Span;
+
+#[derive(Debug, pest_derive::Parser)]
+#[grammar = "../../grammar/warden.pest"]
+#[grammar = "../../grammar/settings.pest"]
+#[grammar = "../../grammar/checks.pest"]
+pub struct ControlParser;
+
+/// Parses the expanded control text into its syntax tree.
+pub fn parse(text: &str) -> Result<Pairs<'_, Rule>, Diagnostic> {
+    ControlParser::parse(Rule::file, text).map_err(|e| syntax_error(text, e))
+}
+
+fn syntax_error(text: &str, err: pest::error::Error<Rule>) -> Diagnostic {
+    let at = match err.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let found = token_at(text, at);
+    let span = Span::new(at, at + found.len().max(1).min(text.len().saturating_sub(at)));
+    let expected: Vec<Rule> = match &err.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    let found_words = if found.is_empty() {
+        "the end of the file".to_string()
+    } else {
+        format!("'{found}'")
+    };
+    let message = format!("unexpected {found_words}");
+    let mut words: Vec<String> = expected.iter().filter_map(|r| describe(*r)).collect();
+    words.sort_unstable();
+    words.dedup();
+    let mut diag = Diagnostic::error(span, message);
+    let keywords: Vec<&str> = words
+        .iter()
+        .filter_map(|w| w.strip_prefix('\'').and_then(|w| w.strip_suffix('\'')))
+        .collect();
+    if let Some(suggestion) = did_you_mean(found, &keywords) {
+        diag = diag.with_hint(format!("did you mean '{suggestion}'?"));
+    } else if !words.is_empty() {
+        diag = diag.with_hint(format!("expected {}", one_of(&words)));
+    }
+    diag
+}
+
+/// The token at `at`: a quoted string, a word, or one character.
+fn token_at(text: &str, at: usize) -> &str {
+    let rest = text.get(at..).unwrap_or("");
+    let Some(first) = rest.chars().next() else {
+        return "";
+    };
+    if first == '"' || first == '\'' {
+        let end = rest[1..].find(first).map_or(rest.len(), |e| e + 2);
+        let end = rest[..end].find('\n').unwrap_or(end);
+        return &rest[..end];
+    }
+    let end = rest
+        .find(|c: char| c.is_whitespace() || "{}\"',;()".contains(c))
+        .unwrap_or(rest.len());
+    if end == 0 { &rest[..first.len_utf8()] } else { &rest[..end] }
+}
+
+fn one_of(words: &[String]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// What a grammar rule is called in the user's words; None hides it from
+/// "expected ..." lists (punctuation, internal helpers). Keywords (`kw_x`)
+/// are named by their spelling.
+pub fn describe(rule: Rule) -> Option<String> {
+    if let Some(words) = crate::grammar_words::describe(rule) {
+        return Some(words.to_string());
+    }
+    let name = format!("{rule:?}");
+    let word = name.strip_prefix("kw_")?;
+    Some(format!("'{}'", word.replace('_', "-")))
+}

@@ -1,0 +1,234 @@
+//! Include expansion: `include GLOB` is inlined where it stands, like Monit's
+//! lexer does, so it works at top level, inside a check and inside a rule.
+//!
+//! The directive itself stays in the expanded text (the grammar skips it like
+//! a comment), so diagnostics about it point at real text; the matched files
+//! follow it, each on lines of its own.
+
+use std::path::{Path, PathBuf};
+
+use crate::diag::Diagnostic;
+use crate::source::SourceMap;
+use crate::span::Span;
+
+/// Includes nested deeper than this are refused (a cycle through symlinks
+/// or generated names would otherwise never end).
+const MAX_DEPTH: usize = 32;
+
+/// Reads `path` and everything it includes into `map`.
+pub fn expand_root(path: &Path, text: String, map: &mut SourceMap, diags: &mut Vec<Diagnostic>) {
+    let mut stack = vec![canonical(path)];
+    expand_file(path.to_path_buf(), text, map, &mut stack, diags);
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn expand_file(
+    path: PathBuf,
+    text: String,
+    map: &mut SourceMap,
+    stack: &mut Vec<PathBuf>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let file = map.add_file(path, text);
+    let text = map.files[file].text.clone();
+    let mut copied = 0;
+    for directive in find_includes(&text) {
+        map.push_segment(file, copied..directive.end);
+        copied = directive.end;
+        let span_start = map.expanded().len() - (directive.end - directive.start);
+        let span = Span::new(span_start, map.expanded().len());
+        map.push_synthetic("\n");
+        include_matches(&dir, &directive.pattern, span, map, stack, diags);
+    }
+    map.push_segment(file, copied..text.len());
+    map.push_synthetic("\n");
+}
+
+fn include_matches(
+    dir: &Path,
+    pattern: &str,
+    span: Span,
+    map: &mut SourceMap,
+    stack: &mut Vec<PathBuf>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let full = if Path::new(pattern).is_absolute() {
+        PathBuf::from(pattern)
+    } else {
+        dir.join(pattern)
+    };
+    let matches = match glob::glob(&full.to_string_lossy()) {
+        Ok(paths) => {
+            let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+            found.sort();
+            found
+        }
+        Err(e) => {
+            diags.push(Diagnostic::error(span, format!("invalid include pattern: {}", e.msg)));
+            return;
+        }
+    };
+    if matches.is_empty() {
+        diags.push(
+            Diagnostic::warning(span, format!("include matches no file: {}", full.display()))
+                .with_hint("nothing is included; check the path or remove the line"),
+        );
+        return;
+    }
+    for found in matches {
+        let key = canonical(&found);
+        if stack.contains(&key) {
+            diags.push(Diagnostic::error(
+                span,
+                format!("include cycle: {} includes itself", found.display()),
+            ));
+            continue;
+        }
+        if stack.len() >= MAX_DEPTH {
+            diags.push(Diagnostic::error(span, format!("includes nested deeper than {MAX_DEPTH}")));
+            return;
+        }
+        match std::fs::read(&found) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                stack.push(key);
+                expand_file(found, text, map, stack, diags);
+                stack.pop();
+            }
+            Err(e) => diags.push(Diagnostic::error(
+                span,
+                format!("cannot read included file {}: {e}", found.display()),
+            )),
+        }
+    }
+}
+
+/// An `include PATTERN` directive found in a file.
+#[derive(Debug, PartialEq)]
+struct Directive {
+    start: usize,
+    end: usize,
+    pattern: String,
+}
+
+/// Finds `include` directives outside comments and strings.
+fn find_includes(text: &str) -> Vec<Directive> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => i = skip_until(bytes, i + 1, b'\n'),
+            q @ (b'"' | b'\'') => i = skip_until(bytes, i + 1, q).saturating_add(1),
+            c if is_word(c) => {
+                let start = i;
+                while i < bytes.len() && is_word(bytes[i]) {
+                    i += 1;
+                }
+                let boundary = start == 0 || !is_word(bytes[start - 1]);
+                if boundary && text[start..i].eq_ignore_ascii_case("include") {
+                    if let Some((pattern, end)) = pattern_after(text, i) {
+                        found.push(Directive {
+                            start,
+                            end,
+                            pattern,
+                        });
+                        i = end;
+                    }
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    found
+}
+
+fn is_word(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.' || c == b'/' || c >= 0x80
+}
+
+fn skip_until(bytes: &[u8], from: usize, stop: u8) -> usize {
+    bytes[from.min(bytes.len())..]
+        .iter()
+        .position(|&b| b == stop)
+        .map_or(bytes.len(), |p| from + p)
+}
+
+/// The pattern after `include` (quoted or a bare word) and where it ends.
+fn pattern_after(text: &str, from: usize) -> Option<(String, usize)> {
+    let bytes = text.as_bytes();
+    let mut i = from;
+    if i >= bytes.len() || !bytes[i].is_ascii_whitespace() {
+        return None;
+    }
+    while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    match bytes.get(i)? {
+        q @ (b'"' | b'\'') => {
+            let end = skip_until(bytes, i + 1, *q);
+            (end < bytes.len()).then(|| (text[i + 1..end].to_string(), end + 1))
+        }
+        b'#' => None,
+        _ => {
+            let end = (i..bytes.len()).find(|&j| bytes[j].is_ascii_whitespace()).unwrap_or(bytes.len());
+            Some((text[i..end].to_string(), end))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_includes_but_not_in_comments_or_strings() {
+        let text = "# include /a\nset x \"include /b\"\n  INCLUDE /etc/c/*.conf\ninclude 'sp ace'\n";
+        let found: Vec<String> = find_includes(text).into_iter().map(|d| d.pattern).collect();
+        assert_eq!(found, ["/etc/c/*.conf", "sp ace"]);
+    }
+
+    #[test]
+    fn a_word_containing_include_is_not_a_directive() {
+        assert!(find_includes("check file x with path /includes\nnoinclude /x\n").is_empty());
+    }
+
+    #[test]
+    fn included_files_are_inlined_in_sorted_order_after_the_directive() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b.conf"), "B").unwrap();
+        std::fs::write(dir.path().join("a.conf"), "A").unwrap();
+        let root = dir.path().join("rc");
+        let mut map = SourceMap::default();
+        let mut diags = Vec::new();
+        expand_root(&root, "x include *.conf y".into(), &mut map, &mut diags);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(map.expanded(), "x include *.conf\nA\nB\n y\n");
+    }
+
+    #[test]
+    fn an_include_cycle_is_an_error_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), "include b").unwrap();
+        std::fs::write(dir.path().join("b"), "include a").unwrap();
+        let root = dir.path().join("a");
+        let mut map = SourceMap::default();
+        let mut diags = Vec::new();
+        expand_root(&root, "include b".into(), &mut map, &mut diags);
+        assert_eq!(diags.len(), 1);
+        assert!(diags[0].message.contains("include cycle"), "{diags:?}");
+    }
+
+    #[test]
+    fn a_pattern_matching_nothing_is_a_warning() {
+        let mut map = SourceMap::default();
+        let mut diags = Vec::new();
+        expand_root(Path::new("/nonexistent/rc"), "include /nonexistent/*.conf".into(), &mut map, &mut diags);
+        assert_eq!(diags.len(), 1);
+        assert!(!diags[0].is_error());
+    }
+}

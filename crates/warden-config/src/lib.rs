@@ -1,0 +1,132 @@
+//! Monit-compatible control files: reading (with includes), parsing with the
+//! pest grammar in `grammar/`, lowering to the config model, validation, and
+//! diagnostics with `file:line:col` and a caret.
+
+pub mod diag;
+pub mod grammar;
+mod grammar_words;
+pub mod include;
+pub mod lower;
+pub mod model;
+pub mod source;
+pub mod span;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+pub use diag::{Diagnostic, Severity};
+pub use model::Config;
+pub use source::SourceMap;
+pub use span::{Span, Spanned};
+
+/// The result of loading a control file: the config when there was no error,
+/// every diagnostic, and the sources they point into.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Option<Config>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: SourceMap,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// Every diagnostic rendered, in order.
+    pub fn render(&self) -> String {
+        diag::render_all(&self.diagnostics, &self.sources)
+    }
+}
+
+/// Loads a control file from disk: it must exist, be a regular file and not
+/// be readable by group or others (like Monit).
+pub fn load_file(path: &Path) -> Loaded {
+    let failed = |d: Diagnostic| Loaded {
+        config: None,
+        diagnostics: vec![d],
+        sources: SourceMap::default(),
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => return failed(Diagnostic::file_error(path, format!("cannot read the control file: {e}"))),
+    };
+    if !meta.is_file() {
+        return failed(Diagnostic::file_error(path, "the control file is not a regular file"));
+    }
+    if let Some(d) = permission_problem(path, &meta) {
+        return failed(d);
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => load_text(path, String::from_utf8_lossy(&bytes).into_owned()),
+        Err(e) => failed(Diagnostic::file_error(path, format!("cannot read the control file: {e}"))),
+    }
+}
+
+#[cfg(unix)]
+fn permission_problem(path: &Path, meta: &std::fs::Metadata) -> Option<Diagnostic> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then(|| {
+        Diagnostic::file_error(
+            path,
+            format!("the control file must not be readable or writable by group or others (mode is {mode:04o})"),
+        )
+        .with_hint(format!("run: chmod 600 {}", path.display()))
+    })
+}
+
+#[cfg(not(unix))]
+fn permission_problem(_: &Path, _: &std::fs::Metadata) -> Option<Diagnostic> {
+    None
+}
+
+/// Loads control text as if read from `path` (includes resolve relative to
+/// its folder); no permission check. Never panics, whatever the text.
+pub fn load_text(path: &Path, text: String) -> Loaded {
+    let mut sources = SourceMap::default();
+    let mut cx = lower::Cx::default();
+    include::expand_root(path, text, &mut sources, &mut cx.diagnostics);
+    let config = match grammar::parse(sources.expanded()) {
+        Ok(pairs) => {
+            let config = lower::lower(pairs, &mut cx);
+            validate::validate(&config, &mut cx);
+            Some(config)
+        }
+        Err(d) => {
+            cx.push(d);
+            None
+        }
+    };
+    let diagnostics = sort_by_position(cx.diagnostics, &sources);
+    let has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    Loaded {
+        config: config.filter(|_| !has_errors),
+        diagnostics,
+        sources,
+    }
+}
+
+fn sort_by_position(mut diags: Vec<Diagnostic>, sources: &SourceMap) -> Vec<Diagnostic> {
+    diags.sort_by_cached_key(|d| match &d.origin {
+        diag::Origin::Span(s) => (0, s.start, PathBuf::new()),
+        diag::Origin::File(p) => (1, 0, p.clone()),
+    });
+    let _ = sources;
+    diags
+}
+
+/// Where Warden looks for a control file when `-c` is not given, in order.
+pub fn default_locations(home: Option<&Path>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Some(h) = home {
+        out.push(h.join(".wardenrc"));
+    }
+    out.push("/etc/warden/wardenrc".into());
+    out.push("/etc/wardenrc".into());
+    if let Some(h) = home {
+        out.push(h.join(".monitrc"));
+    }
+    out.extend(["/etc/monitrc", "/etc/monit/monitrc", "/usr/local/etc/monitrc"].map(PathBuf::from));
+    out
+}

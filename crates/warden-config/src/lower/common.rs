@@ -1,0 +1,186 @@
+//! Lowering helpers for the shared values of `warden.pest`: strings,
+//! numbers, durations, quantities, operators. Each reports a bad value as a
+//! diagnostic at its span and returns None.
+
+use std::time::Duration;
+
+use pest::iterators::Pair;
+
+use super::Cx;
+use crate::grammar::Rule;
+use crate::model::{Operator, Quantity, Unit};
+use crate::span::Span;
+
+pub type P<'i> = Pair<'i, Rule>;
+
+pub fn span(pair: &P<'_>) -> Span {
+    pair.as_span().into()
+}
+
+/// The value of a `string` (quotes removed, `\"` unescaped), `path`, `bare`
+/// or `service_name` pair.
+pub fn text(pair: &P<'_>) -> String {
+    let raw = pair.as_str();
+    match pair.as_rule() {
+        Rule::string | Rule::dq_string | Rule::sq_string | Rule::service_name => unquote(raw),
+        _ => raw.to_string(),
+    }
+}
+
+pub fn unquote(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let quoted = bytes.len() >= 2
+        && (bytes[0] == b'"' || bytes[0] == b'\'')
+        && bytes[bytes.len() - 1] == bytes[0];
+    if !quoted {
+        return raw.to_string();
+    }
+    let quote = raw.chars().next().unwrap_or('"');
+    let inner = &raw[1..raw.len() - 1];
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some(n) if n == quote || n == '\\' => out.push(n),
+                Some(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A whole number in `lo..=hi`, or an error naming the range.
+pub fn integer_in(cx: &mut Cx, pair: &P<'_>, what: &str, lo: u64, hi: u64) -> Option<u64> {
+    match pair.as_str().trim().parse::<u64>() {
+        Ok(n) if (lo..=hi).contains(&n) => Some(n),
+        _ => {
+            cx.error(
+                span(pair),
+                format!("{what} must be a whole number from {lo} to {hi}, not '{}'", pair.as_str()),
+            );
+            None
+        }
+    }
+}
+
+pub fn port(cx: &mut Cx, pair: &P<'_>) -> Option<u16> {
+    integer_in(cx, pair, "a port", 1, 65535).map(|p| p as u16)
+}
+
+pub fn number(cx: &mut Cx, pair: &P<'_>) -> Option<f64> {
+    match pair.as_str().trim().parse::<f64>() {
+        Ok(n) if n.is_finite() => Some(n),
+        _ => {
+            cx.error(span(pair), format!("'{}' is not a number", pair.as_str()));
+            None
+        }
+    }
+}
+
+/// Seconds per unit of a `time_unit`.
+fn unit_seconds(unit: &str) -> f64 {
+    match unit.to_ascii_lowercase().as_str() {
+        "ms" | "msec" | "millisecond" | "milliseconds" => 0.001,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
+        "h" | "hour" | "hours" => 3600.0,
+        "d" | "day" | "days" => 86400.0,
+        _ => 1.0,
+    }
+}
+
+/// A `duration` pair: `5 seconds`, `500 ms`.
+pub fn duration(cx: &mut Cx, pair: &P<'_>) -> Option<Duration> {
+    let mut inner = pair.clone().into_inner();
+    let n = number(cx, &inner.next()?)?;
+    let unit = inner.next().map_or(1.0, |u| unit_seconds(u.as_str()));
+    seconds_to_duration(cx, span(pair), n * unit)
+}
+
+/// A bare count of seconds (`with timeout 30` without a unit).
+pub fn seconds(cx: &mut Cx, pair: &P<'_>) -> Option<Duration> {
+    let n = number(cx, pair)?;
+    seconds_to_duration(cx, span(pair), n)
+}
+
+fn seconds_to_duration(cx: &mut Cx, at: Span, secs: f64) -> Option<Duration> {
+    if !(0.0..=1e9).contains(&secs) {
+        cx.error(at, "a duration must be between 0 and a billion seconds");
+        return None;
+    }
+    Some(Duration::from_secs_f64(secs))
+}
+
+/// Bytes per unit of a `size_unit`.
+fn unit_bytes(unit: &str) -> f64 {
+    match unit.to_ascii_lowercase().as_str() {
+        "k" | "kb" | "kilobyte" | "kilobytes" => 1024.0,
+        "m" | "mb" | "megabyte" | "megabytes" => 1024.0 * 1024.0,
+        "g" | "gb" | "gigabyte" | "gigabytes" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" | "terabyte" | "terabytes" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => 1.0,
+    }
+}
+
+/// A `quantity` pair: `80%` (checked 0..=100), `200 MB` (bytes), `4`.
+pub fn quantity(cx: &mut Cx, pair: &P<'_>) -> Option<Quantity> {
+    let mut inner = pair.clone().into_inner();
+    let value = number(cx, &inner.next()?)?;
+    match inner.next() {
+        Some(u) if u.as_rule() == Rule::percent => {
+            if !(0.0..=100.0).contains(&value) {
+                cx.error(span(pair), format!("a percentage must be from 0 to 100, not {value}"));
+                return None;
+            }
+            Some(Quantity {
+                value,
+                unit: Unit::Percent,
+            })
+        }
+        Some(u) => Some(Quantity {
+            value: value * unit_bytes(u.as_str()),
+            unit: Unit::Bytes,
+        }),
+        None => Some(Quantity {
+            value,
+            unit: Unit::Count,
+        }),
+    }
+}
+
+/// An `operator` pair.
+pub fn operator(pair: &P<'_>) -> Operator {
+    let op = pair.as_str().to_ascii_lowercase();
+    match op.split_whitespace().collect::<Vec<_>>().join(" ").as_str() {
+        ">" | "gt" | "greater" => Operator::Greater,
+        ">=" => Operator::GreaterOrEqual,
+        "<" | "lt" | "less" => Operator::Less,
+        "<=" => Operator::LessOrEqual,
+        "!=" | "<>" | "ne" | "notequal" | "not equal" | "changed" => Operator::NotEqual,
+        _ => Operator::Equal,
+    }
+}
+
+/// A `cycles` pair (`3 cycles`): the count, at least 1.
+pub fn cycles(cx: &mut Cx, pair: &P<'_>) -> Option<u32> {
+    let n = pair.clone().into_inner().next()?;
+    integer_in(cx, &n, "a number of cycles", 1, 1_000_000).map(|n| n as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unquote_removes_quotes_and_unescapes_only_its_own_quote() {
+        assert_eq!(unquote(r#""a \"b\" \d""#), r#"a "b" \d"#);
+        assert_eq!(unquote("'it''"), "it'");
+        assert_eq!(unquote("bare"), "bare");
+    }
+}

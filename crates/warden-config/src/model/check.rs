@@ -1,0 +1,292 @@
+//! Checks (Monit's "services"): what is watched, the rules that test it, and
+//! the actions those rules take.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::settings::AlertRecipient;
+use super::test::Test;
+use crate::span::{Span, Spanned};
+
+/// One `check ...` block.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    pub name: Spanned<String>,
+    pub kind: CheckKind,
+    pub start: Option<Program>,
+    pub stop: Option<Program>,
+    pub restart: Option<Program>,
+    pub depends_on: Vec<Spanned<String>>,
+    pub groups: Vec<String>,
+    pub schedule: Schedule,
+    pub mode: Mode,
+    pub onreboot: Option<OnReboot>,
+    /// Per-check `alert ADDR ...` recipients, added to the global ones.
+    pub alerts: Vec<AlertRecipient>,
+    /// Per-check `noalert ADDR`: global recipients this check does not mail.
+    pub noalerts: Vec<String>,
+    pub rules: Vec<Rule>,
+    /// Warden extension: delay between automatic restarts.
+    pub backoff: Option<Backoff>,
+    /// The whole block, `check` keyword to its last statement.
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// What a check watches.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CheckKind {
+    Process { target: ProcessTarget },
+    File { path: PathBuf },
+    Directory { path: PathBuf },
+    Fifo { path: PathBuf },
+    /// `check filesystem NAME with path P`: P is a mount point or a device.
+    Filesystem { path: PathBuf },
+    Host { address: String },
+    System,
+    /// `check program NAME with path "CMD ARGS" [with timeout N seconds]`.
+    Program { program: Program },
+    Network { target: NetworkTarget },
+}
+
+impl CheckKind {
+    /// The word Monit uses for this type (`Process`, `File`, ...).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            CheckKind::Process { .. } => "Process",
+            CheckKind::File { .. } => "File",
+            CheckKind::Directory { .. } => "Directory",
+            CheckKind::Fifo { .. } => "Fifo",
+            CheckKind::Filesystem { .. } => "Filesystem",
+            CheckKind::Host { .. } => "Remote Host",
+            CheckKind::System => "System",
+            CheckKind::Program { .. } => "Program",
+            CheckKind::Network { .. } => "Network",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "by", content = "value", rename_all = "snake_case")]
+pub enum ProcessTarget {
+    Pidfile(PathBuf),
+    /// A regex matched against the full command line; the oldest match wins.
+    Matching(String),
+    Pid(u32),
+    /// Warden extension: `check process NAME with systemd unit "x.service"`.
+    SystemdUnit(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "by", content = "value", rename_all = "snake_case")]
+pub enum NetworkTarget {
+    Address(String),
+    Interface(String),
+}
+
+/// When a check runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "every", content = "value", rename_all = "snake_case")]
+pub enum Schedule {
+    /// Every N daemon cycles (1 when not given).
+    Cycles(u32),
+    /// `every "cron spec"`: run only in matching minutes.
+    Cron(String),
+    /// `not every "cron spec"`: skip matching minutes.
+    NotCron(String),
+    /// Warden extension: `every 500 ms`, `every 5 s`.
+    Interval(#[serde(with = "duration_ms")] Duration),
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule::Cycles(1)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Active,
+    Passive,
+    Manual,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnReboot {
+    Start,
+    NoStart,
+    Laststate,
+}
+
+/// A program to run: start/stop/restart, `exec`, or a `check program`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Program {
+    /// The command line as written.
+    pub command: String,
+    /// `command` split like a shell would (no shell is run).
+    pub argv: Vec<String>,
+    pub uid: Option<UserRef>,
+    pub gid: Option<UserRef>,
+    #[serde(with = "opt_duration_ms")]
+    pub timeout: Option<Duration>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// A user or group, by name or number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum UserRef {
+    Id(u32),
+    Name(String),
+}
+
+/// Warden extension: how long to wait before each automatic restart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Backoff {
+    Fixed {
+        #[serde(with = "duration_ms")]
+        delay: Duration,
+    },
+    Exponential {
+        #[serde(with = "duration_ms")]
+        initial: Duration,
+        #[serde(with = "duration_ms")]
+        max: Duration,
+        jitter: bool,
+        /// A run this long without a restart resets the delay.
+        #[serde(with = "duration_ms")]
+        reset_after: Duration,
+    },
+}
+
+/// `if TEST [trigger] then ACTION [else if succeeded [trigger] then ACTION]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rule {
+    pub test: Spanned<Test>,
+    pub trigger: Trigger,
+    pub action: Spanned<Action>,
+    pub recovery: Option<Recovery>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// `else if succeeded [trigger] then ACTION`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recovery {
+    pub trigger: Trigger,
+    pub action: Spanned<Action>,
+}
+
+/// How many failing cycles out of how many make a rule fire.
+/// `for N cycles` is `N times within N cycles`; the default is 1 within 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Trigger {
+    pub times: u32,
+    pub within: u32,
+}
+
+impl Default for Trigger {
+    fn default() -> Self {
+        Trigger { times: 1, within: 1 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    Alert,
+    Restart,
+    Start,
+    Stop,
+    Monitor,
+    Unmonitor,
+    Exec {
+        program: Program,
+        /// `repeat every N cycles` while the rule keeps failing.
+        repeat_every: Option<u32>,
+    },
+}
+
+/// Comparison operators: `>`, `<`, `=`, `!=`, `>=`, `<=` (and the words
+/// `greater`, `less`, `equal`, `not equal`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operator {
+    Greater,
+    GreaterOrEqual,
+    Less,
+    LessOrEqual,
+    Equal,
+    NotEqual,
+}
+
+impl Operator {
+    pub fn holds(self, measured: f64, limit: f64) -> bool {
+        match self {
+            Operator::Greater => measured > limit,
+            Operator::GreaterOrEqual => measured >= limit,
+            Operator::Less => measured < limit,
+            Operator::LessOrEqual => measured <= limit,
+            Operator::Equal => measured == limit,
+            Operator::NotEqual => measured != limit,
+        }
+    }
+
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Operator::Greater => ">",
+            Operator::GreaterOrEqual => ">=",
+            Operator::Less => "<",
+            Operator::LessOrEqual => "<=",
+            Operator::Equal => "=",
+            Operator::NotEqual => "!=",
+        }
+    }
+}
+
+/// A number with its unit, normalised: bytes, percent, seconds, a count.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Quantity {
+    pub value: f64,
+    pub unit: Unit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Count,
+    Percent,
+    Bytes,
+    Seconds,
+    /// A rate per second (bytes, packets or operations).
+    BytesPerSecond,
+    PacketsPerSecond,
+    OpsPerSecond,
+}
+
+pub mod duration_ms {
+    //! Durations serialised as whole milliseconds.
+    use std::time::Duration;
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u128(d.as_millis())
+    }
+}
+
+pub mod opt_duration_ms {
+    //! Optional durations serialised as whole milliseconds or null.
+    use std::time::Duration;
+    pub fn serialize<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
+            None => s.serialize_none(),
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Global settings: everything a `set ...` statement configures.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::check::{duration_ms, opt_duration_ms};
+use crate::span::Span;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Settings {
+    /// `set daemon N`: the cycle length.
+    #[serde(with = "duration_ms")]
+    pub cycle: Duration,
+    /// Whether `set daemon` was given at all (Monit needs it to run as a daemon).
+    pub daemon_set: bool,
+    /// `set daemon N with start delay M`.
+    #[serde(with = "duration_ms")]
+    pub start_delay: Duration,
+    pub log: Option<LogTarget>,
+    pub pidfile: Option<PathBuf>,
+    pub idfile: Option<PathBuf>,
+    pub statefile: Option<PathBuf>,
+    pub httpd: Option<Httpd>,
+    pub mailservers: Vec<MailServer>,
+    pub mail_format: MailFormat,
+    pub alerts: Vec<AlertRecipient>,
+    /// Warden extension: `set alert webhook URL [...]`.
+    pub webhooks: Vec<Webhook>,
+    pub eventqueue: Option<EventQueue>,
+    /// `set limits { name: value, ... }` as written; units normalised to bytes
+    /// or milliseconds.
+    pub limits: Vec<(String, u64)>,
+    pub onreboot: Option<super::check::OnReboot>,
+    pub mmonit: Vec<String>,
+    /// `set init`: run in the foreground (for init/upstart/systemd).
+    pub init: bool,
+    pub ssl: Option<SslOptions>,
+    pub fips: bool,
+    /// `set terminal batch`.
+    pub terminal_batch: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            cycle: Duration::from_secs(30),
+            daemon_set: false,
+            start_delay: Duration::ZERO,
+            log: None,
+            pidfile: None,
+            idfile: None,
+            statefile: None,
+            httpd: None,
+            mailservers: Vec::new(),
+            mail_format: MailFormat::default(),
+            alerts: Vec::new(),
+            webhooks: Vec::new(),
+            eventqueue: None,
+            limits: Vec::new(),
+            onreboot: None,
+            mmonit: Vec::new(),
+            init: false,
+            ssl: None,
+            fips: false,
+            terminal_batch: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "to", content = "value", rename_all = "snake_case")]
+pub enum LogTarget {
+    File(PathBuf),
+    /// `set log syslog [facility log_local0]`.
+    Syslog(Option<String>),
+}
+
+/// `set httpd ...`: the control interface.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Httpd {
+    pub port: Option<u16>,
+    pub address: Option<String>,
+    pub unixsocket: Option<PathBuf>,
+    /// `with ssl { ... }` / `ssl enable` options, as written.
+    pub ssl: Option<SslOptions>,
+    pub allow: Vec<Allow>,
+    pub signature: bool,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Allow {
+    /// A host name, an address or a network (`10.0.0.0/8`, `10.0.0.0/255.0.0.0`).
+    Host { host: String },
+    User {
+        user: String,
+        password: String,
+        read_only: bool,
+    },
+    /// `allow @group [read-only]`.
+    Group { group: String, read_only: bool },
+    /// `allow md5|crypt|cleartext /path/htpasswd [users]`.
+    Htpasswd {
+        path: PathBuf,
+        users: Vec<String>,
+        read_only: bool,
+    },
+}
+
+/// One `set mailserver` entry; the list is tried in order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MailServer {
+    pub host: String,
+    pub port: Option<u16>,
+    pub username: Option<String>,
+    #[serde(skip)]
+    pub password: Option<String>,
+    pub security: MailSecurity,
+    #[serde(with = "opt_duration_ms")]
+    pub timeout: Option<Duration>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailSecurity {
+    #[default]
+    Plain,
+    /// `using ssl`: TLS from the first byte.
+    Ssl,
+    /// `using tls`: STARTTLS.
+    StartTls,
+}
+
+/// `set mail-format { from: ... reply-to: ... subject: ... message: ... }`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct MailFormat {
+    pub from: Option<String>,
+    pub reply_to: Option<String>,
+    pub subject: Option<String>,
+    pub message: Option<String>,
+}
+
+/// `set alert ADDR [[but] not] on { events } [with mail-format {...}]
+/// [with reminder on N cycles]` (global or per check).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertRecipient {
+    pub address: String,
+    /// Events named in `on { ... }` / `not on { ... }`; empty means all.
+    pub events: Vec<String>,
+    /// True for `not on { ... }`: every event except those listed.
+    pub exclude: bool,
+    pub reminder_cycles: Option<u32>,
+    pub mail_format: Option<MailFormat>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// Warden extension: `set alert webhook "URL" [on {...}]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Webhook {
+    pub url: String,
+    pub events: Vec<String>,
+    pub exclude: bool,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventQueue {
+    pub basedir: Option<PathBuf>,
+    pub slots: Option<u32>,
+}
+
+/// SSL/TLS options as written (`{ verify: enable, selfsigned: allow, ... }`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct SslOptions {
+    pub enabled: bool,
+    pub options: Vec<(String, String)>,
+}

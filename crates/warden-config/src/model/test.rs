@@ -1,0 +1,259 @@
+//! The tests a rule can make (`if TEST then ...`), one variant per kind of
+//! fact a probe measures.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::check::{Operator, Quantity, opt_duration_ms};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "test", rename_all = "snake_case")]
+pub enum Test {
+    /// `if does not exist` (process, file, ...).
+    NotExist,
+    /// `if exist`.
+    Exist,
+    /// `if cpu > 80%`, `if totalmem > 200 MB`, `if loadavg (5min) > 4`, ...
+    Resource {
+        resource: Resource,
+        op: Operator,
+        limit: Quantity,
+    },
+    /// `if failed [host H] port N ...`, `if failed unixsocket P ...`.
+    Connection(Box<Connection>),
+    /// `if failed url http://...`.
+    Url(Box<UrlTest>),
+    /// `if failed ping [count N] [size N] [timeout N s]`.
+    Ping {
+        count: Option<u32>,
+        size: Option<u32>,
+        #[serde(with = "opt_duration_ms")]
+        timeout: Option<Duration>,
+    },
+    /// `if N restarts within M cycles`.
+    Restarts { count: u32, cycles: u32 },
+    /// `if failed permission 0644`.
+    Permission(u32),
+    /// `if failed uid root`.
+    Uid(String),
+    /// `if failed gid staff`.
+    Gid(String),
+    /// `if failed [md5|sha1|sha256] checksum [expect X]` or `if changed checksum`.
+    Checksum {
+        algorithm: Option<HashAlgorithm>,
+        expected: Option<String>,
+        changed: bool,
+    },
+    /// `if timestamp > 5 minutes`, `if changed timestamp`; `which` is
+    /// atime/mtime/ctime (Monit's default is the newest of mtime and ctime).
+    Timestamp {
+        which: Option<TimestampKind>,
+        /// None with `changed`.
+        compare: Option<(Operator, Quantity)>,
+        changed: bool,
+    },
+    /// `if size > 100 MB`, `if changed size`.
+    Size {
+        compare: Option<(Operator, Quantity)>,
+        changed: bool,
+    },
+    /// `if content = "regex"` / `if content != "regex"`.
+    Content { matches: bool, pattern: String },
+    /// `if space usage > 80%`, `if space free < 1 GB`, `if inode ...`.
+    Space {
+        inode: bool,
+        free: bool,
+        op: Operator,
+        limit: Quantity,
+    },
+    /// `if changed fsflags`.
+    FsFlagsChanged,
+    /// `if status != 0`, `if changed status`.
+    Status {
+        compare: Option<(Operator, i64)>,
+        changed: bool,
+    },
+    /// `if changed pid`.
+    PidChanged,
+    /// `if changed ppid`.
+    PpidChanged,
+    /// `if failed link`, `if link down`, `if changed link [capacity]`.
+    Link { changed: bool, capacity: bool },
+    /// `if saturation > 90%`.
+    Saturation { op: Operator, limit: Quantity },
+    /// `if upload > 10 MB/s`, `if total download > 1 GB in last hour`.
+    Transfer {
+        direction: Direction,
+        op: Operator,
+        limit: Quantity,
+        /// `total ... in last N minutes/hours/days`; None is per second.
+        #[serde(with = "opt_duration_ms")]
+        window: Option<Duration>,
+    },
+    /// `if uptime < 3 minutes` (process or system).
+    Uptime { op: Operator, limit: Quantity },
+    /// Warden extension: `if failed resolve NAME [to ADDR] [on SERVER [port N]]`.
+    Resolve(Box<ResolveTest>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    Cpu,
+    TotalCpu,
+    CpuUser,
+    CpuSystem,
+    CpuWait,
+    Memory,
+    TotalMemory,
+    Swap,
+    Children,
+    Threads,
+    LoadAvg1,
+    LoadAvg5,
+    LoadAvg15,
+    /// `loadavg per core`.
+    LoadAvg1PerCore,
+    LoadAvg5PerCore,
+    LoadAvg15PerCore,
+    FileDescriptors,
+    TotalFileDescriptors,
+    ReadBytes,
+    WriteBytes,
+    ReadOps,
+    WriteOps,
+    ServiceTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HashAlgorithm {
+    Md5,
+    Sha1,
+    Sha256,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimestampKind {
+    Access,
+    Modify,
+    Change,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Upload,
+    Download,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IpVersion {
+    #[default]
+    Any,
+    V4,
+    V6,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SocketType {
+    #[default]
+    Tcp,
+    Udp,
+    /// TCP with TLS (Monit's `tcpssl` / `type tcpssl`).
+    TcpSsl,
+}
+
+/// Where a connection test connects.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Endpoint {
+    /// `[host H] port N`; `host` None means the check's own address
+    /// (a host check) or localhost.
+    Port {
+        host: Option<String>,
+        port: u16,
+        ip: IpVersion,
+        socket: SocketType,
+    },
+    UnixSocket {
+        path: PathBuf,
+        socket: SocketType,
+    },
+}
+
+/// `if failed ... port N [protocol P ...] [send/expect] [timeout] [retry]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Connection {
+    pub endpoint: Endpoint,
+    /// Protocol name as written, lowercased (`default` when none).
+    pub protocol: String,
+    pub options: ProtocolOptions,
+    /// Generic protocol: `send "x" expect "regex"` pairs in order.
+    pub exchange: Vec<SendExpect>,
+    #[serde(with = "opt_duration_ms")]
+    pub timeout: Option<Duration>,
+    pub retry: Option<u32>,
+}
+
+/// The options a protocol test may take; each protocol uses what it needs.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct ProtocolOptions {
+    /// HTTP `request "/path"` (may hold a query).
+    pub request: Option<String>,
+    /// HTTP `status = 200`, `status != 500`, ...
+    pub status: Option<(Operator, u16)>,
+    /// HTTP `content = "regex"` / `content != "regex"`.
+    pub content: Option<(bool, String)>,
+    pub hostheader: Option<String>,
+    /// `username X password Y` (http basic auth, mysql, pgsql, ...).
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// HTTP `method GET|HEAD`.
+    pub method: Option<String>,
+    /// HTTP `with http headers [...]`.
+    pub headers: Vec<String>,
+    /// `checksum [md5|sha1] expect X` on HTTP content.
+    pub checksum: Option<String>,
+    /// `certificate valid > N days`.
+    pub certificate_valid_days: Option<u32>,
+    /// `ssl options {verify: enable, selfsigned: allow, ...}` as written.
+    pub ssl: Vec<(String, String)>,
+    /// Anything else a protocol takes, by name (e.g. `database`).
+    pub extra: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "step", content = "text", rename_all = "snake_case")]
+pub enum SendExpect {
+    Send(String),
+    /// A regex the response must match.
+    Expect(String),
+}
+
+/// `if failed url URL [and content = "..."] [timeout N s] [retry N]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UrlTest {
+    pub url: String,
+    pub content: Option<(bool, String)>,
+    #[serde(with = "opt_duration_ms")]
+    pub timeout: Option<Duration>,
+    pub retry: Option<u32>,
+    pub options: ProtocolOptions,
+}
+
+/// Warden extension: a DNS name resolves (optionally to an address).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolveTest {
+    pub name: String,
+    pub expect: Option<String>,
+    pub server: Option<String>,
+    pub port: Option<u16>,
+    #[serde(with = "opt_duration_ms")]
+    pub timeout: Option<Duration>,
+}

@@ -1,0 +1,1 @@
+//! The engine: probe graph, scheduler, rule evaluation, actions and state.

@@ -1,0 +1,23 @@
+//! The Probe trait and the built-in probes. A probe tests one kind of fact
+//! and reports an [`Outcome`]; it never decides what to do about it (rules
+//! do), and it owns no timing (the scheduler wraps every run in a timeout).
+
+pub mod outcome;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use outcome::{Measurement, Metric, Outcome, ProcessFacts, Status};
+
+/// A boxed future, so probes can live in a registry as trait objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One kind of test, configured for one target.
+pub trait Probe: Send + Sync + std::fmt::Debug {
+    /// The registry name (`process`, `port`, `http`, ...), for logs and metrics.
+    fn kind(&self) -> &'static str;
+
+    /// Runs the test once. Must not block the thread: blocking work goes to
+    /// `tokio::task::spawn_blocking`.
+    fn run(&self) -> BoxFuture<'_, Outcome>;
+}

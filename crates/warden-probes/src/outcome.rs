@@ -1,0 +1,119 @@
+//! What a probe reports: ok or failed with a reason a person can read, and
+//! the values it measured on the way.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    /// The target is not there (process not running, file missing, ...).
+    Missing,
+    /// The process exists but is a zombie.
+    Zombie,
+    /// The test ran and failed (connection refused, wrong status, ...).
+    Failed,
+    /// The test could not be run (permission denied, bad config at run time).
+    Error,
+}
+
+/// A measured value, named by the fact it measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Percent of one core's time... normalised like Monit (percent of all cores).
+    Cpu,
+    TotalCpu,
+    CpuUser,
+    CpuSystem,
+    CpuWait,
+    /// Bytes.
+    Memory,
+    MemoryPercent,
+    TotalMemory,
+    TotalMemoryPercent,
+    Swap,
+    SwapPercent,
+    Children,
+    Threads,
+    /// Seconds.
+    Uptime,
+    LoadAvg1,
+    LoadAvg5,
+    LoadAvg15,
+    FileDescriptors,
+    /// Seconds a connection or request took.
+    ResponseTime,
+    /// A program's exit status, an HTTP status.
+    ExitStatus,
+    /// Bytes.
+    Size,
+    Permission,
+    Uid,
+    Gid,
+    /// Seconds since the epoch.
+    Timestamp,
+    SpaceUsedPercent,
+    SpaceFree,
+    InodeUsedPercent,
+    InodeFree,
+    /// Days until a TLS certificate expires.
+    CertificateDays,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Measurement {
+    pub metric: Metric,
+    pub value: f64,
+}
+
+/// The identity of a running process: a pid alone can be reused, a pid with
+/// its start time (clock ticks since boot, from `/proc/PID/stat`) cannot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct ProcessFacts {
+    pub pid: u32,
+    pub ppid: u32,
+    pub start_ticks: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    pub status: Status,
+    /// What happened, in words for logs and alerts ("connection refused
+    /// on 127.0.0.1:8080", "process is running with pid 42").
+    pub reason: String,
+    pub values: Vec<Measurement>,
+    /// Set by process probes when the process was found.
+    pub process: Option<ProcessFacts>,
+}
+
+impl Outcome {
+    pub fn ok(reason: impl Into<String>) -> Self {
+        Outcome {
+            status: Status::Ok,
+            reason: reason.into(),
+            values: Vec::new(),
+            process: None,
+        }
+    }
+
+    pub fn failed(status: Status, reason: impl Into<String>) -> Self {
+        Outcome {
+            status,
+            ..Outcome::ok(reason)
+        }
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.status == Status::Ok
+    }
+
+    pub fn with(mut self, metric: Metric, value: f64) -> Self {
+        self.values.push(Measurement { metric, value });
+        self
+    }
+
+    pub fn value(&self, metric: Metric) -> Option<f64> {
+        self.values.iter().find(|m| m.metric == metric).map(|m| m.value)
+    }
+}

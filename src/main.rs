@@ -1,0 +1,8 @@
+//! The `warden` binary: command line, daemon wiring and output.
+
+mod cli;
+mod plan;
+
+fn main() -> std::process::ExitCode {
+    cli::run()
+}
