@@ -31,14 +31,16 @@ pub fn validate(config: &Config, cx: &mut Cx) {
         }
         for rule in &check.rules {
             match &rule.test.value {
-                Test::Restarts { count, cycles } if count >= cycles => cx.push(
+                // One restart per cycle at most: `5 restarts within 5 cycles`
+                // can happen (Monit accepts it), 6 within 5 cannot.
+                Test::Restarts { count, cycles } if count > cycles => cx.push(
                     Diagnostic::error(
                         rule.test.span,
                         format!("{count} restarts within {cycles} cycles can never happen"),
                     )
-                    .with_hint("the number of restarts must be less than the number of cycles"),
+                    .with_hint("there is at most one restart per cycle: the restarts must not outnumber the cycles"),
                 ),
-                Test::Content { pattern, .. } => regex_ok(cx, rule.test.span, &pattern),
+                Test::Content { pattern, .. } => regex_ok(cx, rule.test.span, pattern),
                 _ => {}
             }
             let actions = std::iter::once(&rule.action).chain(rule.recovery.as_ref().map(|r| &r.action));
@@ -148,15 +150,15 @@ fn program_exists(cx: &mut Cx, program: &Program) {
             cx.warning(program.span, format!("program '{first}' does not exist"));
         }
     }
-    if let Some(UserRef::Name(user)) = &program.uid {
-        if !name_in("/etc/passwd", user) {
-            cx.warning(program.span, format!("user '{user}' does not exist here"));
-        }
+    if let Some(UserRef::Name(user)) = &program.uid
+        && !name_in("/etc/passwd", user)
+    {
+        cx.warning(program.span, format!("user '{user}' does not exist here"));
     }
-    if let Some(UserRef::Name(group)) = &program.gid {
-        if !name_in("/etc/group", group) {
-            cx.warning(program.span, format!("group '{group}' does not exist here"));
-        }
+    if let Some(UserRef::Name(group)) = &program.gid
+        && !name_in("/etc/group", group)
+    {
+        cx.warning(program.span, format!("group '{group}' does not exist here"));
     }
 }
 

@@ -39,17 +39,33 @@ pub struct Check {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CheckKind {
-    Process { target: ProcessTarget },
-    File { path: PathBuf },
-    Directory { path: PathBuf },
-    Fifo { path: PathBuf },
+    Process {
+        target: ProcessTarget,
+    },
+    File {
+        path: PathBuf,
+    },
+    Directory {
+        path: PathBuf,
+    },
+    Fifo {
+        path: PathBuf,
+    },
     /// `check filesystem NAME with path P`: P is a mount point or a device.
-    Filesystem { path: PathBuf },
-    Host { address: String },
+    Filesystem {
+        path: PathBuf,
+    },
+    Host {
+        address: String,
+    },
     System,
     /// `check program NAME with path "CMD ARGS" [with timeout N seconds]`.
-    Program { program: Program },
-    Network { target: NetworkTarget },
+    Program {
+        program: Program,
+    },
+    Network {
+        target: NetworkTarget,
+    },
 }
 
 impl CheckKind {
@@ -174,6 +190,9 @@ pub struct Rule {
     pub trigger: Trigger,
     pub action: Spanned<Action>,
     pub recovery: Option<Recovery>,
+    /// `if succeeded ...` (Monit's inverted tests, e.g. `if succeeded port
+    /// 3306` or `if link up`): the rule fires when the test passes.
+    pub succeeded: bool,
     #[serde(skip)]
     pub span: Span,
 }
@@ -195,7 +214,10 @@ pub struct Trigger {
 
 impl Default for Trigger {
     fn default() -> Self {
-        Trigger { times: 1, within: 1 }
+        Trigger {
+            times: 1,
+            within: 1,
+        }
     }
 }
 
