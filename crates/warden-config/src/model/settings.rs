@@ -24,6 +24,8 @@ pub struct Settings {
     pub statefile: Option<PathBuf>,
     pub httpd: Option<Httpd>,
     pub mailservers: Vec<MailServer>,
+    /// `set mailserver ... using hostname H`: the name used in HELO/EHLO.
+    pub mail_hostname: Option<String>,
     pub mail_format: MailFormat,
     pub alerts: Vec<AlertRecipient>,
     /// Warden extension: `set alert webhook URL [...]`.
@@ -34,6 +36,11 @@ pub struct Settings {
     pub limits: Vec<(String, u64)>,
     pub onreboot: Option<super::check::OnReboot>,
     pub mmonit: Vec<String>,
+    /// `set mmonit URL with timeout N seconds`.
+    #[serde(with = "opt_duration_ms")]
+    pub mmonit_timeout: Option<Duration>,
+    /// False after `register without credentials`.
+    pub mmonit_credentials: bool,
     /// `set init`: run in the foreground (for init/upstart/systemd).
     pub init: bool,
     pub ssl: Option<SslOptions>,
@@ -54,6 +61,7 @@ impl Default for Settings {
             statefile: None,
             httpd: None,
             mailservers: Vec::new(),
+            mail_hostname: None,
             mail_format: MailFormat::default(),
             alerts: Vec::new(),
             webhooks: Vec::new(),
@@ -61,6 +69,8 @@ impl Default for Settings {
             limits: Vec::new(),
             onreboot: None,
             mmonit: Vec::new(),
+            mmonit_timeout: None,
+            mmonit_credentials: true,
             init: false,
             ssl: None,
             fips: false,
@@ -87,6 +97,12 @@ pub struct Httpd {
     pub ssl: Option<SslOptions>,
     pub allow: Vec<Allow>,
     pub signature: bool,
+    /// `read-only`: the whole interface only shows, never acts.
+    pub read_only: bool,
+    /// `unixsocket PATH uid U gid G permission 0660`.
+    pub socket_uid: Option<String>,
+    pub socket_gid: Option<String>,
+    pub socket_permission: Option<u32>,
     #[serde(skip)]
     pub span: Span,
 }
@@ -106,9 +122,20 @@ pub enum Allow {
     /// `allow md5|crypt|cleartext /path/htpasswd [users]`.
     Htpasswd {
         path: PathBuf,
+        digest: Digest,
         users: Vec<String>,
         read_only: bool,
     },
+}
+
+/// How the passwords of an htpasswd file are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Digest {
+    #[default]
+    Cleartext,
+    Md5,
+    Crypt,
 }
 
 /// One `set mailserver` entry; the list is tried in order.
@@ -120,6 +147,8 @@ pub struct MailServer {
     #[serde(skip)]
     pub password: Option<String>,
     pub security: MailSecurity,
+    /// `using ssl { ... }` options, as written.
+    pub ssl: Option<SslOptions>,
     #[serde(with = "opt_duration_ms")]
     pub timeout: Option<Duration>,
     #[serde(skip)]

@@ -1,0 +1,182 @@
+//! Lowering of `set httpd ...`: where the control interface listens (port,
+//! address, unix socket), its TLS, and who may use it (`allow`).
+
+use std::path::PathBuf;
+
+use super::super::Cx;
+use super::super::common::{P, port, span, text};
+use super::ssl::ssl_block;
+use super::values::{absolute_path, check_network, host};
+use crate::diag::Diagnostic;
+use crate::grammar::Rule;
+use crate::model::{Allow, Digest, Httpd, Settings, SslOptions};
+
+/// `set httpd ...`; several statements add to the same interface.
+pub fn set_httpd(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
+    let whole = span(&item);
+    let httpd = settings.httpd.get_or_insert_with(|| Httpd {
+        signature: true,
+        span: whole,
+        ..Httpd::default()
+    });
+    for option in item.into_inner() {
+        let value = option.clone().into_inner().last();
+        match (option.as_rule(), value) {
+            (Rule::httpd_port, Some(n)) => httpd.port = port(cx, &n).or(httpd.port),
+            (Rule::httpd_address, Some(v)) => httpd.address = host(cx, &v).or(httpd.address.take()),
+            (Rule::httpd_unixsocket, _) => unixsocket(cx, option, httpd),
+            (Rule::httpd_signature, _) => {
+                httpd.signature = !option.into_inner().any(|p| p.as_rule() == Rule::kw_disable)
+            }
+            (Rule::httpd_ssl, _) => httpd_ssl(cx, option, httpd),
+            (Rule::httpd_pemfile, Some(v)) => ssl_path(cx, httpd, "pemfile", &v),
+            (Rule::httpd_clientpemfile, Some(v)) => ssl_path(cx, httpd, "clientpemfile", &v),
+            (Rule::httpd_allowselfcert, _) => ssl_set(httpd, "selfsigned", "allow".into()),
+            (Rule::httpd_read_only, _) => httpd.read_only = true,
+            (Rule::httpd_allow, _) => httpd.allow.extend(allow(cx, option)),
+            _ => {}
+        }
+    }
+}
+
+fn unixsocket(cx: &mut Cx, pair: P<'_>, httpd: &mut Httpd) {
+    for p in pair.into_inner() {
+        let value = p.clone().into_inner().last();
+        match (p.as_rule(), value) {
+            (Rule::string | Rule::path | Rule::bare, _) => {
+                httpd.unixsocket =
+                    absolute_path(cx, &p, "the unix socket").or(httpd.unixsocket.take())
+            }
+            (Rule::socket_uid, Some(v)) => httpd.socket_uid = Some(text(&v)),
+            (Rule::socket_gid, Some(v)) => httpd.socket_gid = Some(text(&v)),
+            (Rule::socket_permission, Some(v)) => httpd.socket_permission = octal_mode(cx, &v),
+            _ => {}
+        }
+    }
+}
+
+/// `permission 0660`: an octal mode up to 07777.
+fn octal_mode(cx: &mut Cx, pair: &P<'_>) -> Option<u32> {
+    match u32::from_str_radix(pair.as_str(), 8) {
+        Ok(mode) if mode <= 0o7777 => Some(mode),
+        _ => {
+            cx.push(
+                Diagnostic::error(
+                    span(pair),
+                    format!("'{}' is not an octal file mode", pair.as_str()),
+                )
+                .with_hint("write the mode in octal, such as 0660"),
+            );
+            None
+        }
+    }
+}
+
+fn httpd_ssl(cx: &mut Cx, pair: P<'_>, httpd: &mut Httpd) {
+    let mut enabled = true;
+    let mut block = None;
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::kw_disable => enabled = false,
+            Rule::ssl_block => block = Some(ssl_block(cx, p)),
+            _ => {}
+        }
+    }
+    let ssl = httpd.ssl.get_or_insert_with(SslOptions::default);
+    ssl.enabled = enabled;
+    if let Some(block) = block {
+        ssl.options.extend(block.options);
+    }
+}
+
+/// The old spellings `pemfile PATH` and `clientpemfile PATH`.
+fn ssl_path(cx: &mut Cx, httpd: &mut Httpd, key: &str, value: &P<'_>) {
+    if let Some(path) = absolute_path(cx, value, &format!("the {key}")) {
+        ssl_set(httpd, key, path.display().to_string());
+    }
+}
+
+fn ssl_set(httpd: &mut Httpd, key: &str, value: String) {
+    let ssl = httpd.ssl.get_or_insert_with(SslOptions::default);
+    ssl.enabled = true;
+    ssl.options.push((key.to_string(), value));
+}
+
+fn allow(cx: &mut Cx, pair: P<'_>) -> Option<Allow> {
+    let inner: Vec<P<'_>> = pair.into_inner().collect();
+    let read_only = inner.iter().any(|p| p.as_rule() == Rule::kw_read_only);
+    let value = inner.get(1)?;
+    match value.as_rule() {
+        Rule::allow_group => {
+            let name = value.clone().into_inner().next().map(|g| text(&g))?;
+            Some(Allow::Group {
+                group: name,
+                read_only,
+            })
+        }
+        Rule::allow_htpasswd => htpasswd(value.clone(), read_only),
+        Rule::allow_credentials => {
+            let mut parts = value.clone().into_inner();
+            let user = parts.next().map(|u| inner_text(&u))?;
+            let password = parts.next().map(|p| inner_text(&p))?;
+            Some(Allow::User {
+                user,
+                password,
+                read_only,
+            })
+        }
+        _ => allow_host(cx, value, read_only),
+    }
+}
+
+fn allow_host(cx: &mut Cx, value: &P<'_>, read_only: bool) -> Option<Allow> {
+    let host = inner_text(value);
+    if read_only {
+        cx.push(
+            Diagnostic::error(
+                span(value),
+                format!("'read-only' cannot apply to the host '{host}'"),
+            )
+            .with_hint("read-only applies to a 'user:password' or an '@group'"),
+        );
+        return None;
+    }
+    match check_network(&host) {
+        Ok(()) => Some(Allow::Host { host }),
+        Err(message) => {
+            cx.push(Diagnostic::error(span(value), message).with_hint(
+                "allow takes a host, an address, a network (10.0.0.0/8), user:password or @group",
+            ));
+            None
+        }
+    }
+}
+
+fn htpasswd(pair: P<'_>, read_only: bool) -> Option<Allow> {
+    let mut digest = Digest::Cleartext;
+    let mut path = None;
+    let mut users = Vec::new();
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::kw_md5 => digest = Digest::Md5,
+            Rule::kw_crypt => digest = Digest::Crypt,
+            Rule::htpasswd_file => path = Some(PathBuf::from(inner_text(&p))),
+            Rule::htpasswd_user => users.push(inner_text(&p)),
+            _ => {}
+        }
+    }
+    Some(Allow::Htpasswd {
+        path: path?,
+        digest,
+        users,
+        read_only,
+    })
+}
+
+/// The text of a compound-atomic wrapper around a `string` or a word.
+fn inner_text(pair: &P<'_>) -> String {
+    match pair.clone().into_inner().next() {
+        Some(inner) if inner.as_rule() == Rule::string => text(&inner),
+        _ => pair.as_str().to_string(),
+    }
+}

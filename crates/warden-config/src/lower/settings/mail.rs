@@ -1,0 +1,304 @@
+//! Lowering of everything about alert mail: `set mailserver`, `set
+//! mail-format`, `set alert` (and a check's own `alert`, through
+//! [`lower_alert_body`]), event filters and Warden's `set alert webhook`.
+
+use super::super::Cx;
+use super::super::common::{P, duration, integer_in, port, seconds, span, text};
+use super::ssl::{ssl_block, ssl_version};
+use super::values::{check_email, check_mailbox, host};
+use crate::diag::{Diagnostic, did_you_mean};
+use crate::grammar::Rule;
+use crate::model::{
+    AlertRecipient, MailFormat, MailSecurity, MailServer, Settings, SslOptions, Webhook,
+};
+
+/// Monit's event names with the spellings its lexer also takes.
+const EVENTS: &[(&str, &[&str])] = &[
+    ("action", &[]),
+    ("bytein", &[]),
+    ("byteout", &[]),
+    ("checksum", &[]),
+    ("connection", &[]),
+    ("content", &[]),
+    ("data", &[]),
+    ("exec", &["execute"]),
+    ("exist", &["exists"]),
+    ("fsflags", &["fsflag"]),
+    ("gid", &[]),
+    ("icmp", &[]),
+    ("instance", &[]),
+    ("invalid", &[]),
+    ("link", &[]),
+    ("nonexist", &["nonexists"]),
+    ("packetin", &[]),
+    ("packetout", &[]),
+    ("permission", &["perm"]),
+    ("pid", &[]),
+    ("ppid", &[]),
+    ("resource", &[]),
+    ("saturation", &[]),
+    ("size", &[]),
+    ("speed", &[]),
+    ("status", &[]),
+    ("timeout", &[]),
+    ("timestamp", &["time"]),
+    ("uid", &[]),
+    ("uptime", &[]),
+];
+
+/// The canonical name of an event, or an error with a did-you-mean.
+fn event(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
+    let word = pair.as_str().to_ascii_lowercase();
+    let found = EVENTS
+        .iter()
+        .find(|(name, aliases)| *name == word || aliases.contains(&word.as_str()));
+    if let Some((name, _)) = found {
+        return Some((*name).to_string());
+    }
+    let names: Vec<&str> = EVENTS.iter().map(|(n, _)| *n).collect();
+    let diag = Diagnostic::error(span(pair), format!("unknown event '{}'", pair.as_str()));
+    cx.push(match did_you_mean(&word, &names) {
+        Some(s) => diag.with_hint(format!("did you mean '{s}'?")),
+        None => diag.with_hint(format!("the events are: {}", names.join(", "))),
+    });
+    None
+}
+
+/// An `alert_events` pair: the events and whether they are excluded (`not`).
+fn events(cx: &mut Cx, pair: P<'_>) -> (Vec<String>, bool) {
+    let whole = span(&pair);
+    let mut exclude = false;
+    let mut names = Vec::new();
+    let mut any = false;
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::kw_not => exclude = true,
+            Rule::event_name => {
+                any = true;
+                if let Some(name) = event(cx, &p) {
+                    names.push(name);
+                }
+            }
+            _ => {}
+        }
+    }
+    if !any {
+        cx.push(
+            Diagnostic::error(whole, "the event list is empty").with_hint(
+                "name at least one event, e.g. '{ nonexist, timeout }', or drop the braces",
+            ),
+        );
+    }
+    (names, exclude)
+}
+
+/// Lowers an `alert_body` (shared by `set alert` and a check's `alert`).
+pub fn lower_alert_body(body: P<'_>, cx: &mut Cx) -> Option<AlertRecipient> {
+    let whole = span(&body);
+    let mut recipient = AlertRecipient {
+        address: String::new(),
+        events: Vec::new(),
+        exclude: false,
+        reminder_cycles: None,
+        mail_format: None,
+        span: whole,
+    };
+    let mut ok = true;
+    for p in body.into_inner() {
+        match p.as_rule() {
+            Rule::alert_address => match check_email(&text(&first_inner(&p))) {
+                Ok(address) => recipient.address = address,
+                Err(message) => {
+                    cx.error(span(&p), message);
+                    ok = false;
+                }
+            },
+            Rule::alert_events => (recipient.events, recipient.exclude) = events(cx, p),
+            Rule::mail_format => recipient.mail_format = Some(mail_format(cx, p)),
+            Rule::alert_reminder => {
+                let n = p.into_inner().find(|i| i.as_rule() == Rule::integer);
+                let n = n.and_then(|n| integer_in(cx, &n, "the reminder", 0, 1_000_000));
+                recipient.reminder_cycles = n.filter(|n| *n > 0).map(|n| n as u32);
+            }
+            _ => {}
+        }
+    }
+    ok.then_some(recipient)
+}
+
+/// The single inner value of a compound-atomic wrapper (`string` or `bare`).
+fn first_inner<'i>(pair: &P<'i>) -> P<'i> {
+    pair.clone()
+        .into_inner()
+        .next()
+        .unwrap_or_else(|| pair.clone())
+}
+
+/// `set alert ...`: a mail recipient or a webhook.
+pub fn set_alert(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
+    for p in item.into_inner() {
+        match p.as_rule() {
+            Rule::alert_body => settings.alerts.extend(lower_alert_body(p, cx)),
+            Rule::alert_webhook => settings.webhooks.extend(webhook(cx, p)),
+            _ => {}
+        }
+    }
+}
+
+fn webhook(cx: &mut Cx, pair: P<'_>) -> Option<Webhook> {
+    let whole = span(&pair);
+    let mut hook = Webhook {
+        url: String::new(),
+        events: Vec::new(),
+        exclude: false,
+        span: whole,
+    };
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::string | Rule::path | Rule::bare => {
+                let url = text(&p);
+                let lower = url.to_ascii_lowercase();
+                let has_host = lower
+                    .split_once("://")
+                    .is_some_and(|(_, rest)| !rest.is_empty());
+                if !(lower.starts_with("http://") || lower.starts_with("https://")) || !has_host {
+                    cx.error(
+                        span(&p),
+                        format!("'{url}' is not an http:// or https:// URL"),
+                    );
+                    return None;
+                }
+                hook.url = url;
+            }
+            Rule::alert_events => (hook.events, hook.exclude) = events(cx, p),
+            _ => {}
+        }
+    }
+    Some(hook)
+}
+
+/// A `mail_format` block; `from:` and `reply-to:` must hold an address.
+pub fn mail_format(cx: &mut Cx, pair: P<'_>) -> MailFormat {
+    let mut format = MailFormat::default();
+    for p in pair.into_inner() {
+        let which = p.as_rule();
+        let Some(value) = p.clone().into_inner().next() else {
+            continue;
+        };
+        let words = value.as_str().trim().to_string();
+        let key = match which {
+            Rule::mail_from => "from:",
+            Rule::mail_reply_to => "reply-to:",
+            _ => "",
+        };
+        if !key.is_empty()
+            && let Err(message) = check_mailbox(&words)
+        {
+            if words.is_empty() {
+                cx.error(span(&p), format!("'{key}' needs an e-mail address"));
+            } else {
+                cx.error(span(&value), message);
+            }
+            continue;
+        }
+        match which {
+            Rule::mail_from => format.from = Some(words),
+            Rule::mail_reply_to => format.reply_to = Some(words),
+            Rule::mail_subject => format.subject = Some(words),
+            Rule::mail_message => format.message = Some(words),
+            _ => {}
+        }
+    }
+    format
+}
+
+/// `set mailserver host [port N] [username U] [password P] [using ssl|tls]
+/// , ... [with timeout N seconds] [using hostname H]`.
+pub fn set_mailserver(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
+    let mut servers = Vec::new();
+    let mut timeout = None;
+    for p in item.into_inner() {
+        match p.as_rule() {
+            Rule::mailserver => servers.extend(mailserver(cx, p)),
+            Rule::mailserver_timeout => timeout = positive_timeout(cx, p).or(timeout),
+            Rule::mailserver_hostname => {
+                if let Some(v) = p.into_inner().last() {
+                    settings.mail_hostname = host(cx, &v);
+                }
+            }
+            _ => {}
+        }
+    }
+    // Like Monit, the timeout is one value for the whole list.
+    for server in &mut servers {
+        server.timeout = timeout;
+    }
+    settings.mailservers.extend(servers);
+}
+
+fn mailserver(cx: &mut Cx, pair: P<'_>) -> Option<MailServer> {
+    let mut inner = pair.into_inner();
+    let host_pair = first_inner(&inner.next()?);
+    let mut server = MailServer {
+        host: host(cx, &host_pair)?,
+        port: None,
+        username: None,
+        password: None,
+        security: MailSecurity::Plain,
+        ssl: None,
+        timeout: None,
+        span: span(&host_pair),
+    };
+    for p in inner {
+        let last = p.clone().into_inner().last();
+        match (p.as_rule(), last) {
+            (Rule::mailserver_port, Some(n)) => server.port = port(cx, &n),
+            (Rule::mailserver_username, Some(v)) => server.username = Some(text(&v)),
+            (Rule::mailserver_password, Some(v)) => server.password = Some(text(&v)),
+            (Rule::mailserver_ssl, _) => {
+                let (security, options) = mail_ssl(cx, p);
+                server.security = security;
+                server.ssl = options;
+            }
+            (Rule::ssl_version, _) => server.security = version_security(cx, &p),
+            _ => {}
+        }
+    }
+    Some(server)
+}
+
+/// `using ssl` is TLS from the first byte; `using tls` is STARTTLS.
+fn mail_ssl(cx: &mut Cx, pair: P<'_>) -> (MailSecurity, Option<SslOptions>) {
+    let mut security = MailSecurity::Ssl;
+    let mut options = None;
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::kw_tls => security = MailSecurity::StartTls,
+            Rule::ssl_block => options = Some(ssl_block(cx, p)),
+            _ => {}
+        }
+    }
+    (security, options)
+}
+
+/// `using tlsv12` and friends: STARTTLS; `sslv2`/`sslv3`: TLS from the start.
+fn version_security(cx: &mut Cx, pair: &P<'_>) -> MailSecurity {
+    match ssl_version(cx, pair) {
+        Some(v) if v.starts_with("ssl") => MailSecurity::Ssl,
+        _ => MailSecurity::StartTls,
+    }
+}
+
+/// `timeout 30 seconds` / `timeout 30`: more than zero.
+pub fn positive_timeout(cx: &mut Cx, pair: P<'_>) -> Option<std::time::Duration> {
+    let value = pair.into_inner().last()?;
+    let d = match value.as_rule() {
+        Rule::duration => duration(cx, &value)?,
+        _ => seconds(cx, &value)?,
+    };
+    if d.is_zero() {
+        cx.error(span(&value), "the timeout must be more than zero");
+        return None;
+    }
+    Some(d)
+}

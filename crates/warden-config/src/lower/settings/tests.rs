@@ -1,0 +1,1 @@
+//! Tests of `set` statements: text in, settings or diagnostics out.

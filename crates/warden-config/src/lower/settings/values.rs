@@ -1,0 +1,245 @@
+//! Checks of the values `set` statements take: host names, addresses and
+//! networks, e-mail addresses, absolute paths, syslog facilities. Each
+//! check returns why a value is wrong in words a user knows.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+
+use super::super::Cx;
+use super::super::common::{P, span, text};
+use crate::diag::{Diagnostic, did_you_mean};
+
+/// A host name (`mail.example.com`), an IPv4 or an IPv6 address.
+pub fn check_host(value: &str) -> Result<(), String> {
+    let bare = value
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+        .unwrap_or(value);
+    if bare.parse::<Ipv6Addr>().is_ok() || bare.parse::<Ipv4Addr>().is_ok() {
+        return Ok(());
+    }
+    check_host_name(value)
+}
+
+fn check_host_name(value: &str) -> Result<(), String> {
+    let name = value.strip_suffix('.').unwrap_or(value);
+    let bad = || Err(format!("'{value}' is not a valid host name or address"));
+    if name.is_empty() || name.len() > 253 {
+        return bad();
+    }
+    // All digits and dots: meant as an IPv4 address, and not a valid one.
+    if name.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(format!("'{value}' is not a valid IPv4 address"));
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if name.split('.').all(label_ok) {
+        Ok(())
+    } else {
+        bad()
+    }
+}
+
+/// What `allow` accepts as a client: a host or address, or a network
+/// written `10.0.0.0/8`, `10.0.0.0/255.0.0.0` or `fd00::/8`.
+pub fn check_network(value: &str) -> Result<(), String> {
+    let Some((address, mask)) = value.split_once('/') else {
+        return check_host(value);
+    };
+    if let Ok(_v4) = address.parse::<Ipv4Addr>() {
+        if mask.parse::<u8>().is_ok_and(|m| m <= 32) || valid_netmask(mask) {
+            return Ok(());
+        }
+        return Err(format!(
+            "'{mask}' is not a network mask: write a prefix length from 0 to 32 or a mask such as 255.255.255.0"
+        ));
+    }
+    if address.parse::<Ipv6Addr>().is_ok() {
+        if mask.parse::<u8>().is_ok_and(|m| m <= 128) {
+            return Ok(());
+        }
+        return Err(format!("'{mask}' is not an IPv6 prefix length (0 to 128)"));
+    }
+    Err(format!("'{address}' is not a valid network address"))
+}
+
+/// A dotted mask whose ones come first (`255.255.240.0`).
+fn valid_netmask(mask: &str) -> bool {
+    mask.parse::<Ipv4Addr>().is_ok_and(|m| {
+        let bits = u32::from(m);
+        bits.leading_ones() + bits.trailing_zeros() == 32
+    })
+}
+
+/// An e-mail address, optionally in angle brackets (`<ops@example.com>`).
+/// The domain may hold Monit's `$HOST`.
+pub fn check_email(value: &str) -> Result<String, String> {
+    let address = value
+        .strip_prefix('<')
+        .and_then(|v| v.strip_suffix('>'))
+        .unwrap_or(value)
+        .trim();
+    let bad = || {
+        Err(format!(
+            "'{value}' is not an e-mail address (expected name@domain)"
+        ))
+    };
+    let Some((local, domain)) = address.split_once('@') else {
+        return bad();
+    };
+    let word_ok = |w: &str| {
+        !w.is_empty()
+            && !w
+                .chars()
+                .any(|c| c.is_whitespace() || "<>@,;\"".contains(c))
+    };
+    if !word_ok(local) || !word_ok(domain) || domain.starts_with('.') || domain.ends_with('.') {
+        return bad();
+    }
+    Ok(address.to_string())
+}
+
+/// A sender or reply-to: `ops@example.com` or `Ops Team <ops@example.com>`.
+pub fn check_mailbox(value: &str) -> Result<(), String> {
+    match (value.find('<'), value.rfind('>')) {
+        (Some(open), Some(close)) if open < close && value[close + 1..].trim().is_empty() => {
+            check_email(&value[open + 1..close]).map(|_| ())
+        }
+        _ => check_email(value).map(|_| ()),
+    }
+}
+
+/// The value of a `set_value` position as an absolute path.
+pub fn absolute_path(cx: &mut Cx, pair: &P<'_>, what: &str) -> Option<PathBuf> {
+    let value = text(pair);
+    if value.starts_with('/') {
+        return Some(PathBuf::from(value));
+    }
+    cx.push(
+        Diagnostic::error(
+            span(pair),
+            format!("{what} must be an absolute path, not '{value}'"),
+        )
+        .with_hint("write the full path, starting with '/'"),
+    );
+    None
+}
+
+/// A host or address value, reported at its span when malformed.
+pub fn host(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
+    let value = text(pair);
+    match check_host(&value) {
+        Ok(()) => Some(value),
+        Err(message) => {
+            cx.error(span(pair), message);
+            None
+        }
+    }
+}
+
+const FACILITIES: &[&str] = &[
+    "log_local0",
+    "log_local1",
+    "log_local2",
+    "log_local3",
+    "log_local4",
+    "log_local5",
+    "log_local6",
+    "log_local7",
+    "log_daemon",
+    "log_user",
+    "log_mail",
+    "log_auth",
+    "log_authpriv",
+    "log_syslog",
+    "log_cron",
+];
+
+/// A syslog facility (`log_daemon`, `local0`), spelled as Monit does.
+pub fn facility(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
+    let value = text(pair).to_ascii_lowercase();
+    let full = if value.starts_with("log_") {
+        value.clone()
+    } else {
+        format!("log_{value}")
+    };
+    if FACILITIES.contains(&full.as_str()) {
+        return Some(full);
+    }
+    let mut diag = Diagnostic::error(span(pair), format!("unknown syslog facility '{value}'"));
+    diag = match did_you_mean(&full, FACILITIES) {
+        Some(s) => diag.with_hint(format!("did you mean '{s}'?")),
+        None => diag.with_hint("use log_daemon, log_user or log_local0 to log_local7"),
+    };
+    cx.push(diag);
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_addresses_and_networks_are_told_apart_from_garbage() {
+        let good_hosts = [
+            "localhost",
+            "mail.example.com",
+            "10.1.2.3",
+            "::1",
+            "fe80::1",
+            "smtp-1.ex_ample.org.",
+        ];
+        for h in good_hosts {
+            assert_eq!(check_host(h), Ok(()), "{h}");
+        }
+        for h in [
+            "300.1.1.1",
+            "a..b",
+            "-bad.example",
+            "1.2.3",
+            "ex ample",
+            "host/x",
+        ] {
+            assert!(check_host(h).is_err(), "{h}");
+        }
+        let good_networks = [
+            "10.0.0.0/8",
+            "192.168.1.0/255.255.255.0",
+            "0.0.0.0/0.0.0.0",
+            "0.0.0.0/0",
+            "fd00::/8",
+        ];
+        for n in good_networks {
+            assert_eq!(check_network(n), Ok(()), "{n}");
+        }
+        for n in [
+            "10.0.0.0/33",
+            "10.0.0.0/255.0.255.0",
+            "fd00::/129",
+            "10.0.0/8",
+            "x.y/8",
+        ] {
+            assert!(check_network(n).is_err(), "{n}");
+        }
+    }
+
+    #[test]
+    fn mail_addresses_need_a_local_part_and_a_domain() {
+        assert_eq!(
+            check_email("<john@example.com>"),
+            Ok("john@example.com".to_string())
+        );
+        assert_eq!(check_email("monit@$HOST"), Ok("monit@$HOST".to_string()));
+        for bad in ["john", "@example.com", "john@", "a@b@c", "john@.com"] {
+            assert!(check_email(bad).is_err(), "{bad}");
+        }
+        assert_eq!(check_mailbox("Monit Support <monit@foo.bar>"), Ok(()));
+        assert!(check_mailbox("Monit Support").is_err());
+    }
+}
