@@ -1,1 +1,24 @@
 //! The engine: probe graph, scheduler, rule evaluation, actions and state.
+//! `Engine::start` turns a config into one task per check; everything a
+//! check does is reported as an [`Event`] and remembered in the
+//! [`StateStore`].
+
+mod act;
+pub mod backoff;
+pub mod clock;
+pub mod engine;
+mod eval;
+pub mod events;
+pub mod exitwatch;
+pub mod interim;
+pub mod plan;
+pub mod rules;
+pub mod runner;
+pub mod shared;
+pub mod state;
+mod task;
+
+pub use engine::Engine;
+pub use events::{Event, EventBus, EventKind};
+pub use shared::Command;
+pub use state::{CheckState, Monitoring, StateStore};

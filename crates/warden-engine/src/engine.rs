@@ -1,0 +1,105 @@
+//! The running engine: one task per check over a shared state store and
+//! event bus; started from a config, stopped cleanly (services keep
+//! running), and replaced on reload with state carried over by name.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinSet;
+use warden_config::Config;
+
+use crate::events::EventBus;
+use crate::interim::{InterimFactory, ProbeFactory};
+use crate::plan;
+use crate::shared::{Command, Shared};
+use crate::state::StateStore;
+use crate::task::CheckTask;
+
+/// How many probes may run at once, whatever the number of checks.
+pub const DEFAULT_PROBE_CAP: usize = 256;
+
+#[derive(Debug)]
+pub struct Engine {
+    shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Engine {
+    /// Starts one task per check with the built-in probes.
+    pub fn start(config: &Config, state: StateStore, bus: EventBus) -> Engine {
+        Engine::start_with(config, state, bus, &InterimFactory)
+    }
+
+    pub fn start_with(
+        config: &Config,
+        state: StateStore,
+        bus: EventBus,
+        factory: &dyn ProbeFactory,
+    ) -> Engine {
+        let names: Vec<&str> = config
+            .checks
+            .iter()
+            .map(|c| c.name.value.as_str())
+            .collect();
+        state.retain(&names);
+        let nodes = plan::plan(config, factory);
+        let mut peers = HashMap::new();
+        let mut inboxes = HashMap::new();
+        for node in &nodes {
+            let (tx, rx) = mpsc::channel(64);
+            peers.insert(node.name().to_string(), tx);
+            inboxes.insert(node.name().to_string(), rx);
+        }
+        let shared = Arc::new(Shared::new(bus, state, peers, DEFAULT_PROBE_CAP));
+        let (shutdown, stop_rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        for node in nodes {
+            let Some(inbox) = inboxes.remove(node.name()) else {
+                continue;
+            };
+            let task = CheckTask::new(node, shared.clone());
+            tasks.spawn(task.run(inbox, stop_rx.clone(), config.settings.start_delay));
+        }
+        Engine {
+            shared,
+            shutdown,
+            tasks,
+        }
+    }
+
+    pub fn bus(&self) -> &EventBus {
+        &self.shared.bus
+    }
+
+    pub fn state(&self) -> &StateStore {
+        &self.shared.state
+    }
+
+    /// Asks a check to act (for the control API); false for unknown names.
+    pub fn command(&self, name: &str, cmd: Command) -> bool {
+        self.shared.send(name, cmd)
+    }
+
+    /// Asks a check to start and waits for the answer.
+    pub async fn start_check(&self, name: &str) -> bool {
+        let (tx, rx) = oneshot::channel();
+        self.command(name, Command::Start(Some(tx))) && rx.await.unwrap_or(false)
+    }
+
+    /// Stops every task, leaving the services running. A task busy with an
+    /// action gets a grace period, then is cut off.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        let all = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(Duration::from_secs(5), all)
+            .await
+            .is_err()
+        {
+            self.tasks.abort_all();
+            while self.tasks.join_next().await.is_some() {}
+        }
+    }
+}

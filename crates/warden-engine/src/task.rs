@@ -1,0 +1,261 @@
+//! One check's task: its own timer, instant wake-ups on process exit and on
+//! commands, and one evaluation at a time: probe, rules, actions. Actions run
+//! inside this task, so at most one is in flight per check and waiting for a
+//! slow start never delays another check.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, sleep_until};
+use warden_config::model::{Action, Trigger};
+use warden_probes::{Outcome, Status};
+
+use crate::backoff::BackoffState;
+use crate::events::{Event, EventKind};
+use crate::exitwatch::{self, ExitWatch};
+use crate::plan::Node;
+use crate::rules::{RuleState, Transition};
+use crate::shared::{Command, Shared};
+use crate::state::Monitoring;
+
+pub struct CheckTask {
+    pub(crate) node: Node,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) rules: Vec<RuleState>,
+    pub(crate) implicit: RuleState,
+    pub(crate) backoff: BackoffState,
+    pub(crate) watch: Option<ExitWatch>,
+    pub(crate) cycle: u64,
+    /// The cycle on which each rule's `exec` last ran, for `repeat every`.
+    pub(crate) exec_cycle: Vec<u64>,
+    pub(crate) last_status: Option<Status>,
+}
+
+/// An action decided by a rule, with the event that caused it.
+#[derive(Debug, Clone)]
+pub struct Todo {
+    pub action: Action,
+    pub event: EventKind,
+    pub description: String,
+}
+
+impl CheckTask {
+    pub fn new(node: Node, shared: Arc<Shared>) -> Self {
+        let saved = shared.state.get(node.name());
+        let n = node.check.rules.len();
+        CheckTask {
+            rules: vec![RuleState::default(); n],
+            implicit: RuleState::default(),
+            backoff: BackoffState::default(),
+            watch: None,
+            cycle: saved.cycle,
+            exec_cycle: vec![0; n],
+            last_status: None,
+            node,
+            shared,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        self.node.name()
+    }
+
+    /// The loop: first run after `delay`, then every period, at once on a
+    /// watched exit or a command, until shutdown.
+    pub async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut shutdown: watch::Receiver<bool>,
+        delay: Duration,
+    ) {
+        let mut next = Instant::now() + delay;
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => break,
+                Some(cmd) = commands.recv() => {
+                    self.command(cmd).await;
+                    continue;
+                }
+                _ = exitwatch::exited(self.watch.as_ref()) => {
+                    tracing::debug!("'{}' process exited", self.name());
+                    self.watch = None;
+                }
+                _ = sleep_until(next) => next = Instant::now() + self.node.period,
+            }
+            self.evaluate().await;
+        }
+    }
+
+    fn monitored(&self) -> bool {
+        self.shared.state.get(self.name()).monitoring == Monitoring::Monitored
+    }
+
+    /// One cycle: probe, test every rule, then act on what fired.
+    pub async fn evaluate(&mut self) {
+        if !self.monitored() {
+            return;
+        }
+        self.cycle += 1;
+        let subject = self.probe_subject().await;
+        let mut todo = Vec::new();
+        for i in 0..self.node.check.rules.len() {
+            if let Some((failed, why)) = self.rule_failed(i, subject.as_ref()).await {
+                self.rule_result(i, failed, why, &mut todo);
+            }
+        }
+        if let Some(s) = subject.as_ref().filter(|_| self.node.implicit_restart) {
+            let failed = !s.is_ok();
+            let t = self
+                .implicit
+                .record(failed, Trigger::default(), Trigger::default());
+            if failed && matches!(t, Transition::Fired | Transition::StillFailing) {
+                todo.push(Todo {
+                    action: Action::Restart,
+                    event: kind_of(s),
+                    description: s.reason.clone(),
+                });
+            }
+        }
+        for t in todo {
+            if !self.monitored() {
+                break;
+            }
+            self.perform(t).await;
+        }
+    }
+
+    /// Runs the subject probe, reports changes, and pins a running process.
+    pub(crate) async fn probe_subject(&mut self) -> Option<Outcome> {
+        let probe = self.node.subject.clone()?;
+        let outcome = self
+            .shared
+            .probe(probe.as_ref(), self.shared.probe_timeout)
+            .await;
+        self.observe(&outcome);
+        Some(outcome)
+    }
+
+    /// Records a subject outcome: events on change, state, the exit watch.
+    pub(crate) fn observe(&mut self, outcome: &Outcome) {
+        let name = self.name().to_string();
+        if self.last_status != Some(outcome.status) {
+            if outcome.is_ok() {
+                if self.last_status.is_some() {
+                    self.shared
+                        .bus
+                        .publish(Event::new(&name, EventKind::Exists, &outcome.reason));
+                }
+            } else {
+                self.shared
+                    .bus
+                    .publish(Event::new(&name, kind_of(outcome), &outcome.reason));
+            }
+            self.last_status = Some(outcome.status);
+        }
+        self.shared.set_up(&name, outcome.is_ok());
+        let pid = outcome.process.map(|p| p.pid);
+        if self.watch.as_ref().map(|w| w.pid) != pid {
+            self.watch = pid.and_then(ExitWatch::open);
+        }
+        let status = format!("{:?}", outcome.status).to_lowercase();
+        let cycle = self.cycle;
+        self.shared.state.update(&name, |s| {
+            if s.last_status.as_deref() != Some(status.as_str()) || s.pid != pid {
+                s.cycle = cycle;
+            }
+            s.last_status = Some(status);
+            s.last_reason = Some(outcome.reason.clone());
+            s.pid = pid;
+            s.start_ticks = outcome.process.map(|p| p.start_ticks);
+        });
+    }
+
+    /// Feeds one rule's result to its state machine and queues its action.
+    fn rule_result(&mut self, i: usize, failed: bool, why: String, todo: &mut Vec<Todo>) {
+        let rule = &self.node.check.rules[i];
+        let recovery = rule
+            .recovery
+            .as_ref()
+            .map(|r| r.trigger)
+            .unwrap_or_default();
+        let event = crate::eval::event_kind(&rule.test.value);
+        let transition = self.rules[i].record(failed, rule.trigger, recovery);
+        let action = rule.action.value.clone();
+        let retry = matches!(action, Action::Restart | Action::Start);
+        let repeat = match &action {
+            Action::Exec {
+                repeat_every: Some(n),
+                ..
+            } => self.cycle >= self.exec_cycle[i] + u64::from(*n),
+            _ => false,
+        };
+        match transition {
+            Transition::Fired => todo.push(Todo {
+                action,
+                event,
+                description: why,
+            }),
+            Transition::StillFailing if retry || repeat => todo.push(Todo {
+                action,
+                event,
+                description: why,
+            }),
+            Transition::Recovered => {
+                self.shared
+                    .bus
+                    .publish(Event::new(self.name(), EventKind::Recovered, why.clone()));
+                if let Some(r) = &rule.recovery {
+                    todo.push(Todo {
+                        action: r.action.value.clone(),
+                        event: EventKind::Recovered,
+                        description: why,
+                    });
+                }
+            }
+            _ => {}
+        }
+        if matches!(
+            todo.last(),
+            Some(Todo {
+                action: Action::Exec { .. },
+                ..
+            })
+        ) {
+            self.exec_cycle[i] = self.cycle;
+        }
+    }
+
+    async fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Evaluate => self.evaluate().await,
+            Command::Start(reply) => {
+                self.set_monitoring(Monitoring::Monitored);
+                let ok = self.start("start requested").await;
+                reply.map(|r| r.send(ok));
+            }
+            Command::Stop(reply) => {
+                let ok = self.stop().await;
+                reply.map(|r| r.send(ok));
+            }
+            Command::Restart(reply) => {
+                self.set_monitoring(Monitoring::Monitored);
+                let ok = self.restart("restart requested").await;
+                reply.map(|r| r.send(ok));
+            }
+            Command::Monitor => self.set_monitoring(Monitoring::Monitored),
+            Command::Unmonitor => self.set_monitoring(Monitoring::Unmonitored),
+        }
+    }
+}
+
+/// The event a failed subject outcome stands for.
+pub fn kind_of(outcome: &Outcome) -> EventKind {
+    match outcome.status {
+        Status::Ok => EventKind::Exists,
+        Status::Missing => EventKind::DoesNotExist,
+        Status::Zombie => EventKind::Zombie,
+        Status::Failed | Status::Error => EventKind::Failed,
+    }
+}
