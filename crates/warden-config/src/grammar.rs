@@ -40,9 +40,11 @@ fn syntax_error(text: &str, err: pest::error::Error<Rule>) -> Diagnostic {
     words.sort_unstable();
     words.dedup();
     let mut diag = Diagnostic::error(span, message);
+    // Every 'quoted' word of a description is a keyword the user could
+    // have meant ("a resource ('cpu', 'memory', ...)" names several).
     let keywords: Vec<&str> = words
         .iter()
-        .filter_map(|w| w.strip_prefix('\'').and_then(|w| w.strip_suffix('\'')))
+        .flat_map(|w| w.split('\'').skip(1).step_by(2))
         .collect();
     if let Some(suggestion) = did_you_mean(found, &keywords) {
         diag = diag.with_hint(format!("did you mean '{suggestion}'?"));

@@ -39,6 +39,53 @@ pub fn describe(rule: Rule) -> Option<&'static str> {
             "a host, a network, 'user:password' or '@group'"
         }
         Rule::htpasswd_user => "a user name",
+        // checks.pest
+        Rule::kw_check_program => "'check program'",
+        Rule::depend_name => "a service name",
+        Rule::depends => "'depends'",
+        Rule::program_spec | Rule::program_args => "a quoted command line",
+        Rule::action => "an action ('alert', 'restart', 'start', 'stop', 'exec', 'monitor', 'unmonitor')",
+        Rule::act_alert => "'alert'",
+        Rule::act_restart => "'restart'",
+        Rule::act_start => "'start'",
+        Rule::act_stop => "'stop'",
+        Rule::act_exec => "'exec'",
+        Rule::act_monitor => "'monitor'",
+        Rule::act_unmonitor => "'unmonitor'",
+        Rule::trigger | Rule::trigger_times | Rule::trigger_for => "a trigger (e.g. 'for 3 cycles')",
+        Rule::recovery => "'else if succeeded'",
+        Rule::resource => {
+            "a resource ('cpu', 'totalcpu', 'memory', 'totalmem', 'swap', 'children', 'threads', \
+             'loadavg', 'filedescriptors')"
+        }
+        Rule::t_not_exist => "'not exist'",
+        Rule::t_exist => "'exist'",
+        Rule::timestamp_kind | Rule::c_timestamp => "'timestamp'",
+        Rule::t_content => "'content'",
+        Rule::t_space => "'space' or 'inode'",
+        Rule::t_transfer => "'upload' or 'download'",
+        Rule::t_io => "'read' or 'write'",
+        Rule::f_checksum | Rule::c_checksum => "'checksum'",
+        Rule::f_permission => "'permission'",
+        Rule::f_uid => "'uid'",
+        Rule::connection | Rule::endpoint_port => "'port', 'host' or 'unixsocket'",
+        Rule::ping_test => "'ping'",
+        Rule::protocol_name => "a protocol name (e.g. 'http')",
+        Rule::url_value => "a URL (e.g. 'http://localhost/health')",
+        Rule::loadavg_period => "'1min', '5min' or '15min'",
+        Rule::cpu_kind => "'user', 'system' or 'wait'",
+        Rule::per_second => "'/s'",
+        Rule::ops_unit => "'operations/s'",
+        Rule::packets_unit => "'packets'",
+        Rule::age_operator => "'older' or 'newer'",
+        Rule::compare_op => "a comparison ('>', '<', '=', '!=', 'older', 'newer')",
+        Rule::option_block | Rule::option_pair | Rule::option_name => {
+            "an options block (e.g. '{ verify: enable }')"
+        }
+        Rule::header_list => "a header list (e.g. '[Host: example.org]')",
+        Rule::apache_limit => "an apache-status limit (e.g. 'waitlimit')",
+        Rule::hash_algorithm => "'md5', 'sha1' or 'sha256'",
+        Rule::backoff_fixed | Rule::backoff_exponential => "'fixed' or 'exponential'",
         _ => return None,
     })
 }
