@@ -44,7 +44,9 @@ pub fn describe(rule: Rule) -> Option<&'static str> {
         Rule::depend_name => "a service name",
         Rule::depends => "'depends'",
         Rule::program_spec | Rule::program_args => "a quoted command line",
-        Rule::action => "an action ('alert', 'restart', 'start', 'stop', 'exec', 'monitor', 'unmonitor')",
+        Rule::action => {
+            "an action ('alert', 'restart', 'start', 'stop', 'exec', 'monitor', 'unmonitor')"
+        }
         Rule::act_alert => "'alert'",
         Rule::act_restart => "'restart'",
         Rule::act_start => "'start'",
@@ -52,7 +54,9 @@ pub fn describe(rule: Rule) -> Option<&'static str> {
         Rule::act_exec => "'exec'",
         Rule::act_monitor => "'monitor'",
         Rule::act_unmonitor => "'unmonitor'",
-        Rule::trigger | Rule::trigger_times | Rule::trigger_for => "a trigger (e.g. 'for 3 cycles')",
+        Rule::trigger | Rule::trigger_times | Rule::trigger_for => {
+            "a trigger (e.g. 'for 3 cycles')"
+        }
         Rule::recovery => "'else if succeeded'",
         Rule::resource => {
             "a resource ('cpu', 'totalcpu', 'memory', 'totalmem', 'swap', 'children', 'threads', \
