@@ -1,1 +1,1018 @@
-//! Table-driven tests for the lowering of `check` blocks.
+//! Table-driven tests for the lowering of `check` blocks: control text in,
+//! the expected check, rule or diagnostic out.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::model::*;
+
+fn load(text: &str) -> Config {
+    let loaded = crate::load_text(Path::new("/x/rc"), text.to_string());
+    assert!(!loaded.has_errors(), "{text}\n{}", loaded.render());
+    loaded.config.unwrap_or_default()
+}
+
+fn only_check(text: &str) -> Check {
+    let mut config = load(text);
+    assert_eq!(config.checks.len(), 1, "{text}");
+    config.checks.remove(0)
+}
+
+/// The single rule of a process check holding `rule`.
+fn only_rule(rule: &str) -> Rule {
+    let mut check = only_check(&format!(
+        "check process p with pidfile /run/p.pid\n  {rule}\n"
+    ));
+    assert_eq!(check.rules.len(), 1, "{rule}");
+    check.rules.remove(0)
+}
+
+fn q(value: f64, unit: Unit) -> Quantity {
+    Quantity { value, unit }
+}
+
+#[test]
+fn every_check_type_lowers_to_its_kind() {
+    let process = |t| CheckKind::Process { target: t };
+    let table: Vec<(&str, CheckKind)> = vec![
+        (
+            "check process a with pidfile /run/a.pid",
+            process(ProcessTarget::Pidfile("/run/a.pid".into())),
+        ),
+        (
+            "check process a with pidfile \"/run/a.pid\"",
+            process(ProcessTarget::Pidfile("/run/a.pid".into())),
+        ),
+        (
+            "check process a matching \"nginx: master\"",
+            process(ProcessTarget::Matching("nginx: master".into())),
+        ),
+        (
+            "check process a with pid 42",
+            process(ProcessTarget::Pid(42)),
+        ),
+        (
+            "check process a with systemd unit \"a.service\"",
+            process(ProcessTarget::SystemdUnit("a.service".into())),
+        ),
+        (
+            "check file a with path /etc/a",
+            CheckKind::File {
+                path: "/etc/a".into(),
+            },
+        ),
+        (
+            "check directory a with path /etc",
+            CheckKind::Directory {
+                path: "/etc".into(),
+            },
+        ),
+        (
+            "check fifo a with path /run/f",
+            CheckKind::Fifo {
+                path: "/run/f".into(),
+            },
+        ),
+        (
+            "check filesystem a with path /dev/sda1",
+            CheckKind::Filesystem {
+                path: "/dev/sda1".into(),
+            },
+        ),
+        (
+            "check device a with path /",
+            CheckKind::Filesystem { path: "/".into() },
+        ),
+        (
+            "check host a with address 192.0.2.1",
+            CheckKind::Host {
+                address: "192.0.2.1".into(),
+            },
+        ),
+        ("check system a", CheckKind::System),
+        (
+            "check network a with interface eth0",
+            CheckKind::Network {
+                target: NetworkTarget::Interface("eth0".into()),
+            },
+        ),
+        (
+            "check network a with address 10.0.0.1",
+            CheckKind::Network {
+                target: NetworkTarget::Address("10.0.0.1".into()),
+            },
+        ),
+    ];
+    for (text, kind) in table {
+        assert_eq!(only_check(text).kind, kind, "{text}");
+    }
+}
+
+#[test]
+fn a_program_check_keeps_its_arguments_and_timeout() {
+    let check =
+        only_check("check program ls with path \"/bin/ls -l /tmp\" with timeout 20 seconds");
+    let CheckKind::Program { program } = check.kind else {
+        panic!("not a program check");
+    };
+    assert_eq!(program.argv, ["/bin/ls", "-l", "/tmp"]);
+    assert_eq!(program.timeout, Some(Duration::from_secs(20)));
+}
+
+#[test]
+fn a_name_that_is_a_filler_word_stays_the_name() {
+    assert_eq!(
+        only_check("check host on with address example.org")
+            .name
+            .value,
+        "on"
+    );
+    assert_eq!(
+        only_check("check program program with path /bin/true")
+            .name
+            .value,
+        "program"
+    );
+}
+
+#[test]
+fn service_statements_fill_the_check() {
+    let config = load(
+        "check process web with pidfile /run/web.pid
+           start program = \"/bin/web start\" as uid www and gid 33 with timeout 60 seconds
+           stop \"/bin/web stop\"
+           restart program \"/bin/web restart\"
+           depends on db, cache
+           depend cache
+           group www
+           group frontend
+           every 2 cycles
+           mode passive
+           onreboot laststate
+           noalert ops@example.org
+           restart backoff exponential from 1 s to 60 s jitter reset after 10 minutes
+         check process db with pidfile /run/db.pid
+           not every \"* 0-3 * * 0\"
+           restart backoff fixed 5 s
+         check process cache with pidfile /run/cache.pid
+           every 500 ms
+        ",
+    );
+    let web = &config.checks[0];
+    let start = web
+        .start
+        .as_ref()
+        .map(|p| (p.argv.clone(), p.uid.clone(), p.gid.clone(), p.timeout));
+    let expected_start = (
+        vec!["/bin/web".to_string(), "start".to_string()],
+        Some(UserRef::Name("www".into())),
+        Some(UserRef::Id(33)),
+        Some(Duration::from_secs(60)),
+    );
+    assert_eq!(start, Some(expected_start));
+    assert_eq!(
+        web.stop.as_ref().map(|p| p.command.as_str()),
+        Some("/bin/web stop")
+    );
+    assert_eq!(
+        web.restart.as_ref().map(|p| p.command.as_str()),
+        Some("/bin/web restart")
+    );
+    let deps: Vec<&str> = web.depends_on.iter().map(|d| d.value.as_str()).collect();
+    assert_eq!(deps, ["db", "cache", "cache"]);
+    assert_eq!(web.groups, ["www", "frontend"]);
+    assert_eq!(web.schedule, Schedule::Cycles(2));
+    assert_eq!(web.mode, Mode::Passive);
+    assert_eq!(web.onreboot, Some(OnReboot::Laststate));
+    assert_eq!(web.noalerts, ["ops@example.org"]);
+    let backoff = Backoff::Exponential {
+        initial: Duration::from_secs(1),
+        max: Duration::from_secs(60),
+        jitter: true,
+        reset_after: Duration::from_secs(600),
+    };
+    assert_eq!(web.backoff, Some(backoff));
+    assert_eq!(
+        config.checks[1].schedule,
+        Schedule::NotCron("* 0-3 * * 0".into())
+    );
+    assert_eq!(
+        config.checks[1].backoff,
+        Some(Backoff::Fixed {
+            delay: Duration::from_secs(5)
+        })
+    );
+    assert_eq!(
+        config.checks[2].schedule,
+        Schedule::Interval(Duration::from_millis(500))
+    );
+}
+
+#[test]
+fn resource_tests_lower_to_resource_and_limit() {
+    use Resource::*;
+    let table = [
+        (
+            "if cpu > 80% then alert",
+            Cpu,
+            Operator::Greater,
+            q(80.0, Unit::Percent),
+        ),
+        (
+            "if cpu usage (user) > 70% then alert",
+            CpuUser,
+            Operator::Greater,
+            q(70.0, Unit::Percent),
+        ),
+        (
+            "if cpu(system) > 30% then alert",
+            CpuSystem,
+            Operator::Greater,
+            q(30.0, Unit::Percent),
+        ),
+        (
+            "if cpu wait > 20% then alert",
+            CpuWait,
+            Operator::Greater,
+            q(20.0, Unit::Percent),
+        ),
+        (
+            "if total cpu > 50% then alert",
+            TotalCpu,
+            Operator::Greater,
+            q(50.0, Unit::Percent),
+        ),
+        (
+            "if totalcpu < 5% then alert",
+            TotalCpu,
+            Operator::Less,
+            q(5.0, Unit::Percent),
+        ),
+        (
+            "if memory usage > 8 MB then alert",
+            Memory,
+            Operator::Greater,
+            q(8.0 * 1048576.0, Unit::Bytes),
+        ),
+        (
+            "if mem > 75% then alert",
+            Memory,
+            Operator::Greater,
+            q(75.0, Unit::Percent),
+        ),
+        (
+            "if totalmem is greater than 100 Mb then alert",
+            TotalMemory,
+            Operator::Greater,
+            q(100.0 * 1048576.0, Unit::Bytes),
+        ),
+        (
+            "if total memory usage > 1% then alert",
+            TotalMemory,
+            Operator::Greater,
+            q(1.0, Unit::Percent),
+        ),
+        (
+            "if totalmemory > 2 GB then alert",
+            TotalMemory,
+            Operator::Greater,
+            q(2.0 * 1073741824.0, Unit::Bytes),
+        ),
+        (
+            "if swap usage > 25% then alert",
+            Swap,
+            Operator::Greater,
+            q(25.0, Unit::Percent),
+        ),
+        (
+            "if children > 250 then alert",
+            Children,
+            Operator::Greater,
+            q(250.0, Unit::Count),
+        ),
+        (
+            "if threads > 3 then alert",
+            Threads,
+            Operator::Greater,
+            q(3.0, Unit::Count),
+        ),
+        (
+            "if loadavg (1min) > 4 then alert",
+            LoadAvg1,
+            Operator::Greater,
+            q(4.0, Unit::Count),
+        ),
+        (
+            "if loadavg(5min) greater than 10 then alert",
+            LoadAvg5,
+            Operator::Greater,
+            q(10.0, Unit::Count),
+        ),
+        (
+            "if loadavg (15min) per core > 1 then alert",
+            LoadAvg15PerCore,
+            Operator::Greater,
+            q(1.0, Unit::Count),
+        ),
+        (
+            "if filedescriptors >= 90% then alert",
+            FileDescriptors,
+            Operator::GreaterOrEqual,
+            q(90.0, Unit::Percent),
+        ),
+        (
+            "if total filedescriptors > 5000 then alert",
+            TotalFileDescriptors,
+            Operator::Greater,
+            q(5000.0, Unit::Count),
+        ),
+        (
+            "if read activity > 1 MB/s then alert",
+            ReadBytes,
+            Operator::Greater,
+            q(1048576.0, Unit::BytesPerSecond),
+        ),
+        (
+            "if disk write rate > 500 operations/s then alert",
+            WriteOps,
+            Operator::Greater,
+            q(500.0, Unit::OpsPerSecond),
+        ),
+    ];
+    for (text, resource, op, limit) in table {
+        let expected = Test::Resource {
+            resource,
+            op,
+            limit,
+        };
+        assert_eq!(only_rule(text).test.value, expected, "{text}");
+    }
+}
+
+#[test]
+fn triggers_and_actions_lower_as_written() {
+    let table = [
+        ("if cpu > 80% then alert", 1, 1, Action::Alert),
+        (
+            "if cpu > 80% for 3 cycles then restart",
+            3,
+            3,
+            Action::Restart,
+        ),
+        (
+            "if cpu > 80% 3 times within 5 cycles then stop",
+            3,
+            5,
+            Action::Stop,
+        ),
+        (
+            "if cpu > 80% for 2 times within 3 cycles then start",
+            2,
+            3,
+            Action::Start,
+        ),
+        (
+            "if cpu > 80%\n 2 cycles within 4 cycles\n then unmonitor",
+            2,
+            4,
+            Action::Unmonitor,
+        ),
+        (
+            "if 3 restarts within 5 cycles then timeout",
+            1,
+            1,
+            Action::Unmonitor,
+        ),
+        ("if cpu > 80% then monitor", 1, 1, Action::Monitor),
+    ];
+    for (text, times, within, action) in table {
+        let rule = only_rule(text);
+        assert_eq!(
+            (rule.trigger.times, rule.trigger.within),
+            (times, within),
+            "{text}"
+        );
+        assert_eq!(rule.action.value, action, "{text}");
+    }
+}
+
+#[test]
+fn exec_actions_keep_user_repeat_and_recovery() {
+    let rule = only_rule(
+        "if does not exist for 1 cycle then exec \"/bin/notify down\" as uid nobody repeat every 5 cycles
+         else if succeeded for 2 cycles then exec \"/bin/notify up\"",
+    );
+    assert_eq!(rule.test.value, Test::NotExist);
+    let Action::Exec {
+        program,
+        repeat_every,
+    } = &rule.action.value
+    else {
+        panic!("not exec");
+    };
+    assert_eq!(
+        (program.argv.len(), program.uid.clone(), *repeat_every),
+        (2, Some(UserRef::Name("nobody".into())), Some(5))
+    );
+    let recovery = rule.recovery.as_ref().map(|r| {
+        (
+            r.trigger.times,
+            matches!(r.action.value, Action::Exec { .. }),
+        )
+    });
+    assert_eq!(recovery, Some((2, true)));
+}
+
+#[test]
+fn file_and_program_tests_lower_to_their_variants() {
+    let mins = |m: f64| q(m * 60.0, Unit::Seconds);
+    let table: Vec<(&str, Test)> = vec![
+        ("if exist then alert", Test::Exist),
+        ("if not exist then alert", Test::NotExist),
+        (
+            "if failed permission 0644 then alert",
+            Test::Permission(0o644),
+        ),
+        ("if failed perm 755 then alert", Test::Permission(0o755)),
+        ("if failed uid root then alert", Test::Uid("root".into())),
+        (
+            "if failed gid \"staff\" then alert",
+            Test::Gid("staff".into()),
+        ),
+        (
+            "if failed checksum then alert",
+            Test::Checksum {
+                algorithm: None,
+                expected: None,
+                changed: false,
+            },
+        ),
+        (
+            "if failed sha1 checksum expect 8f7f419955cefa0b33a2ba316cba3659ab12cd34 then alert",
+            Test::Checksum {
+                algorithm: Some(HashAlgorithm::Sha1),
+                expected: Some("8f7f419955cefa0b33a2ba316cba3659ab12cd34".into()),
+                changed: false,
+            },
+        ),
+        (
+            "if changed md5 checksum then alert",
+            Test::Checksum {
+                algorithm: Some(HashAlgorithm::Md5),
+                expected: None,
+                changed: true,
+            },
+        ),
+        (
+            "if timestamp > 5 minutes then alert",
+            Test::Timestamp {
+                which: None,
+                compare: Some((Operator::Greater, mins(5.0))),
+                changed: false,
+            },
+        ),
+        (
+            "if timestamp is older than 1 hour then alert",
+            Test::Timestamp {
+                which: None,
+                compare: Some((Operator::Greater, mins(60.0))),
+                changed: false,
+            },
+        ),
+        (
+            "if mtime < 2 minutes then alert",
+            Test::Timestamp {
+                which: Some(TimestampKind::Modify),
+                compare: Some((Operator::Less, mins(2.0))),
+                changed: false,
+            },
+        ),
+        (
+            "if changed access time then alert",
+            Test::Timestamp {
+                which: Some(TimestampKind::Access),
+                compare: None,
+                changed: true,
+            },
+        ),
+        (
+            "if changed timestamp then alert",
+            Test::Timestamp {
+                which: None,
+                compare: None,
+                changed: true,
+            },
+        ),
+        (
+            "if size > 100 MB then alert",
+            Test::Size {
+                compare: Some((Operator::Greater, q(100.0 * 1048576.0, Unit::Bytes))),
+                changed: false,
+            },
+        ),
+        (
+            "if changed size then alert",
+            Test::Size {
+                compare: None,
+                changed: true,
+            },
+        ),
+        (
+            "if content = \"^ERROR\" then alert",
+            Test::Content {
+                matches: true,
+                pattern: "^ERROR".into(),
+            },
+        ),
+        (
+            "if match != \"ok\" then alert",
+            Test::Content {
+                matches: false,
+                pattern: "ok".into(),
+            },
+        ),
+        (
+            "if space usage > 80% then alert",
+            Test::Space {
+                inode: false,
+                free: false,
+                op: Operator::Greater,
+                limit: q(80.0, Unit::Percent),
+            },
+        ),
+        (
+            "if space free < 1 GB then alert",
+            Test::Space {
+                inode: false,
+                free: true,
+                op: Operator::Less,
+                limit: q(1073741824.0, Unit::Bytes),
+            },
+        ),
+        (
+            "if inode usage > 90% then alert",
+            Test::Space {
+                inode: true,
+                free: false,
+                op: Operator::Greater,
+                limit: q(90.0, Unit::Percent),
+            },
+        ),
+        (
+            "if inodes free < 1000 then alert",
+            Test::Space {
+                inode: true,
+                free: true,
+                op: Operator::Less,
+                limit: q(1000.0, Unit::Count),
+            },
+        ),
+        ("if changed fsflags then alert", Test::FsFlagsChanged),
+        (
+            "if status != 0 then alert",
+            Test::Status {
+                compare: Some((Operator::NotEqual, 0)),
+                changed: false,
+            },
+        ),
+        (
+            "if changed status then alert",
+            Test::Status {
+                compare: None,
+                changed: true,
+            },
+        ),
+        ("if changed pid then alert", Test::PidChanged),
+        ("if changed ppid then alert", Test::PpidChanged),
+        (
+            "if uptime > 3 days then restart",
+            Test::Uptime {
+                op: Operator::Greater,
+                limit: q(3.0 * 86400.0, Unit::Seconds),
+            },
+        ),
+        (
+            "if 3 restarts within 5 cycles then unmonitor",
+            Test::Restarts {
+                count: 3,
+                cycles: 5,
+            },
+        ),
+    ];
+    for (text, test) in table {
+        assert_eq!(only_rule(text).test.value, test, "{text}");
+    }
+}
+
+#[test]
+fn network_interface_tests_lower_to_link_and_transfer() {
+    let hour = Some(Duration::from_secs(3600));
+    let table: Vec<(&str, Test, bool)> = vec![
+        (
+            "if failed link then alert",
+            Test::Link {
+                changed: false,
+                capacity: false,
+            },
+            false,
+        ),
+        (
+            "if link down then alert",
+            Test::Link {
+                changed: false,
+                capacity: false,
+            },
+            false,
+        ),
+        (
+            "if link up then alert",
+            Test::Link {
+                changed: false,
+                capacity: false,
+            },
+            true,
+        ),
+        (
+            "if changed link capacity then alert",
+            Test::Link {
+                changed: true,
+                capacity: true,
+            },
+            false,
+        ),
+        (
+            "if saturation > 90% then alert",
+            Test::Saturation {
+                op: Operator::Greater,
+                limit: q(90.0, Unit::Percent),
+            },
+            false,
+        ),
+        (
+            "if upload > 10 MB/s then alert",
+            Test::Transfer {
+                direction: Direction::Upload,
+                op: Operator::Greater,
+                limit: q(10.0 * 1048576.0, Unit::BytesPerSecond),
+                window: None,
+            },
+            false,
+        ),
+        (
+            "if total downloaded > 1 GB in last hour then alert",
+            Test::Transfer {
+                direction: Direction::Download,
+                op: Operator::Greater,
+                limit: q(1073741824.0, Unit::Bytes),
+                window: hour,
+            },
+            false,
+        ),
+        (
+            "if download > 1000 packets/s then alert",
+            Test::Transfer {
+                direction: Direction::Download,
+                op: Operator::Greater,
+                limit: q(1000.0, Unit::PacketsPerSecond),
+                window: None,
+            },
+            false,
+        ),
+    ];
+    for (text, test, succeeded) in table {
+        let rule = only_check(&format!("check network n with interface eth0\n {text}"))
+            .rules
+            .remove(0);
+        assert_eq!(
+            (rule.test.value, rule.succeeded),
+            (test, succeeded),
+            "{text}"
+        );
+    }
+}
+
+fn connection(rule: &str) -> Connection {
+    match only_rule(rule).test.value {
+        Test::Connection(c) => *c,
+        other => panic!("{rule}: not a connection test: {other:?}"),
+    }
+}
+
+#[test]
+fn a_port_test_keeps_host_protocol_and_options() {
+    let c = connection(
+        "if failed host 127.0.0.1 port 8080 ipv4 type tcp protocol http
+            and request \"/health?x=1\" with status = 200 hostheader \"example.org\"
+            content = \"ok\" username \"u\" password \"p\" method HEAD
+            with http headers [Cache-Control: no-cache, Host: \"a.org:80\"]
+            certificate valid > 30 days
+            with timeout 10 seconds retry 2 for 3 cycles then restart",
+    );
+    let expected_endpoint = Endpoint::Port {
+        host: Some("127.0.0.1".into()),
+        port: 8080,
+        ip: IpVersion::V4,
+        socket: SocketType::Tcp,
+    };
+    assert_eq!(c.endpoint, expected_endpoint);
+    assert_eq!(c.protocol, "http");
+    let o = &c.options;
+    assert_eq!(o.request.as_deref(), Some("/health?x=1"));
+    assert_eq!(o.status, Some((Operator::Equal, 200)));
+    assert_eq!(o.hostheader.as_deref(), Some("example.org"));
+    assert_eq!(o.content, Some((true, "ok".to_string())));
+    assert_eq!(
+        (o.username.as_deref(), o.password.as_deref()),
+        (Some("u"), Some("p"))
+    );
+    assert_eq!(o.method.as_deref(), Some("HEAD"));
+    assert_eq!(o.headers, ["Cache-Control: no-cache", "Host: a.org:80"]);
+    assert_eq!(o.certificate_valid_days, Some(30));
+    assert_eq!(
+        (c.timeout, c.retry),
+        (Some(Duration::from_secs(10)), Some(2))
+    );
+}
+
+#[test]
+fn socket_kind_follows_type_ssl_and_protocol() {
+    let socket = |c: Connection| match c.endpoint {
+        Endpoint::Port { socket, .. } | Endpoint::UnixSocket { socket, .. } => socket,
+    };
+    let table = [
+        (
+            "if failed port 53 type udp protocol dns then alert",
+            SocketType::Udp,
+        ),
+        (
+            "if failed port 443 type TCPSSL protocol http then alert",
+            SocketType::TcpSsl,
+        ),
+        (
+            "if failed port 443 protocol https then alert",
+            SocketType::TcpSsl,
+        ),
+        (
+            "if failed port 443 ssl options {verify: enable} then alert",
+            SocketType::TcpSsl,
+        ),
+        (
+            "if failed port 123 protocol ntp3 then alert",
+            SocketType::Udp,
+        ),
+        (
+            "if failed unixsocket /run/pg.sock protocol pgsql then alert",
+            SocketType::Tcp,
+        ),
+    ];
+    for (text, expected) in table {
+        assert_eq!(socket(connection(text)), expected, "{text}");
+    }
+}
+
+#[test]
+fn send_expect_pairs_keep_their_order() {
+    let c = connection(
+        "if failed port 25 expect \"^220\" send \"QUIT\\r\\n\" expect \"^221\" then alert",
+    );
+    let expected = vec![
+        SendExpect::Expect("^220".into()),
+        SendExpect::Send("QUIT\\r\\n".into()),
+        SendExpect::Expect("^221".into()),
+    ];
+    assert_eq!((c.protocol.as_str(), c.exchange), ("default", expected));
+}
+
+#[test]
+fn url_ping_resolve_and_succeeded_tests_lower() {
+    let check = only_check(
+        "check host h with address example.org
+           if failed url http://user:pw@example.org:8080/x and content = \"ok\" timeout 15 seconds for 4 cycles then alert
+           if failed ping count 5 size 128 with timeout 10 seconds then alert
+           if failed resolve \"web.test\" to 192.0.2.10 server 127.0.0.1 port 5353 timeout 2 s then alert
+           if succeeded port 3306 then alert",
+    );
+    let [url, ping, resolve, open] = &check.rules[..] else {
+        panic!("four rules expected");
+    };
+    let Test::Url(u) = &url.test.value else {
+        panic!("url")
+    };
+    assert_eq!(
+        (u.url.as_str(), u.content.clone(), u.timeout),
+        (
+            "http://user:pw@example.org:8080/x",
+            Some((true, "ok".into())),
+            Some(Duration::from_secs(15))
+        )
+    );
+    assert_eq!(
+        url.trigger,
+        Trigger {
+            times: 4,
+            within: 4
+        }
+    );
+    let expected_ping = Test::Ping {
+        count: Some(5),
+        size: Some(128),
+        timeout: Some(Duration::from_secs(10)),
+    };
+    assert_eq!(ping.test.value, expected_ping);
+    let Test::Resolve(r) = &resolve.test.value else {
+        panic!("resolve")
+    };
+    let got = (
+        r.name.as_str(),
+        r.expect.as_deref(),
+        r.server.as_deref(),
+        r.port,
+        r.timeout,
+    );
+    assert_eq!(
+        got,
+        (
+            "web.test",
+            Some("192.0.2.10"),
+            Some("127.0.0.1"),
+            Some(5353),
+            Some(Duration::from_secs(2))
+        )
+    );
+    assert!(open.succeeded && !url.succeeded);
+}
+
+#[test]
+fn rules_may_span_lines_and_come_in_any_order() {
+    let check = only_check(
+        "check process nginx with pidfile /var/run/nginx.pid
+            if failed port 80 protocol http
+               request /
+               with timeout 10 seconds
+               then restart
+            group nginx
+            if 5 restarts within 5 cycles then timeout
+            start program = \"/etc/init.d/nginx start\"",
+    );
+    assert_eq!(
+        (check.rules.len(), check.groups.len(), check.start.is_some()),
+        (2, 1, true)
+    );
+}
+
+/// `(text, message part, the text under the error's span)`.
+#[test]
+fn bad_values_are_errors_at_the_bad_token() {
+    let p = "check process p with pidfile /run/p.pid\n";
+    let table = [
+        (
+            format!("{p} if failed port 80 protocol htp then alert"),
+            "unknown protocol 'htp'",
+            "htp",
+        ),
+        (
+            format!("{p} if failed port 70000 then alert"),
+            "a port must be",
+            "70000",
+        ),
+        (
+            format!("{p} if failed port 0 then alert"),
+            "a port must be",
+            "0",
+        ),
+        (
+            format!("{p} if cpu > 101% then alert"),
+            "a percentage must be from 0 to 100",
+            "101%",
+        ),
+        (
+            format!("{p} if failed port 80 protocol http status 700 then alert"),
+            "an HTTP status must be",
+            "700",
+        ),
+        (
+            format!("{p} if failed permission 0999 then alert"),
+            "is not a file mode",
+            "0999",
+        ),
+        (
+            format!("{p} if cpu > 80% 6 times within 5 cycles then alert"),
+            "6 times within 5 cycles",
+            "6 times 5 cycles",
+        ),
+        (
+            format!("{p} if 6 restarts within 5 cycles then alert"),
+            "6 restarts within 5 cycles",
+            "6 restarts within 5 cycles",
+        ),
+        (
+            format!("{p} every \"* * *\""),
+            "a cron spec has 5 fields",
+            "\"* * *\"",
+        ),
+        (
+            format!("{p} if loadavg (1min) > 50% then alert"),
+            "cannot be a percentage",
+            "50%",
+        ),
+        (
+            format!("{p} if content = \"a(\" then alert"),
+            "invalid regular expression",
+            "content = \"a(\"",
+        ),
+        (
+            "check host h with address 1.2.3.400".to_string(),
+            "not a valid host name",
+            "1.2.3.400",
+        ),
+        (
+            "check host h with address h\n if failed url ftp://h/ then alert".to_string(),
+            "not a valid URL",
+            "ftp://h/",
+        ),
+        (
+            "check process p with pidfile run/p.pid".to_string(),
+            "must be an absolute path",
+            "p",
+        ),
+        (
+            "check process p with pidfile /run/%NAME%.pid".to_string(),
+            "unexpanded template placeholder",
+            "/run/%NAME%.pid",
+        ),
+        (
+            format!("{p} if cpu > 80% then restat"),
+            "unexpected 'restat'",
+            "restat",
+        ),
+        (
+            format!("{p} if cpu > 80% alert"),
+            "unexpected 'alert'",
+            "alert",
+        ),
+        (
+            format!("{p} if totlmem > 80% then alert"),
+            "unexpected 'totlmem'",
+            "totlmem",
+        ),
+    ];
+    for (text, message, token) in table {
+        let loaded = crate::load_text(Path::new("/x/rc"), text.clone());
+        let found = loaded
+            .diagnostics
+            .iter()
+            .find(|d| d.is_error() && d.message.contains(message));
+        let Some(d) = found else {
+            panic!(
+                "{text}: no error containing {message:?} in\n{}",
+                loaded.render()
+            );
+        };
+        let crate::diag::Origin::Span(span) = d.origin else {
+            panic!("no span")
+        };
+        let under = &loaded.sources.expanded()[span.start..span.end];
+        assert_eq!(
+            under.replace("within ", "").replace('\n', " "),
+            token.replace("within ", ""),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn hints_name_what_a_misspelled_keyword_meant() {
+    let table = [
+        (
+            "check process p with pidfile /run/p.pid\n if cpu > 8% then restat",
+            "did you mean 'restart'?",
+        ),
+        (
+            "check process p with pidfile /run/p.pid\n if totlmem > 8% then alert",
+            "did you mean 'totalmem'?",
+        ),
+        (
+            "check procss p with pidfile /run/p.pid",
+            "did you mean 'process'?",
+        ),
+        (
+            "check process p with pidfile /run/p.pid\n if failed port 80 protocol htp then alert",
+            "did you mean 'http'?",
+        ),
+    ];
+    for (text, hint) in table {
+        let loaded = crate::load_text(Path::new("/x/rc"), text.to_string());
+        let hints: Vec<_> = loaded
+            .diagnostics
+            .iter()
+            .filter_map(|d| d.hint.clone())
+            .collect();
+        assert!(hints.iter().any(|h| h == hint), "{text}: {hints:?}");
+    }
+}
+
+#[test]
+fn system_name_host_is_replaced_by_the_host_name() {
+    let name = only_check("check system $HOST").name.value;
+    assert!(!name.contains("$HOST") && !name.is_empty());
+}
