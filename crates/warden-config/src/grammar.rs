@@ -25,17 +25,19 @@ fn syntax_error(text: &str, err: pest::error::Error<Rule>) -> Diagnostic {
         InputLocation::Span((s, _)) => s,
     };
     let found = token_at(text, at);
-    let span = Span::new(at, at + found.len().max(1).min(text.len().saturating_sub(at)));
+    let span = Span::new(
+        at,
+        at + found.len().max(1).min(text.len().saturating_sub(at)),
+    );
     let expected: Vec<Rule> = match &err.variant {
         ErrorVariant::ParsingError { positives, .. } => positives.clone(),
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
-    let found_words = if found.is_empty() {
-        "the end of the file".to_string()
+    let message = if found.is_empty() {
+        "unexpected end of file".to_string()
     } else {
-        format!("'{found}'")
+        format!("unexpected '{found}'")
     };
-    let message = format!("unexpected {found_words}");
     let mut words: Vec<String> = expected.iter().filter_map(|r| describe(*r)).collect();
     words.sort_unstable();
     words.dedup();
@@ -68,7 +70,11 @@ fn token_at(text: &str, at: usize) -> &str {
     let end = rest
         .find(|c: char| c.is_whitespace() || "{}\"',;()".contains(c))
         .unwrap_or(rest.len());
-    if end == 0 { &rest[..first.len_utf8()] } else { &rest[..end] }
+    if end == 0 {
+        &rest[..first.len_utf8()]
+    } else {
+        &rest[..end]
+    }
 }
 
 fn one_of(words: &[String]) -> String {

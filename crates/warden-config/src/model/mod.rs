@@ -2,6 +2,7 @@
 //! syntax tree; every node that a diagnostic may point at keeps its span.
 
 pub mod check;
+pub mod describe;
 pub mod settings;
 pub mod test;
 
