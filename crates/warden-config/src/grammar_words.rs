@@ -39,8 +39,11 @@ pub fn describe(rule: Rule) -> Option<&'static str> {
             "a host, a network, 'user:password' or '@group'"
         }
         Rule::htpasswd_user => "a user name",
+        Rule::block_end => "'}'",
         // checks.pest
         Rule::kw_check_program => "'check program'",
+        Rule::by_pidfile => "'pidfile'",
+        Rule::by_systemd_unit => "'systemd unit'",
         Rule::depend_name => "a service name",
         Rule::depends => "'depends'",
         Rule::program_spec | Rule::program_args => "a quoted command line",

@@ -102,10 +102,15 @@ fn ssl_set(httpd: &mut Httpd, key: &str, value: String) {
     ssl.options.push((key.to_string(), value));
 }
 
+const ALLOW_HINT: &str = "allow takes a host, an address, a network (10.0.0.0/8), user:password, @group or an htpasswd file";
+
 fn allow(cx: &mut Cx, pair: P<'_>) -> Option<Allow> {
     let inner: Vec<P<'_>> = pair.into_inner().collect();
     let read_only = inner.iter().any(|p| p.as_rule() == Rule::kw_read_only);
-    let value = inner.get(1)?;
+    let Some(value) = inner.get(1) else {
+        cx.push(Diagnostic::error(span(&inner[0]), "'allow' needs a client").with_hint(ALLOW_HINT));
+        return None;
+    };
     match value.as_rule() {
         Rule::allow_group => {
             let name = value.clone().into_inner().next().map(|g| text(&g))?;

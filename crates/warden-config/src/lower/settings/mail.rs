@@ -5,7 +5,7 @@
 use super::super::Cx;
 use super::super::common::{P, duration, integer_in, port, seconds, span, text};
 use super::ssl::{ssl_block, ssl_version};
-use super::values::{check_email, check_mailbox, host};
+use super::values::{check_email, check_mailbox, host, trimmed_span};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::grammar::Rule;
 use crate::model::{
@@ -195,9 +195,9 @@ pub fn mail_format(cx: &mut Cx, pair: P<'_>) -> MailFormat {
             && let Err(message) = check_mailbox(&words)
         {
             if words.is_empty() {
-                cx.error(span(&p), format!("'{key}' needs an e-mail address"));
+                cx.error(trimmed_span(&p), format!("'{key}' needs an e-mail address"));
             } else {
-                cx.error(span(&value), message);
+                cx.error(trimmed_span(&value), message);
             }
             continue;
         }

@@ -5,10 +5,10 @@
 use super::super::Cx;
 use super::super::common::{P, duration, integer_in, quantity, span};
 use super::mail::positive_timeout;
-use super::values::absolute_path;
+use super::values::{absolute_path, trimmed_span};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::grammar::Rule;
-use crate::model::{EventQueue, Settings, Unit};
+use crate::model::{EventQueue, Settings};
 
 pub fn set_eventqueue(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
     let mut queue = EventQueue {
@@ -87,7 +87,21 @@ pub fn set_limits(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
 
 /// A buffer size in bytes: more than zero, at most 2 GiB.
 fn size_limit(cx: &mut Cx, name: &str, value: &P<'_>) -> Option<u64> {
+    let percent = value
+        .clone()
+        .into_inner()
+        .any(|p| p.as_rule() == Rule::percent);
     let q = match value.as_rule() {
+        Rule::quantity if percent => {
+            cx.push(
+                Diagnostic::error(
+                    span(value),
+                    format!("{name} takes a size, not a percentage"),
+                )
+                .with_hint("write a size such as '512 B', '64 kB' or '1 MB'"),
+            );
+            return None;
+        }
         Rule::quantity => quantity(cx, value)?,
         _ => {
             cx.push(
@@ -97,7 +111,7 @@ fn size_limit(cx: &mut Cx, name: &str, value: &P<'_>) -> Option<u64> {
             return None;
         }
     };
-    if q.unit == Unit::Percent || q.value <= 0.0 || q.value > MAX_BUFFER {
+    if q.value <= 0.0 || q.value > MAX_BUFFER {
         cx.push(
             Diagnostic::error(
                 span(value),
@@ -114,7 +128,10 @@ fn size_limit(cx: &mut Cx, name: &str, value: &P<'_>) -> Option<u64> {
 fn time_limit(cx: &mut Cx, name: &str, value: &P<'_>) -> Option<u64> {
     let hint = "write a duration such as '5 s' or '500 ms'";
     if value.as_rule() != Rule::duration {
-        cx.push(Diagnostic::error(span(value), format!("{name} takes a duration")).with_hint(hint));
+        cx.push(
+            Diagnostic::error(trimmed_span(value), format!("{name} takes a duration"))
+                .with_hint(hint),
+        );
         return None;
     }
     let d = duration(cx, value)?;
@@ -149,7 +166,12 @@ pub fn set_expectbuffer(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
 
 /// `set mmonit URL [timeout N s] [ssl ...] [register without credentials]`.
 pub fn set_mmonit(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
-    cx.not_supported(span(&item), "reporting to M/Monit");
+    let keyword = item
+        .clone()
+        .into_inner()
+        .next()
+        .map_or_else(|| span(&item), |k| span(&k));
+    cx.not_supported(keyword, "reporting to M/Monit");
     for p in item.into_inner() {
         match p.as_rule() {
             Rule::mmonit_server => mmonit_server(cx, p, settings),

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use super::super::Cx;
 use super::super::common::{P, span, text};
 use crate::diag::{Diagnostic, did_you_mean};
+use crate::span::Span;
 
 /// A host name (`mail.example.com`), an IPv4 or an IPv6 address.
 pub fn check_host(value: &str) -> Result<(), String> {
@@ -113,6 +114,17 @@ pub fn check_mailbox(value: &str) -> Result<(), String> {
         }
         _ => check_email(value).map(|_| ()),
     }
+}
+
+/// A pair's span without the blanks it may end with (a mail-format line, a
+/// number whose unit was left out), so that carets cover only the value.
+pub fn trimmed_span(pair: &P<'_>) -> Span {
+    let whole = span(pair);
+    let kept = pair.as_str().trim_end().len();
+    Span::new(
+        whole.start,
+        whole.start + kept.max(1).min(whole.end - whole.start),
+    )
 }
 
 /// The value of a `set_value` position as an absolute path.
