@@ -4,7 +4,7 @@
 
 use super::super::Cx;
 use super::super::common::{P, duration, integer_in, port, seconds, span, text};
-use super::ssl::{ssl_block, ssl_version};
+use super::ssl::{certificate_checksum, ssl_block, ssl_version};
 use super::values::{check_email, check_mailbox, host, trimmed_span};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::grammar::Rule;
@@ -185,7 +185,14 @@ pub fn mail_format(cx: &mut Cx, pair: P<'_>) -> MailFormat {
         let Some(value) = p.clone().into_inner().next() else {
             continue;
         };
-        let words = value.as_str().trim().to_string();
+        let mut words = value.as_str().trim().to_string();
+        // An address line may end in a comment; a subject or message may not.
+        if matches!(which, Rule::mail_from | Rule::mail_reply_to)
+            && let Some(at) = words.find(" #").or_else(|| words.find("\t#"))
+        {
+            words.truncate(at);
+            words = words.trim_end().to_string();
+        }
         let key = match which {
             Rule::mail_from => "from:",
             Rule::mail_reply_to => "reply-to:",
@@ -261,6 +268,16 @@ fn mailserver(cx: &mut Cx, pair: P<'_>) -> Option<MailServer> {
                 server.ssl = options;
             }
             (Rule::ssl_version, _) => server.security = version_security(cx, &p),
+            (Rule::certificate_checksum, _) => {
+                if let Some(option) = certificate_checksum(cx, &p) {
+                    let ssl = server.ssl.get_or_insert_with(SslOptions::default);
+                    ssl.enabled = true;
+                    ssl.options.push(option);
+                    if server.security == MailSecurity::Plain {
+                        server.security = MailSecurity::Ssl;
+                    }
+                }
+            }
             _ => {}
         }
     }

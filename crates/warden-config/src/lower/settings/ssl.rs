@@ -138,6 +138,53 @@ fn ssl_value(cx: &mut Cx, name: &str, takes: Takes, words: &[P<'_>]) -> Option<S
     }
 }
 
+/// `certificate checksum [md5|sha1|sha256] HASH` as the option
+/// `("checksum", "sha1:HASH")`; the hash's length names its kind.
+pub fn certificate_checksum(cx: &mut Cx, pair: &P<'_>) -> Option<(String, String)> {
+    let inner: Vec<P<'_>> = pair.clone().into_inner().collect();
+    let value = inner.last()?;
+    let named = inner.iter().find_map(|p| match p.as_rule() {
+        Rule::kw_md5 => Some("md5"),
+        Rule::kw_sha1 => Some("sha1"),
+        Rule::kw_sha256 => Some("sha256"),
+        _ => None,
+    });
+    let hash: String = text(value)
+        .chars()
+        .filter(|c| *c != ':')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let by_length = match hash.len() {
+        32 => Some("md5"),
+        40 => Some("sha1"),
+        64 => Some("sha256"),
+        _ => None,
+    };
+    let hex = hash.chars().all(|c| c.is_ascii_hexdigit());
+    match (by_length, named) {
+        (Some(kind), None) if hex => Some(("checksum".into(), format!("{kind}:{hash}"))),
+        (Some(kind), Some(n)) if hex && kind == n => {
+            Some(("checksum".into(), format!("{kind}:{hash}")))
+        }
+        _ => {
+            let what = match named {
+                Some("md5") => "an MD5",
+                Some("sha1") => "a SHA1",
+                Some(_) => "a SHA256",
+                None => "an MD5, SHA1 or SHA256",
+            };
+            cx.push(
+                Diagnostic::error(
+                    span(value),
+                    format!("'{}' is not {what} checksum", text(value)),
+                )
+                .with_hint("write the hash in hex: 32 digits for MD5, 40 for SHA1, 64 for SHA256"),
+            );
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
