@@ -35,10 +35,13 @@ pub enum Test {
     /// `if N restarts within M cycles`.
     Restarts { count: u32, cycles: u32 },
     /// `if failed permission 0644`.
+    #[serde(serialize_with = "named::mode")]
     Permission(u32),
     /// `if failed uid root`.
+    #[serde(serialize_with = "named::user")]
     Uid(String),
     /// `if failed gid staff`.
+    #[serde(serialize_with = "named::group")]
     Gid(String),
     /// `if failed [md5|sha1|sha256] checksum [expect X]` or `if changed checksum`.
     Checksum {
@@ -256,4 +259,33 @@ pub struct ResolveTest {
     pub port: Option<u16>,
     #[serde(with = "opt_duration_ms")]
     pub timeout: Option<Duration>,
+}
+
+mod named {
+    //! An internally tagged enum cannot hold a bare number or string, so
+    //! these variants serialise as `{"test": "uid", "user": "root"}`.
+    use serde::Serializer;
+    use serde::ser::SerializeStruct;
+
+    fn one<S: Serializer, T: serde::Serialize>(
+        s: S,
+        name: &'static str,
+        value: &T,
+    ) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Test", 1)?;
+        st.serialize_field(name, value)?;
+        st.end()
+    }
+
+    pub fn mode<S: Serializer>(mode: &u32, s: S) -> Result<S::Ok, S::Error> {
+        one(s, "mode", &format!("{mode:04o}"))
+    }
+
+    pub fn user<S: Serializer>(user: &String, s: S) -> Result<S::Ok, S::Error> {
+        one(s, "user", user)
+    }
+
+    pub fn group<S: Serializer>(group: &String, s: S) -> Result<S::Ok, S::Error> {
+        one(s, "group", group)
+    }
 }
