@@ -83,7 +83,11 @@ pub fn ssl_block(cx: &mut Cx, pair: P<'_>) -> SslOptions {
 fn ssl_option(cx: &mut Cx, pair: P<'_>) -> Option<(String, String)> {
     let mut inner = pair.clone().into_inner();
     let key_pair = inner.next()?;
-    let key = key_pair.as_str().trim_end_matches(':').to_ascii_lowercase();
+    let key = key_pair
+        .as_str()
+        .trim_end_matches(':')
+        .trim_end()
+        .to_ascii_lowercase();
     let key = if key == "cipher" {
         "ciphers".to_string()
     } else {

@@ -94,7 +94,7 @@ const VALID: &[(&str, Expect)] = &[
         assert_eq!(s.limits, vec![("sendExpectBuffer".into(), 1024)])
     }),
     (
-        "set ssl options { verify: enable, version: tlsv12 TLSv1.3 }",
+        "set ssl options { verify : enable, version: tlsv12 TLSv1.3 }",
         |s| {
             let opts = s.ssl.as_ref().map(|o| o.options.clone());
             assert_eq!(
