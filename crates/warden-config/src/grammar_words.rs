@@ -40,6 +40,9 @@ pub fn describe(rule: Rule) -> Option<&'static str> {
         }
         Rule::htpasswd_user => "a user name",
         Rule::block_end => "'}'",
+        // Statements that start with a choice of spellings are reported whole.
+        Rule::set_log => "'log'",
+        Rule::set_ssl => "'ssl'",
         // checks.pest
         Rule::kw_check_program => "'check program'",
         Rule::by_pidfile => "'pidfile'",

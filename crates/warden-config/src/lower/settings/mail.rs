@@ -224,8 +224,12 @@ pub fn mail_format(cx: &mut Cx, pair: P<'_>) -> MailFormat {
 pub fn set_mailserver(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
     let mut servers = Vec::new();
     let mut timeout = None;
+    let mut after_typo = false;
     for p in item.into_inner() {
         match p.as_rule() {
+            // After a misspelt option, the next "host" is that option's value.
+            Rule::mailserver if std::mem::take(&mut after_typo) => {}
+            Rule::mailserver if !servers.is_empty() && misspelt_option(cx, &p) => after_typo = true,
             Rule::mailserver => servers.extend(mailserver(cx, p)),
             Rule::mailserver_timeout => timeout = positive_timeout(cx, p).or(timeout),
             Rule::mailserver_hostname => {
@@ -241,6 +245,30 @@ pub fn set_mailserver(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
         server.timeout = timeout;
     }
     settings.mailservers.extend(servers);
+}
+
+const MAILSERVER_WORDS: &[&str] = &[
+    "port", "username", "password", "timeout", "hostname", "using", "with",
+];
+
+/// A mail server "host" that is a misspelt option (`prot 25`): reported as
+/// such rather than as a bad host name.
+fn misspelt_option(cx: &mut Cx, pair: &P<'_>) -> bool {
+    let word = pair.as_str().split_whitespace().next().unwrap_or("");
+    let Some(suggestion) = did_you_mean(word, MAILSERVER_WORDS).filter(|_| !word.contains('.'))
+    else {
+        return false;
+    };
+    let at = pair
+        .clone()
+        .into_inner()
+        .next()
+        .map_or_else(|| span(pair), |h| span(&h));
+    cx.push(
+        Diagnostic::error(at, format!("unexpected '{word}'"))
+            .with_hint(format!("did you mean '{suggestion}'?")),
+    );
+    true
 }
 
 fn mailserver(cx: &mut Cx, pair: P<'_>) -> Option<MailServer> {

@@ -301,6 +301,11 @@ fn httpd_block_collects_listeners_tls_and_allow_entries() {
 /// (control text, error message, the text the error's span covers)
 const BAD: &[(&str, &str, &str)] = &[
     (
+        "set mailserver localhost prot 25",
+        "unexpected 'prot'",
+        "prot",
+    ),
+    (
         "set mailserver mx certificate checksum md5 0123456789abcdef0123456789abcdef01234567",
         "'0123456789abcdef0123456789abcdef01234567' is not an MD5 checksum",
         "0123456789abcdef0123456789abcdef01234567",
