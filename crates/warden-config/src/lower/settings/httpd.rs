@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::super::Cx;
 use super::super::common::{P, port, span, text};
-use super::ssl::ssl_block;
+use super::ssl::{ssl_block, warn_if_missing};
 use super::values::{absolute_path, check_network, host};
 use crate::diag::Diagnostic;
 use crate::grammar::Rule;
@@ -13,7 +13,12 @@ use crate::model::{Allow, Digest, Httpd, Settings, SslOptions};
 
 /// `set httpd ...`; several statements add to the same interface.
 pub fn set_httpd(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
-    let whole = span(&item);
+    // Later problems with the whole interface point at its keyword.
+    let whole = item
+        .clone()
+        .into_inner()
+        .next()
+        .map_or_else(|| span(&item), |k| span(&k));
     let httpd = settings.httpd.get_or_insert_with(|| Httpd {
         signature: true,
         span: whole,
@@ -36,6 +41,35 @@ pub fn set_httpd(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
             (Rule::httpd_allow, _) => httpd.allow.extend(allow(cx, option)),
             _ => {}
         }
+    }
+    certificate_given(cx, httpd);
+}
+
+/// TLS on the control interface needs a certificate: `pemfile`, or both
+/// `pemchain` and `pemkey`, not both ways.
+fn certificate_given(cx: &mut Cx, httpd: &Httpd) {
+    let Some(ssl) = httpd.ssl.as_ref().filter(|s| s.enabled) else {
+        return;
+    };
+    let has = |key: &str| ssl.options.iter().any(|(k, _)| k == key);
+    let hint =
+        "give 'pemfile: /path/cert.pem', or 'pemchain:' and 'pemkey:', in its ssl { } options";
+    if has("pemfile") && (has("pemchain") || has("pemkey")) {
+        cx.push(
+            Diagnostic::error(
+                httpd.span,
+                "the control interface's pemfile and pemchain/pemkey exclude each other",
+            )
+            .with_hint(hint),
+        );
+    } else if !(has("pemfile") || (has("pemchain") && has("pemkey"))) {
+        cx.push(
+            Diagnostic::error(
+                httpd.span,
+                "the control interface uses TLS but has no certificate",
+            )
+            .with_hint(hint),
+        );
     }
 }
 
@@ -92,6 +126,7 @@ fn httpd_ssl(cx: &mut Cx, pair: P<'_>, httpd: &mut Httpd) {
 /// The old spellings `pemfile PATH` and `clientpemfile PATH`.
 fn ssl_path(cx: &mut Cx, httpd: &mut Httpd, key: &str, value: &P<'_>) {
     if let Some(path) = absolute_path(cx, value, &format!("the {key}")) {
+        warn_if_missing(cx, value, key, &path.display().to_string());
         ssl_set(httpd, key, path.display().to_string());
     }
 }

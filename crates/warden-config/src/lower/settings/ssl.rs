@@ -134,11 +134,23 @@ fn ssl_value(cx: &mut Cx, name: &str, takes: Takes, words: &[P<'_>]) -> Option<S
             );
             None
         }
-        Takes::Path | Takes::Text => Some(value),
+        Takes::Path => {
+            warn_if_missing(cx, first, name, &value);
+            Some(value)
+        }
+        Takes::Text => Some(value),
         Takes::Versions => {
             let versions: Option<Vec<String>> = words.iter().map(|w| ssl_version(cx, w)).collect();
             versions.map(|v| v.join(" "))
         }
+    }
+}
+
+/// Like Monit, a certificate or key file should exist; it is a warning here
+/// since the file may be installed after the config is checked.
+pub fn warn_if_missing(cx: &mut Cx, at: &P<'_>, name: &str, path: &str) {
+    if !std::path::Path::new(path).exists() {
+        cx.warning(span(at), format!("the {name} '{path}' does not exist"));
     }
 }
 

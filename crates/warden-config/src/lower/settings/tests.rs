@@ -301,6 +301,16 @@ fn httpd_block_collects_listeners_tls_and_allow_entries() {
 /// (control text, error message, the text the error's span covers)
 const BAD: &[(&str, &str, &str)] = &[
     (
+        "set httpd port 1 ssl enable allow a:b",
+        "the control interface uses TLS but has no certificate",
+        "httpd",
+    ),
+    (
+        "set httpd port 1 with ssl { pemfile: /a.pem pemkey: /k.pem }",
+        "the control interface's pemfile and pemchain/pemkey exclude each other",
+        "httpd",
+    ),
+    (
         "set mailserver localhost prot 25",
         "unexpected 'prot'",
         "prot",
@@ -473,6 +483,20 @@ fn bad_values_are_reported_at_the_bad_token() {
         let found = errors(text);
         assert_eq!(found, vec![(message.to_string(), at.to_string())], "{text}");
     }
+}
+
+#[test]
+fn a_missing_certificate_file_is_a_warning() {
+    let loaded = load("set httpd port 1 with ssl { pemfile: /nonexistent/monit.pem }");
+    let found: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| (d.is_error(), d.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [(false, "the pemfile '/nonexistent/monit.pem' does not exist")]
+    );
 }
 
 #[test]
