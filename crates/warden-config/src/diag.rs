@@ -101,7 +101,11 @@ impl Diagnostic {
                     let gutter = loc.line.to_string();
                     let pad = " ".repeat(gutter.len());
                     let _ = writeln!(out, " {gutter} | {}", loc.line_text);
-                    let _ = writeln!(out, " {pad} | {}", caret(loc.line_text, loc.column, span, sources));
+                    let _ = writeln!(
+                        out,
+                        " {pad} | {}",
+                        caret(loc.line_text, loc.column, span, sources)
+                    );
                 }
                 None => {
                     let _ = writeln!(out, "<input>: {level}: {}", self.message);
@@ -123,8 +127,17 @@ fn caret(line: &str, column: usize, span: &Span, sources: &SourceMap) -> String 
         .take(column.saturating_sub(1))
         .map(|c| if c == '\t' { '\t' } else { ' ' })
         .collect();
-    let rest = line.chars().count().saturating_sub(column.saturating_sub(1));
-    let spanned = sources.text(*span).split('\n').next().unwrap_or("").chars().count();
+    let rest = line
+        .chars()
+        .count()
+        .saturating_sub(column.saturating_sub(1));
+    let spanned = sources
+        .text(*span)
+        .split('\n')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .count();
     let width = spanned.min(rest).max(1);
     format!("{before}{}", "^".repeat(width))
 }

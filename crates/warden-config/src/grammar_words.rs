@@ -35,9 +35,11 @@ pub fn describe(rule: Rule) -> Option<&'static str> {
         Rule::limit | Rule::limit_name => "a limit (e.g. 'programOutput: 512 B')",
         Rule::mmonit_url => "an M/Monit URL (e.g. 'https://user:password@host:8443/collector')",
         Rule::mailserver_host => "a mail server host",
-        Rule::allow_group | Rule::allow_htpasswd | Rule::allow_ipv6 | Rule::allow_credentials | Rule::allow_host => {
-            "a host, a network, 'user:password' or '@group'"
-        }
+        Rule::allow_group
+        | Rule::allow_htpasswd
+        | Rule::allow_ipv6
+        | Rule::allow_credentials
+        | Rule::allow_host => "a host, a network, 'user:password' or '@group'",
         Rule::htpasswd_user => "a user name",
         Rule::block_end => "'}'",
         // Statements that start with a choice of spellings are reported whole.

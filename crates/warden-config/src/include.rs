@@ -72,12 +72,18 @@ fn include_matches(
     };
     let matches = match glob::glob(&full.to_string_lossy()) {
         Ok(paths) => {
-            let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+            let mut found: Vec<PathBuf> = paths
+                .filter_map(Result::ok)
+                .filter(|p| p.is_file())
+                .collect();
             found.sort();
             found
         }
         Err(e) => {
-            diags.push(Diagnostic::error(span, format!("invalid include pattern: {}", e.msg)));
+            diags.push(Diagnostic::error(
+                span,
+                format!("invalid include pattern: {}", e.msg),
+            ));
             return;
         }
     };
@@ -98,7 +104,10 @@ fn include_matches(
             continue;
         }
         if stack.len() >= MAX_DEPTH {
-            diags.push(Diagnostic::error(span, format!("includes nested deeper than {MAX_DEPTH}")));
+            diags.push(Diagnostic::error(
+                span,
+                format!("includes nested deeper than {MAX_DEPTH}"),
+            ));
             return;
         }
         match std::fs::read(&found) {
@@ -139,15 +148,16 @@ fn find_includes(text: &str) -> Vec<Directive> {
                     i += 1;
                 }
                 let boundary = start == 0 || !is_word(bytes[start - 1]);
-                if boundary && text[start..i].eq_ignore_ascii_case("include") {
-                    if let Some((pattern, end)) = pattern_after(text, i) {
-                        found.push(Directive {
-                            start,
-                            end,
-                            pattern,
-                        });
-                        i = end;
-                    }
+                if boundary
+                    && text[start..i].eq_ignore_ascii_case("include")
+                    && let Some((pattern, end)) = pattern_after(text, i)
+                {
+                    found.push(Directive {
+                        start,
+                        end,
+                        pattern,
+                    });
+                    i = end;
                 }
             }
             _ => i += 1,
@@ -184,7 +194,9 @@ fn pattern_after(text: &str, from: usize) -> Option<(String, usize)> {
         }
         b'#' => None,
         _ => {
-            let end = (i..bytes.len()).find(|&j| bytes[j].is_ascii_whitespace()).unwrap_or(bytes.len());
+            let end = (i..bytes.len())
+                .find(|&j| bytes[j].is_ascii_whitespace())
+                .unwrap_or(bytes.len());
             Some((text[i..end].to_string(), end))
         }
     }
@@ -196,7 +208,8 @@ mod tests {
 
     #[test]
     fn finds_includes_but_not_in_comments_or_strings() {
-        let text = "# include /a\nset x \"include /b\"\n  INCLUDE /etc/c/*.conf\ninclude 'sp ace'\n";
+        let text =
+            "# include /a\nset x \"include /b\"\n  INCLUDE /etc/c/*.conf\ninclude 'sp ace'\n";
         let found: Vec<String> = find_includes(text).into_iter().map(|d| d.pattern).collect();
         assert_eq!(found, ["/etc/c/*.conf", "sp ace"]);
     }
@@ -236,7 +249,12 @@ mod tests {
     fn a_pattern_matching_nothing_is_a_warning() {
         let mut map = SourceMap::default();
         let mut diags = Vec::new();
-        expand_root(Path::new("/nonexistent/rc"), "include /nonexistent/*.conf".into(), &mut map, &mut diags);
+        expand_root(
+            Path::new("/nonexistent/rc"),
+            "include /nonexistent/*.conf".into(),
+            &mut map,
+            &mut diags,
+        );
         assert_eq!(diags.len(), 1);
         assert!(!diags[0].is_error());
     }

@@ -49,17 +49,28 @@ pub fn load_file(path: &Path) -> Loaded {
     };
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
-        Err(e) => return failed(Diagnostic::file_error(path, format!("cannot read the control file: {e}"))),
+        Err(e) => {
+            return failed(Diagnostic::file_error(
+                path,
+                format!("cannot read the control file: {e}"),
+            ));
+        }
     };
     if !meta.is_file() {
-        return failed(Diagnostic::file_error(path, "the control file is not a regular file"));
+        return failed(Diagnostic::file_error(
+            path,
+            "the control file is not a regular file",
+        ));
     }
     if let Some(d) = permission_problem(path, &meta) {
         return failed(d);
     }
     match std::fs::read(path) {
         Ok(bytes) => load_text(path, String::from_utf8_lossy(&bytes).into_owned()),
-        Err(e) => failed(Diagnostic::file_error(path, format!("cannot read the control file: {e}"))),
+        Err(e) => failed(Diagnostic::file_error(
+            path,
+            format!("cannot read the control file: {e}"),
+        )),
     }
 }
 
@@ -140,6 +151,13 @@ pub fn default_locations(home: Option<&Path>) -> Vec<PathBuf> {
     if let Some(h) = home {
         out.push(h.join(".monitrc"));
     }
-    out.extend(["/etc/monitrc", "/etc/monit/monitrc", "/usr/local/etc/monitrc"].map(PathBuf::from));
+    out.extend(
+        [
+            "/etc/monitrc",
+            "/etc/monit/monitrc",
+            "/usr/local/etc/monitrc",
+        ]
+        .map(PathBuf::from),
+    );
     out
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::lower::Cx;
-use crate::model::{Action, CheckKind, Config, Program, ProcessTarget, Test, UserRef};
+use crate::model::{Action, CheckKind, Config, ProcessTarget, Program, Test, UserRef};
 
 pub fn validate(config: &Config, cx: &mut Cx) {
     unique_names(config, cx);
@@ -43,7 +43,8 @@ pub fn validate(config: &Config, cx: &mut Cx) {
                 Test::Content { pattern, .. } => regex_ok(cx, rule.test.span, pattern),
                 _ => {}
             }
-            let actions = std::iter::once(&rule.action).chain(rule.recovery.as_ref().map(|r| &r.action));
+            let actions =
+                std::iter::once(&rule.action).chain(rule.recovery.as_ref().map(|r| &r.action));
             for action in actions {
                 if let Action::Exec { program, .. } = &action.value {
                     program_exists(cx, program);
@@ -59,11 +60,14 @@ fn unique_names(config: &Config, cx: &mut Cx) {
         if let Some(first) = seen.get(check.name.value.as_str()) {
             let (first_span, name) = (first.span, &check.name.value);
             cx.push(
-                Diagnostic::error(check.name.span, format!("a check named '{name}' exists already"))
-                    .with_hint(format!(
-                        "service names must be unique; the first one is at offset {}",
-                        first_span.start
-                    )),
+                Diagnostic::error(
+                    check.name.span,
+                    format!("a check named '{name}' exists already"),
+                )
+                .with_hint(format!(
+                    "service names must be unique; the first one is at offset {}",
+                    first_span.start
+                )),
             );
         } else {
             seen.insert(&check.name.value, &check.name);
@@ -72,14 +76,21 @@ fn unique_names(config: &Config, cx: &mut Cx) {
 }
 
 fn dependencies(config: &Config, cx: &mut Cx) {
-    let names: Vec<&str> = config.checks.iter().map(|c| c.name.value.as_str()).collect();
+    let names: Vec<&str> = config
+        .checks
+        .iter()
+        .map(|c| c.name.value.as_str())
+        .collect();
     let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     for check in &config.checks {
         for dep in &check.depends_on {
             if !index.contains_key(dep.value.as_str()) {
                 let mut d = Diagnostic::error(
                     dep.span,
-                    format!("'{}' depends on '{}', which is not defined", check.name.value, dep.value),
+                    format!(
+                        "'{}' depends on '{}', which is not defined",
+                        check.name.value, dep.value
+                    ),
                 );
                 if let Some(s) = did_you_mean(&dep.value, &names) {
                     d = d.with_hint(format!("did you mean '{s}'?"));
@@ -137,8 +148,16 @@ fn visit(
 fn regex_ok(cx: &mut Cx, span: crate::span::Span, pattern: &str) {
     if let Err(e) = regex::Regex::new(pattern) {
         let detail = e.to_string();
-        let last = detail.lines().last().unwrap_or("invalid").trim().to_string();
-        cx.error(span, format!("invalid regular expression '{pattern}': {last}"));
+        let last = detail
+            .lines()
+            .last()
+            .unwrap_or("invalid")
+            .trim()
+            .to_string();
+        cx.error(
+            span,
+            format!("invalid regular expression '{pattern}': {last}"),
+        );
     }
 }
 

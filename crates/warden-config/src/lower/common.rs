@@ -63,7 +63,10 @@ pub fn integer_in(cx: &mut Cx, pair: &P<'_>, what: &str, lo: u64, hi: u64) -> Op
         _ => {
             cx.error(
                 span(pair),
-                format!("{what} must be a whole number from {lo} to {hi}, not '{}'", pair.as_str()),
+                format!(
+                    "{what} must be a whole number from {lo} to {hi}, not '{}'",
+                    pair.as_str()
+                ),
             );
             None
         }
@@ -135,7 +138,10 @@ pub fn quantity(cx: &mut Cx, pair: &P<'_>) -> Option<Quantity> {
     match inner.next() {
         Some(u) if u.as_rule() == Rule::percent => {
             if !(0.0..=100.0).contains(&value) {
-                cx.error(span(pair), format!("a percentage must be from 0 to 100, not {value}"));
+                cx.error(
+                    span(pair),
+                    format!("a percentage must be from 0 to 100, not {value}"),
+                );
                 return None;
             }
             Some(Quantity {

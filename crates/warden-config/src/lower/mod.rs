@@ -34,7 +34,10 @@ impl Cx {
 
     /// A construct that parses but that Warden does not act on yet.
     pub fn not_supported(&mut self, span: Span, what: &str) {
-        self.warning(span, format!("{what} is not supported yet: it is parsed and ignored"));
+        self.warning(
+            span,
+            format!("{what} is not supported yet: it is parsed and ignored"),
+        );
     }
 }
 
