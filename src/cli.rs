@@ -26,6 +26,10 @@ struct Cli {
     #[arg(short = 't', long = "test")]
     test: bool,
 
+    /// Run in the foreground (do not detach), logging to stderr too.
+    #[arg(short = 'I', long = "foreground")]
+    foreground: bool,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -52,7 +56,8 @@ pub fn run() -> ExitCode {
         return syntax_check(&path);
     }
     match cli.command {
-        Some(Command::Validate) | None => syntax_check(&path),
+        Some(Command::Validate) => syntax_check(&path),
+        None => crate::daemon::run(&path, cli.foreground),
         Some(Command::Plan { json }) => plan(&path, json),
     }
 }

@@ -1,6 +1,8 @@
 //! The `warden` binary: command line, daemon wiring and output.
 
 mod cli;
+mod daemon;
+mod logging;
 mod plan;
 
 fn main() -> std::process::ExitCode {

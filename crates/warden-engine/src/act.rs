@@ -69,6 +69,9 @@ impl CheckTask {
     /// Restart: the restart program, or stop then start; dependants are
     /// stopped first and started again after.
     pub(crate) async fn restart(&mut self, why: &str) -> bool {
+        if !self.deps_up() {
+            return false;
+        }
         let delay = self
             .backoff
             .next_delay(self.node.check.backoff.as_ref(), Instant::now());
@@ -81,16 +84,22 @@ impl CheckTask {
             tokio::time::sleep(delay).await;
         }
         tracing::info!("'{}' trying to restart", self.name());
-        self.tell_dependants(|r| Command::Stop(Some(r))).await;
+        // Dependants are stopped around a real restart only: a missing
+        // process is simply started.
+        let running = self.probe_subject().await.is_some_and(|o| o.is_ok());
+        if running {
+            self.tell_dependants(|r| Command::Stop(Some(r))).await;
+        }
         let ok = match self.program("restart") {
-            Some(p) if self.deps_up() => self.launch(&p, why).await,
-            Some(_) => false,
+            Some(p) => self.launch(&p, why).await,
             None => {
                 self.stop_program_if_running().await;
                 self.start(why).await
             }
         };
-        self.tell_dependants(|r| Command::Start(Some(r))).await;
+        if running {
+            self.tell_dependants(|r| Command::Start(Some(r))).await;
+        }
         ok
     }
 

@@ -20,7 +20,7 @@ impl CheckTask {
         let test = &self.node.check.rules[i].test.value;
         let running = subject.is_none_or(Outcome::is_ok);
         match test {
-            Test::NotExist => subject.map(|s| (!s.is_ok(), s.reason.clone())),
+            Test::NotExist => subject.map(|s| (crate::task::missing(s), s.reason.clone())),
             Test::Exist => subject.map(|s| (s.is_ok(), s.reason.clone())),
             Test::Restarts { count, cycles } => {
                 let n = self

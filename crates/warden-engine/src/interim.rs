@@ -71,10 +71,13 @@ impl Probe for ProcessProbe {
 
 fn by_pidfile(path: PathBuf) -> Outcome {
     let Ok(text) = std::fs::read_to_string(&path) else {
-        return Outcome::failed(Status::Missing, "process is not running");
+        return Outcome::failed(Status::Missing, "process is not running (no pidfile)");
     };
     let Ok(pid) = text.trim().parse::<u32>() else {
-        return Outcome::failed(Status::Missing, "process is not running");
+        return Outcome::failed(
+            Status::Missing,
+            "process is not running (no pid in the pidfile)",
+        );
     };
     let mtime = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
     by_pid(pid, mtime)
@@ -83,7 +86,12 @@ fn by_pidfile(path: PathBuf) -> Outcome {
 fn by_pid(pid: u32, written: Option<std::time::SystemTime>) -> Outcome {
     let stat = match procfs::read_stat(pid) {
         Ok(Some(s)) => s,
-        Ok(None) => return Outcome::failed(Status::Missing, "process is not running"),
+        Ok(None) => {
+            return Outcome::failed(
+                Status::Missing,
+                format!("process is not running (no process {pid})"),
+            );
+        }
         Err(e) => return Outcome::failed(Status::Error, format!("cannot read process {pid}: {e}")),
     };
     if stat.is_zombie() {

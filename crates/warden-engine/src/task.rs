@@ -106,7 +106,7 @@ impl CheckTask {
             }
         }
         if let Some(s) = subject.as_ref().filter(|_| self.node.implicit_restart) {
-            let failed = !s.is_ok();
+            let failed = missing(s);
             let t = self
                 .implicit
                 .record(failed, Trigger::default(), Trigger::default());
@@ -133,6 +133,7 @@ impl CheckTask {
             .shared
             .probe(probe.as_ref(), self.shared.probe_timeout)
             .await;
+        tracing::debug!("'{}' checked: {}", self.name(), outcome.reason);
         self.observe(&outcome);
         Some(outcome)
     }
@@ -248,6 +249,12 @@ impl CheckTask {
             Command::Unmonitor => self.set_monitoring(Monitoring::Unmonitored),
         }
     }
+}
+
+/// True when the process is not there (gone or a zombie); an outcome that
+/// could not be tested is not a reason to start a second instance.
+pub fn missing(outcome: &Outcome) -> bool {
+    matches!(outcome.status, Status::Missing | Status::Zombie)
 }
 
 /// The event a failed subject outcome stands for.

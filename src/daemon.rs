@@ -1,0 +1,194 @@
+//! `warden` without a subcommand: the daemon. Loads and validates the control
+//! file, detaches (unless `-I` or under systemd), sets up Monit-style logs,
+//! runs the engine, and handles SIGTERM/SIGINT (stop, services keep running)
+//! and SIGHUP (reload; a broken file keeps the old config running).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use warden_config::Config;
+use warden_config::model::LogTarget;
+use warden_engine::{Engine, EventBus, StateStore};
+
+use crate::cli::exit;
+
+/// Set in the detached child so it knows it is the daemon.
+const DETACHED: &str = "WARDEN_DETACHED";
+
+pub fn run(path: &Path, foreground: bool) -> ExitCode {
+    let Some(config) = load(path) else {
+        return ExitCode::from(exit::CONFIG);
+    };
+    let systemd = std::env::var_os("NOTIFY_SOCKET").is_some();
+    let detached = std::env::var_os(DETACHED).is_some();
+    if !foreground && !systemd && !detached && !config.settings.init {
+        return detach();
+    }
+    if detached {
+        // Not a group leader (spawned without process_group), so this works:
+        // the daemon leaves the terminal's session.
+        let _ = rustix::process::setsid();
+    }
+    crate::logging::init(
+        config.settings.log.as_ref(),
+        foreground || systemd || config.settings.init,
+    );
+    if let Some(pidfile) = &config.settings.pidfile
+        && let Err(e) = std::fs::write(pidfile, format!("{}\n", std::process::id()))
+    {
+        tracing::error!("cannot write the pidfile {}: {e}", pidfile.display());
+    }
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(serve(path.to_path_buf(), config)),
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Loads the control file, printing its diagnostics; None on errors.
+fn load(path: &Path) -> Option<Config> {
+    let loaded = warden_config::load_file(path);
+    let rendered = loaded.render();
+    if !rendered.is_empty() {
+        eprint!("{rendered}");
+    }
+    loaded.config
+}
+
+/// Starts a copy of this program as the daemon, detached, and returns.
+fn detach() -> ExitCode {
+    let exe = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("warden: cannot find my own executable: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let spawned = std::process::Command::new(exe)
+        .args(args)
+        .env(DETACHED, "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    match spawned {
+        Ok(_) => ExitCode::from(exit::OK),
+        Err(e) => {
+            eprintln!("warden: cannot start the daemon: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Where the state lives: `set statefile`, else `~/.warden.state` like
+/// Monit's `~/.monit.state`, else next to the control file.
+fn statefile(config: &Config, control: &Path) -> PathBuf {
+    if let Some(p) = &config.settings.statefile {
+        return p.clone();
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".warden.state"),
+        None => control.with_extension("state"),
+    }
+}
+
+async fn serve(path: PathBuf, config: Config) -> ExitCode {
+    raise_open_files_limit();
+    let state = StateStore::open(Some(statefile(&config, &path)));
+    let bus = EventBus::default();
+    tracing::info!("Warden daemon with pid {} started", std::process::id());
+    let mut engine = Engine::start(&config, state.clone(), bus.clone());
+    let mut current = config;
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    let watchdog = tokio::spawn(watchdog());
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        return ExitCode::FAILURE;
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                tracing::info!("reinitializing Warden - control file '{}'", path.display());
+                if let Some(new) = reload(&path) {
+                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
+                    engine.stop().await;
+                    engine = Engine::start(&new, state.clone(), bus.clone());
+                    current = new;
+                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+                }
+            }
+        }
+    }
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    tracing::info!("Warden daemon with pid {} stopped", std::process::id());
+    engine.stop().await;
+    watchdog.abort();
+    if let Some(p) = &current.settings.pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    ExitCode::from(exit::OK)
+}
+
+/// Parses and validates the file again; on errors logs them and keeps the
+/// running config.
+fn reload(path: &Path) -> Option<Config> {
+    let loaded = warden_config::load_file(path);
+    for line in loaded.render().lines().filter(|l| !l.trim().is_empty()) {
+        tracing::error!("{line}");
+    }
+    if loaded.config.is_none() {
+        tracing::error!("the control file has errors; keeping the running configuration");
+    }
+    loaded.config
+}
+
+/// Tells systemd we are alive, at half its watchdog interval, from the
+/// same runtime the checks run on: a stuck scheduler stops the pings.
+async fn watchdog() {
+    let Some(every) = sd_notify::watchdog_enabled() else {
+        return;
+    };
+    let mut tick = tokio::time::interval((every / 2).max(Duration::from_millis(100)));
+    loop {
+        tick.tick().await;
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+    }
+}
+
+/// Thousands of checks hold thousands of pidfds: use the whole hard limit.
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::warn!("cannot raise the open files limit: {e}");
+        }
+    }
+}
+
+/// Whether the log goes to a file Warden can use (syslog is not yet).
+pub fn log_file(target: Option<&LogTarget>) -> Option<&Path> {
+    match target {
+        Some(LogTarget::File(p)) => Some(p),
+        _ => None,
+    }
+}

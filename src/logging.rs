@@ -1,0 +1,82 @@
+//! Log lines in Monit's style, `[2026-11-21T04:51:16+0000] error    : 'web'
+//! process is not running`, to `set logfile` and, in the foreground, stderr.
+
+use std::fmt;
+use std::sync::Mutex;
+
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer};
+use warden_config::model::LogTarget;
+
+struct MonitFormat;
+
+impl<S, N> FormatEvent<S, N> for MonitFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let level = match *event.metadata().level() {
+            Level::ERROR => "error",
+            Level::WARN => "warning",
+            Level::INFO => "info",
+            Level::DEBUG => "debug",
+            Level::TRACE => "trace",
+        };
+        let now = warden_engine::clock::monit_date(std::time::SystemTime::now());
+        write!(w, "[{now}] {level:<8} : ")?;
+        ctx.field_format().format_fields(w.by_ref(), event)?;
+        writeln!(w)
+    }
+}
+
+/// Installs the logger; `WARDEN_LOG` (tracing's filter syntax) overrides
+/// the default level, info.
+pub fn init(target: Option<&LogTarget>, stderr: bool) {
+    let filter =
+        || EnvFilter::try_from_env("WARDEN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let file = crate::daemon::log_file(target).and_then(|p| {
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+        {
+            Ok(f) => Some(f),
+            Err(e) => {
+                eprintln!("warden: cannot open the log file {}: {e}", p.display());
+                None
+            }
+        }
+    });
+    let file_layer = file.map(|f| {
+        tracing_subscriber::fmt::layer()
+            .event_format(MonitFormat)
+            .with_writer(Mutex::new(f))
+            .with_ansi(false)
+            .with_filter(filter())
+    });
+    let stderr_layer = stderr.then(|| {
+        tracing_subscriber::fmt::layer()
+            .event_format(MonitFormat)
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .with_filter(filter())
+    });
+    if matches!(target, Some(LogTarget::Syslog(_))) {
+        eprintln!("warden: logging to syslog is not supported yet; use set logfile");
+    }
+    let _ = tracing_subscriber::registry()
+        .with(file_layer)
+        .with(stderr_layer)
+        .try_init();
+}

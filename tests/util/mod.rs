@@ -1,0 +1,279 @@
+//! Helpers for end-to-end tests: a temp dir with a 0600 control file, the
+//! real `warden` binary in the foreground, a self-daemonizing TCP service in
+//! Python, and guards that kill everything a test started.
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
+
+use std::io::Read as _;
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+/// A service that forks twice, listens on a port, writes its pidfile and
+/// appends a line to PIDFILE.starts; `crash` dies after 0.3 s, `hang`
+/// answers nothing (its backlog is full), SIGUSR1 closes the port.
+const SERVICE: &str = r#"
+import os, signal, socket, sys, time
+pidfile, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if os.fork() > 0: os._exit(0)
+os.setsid()
+if os.fork() > 0: os._exit(0)
+devnull = os.open(os.devnull, os.O_RDWR)
+for fd in (0, 1): os.dup2(devnull, fd)
+err = os.open(pidfile + ".err", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+os.dup2(err, 2)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", port))
+s.listen(0 if mode == "hang" else 16)
+held = []
+if mode == "hang":
+    for _ in range(4):
+        c = socket.socket(); c.setblocking(False)
+        try: c.connect(("127.0.0.1", port))
+        except OSError: pass
+        held.append(c)
+def close_port(*_):
+    s.close()
+signal.signal(signal.SIGUSR1, close_port)
+with open(pidfile + ".tmp", "w") as f: f.write(str(os.getpid()))
+os.rename(pidfile + ".tmp", pidfile)
+with open(pidfile + ".starts", "a") as f: f.write("x\n")
+if mode == "crash":
+    time.sleep(0.3); os._exit(1)
+while True:
+    if mode == "hang" or s.fileno() < 0:
+        time.sleep(1); continue
+    try:
+        c, _ = s.accept(); c.close()
+    except OSError:
+        time.sleep(0.1)
+"#;
+
+/// Makes this test process the reaper of orphans (as systemd would be) and
+/// reaps them at once, so a killed daemonized service does not linger as a
+/// zombie of the machine's pid 1.
+pub fn subreaper() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
+        std::thread::spawn(|| {
+            loop {
+                while let Ok(Some(_)) = rustix::process::wait(rustix::process::WaitOptions::NOHANG)
+                {
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+    });
+}
+
+/// A test's folder; kills every service whose pidfile is in it on drop.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub rc: PathBuf,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        subreaper();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let rc = dir.path().join("wardenrc");
+        std::fs::write(dir.path().join("service.py"), SERVICE).expect("write service");
+        Sandbox { dir, rc }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes the control file, mode 0600; `{dir}` becomes the folder.
+    pub fn write_rc(&self, text: &str) {
+        let text = text.replace("{dir}", &self.dir.path().display().to_string());
+        std::fs::write(&self.rc, text).expect("write rc");
+        std::fs::set_permissions(&self.rc, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+
+    /// `start program` text for the Python service.
+    pub fn service_cmd(&self, name: &str, port: u16, mode: &str) -> String {
+        format!(
+            "/usr/bin/env python3 {} {} {port} {mode}",
+            self.path("service.py").display(),
+            self.pidfile(name).display()
+        )
+    }
+
+    pub fn pidfile(&self, name: &str) -> PathBuf {
+        self.path(&format!("{name}.pid"))
+    }
+
+    /// How many times the service `name` has started.
+    pub fn starts(&self, name: &str) -> usize {
+        std::fs::read_to_string(self.path(&format!("{name}.pid.starts")))
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+    }
+
+    pub fn pid(&self, name: &str) -> Option<i32> {
+        std::fs::read_to_string(self.pidfile(name))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Starts `warden -c RC -I`, logging to `warden.log` in the folder.
+    pub fn warden(&self) -> Warden {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path("warden.log"))
+            .expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .arg("-c")
+            .arg(&self.rc)
+            .arg("-I")
+            .env("HOME", self.dir.path())
+            .env("WARDEN_LOG", "debug")
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn warden");
+        Warden { child }
+    }
+
+    pub fn log(&self) -> String {
+        let mut s = String::new();
+        let _ = std::fs::File::open(self.path("warden.log")).map(|mut f| f.read_to_string(&mut s));
+        s
+    }
+
+    /// Waits until Warden has seen `name` running after a start, so a test
+    /// never kills a process Warden has not pinned yet.
+    pub fn started(&self, name: &str, port: u16) -> bool {
+        wait_until(Duration::from_secs(15), || {
+            answers(port) && self.log_count(&format!("'{name}' started")) > 0
+        })
+    }
+
+    /// Lines of the log that contain `needle`.
+    pub fn log_count(&self, needle: &str) -> usize {
+        self.log().lines().filter(|l| l.contains(needle)).count()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let Ok(entries) = std::fs::read_dir(self.dir.path()) else {
+            return;
+        };
+        for e in entries.flatten() {
+            if e.path().extension().is_some_and(|x| x == "pid")
+                && let Ok(pid) = std::fs::read_to_string(e.path())
+                    .unwrap_or_default()
+                    .trim()
+                    .parse::<i32>()
+            {
+                kill(pid, rustix::process::Signal::KILL);
+            }
+        }
+    }
+}
+
+/// The running daemon; killed and reaped on drop.
+pub struct Warden {
+    pub child: Child,
+}
+
+impl Warden {
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn signal(&self, sig: rustix::process::Signal) {
+        kill(self.pid(), sig);
+    }
+
+    /// Sends SIGTERM and waits (bounded) for a clean exit.
+    pub fn terminate(mut self) -> bool {
+        self.signal(rustix::process::Signal::TERM);
+        wait_until(Duration::from_secs(10), || {
+            matches!(self.child.try_wait(), Ok(Some(_)) | Err(_))
+        })
+    }
+}
+
+impl Drop for Warden {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn kill(pid: i32, sig: rustix::process::Signal) {
+    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+        let _ = rustix::process::kill_process(pid, sig);
+    }
+}
+
+/// Polls `cond` every 20 ms until it holds or `limit` passes.
+pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cond()
+}
+
+/// A free loopback port, chosen by the OS.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+pub fn answers(port: u16) -> bool {
+    TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(300)).is_ok()
+}
+
+/// A process's state letter from /proc (R, S, Z, ...); None when gone.
+pub fn proc_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')').next()?.trim_start().chars().next()
+}
+
+pub fn alive(pid: i32) -> bool {
+    proc_state(pid).is_some_and(|s| s != 'Z')
+}
+
+/// Zombies whose parent is `parent`.
+pub fn zombies_of(parent: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let rest: Vec<&str> = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            rest.first() == Some(&"Z") && rest.get(1) == Some(&parent.to_string().as_str())
+        })
+        .collect()
+}
+
+pub fn file(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
+}
