@@ -2,7 +2,16 @@
 //! and reports an [`Outcome`]; it never decides what to do about it (rules
 //! do), and it owns no timing (the scheduler wraps every run in a timeout).
 
+pub mod net;
 pub mod outcome;
+pub mod pidfd;
+pub mod process;
+pub mod process_probe;
+pub mod procfs;
+pub mod protocol;
+pub mod registry;
+pub mod resources;
+pub mod table;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -59,6 +59,10 @@ pub enum Metric {
     InodeFree,
     /// Days until a TLS certificate expires.
     CertificateDays,
+    /// The parent's pid.
+    Ppid,
+    /// Children of the process itself (`Children` counts all descendants).
+    DirectChildren,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -114,6 +118,9 @@ impl Outcome {
     }
 
     pub fn value(&self, metric: Metric) -> Option<f64> {
-        self.values.iter().find(|m| m.metric == metric).map(|m| m.value)
+        self.values
+            .iter()
+            .find(|m| m.metric == metric)
+            .map(|m| m.value)
     }
 }

@@ -1,0 +1,240 @@
+//! The port probe: TCP, UDP and Unix-socket connection tests with an
+//! optional protocol conversation, a timeout on every network operation,
+//! `retry N` within one run, and the response time as a metric.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use tokio::net::{TcpStream, UdpSocket, UnixStream};
+use tokio::time::timeout;
+
+use warden_config::model::{IpVersion, SocketType};
+
+use crate::outcome::{Metric, Outcome, Status};
+use crate::protocol::{Conversation, generic};
+use crate::{BoxFuture, Probe};
+
+/// Monit's default connect and read timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// UDP has no handshake: a closed port answers with an ICMP error (seen as
+/// ECONNREFUSED on a connected socket) within a round trip. Silence for this
+/// long (or half the timeout, if shorter) counts as success, like Monit.
+pub const UDP_SILENCE: Duration = Duration::from_secs(1);
+
+/// Where a port test connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Tcp {
+        host: String,
+        port: u16,
+        ip: IpVersion,
+        socket: SocketType,
+    },
+    Udp {
+        host: String,
+        port: u16,
+        ip: IpVersion,
+    },
+    Unix {
+        path: PathBuf,
+    },
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Tcp { host, port, .. } => write!(f, "{host}:{port}"),
+            Target::Udp { host, port, .. } => write!(f, "{host}:{port} (udp)"),
+            Target::Unix { path } => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// One connection rule, ready to run.
+#[derive(Debug)]
+pub struct PortProbe {
+    target: Target,
+    conversation: Conversation,
+    /// For each network operation (resolve, connect, send, each read).
+    timeout: Duration,
+    /// Extra attempts within one run after a failure.
+    retry: u32,
+}
+
+impl PortProbe {
+    pub fn new(target: Target, conversation: Conversation, timeout: Duration, retry: u32) -> Self {
+        PortProbe {
+            target,
+            conversation,
+            timeout,
+            retry,
+        }
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    async fn attempt(&self) -> Result<Option<u16>, String> {
+        match (&self.conversation, &self.target) {
+            (Conversation::Http(http), _) => http.run().await.map(Some).map_err(|(_, why)| why),
+            (conv, Target::Tcp { host, port, ip, .. }) => {
+                let mut stream = self.connect_tcp(host, *port, *ip).await?;
+                self.converse(&mut stream, conv).await.map(|_| None)
+            }
+            (conv, Target::Unix { path }) => {
+                let mut stream = timeout(self.timeout, UnixStream::connect(path))
+                    .await
+                    .map_err(|_| format!("timed out connecting to {}", path.display()))?
+                    .map_err(|e| format!("cannot connect to {}: {e}", path.display()))?;
+                self.converse(&mut stream, conv).await.map(|_| None)
+            }
+            (conv, Target::Udp { host, port, ip }) => {
+                self.udp(host, *port, *ip, conv).await.map(|_| None)
+            }
+        }
+    }
+
+    async fn converse<S>(&self, stream: &mut S, conv: &Conversation) -> Result<(), String>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        match conv {
+            Conversation::Exchange(steps) => generic::exchange(stream, steps, self.timeout).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Tries each resolved address of the wanted family in turn, like Monit.
+    async fn connect_tcp(&self, host: &str, port: u16, ip: IpVersion) -> Result<TcpStream, String> {
+        let mut last = format!("{host}:{port} has no {} address", family(ip));
+        for addr in self.resolve(host, port, ip).await? {
+            match timeout(self.timeout, TcpStream::connect(addr)).await {
+                Ok(Ok(stream)) => return Ok(stream),
+                Ok(Err(e)) => last = format!("cannot connect to {addr}: {}", words(&e)),
+                Err(_) => last = format!("timed out connecting to {addr}"),
+            }
+        }
+        Err(last)
+    }
+
+    async fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+        ip: IpVersion,
+    ) -> Result<Vec<SocketAddr>, String> {
+        let found = timeout(self.timeout, tokio::net::lookup_host((host, port)))
+            .await
+            .map_err(|_| format!("timed out resolving {host}"))?
+            .map_err(|e| format!("cannot resolve {host}: {e}"))?;
+        Ok(found
+            .filter(|a| match ip {
+                IpVersion::Any => true,
+                IpVersion::V4 => a.is_ipv4(),
+                IpVersion::V6 => a.is_ipv6(),
+            })
+            .collect())
+    }
+
+    async fn udp(
+        &self,
+        host: &str,
+        port: u16,
+        ip: IpVersion,
+        conv: &Conversation,
+    ) -> Result<(), String> {
+        let addr = *self
+            .resolve(host, port, ip)
+            .await?
+            .first()
+            .ok_or_else(|| format!("{host}:{port} has no {} address", family(ip)))?;
+        let local: SocketAddr = if addr.is_ipv4() {
+            ([0, 0, 0, 0], 0).into()
+        } else {
+            ([0u16; 8], 0).into()
+        };
+        let socket = UdpSocket::bind(local)
+            .await
+            .map_err(|e| format!("cannot open a udp socket: {e}"))?;
+        socket
+            .connect(addr)
+            .await
+            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        match conv {
+            Conversation::Exchange(steps) => {
+                generic::udp_exchange(&socket, steps, self.timeout).await
+            }
+            _ => {
+                socket
+                    .send(b"\0")
+                    .await
+                    .map_err(|e| format!("cannot send to {addr}: {}", words(&e)))?;
+                let silence = UDP_SILENCE.min(self.timeout / 2);
+                let mut buf = [0u8; 512];
+                match timeout(silence, socket.recv(&mut buf)).await {
+                    Ok(Err(e)) => Err(format!("{addr} (udp): {}", words(&e))),
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+fn family(ip: IpVersion) -> &'static str {
+    match ip {
+        IpVersion::Any => "IP",
+        IpVersion::V4 => "IPv4",
+        IpVersion::V6 => "IPv6",
+    }
+}
+
+/// An io error in the words a person expects ("connection refused").
+fn words(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        io::ErrorKind::TimedOut => "timed out".into(),
+        _ => e.to_string(),
+    }
+}
+
+impl Probe for PortProbe {
+    fn kind(&self) -> &'static str {
+        match self.conversation {
+            Conversation::Http(_) => "http",
+            _ => "port",
+        }
+    }
+
+    fn run(&self) -> BoxFuture<'_, Outcome> {
+        Box::pin(async move {
+            let mut attempts = 0;
+            loop {
+                let started = Instant::now();
+                let result = self.attempt().await;
+                let took = started.elapsed().as_secs_f64();
+                attempts += 1;
+                let outcome = match result {
+                    Ok(status) => {
+                        let out = Outcome::ok(format!("connected to {}", self.target));
+                        let out = out.with(Metric::ResponseTime, took);
+                        match status {
+                            Some(s) => out.with(Metric::ExitStatus, f64::from(s)),
+                            None => out,
+                        }
+                    }
+                    Err(_) if attempts <= self.retry => continue,
+                    Err(why) => Outcome::failed(Status::Failed, why),
+                };
+                return outcome;
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "net_tests.rs"]
+mod tests;

@@ -1,0 +1,208 @@
+//! Finding a process (by pidfile, `matching` regex or pid) and proving it is
+//! the one the check means: a pid alone can be reused, so a process counts
+//! as running only if it exists, is not a zombie, and its identity holds.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use regex::Regex;
+
+use crate::outcome::{Outcome, ProcessFacts, Status};
+use crate::procfs::{self, Stat};
+use crate::table::ProcessTable;
+
+/// How a check names its process.
+#[derive(Debug, Clone)]
+pub enum Locator {
+    Pidfile(PathBuf),
+    /// Matched against the full command line; the oldest match wins.
+    Matching(Regex),
+    Pid(u32),
+}
+
+impl Locator {
+    /// Whether finding the process needs the whole process table.
+    pub fn needs_table(&self) -> bool {
+        matches!(self, Locator::Matching(_))
+    }
+}
+
+/// A process identity proven at some point, with what proved it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proven {
+    pub facts: ProcessFacts,
+    /// The pidfile's mtime when the identity was proven: once the file is
+    /// written again, the service may legitimately have a new process.
+    pub pidfile_mtime: Option<SystemTime>,
+}
+
+/// A located process, ready to be measured.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub stat: Stat,
+    pub pidfile_mtime: Option<SystemTime>,
+}
+
+impl Found {
+    pub fn facts(&self) -> ProcessFacts {
+        ProcessFacts {
+            pid: self.stat.pid,
+            ppid: self.stat.ppid,
+            start_ticks: self.stat.starttime,
+        }
+    }
+}
+
+/// Clock granularity allowed between a pidfile's mtime and its process's
+/// start (file systems and `starttime` tick at different rates).
+pub const STALE_TOLERANCE: Duration = Duration::from_secs(1);
+
+/// Finds the process and proves its identity, or says in words why not.
+/// `last` is the identity proven on an earlier run; `table` is needed for
+/// `matching`. Blocking (reads `/proc` and the pidfile).
+pub fn locate(
+    locator: &Locator,
+    last: Option<&Proven>,
+    table: Option<&ProcessTable>,
+) -> Result<Found, Outcome> {
+    match locator {
+        Locator::Pidfile(path) => by_pidfile(path, last),
+        Locator::Pid(pid) => {
+            let stat = live_stat(*pid, &format!("process with pid {pid} is not running"))?;
+            check_reuse(&stat, last, None)?;
+            Ok(Found {
+                stat,
+                pidfile_mtime: None,
+            })
+        }
+        Locator::Matching(re) => by_matching(re, table),
+    }
+}
+
+fn by_pidfile(path: &Path, last: Option<&Proven>) -> Result<Found, Outcome> {
+    let shown = path.display();
+    let (pid, mtime) = read_pidfile(path)?;
+    let gone = format!("process with pid {pid} (from pidfile {shown}) is not running");
+    let stat = stat_or_missing(pid, &gone)?;
+    check_reuse(&stat, last, Some(mtime))?;
+    if procfs::start_wall_time(stat.starttime) > mtime + STALE_TOLERANCE {
+        return Err(Outcome::failed(
+            Status::Missing,
+            format!("pidfile is stale: pid {pid} belongs to another process"),
+        ));
+    }
+    if stat.is_zombie() {
+        return Err(zombie(pid));
+    }
+    Ok(Found {
+        stat,
+        pidfile_mtime: Some(mtime),
+    })
+}
+
+/// The pid in a pidfile and the file's mtime.
+pub fn read_pidfile(path: &Path) -> Result<(u32, SystemTime), Outcome> {
+    let shown = path.display();
+    let missing = |why: String| Outcome::failed(Status::Missing, why);
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(missing(format!("pidfile {shown} does not exist")));
+        }
+        Err(e) => return Err(missing(format!("cannot read pidfile {shown}: {e}"))),
+    };
+    let mtime = fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map_err(|e| missing(format!("cannot read pidfile {shown}: {e}")))?;
+    let word = text.trim();
+    if word.is_empty() {
+        return Err(missing(format!("pidfile {shown} is empty")));
+    }
+    match word.parse::<u32>() {
+        Ok(pid) if pid > 0 => Ok((pid, mtime)),
+        _ => {
+            let shown_word: String = word.chars().take(40).collect();
+            Err(missing(format!(
+                "pidfile {shown} holds no valid pid: {shown_word:?}"
+            )))
+        }
+    }
+}
+
+fn by_matching(re: &Regex, table: Option<&ProcessTable>) -> Result<Found, Outcome> {
+    let Some(table) = table else {
+        return Err(Outcome::failed(
+            Status::Error,
+            "no process table to match against",
+        ));
+    };
+    let nothing = format!("no process matches {:?}", re.as_str());
+    let Some(oldest) = table.oldest_matching(re, std::process::id()) else {
+        return Err(Outcome::failed(Status::Missing, nothing));
+    };
+    // The snapshot may be a moment old: confirm the process is still there.
+    let stat = live_stat(oldest.pid, &nothing)?;
+    if stat.starttime != oldest.starttime {
+        return Err(Outcome::failed(Status::Missing, nothing));
+    }
+    Ok(Found {
+        stat,
+        pidfile_mtime: None,
+    })
+}
+
+/// Rule: a pid seen before with another start time is not the service,
+/// unless the pidfile was written again since (a real restart).
+fn check_reuse(
+    stat: &Stat,
+    last: Option<&Proven>,
+    mtime: Option<SystemTime>,
+) -> Result<(), Outcome> {
+    let Some(last) = last else { return Ok(()) };
+    let rewritten = mtime.is_some() && mtime != last.pidfile_mtime;
+    if last.facts.pid == stat.pid && last.facts.start_ticks != stat.starttime && !rewritten {
+        return Err(Outcome::failed(
+            Status::Missing,
+            format!(
+                "pid {} was reused by another process (started at tick {}, not {})",
+                stat.pid, stat.starttime, last.facts.start_ticks
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn stat_or_missing(pid: u32, gone: &str) -> Result<Stat, Outcome> {
+    match procfs::read_stat(pid) {
+        Ok(Some(stat)) => Ok(stat),
+        Ok(None) => Err(Outcome::failed(Status::Missing, gone)),
+        Err(e) => Err(Outcome::failed(
+            Status::Error,
+            format!("cannot read process {pid}: {e}"),
+        )),
+    }
+}
+
+/// A stat that exists and is not a zombie.
+fn live_stat(pid: u32, gone: &str) -> Result<Stat, Outcome> {
+    let stat = stat_or_missing(pid, gone)?;
+    if stat.is_zombie() {
+        return Err(zombie(pid));
+    }
+    Ok(stat)
+}
+
+fn zombie(pid: u32) -> Outcome {
+    Outcome::failed(
+        Status::Zombie,
+        format!("process with pid {pid} is a zombie"),
+    )
+}
+
+/// Whether `facts` still names a live process with the same identity: the
+/// check to make right before signalling a pid.
+pub fn still_same(facts: &ProcessFacts) -> bool {
+    matches!(procfs::read_stat(facts.pid), Ok(Some(s)) if s.starttime == facts.start_ticks && !s.is_zombie())
+}

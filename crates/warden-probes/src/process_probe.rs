@@ -1,0 +1,334 @@
+//! The `process` probe: locates a check's process, proves its identity
+//! against what it proved before, and measures its resources. It keeps its
+//! memory (last identity, last cpu sample) between runs.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::outcome::{Outcome, ProcessFacts, Status};
+use crate::process::{self, Locator, Proven};
+use crate::resources::{self, CpuSamples};
+use crate::table::{ProcessTable, TableCache};
+use crate::{BoxFuture, Probe};
+
+#[derive(Debug, Default)]
+struct Memory {
+    last: Option<Proven>,
+    samples: CpuSamples,
+}
+
+#[derive(Debug)]
+struct Inner {
+    locator: Locator,
+    /// Whether to measure the process tree (children, totals).
+    tree: bool,
+    table: Arc<TableCache>,
+    memory: Mutex<Memory>,
+}
+
+/// Tests that a process runs and is the right one; reports its resources.
+#[derive(Debug, Clone)]
+pub struct ProcessProbe {
+    inner: Arc<Inner>,
+}
+
+impl ProcessProbe {
+    /// `tree`: also report children and totals over descendants, from the
+    /// shared `table` snapshot (`matching` always uses the table).
+    pub fn new(locator: Locator, table: Arc<TableCache>, tree: bool) -> ProcessProbe {
+        ProcessProbe {
+            inner: Arc::new(Inner {
+                locator,
+                tree,
+                table,
+                memory: Mutex::new(Memory::default()),
+            }),
+        }
+    }
+
+    pub fn locator(&self) -> &Locator {
+        &self.inner.locator
+    }
+
+    /// The identity proven by the last successful run.
+    pub fn last_proven(&self) -> Option<ProcessFacts> {
+        self.inner.memory().last.map(|p| p.facts)
+    }
+
+    /// Takes over an identity proven elsewhere (state restored after a
+    /// reload or restart of Warden), as if this probe had proven it now.
+    pub fn remember(&self, facts: ProcessFacts) {
+        let pidfile_mtime = match &self.inner.locator {
+            Locator::Pidfile(path) => process::read_pidfile(path).ok().map(|(_, m)| m),
+            _ => None,
+        };
+        let mut memory = self.inner.memory();
+        memory.last = Some(Proven {
+            facts,
+            pidfile_mtime,
+        });
+        memory.samples.clear();
+    }
+
+    /// Forgets the proven identity (after Warden itself started the service
+    /// again and the pidfile may name a new process).
+    pub fn forget(&self) {
+        *self.inner.memory() = Memory::default();
+    }
+}
+
+impl Inner {
+    fn memory(&self) -> MutexGuard<'_, Memory> {
+        // A panic elsewhere cannot leave the memory half-written in a way
+        // that matters: keep using it.
+        self.memory.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// One blocking run: locate, prove, measure.
+    fn check(&self, table: Option<&ProcessTable>) -> Outcome {
+        let mut memory = self.memory();
+        let found = match process::locate(&self.locator, memory.last.as_ref(), table) {
+            Ok(found) => found,
+            Err(outcome) => return outcome,
+        };
+        let facts = found.facts();
+        if memory.last.map(|p| p.facts) != Some(facts) {
+            memory.samples.clear();
+        }
+        memory.last = Some(Proven {
+            facts,
+            pidfile_mtime: found.pidfile_mtime,
+        });
+        let mut outcome = Outcome::ok(format!("process is running with pid {}", facts.pid));
+        outcome.process = Some(facts);
+        let tree = if self.tree { table } else { None };
+        resources::measure(outcome, &found.stat, tree, &mut memory.samples)
+    }
+}
+
+impl Probe for ProcessProbe {
+    fn kind(&self) -> &'static str {
+        "process"
+    }
+
+    fn run(&self) -> BoxFuture<'_, Outcome> {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move {
+            let table = if inner.tree || inner.locator.needs_table() {
+                match inner.table.get().await {
+                    Ok(table) => Some(table),
+                    Err(e) => {
+                        let why = format!("cannot read the process table: {e}");
+                        return Outcome::failed(Status::Error, why);
+                    }
+                }
+            } else {
+                None
+            };
+            tokio::task::spawn_blocking(move || inner.check(table.as_deref()))
+                .await
+                .unwrap_or_else(|e| {
+                    Outcome::failed(Status::Error, format!("process probe failed: {e}"))
+                })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::path::Path;
+    use std::process::{Child, Command};
+    use std::time::{Duration, SystemTime};
+
+    use crate::procfs;
+
+    fn sleeper(arg: &str) -> Child {
+        // No inherited stdout: a leaked sleeper must not hold the test's pipe.
+        Command::new("sleep")
+            .arg(arg)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    fn end(mut child: Child) {
+        let _ = child.kill();
+        child.wait().unwrap();
+    }
+
+    fn pidfile_probe(path: &Path) -> ProcessProbe {
+        let table = Arc::new(TableCache::default());
+        ProcessProbe::new(Locator::Pidfile(path.to_path_buf()), table, false)
+    }
+
+    fn write_pidfile(path: &Path, text: &str) {
+        fs::write(path, text).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_live_process_named_by_its_pidfile_is_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let child = sleeper("30");
+        let path = dir.path().join("svc.pid");
+        write_pidfile(&path, &format!("  {}\n", child.id()));
+        let out = pidfile_probe(&path).run().await;
+        assert_eq!(out.status, Status::Ok, "{}", out.reason);
+        assert_eq!(out.process.map(|p| p.pid), Some(child.id()));
+        assert!(out.reason.contains(&child.id().to_string()));
+        end(child);
+    }
+
+    #[tokio::test]
+    async fn a_missing_empty_or_garbage_pidfile_means_not_running_with_a_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("svc.pid");
+        let cases: [(Option<&str>, &str); 5] = [
+            (None, "does not exist"),
+            (Some(""), "is empty"),
+            (Some(" \n"), "is empty"),
+            (Some("abc\n"), "no valid pid"),
+            (Some("0"), "no valid pid"),
+        ];
+        for (content, reason) in cases {
+            let _ = fs::remove_file(&path);
+            if let Some(text) = content {
+                write_pidfile(&path, text);
+            }
+            let out = pidfile_probe(&path).run().await;
+            assert_eq!(out.status, Status::Missing, "{content:?}");
+            assert!(out.reason.contains(reason), "{content:?}: {}", out.reason);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pidfile_naming_a_dead_pid_means_not_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("svc.pid");
+        let child = sleeper("30");
+        let pid = child.id();
+        end(child);
+        write_pidfile(&path, &pid.to_string());
+        let out = pidfile_probe(&path).run().await;
+        assert_eq!(out.status, Status::Missing);
+        assert!(out.reason.contains("is not running"), "{}", out.reason);
+    }
+
+    #[tokio::test]
+    async fn a_zombie_is_not_running_and_is_reported_as_a_zombie() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("svc.pid");
+        // A child that exits and that we do not reap stays a zombie.
+        let mut child = Command::new("true").spawn().unwrap();
+        let mut waited = 0;
+        while !procfs::read_stat(child.id()).unwrap().unwrap().is_zombie() {
+            std::thread::sleep(Duration::from_millis(10));
+            waited += 1;
+            assert!(waited < 500, "the child never became a zombie");
+        }
+        write_pidfile(&path, &child.id().to_string());
+        let out = pidfile_probe(&path).run().await;
+        assert_eq!(out.status, Status::Zombie);
+        assert!(out.reason.contains("zombie"), "{}", out.reason);
+        let by_pid = ProcessProbe::new(Locator::Pid(child.id()), Arc::default(), false);
+        assert_eq!(by_pid.run().await.status, Status::Zombie);
+        child.wait().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_pidfile_written_before_its_process_started_is_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("svc.pid");
+        let child = sleeper("30");
+        write_pidfile(&path, &child.id().to_string());
+        // As if the file had been left by a process that died long ago and
+        // this unrelated process got the same pid later.
+        let old = SystemTime::now() - Duration::from_secs(10);
+        fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let out = pidfile_probe(&path).run().await;
+        assert_eq!(out.status, Status::Missing);
+        assert_eq!(
+            out.reason,
+            format!(
+                "pidfile is stale: pid {} belongs to another process",
+                child.id()
+            )
+        );
+        end(child);
+    }
+
+    #[tokio::test]
+    async fn a_remembered_pid_with_another_start_time_is_not_the_service() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("svc.pid");
+        let child = sleeper("30");
+        write_pidfile(&path, &child.id().to_string());
+        let probe = pidfile_probe(&path);
+        let real = probe.run().await.process.unwrap();
+        // Warden proved this pid earlier for a process that started before.
+        probe.remember(ProcessFacts {
+            start_ticks: real.start_ticks - 1,
+            ..real
+        });
+        let out = probe.run().await;
+        assert_eq!(out.status, Status::Missing);
+        assert!(out.reason.contains("reused"), "{}", out.reason);
+        // Once the service writes its pidfile again, the new process counts.
+        let later = SystemTime::now() + Duration::from_secs(1);
+        write_pidfile(&path, &child.id().to_string());
+        fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+        assert_eq!(probe.run().await.status, Status::Ok);
+        assert_eq!(probe.last_proven(), Some(real));
+        end(child);
+    }
+
+    #[tokio::test]
+    async fn a_pid_target_that_changed_identity_is_missing() {
+        let child = sleeper("30");
+        let probe = ProcessProbe::new(Locator::Pid(child.id()), Arc::default(), false);
+        let real = probe.run().await.process.unwrap();
+        probe.remember(ProcessFacts {
+            start_ticks: real.start_ticks + 5,
+            ..real
+        });
+        assert_eq!(probe.run().await.status, Status::Missing);
+        end(child);
+    }
+
+    #[tokio::test]
+    async fn matching_finds_the_oldest_process_and_reports_its_tree() {
+        let first = sleeper("32.25");
+        std::thread::sleep(Duration::from_millis(50));
+        let second = sleeper("32.25");
+        let re = regex::Regex::new(r"sleep 32\.25").unwrap();
+        let probe = ProcessProbe::new(Locator::Matching(re), Arc::default(), true);
+        let out = probe.run().await;
+        assert_eq!(out.status, Status::Ok, "{}", out.reason);
+        assert_eq!(out.process.map(|p| p.pid), Some(first.id()));
+        assert_eq!(out.value(crate::Metric::Children), Some(0.0));
+        end(first);
+        end(second);
+        let none = regex::Regex::new(r"sleep 32\.26").unwrap();
+        let probe = ProcessProbe::new(Locator::Matching(none), Arc::default(), false);
+        assert_eq!(probe.run().await.status, Status::Missing);
+    }
+
+    #[tokio::test]
+    async fn matching_never_finds_warden_itself() {
+        // This test binary's own command line matches; nothing else does.
+        let own = procfs::read_cmdline(std::process::id()).unwrap();
+        let re = regex::Regex::new(&format!("^{}$", regex::escape(&own))).unwrap();
+        let probe = ProcessProbe::new(Locator::Matching(re), Arc::default(), false);
+        assert_eq!(probe.run().await.status, Status::Missing);
+    }
+}
