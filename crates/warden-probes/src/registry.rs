@@ -256,61 +256,15 @@ fn target(endpoint: &Endpoint, kind: &CheckKind) -> Result<Target, NotSupported>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-    use std::time::Duration;
+    use std::path::Path;
 
-    use warden_config::model::{
-        Action, IpVersion, Mode, Operator, ProtocolOptions, Quantity, Rule, Schedule, Trigger, Unit,
-    };
-    use warden_config::span::{Span, Spanned};
+    use warden_config::model::IpVersion;
 
-    fn check(kind: CheckKind, tests: Vec<Test>) -> Check {
-        let rule = |test| Rule {
-            test: Spanned::new(test, Span::default()),
-            trigger: Trigger::default(),
-            action: Spanned::new(Action::Alert, Span::default()),
-            recovery: None,
-            span: Span::default(),
-        };
-        Check {
-            name: Spanned::new("svc".into(), Span::default()),
-            kind,
-            start: None,
-            stop: None,
-            restart: None,
-            depends_on: Vec::new(),
-            groups: Vec::new(),
-            schedule: Schedule::default(),
-            mode: Mode::Active,
-            onreboot: None,
-            alerts: Vec::new(),
-            noalerts: Vec::new(),
-            rules: tests.into_iter().map(rule).collect(),
-            backoff: None,
-            span: Span::default(),
-        }
-    }
-
-    fn port(protocol: &str, socket: SocketType) -> Test {
-        Test::Connection(Box::new(Connection {
-            endpoint: Endpoint::Port {
-                host: None,
-                port: 80,
-                ip: IpVersion::Any,
-                socket,
-            },
-            protocol: protocol.into(),
-            options: ProtocolOptions::default(),
-            exchange: Vec::new(),
-            timeout: Some(Duration::from_secs(1)),
-            retry: None,
-        }))
-    }
-
-    fn pidfile() -> CheckKind {
-        CheckKind::Process {
-            target: ProcessTarget::Pidfile(PathBuf::from("/run/x.pid")),
-        }
+    /// The checks of a control text, through the real parser.
+    fn checks(text: &str) -> Vec<Check> {
+        let loaded = warden_config::load_text_without_includes(Path::new("t.rc"), text.into());
+        assert!(!loaded.has_errors(), "{}", loaded.render());
+        loaded.config.unwrap().checks
     }
 
     fn kinds(probes: &CheckProbes) -> Vec<&'static str> {
@@ -328,30 +282,16 @@ mod tests {
 
     #[test]
     fn a_process_check_gets_a_process_probe_and_one_entry_per_rule() {
-        let cpu = Test::Resource {
-            resource: Resource::Cpu,
-            op: Operator::Greater,
-            limit: Quantity {
-                value: 80.0,
-                unit: Unit::Percent,
-            },
-        };
-        let c = check(
-            pidfile(),
-            vec![
-                Test::NotExist,
-                cpu,
-                port("default", SocketType::Tcp),
-                port("http", SocketType::Tcp),
-                Test::Restarts {
-                    count: 3,
-                    cycles: 5,
-                },
-                Test::Permission(0o644),
-                port("gopher", SocketType::Tcp),
-            ],
-        );
-        let probes = probes_for(&c);
+        let c = &checks(
+            "check process svc with pidfile /run/x.pid\n\
+             if does not exist then alert\n\
+             if cpu > 80% then alert\n\
+             if failed port 80 then alert\n\
+             if failed port 80 protocol http request \"/health\" then alert\n\
+             if failed unixsocket /run/x.sock then alert\n\
+             if 3 restarts within 5 cycles then unmonitor\n",
+        )[0];
+        let probes = probes_for(c);
         assert_eq!(
             probes.subject.as_ref().map(|p| p.kind()).ok(),
             Some("process")
@@ -359,64 +299,71 @@ mod tests {
         assert!(probes.process.is_some());
         assert_eq!(
             kinds(&probes),
-            [
-                "subject",
-                "subject",
-                "port",
-                "http",
-                "engine",
-                "unsupported",
-                "unsupported"
-            ]
-        );
-        let RuleProbe::NotSupported(why) = &probes.rules[6] else {
-            unreachable!()
-        };
-        assert!(
-            why.to_string().contains("gopher is not supported yet"),
-            "{why}"
+            ["subject", "subject", "port", "http", "port", "engine"]
         );
     }
 
     #[test]
-    fn unsupported_checks_and_targets_say_so_instead_of_panicking() {
-        let file = check(
-            CheckKind::File {
-                path: "/etc/hosts".into(),
-            },
-            vec![Test::NotExist],
-        );
-        let probes = probes_for(&file);
-        assert_eq!(
-            probes.subject.as_ref().err().map(|e| e.to_string()).as_deref(),
-            Some("check file is not supported yet")
-        );
+    fn unsupported_checks_and_tests_say_so_instead_of_panicking() {
+        let c = &checks(
+            "check file hosts with path /etc/hosts\n\
+             if failed permission 644 then alert\n",
+        )[0];
+        let probes = probes_for(c);
+        let why = probes.subject.as_ref().err().map(|e| e.to_string());
+        assert_eq!(why.as_deref(), Some("check file is not supported yet"));
         assert_eq!(kinds(&probes), ["unsupported"]);
-        let bad = CheckKind::Process {
-            target: ProcessTarget::Matching("([".into()),
+    }
+
+    #[test]
+    fn an_unknown_protocol_is_not_supported_yet() {
+        let mut conn = Connection {
+            endpoint: Endpoint::Port {
+                host: None,
+                port: 70,
+                ip: IpVersion::Any,
+                socket: SocketType::Tcp,
+            },
+            protocol: "gopher".into(),
+            options: Default::default(),
+            exchange: Vec::new(),
+            timeout: None,
+            retry: None,
         };
-        assert!(probes_for(&check(bad, vec![])).subject.is_err());
-        let tls = check(pidfile(), vec![port("default", SocketType::TcpSsl)]);
-        assert_eq!(kinds(&probes_for(&tls)), ["unsupported"]);
+        let why = port_probe(&conn, &CheckKind::System)
+            .unwrap_err()
+            .to_string();
+        assert!(why.contains("gopher is not supported yet"), "{why}");
+        conn.protocol = "default".into();
+        conn.endpoint = Endpoint::Port {
+            host: None,
+            port: 443,
+            ip: IpVersion::Any,
+            socket: SocketType::TcpSsl,
+        };
+        assert!(port_probe(&conn, &CheckKind::System).is_err());
     }
 
     #[test]
     fn a_host_check_connects_to_its_own_address() {
-        let host = CheckKind::Host {
-            address: "192.0.2.7".into(),
+        let c = &checks(
+            "check host web with address 192.0.2.7\n\
+             if failed port 53 type udp then alert\n",
+        )[0];
+        let probes = probes_for(c);
+        let RuleProbe::Probe(_) = &probes.rules[0] else {
+            panic!("no probe for the port rule")
         };
-        let Test::Connection(conn) = port("default", SocketType::Udp) else {
-            unreachable!()
+        let Test::Connection(conn) = &c.rules[0].test.value else {
+            panic!("not a connection test")
         };
-        let probe = port_probe(&conn, &host).unwrap();
-        assert_eq!(
-            probe.target(),
-            &Target::Udp {
-                host: "192.0.2.7".into(),
-                port: 80,
-                ip: IpVersion::Any
-            }
-        );
+        let probe = port_probe(conn, &c.kind).unwrap();
+        let want = Target::Udp {
+            host: "192.0.2.7".into(),
+            port: 53,
+            ip: IpVersion::Any,
+        };
+        assert_eq!(probe.target(), &want);
     }
 
     #[test]
