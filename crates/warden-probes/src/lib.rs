@@ -1,6 +1,10 @@
 //! The Probe trait and the built-in probes. A probe tests one kind of fact
 //! and reports an [`Outcome`]; it never decides what to do about it (rules
 //! do), and it owns no timing (the scheduler wraps every run in a timeout).
+//!
+//! Map: `registry` builds probes from a check; `process_probe` (with
+//! `process`, `resources`, `table`, `procfs`) finds and measures processes;
+//! `net` with `protocol/` tests ports; `pidfd` notices exits at once.
 
 pub mod net;
 pub mod outcome;
@@ -16,7 +20,14 @@ pub mod table;
 use std::future::Future;
 use std::pin::Pin;
 
+pub use net::PortProbe;
 pub use outcome::{Measurement, Metric, Outcome, ProcessFacts, Status};
+pub use pidfd::{ExitWatch, raise_nofile_limit};
+pub use process_probe::ProcessProbe;
+pub use registry::{
+    CheckProbes, NotSupported, ProbeContext, RuleProbe, probes_for, protocol_names,
+};
+pub use table::{ProcessTable, TableCache};
 
 /// A boxed future, so probes can live in a registry as trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
