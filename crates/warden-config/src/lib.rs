@@ -2,6 +2,10 @@
 //! pest grammar in `grammar/`, lowering to the config model, validation, and
 //! diagnostics with `file:line:col` and a caret.
 
+// pest is built without `std` (its stack probe costs a tenth of parse time
+// and the grammar does not recurse); its generated code then names `alloc`.
+extern crate alloc;
+
 pub mod diag;
 pub mod grammar;
 mod grammar_words;
