@@ -2,13 +2,15 @@
 //! file passes `warden -t`, every `reject` file fails with an error on the
 //! line Monit names, and nothing panics.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn corpus_dir() -> PathBuf {
-    std::env::var_os("WARDEN_CORPUS").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/monit")
-    })
+    std::env::var_os("WARDEN_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/monit"))
 }
 
 struct Row {
@@ -69,7 +71,10 @@ fn error_lines(stderr: &str, file: &Path) -> Vec<usize> {
 
 fn monit_error_line(says: &str) -> Option<usize> {
     let rest = says.split("line ").nth(1)?;
-    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 #[test]
@@ -89,7 +94,9 @@ fn every_corpus_file_gets_the_verdict_monit_users_expect() {
                 if got.first() == Some(&want) {
                     Ok(())
                 } else {
-                    Err(format!("first error should be on line {want}, errors on {got:?}:\n{stderr}"))
+                    Err(format!(
+                        "first error should be on line {want}, errors on {got:?}:\n{stderr}"
+                    ))
                 }
             }
             ("reject", _) => Err(format!("accepted, but Monit says: {}", row.monit_says)),
@@ -100,5 +107,11 @@ fn every_corpus_file_gets_the_verdict_monit_users_expect() {
             failures.push(format!("{} ({}): {why}", row.file, row.expect));
         }
     }
-    assert!(failures.is_empty(), "{} of {} files:\n\n{}", failures.len(), rows.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} files:\n\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
 }

@@ -2,6 +2,8 @@
 //! and its config model is snapshotted; each `tests/fixtures/invalid/*.rc`
 //! fails and its rendered diagnostics are snapshotted.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
+
 use std::path::Path;
 
 /// Loads a fixture as if it were the control file `NAME.rc` in `/etc/warden`,
@@ -16,7 +18,12 @@ fn load(path: &Path) -> warden_config::Loaded {
 fn valid_fixtures_load_and_mean_what_they_say() {
     insta::glob!("fixtures/valid/*.rc", |path| {
         let loaded = load(path);
-        assert!(!loaded.has_errors(), "{}:\n{}", path.display(), loaded.render());
+        assert!(
+            !loaded.has_errors(),
+            "{}:\n{}",
+            path.display(),
+            loaded.render()
+        );
         let config = loaded.config.expect("no errors means a config");
         insta::assert_json_snapshot!(config);
     });

@@ -1,6 +1,8 @@
 //! Property tests: whatever the bytes, loading a control file never panics
 //! and ends either with a config or with at least one error.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
+
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
