@@ -171,17 +171,13 @@ async fn watchdog() {
 }
 
 /// Thousands of checks hold thousands of pidfds: use the whole hard limit.
+/// Without it, checks past the limit fall back to polling.
 fn raise_open_files_limit() {
-    use rustix::process::{Resource, getrlimit, setrlimit};
-    let limit = getrlimit(Resource::Nofile);
-    if limit.current < limit.maximum {
-        let raised = rustix::process::Rlimit {
-            current: limit.maximum,
-            maximum: limit.maximum,
-        };
-        if let Err(e) = setrlimit(Resource::Nofile, raised) {
-            tracing::warn!("cannot raise the open files limit: {e}");
-        }
+    match warden_probes::raise_nofile_limit() {
+        Ok(n) => tracing::debug!("open files limit is {n}"),
+        Err(e) => tracing::warn!(
+            "cannot raise the open files limit ({e}): exits past it are noticed by polling"
+        ),
     }
 }
 

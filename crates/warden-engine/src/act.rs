@@ -155,6 +155,11 @@ impl CheckTask {
     /// process running, within the program's timeout.
     async fn launch(&mut self, p: &Program, why: &str) -> bool {
         tracing::info!("'{}' start: '{}'", self.name(), p.command);
+        // The pidfile is about to name a new process: the old identity no
+        // longer rules it out.
+        if let Some(probe) = &self.node.process {
+            probe.forget();
+        }
         let cycle = self.cycle;
         self.shared.state.update(self.node.name(), |s| {
             s.restarts.record(cycle);

@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use warden_config::Config;
 
 use crate::events::EventBus;
-use crate::interim::{InterimFactory, ProbeFactory};
+use crate::factory::{ProbeFactory, RegistryFactory};
 use crate::plan;
 use crate::shared::{Command, Shared};
 use crate::state::StateStore;
@@ -30,7 +30,7 @@ pub struct Engine {
 impl Engine {
     /// Starts one task per check with the built-in probes.
     pub fn start(config: &Config, state: StateStore, bus: EventBus) -> Engine {
-        Engine::start_with(config, state, bus, &InterimFactory)
+        Engine::start_with(config, state, bus, &RegistryFactory)
     }
 
     pub fn start_with(

@@ -51,6 +51,19 @@ impl CheckTask {
                 let value = subject?.value(Metric::Uptime)?;
                 Some((op.holds(value, limit.value), format!("uptime is {value} s")))
             }
+            Test::PidChanged | Test::PpidChanged => {
+                let (before, now) = (self.seen?, subject?.process?);
+                let (word, a, b) = match test {
+                    Test::PidChanged => ("PID", before.pid, now.pid),
+                    _ => ("PPID", before.ppid, now.ppid),
+                };
+                let why = if a == b {
+                    format!("process {word} has not changed since the last cycle")
+                } else {
+                    format!("process {word} changed from {a} to {b}")
+                };
+                Some((a != b, why))
+            }
             _ if !running => None,
             _ => {
                 let probe = self.node.rule_probes.get(i)?.clone()?;
@@ -72,6 +85,30 @@ fn rule_timeout(test: &Test) -> Option<Duration> {
         }
         Test::Url(u) => Some(u.timeout? + Duration::from_secs(1)),
         _ => None,
+    }
+}
+
+/// Whether the engine can judge `test` from the subject probe's outcome
+/// (the tests the registry marks [`warden_probes::RuleProbe::Subject`]).
+pub fn judged_from_subject(test: &Test) -> bool {
+    match test {
+        Test::NotExist | Test::Exist | Test::Uptime { .. } => true,
+        Test::PidChanged | Test::PpidChanged => true,
+        Test::Resource {
+            resource, limit, ..
+        } => metric_for(*resource, limit.unit).is_some(),
+        _ => false,
+    }
+}
+
+/// A test's name in words for messages (`url`, `permission`, ...).
+pub fn test_words(test: &Test) -> String {
+    match test {
+        Test::Resource { resource, .. } => format!("{resource:?}").to_lowercase(),
+        _ => serde_json::to_value(test)
+            .ok()
+            .and_then(|v| v.get("test").and_then(|t| t.as_str()).map(str::to_string))
+            .unwrap_or_else(|| "this".into()),
     }
 }
 

@@ -8,15 +8,18 @@ use std::time::Duration;
 
 use warden_config::Config;
 use warden_config::model::{Check, CheckKind, Schedule, Test};
-use warden_probes::Probe;
+use warden_probes::{Probe, ProcessProbe, RuleProbe};
 
-use crate::interim::ProbeFactory;
+use crate::factory::ProbeFactory;
 
 /// One check, ready to run.
 #[derive(Debug)]
 pub struct Node {
     pub check: Check,
     pub subject: Option<Arc<dyn Probe>>,
+    /// The subject typed, when it is the registry's process probe: its
+    /// memory of the proven identity survives reloads through the state.
+    pub process: Option<ProcessProbe>,
     /// Same order as `check.rules`; None where the rule reads the subject.
     pub rule_probes: Vec<Option<Arc<dyn Probe>>>,
     pub period: Duration,
@@ -50,21 +53,28 @@ pub fn plan(config: &Config, factory: &dyn ProbeFactory) -> Vec<Node> {
     config
         .checks
         .iter()
-        .map(|check| Node {
-            subject: factory.subject(check),
-            rule_probes: check
-                .rules
-                .iter()
-                .map(|r| factory.rule(check, &r.test.value))
-                .collect(),
-            period: period(&check.schedule, config.settings.cycle),
-            dependants: dependants
-                .remove(check.name.value.as_str())
-                .unwrap_or_default(),
-            implicit_restart: matches!(check.kind, CheckKind::Process { .. })
-                && check.start.is_some()
-                && !check.rules.iter().any(|r| r.test.value == Test::NotExist),
-            check: check.clone(),
+        .map(|check| {
+            let probes = factory.probes(check);
+            Node {
+                subject: probes.subject.ok(),
+                process: probes.process,
+                rule_probes: probes
+                    .rules
+                    .into_iter()
+                    .map(|r| match r {
+                        RuleProbe::Probe(p) => Some(p),
+                        _ => None,
+                    })
+                    .collect(),
+                period: period(&check.schedule, config.settings.cycle),
+                dependants: dependants
+                    .remove(check.name.value.as_str())
+                    .unwrap_or_default(),
+                implicit_restart: matches!(check.kind, CheckKind::Process { .. })
+                    && check.start.is_some()
+                    && !check.rules.iter().any(|r| r.test.value == Test::NotExist),
+                check: check.clone(),
+            }
         })
         .collect()
 }

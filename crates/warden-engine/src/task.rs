@@ -9,11 +9,10 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 use warden_config::model::{Action, Trigger};
-use warden_probes::{Outcome, Status};
+use warden_probes::{ExitWatch, Outcome, ProcessFacts, Status};
 
 use crate::backoff::BackoffState;
 use crate::events::{Event, EventKind};
-use crate::exitwatch::{self, ExitWatch};
 use crate::plan::Node;
 use crate::rules::{RuleState, Transition};
 use crate::shared::{Command, Shared};
@@ -30,6 +29,8 @@ pub struct CheckTask {
     /// The cycle on which each rule's `exec` last ran, for `repeat every`.
     pub(crate) exec_cycle: Vec<u64>,
     pub(crate) last_status: Option<Status>,
+    /// The process the rules saw last cycle, for `if changed pid/ppid`.
+    pub(crate) seen: Option<ProcessFacts>,
 }
 
 /// An action decided by a rule, with the event that caused it.
@@ -43,6 +44,7 @@ pub struct Todo {
 impl CheckTask {
     pub fn new(node: Node, shared: Arc<Shared>) -> Self {
         let saved = shared.state.get(node.name());
+        remember(&node, saved.pid, saved.start_ticks);
         let n = node.check.rules.len();
         CheckTask {
             rules: vec![RuleState::default(); n],
@@ -52,6 +54,7 @@ impl CheckTask {
             cycle: saved.cycle,
             exec_cycle: vec![0; n],
             last_status: None,
+            seen: None,
             node,
             shared,
         }
@@ -78,7 +81,7 @@ impl CheckTask {
                     self.command(cmd).await;
                     continue;
                 }
-                _ = exitwatch::exited(self.watch.as_ref()) => {
+                _ = exited(self.watch.as_ref()) => {
                     tracing::debug!("'{}' process exited", self.name());
                     self.watch = None;
                 }
@@ -102,8 +105,13 @@ impl CheckTask {
         let mut todo = Vec::new();
         for i in 0..self.node.check.rules.len() {
             if let Some((failed, why)) = self.rule_failed(i, subject.as_ref()).await {
-                self.rule_result(i, failed, why, &mut todo);
+                // `if succeeded ...` fires when the test passes.
+                let fired = failed != self.node.check.rules[i].succeeded;
+                self.rule_result(i, fired, why, &mut todo);
             }
+        }
+        if let Some(p) = subject.as_ref().and_then(|s| s.process) {
+            self.seen = Some(p);
         }
         if let Some(s) = subject.as_ref().filter(|_| self.node.implicit_restart) {
             let failed = missing(s);
@@ -157,8 +165,8 @@ impl CheckTask {
         }
         self.shared.set_up(&name, outcome.is_ok());
         let pid = outcome.process.map(|p| p.pid);
-        if self.watch.as_ref().map(|w| w.pid) != pid {
-            self.watch = pid.and_then(ExitWatch::open);
+        if self.watch.as_ref().map(ExitWatch::pid) != pid {
+            self.watch = outcome.process.and_then(|p| self.pin(&p));
         }
         let status = format!("{:?}", outcome.status).to_lowercase();
         let cycle = self.cycle;
@@ -249,6 +257,50 @@ impl CheckTask {
             Command::Unmonitor => self.set_monitoring(Monitoring::Unmonitored),
         }
     }
+}
+
+impl CheckTask {
+    /// A pidfd on the proven process, so its exit is noticed at once; None
+    /// (polling at each cycle) when pidfds are unavailable or fds run short.
+    fn pin(&self, facts: &ProcessFacts) -> Option<ExitWatch> {
+        match ExitWatch::open_proven(facts) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::debug!(
+                    "'{}' cannot watch pid {} for its exit ({e}); polling instead",
+                    self.name(),
+                    facts.pid
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Waits on an optional watch; with none, waits forever.
+async fn exited(watch: Option<&ExitWatch>) {
+    match watch {
+        Some(w) => w.exited().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Hands the identity saved in the state (before a reload or a restart of
+/// Warden) to the check's process probe, so a pid reused meanwhile by
+/// another process is still told apart from the service.
+fn remember(node: &Node, pid: Option<u32>, start_ticks: Option<u64>) {
+    let (Some(probe), Some(pid), Some(start_ticks)) = (&node.process, pid, start_ticks) else {
+        return;
+    };
+    let ppid = match warden_probes::procfs::read_stat(pid) {
+        Ok(Some(s)) => s.ppid,
+        _ => 0,
+    };
+    probe.remember(ProcessFacts {
+        pid,
+        ppid,
+        start_ticks,
+    });
 }
 
 /// True when the process is not there (gone or a zombie); an outcome that

@@ -1,0 +1,109 @@
+//! "Not supported yet" is never silent: the checks and rules the engine
+//! cannot run, as warnings at their span, for `warden -t` and for the
+//! daemon's log at start and on reload. Built from the same factory the
+//! engine runs, so the list cannot drift from what actually runs.
+
+use warden_config::model::{Check, CheckKind, Rule, Test};
+use warden_config::{Config, Diagnostic};
+use warden_probes::RuleProbe;
+
+use crate::factory::{ProbeFactory, RegistryFactory};
+
+/// One warning per check or rule that Warden will not test.
+pub fn unsupported(config: &Config) -> Vec<Diagnostic> {
+    unsupported_with(config, &RegistryFactory)
+}
+
+pub fn unsupported_with(config: &Config, factory: &dyn ProbeFactory) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for check in &config.checks {
+        let probes = factory.probes(check);
+        if let Err(why) = &probes.subject
+            && subject_matters(&check.kind)
+        {
+            out.push(Diagnostic::warning(
+                check.name.span,
+                format!("{why}: Warden will not test '{}'", check.name.value),
+            ));
+        }
+        for (rule, probe) in check.rules.iter().zip(&probes.rules) {
+            if let Some(why) = rule_gap(check, rule, probe) {
+                out.push(Diagnostic::warning(
+                    rule.test.span,
+                    format!("{why}: this rule is never tested"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Whether a check's own probe tests something by itself: a file or a
+/// program does (it exists, it runs); a host or the system is only tested
+/// through its rules, which are reported one by one.
+fn subject_matters(kind: &CheckKind) -> bool {
+    !matches!(kind, CheckKind::Host { .. } | CheckKind::System)
+}
+
+/// Why the engine cannot test this rule, if it cannot.
+fn rule_gap(check: &Check, rule: &Rule, probe: &RuleProbe) -> Option<String> {
+    match probe {
+        RuleProbe::NotSupported(why) => Some(why.to_string()),
+        RuleProbe::Subject if !crate::eval::judged_from_subject(&rule.test.value) => Some(format!(
+            "the {} test on check '{}' is not supported yet",
+            crate::eval::test_words(&rule.test.value),
+            check.name.value
+        )),
+        RuleProbe::Engine if !matches!(rule.test.value, Test::Restarts { .. }) => Some(format!(
+            "the {} test is not supported yet",
+            crate::eval::test_words(&rule.test.value)
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn warnings(text: &str) -> Vec<(String, String)> {
+        let loaded = warden_config::load_text_without_includes(Path::new("t.rc"), text.into());
+        assert!(!loaded.has_errors(), "{}", loaded.render());
+        let config = loaded.config.unwrap();
+        unsupported(&config)
+            .into_iter()
+            .map(|d| {
+                let (_, line, col) = d.position(&loaded.sources).unwrap();
+                (format!("{line}:{col}"), d.message)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn runnable_process_checks_have_no_warnings() {
+        let text = "check process a with pidfile /run/a.pid\n\
+                    if does not exist then restart\n\
+                    if cpu > 90% then alert\n\
+                    if changed pid then alert\n\
+                    if failed port 80 protocol http request \"/health\" then restart\n\
+                    if 3 restarts within 5 cycles then unmonitor\n\
+                    check process b matching \"^b\"\n\
+                    check process c with systemd unit \"c.service\"\n\
+                    check host h with address 127.0.0.1\n\
+                    if failed port 22 then alert\n";
+        assert_eq!(warnings(text), Vec::<(String, String)>::new());
+    }
+
+    #[test]
+    fn an_unsupported_check_and_rule_are_reported_at_their_span() {
+        let w = warnings(
+            "check file hosts with path /etc/hosts\n  if failed permission 644 then alert\n",
+        );
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert_eq!(w[0].0, "1:12");
+        assert!(w[0].1.contains("check file is not supported yet"), "{w:?}");
+        assert_eq!(w[1].0, "2:6");
+        assert!(w[1].1.contains("not supported yet"), "{w:?}");
+    }
+}
