@@ -15,7 +15,11 @@ pub mod exit {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "warden", version, about = "A Monit-compatible service monitor and supervisor")]
+#[command(
+    name = "warden",
+    version,
+    about = "A Monit-compatible service monitor and supervisor"
+)]
 struct Cli {
     /// The control file (default: ~/.wardenrc, /etc/warden/wardenrc,
     /// /etc/wardenrc, then Monit's ~/.monitrc, /etc/monitrc, ...).
@@ -76,15 +80,26 @@ fn control_file(given: Option<&Path>) -> Option<PathBuf> {
 /// Loads the file and prints its diagnostics to stderr.
 fn load(path: &Path) -> Loaded {
     let loaded = warden_config::load_file(path);
+    print_diagnostics(&loaded);
+    loaded
+}
+
+fn print_diagnostics(loaded: &Loaded) {
     let rendered = loaded.render();
     if !rendered.is_empty() {
         let _ = std::io::stderr().write_all(rendered.as_bytes());
     }
-    loaded
 }
 
+/// `-t` / `validate`: the file's own diagnostics, then a warning for every
+/// check or rule the engine cannot run yet (never silently skipped).
 fn syntax_check(path: &Path) -> ExitCode {
-    let loaded = load(path);
+    let mut loaded = warden_config::load_file(path);
+    if let Some(config) = &loaded.config {
+        let warnings = warden_engine::unsupported(config);
+        loaded.diagnostics.extend(warnings);
+    }
+    print_diagnostics(&loaded);
     if loaded.has_errors() {
         ExitCode::from(exit::CONFIG)
     } else {

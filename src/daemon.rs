@@ -9,8 +9,8 @@ use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
-use warden_config::Config;
 use warden_config::model::LogTarget;
+use warden_config::{Config, SourceMap};
 use warden_engine::{Engine, EventBus, StateStore};
 
 use crate::cli::exit;
@@ -19,7 +19,7 @@ use crate::cli::exit;
 const DETACHED: &str = "WARDEN_DETACHED";
 
 pub fn run(path: &Path, foreground: bool) -> ExitCode {
-    let Some(config) = load(path) else {
+    let Some((config, sources)) = load(path) else {
         return ExitCode::from(exit::CONFIG);
     };
     let systemd = std::env::var_os("NOTIFY_SOCKET").is_some();
@@ -45,7 +45,7 @@ pub fn run(path: &Path, foreground: bool) -> ExitCode {
         .enable_all()
         .build()
     {
-        Ok(rt) => rt.block_on(serve(path.to_path_buf(), config)),
+        Ok(rt) => rt.block_on(serve(path.to_path_buf(), config, sources)),
         Err(e) => {
             tracing::error!("cannot start the runtime: {e}");
             ExitCode::FAILURE
@@ -54,13 +54,23 @@ pub fn run(path: &Path, foreground: bool) -> ExitCode {
 }
 
 /// Loads the control file, printing its diagnostics; None on errors.
-fn load(path: &Path) -> Option<Config> {
+fn load(path: &Path) -> Option<(Config, SourceMap)> {
     let loaded = warden_config::load_file(path);
     let rendered = loaded.render();
     if !rendered.is_empty() {
         eprint!("{rendered}");
     }
-    loaded.config
+    Some((loaded.config?, loaded.sources))
+}
+
+/// Logs one warning per check or rule the engine cannot run yet, with its
+/// place in the control file, so nothing is skipped silently.
+fn warn_unsupported(config: &Config, sources: &SourceMap) {
+    for d in warden_engine::unsupported(config) {
+        let rendered = d.render(sources);
+        let place = rendered.lines().next().unwrap_or(&d.message).to_string();
+        tracing::warn!("{place}");
+    }
 }
 
 /// Starts a copy of this program as the daemon, detached, and returns.
@@ -101,11 +111,12 @@ fn statefile(config: &Config, control: &Path) -> PathBuf {
     }
 }
 
-async fn serve(path: PathBuf, config: Config) -> ExitCode {
+async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
     raise_open_files_limit();
     let state = StateStore::open(Some(statefile(&config, &path)));
     let bus = EventBus::default();
     tracing::info!("Warden daemon with pid {} started", std::process::id());
+    warn_unsupported(&config, &sources);
     let mut engine = Engine::start(&config, state.clone(), bus.clone());
     let mut current = config;
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
@@ -124,7 +135,8 @@ async fn serve(path: PathBuf, config: Config) -> ExitCode {
             _ = int.recv() => break,
             _ = hup.recv() => {
                 tracing::info!("reinitializing Warden - control file '{}'", path.display());
-                if let Some(new) = reload(&path) {
+                if let Some((new, sources)) = reload(&path) {
+                    warn_unsupported(&new, &sources);
                     let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
                     engine.stop().await;
                     engine = Engine::start(&new, state.clone(), bus.clone());
@@ -146,7 +158,7 @@ async fn serve(path: PathBuf, config: Config) -> ExitCode {
 
 /// Parses and validates the file again; on errors logs them and keeps the
 /// running config.
-fn reload(path: &Path) -> Option<Config> {
+fn reload(path: &Path) -> Option<(Config, SourceMap)> {
     let loaded = warden_config::load_file(path);
     for line in loaded.render().lines().filter(|l| !l.trim().is_empty()) {
         tracing::error!("{line}");
@@ -154,7 +166,7 @@ fn reload(path: &Path) -> Option<Config> {
     if loaded.config.is_none() {
         tracing::error!("the control file has errors; keeping the running configuration");
     }
-    loaded.config
+    Some((loaded.config?, loaded.sources))
 }
 
 /// Tells systemd we are alive, at half its watchdog interval, from the
