@@ -52,6 +52,33 @@ while True:
         time.sleep(0.1)
 "#;
 
+/// An HTTP service that daemonizes like SERVICE and answers 200 on every
+/// path until it gets SIGUSR1; from then on `/health` answers 500.
+const HTTP_SERVICE: &str = r#"
+import http.server, os, signal, sys
+pidfile, port = sys.argv[1], int(sys.argv[2])
+if os.fork() > 0: os._exit(0)
+os.setsid()
+if os.fork() > 0: os._exit(0)
+devnull = os.open(os.devnull, os.O_RDWR)
+for fd in (0, 1, 2): os.dup2(devnull, fd)
+sick = []
+signal.signal(signal.SIGUSR1, lambda *_: sick.append(1))
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(500 if sick and self.path == "/health" else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *_):
+        pass
+http.server.HTTPServer.allow_reuse_address = True
+server = http.server.HTTPServer(("127.0.0.1", port), Health)
+with open(pidfile + ".tmp", "w") as f: f.write(str(os.getpid()))
+os.rename(pidfile + ".tmp", pidfile)
+with open(pidfile + ".starts", "a") as f: f.write("x\n")
+server.serve_forever()
+"#;
+
 /// Makes this test process the reaper of orphans (as systemd would be) and
 /// reaps them at once, so a killed daemonized service does not linger as a
 /// zombie of the machine's pid 1.
@@ -82,6 +109,7 @@ impl Sandbox {
         let dir = tempfile::tempdir().expect("temp dir");
         let rc = dir.path().join("wardenrc");
         std::fs::write(dir.path().join("service.py"), SERVICE).expect("write service");
+        std::fs::write(dir.path().join("http_service.py"), HTTP_SERVICE).expect("write service");
         Sandbox { dir, rc }
     }
 
@@ -101,6 +129,15 @@ impl Sandbox {
         format!(
             "/usr/bin/env python3 {} {} {port} {mode}",
             self.path("service.py").display(),
+            self.pidfile(name).display()
+        )
+    }
+
+    /// `start program` text for the Python HTTP service.
+    pub fn http_service_cmd(&self, name: &str, port: u16) -> String {
+        format!(
+            "/usr/bin/env python3 {} {} {port}",
+            self.path("http_service.py").display(),
             self.pidfile(name).display()
         )
     }

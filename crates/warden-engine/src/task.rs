@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
-use warden_config::model::{Action, Trigger};
+use warden_config::model::{Action, Test, Trigger};
 use warden_probes::{ExitWatch, Outcome, ProcessFacts, Status};
 
 use crate::backoff::BackoffState;
@@ -200,6 +200,15 @@ impl CheckTask {
             } => self.cycle >= self.exec_cycle[i] + u64::from(*n),
             _ => false,
         };
+        // Existence is reported by `observe` already; every other test
+        // says here why it failed, so the log shows why Warden acts.
+        if transition == Transition::Fired
+            && !matches!(rule.test.value, Test::NotExist | Test::Exist)
+        {
+            self.shared
+                .bus
+                .publish(Event::new(self.name(), event, why.clone()));
+        }
         match transition {
             Transition::Fired => todo.push(Todo {
                 action,
