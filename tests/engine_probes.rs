@@ -59,3 +59,34 @@ fn a_failing_http_health_request_leads_to_a_restart() {
     assert!(!alive(first), "the sick instance still runs");
     assert!(sb.log().contains("HTTP status 500"), "{}", sb.log());
 }
+
+#[test]
+fn what_the_engine_cannot_run_is_a_warning_for_validate_and_the_daemon() {
+    let sb = Sandbox::new();
+    sb.write_rc(
+        "set daemon 60\n\
+         check file hosts with path /etc/hosts\n  \
+         if failed permission 644 then alert\n",
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("-c")
+        .arg(&sb.rc)
+        .arg("-t")
+        .output()
+        .expect("warden -t");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("wardenrc:3:6: warning: the permission test is not supported yet"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("wardenrc:2:12: warning: check file"),
+        "{stderr}"
+    );
+    let _w = sb.warden();
+    let logged = wait_until(Duration::from_secs(10), || {
+        sb.log_count("not supported yet") == 2
+    });
+    assert!(logged, "{}", sb.log());
+}
