@@ -104,7 +104,7 @@ pub fn judged_from_subject(test: &Test) -> bool {
 /// A test's name in words for messages (`url`, `permission`, ...).
 pub fn test_words(test: &Test) -> String {
     match test {
-        Test::Resource { resource, .. } => format!("{resource:?}").to_lowercase(),
+        Test::Resource { resource, .. } => resource.to_string(),
         _ => serde_json::to_value(test)
             .ok()
             .and_then(|v| v.get("test").and_then(|t| t.as_str()).map(str::to_string))

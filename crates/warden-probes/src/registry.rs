@@ -166,7 +166,7 @@ pub fn rule_probe(check: &Check, test: &Test) -> RuleProbe {
             RuleProbe::Subject
         }
         Test::Resource { resource, .. } => RuleProbe::NotSupported(NotSupported(format!(
-            "the {resource:?} test on a {} check",
+            "the {resource} test on a {} check",
             kind.type_name().to_lowercase()
         ))),
         other => RuleProbe::NotSupported(NotSupported(format!("the {} test", test_name(other)))),
