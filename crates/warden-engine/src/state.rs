@@ -140,6 +140,11 @@ fn write_atomically(path: &Path, value: &impl Serialize) -> std::io::Result<()> 
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // A state file under a folder that does not exist yet (a fresh
+        // /var/lib/warden, /tmp after a reboot) is created with its folder.
+        std::fs::create_dir_all(dir)?;
+    }
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(&bytes)?;
     f.sync_all()?;
@@ -155,6 +160,16 @@ fn write_atomically(path: &Path, value: &impl Serialize) -> std::io::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_state_folder_is_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("not/yet/there/warden.state");
+        write_atomically(&path, &vec![1, 2, 3]).unwrap();
+        let back: Vec<i32> =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(back, [1, 2, 3]);
+    }
 
     #[test]
     fn state_written_is_state_restored() {
