@@ -114,6 +114,7 @@ fn main() {
         println!("monit not found: `apt-get install -y monit` for the comparison");
     }
     let mut restart = serde_json::Map::new();
+    restart.insert("floor".into(), as_json(restart::floor(plan.kills)));
     let mut overhead = serde_json::Map::new();
     for (kind, bin) in &kinds {
         restart.insert(
@@ -187,6 +188,12 @@ fn table(r: &Value) -> String {
         &r["restart"]["warden"]["median_ms"],
         &r["restart"]["monit"]["median_ms"],
     );
+    if let Some(floor) = r["restart"]["floor"]["median_ms"].as_f64() {
+        let _ = writeln!(
+            s,
+            "(floor: spawning the start program's bash up to its stamp, {floor:.2} ms median)"
+        );
+    }
     if let (Some(w), Some(m)) = (w.as_f64(), m.as_f64()) {
         let _ = writeln!(s, "monit / warden median: {:.0}x", m / w.max(1e-3));
     }
@@ -361,6 +368,31 @@ mod restart {
             return Err(fail(format!("{} exited", kind.name())));
         }
         Ok(summary(&samples, unready))
+    }
+
+    /// The part of every figure that is the start program's own: this bench
+    /// spawning the same `bash` and its stamp (fork, exec, bash start-up).
+    pub fn floor(runs: usize) -> Result<Value, String> {
+        let mut samples = Vec::new();
+        for _ in 0..runs.max(5) {
+            let at = procs::now_ns();
+            let out = Command::new("/bin/bash")
+                .args(["-c", "echo $EPOCHREALTIME"])
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("bash: {e}"))?;
+            let stamp: f64 = String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .replace(',', ".")
+                .parse()
+                .map_err(|e| format!("stamp: {e}"))?;
+            let ms = (stamp * 1e9 - at as f64) / 1e6;
+            samples.push(Sample {
+                start_ms: ms,
+                pidfile_ms: ms,
+            });
+        }
+        Ok(summary(&samples, 0))
     }
 
     /// Min / median / max of the kill -> start program latencies.
@@ -589,7 +621,7 @@ mod procs {
     pub fn is_service(pid: i32) -> bool {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        stat.contains("(sleep) ") && !stat.contains(") Z") && cmdline == b"sleep\01000000\0"
+        stat.contains("(sleep) ") && !stat.contains(") Z") && cmdline == b"sleep\x001000000\x00"
     }
 
     /// SIGKILLs a service `sleep` through a pidfd (so the identity checked
