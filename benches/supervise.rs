@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -376,16 +377,25 @@ mod restart {
         let mut samples = Vec::new();
         for _ in 0..runs.max(5) {
             let at = procs::now_ns();
-            let out = Command::new("/bin/bash")
+            // Read the stamp from the pipe and leave the exit to the reaper
+            // thread (std's wait would race it).
+            let child = Command::new("/bin/bash")
                 .args(["-c", "echo $EPOCHREALTIME"])
                 .stdin(Stdio::null())
-                .output()
+                .stdout(Stdio::piped())
+                .spawn()
                 .map_err(|e| format!("bash: {e}"))?;
-            let stamp: f64 = String::from_utf8_lossy(&out.stdout)
+            let mut out = String::new();
+            child
+                .stdout
+                .ok_or("no pipe")?
+                .read_to_string(&mut out)
+                .map_err(|e| format!("stamp: {e}"))?;
+            let stamp: f64 = out
                 .trim()
                 .replace(',', ".")
                 .parse()
-                .map_err(|e| format!("stamp: {e}"))?;
+                .map_err(|e| format!("stamp {out:?}: {e}"))?;
             let ms = (stamp * 1e9 - at as f64) / 1e6;
             samples.push(Sample {
                 start_ms: ms,
