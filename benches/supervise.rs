@@ -133,7 +133,13 @@ fn main() {
         "restart": restart, "overhead": overhead,
     });
     print!("{}", table(&report));
-    let out = target_dir().join("bench-supervise.json");
+    // A smoke run must not overwrite the figures of a full one.
+    let name = if plan.full {
+        "bench-supervise.json"
+    } else {
+        "bench-supervise-smoke.json"
+    };
+    let out = target_dir().join(name);
     let text = serde_json::to_string_pretty(&report).expect("json");
     match std::fs::write(&out, text + "\n") {
         Ok(()) => println!("written to {}", out.display()),
