@@ -105,10 +105,7 @@ pub fn judged_from_subject(test: &Test) -> bool {
 pub fn test_words(test: &Test) -> String {
     match test {
         Test::Resource { resource, .. } => resource.to_string(),
-        _ => serde_json::to_value(test)
-            .ok()
-            .and_then(|v| v.get("test").and_then(|t| t.as_str()).map(str::to_string))
-            .unwrap_or_else(|| "this".into()),
+        _ => test.name().to_string(),
     }
 }
 

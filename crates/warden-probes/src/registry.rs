@@ -169,7 +169,7 @@ pub fn rule_probe(check: &Check, test: &Test) -> RuleProbe {
             "the {resource} test on a {} check",
             kind.type_name().to_lowercase()
         ))),
-        other => RuleProbe::NotSupported(NotSupported(format!("the {} test", test_name(other)))),
+        other => RuleProbe::NotSupported(NotSupported(format!("the {} test", other.name()))),
     }
 }
 
@@ -180,14 +180,6 @@ fn process_resource(r: Resource) -> bool {
         r,
         Cpu | TotalCpu | Memory | TotalMemory | Children | Threads
     )
-}
-
-/// The serde tag of a test (`url`, `ping`, ...), for messages.
-fn test_name(test: &Test) -> String {
-    serde_json::to_value(test)
-        .ok()
-        .and_then(|v| v.get("test").and_then(|t| t.as_str()).map(str::to_string))
-        .unwrap_or_else(|| "this".into())
 }
 
 /// A port probe for one connection rule.

@@ -101,6 +101,38 @@ pub enum Test {
     Resolve(Box<ResolveTest>),
 }
 
+impl Test {
+    /// The test's name in messages: the same word as its `test` tag in JSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Test::NotExist => "not_exist",
+            Test::Exist => "exist",
+            Test::Resource { .. } => "resource",
+            Test::Connection(_) => "connection",
+            Test::Url(_) => "url",
+            Test::Ping { .. } => "ping",
+            Test::Restarts { .. } => "restarts",
+            Test::Permission(_) => "permission",
+            Test::Uid(_) => "uid",
+            Test::Gid(_) => "gid",
+            Test::Checksum { .. } => "checksum",
+            Test::Timestamp { .. } => "timestamp",
+            Test::Size { .. } => "size",
+            Test::Content { .. } => "content",
+            Test::Space { .. } => "space",
+            Test::FsFlagsChanged => "fs_flags_changed",
+            Test::Status { .. } => "status",
+            Test::PidChanged => "pid_changed",
+            Test::PpidChanged => "ppid_changed",
+            Test::Link { .. } => "link",
+            Test::Saturation { .. } => "saturation",
+            Test::Transfer { .. } => "transfer",
+            Test::Uptime { .. } => "uptime",
+            Test::Resolve(_) => "resolve",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Resource {
