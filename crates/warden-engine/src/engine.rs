@@ -54,6 +54,7 @@ impl Engine {
             inboxes.insert(node.name().to_string(), rx);
         }
         let shared = Arc::new(Shared::new(bus, state, peers, DEFAULT_PROBE_CAP));
+        shared.status.configure(config, &shared.state);
         let (shutdown, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
         for node in nodes {
@@ -76,6 +77,16 @@ impl Engine {
 
     pub fn state(&self) -> &StateStore {
         &self.shared.state
+    }
+
+    /// Every check's latest status, in config order.
+    pub fn status(&self) -> Vec<crate::status::ServiceStatus> {
+        self.shared.status.snapshot()
+    }
+
+    /// A handle on the status board that outlives a borrow of the engine.
+    pub fn status_board(&self) -> crate::status::StatusBoard {
+        self.shared.status.clone()
     }
 
     /// Asks a check to act (for the control API); false for unknown names.

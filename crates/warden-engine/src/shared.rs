@@ -31,6 +31,8 @@ pub struct Shared {
     pub peers: HashMap<String, mpsc::Sender<Command>>,
     up: Mutex<HashMap<String, bool>>,
     pub probe_timeout: Duration,
+    /// The latest status of every check, for the control API.
+    pub status: crate::status::StatusBoard,
 }
 
 impl Shared {
@@ -47,6 +49,7 @@ impl Shared {
             peers,
             up: Mutex::new(HashMap::new()),
             probe_timeout: Duration::from_secs(10),
+            status: Default::default(),
         }
     }
 

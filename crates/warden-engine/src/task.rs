@@ -88,6 +88,7 @@ impl CheckTask {
                 _ = sleep_until(next) => next = Instant::now() + self.node.period,
             }
             self.evaluate().await;
+            self.shared.status.scheduled(self.name(), next);
         }
     }
 
@@ -126,6 +127,7 @@ impl CheckTask {
                 });
             }
         }
+        self.report_status();
         for t in todo {
             if !self.monitored() {
                 break;
@@ -137,10 +139,13 @@ impl CheckTask {
     /// Runs the subject probe, reports changes, and pins a running process.
     pub(crate) async fn probe_subject(&mut self) -> Option<Outcome> {
         let probe = self.node.subject.clone()?;
+        let began = std::time::Instant::now();
         let outcome = self
             .shared
             .probe(probe.as_ref(), self.shared.probe_timeout)
             .await;
+        let took = began.elapsed();
+        self.shared.status.probed(self.name(), &outcome, took);
         tracing::debug!("'{}' checked: {}", self.name(), outcome.reason);
         self.observe(&outcome);
         Some(outcome)

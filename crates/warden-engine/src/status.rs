@@ -1,0 +1,429 @@
+//! The status board: the latest snapshot of every check (what `warden
+//! status`, the JSON API, the web page and /metrics show), kept in memory,
+//! written by the check tasks after each probe and read in config order.
+//! [`ServiceStatus`] is the documented `--json` schema: units are in the
+//! field names, times are unix seconds.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+use warden_config::Config;
+use warden_config::model::{Check, Mode, Test};
+use warden_probes::{Metric, Outcome, Status};
+
+use crate::events::{Event, EventKind};
+use crate::state::{Monitoring, StateStore};
+use crate::task::CheckTask;
+
+/// Whether Warden watches a check, as `monit status` says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MonitoringStatus {
+    Monitored,
+    NotMonitored,
+    /// Monitored, but not checked yet since Warden (re)started.
+    Initializing,
+}
+
+impl MonitoringStatus {
+    pub fn words(self) -> &'static str {
+        match self {
+            MonitoringStatus::Monitored => "Monitored",
+            MonitoringStatus::NotMonitored => "Not monitored",
+            MonitoringStatus::Initializing => "Initializing",
+        }
+    }
+}
+
+/// The last event of a check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastEvent {
+    /// The event's name in Monit's words (`Does not exist`, `Action done`).
+    pub kind: String,
+    pub description: String,
+    pub time_unix_s: u64,
+}
+
+/// One check's status: the `--json` schema, stable (fields are only added).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceStatus {
+    pub name: String,
+    /// Monit's type word: `Process`, `File`, `System`, `Remote Host`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Monit's status words: `OK`, `Does not exist`, `Connection failed`,
+    /// `Resource limit matched`, `Not monitored`, `Initializing`, ...
+    pub status: String,
+    /// False when the check is failed or not monitored (what makes
+    /// `warden status` exit non-zero); true while initializing.
+    pub ok: bool,
+    pub monitoring: MonitoringStatus,
+    /// `active`, `passive` or `manual`.
+    pub mode: String,
+    pub groups: Vec<String>,
+    /// The probe's last words (`process is running with pid 42`).
+    pub reason: Option<String>,
+    pub pid: Option<u32>,
+    pub ppid: Option<u32>,
+    pub uptime_s: Option<u64>,
+    pub threads: Option<u64>,
+    /// Every descendant process.
+    pub children: Option<u64>,
+    pub cpu_percent: Option<f64>,
+    pub total_cpu_percent: Option<f64>,
+    pub memory_bytes: Option<u64>,
+    pub memory_percent: Option<f64>,
+    pub total_memory_bytes: Option<u64>,
+    pub total_memory_percent: Option<f64>,
+    /// The last connection test's response time.
+    pub response_time_ms: Option<f64>,
+    pub last_check_unix_s: Option<u64>,
+    pub next_check_unix_s: Option<u64>,
+    pub last_success_unix_s: Option<u64>,
+    /// How long the last subject probe took.
+    pub probe_duration_ms: Option<f64>,
+    /// Starts and restarts within the `N restarts within M cycles` window
+    /// (`restart_window_cycles`), or all remembered ones when there is none.
+    pub restarts_in_window: u64,
+    pub restart_window_cycles: Option<u32>,
+    pub restarts_total: u64,
+    pub last_event: Option<LastEvent>,
+    /// Every value the probes measured, by metric name (`cpu`, `memory`,
+    /// `response_time`, ...), in the metric's own unit (bytes, seconds,
+    /// percent, count): new probes add keys, never schema changes.
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// The configured side of a check: fixed until the next reload.
+#[derive(Debug, Clone, Default)]
+struct Fixed {
+    kind: String,
+    mode: String,
+    groups: Vec<String>,
+    window: Option<u32>,
+}
+
+/// The observed side of a check: written by its task.
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    subject: Option<(Status, EventKind, String)>,
+    failing: Option<EventKind>,
+    pid: Option<u32>,
+    ppid: Option<u32>,
+    metrics: BTreeMap<Metric, f64>,
+    last_check: Option<SystemTime>,
+    next_check: Option<SystemTime>,
+    last_success: Option<SystemTime>,
+    probe_duration: Option<Duration>,
+    last_event: Option<LastEvent>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    order: Vec<String>,
+    fixed: HashMap<String, Fixed>,
+    seen: HashMap<String, Seen>,
+    state: StateStore,
+}
+
+/// The board; cheap to clone, shared by the tasks and the readers.
+#[derive(Debug, Clone, Default)]
+pub struct StatusBoard {
+    inner: Arc<RwLock<Inner>>,
+}
+
+impl StatusBoard {
+    /// Sets the checks (in config order) for a new engine.
+    pub fn configure(&self, config: &Config, state: &StateStore) {
+        let mut inner = self.write();
+        inner.order = config.checks.iter().map(|c| c.name.value.clone()).collect();
+        inner.fixed = config
+            .checks
+            .iter()
+            .map(|c| (c.name.value.clone(), fixed(c)))
+            .collect();
+        inner.state = state.clone();
+    }
+
+    /// Takes over what an older board saw (a reload), for checks this one
+    /// has not probed yet.
+    pub fn carry_over(&self, old: &StatusBoard) {
+        if Arc::ptr_eq(&self.inner, &old.inner) {
+            return;
+        }
+        let before = old.read().seen.clone();
+        let mut inner = self.write();
+        let names = inner.order.clone();
+        for name in names {
+            if let Some(seen) = before.get(&name) {
+                let entry = inner.seen.entry(name).or_default();
+                if entry.last_check.is_none() {
+                    *entry = Seen {
+                        last_event: entry.last_event.clone().or(seen.last_event.clone()),
+                        ..seen.clone()
+                    };
+                }
+            }
+        }
+    }
+
+    /// Every check's status, in config order.
+    pub fn snapshot(&self) -> Vec<ServiceStatus> {
+        let inner = self.read();
+        let states = inner.state.all();
+        let none = Seen::default();
+        inner
+            .order
+            .iter()
+            .map(|name| {
+                let fixed = inner.fixed.get(name).cloned().unwrap_or_default();
+                let seen = inner.seen.get(name).unwrap_or(&none);
+                let state = states.get(name).cloned().unwrap_or_default();
+                build(name, &fixed, seen, &state)
+            })
+            .collect()
+    }
+
+    /// One subject probe's outcome and how long it took.
+    pub fn probed(&self, name: &str, outcome: &Outcome, took: Duration) {
+        let now = SystemTime::now();
+        self.update(name, |s| {
+            s.subject = Some((
+                outcome.status,
+                crate::task::kind_of(outcome),
+                outcome.reason.clone(),
+            ));
+            s.pid = outcome.process.map(|p| p.pid);
+            s.ppid = outcome.process.map(|p| p.ppid);
+            s.metrics.retain(|m, _| *m == Metric::ResponseTime);
+            s.metrics
+                .extend(outcome.values.iter().map(|v| (v.metric, v.value)));
+            s.last_check = Some(now);
+            s.probe_duration = Some(took);
+            if outcome.is_ok() {
+                s.last_success = Some(now);
+            }
+        });
+    }
+
+    /// A rule's own probe (a connection test): its measured values.
+    pub fn rule_probed(&self, name: &str, outcome: &Outcome) {
+        self.update(name, |s| {
+            s.metrics
+                .extend(outcome.values.iter().map(|v| (v.metric, v.value)));
+        });
+    }
+
+    /// The end of one evaluation: which rule (if any) is failing now.
+    pub fn evaluated(&self, name: &str, failing: Option<EventKind>) {
+        let now = SystemTime::now();
+        self.update(name, |s| {
+            s.failing = failing;
+            s.last_check = Some(now);
+        });
+    }
+
+    /// When the check runs next.
+    pub fn scheduled(&self, name: &str, next: Instant) {
+        let wall = SystemTime::now() + next.saturating_duration_since(Instant::now());
+        self.update(name, |s| s.next_check = Some(wall));
+    }
+
+    /// Remembers an event as its check's last one.
+    pub fn record_event(&self, event: &Event) {
+        if !self.read().fixed.contains_key(&event.service) {
+            return;
+        }
+        self.update(&event.service, |s| {
+            s.last_event = Some(LastEvent {
+                kind: event.kind.name().to_string(),
+                description: event.description.clone(),
+                time_unix_s: unix_s(event.time),
+            });
+        });
+    }
+
+    fn update(&self, name: &str, f: impl FnOnce(&mut Seen)) {
+        f(self.write().seen.entry(name.to_string()).or_default());
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl CheckTask {
+    /// Tells the board which rule, if any, has fired and not recovered.
+    pub(crate) fn report_status(&self) {
+        let failing = self
+            .rules
+            .iter()
+            .zip(&self.node.check.rules)
+            .find(|(state, rule)| state.fired() && !rule.succeeded)
+            .map(|(_, rule)| crate::eval::event_kind(&rule.test.value));
+        self.shared.status.evaluated(self.name(), failing);
+    }
+}
+
+fn fixed(check: &Check) -> Fixed {
+    let mode = match check.mode {
+        Mode::Active => "active",
+        Mode::Passive => "passive",
+        Mode::Manual => "manual",
+    };
+    Fixed {
+        kind: check.kind.type_name().to_string(),
+        mode: mode.to_string(),
+        groups: check.groups.clone(),
+        window: check.rules.iter().find_map(|r| match r.test.value {
+            Test::Restarts { cycles, .. } => Some(cycles),
+            _ => None,
+        }),
+    }
+}
+
+/// The status words and whether they count as OK.
+fn words(seen: &Seen, monitoring: MonitoringStatus) -> (String, bool) {
+    match (monitoring, &seen.subject, seen.failing) {
+        (MonitoringStatus::NotMonitored, ..) => ("Not monitored".into(), false),
+        (MonitoringStatus::Initializing, ..) => ("Initializing".into(), true),
+        (_, Some((status, kind, _)), _) if *status != Status::Ok => (kind.name().into(), false),
+        (_, _, Some(kind)) => (kind.name().into(), false),
+        _ => ("OK".into(), true),
+    }
+}
+
+fn build(name: &str, fixed: &Fixed, seen: &Seen, state: &crate::CheckState) -> ServiceStatus {
+    let monitoring = match (state.monitoring, seen.last_check) {
+        (Monitoring::Unmonitored, _) => MonitoringStatus::NotMonitored,
+        (Monitoring::Monitored, None) => MonitoringStatus::Initializing,
+        (Monitoring::Monitored, Some(_)) => MonitoringStatus::Monitored,
+    };
+    let (status, ok) = words(seen, monitoring);
+    let m = |metric| seen.metrics.get(&metric).copied();
+    let whole = |metric| m(metric).map(|v: f64| v.max(0.0).round() as u64);
+    let restarts_in_window = match fixed.window {
+        Some(w) => state.restarts.within(state.cycle, w),
+        None => state.restarts.within(state.cycle, u32::MAX),
+    };
+    ServiceStatus {
+        name: name.to_string(),
+        kind: fixed.kind.clone(),
+        status,
+        ok,
+        monitoring,
+        mode: fixed.mode.clone(),
+        groups: fixed.groups.clone(),
+        reason: seen.subject.as_ref().map(|(_, _, r)| r.clone()),
+        pid: seen.pid,
+        ppid: seen.ppid.or(m(Metric::Ppid).map(|v| v as u32)),
+        uptime_s: whole(Metric::Uptime),
+        threads: whole(Metric::Threads),
+        children: whole(Metric::Children),
+        cpu_percent: m(Metric::Cpu),
+        total_cpu_percent: m(Metric::TotalCpu),
+        memory_bytes: whole(Metric::Memory),
+        memory_percent: m(Metric::MemoryPercent),
+        total_memory_bytes: whole(Metric::TotalMemory),
+        total_memory_percent: m(Metric::TotalMemoryPercent),
+        response_time_ms: m(Metric::ResponseTime).map(|s| s * 1000.0),
+        last_check_unix_s: seen.last_check.map(unix_s),
+        next_check_unix_s: seen.next_check.map(unix_s),
+        last_success_unix_s: seen.last_success.map(unix_s),
+        probe_duration_ms: seen.probe_duration.map(|d| d.as_secs_f64() * 1000.0),
+        restarts_in_window: u64::from(restarts_in_window),
+        restart_window_cycles: fixed.window,
+        restarts_total: state.starts_total,
+        last_event: seen.last_event.clone(),
+        metrics: seen
+            .metrics
+            .iter()
+            .map(|(k, v)| (metric_name(*k), *v))
+            .collect(),
+    }
+}
+
+/// A metric's snake_case name, as serde spells it.
+pub fn metric_name(metric: Metric) -> String {
+    match serde_json::to_value(metric) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => format!("{metric:?}").to_lowercase(),
+    }
+}
+
+pub fn unix_s(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn board(text: &str) -> StatusBoard {
+        let loaded = warden_config::load_text(std::path::Path::new("rc"), text.to_string());
+        let config = loaded.config.unwrap();
+        let b = StatusBoard::default();
+        b.configure(&config, &StateStore::open(None));
+        b
+    }
+
+    const RC: &str = "check process web with pidfile /tmp/web.pid\n  group www\n\
+                      check process db with pidfile /tmp/db.pid\n  mode passive\n";
+
+    #[test]
+    fn checks_are_listed_in_config_order_and_initializing() {
+        let all = board(RC).snapshot();
+        let names: Vec<_> = all.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["web", "db"]);
+        assert_eq!(all[0].status, "Initializing");
+        assert_eq!(all[0].groups, ["www"]);
+        assert_eq!(all[1].mode, "passive");
+        assert!(all[0].ok);
+    }
+
+    #[test]
+    fn a_probe_outcome_sets_status_and_measured_values() {
+        let b = board(RC);
+        let out = Outcome::failed(Status::Missing, "process is not running");
+        b.probed("web", &out, Duration::from_millis(3));
+        let ok = Outcome::ok("running")
+            .with(Metric::Memory, 2048.0)
+            .with(Metric::Cpu, 1.5);
+        b.probed("db", &ok, Duration::from_millis(1));
+        let all = b.snapshot();
+        assert_eq!(
+            (all[0].status.as_str(), all[0].ok),
+            ("Does not exist", false)
+        );
+        assert_eq!((all[1].status.as_str(), all[1].ok), ("OK", true));
+        assert_eq!(all[1].memory_bytes, Some(2048));
+        assert_eq!(all[1].metrics.get("cpu"), Some(&1.5));
+    }
+
+    #[test]
+    fn a_fired_rule_names_the_status() {
+        let b = board(RC);
+        b.probed("web", &Outcome::ok("running"), Duration::ZERO);
+        b.evaluated("web", Some(EventKind::ConnectionFailed));
+        assert_eq!(b.snapshot()[0].status, "Connection failed");
+    }
+
+    #[test]
+    fn the_schema_round_trips_through_json() {
+        let b = board(RC);
+        b.record_event(&Event::new("web", EventKind::ActionDone, "started"));
+        let all = b.snapshot();
+        let text = serde_json::to_string(&all).unwrap();
+        let back: Vec<ServiceStatus> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, all);
+        assert!(text.contains("\"type\":\"Process\""));
+        assert_eq!(all[0].last_event.as_ref().unwrap().kind, "Action done");
+    }
+}
