@@ -1,0 +1,97 @@
+//! The JSON API under `/api/v1`, on whatever listener serves it:
+//!
+//! | method and path | answer |
+//! | --- | --- |
+//! | `GET /api/v1/status` | `[ServiceStatus]`, config order |
+//! | `GET /api/v1/status/{name}` | `ServiceStatus`; 404 `unknown_service` |
+//! | `POST /api/v1/services/{name}/{action}` | `ActReport`; `name` may be `all` |
+//! | `POST /api/v1/groups/{group}/{action}` | `ActReport`; 404 `unknown_group` |
+//! | `POST /api/v1/reload` | `{"reloaded": true}`; 422 `reload_failed` |
+//! | `POST /api/v1/quit` | `{"quitting": true}` |
+//! | `POST /api/v1/validate` | `{"checks": N}`: every check evaluated now |
+//!
+//! `action` is `start`, `stop`, `restart`, `monitor` or `unmonitor`; a
+//! passive check refuses the first three (409 `passive`).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use warden_engine::ServiceStatus;
+
+use super::{ActReport, Action, ApiError, ControlState, Target};
+
+/// The API's routes with their state; merge it with other routers freely.
+pub fn api_router(state: ControlState) -> Router {
+    Router::new()
+        .route("/api/v1/status", get(all_status))
+        .route("/api/v1/status/{name}", get(one_status))
+        .route("/api/v1/services/{name}/{action}", post(act_service))
+        .route("/api/v1/groups/{group}/{action}", post(act_group))
+        .route("/api/v1/reload", post(reload))
+        .route("/api/v1/quit", post(quit))
+        .route("/api/v1/validate", post(validate))
+        .with_state(state)
+}
+
+async fn all_status(State(state): State<ControlState>) -> Json<Vec<ServiceStatus>> {
+    Json(state.status())
+}
+
+async fn one_status(
+    State(state): State<ControlState>,
+    Path(name): Path<String>,
+) -> Result<Json<ServiceStatus>, ApiError> {
+    let mut found = state.resolve(&Target::Service(name))?;
+    match found.len() {
+        1 => Ok(Json(found.remove(0))),
+        // `all` is not a service here: use /api/v1/status.
+        _ => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_service",
+            "there is no service named 'all'",
+        )),
+    }
+}
+
+fn action(word: &str) -> Result<Action, ApiError> {
+    Action::parse(word).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("unknown action '{word}': use start, stop, restart, monitor or unmonitor"),
+        )
+    })
+}
+
+async fn act_service(
+    State(state): State<ControlState>,
+    Path((name, word)): Path<(String, String)>,
+) -> Result<Json<ActReport>, ApiError> {
+    let action = action(&word)?;
+    Ok(Json(state.act(action, Target::Service(name)).await?))
+}
+
+async fn act_group(
+    State(state): State<ControlState>,
+    Path((group, word)): Path<(String, String)>,
+) -> Result<Json<ActReport>, ApiError> {
+    let action = action(&word)?;
+    Ok(Json(state.act(action, Target::Group(group)).await?))
+}
+
+async fn reload(State(state): State<ControlState>) -> Result<Json<Value>, ApiError> {
+    state.reload().await?;
+    Ok(Json(json!({ "reloaded": true })))
+}
+
+async fn quit(State(state): State<ControlState>) -> Result<Json<Value>, ApiError> {
+    state.quit().await?;
+    Ok(Json(json!({ "quitting": true })))
+}
+
+async fn validate(State(state): State<ControlState>) -> Result<Json<Value>, ApiError> {
+    let n = state.validate().await?;
+    Ok(Json(json!({ "checks": n })))
+}

@@ -1,0 +1,289 @@
+//! The control interface: what a person or a program may ask the running
+//! daemon, whichever way they reach it.
+//!
+//! Contract (shared with the TCP side: `tcp.rs`, `web.rs`, `metrics.rs`):
+//! - [`ControlState`] is cheap to clone and is all a request handler needs:
+//!   `status()` (every check's [`ServiceStatus`], config order, always the
+//!   running engine's, also across reloads), `resolve(&Target)` (names for a
+//!   service, `all` or a group; 404 errors), `act(Action, Target)` (start,
+//!   stop, restart, monitor, unmonitor; waits until the checks answered;
+//!   passive checks refuse start/stop/restart), `reload()`, `quit()`,
+//!   `validate()` (evaluate every check now).
+//! - [`api_router`] serves the JSON API under `/api/v1` (see `api.rs`);
+//!   the TCP listener merges its own routes with it on the same state.
+//! - Errors are [`ApiError`]: an HTTP status and `{"error": words, "code":
+//!   "unknown_service" | "unknown_group" | "passive" | "reload_failed" |
+//!   "daemon_stopping" | "bad_request"}`.
+//! - The daemon owns the other end: [`Request`]s arrive in its select loop
+//!   (see `daemon.rs`), so reload and quit take the same path as signals.
+
+pub mod api;
+pub mod auth;
+pub mod client;
+pub mod metrics;
+pub mod render;
+pub mod server;
+pub mod tcp;
+pub mod web;
+
+use std::time::SystemTime;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot, watch};
+use warden_engine::{ServiceStatus, StatusBoard};
+
+pub use api::api_router;
+
+/// What may be done to a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Start,
+    Stop,
+    Restart,
+    Monitor,
+    Unmonitor,
+}
+
+impl Action {
+    pub const ALL: [Action; 5] = [
+        Action::Start,
+        Action::Stop,
+        Action::Restart,
+        Action::Monitor,
+        Action::Unmonitor,
+    ];
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Action::Start => "start",
+            Action::Stop => "stop",
+            Action::Restart => "restart",
+            Action::Monitor => "monitor",
+            Action::Unmonitor => "unmonitor",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.word() == word)
+    }
+
+    /// Start, stop and restart touch the service; passive checks refuse them.
+    pub fn touches_service(self) -> bool {
+        matches!(self, Action::Start | Action::Stop | Action::Restart)
+    }
+}
+
+/// Which checks a request is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// One check by name; the name `all` means every check.
+    Service(String),
+    Group(String),
+}
+
+/// What an action did, check by check.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActReport {
+    /// Checks that did it.
+    pub done: Vec<String>,
+    /// Checks that tried and failed (a start program failed, a timeout).
+    pub failed: Vec<String>,
+    /// Passive checks, skipped (start, stop and restart only).
+    pub refused: Vec<String>,
+}
+
+/// A request to the daemon's loop.
+#[derive(Debug)]
+pub enum Request {
+    Act {
+        action: Action,
+        names: Vec<String>,
+        reply: oneshot::Sender<ActReport>,
+    },
+    /// Reload the control file; `Err` holds why it was not taken.
+    Reload(oneshot::Sender<Result<(), String>>),
+    /// Stop the daemon (services keep running); answered before it stops.
+    Quit(oneshot::Sender<()>),
+    /// Evaluate every check now; answers how many.
+    Validate(oneshot::Sender<usize>),
+}
+
+/// An error for an API client: an HTTP status, a stable code and words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    #[serde(skip, default = "internal")]
+    pub status: u16,
+    pub code: String,
+    pub error: String,
+}
+
+fn internal() -> u16 {
+    500
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, error: impl Into<String>) -> Self {
+        ApiError {
+            status: status.as_u16(),
+            code: code.to_string(),
+            error: error.into(),
+        }
+    }
+
+    fn stopping() -> Self {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "daemon_stopping",
+            "the daemon is stopping",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(self)).into_response()
+    }
+}
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ControlState {
+    board: watch::Receiver<StatusBoard>,
+    requests: mpsc::Sender<Request>,
+    started: SystemTime,
+}
+
+impl ControlState {
+    /// `board` follows the running engine's status board (the daemon sends
+    /// a new one on reload); `requests` goes to the daemon's loop.
+    pub fn new(board: watch::Receiver<StatusBoard>, requests: mpsc::Sender<Request>) -> Self {
+        ControlState {
+            board,
+            requests,
+            started: SystemTime::now(),
+        }
+    }
+
+    /// Every check's status, in config order.
+    pub fn status(&self) -> Vec<ServiceStatus> {
+        self.board.borrow().snapshot()
+    }
+
+    /// The running engine's status board.
+    pub fn board(&self) -> StatusBoard {
+        self.board.borrow().clone()
+    }
+
+    /// When this daemon started (for Warden's own uptime).
+    pub fn started(&self) -> SystemTime {
+        self.started
+    }
+
+    /// The checks a target names, in config order; 404 when none.
+    pub fn resolve(&self, target: &Target) -> Result<Vec<ServiceStatus>, ApiError> {
+        let all = self.status();
+        match target {
+            Target::Service(name) if name == "all" => Ok(all),
+            Target::Service(name) => all
+                .into_iter()
+                .find(|s| &s.name == name)
+                .map(|s| vec![s])
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        "unknown_service",
+                        format!("there is no service named '{name}'"),
+                    )
+                }),
+            Target::Group(group) => {
+                let found: Vec<_> = all
+                    .into_iter()
+                    .filter(|s| s.groups.iter().any(|g| g == group))
+                    .collect();
+                if found.is_empty() {
+                    Err(ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        "unknown_group",
+                        format!("there is no group named '{group}'"),
+                    ))
+                } else {
+                    Ok(found)
+                }
+            }
+        }
+    }
+
+    /// Runs an action on the target's checks and waits for their answers.
+    /// A single passive check asked to start, stop or restart is a 409;
+    /// within `all` or a group, passive checks are skipped as `refused`.
+    pub async fn act(&self, action: Action, target: Target) -> Result<ActReport, ApiError> {
+        let checks = self.resolve(&target)?;
+        let (passive, names): (Vec<_>, Vec<_>) = checks
+            .into_iter()
+            .partition(|s| action.touches_service() && s.mode == "passive");
+        let refused: Vec<String> = passive.into_iter().map(|s| s.name).collect();
+        if let (Target::Service(name), false) = (&target, refused.is_empty())
+            && name != "all"
+        {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "passive",
+                format!(
+                    "'{name}' is in passive mode: Warden does not {} it",
+                    action.word()
+                ),
+            ));
+        }
+        let names = names.into_iter().map(|s| s.name).collect();
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Act {
+            action,
+            names,
+            reply,
+        })
+        .await?;
+        let mut report = answer.await.map_err(|_| ApiError::stopping())?;
+        report.refused = refused;
+        Ok(report)
+    }
+
+    /// Reloads the control file; 422 when it has errors (the old one runs on).
+    pub async fn reload(&self) -> Result<(), ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Reload(reply)).await?;
+        match answer.await.map_err(|_| ApiError::stopping())? {
+            Ok(()) => Ok(()),
+            Err(why) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "reload_failed",
+                why,
+            )),
+        }
+    }
+
+    /// Stops the daemon; the services keep running.
+    pub async fn quit(&self) -> Result<(), ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Quit(reply)).await?;
+        answer.await.map_err(|_| ApiError::stopping())
+    }
+
+    /// Evaluates every monitored check now; answers how many checks there are.
+    pub async fn validate(&self) -> Result<usize, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Validate(reply)).await?;
+        answer.await.map_err(|_| ApiError::stopping())
+    }
+
+    async fn send(&self, request: Request) -> Result<(), ApiError> {
+        self.requests
+            .send(request)
+            .await
+            .map_err(|_| ApiError::stopping())
+    }
+}

@@ -1,0 +1,178 @@
+//! The daemon's side of the control interface: the Unix socket (created
+//! mode 0600, a stale socket file replaced, removed at exit) and carrying
+//! out an action on the running engine's checks.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::net::UnixListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use warden_config::model::Httpd;
+use warden_engine::{Command, Engine};
+
+use super::{ActReport, Action};
+
+/// How long an action may take before the API reports it failed (a start
+/// program's own timeout is shorter).
+const ACTION_LIMIT: Duration = Duration::from_secs(120);
+
+/// `set httpd unixsocket PATH`, else `warden.sock`-style next to the state
+/// file: the state file's name with the extension `.sock`
+/// (`~/.warden.state` -> `~/.warden.sock`).
+pub fn socket_path(httpd: Option<&Httpd>, statefile: &Path) -> PathBuf {
+    match httpd.and_then(|h| h.unixsocket.as_ref()) {
+        Some(p) => p.clone(),
+        None => statefile.with_extension("sock"),
+    }
+}
+
+/// Binds the socket at `path` with `mode` (0600 unless configured): bound
+/// under a temporary name, chmod-ed, then renamed into place, so nobody can
+/// connect while it is still open to all. A socket file nobody answers on
+/// is replaced; one a live daemon answers on is an error.
+pub fn bind(path: &Path, mode: Option<u32>) -> std::io::Result<UnixListener> {
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                "another Warden daemon answers on it",
+            ));
+        }
+        std::fs::remove_file(path)?;
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let listener = UnixListener::bind(&tmp)?;
+    let placed =
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode.unwrap_or(0o600)))
+            .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = placed {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(listener)
+}
+
+/// The API served on a Unix socket until [`UnixServer::stop`].
+#[derive(Debug)]
+pub struct UnixServer {
+    path: PathBuf,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl UnixServer {
+    pub fn serve(listener: UnixListener, path: PathBuf, router: axum::Router) -> Self {
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stop.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!("the control socket stopped: {e}");
+            }
+        });
+        UnixServer {
+            path,
+            shutdown,
+            task,
+        }
+    }
+
+    /// Lets answers in flight finish (a quit's own answer), then removes
+    /// the socket file.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(());
+        let mut task = self.task;
+        if tokio::time::timeout(Duration::from_secs(2), &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Sends `action` to every named check and returns a future that collects
+/// their answers, so the daemon's loop never waits on an action.
+pub fn act(
+    engine: &Engine,
+    action: Action,
+    names: Vec<String>,
+) -> impl Future<Output = ActReport> + Send + 'static {
+    let mut report = ActReport::default();
+    let mut waiting = Vec::new();
+    for name in names {
+        let (tx, rx) = oneshot::channel();
+        let cmd = match action {
+            Action::Start => Command::Start(Some(tx)),
+            Action::Stop => Command::Stop(Some(tx)),
+            Action::Restart => Command::Restart(Some(tx)),
+            Action::Monitor => Command::Monitor,
+            Action::Unmonitor => Command::Unmonitor,
+        };
+        let answers = action.touches_service();
+        match (engine.command(&name, cmd), answers) {
+            (false, _) => report.failed.push(name),
+            (true, false) => report.done.push(name),
+            (true, true) => waiting.push((name, rx)),
+        }
+    }
+    async move {
+        for (name, rx) in waiting {
+            match tokio::time::timeout(ACTION_LIMIT, rx).await {
+                Ok(Ok(true)) => report.done.push(name),
+                _ => report.failed.push(name),
+            }
+        }
+        report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_socket_sits_next_to_the_state_file() {
+        let table = [
+            ("/home/a/.warden.state", "/home/a/.warden.sock"),
+            ("/var/lib/warden/state", "/var/lib/warden/state.sock"),
+        ];
+        for (state, socket) in table {
+            assert_eq!(socket_path(None, Path::new(state)), Path::new(socket));
+        }
+        let httpd = Httpd {
+            unixsocket: Some("/run/w.sock".into()),
+            ..Httpd::default()
+        };
+        assert_eq!(
+            socket_path(Some(&httpd), Path::new("/x/state")),
+            Path::new("/run/w.sock")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_socket_is_private_and_a_stale_one_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/w.sock");
+        let first = bind(&path, None).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // Live: refused.
+        assert!(bind(&path, None).is_err());
+        drop(first);
+        // Stale: replaced.
+        assert!(bind(&path, None).is_ok());
+    }
+}
