@@ -66,6 +66,12 @@ pub struct PortProbe {
 
 impl PortProbe {
     pub fn new(target: Target, conversation: Conversation, timeout: Duration, retry: u32) -> Self {
+        let target = match (target, &conversation) {
+            (Target::Tcp { host, port, ip, .. }, Conversation::Speak(d)) if d.udp_only() => {
+                Target::Udp { host, port, ip }
+            }
+            (target, _) => target,
+        };
         PortProbe {
             target,
             conversation,
@@ -100,10 +106,11 @@ impl PortProbe {
 
     async fn converse<S>(&self, stream: &mut S, conv: &Conversation) -> Result<(), String>
     where
-        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
     {
         match conv {
             Conversation::Exchange(steps) => generic::exchange(stream, steps, self.timeout).await,
+            Conversation::Speak(dialogue) => dialogue.talk(stream, self.timeout).await,
             _ => Ok(()),
         }
     }
@@ -168,6 +175,7 @@ impl PortProbe {
             Conversation::Exchange(steps) => {
                 generic::udp_exchange(&socket, steps, self.timeout).await
             }
+            Conversation::Speak(dialogue) => dialogue.talk_udp(&socket, self.timeout).await,
             _ => {
                 socket
                     .send(b"\0")

@@ -2,8 +2,24 @@
 //! protocol means one submodule plus one entry in [`PROTOCOLS`]; help text
 //! and docs are generated from the same list.
 
+pub mod dns;
 pub mod generic;
 pub mod http;
+pub mod imap;
+pub mod ldap3;
+pub mod memcache;
+pub mod mysql;
+pub mod ntp3;
+pub mod pgsql;
+pub mod pop;
+pub mod redis;
+pub mod smtp;
+pub mod ssh;
+pub mod websocket;
+pub mod wire;
+
+#[cfg(test)]
+mod testing;
 
 use std::sync::LazyLock;
 
@@ -20,6 +36,8 @@ pub enum Conversation {
     /// `send`/`expect` steps in order.
     Exchange(Vec<generic::Step>),
     Http(Box<http::HttpTest>),
+    /// A named protocol's own conversation (smtp, redis, ...).
+    Speak(Box<dyn wire::Dialogue>),
 }
 
 /// How a protocol turns a rule into a conversation.
@@ -50,6 +68,11 @@ pub const PROTOCOLS: &[ProtocolDef] = &[
         build: generic::build,
     },
     ProtocolDef {
+        name: "dns",
+        about: "root NS query answered with records or REFUSED (UDP or TCP)",
+        build: dns::build,
+    },
+    ProtocolDef {
         name: "http",
         about: "HTTP request: request, status, content, hostheader, username/password",
         build: http::build_http,
@@ -58,6 +81,61 @@ pub const PROTOCOLS: &[ProtocolDef] = &[
         name: "https",
         about: "HTTP over TLS, with the same options as http",
         build: http::build_https,
+    },
+    ProtocolDef {
+        name: "imap",
+        about: "greeting '* OK', then LOGOUT answered '* BYE'",
+        build: imap::build,
+    },
+    ProtocolDef {
+        name: "ldap3",
+        about: "anonymous LDAPv3 bind answered with success, then unbind",
+        build: ldap3::build,
+    },
+    ProtocolDef {
+        name: "memcache",
+        about: "binary-protocol NOOP answered with status 0",
+        build: memcache::build,
+    },
+    ProtocolDef {
+        name: "mysql",
+        about: "the server greeting is a handshake, not an error packet",
+        build: mysql::build,
+    },
+    ProtocolDef {
+        name: "ntp3",
+        about: "NTPv3 client request over UDP answered by a synchronised server",
+        build: ntp3::build,
+    },
+    ProtocolDef {
+        name: "pgsql",
+        about: "startup message answered by an authentication request (or error)",
+        build: pgsql::build,
+    },
+    ProtocolDef {
+        name: "pop",
+        about: "greeting '+OK', then QUIT answered '+OK'",
+        build: pop::build,
+    },
+    ProtocolDef {
+        name: "redis",
+        about: "AUTH when a password is given, PING answered '+PONG', QUIT",
+        build: redis::build,
+    },
+    ProtocolDef {
+        name: "smtp",
+        about: "greeting 220, EHLO (or HELO) answered 250, QUIT answered 221",
+        build: smtp::build,
+    },
+    ProtocolDef {
+        name: "ssh",
+        about: "the server's 'SSH-' identification line, answered with ours",
+        build: ssh::build,
+    },
+    ProtocolDef {
+        name: "websocket",
+        about: "HTTP upgrade answered 101, ping answered pong, close answered close",
+        build: websocket::build,
     },
 ];
 

@@ -1,0 +1,167 @@
+//! `protocol pgsql`: a startup message (user and database `root`, as Monit
+//! sends when the rule names neither), answered by an authentication
+//! request or an error: either way a PostgreSQL server is talking. With
+//! `username` (and `database`), the server must accept the login without a
+//! password (trust); then `Terminate`.
+
+use std::time::Duration;
+
+use warden_config::model::Connection;
+
+use super::Conversation;
+use super::wire::{Dialogue, Stream, read_exact, send};
+use crate::BoxFuture;
+use crate::net::Target;
+
+const PROTOCOL_3_0: u32 = 3 << 16;
+const MESSAGE_LIMIT: usize = 64 * 1024;
+
+#[derive(Debug)]
+pub struct Pgsql {
+    user: Option<String>,
+    database: Option<String>,
+}
+
+pub fn build(conn: &Connection, _target: &Target) -> Result<Conversation, String> {
+    if conn.options.password.is_some() {
+        return Err("pgsql login with a password".into());
+    }
+    let database = conn
+        .options
+        .extra
+        .iter()
+        .find(|(k, _)| k == "database")
+        .map(|(_, v)| v.clone());
+    Ok(Conversation::Speak(Box::new(Pgsql {
+        user: conn.options.username.clone(),
+        database,
+    })))
+}
+
+impl Pgsql {
+    /// Whether any answer is good enough (Monit's test without a login).
+    fn lenient(&self) -> bool {
+        self.user.is_none() && self.database.is_none()
+    }
+
+    pub fn startup(&self) -> Vec<u8> {
+        let mut params = Vec::new();
+        let user = self.user.as_deref().unwrap_or("root");
+        let database = match (&self.user, &self.database) {
+            (_, Some(db)) => Some(db.as_str()),
+            (None, None) => Some("root"),
+            (Some(_), None) => None,
+        };
+        for (k, v) in [("user", Some(user)), ("database", database)] {
+            if let Some(v) = v {
+                params.extend_from_slice(format!("{k}\0{v}\0").as_bytes());
+            }
+        }
+        params.push(0);
+        let len = (8 + params.len()) as u32;
+        let mut msg = len.to_be_bytes().to_vec();
+        msg.extend_from_slice(&PROTOCOL_3_0.to_be_bytes());
+        msg.extend_from_slice(&params);
+        msg
+    }
+
+    /// Judges the first answer: its type byte and body.
+    pub fn judge(&self, kind: u8, body: &[u8]) -> Result<(), String> {
+        let auth = body
+            .get(..4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+        match (kind, auth) {
+            (b'R' | b'E', _) if self.lenient() => Ok(()),
+            (b'R', Some(0)) => Ok(()),
+            (b'R', Some(method)) => Err(format!(
+                "PGSQL: the server wants a password (authentication method {method})"
+            )),
+            (b'E', _) => Err(format!("PGSQL: {}", error_message(body))),
+            _ => Err(format!("PGSQL: unexpected answer type {:?}", kind as char)),
+        }
+    }
+}
+
+/// The `M` (message) field of an error response.
+fn error_message(body: &[u8]) -> String {
+    body.split(|b| *b == 0)
+        .find_map(|field| field.strip_prefix(b"M"))
+        .map(|m| String::from_utf8_lossy(m).into_owned())
+        .unwrap_or_else(|| "an error without a message".into())
+}
+
+impl Dialogue for Pgsql {
+    fn talk<'a>(
+        &'a self,
+        stream: &'a mut dyn Stream,
+        limit: Duration,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            send(stream, &self.startup(), limit).await?;
+            let head = read_exact(stream, 5, limit).await?;
+            let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+            if !(4..=MESSAGE_LIMIT).contains(&len) {
+                return Err(format!("PGSQL: not a PostgreSQL answer ({len} bytes)"));
+            }
+            let body = read_exact(stream, len - 4, limit).await?;
+            self.judge(head[0], &body)?;
+            // Terminate, so the server logs a clean goodbye.
+            let _ = send(stream, b"X\0\0\0\x04", limit).await;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::testing::{bytes_server, talk_to};
+
+    fn pg(user: Option<&str>, database: Option<&str>) -> Pgsql {
+        Pgsql {
+            user: user.map(String::from),
+            database: database.map(String::from),
+        }
+    }
+
+    #[test]
+    fn the_startup_message_names_root_unless_told_otherwise() {
+        let msg = pg(None, None).startup();
+        assert_eq!(&msg[4..8], &PROTOCOL_3_0.to_be_bytes());
+        assert!(msg.ends_with(b"user\0root\0database\0root\0\0"));
+        assert_eq!(
+            msg.len() as u32,
+            u32::from_be_bytes([msg[0], msg[1], msg[2], msg[3]])
+        );
+        assert!(pg(Some("app"), None).startup().ends_with(b"user\0app\0\0"));
+    }
+
+    #[test]
+    fn answers_are_judged_by_type_and_login() {
+        let err = b"SFATAL\0C28000\0Mrole \"root\" does not exist\0\0";
+        assert!(pg(None, None).judge(b'E', err).is_ok());
+        assert!(pg(None, None).judge(b'R', &5u32.to_be_bytes()).is_ok());
+        let why = pg(Some("root"), None).judge(b'E', err).unwrap_err();
+        assert!(why.contains("role \"root\" does not exist"), "{why}");
+        assert!(
+            pg(Some("app"), None)
+                .judge(b'R', &0u32.to_be_bytes())
+                .is_ok()
+        );
+        assert!(
+            pg(Some("app"), None)
+                .judge(b'R', &10u32.to_be_bytes())
+                .is_err()
+        );
+        assert!(pg(None, None).judge(b'H', b"").is_err());
+    }
+
+    #[tokio::test]
+    async fn an_authentication_request_passes() {
+        let mut answer = vec![b'R', 0, 0, 0, 12, 0, 0, 0, 5];
+        answer.extend_from_slice(b"salt");
+        let len = pg(None, None).startup().len();
+        let port = bytes_server(Vec::new(), vec![(len, answer)]).await;
+        talk_to(port, &pg(None, None)).await.unwrap();
+    }
+}
