@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use warden_config::model::{Resource, Test, Unit};
+use warden_config::model::{Direction, Operator, Resource, Test, Unit};
 use warden_probes::{Metric, Outcome};
 
 use crate::events::EventKind;
@@ -64,6 +64,7 @@ impl CheckTask {
                 };
                 Some((a != b, why))
             }
+            _ if local_test(test) => local_failed(test, subject?),
             _ if !running => None,
             _ => {
                 let probe = self.node.rule_probes.get(i)?.clone()?;
@@ -95,6 +96,7 @@ pub fn judged_from_subject(test: &Test) -> bool {
     match test {
         Test::NotExist | Test::Exist | Test::Uptime { .. } => true,
         Test::PidChanged | Test::PpidChanged => true,
+        _ if local_test(test) => true,
         Test::Resource {
             resource, limit, ..
         } => metric_for(*resource, limit.unit).is_some(),
@@ -116,6 +118,9 @@ pub fn event_kind(test: &Test) -> EventKind {
         Test::NotExist | Test::Exist => EventKind::DoesNotExist,
         Test::Connection(_) | Test::Url(_) | Test::Ping { .. } => EventKind::ConnectionFailed,
         Test::Resource { .. } | Test::Uptime { .. } => EventKind::ResourceLimit,
+        Test::Space { .. } | Test::Saturation { .. } | Test::Transfer { .. } => {
+            EventKind::ResourceLimit
+        }
         _ => EventKind::Failed,
     }
 }
@@ -141,9 +146,142 @@ fn metric_for(resource: Resource, unit: Unit) -> Option<Metric> {
         Resource::LoadAvg1 => Metric::LoadAvg1,
         Resource::LoadAvg5 => Metric::LoadAvg5,
         Resource::LoadAvg15 => Metric::LoadAvg15,
+        Resource::LoadAvg1PerCore => Metric::LoadAvg1PerCore,
+        Resource::LoadAvg5PerCore => Metric::LoadAvg5PerCore,
+        Resource::LoadAvg15PerCore => Metric::LoadAvg15PerCore,
+        Resource::FileDescriptors if pct => Metric::FileDescriptorsPercent,
         Resource::FileDescriptors => Metric::FileDescriptors,
         _ => return None,
     })
+}
+
+/// The tests of local checks (file, filesystem, program, network) that
+/// are judged from the subject's metrics; `changed` ones have rule probes.
+fn local_test(test: &Test) -> bool {
+    match test {
+        Test::Permission(_) | Test::Uid(_) | Test::Gid(_) => true,
+        Test::Space { .. } | Test::Saturation { .. } => true,
+        Test::Size { changed, .. } | Test::Timestamp { changed, .. } => !changed,
+        Test::Status { changed, .. } | Test::Link { changed, .. } => !changed,
+        Test::Transfer { window, .. } => window.is_none(),
+        _ => false,
+    }
+}
+
+/// Judges a local test from the subject's metrics; None when the value was
+/// not measured (the file is missing, the first cpu sample, ...).
+fn local_failed(test: &Test, subject: &Outcome) -> Option<(bool, String)> {
+    let value = |m: Metric| subject.value(m);
+    let compare = |what: &str, v: f64, op: Operator, limit: f64| {
+        Some((
+            op.holds(v, limit),
+            format!("{what} is {} ({} {})", show(v), op.symbol(), show(limit)),
+        ))
+    };
+    match test {
+        Test::Permission(mode) => {
+            let v = value(Metric::Permission)? as u32;
+            let why = format!("permission is {v:04o}, expected {mode:04o}");
+            Some((v != mode & 0o7777, why))
+        }
+        Test::Uid(who) | Test::Gid(who) => {
+            let (metric, word, db) = match test {
+                Test::Uid(_) => (Metric::Uid, "uid", "/etc/passwd"),
+                _ => (Metric::Gid, "gid", "/etc/group"),
+            };
+            let v = value(metric)? as u32;
+            match warden_probes::file::id_of(who, std::path::Path::new(db)) {
+                Some(want) => Some((v != want, format!("{word} is {v}, expected {want} ({who})"))),
+                None => Some((true, format!("{word} {who} is not known on this system"))),
+            }
+        }
+        Test::Size {
+            compare: Some((op, limit)),
+            ..
+        } => compare("size", value(Metric::Size)?, *op, limit.value),
+        Test::Timestamp {
+            compare: Some((op, limit)),
+            which,
+            ..
+        } => {
+            let at = value(warden_probes::local::timestamp_metric(*which))?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            let age = (now - at).max(0.0).round();
+            Some((
+                op.holds(age, limit.value),
+                format!(
+                    "timestamp is {age} s old ({} {} s)",
+                    op.symbol(),
+                    limit.value
+                ),
+            ))
+        }
+        Test::Space {
+            inode,
+            free,
+            op,
+            limit,
+        } => {
+            let (metric, what) = space_metric(*inode, *free, limit.unit);
+            compare(what, value(metric)?, *op, limit.value)
+        }
+        Test::Status {
+            compare: Some((op, n)),
+            ..
+        } => compare("exit status", value(Metric::ExitStatus)?, *op, *n as f64),
+        Test::Link { .. } => {
+            let up = value(Metric::LinkUp)? > 0.0;
+            Some((!up, format!("link is {}", if up { "up" } else { "down" })))
+        }
+        Test::Saturation { op, limit } => {
+            compare("saturation %", value(Metric::Saturation)?, *op, limit.value)
+        }
+        Test::Transfer {
+            direction,
+            op,
+            limit,
+            ..
+        } => {
+            let (metric, what) = transfer_metric(*direction, limit.unit);
+            compare(what, value(metric)?, *op, limit.value)
+        }
+        _ => None,
+    }
+}
+
+fn space_metric(inode: bool, free: bool, unit: Unit) -> (Metric, &'static str) {
+    let pct = unit == Unit::Percent;
+    match (inode, free, pct) {
+        (false, false, true) => (Metric::SpaceUsedPercent, "space usage %"),
+        (false, false, false) => (Metric::SpaceUsed, "space used"),
+        (false, true, true) => (Metric::SpaceFreePercent, "space free %"),
+        (false, true, false) => (Metric::SpaceFree, "space free"),
+        (true, false, true) => (Metric::InodeUsedPercent, "inode usage %"),
+        (true, false, false) => (Metric::InodeUsed, "inodes used"),
+        (true, true, true) => (Metric::InodeFreePercent, "inodes free %"),
+        (true, true, false) => (Metric::InodeFree, "inodes free"),
+    }
+}
+
+fn transfer_metric(direction: Direction, unit: Unit) -> (Metric, &'static str) {
+    let packets = unit == Unit::PacketsPerSecond;
+    match (direction, packets) {
+        (Direction::Upload, false) => (Metric::UploadBytes, "upload bytes/s"),
+        (Direction::Upload, true) => (Metric::UploadPackets, "upload packets/s"),
+        (Direction::Download, false) => (Metric::DownloadBytes, "download bytes/s"),
+        (Direction::Download, true) => (Metric::DownloadPackets, "download packets/s"),
+    }
+}
+
+/// A number for messages: whole numbers without a fraction.
+fn show(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 #[cfg(test)]
@@ -161,5 +299,59 @@ mod tests {
             Some(Metric::Memory)
         );
         assert_eq!(metric_for(Resource::ReadOps, Unit::OpsPerSecond), None);
+    }
+
+    fn test_of(rule: &str) -> Test {
+        let text = format!("check file f with path /x\n if {rule} then alert\n");
+        let loaded = warden_config::load_text_without_includes(std::path::Path::new("t.rc"), text);
+        assert!(!loaded.has_errors(), "{}", loaded.render());
+        loaded
+            .config
+            .unwrap()
+            .checks
+            .remove(0)
+            .rules
+            .remove(0)
+            .test
+            .value
+    }
+
+    #[test]
+    fn local_tests_are_judged_from_the_measured_values() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let file = Outcome::ok("")
+            .with(Metric::Permission, f64::from(0o600))
+            .with(Metric::Uid, 0.0)
+            .with(Metric::Size, 2048.0)
+            .with(Metric::Timestamp, now - 600.0)
+            .with(Metric::SpaceUsedPercent, 40.0)
+            .with(Metric::SpaceFree, 1e9)
+            .with(Metric::ExitStatus, 2.0);
+        let table = [
+            ("failed permission 644", true),
+            ("failed permission 600", false),
+            ("failed uid 0", false),
+            ("failed uid 1234", true),
+            ("size > 1 KB", true),
+            ("size > 1 MB", false),
+            ("timestamp > 5 minutes", true),
+            ("timestamp > 15 minutes", false),
+            ("space usage > 30%", true),
+            ("space free < 100 MB", false),
+            ("status != 0", true),
+            ("status = 0", false),
+        ];
+        for (rule, fired) in table {
+            let got = local_failed(&test_of(rule), &file).map(|(f, _)| f);
+            assert_eq!(got, Some(fired), "{rule}");
+        }
+        assert_eq!(
+            local_failed(&test_of("size > 1 KB"), &Outcome::ok("")),
+            None,
+            "not measured"
+        );
     }
 }

@@ -82,6 +82,9 @@ impl Shared {
         let Ok(_permit) = self.probes.acquire().await else {
             return Outcome::failed(Status::Error, "the engine is shutting down");
         };
+        // A probe with a longer limit of its own (a program's `with
+        // timeout`) keeps it; it kills what it runs at that limit.
+        let timeout = probe.timeout().map_or(timeout, |own| own.max(timeout));
         match tokio::time::timeout(timeout, probe.run()).await {
             Ok(outcome) => outcome,
             Err(_) => Outcome::failed(

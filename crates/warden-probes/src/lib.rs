@@ -5,23 +5,36 @@
 //! Map: `registry` builds probes from a check; `process_probe` (with
 //! `process`, `resources`, `table`, `procfs`) finds and measures processes;
 //! `net` with `protocol/` tests ports; `pidfd` notices exits at once.
+//! Local checks (`local` wires them): `system`, `filesystem`, `file` with
+//! `checksum` and `content`, `program` with `nagios`; `latest` and
+//! `changed` let rule probes judge what the check's own probe measured.
 
+pub mod changed;
+pub mod checksum;
+pub mod content;
+pub mod file;
+pub mod filesystem;
+pub mod latest;
+pub mod local;
+pub mod nagios;
 pub mod net;
 pub mod outcome;
 pub mod pidfd;
 pub mod process;
 pub mod process_probe;
 pub mod procfs;
+pub mod program;
 pub mod protocol;
 pub mod registry;
 pub mod resources;
+pub mod system;
 pub mod table;
 
 use std::future::Future;
 use std::pin::Pin;
 
 pub use net::PortProbe;
-pub use outcome::{Measurement, Metric, Outcome, ProcessFacts, Status};
+pub use outcome::{Measurement, Metric, NamedValue, Outcome, ProcessFacts, Status};
 pub use pidfd::{ExitWatch, raise_nofile_limit};
 pub use process_probe::ProcessProbe;
 pub use registry::{
@@ -40,4 +53,10 @@ pub trait Probe: Send + Sync + std::fmt::Debug {
     /// Runs the test once. Must not block the thread: blocking work goes to
     /// `tokio::task::spawn_blocking`.
     fn run(&self) -> BoxFuture<'_, Outcome>;
+
+    /// A time limit of the probe's own, longer than the scheduler's default
+    /// (a program's `with timeout`); None: the scheduler's default.
+    fn timeout(&self) -> Option<std::time::Duration> {
+        None
+    }
 }

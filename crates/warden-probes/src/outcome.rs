@@ -63,6 +63,37 @@ pub enum Metric {
     Ppid,
     /// Children of the process itself (`Children` counts all descendants).
     DirectChildren,
+    /// System load divided by the number of cores.
+    LoadAvg1PerCore,
+    LoadAvg5PerCore,
+    LoadAvg15PerCore,
+    /// Percent of the system-wide limit (`/proc/sys/fs/file-nr`).
+    FileDescriptorsPercent,
+    /// A file's times, seconds since the epoch (`Timestamp` is the newest
+    /// of modify and change, Monit's default).
+    AccessTime,
+    ModifyTime,
+    ChangeTime,
+    /// Bytes.
+    SpaceUsed,
+    SpaceFreePercent,
+    SpaceTotal,
+    InodeUsed,
+    InodeFreePercent,
+    InodeTotal,
+    /// The mount flags of a filesystem (`statvfs` `f_flag` bits).
+    FsFlags,
+    /// 1 when a network link is up, 0 when down.
+    LinkUp,
+    /// Bits per second a link can carry (its speed, duplex counted once).
+    LinkSpeed,
+    /// Percent of the link's capacity in use.
+    Saturation,
+    /// Bytes and packets per second.
+    UploadBytes,
+    DownloadBytes,
+    UploadPackets,
+    DownloadPackets,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -89,6 +120,19 @@ pub struct Outcome {
     pub values: Vec<Measurement>,
     /// Set by process probes when the process was found.
     pub process: Option<ProcessFacts>,
+    /// Values named by their source rather than a [`Metric`]: a Nagios
+    /// plugin's performance data, by its label.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub named: Vec<NamedValue>,
+}
+
+/// A measured value with a name of its own (`time=0.2s` -> `time`, 0.2, `s`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NamedValue {
+    pub name: String,
+    pub value: f64,
+    /// The unit as written (`s`, `%`, `MB`, `c`), empty when none.
+    pub unit: String,
 }
 
 impl Outcome {
@@ -98,6 +142,7 @@ impl Outcome {
             reason: reason.into(),
             values: Vec::new(),
             process: None,
+            named: Vec::new(),
         }
     }
 

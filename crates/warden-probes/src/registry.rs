@@ -12,6 +12,8 @@ use warden_config::model::{
 };
 
 use crate::Probe;
+use crate::latest::Latest;
+use crate::local;
 use crate::net::{DEFAULT_TIMEOUT, PortProbe, Target};
 use crate::process::Locator;
 use crate::process_probe::ProcessProbe;
@@ -75,11 +77,23 @@ pub fn probes_for(check: &Check) -> CheckProbes {
 }
 
 pub fn probes_for_in(check: &Check, ctx: &ProbeContext) -> CheckProbes {
+    // What the subject measured, for the rule probes that judge it.
+    let latest = Arc::new(Latest::default());
     let rules = check
         .rules
         .iter()
-        .map(|r| rule_probe(check, &r.test.value))
+        .map(|r| {
+            local::rule_probe(&check.kind, &r.test.value, &latest)
+                .unwrap_or_else(|| rule_probe(check, &r.test.value))
+        })
         .collect();
+    if let Some(subject) = local::subject(check, &latest) {
+        return CheckProbes {
+            subject,
+            process: None,
+            rules,
+        };
+    }
     match process_subject(check, ctx) {
         Ok(p) => CheckProbes {
             subject: Ok(Arc::new(p.clone())),
@@ -94,8 +108,12 @@ pub fn probes_for_in(check: &Check, ctx: &ProbeContext) -> CheckProbes {
     }
 }
 
-/// The check's own probe alone (the process of a `check process`).
+/// The check's own probe alone (the process of a `check process`, the
+/// path of a `check file`, ...).
 pub fn subject_for(check: &Check, ctx: &ProbeContext) -> Result<Arc<dyn Probe>, NotSupported> {
+    if let Some(subject) = local::subject(check, &Arc::default()) {
+        return subject;
+    }
     process_subject(check, ctx).map(|p| Arc::new(p) as Arc<dyn Probe>)
 }
 
@@ -298,13 +316,55 @@ mod tests {
     #[test]
     fn unsupported_checks_and_tests_say_so_instead_of_panicking() {
         let c = &checks(
-            "check file hosts with path /etc/hosts\n\
+            "check process svc with systemd unit \"svc.service\"\n\
+             check filesystem root with path /\n\
              if failed permission 644 then alert\n",
-        )[0];
-        let probes = probes_for(c);
+        );
+        let probes = probes_for(&c[0]);
         let why = probes.subject.as_ref().err().map(|e| e.to_string());
-        assert_eq!(why.as_deref(), Some("check file is not supported yet"));
+        assert!(why.is_some_and(|w| w.contains("not supported yet")));
+        let probes = probes_for(&c[1]);
         assert_eq!(kinds(&probes), ["unsupported"]);
+    }
+
+    #[test]
+    fn local_checks_get_their_probe_and_rules_their_judge() {
+        let table = [
+            (
+                "check system s\n if loadavg (1min) > 4 then alert\n if memory > 90% then alert\n",
+                "system",
+                vec!["subject", "subject"],
+            ),
+            (
+                "check file f with path /etc/hosts\n if failed permission 644 then alert\n if changed checksum then alert\n if changed timestamp then alert\n if content = \"x\" then alert\n",
+                "file",
+                vec!["subject", "checksum", "changed", "content"],
+            ),
+            (
+                "check directory d with path /tmp\n if failed uid root then alert\n if timestamp > 5 minutes then alert\n",
+                "file",
+                vec!["subject", "subject"],
+            ),
+            (
+                "check filesystem fs with path /\n if space usage > 90% then alert\n if changed fsflags then alert\n",
+                "filesystem",
+                vec!["subject", "changed"],
+            ),
+            (
+                "check program p with path \"/bin/true\"\n if status != 0 then alert\n if changed status then alert\n if content = \"ERR\" then alert\n",
+                "program",
+                vec!["subject", "changed", "content"],
+            ),
+        ];
+        for (text, subject, rules) in table {
+            let probes = probes_for(&checks(text)[0]);
+            assert_eq!(
+                probes.subject.as_ref().map(|p| p.kind()).ok(),
+                Some(subject),
+                "{text}"
+            );
+            assert_eq!(kinds(&probes), rules, "{text}");
+        }
     }
 
     #[test]

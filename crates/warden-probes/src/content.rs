@@ -1,0 +1,245 @@
+//! `if content = "regex"` / `if content != "regex"`: on a file, the lines
+//! written since the last cycle (Monit's incremental read: start at the end
+//! of the file, start over when it shrank or was replaced, only whole lines,
+//! the first 511 bytes of each); on a program, the output of this cycle's
+//! run, read from the subject's [`Latest`] outcome.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use regex::Regex;
+
+use crate::latest::Latest;
+use crate::outcome::{Outcome, Status};
+use crate::{BoxFuture, Probe};
+
+/// Monit inspects the first 511 characters of a line.
+const LINE_LIMIT: usize = 511;
+/// At most this much is read per cycle; the rest waits for the next one.
+const READ_LIMIT: u64 = 1 << 20;
+
+/// A regex and whether a line must match it (`=`) or not (`!=`) to fire.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    pub regex: Regex,
+    pub matches: bool,
+}
+
+impl Pattern {
+    /// The first line that fires the rule.
+    fn fires<'a>(&self, lines: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+        lines
+            .filter(|l| !l.is_empty())
+            .find(|l| self.regex.is_match(l) == self.matches)
+    }
+
+    fn verb(&self) -> &'static str {
+        if self.matches {
+            "matches"
+        } else {
+            "does not match"
+        }
+    }
+}
+
+/// Where the last read stopped, and in which file (its inode).
+#[derive(Debug, Default)]
+struct Cursor {
+    inode: Option<u64>,
+    offset: u64,
+}
+
+#[derive(Debug)]
+pub struct FileContentProbe {
+    path: PathBuf,
+    pattern: Pattern,
+    cursor: Mutex<Cursor>,
+}
+
+impl FileContentProbe {
+    pub fn new(path: PathBuf, pattern: Pattern) -> Self {
+        FileContentProbe {
+            path,
+            pattern,
+            cursor: Mutex::new(Cursor::default()),
+        }
+    }
+
+    /// The whole lines written since the last call.
+    fn new_lines(&self) -> std::io::Result<String> {
+        let mut file = std::fs::File::open(&self.path)?;
+        let meta = file.metadata()?;
+        let mut cursor = self.cursor.lock().unwrap_or_else(|p| p.into_inner());
+        match cursor.inode {
+            // First look: only what is written from now on counts.
+            None => cursor.offset = meta.size(),
+            Some(ino) if ino != meta.ino() || meta.size() < cursor.offset => cursor.offset = 0,
+            Some(_) => {}
+        }
+        cursor.inode = Some(meta.ino());
+        file.seek(SeekFrom::Start(cursor.offset))?;
+        let mut buf = Vec::new();
+        file.take(READ_LIMIT).read_to_end(&mut buf)?;
+        // Only lines ending with a newline; a partial one waits.
+        let whole = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        buf.truncate(whole);
+        cursor.offset += whole as u64;
+        Ok(String::from_utf8_lossy(&buf).into_owned())
+    }
+
+    fn judge(&self, text: std::io::Result<String>) -> Outcome {
+        let shown = self.path.display();
+        let text = match text {
+            Ok(t) => t,
+            Err(e) => return Outcome::failed(Status::Error, format!("cannot read {shown}: {e}")),
+        };
+        let lines = text.lines().map(|l| cut(l, LINE_LIMIT));
+        match self.pattern.fires(lines) {
+            Some(line) => Outcome::failed(
+                Status::Failed,
+                format!(
+                    "content {} {:?}: {line}",
+                    self.pattern.verb(),
+                    self.pattern.regex.as_str()
+                ),
+            ),
+            None => Outcome::ok(format!(
+                "no new line of {shown} {} the pattern",
+                self.pattern.verb()
+            )),
+        }
+    }
+}
+
+/// The first `limit` bytes of `line`, cut at a character boundary.
+fn cut(line: &str, limit: usize) -> &str {
+    let mut end = line.len().min(limit);
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    &line[..end]
+}
+
+impl Probe for FileContentProbe {
+    fn kind(&self) -> &'static str {
+        "content"
+    }
+
+    fn run(&self) -> BoxFuture<'_, Outcome> {
+        // A bounded read (READ_LIMIT) of a local file: inline, like /proc.
+        Box::pin(async move { self.judge(self.new_lines()) })
+    }
+}
+
+/// `content` rules of a `check program`: this cycle's output.
+#[derive(Debug)]
+pub struct OutputContentProbe {
+    latest: Arc<Latest>,
+    pattern: Pattern,
+}
+
+impl OutputContentProbe {
+    pub fn new(latest: Arc<Latest>, pattern: Pattern) -> Self {
+        OutputContentProbe { latest, pattern }
+    }
+
+    pub fn judge(&self) -> Outcome {
+        let text = self.latest.read().text.unwrap_or_default();
+        let verb = self.pattern.verb();
+        let regex = self.pattern.regex.as_str();
+        // The output is judged as a whole: `=` fires when any line matches,
+        // `!=` when none does.
+        let any = text.lines().any(|l| self.pattern.regex.is_match(l));
+        if any == self.pattern.matches {
+            Outcome::failed(Status::Failed, format!("program output {verb} {regex:?}"))
+        } else {
+            Outcome::ok(format!("program output does not fire {regex:?}"))
+        }
+    }
+}
+
+impl Probe for OutputContentProbe {
+    fn kind(&self) -> &'static str {
+        "content"
+    }
+
+    fn run(&self) -> BoxFuture<'_, Outcome> {
+        Box::pin(async move { self.judge() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn pattern(re: &str, matches: bool) -> Pattern {
+        Pattern {
+            regex: Regex::new(re).unwrap(),
+            matches,
+        }
+    }
+
+    fn append(path: &std::path::Path, text: &str) {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    }
+
+    #[tokio::test]
+    async fn only_whole_lines_written_since_the_last_cycle_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        append(&log, "ERROR before warden looked\n");
+        let probe = FileContentProbe::new(log.clone(), pattern("ERROR", true));
+        assert!(probe.run().await.is_ok(), "old lines do not count");
+        append(&log, "fine\nERROR: disk");
+        assert!(probe.run().await.is_ok(), "a partial line waits");
+        append(&log, " full\n");
+        let o = probe.run().await;
+        assert_eq!(o.status, Status::Failed);
+        assert!(o.reason.ends_with("ERROR: disk full"), "{o:?}");
+        assert!(probe.run().await.is_ok(), "each line is read once");
+    }
+
+    #[tokio::test]
+    async fn a_truncated_or_replaced_file_is_read_from_its_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        append(&log, "one\ntwo\nthree\n");
+        let probe = FileContentProbe::new(log.clone(), pattern("panic", true));
+        assert!(probe.run().await.is_ok());
+        std::fs::write(&log, "panic\n").unwrap();
+        assert!(!probe.run().await.is_ok(), "shrunk: read from 0");
+        std::fs::remove_file(&log).unwrap();
+        append(&log, "a much longer first line here\npanic again\n");
+        assert!(!probe.run().await.is_ok(), "new inode: read from 0");
+    }
+
+    #[test]
+    fn program_output_fires_on_a_match_or_on_no_match() {
+        let latest = Arc::new(Latest::default());
+        latest.publish(&Outcome::ok(""), Some("disk ok\ntemp 40C\n".into()));
+        let table = [
+            ("temp", true, false),
+            ("temp", false, true),
+            ("fan", true, true),
+            ("fan", false, false),
+        ];
+        for (re, matches, ok) in table {
+            let probe = OutputContentProbe::new(Arc::clone(&latest), pattern(re, matches));
+            assert_eq!(probe.judge().is_ok(), ok, "{re} {matches}");
+        }
+    }
+
+    #[test]
+    fn long_lines_are_cut_at_a_character_boundary() {
+        assert_eq!(cut("héllo", 2), "h");
+        assert_eq!(cut("abc", 10), "abc");
+    }
+}

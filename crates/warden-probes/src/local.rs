@@ -1,0 +1,158 @@
+//! The probes of local checks (system, filesystem, file, directory, fifo,
+//! program, network) and of their rules: which rules the engine judges from
+//! the subject's metrics (`RuleProbe::Subject`) and which get a rule probe
+//! of their own (`changed` tests, checksums, content, ping). The registry
+//! asks here first; `None` means "not a local matter".
+
+use std::path::Path;
+use std::sync::Arc;
+
+use regex::Regex;
+use warden_config::model::{Check, CheckKind, Resource, Test};
+
+use crate::Probe;
+use crate::changed::ChangedProbe;
+use crate::checksum::ChecksumProbe;
+use crate::content::{FileContentProbe, OutputContentProbe, Pattern};
+use crate::file::{FileProbe, FileType};
+use crate::filesystem::FilesystemProbe;
+use crate::latest::Latest;
+use crate::outcome::Metric;
+use crate::program::ProgramProbe;
+use crate::registry::{NotSupported, RuleProbe};
+use crate::system::SystemProbe;
+
+/// The subject probe of a local check; None for other kinds.
+pub fn subject(
+    check: &Check,
+    latest: &Arc<Latest>,
+) -> Option<Result<Arc<dyn Probe>, NotSupported>> {
+    let latest = Arc::clone(latest);
+    let file = |path: &Path, t| {
+        Arc::new(FileProbe::new(path.to_path_buf(), t, latest.clone())) as Arc<dyn Probe>
+    };
+    Some(Ok(match &check.kind {
+        CheckKind::System => Arc::new(SystemProbe::default()),
+        CheckKind::File { path } => file(path, FileType::File),
+        CheckKind::Directory { path } => file(path, FileType::Directory),
+        CheckKind::Fifo { path } => file(path, FileType::Fifo),
+        CheckKind::Filesystem { path } => Arc::new(FilesystemProbe::new(path.clone(), latest)),
+        CheckKind::Program { program } => Arc::new(ProgramProbe::new(program.clone(), latest)),
+        CheckKind::Network { .. } => return Some(Err(NotSupported("check network".into()))),
+        _ => return None,
+    }))
+}
+
+/// How a test of a local check is tested; None when it is not a local
+/// matter (connection tests, restarts, process checks).
+pub fn rule_probe(kind: &CheckKind, test: &Test, latest: &Arc<Latest>) -> Option<RuleProbe> {
+    use CheckKind as K;
+    let changed = |metric, what| {
+        Some(RuleProbe::Probe(Arc::new(ChangedProbe::new(
+            Arc::clone(latest),
+            metric,
+            what,
+        ))))
+    };
+    let file_like = matches!(kind, K::File { .. } | K::Directory { .. } | K::Fifo { .. });
+    match (kind, test) {
+        (K::Process { .. } | K::Host { .. }, _) => None,
+        (_, Test::Connection(_) | Test::Restarts { .. } | Test::Url(_) | Test::Resolve(_)) => None,
+        (K::System, Test::Resource { resource, .. }) if system_resource(*resource) => {
+            Some(RuleProbe::Subject)
+        }
+        (K::System, Test::Uptime { .. }) => Some(RuleProbe::Subject),
+        (_, Test::NotExist | Test::Exist) if !matches!(kind, K::System) => Some(RuleProbe::Subject),
+        (_, Test::Permission(_) | Test::Uid(_) | Test::Gid(_)) if file_like => {
+            Some(RuleProbe::Subject)
+        }
+        (_, Test::Size { changed: false, .. } | Test::Timestamp { changed: false, .. })
+            if file_like =>
+        {
+            Some(RuleProbe::Subject)
+        }
+        (_, Test::Size { changed: true, .. }) if file_like => changed(Metric::Size, "size"),
+        (
+            _,
+            Test::Timestamp {
+                changed: true,
+                which,
+                ..
+            },
+        ) if file_like => changed(timestamp_metric(*which), "timestamp"),
+        (
+            K::File { path },
+            Test::Checksum {
+                algorithm,
+                expected,
+                ..
+            },
+        ) => Some(RuleProbe::Probe(Arc::new(ChecksumProbe::new(
+            path.clone(),
+            *algorithm,
+            expected.clone(),
+        )))),
+        (K::File { path }, Test::Content { matches, pattern }) => {
+            Some(match pattern_of(pattern, *matches) {
+                Ok(p) => RuleProbe::Probe(Arc::new(FileContentProbe::new(path.clone(), p))),
+                Err(e) => RuleProbe::NotSupported(e),
+            })
+        }
+        (K::Filesystem { .. }, Test::Space { .. }) => Some(RuleProbe::Subject),
+        (K::Filesystem { .. }, Test::FsFlagsChanged) => {
+            changed(Metric::FsFlags, "filesystem flags")
+        }
+        (K::Program { .. }, Test::Status { changed: false, .. }) => Some(RuleProbe::Subject),
+        (K::Program { .. }, Test::Status { changed: true, .. }) => {
+            changed(Metric::ExitStatus, "exit status")
+        }
+        (K::Program { .. }, Test::Content { matches, pattern }) => {
+            Some(match pattern_of(pattern, *matches) {
+                Ok(p) => RuleProbe::Probe(Arc::new(OutputContentProbe::new(Arc::clone(latest), p))),
+                Err(e) => RuleProbe::NotSupported(e),
+            })
+        }
+        _ => Some(RuleProbe::NotSupported(NotSupported(format!(
+            "the {} test on a {} check",
+            test.name(),
+            kind.type_name().to_lowercase()
+        )))),
+    }
+}
+
+/// Which time a timestamp test reads (Monit's default: modify or change).
+pub fn timestamp_metric(which: Option<warden_config::model::TimestampKind>) -> Metric {
+    use warden_config::model::TimestampKind as T;
+    match which {
+        None => Metric::Timestamp,
+        Some(T::Access) => Metric::AccessTime,
+        Some(T::Modify) => Metric::ModifyTime,
+        Some(T::Change) => Metric::ChangeTime,
+    }
+}
+
+/// The resources a system probe measures.
+fn system_resource(r: Resource) -> bool {
+    use Resource::*;
+    matches!(
+        r,
+        Cpu | CpuUser
+            | CpuSystem
+            | CpuWait
+            | Memory
+            | Swap
+            | LoadAvg1
+            | LoadAvg5
+            | LoadAvg15
+            | LoadAvg1PerCore
+            | LoadAvg5PerCore
+            | LoadAvg15PerCore
+            | FileDescriptors
+    )
+}
+
+fn pattern_of(pattern: &str, matches: bool) -> Result<Pattern, NotSupported> {
+    Regex::new(pattern)
+        .map(|regex| Pattern { regex, matches })
+        .map_err(|e| NotSupported(format!("the content pattern {pattern:?} ({e})")))
+}

@@ -1,0 +1,291 @@
+//! `check program`: runs the program every cycle (argv, no shell), keeps the
+//! first 64 KiB of its output (stdout then stderr, like Monit's output
+//! buffer, which it also drains so the program never blocks on a full pipe),
+//! and reports its exit status. Past its timeout the whole process group is
+//! killed; the child is always reaped, even when the caller gave up waiting,
+//! because the run lives in a task of its own.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use warden_config::model::{Program, UserRef};
+
+use crate::latest::Latest;
+use crate::outcome::{Metric, Outcome, Status};
+use crate::{BoxFuture, Probe, nagios};
+
+/// Monit's default program timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+/// How much output is kept (the rest is read and dropped).
+pub const OUTPUT_LIMIT: usize = 64 * 1024;
+
+/// How one run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ended {
+    /// Its exit status (128 + N when killed by signal N, like a shell).
+    Exited(i32),
+    TimedOut(Duration),
+    NotStarted(String),
+}
+
+#[derive(Debug)]
+pub struct ProgramProbe {
+    program: Program,
+    timeout: Duration,
+    latest: Arc<Latest>,
+}
+
+impl ProgramProbe {
+    pub fn new(program: Program, latest: Arc<Latest>) -> Self {
+        let timeout = program.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        ProgramProbe {
+            program,
+            timeout,
+            latest,
+        }
+    }
+}
+
+/// Runs `program` once; see the module text. Never panics, never leaves a
+/// zombie: on timeout the group is killed with SIGKILL and waited for.
+pub async fn run_once(program: &Program, timeout: Duration) -> (Ended, String) {
+    let mut child = match command(program).and_then(|mut c| c.spawn().map_err(|e| e.to_string())) {
+        Ok(c) => c,
+        Err(e) => {
+            return (
+                Ended::NotStarted(format!("cannot run '{}': {e}", program.command)),
+                String::new(),
+            );
+        }
+    };
+    let (mut out, mut err) = (child.stdout.take(), child.stderr.take());
+    let io = async {
+        let (o, e, status) = tokio::join!(keep(out.as_mut()), keep(err.as_mut()), child.wait());
+        (o, e, status)
+    };
+    match tokio::time::timeout(timeout, io).await {
+        Ok((o, e, Ok(status))) => {
+            use std::os::unix::process::ExitStatusExt;
+            let code = status
+                .code()
+                .or(status.signal().map(|s| 128 + s))
+                .unwrap_or(-1);
+            (Ended::Exited(code), joined(o, e))
+        }
+        Ok((o, e, Err(wait))) => (
+            Ended::NotStarted(format!("cannot wait for '{}': {wait}", program.command)),
+            joined(o, e),
+        ),
+        Err(_) => {
+            if let Some(pid) = child
+                .id()
+                .and_then(|p| rustix::process::Pid::from_raw(p as i32))
+            {
+                // The child leads its own group, so this reaches what it forked.
+                let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+            }
+            // SIGKILL cannot be ignored: this wait is short, and reaps it.
+            let _ = child.wait().await;
+            (Ended::TimedOut(timeout), String::new())
+        }
+    }
+}
+
+/// Reads a pipe to its end, keeping the first [`OUTPUT_LIMIT`] bytes.
+async fn keep<R: AsyncRead + Unpin>(pipe: Option<&mut R>) -> Vec<u8> {
+    let mut kept = Vec::new();
+    let Some(pipe) = pipe else { return kept };
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = pipe.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        let room = OUTPUT_LIMIT.saturating_sub(kept.len());
+        kept.extend_from_slice(&buf[..n.min(room)]);
+    }
+    kept
+}
+
+fn joined(mut out: Vec<u8>, err: Vec<u8>) -> String {
+    let room = OUTPUT_LIMIT.saturating_sub(out.len());
+    out.extend_from_slice(&err[..err.len().min(room)]);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn command(program: &Program) -> Result<tokio::process::Command, String> {
+    let (exe, args) = program.argv.split_first().ok_or("the program is empty")?;
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(false);
+    if let Some(u) = &program.uid {
+        cmd.uid(id(u, "/etc/passwd")?);
+    }
+    if let Some(g) = &program.gid {
+        cmd.gid(id(g, "/etc/group")?);
+    }
+    Ok(cmd)
+}
+
+fn id(who: &UserRef, db: &str) -> Result<u32, String> {
+    match who {
+        UserRef::Id(n) => Ok(*n),
+        UserRef::Name(name) => crate::file::id_of(name, Path::new(db))
+            .ok_or_else(|| format!("unknown user or group '{name}'")),
+    }
+}
+
+/// The outcome of a run: ok with its exit status whenever it ran to its
+/// end (rules judge the status), failed when it timed out or never ran.
+pub fn outcome(ended: &Ended, output: &str) -> Outcome {
+    match ended {
+        Ended::Exited(code) => {
+            let first = output.lines().next().unwrap_or("").trim();
+            let state = nagios::state_word(*code, output)
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default();
+            let said = if first.is_empty() {
+                String::new()
+            } else {
+                format!(": {first}")
+            };
+            let mut o = Outcome::ok(format!("program exited with status {code}{state}{said}"))
+                .with(Metric::ExitStatus, f64::from(*code));
+            o.named = nagios::perfdata(output);
+            o
+        }
+        Ended::TimedOut(t) => Outcome::failed(
+            Status::Failed,
+            format!(
+                "program timed out after {} s; its process group was killed",
+                t.as_secs_f64()
+            ),
+        ),
+        Ended::NotStarted(why) => Outcome::failed(Status::Error, why.clone()),
+    }
+}
+
+impl Probe for ProgramProbe {
+    fn kind(&self) -> &'static str {
+        "program"
+    }
+
+    /// The program's own timeout, plus time to kill and reap it.
+    fn timeout(&self) -> Option<Duration> {
+        Some(self.timeout + Duration::from_secs(2))
+    }
+
+    fn run(&self) -> BoxFuture<'_, Outcome> {
+        let (program, timeout) = (self.program.clone(), self.timeout);
+        // A task of its own: if the scheduler stops waiting, the run still
+        // ends at its timeout and the child is still reaped.
+        let run = tokio::spawn(async move { run_once(&program, timeout).await });
+        Box::pin(async move {
+            let (ended, output) = run
+                .await
+                .unwrap_or_else(|e| (Ended::NotStarted(e.to_string()), String::new()));
+            let o = outcome(&ended, &output);
+            self.latest.publish(&o, Some(output));
+            o
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn program(argv: &[&str]) -> Program {
+        Program {
+            command: argv.join(" "),
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            uid: None,
+            gid: None,
+            timeout: None,
+            span: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_exit_status_and_output_are_reported() {
+        let p = program(&[
+            "sh",
+            "-c",
+            "echo 'PROCS CRITICAL | n=0;1;2'; echo oops >&2; exit 2",
+        ]);
+        let (ended, output) = run_once(&p, Duration::from_secs(10)).await;
+        assert_eq!(ended, Ended::Exited(2));
+        assert_eq!(output, "PROCS CRITICAL | n=0;1;2\noops\n");
+        let o = outcome(&ended, &output);
+        assert!(o.is_ok());
+        assert_eq!(o.value(Metric::ExitStatus), Some(2.0));
+        assert_eq!(
+            o.reason,
+            "program exited with status 2 (CRITICAL): PROCS CRITICAL | n=0;1;2"
+        );
+        assert_eq!(o.named.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_hanging_program_and_its_group_are_killed_and_reaped_at_the_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let script = format!("echo $$ > {}; sleep 60 & sleep 60", pidfile.display());
+        let p = program(&["sh", "-c", &script]);
+        let (ended, _) = run_once(&p, Duration::from_millis(300)).await;
+        assert_eq!(ended, Ended::TimedOut(Duration::from_millis(300)));
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let group = rustix::process::Pid::from_raw(pid).unwrap();
+        // The group leader was reaped; its background sleep got SIGKILL
+        // (reaped by whoever adopts it): nothing of the group is alive.
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "leader not reaped"
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while rustix::process::test_kill_process_group(group).is_ok() {
+            let alive = std::fs::read_dir("/proc")
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .any(|e| {
+                    let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+                    crate::procfs::parse_stat(&stat)
+                        .is_some_and(|s| s.pgrp == pid as u32 && !s.is_zombie())
+                });
+            assert!(
+                alive || std::time::Instant::now() < deadline,
+                "group members left alive"
+            );
+            if !alive {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_program_is_an_error_with_its_name() {
+        let (ended, _) = run_once(&program(&["/nonexistent/prog"]), Duration::from_secs(5)).await;
+        let o = outcome(&ended, "");
+        assert_eq!(o.status, Status::Error);
+        assert!(o.reason.contains("/nonexistent/prog"), "{o:?}");
+    }
+
+    #[tokio::test]
+    async fn output_beyond_64_kib_is_drained_but_not_kept() {
+        let p = program(&["sh", "-c", "head -c 300000 /dev/zero | tr '\\0' x"]);
+        let (ended, output) = run_once(&p, Duration::from_secs(10)).await;
+        assert_eq!(ended, Ended::Exited(0));
+        assert_eq!(output.len(), OUTPUT_LIMIT);
+    }
+}
