@@ -1,0 +1,1 @@
+//! Alerts: e-mail and webhooks behind a durable on-disk queue.
