@@ -17,6 +17,7 @@ pub mod filesystem;
 pub mod latest;
 pub mod local;
 pub mod nagios;
+pub mod dns;
 pub mod net;
 pub mod outcome;
 pub mod pidfd;
