@@ -1,0 +1,238 @@
+//! `GET /metrics`: Prometheus metrics in OpenMetrics text, served on the
+//! Unix socket and on the TCP interface. Per-check gauges are read from the
+//! status board at scrape time; event counts come from the event bus, and
+//! the scheduler lag from a timer task that measures how late it wakes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
+use warden_engine::status::MonitoringStatus;
+use warden_engine::{EventBus, ServiceStatus};
+
+use super::ControlState;
+
+/// How often the lag probe wakes; its lateness is the scheduler lag.
+const LAG_TICK: Duration = Duration::from_millis(500);
+
+/// The OpenMetrics media type Prometheus asks for.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CheckLabels {
+    check: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    check: String,
+    r#type: String,
+}
+
+/// Metrics that live across scrapes; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    state: ControlState,
+    events: Family<EventLabels, Counter>,
+    lag: Histogram,
+    started: Instant,
+    _tasks: Arc<Tasks>,
+}
+
+/// Aborts the metric tasks when the last clone goes.
+#[derive(Debug)]
+struct Tasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        self.0.iter().for_each(|t| t.abort());
+    }
+}
+
+impl Metrics {
+    /// Starts counting events from `bus` and measuring the scheduler lag.
+    pub fn start(state: ControlState, bus: &EventBus) -> Metrics {
+        let events = Family::<EventLabels, Counter>::default();
+        let lag = Histogram::new([0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]);
+        let tasks = vec![
+            tokio::spawn(count_events(bus.subscribe(), events.clone())),
+            tokio::spawn(measure_lag(lag.clone())),
+        ];
+        Metrics {
+            state,
+            events,
+            lag,
+            started: Instant::now(),
+            _tasks: Arc::new(Tasks(tasks)),
+        }
+    }
+
+    /// `/metrics`, to merge into any router.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/metrics", get(serve))
+            .with_state(self.clone())
+    }
+
+    /// The whole exposition, ending in `# EOF`.
+    pub fn render(&self) -> Result<String, std::fmt::Error> {
+        let mut registry = Registry::default();
+        register_checks(&mut registry, &self.state.status());
+        registry.register(
+            "warden_events",
+            "Events by check and type (Monit's event names, snake_case)",
+            self.events.clone(),
+        );
+        let uptime = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        uptime.set(self.started.elapsed().as_secs_f64());
+        registry.register(
+            "warden_uptime_seconds",
+            "How long this Warden has run",
+            uptime,
+        );
+        registry.register(
+            "warden_scheduler_lag_seconds",
+            "How late a timer on the checks' runtime wakes (busy or starved scheduler)",
+            self.lag.clone(),
+        );
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &registry)?;
+        Ok(out)
+    }
+}
+
+type FloatGauge = Gauge<f64, std::sync::atomic::AtomicU64>;
+
+/// The per-check families, filled from one status snapshot.
+fn register_checks(registry: &mut Registry, checks: &[ServiceStatus]) {
+    let up = Family::<CheckLabels, Gauge>::default();
+    let monitored = Family::<CheckLabels, Gauge>::default();
+    let restarts = Family::<CheckLabels, Counter>::default();
+    let duration = Family::<CheckLabels, FloatGauge>::default();
+    let success = Family::<CheckLabels, FloatGauge>::default();
+    for s in checks {
+        let l = CheckLabels {
+            check: s.name.clone(),
+        };
+        let watched = s.monitoring == MonitoringStatus::Monitored;
+        up.get_or_create(&l).set(i64::from(s.ok && watched));
+        monitored
+            .get_or_create(&l)
+            .set(i64::from(s.monitoring != MonitoringStatus::NotMonitored));
+        restarts.get_or_create(&l).inc_by(s.restarts_total);
+        if let Some(ms) = s.probe_duration_ms {
+            duration.get_or_create(&l).set(ms / 1000.0);
+        }
+        if let Some(t) = s.last_success_unix_s {
+            success.get_or_create(&l).set(t as f64);
+        }
+    }
+    registry.register(
+        "warden_check_up",
+        "1 when the check's last probe passed, else 0",
+        up,
+    );
+    registry.register(
+        "warden_check_monitored",
+        "1 when Warden watches the check, 0 after unmonitor",
+        monitored,
+    );
+    registry.register(
+        "warden_check_restarts",
+        "Starts and restarts Warden made for the check",
+        restarts,
+    );
+    registry.register(
+        "warden_check_probe_duration_seconds",
+        "How long the check's last probe took",
+        duration,
+    );
+    registry.register(
+        "warden_check_last_success_timestamp_seconds",
+        "When the check's probe last passed (unix time)",
+        success,
+    );
+}
+
+async fn serve(State(metrics): State<Metrics>) -> Response {
+    match metrics.render() {
+        Ok(text) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),
+        Err(e) => {
+            tracing::error!("cannot encode the metrics: {e}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// The event's kind as a label: `does_not_exist`, `action_done`, ...
+fn kind_label(kind: warden_engine::EventKind) -> String {
+    match serde_json::to_value(kind) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => format!("{kind:?}"),
+    }
+}
+
+async fn count_events(
+    mut rx: tokio::sync::broadcast::Receiver<warden_engine::Event>,
+    events: Family<EventLabels, Counter>,
+) {
+    loop {
+        match rx.recv().await {
+            Ok(e) => {
+                events
+                    .get_or_create(&EventLabels {
+                        check: e.service,
+                        r#type: kind_label(e.kind),
+                    })
+                    .inc();
+            }
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!("metrics: {n} events went by uncounted (the bus was full)");
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Sleeps `LAG_TICK` over and over and records how much later than asked
+/// it woke: the time a ready check task would also have waited.
+async fn measure_lag(lag: Histogram) {
+    loop {
+        let asked = Instant::now() + LAG_TICK;
+        tokio::time::sleep_until(asked).await;
+        lag.observe(
+            Instant::now()
+                .saturating_duration_since(asked)
+                .as_secs_f64(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_kinds_become_snake_case_labels() {
+        let table = [
+            (warden_engine::EventKind::DoesNotExist, "does_not_exist"),
+            (warden_engine::EventKind::ActionDone, "action_done"),
+            (warden_engine::EventKind::Recovered, "recovered"),
+        ];
+        for (kind, want) in table {
+            assert_eq!(kind_label(kind), want);
+        }
+    }
+}

@@ -1,0 +1,404 @@
+//! The status page of the TCP interface: `GET /` lists every check (status,
+//! type, pid, cpu, memory, uptime) and refreshes itself; users who may act
+//! get start/stop/restart/monitor/unmonitor buttons, plain HTML forms that
+//! POST to `/action`. CSRF guard: every form carries a random token made at
+//! daemon start (a POST without it is refused), and [`same_origin`] refuses
+//! any POST whose `Origin` (or `Referer`) names another host. Every string
+//! on the page is escaped: check names come from the config.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Form, Router};
+use serde::Deserialize;
+use warden_engine::ServiceStatus;
+
+use super::auth::Viewer;
+use super::{Action, ControlState, Target};
+
+const CSS: &str = include_str!("page.css");
+/// Seconds between the page's own reloads.
+const REFRESH_S: u32 = 5;
+
+#[derive(Debug, Clone)]
+struct Page {
+    state: ControlState,
+    token: Arc<str>,
+    host: Arc<str>,
+}
+
+/// `GET /` and `POST /action`, with a token made now.
+pub fn router(state: ControlState) -> Router {
+    let host = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
+    let page = Page {
+        state,
+        token: csrf_token().into(),
+        host: host.into(),
+    };
+    Router::new()
+        .route("/", get(show))
+        .route("/action", post(act))
+        .with_state(page)
+}
+
+/// 128 random bits in hex, from the kernel.
+fn csrf_token() -> String {
+    use std::io::Read as _;
+    let mut bytes = [0u8; 16];
+    if let Err(e) = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)) {
+        // Never seen on Linux; the hasher keys are random per process too.
+        tracing::warn!("cannot read /dev/urandom ({e}); using the hasher's random keys");
+        use std::hash::{BuildHasher as _, Hasher as _};
+        for chunk in bytes.chunks_mut(8) {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u8(0);
+            chunk.copy_from_slice(&h.finish().to_le_bytes());
+        }
+    }
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// What the page says after an action (`/?action=restart&service=web&result=done`).
+#[derive(Debug, Default, Deserialize)]
+struct Flash {
+    action: Option<String>,
+    service: Option<String>,
+    result: Option<String>,
+}
+
+async fn show(
+    State(page): State<Page>,
+    viewer: Option<Extension<Viewer>>,
+    Query(flash): Query<Flash>,
+) -> Response {
+    // Without the auth layer nobody is known: show, never offer to act.
+    let can_act = viewer.is_some_and(|v| !v.read_only);
+    let checks = page.state.status();
+    let html = render(&page, &checks, can_act, &flash);
+    ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct ActionForm {
+    service: String,
+    action: String,
+    csrf: String,
+}
+
+async fn act(State(page): State<Page>, Form(form): Form<ActionForm>) -> Response {
+    if !same_text(&form.csrf, &page.token) {
+        tracing::warn!(
+            "web interface: refused an action on '{}' without a valid CSRF token",
+            form.service
+        );
+        return (
+            StatusCode::FORBIDDEN,
+            "forbidden: stale or missing form token; reload the page\n",
+        )
+            .into_response();
+    }
+    let Some(action) = Action::parse(&form.action) else {
+        return (StatusCode::BAD_REQUEST, "unknown action\n").into_response();
+    };
+    let result = match page
+        .state
+        .act(action, Target::Service(form.service.clone()))
+        .await
+    {
+        Ok(r) if !r.failed.is_empty() => "failed",
+        Ok(r) if !r.refused.is_empty() => "refused",
+        Ok(_) => "done",
+        Err(e) if e.code == "passive" => "refused",
+        Err(_) => "error",
+    };
+    tracing::info!(
+        "web interface: {} '{}': {result}",
+        action.word(),
+        form.service
+    );
+    let query = format!(
+        "/?action={}&service={}&result={result}",
+        action.word(),
+        url_encode(&form.service)
+    );
+    Redirect::to(&query).into_response()
+}
+
+/// Refuses a request that acts when the browser says it comes from a page
+/// of another site (`Origin`, else `Referer`, against `Host`). Programs
+/// such as the CLI send neither and pass.
+pub async fn same_origin(req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD) || is_same_origin(req.headers()) {
+        return next.run(req).await;
+    }
+    tracing::warn!(
+        "web interface: refused {} {} from another site's page",
+        req.method(),
+        req.uri().path()
+    );
+    (StatusCode::FORBIDDEN, "forbidden: cross-site request\n").into_response()
+}
+
+fn is_same_origin(headers: &HeaderMap) -> bool {
+    let text = |h| headers.get(h).and_then(|v| v.to_str().ok());
+    let Some(from) = text(header::ORIGIN).or_else(|| text(header::REFERER)) else {
+        return true;
+    };
+    let Some(host) = text(header::HOST) else {
+        return false;
+    };
+    // scheme://host[:port][/path]: compare the authority only.
+    let authority = from
+        .split_once("://")
+        .map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
+    authority.eq_ignore_ascii_case(host)
+}
+
+fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn render(page: &Page, checks: &[ServiceStatus], can_act: bool, flash: &Flash) -> String {
+    let mut h = String::with_capacity(4096 + checks.len() * 600);
+    let _ = write!(
+        h,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"refresh\" content=\"{REFRESH_S}; url=/\">\
+         <title>Warden on {host}</title><style>{CSS}</style></head><body>\
+         <h1>Warden on {host}</h1><p class=\"meta\">{n} services; this page reloads every {REFRESH_S} s</p>",
+        host = escape(&page.host),
+        n = checks.len(),
+    );
+    flash_line(&mut h, flash);
+    h.push_str(
+        "<table id=\"services\"><thead><tr><th>Service</th><th>Type</th><th>Status</th>\
+         <th>Monitoring</th><th>PID</th><th>CPU</th><th>Memory</th><th>Uptime</th>",
+    );
+    h.push_str(if can_act {
+        "<th>Actions</th></tr></thead><tbody>"
+    } else {
+        "</tr></thead><tbody>"
+    });
+    for s in checks {
+        row(&mut h, s, can_act.then_some(&*page.token));
+    }
+    h.push_str("</tbody></table></body></html>\n");
+    h
+}
+
+fn flash_line(h: &mut String, flash: &Flash) {
+    let (Some(action), Some(service), Some(result)) =
+        (&flash.action, &flash.service, &flash.result)
+    else {
+        return;
+    };
+    let Some(action) = Action::parse(action) else {
+        return;
+    };
+    let (class, words) = match result.as_str() {
+        "done" => ("flash", "done"),
+        "failed" => ("flash bad", "failed"),
+        "refused" => ("flash bad", "refused (passive mode)"),
+        _ => ("flash bad", "not done (see the log)"),
+    };
+    let _ = write!(
+        h,
+        "<p class=\"{class}\" id=\"flash\">{} '{}': {words}</p>",
+        action.word(),
+        escape(service)
+    );
+}
+
+fn row(h: &mut String, s: &ServiceStatus, token: Option<&str>) {
+    let class = match (s.ok, s.monitoring) {
+        (_, warden_engine::status::MonitoringStatus::NotMonitored) => "idle",
+        (true, _) => "ok",
+        (false, _) => "fail",
+    };
+    let name = escape(&s.name);
+    let _ = write!(
+        h,
+        "<tr data-service=\"{name}\"><td>{name}</td><td>{}</td>\
+         <td class=\"{class}\">{}<div class=\"reason\">{}</div></td><td>{}</td>\
+         <td class=\"num pid\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
+        escape(&s.kind),
+        escape(&s.status),
+        escape(s.reason.as_deref().unwrap_or("")),
+        s.monitoring.words(),
+        s.pid.map_or("-".into(), |p| p.to_string()),
+        s.cpu_percent.map_or("-".into(), |c| format!("{c:.1}%")),
+        s.memory_bytes.map_or("-".into(), bytes),
+        s.uptime_s.map_or("-".into(), uptime),
+    );
+    if let Some(token) = token {
+        let _ = write!(
+            h,
+            "<td><form method=\"post\" action=\"/action\">\
+             <input type=\"hidden\" name=\"service\" value=\"{name}\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+            escape(token)
+        );
+        for a in Action::ALL {
+            let _ = write!(
+                h,
+                "<button name=\"action\" value=\"{0}\">{0}</button>",
+                a.word()
+            );
+        }
+        h.push_str("</form></td>");
+    }
+    h.push_str("</tr>\n");
+}
+
+/// HTML text and attribute escaping.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn url_encode(text: &str) -> String {
+    text.bytes().fold(String::new(), |mut s, b| {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            s.push(char::from(b));
+        } else {
+            let _ = write!(s, "%{b:02X}");
+        }
+        s
+    })
+}
+
+/// 1536000 -> "1.5 MB", as Monit writes sizes.
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// 93784 -> "1d 2h 3m".
+fn uptime(s: u64) -> String {
+    let (d, h, m) = (s / 86_400, s / 3600 % 24, s / 60 % 60);
+    match (d, h) {
+        (0, 0) if m == 0 => format!("{s}s"),
+        (0, 0) => format!("{m}m"),
+        (0, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h {m}m"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_markup_character_is_escaped() {
+        assert_eq!(
+            escape(r#"<script>alert("x&'y")</script>"#),
+            "&lt;script&gt;alert(&quot;x&amp;&#39;y&quot;)&lt;/script&gt;"
+        );
+    }
+
+    #[test]
+    fn sizes_and_uptimes_read_like_monit() {
+        let table = [
+            (bytes(512), "512 B"),
+            (bytes(1_572_864), "1.5 MB"),
+            (uptime(42), "42s"),
+        ];
+        for (got, want) in table {
+            assert_eq!(got, want);
+        }
+        assert_eq!(uptime(93_784), "1d 2h 3m");
+        assert_eq!(uptime(3_660), "1h 1m");
+    }
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(k.clone(), v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_pages_of_the_same_host_may_post() {
+        let table = [
+            (headers(&[(header::HOST, "127.0.0.1:2812")]), true),
+            (
+                headers(&[
+                    (header::HOST, "127.0.0.1:2812"),
+                    (header::ORIGIN, "http://127.0.0.1:2812"),
+                ]),
+                true,
+            ),
+            (
+                headers(&[
+                    (header::HOST, "127.0.0.1:2812"),
+                    (header::ORIGIN, "https://evil.example"),
+                ]),
+                false,
+            ),
+            (
+                headers(&[
+                    (header::HOST, "127.0.0.1:2812"),
+                    (header::REFERER, "http://127.0.0.1:2812/x"),
+                ]),
+                true,
+            ),
+            (
+                headers(&[
+                    (header::HOST, "127.0.0.1:2812"),
+                    (header::REFERER, "http://127.0.0.1:9/"),
+                ]),
+                false,
+            ),
+            (headers(&[(header::ORIGIN, "null")]), false),
+        ];
+        for (h, want) in table {
+            assert_eq!(is_same_origin(&h), want, "{h:?}");
+        }
+    }
+
+    #[test]
+    fn a_csrf_token_is_32_hex_digits_and_differs_each_time() {
+        let (a, b) = (csrf_token(), csrf_token());
+        assert_eq!(a.len(), 32);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn service_names_are_url_encoded() {
+        assert_eq!(url_encode("my web&x"), "my%20web%26x");
+    }
+}
