@@ -9,9 +9,11 @@ use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+use warden::control::{self, ControlState, Request};
 use warden_config::model::LogTarget;
 use warden_config::{Config, SourceMap};
-use warden_engine::{Engine, EventBus, StateStore};
+use warden_engine::{Command, Engine, EventBus, StateStore, StatusBoard};
 
 use crate::cli::exit;
 
@@ -101,7 +103,7 @@ fn detach() -> ExitCode {
 
 /// Where the state lives: `set statefile`, else `~/.warden.state` like
 /// Monit's `~/.monit.state`, else next to the control file.
-fn statefile(config: &Config, control: &Path) -> PathBuf {
+pub fn statefile(config: &Config, control: &Path) -> PathBuf {
     if let Some(p) = &config.settings.statefile {
         return p.clone();
     }
@@ -111,14 +113,112 @@ fn statefile(config: &Config, control: &Path) -> PathBuf {
     }
 }
 
+/// The running engine and what is needed to replace it on reload.
+struct Running {
+    path: PathBuf,
+    /// None only while a reload swaps it.
+    engine: Option<Engine>,
+    config: Config,
+    state: StateStore,
+    bus: EventBus,
+    board: watch::Sender<StatusBoard>,
+}
+
+impl Running {
+    /// Reloads the control file (SIGHUP or the API); a file with errors
+    /// keeps the running configuration and says why.
+    async fn reload(&mut self) -> Result<(), String> {
+        tracing::info!(
+            "reinitializing Warden - control file '{}'",
+            self.path.display()
+        );
+        let Some((new, sources)) = reload(&self.path) else {
+            return Err("the control file has errors; keeping the running configuration".into());
+        };
+        warn_unsupported(&new, &sources);
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
+        // The old engine stops before the new one starts: never two tasks
+        // acting on one service.
+        let old = self.board.borrow().clone();
+        if let Some(engine) = self.engine.take() {
+            engine.stop().await;
+        }
+        let engine = Engine::start(&new, self.state.clone(), self.bus.clone());
+        let board = engine.status_board();
+        self.engine = Some(engine);
+        board.carry_over(&old);
+        let _ = self.board.send(board);
+        self.config = new;
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+        Ok(())
+    }
+
+    /// Carries out one control request; true when the daemon must quit.
+    async fn handle(&mut self, request: Request) -> bool {
+        match request {
+            Request::Act {
+                action,
+                names,
+                reply,
+            } => {
+                if let Some(engine) = &self.engine {
+                    let done = control::server::act(engine, action, names);
+                    tokio::spawn(async move {
+                        let _ = reply.send(done.await);
+                    });
+                }
+            }
+            Request::Reload(reply) => {
+                let _ = reply.send(self.reload().await);
+            }
+            Request::Validate(reply) => {
+                let names: Vec<String> = self
+                    .config
+                    .checks
+                    .iter()
+                    .map(|c| c.name.value.clone())
+                    .collect();
+                if let Some(engine) = &self.engine {
+                    for name in &names {
+                        engine.command(name, Command::Evaluate);
+                    }
+                }
+                let _ = reply.send(names.len());
+            }
+            Request::Quit(reply) => {
+                tracing::info!("quit requested through the control socket");
+                let _ = reply.send(());
+                return true;
+            }
+        }
+        false
+    }
+}
+
 async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
     raise_open_files_limit();
-    let state = StateStore::open(Some(statefile(&config, &path)));
+    let statefile = statefile(&config, &path);
+    let state = StateStore::open(Some(statefile.clone()));
     let bus = EventBus::default();
     tracing::info!("Warden daemon with pid {} started", std::process::id());
     warn_unsupported(&config, &sources);
-    let mut engine = Engine::start(&config, state.clone(), bus.clone());
-    let mut current = config;
+    let engine = Engine::start(&config, state.clone(), bus.clone());
+    let (board, board_rx) = watch::channel(engine.status_board());
+    let events = tokio::spawn(record_events(bus.clone(), board_rx.clone()));
+    let (requests, mut inbox) = mpsc::channel(64);
+    let control = ControlState::new(board_rx, requests);
+    let Some(server) = serve_socket(&config, &statefile, control.clone()) else {
+        engine.stop().await;
+        return ExitCode::FAILURE;
+    };
+    let mut running = Running {
+        path,
+        engine: Some(engine),
+        config,
+        state,
+        bus,
+        board,
+    };
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     let watchdog = tokio::spawn(watchdog());
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
@@ -134,26 +234,62 @@ async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = hup.recv() => {
-                tracing::info!("reinitializing Warden - control file '{}'", path.display());
-                if let Some((new, sources)) = reload(&path) {
-                    warn_unsupported(&new, &sources);
-                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
-                    engine.stop().await;
-                    engine = Engine::start(&new, state.clone(), bus.clone());
-                    current = new;
-                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+                let _ = running.reload().await;
+            }
+            Some(request) = inbox.recv() => {
+                if running.handle(request).await {
+                    break;
                 }
             }
         }
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     tracing::info!("Warden daemon with pid {} stopped", std::process::id());
-    engine.stop().await;
+    server.stop().await;
+    if let Some(engine) = running.engine.take() {
+        engine.stop().await;
+    }
     watchdog.abort();
-    if let Some(p) = &current.settings.pidfile {
+    events.abort();
+    if let Some(p) = &running.config.settings.pidfile {
         let _ = std::fs::remove_file(p);
     }
     ExitCode::from(exit::OK)
+}
+
+/// Serves the control API on its Unix socket; None (logged) when the
+/// socket cannot be created.
+fn serve_socket(
+    config: &Config,
+    statefile: &Path,
+    control: ControlState,
+) -> Option<control::server::UnixServer> {
+    let httpd = config.settings.httpd.as_ref();
+    let socket = control::server::socket_path(httpd, statefile);
+    let mode = httpd.and_then(|h| h.socket_permission);
+    match control::server::bind(&socket, mode) {
+        Ok(listener) => {
+            tracing::info!("control socket at {}", socket.display());
+            let router = control::api_router(control);
+            Some(control::server::UnixServer::serve(listener, socket, router))
+        }
+        Err(e) => {
+            tracing::error!("cannot create the control socket {}: {e}", socket.display());
+            None
+        }
+    }
+}
+
+/// Remembers every event as its check's last one on the running board.
+async fn record_events(bus: EventBus, board: watch::Receiver<StatusBoard>) {
+    let mut rx = bus.subscribe();
+    loop {
+        match rx.recv().await {
+            Ok(event) => board.borrow().record_event(&event),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(_) => return,
+        }
+    }
 }
 
 /// Parses and validates the file again; on errors logs them and keeps the

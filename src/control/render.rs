@@ -1,19 +1,241 @@
-//! `warden status` and `warden summary` as text, Monit's layouts plus
-//! Warden's additions: pure functions from statuses to a string, so they
-//! can be snapshotted and benchmarked.
+//! `warden status`, `summary` and `report` as text: Monit 5.33's layouts
+//! (same labels, column widths and value formats) plus Warden's additions
+//! (restarts in the window, last probe, next check, last event). Pure
+//! functions from statuses to a string, so they can be snapshotted and
+//! benchmarked; colour (ANSI, on the status words only) when asked.
+
+use std::fmt::Write as _;
+use std::time::{Duration, UNIX_EPOCH};
 
 use warden_engine::ServiceStatus;
+use warden_engine::status::MonitoringStatus;
 
-/// `warden summary`: one line per check.
-pub fn render_summary(statuses: &[ServiceStatus], _colour: bool) -> String {
-    let mut out = String::new();
+/// `warden summary`: Monit's table of name, status and type.
+pub fn render_summary(statuses: &[ServiceStatus], colour: bool) -> String {
+    let mut out = String::with_capacity(80 * (statuses.len() + 1));
+    let _ = writeln!(out, " {:<33}{:<28}{:<14}", "Service Name", "Status", "Type");
     for s in statuses {
-        out.push_str(&format!("{} {} {}\n", s.name, s.status, s.kind));
+        let words = cut(&s.status, 26);
+        let padded = format!("{words:<28}");
+        let _ = writeln!(
+            out,
+            " {:<33}{}{:<14}",
+            cut(&s.name, 31),
+            paint(&padded, s, colour),
+            s.kind
+        );
     }
     out
 }
 
-/// `warden status`: one block per check.
-pub fn render_status(statuses: &[ServiceStatus], _colour: bool) -> String {
-    render_summary(statuses, false)
+/// `warden status`: one block per check, as `monit status` prints it.
+pub fn render_status(statuses: &[ServiceStatus], colour: bool) -> String {
+    let mut out = String::with_capacity(700 * statuses.len());
+    for s in statuses {
+        block(&mut out, s, colour);
+        out.push('\n');
+    }
+    out
+}
+
+/// `warden report`: how many checks are up, down, initialising,
+/// unmonitored, and the total, as Monit counts them.
+pub fn render_report(statuses: &[ServiceStatus]) -> String {
+    let total = statuses.len();
+    let pct = |n: usize| {
+        if total == 0 {
+            0.0
+        } else {
+            n as f64 * 100.0 / total as f64
+        }
+    };
+    let mut out = String::new();
+    for what in ["up", "down", "initialising", "unmonitored"] {
+        let n = report_count(statuses, what).unwrap_or(0);
+        let label = format!("{what}:");
+        let _ = writeln!(out, "{label:<16}{n} ({:.1}%)", pct(n));
+    }
+    let _ = writeln!(out, "{:<16}{total} services", "total:");
+    out
+}
+
+/// How many checks are in one report category; None for an unknown word.
+/// `failed` is Monit's other word for `down`.
+pub fn report_count(statuses: &[ServiceStatus], what: &str) -> Option<usize> {
+    let test: fn(&ServiceStatus) -> bool = match what {
+        "up" => |s| s.ok && s.monitoring == MonitoringStatus::Monitored,
+        "down" | "failed" => |s| !s.ok && s.monitoring == MonitoringStatus::Monitored,
+        "initialising" | "initializing" => |s| s.monitoring == MonitoringStatus::Initializing,
+        "unmonitored" => |s| s.monitoring == MonitoringStatus::NotMonitored,
+        "total" => |_| true,
+        _ => return None,
+    };
+    Some(statuses.iter().filter(|s| test(s)).count())
+}
+
+fn block(out: &mut String, s: &ServiceStatus, colour: bool) {
+    let _ = writeln!(out, "{} '{}'", s.kind, s.name);
+    line(out, "status", &paint(&s.status, s, colour));
+    line(out, "monitoring status", s.monitoring.words());
+    line(out, "monitoring mode", &s.mode);
+    if !s.groups.is_empty() {
+        line(out, "groups", &s.groups.join(", "));
+    }
+    let opt = |v: Option<String>| v;
+    let rows = [
+        ("pid", opt(s.pid.map(|p| p.to_string()))),
+        ("parent pid", s.ppid.map(|p| p.to_string())),
+        ("uptime", s.uptime_s.map(uptime)),
+        ("threads", s.threads.map(|n| n.to_string())),
+        ("children", s.children.map(|n| n.to_string())),
+        ("cpu", s.cpu_percent.map(|p| format!("{p:.1}%"))),
+        ("cpu total", s.total_cpu_percent.map(|p| format!("{p:.1}%"))),
+        ("memory", memory(s.memory_percent, s.memory_bytes)),
+        (
+            "memory total",
+            memory(s.total_memory_percent, s.total_memory_bytes),
+        ),
+        (
+            "port response time",
+            s.response_time_ms.map(|ms| format!("{ms:.3} ms")),
+        ),
+    ];
+    for (label, value) in rows {
+        if let Some(v) = value {
+            line(out, label, &v);
+        }
+    }
+    additions(out, s);
+    let collected = s.last_check_unix_s.map_or_else(|| "-".into(), date);
+    line(out, "data collected", &collected);
+}
+
+/// Warden's lines that Monit does not have.
+fn additions(out: &mut String, s: &ServiceStatus) {
+    let window = match s.restart_window_cycles {
+        Some(c) => format!(" within {c} cycles"),
+        None => String::new(),
+    };
+    line(
+        out,
+        "restarts",
+        &format!(
+            "{}{window} [{} total]",
+            s.restarts_in_window, s.restarts_total
+        ),
+    );
+    if let Some(ms) = s.probe_duration_ms {
+        line(out, "last probe took", &format!("{ms:.3} ms"));
+    }
+    if let Some(t) = s.next_check_unix_s {
+        line(out, "next check", &date(t));
+    }
+    if let Some(e) = &s.last_event {
+        let text = format!("{}: {} at {}", e.kind, e.description, date(e.time_unix_s));
+        line(out, "last event", &text);
+    }
+}
+
+fn line(out: &mut String, label: &str, value: &str) {
+    let _ = writeln!(out, "  {label:<29}{value}");
+}
+
+/// Text cut to `width` characters, ending in `...` when it was longer.
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(width.saturating_sub(3)).collect();
+    format!("{head}...")
+}
+
+/// The status words in green (OK), yellow (initializing, not monitored) or
+/// red (failed) on a terminal.
+fn paint(text: &str, s: &ServiceStatus, colour: bool) -> String {
+    if !colour {
+        return text.to_string();
+    }
+    let code = match (s.ok, s.monitoring) {
+        (_, MonitoringStatus::NotMonitored | MonitoringStatus::Initializing) => "33",
+        (true, _) => "32",
+        (false, _) => "31",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// Monit's `0.0% [1.6 MB]`.
+fn memory(percent: Option<f64>, bytes: Option<u64>) -> Option<String> {
+    let b = bytes?;
+    Some(format!("{:.1}% [{}]", percent.unwrap_or(0.0), size(b)))
+}
+
+/// Bytes as Monit prints them: `0 B`, `8 kB`, `1.6 MB` (powers of 1024).
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        return format!("{bytes} B");
+    }
+    let text = format!("{v:.1}");
+    let text = text.strip_suffix(".0").unwrap_or(&text);
+    format!("{text} {}", UNITS[unit])
+}
+
+/// Monit's uptime: `5m`, `2h 5m`, `3d 2h 5m`.
+pub fn uptime(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    match (d, h) {
+        (0, 0) => format!("{m}m"),
+        (0, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h {m}m"),
+    }
+}
+
+/// Monit's date in status: `Sat, 21 Nov 2026 07:07:09` (UTC here).
+pub fn date(unix_s: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    // `YYYY-MM-DDTHH:MM:SS+0000`, taken apart.
+    let iso = warden_engine::clock::monit_date(UNIX_EPOCH + Duration::from_secs(unix_s));
+    let month: usize = iso.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
+    format!(
+        "{}, {} {} {} {}",
+        DAYS[(unix_s / 86_400 % 7) as usize],
+        iso.get(8..10).unwrap_or("01"),
+        MONTHS[month.clamp(1, 12) - 1],
+        iso.get(0..4).unwrap_or("1970"),
+        iso.get(11..19).unwrap_or("00:00:00"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_formatted_as_monit_formats_them() {
+        let table = [
+            (size(0), "0 B"),
+            (size(8 * 1024), "8 kB"),
+            (size(1_677_722), "1.6 MB"),
+            (uptime(59), "0m"),
+            (uptime(3 * 3600 + 120), "3h 2m"),
+            (uptime(86_400 + 60), "1d 0h 1m"),
+            (date(1_795_245_229), "Sat, 21 Nov 2026 07:13:49".into()),
+            (
+                cut("Initializing - unmonitor pending", 26),
+                "Initializing - unmonito...",
+            ),
+        ];
+        for (got, want) in table {
+            assert_eq!(got, want);
+        }
+    }
 }
