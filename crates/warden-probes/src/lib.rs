@@ -30,6 +30,7 @@ pub mod registry;
 pub mod resources;
 pub mod system;
 pub mod table;
+pub mod tls;
 
 use std::future::Future;
 use std::pin::Pin;

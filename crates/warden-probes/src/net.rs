@@ -84,23 +84,28 @@ impl PortProbe {
         &self.target
     }
 
-    async fn attempt(&self) -> Result<Option<u16>, String> {
-        match (&self.conversation, &self.target) {
-            (Conversation::Http(http), _) => http.run().await.map(Some).map_err(|(_, why)| why),
-            (conv, Target::Tcp { host, port, ip, .. }) => {
+    /// One try: what it measured besides the time, and whether it passed.
+    async fn attempt(&self) -> (Vec<(Metric, f64)>, Result<(), String>) {
+        match &self.conversation {
+            Conversation::Http(http) => http.run().await,
+            conv => (Vec::new(), self.connect_and_talk(conv).await),
+        }
+    }
+
+    async fn connect_and_talk(&self, conv: &Conversation) -> Result<(), String> {
+        match &self.target {
+            Target::Tcp { host, port, ip, .. } => {
                 let mut stream = self.connect_tcp(host, *port, *ip).await?;
-                self.converse(&mut stream, conv).await.map(|_| None)
+                self.converse(&mut stream, conv).await
             }
-            (conv, Target::Unix { path }) => {
+            Target::Unix { path } => {
                 let mut stream = timeout(self.timeout, UnixStream::connect(path))
                     .await
                     .map_err(|_| format!("timed out connecting to {}", path.display()))?
                     .map_err(|e| format!("cannot connect to {}: {e}", path.display()))?;
-                self.converse(&mut stream, conv).await.map(|_| None)
+                self.converse(&mut stream, conv).await
             }
-            (conv, Target::Udp { host, port, ip }) => {
-                self.udp(host, *port, *ip, conv).await.map(|_| None)
-            }
+            Target::Udp { host, port, ip } => self.udp(host, *port, *ip, conv).await,
         }
     }
 
@@ -222,22 +227,16 @@ impl Probe for PortProbe {
             let mut attempts = 0;
             loop {
                 let started = Instant::now();
-                let result = self.attempt().await;
+                let (values, result) = self.attempt().await;
                 let took = started.elapsed().as_secs_f64();
                 attempts += 1;
                 let outcome = match result {
-                    Ok(status) => {
-                        let out = Outcome::ok(format!("connected to {}", self.target));
-                        let out = out.with(Metric::ResponseTime, took);
-                        match status {
-                            Some(s) => out.with(Metric::ExitStatus, f64::from(s)),
-                            None => out,
-                        }
-                    }
+                    Ok(()) => Outcome::ok(format!("connected to {}", self.target)),
                     Err(_) if attempts <= self.retry => continue,
                     Err(why) => Outcome::failed(Status::Failed, why),
                 };
-                return outcome;
+                let outcome = outcome.with(Metric::ResponseTime, took);
+                return values.into_iter().fold(outcome, |o, (m, v)| o.with(m, v));
             }
         })
     }

@@ -283,7 +283,7 @@ async fn http_checks_status_content_host_header_and_basic_auth() {
         let out = run(&http_rule(port, options)).await;
         assert_eq!(out.status, want, "{name}: {}", out.reason);
         if want == Status::Ok {
-            assert!(out.value(Metric::ExitStatus).is_some(), "{name}");
+            assert!(out.value(Metric::HttpStatus).is_some(), "{name}");
         }
     }
 }

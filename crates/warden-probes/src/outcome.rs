@@ -59,6 +59,8 @@ pub enum Metric {
     InodeFree,
     /// Days until a TLS certificate expires.
     CertificateDays,
+    /// The status code of an HTTP response.
+    HttpStatus,
     /// The parent's pid.
     Ppid,
     /// Children of the process itself (`Children` counts all descendants).

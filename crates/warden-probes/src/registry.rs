@@ -170,6 +170,14 @@ pub fn rule_probe(check: &Check, test: &Test) -> RuleProbe {
             Ok(p) => RuleProbe::Probe(Arc::new(p)),
             Err(e) => RuleProbe::NotSupported(e),
         },
+        Test::Url(u) => match url_probe(u, kind) {
+            Ok(p) => RuleProbe::Probe(Arc::new(p)),
+            Err(e) => RuleProbe::NotSupported(e),
+        },
+        Test::Resolve(r) => match crate::dns::ResolveProbe::from_test(r) {
+            Ok(p) => RuleProbe::Probe(Arc::new(p)),
+            Err(e) => RuleProbe::NotSupported(e),
+        },
         Test::Restarts { .. } => RuleProbe::Engine,
         Test::NotExist
         | Test::Exist
@@ -198,6 +206,15 @@ fn process_resource(r: Resource) -> bool {
         r,
         Cpu | TotalCpu | Memory | TotalMemory | Children | Threads
     )
+}
+
+/// The http(s) port probe a `url` rule stands for.
+pub fn url_probe(
+    test: &warden_config::model::UrlTest,
+    kind: &CheckKind,
+) -> Result<PortProbe, NotSupported> {
+    let conn = protocol::url::connection(test).map_err(NotSupported)?;
+    port_probe(&conn, kind)
 }
 
 /// A port probe for one connection rule.

@@ -4,6 +4,7 @@
 //! connections: every run really connects.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::SystemTime;
 
 use regex::Regex;
 use reqwest::header::{HOST, HeaderName, HeaderValue};
@@ -13,6 +14,8 @@ use warden_config::model::{Connection, IpVersion, Operator, SocketType};
 
 use super::Conversation;
 use crate::net::{DEFAULT_TIMEOUT, Target};
+use crate::outcome::Metric;
+use crate::tls;
 
 /// At most this much of a body is read for `content` (Monit's default).
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -27,7 +30,13 @@ pub struct HttpTest {
     content: Option<(bool, Regex)>,
     headers: Vec<(HeaderName, HeaderValue)>,
     auth: Option<(String, Option<String>)>,
+    /// `certificate valid > N days`.
+    cert_min_days: Option<u32>,
 }
+
+/// What one request measured (HTTP status, certificate days) and whether
+/// every condition held.
+pub type Report = (Vec<(Metric, f64)>, Result<(), String>);
 
 pub fn build_http(conn: &Connection, target: &Target) -> Result<Conversation, String> {
     let tls = matches!(
@@ -46,8 +55,11 @@ pub fn build_https(conn: &Connection, target: &Target) -> Result<Conversation, S
 
 fn build(conn: &Connection, target: &Target, tls: bool) -> Result<Conversation, String> {
     let o = &conn.options;
-    if o.checksum.is_some() || o.certificate_valid_days.is_some() {
-        return Err("http checksum and certificate tests are not supported yet".into());
+    if o.checksum.is_some() {
+        return Err("the http content checksum test".into());
+    }
+    if o.certificate_valid_days.is_some() && !tls {
+        return Err("a certificate test over plain http (use https)".into());
     }
     let path = o.request.clone().unwrap_or_else(|| "/".into());
     let path = if path.starts_with('/') {
@@ -92,6 +104,7 @@ fn build(conn: &Connection, target: &Target, tls: bool) -> Result<Conversation, 
         content,
         headers,
         auth: o.username.clone().map(|u| (u, o.password.clone())),
+        cert_min_days: o.certificate_valid_days,
     };
     Ok(Conversation::Http(Box::new(test)))
 }
@@ -133,6 +146,7 @@ fn client(conn: &Connection, target: &Target) -> Result<Client, String> {
         .connect_timeout(limit)
         .timeout(limit)
         .tls_danger_accept_invalid_certs(!verify)
+        .tls_info(conn.options.certificate_valid_days.is_some())
         .user_agent(concat!("Warden/", env!("CARGO_PKG_VERSION")));
     match target {
         Target::Unix { path } => builder = builder.unix_socket(path.clone()),
@@ -151,8 +165,15 @@ fn client(conn: &Connection, target: &Target) -> Result<Client, String> {
 }
 
 impl HttpTest {
-    /// Runs the request; `Ok(status)` if everything held, else why not.
-    pub async fn run(&self) -> Result<u16, (Option<u16>, String)> {
+    /// Runs the request: the values measured, and whether the certificate,
+    /// the status and the content all held (checked in that order).
+    pub async fn run(&self) -> Report {
+        let mut values = Vec::new();
+        let result = self.request(&mut values).await;
+        (values, result)
+    }
+
+    async fn request(&self, values: &mut Vec<(Metric, f64)>) -> Result<(), String> {
         let mut request = self.client.request(self.method.clone(), &self.url);
         for (name, value) in &self.headers {
             request = request.header(name, value);
@@ -160,38 +181,69 @@ impl HttpTest {
         if let Some((user, password)) = &self.auth {
             request = request.basic_auth(user, password.as_deref());
         }
-        let mut response = request.send().await.map_err(|e| (None, describe(&e)))?;
+        let response = request.send().await.map_err(|e| describe(&e))?;
+        if let Some(min) = self.cert_min_days {
+            self.certificate(&response, min, values)?;
+        }
         let status = response.status().as_u16();
+        values.push((Metric::HttpStatus, f64::from(status)));
         let (op, expected) = self.status;
         if !op.holds(f64::from(status), f64::from(expected)) {
-            let why = format!(
+            return Err(format!(
                 "HTTP status {status} from {} does not satisfy status {} {expected}",
                 self.url,
                 op.symbol()
-            );
-            return Err((Some(status), why));
+            ));
         }
-        let Some((must_match, re)) = &self.content else {
-            return Ok(status);
-        };
+        match &self.content {
+            Some((must_match, re)) => self.content(response, *must_match, re).await,
+            None => Ok(()),
+        }
+    }
+
+    fn certificate(
+        &self,
+        response: &reqwest::Response,
+        min: u32,
+        values: &mut Vec<(Metric, f64)>,
+    ) -> Result<(), String> {
+        let der = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|info| info.peer_certificate())
+            .ok_or_else(|| format!("{} sent no certificate", self.url))?;
+        let (days, result) = tls::check_valid_days(der, min, SystemTime::now());
+        if let Some(days) = days {
+            values.push((Metric::CertificateDays, days));
+        }
+        result.map_err(|why| format!("{why} ({})", self.url))
+    }
+
+    async fn content(
+        &self,
+        mut response: reqwest::Response,
+        must_match: bool,
+        re: &Regex,
+    ) -> Result<(), String> {
         let mut body = Vec::new();
         while body.len() < BODY_LIMIT {
             match response.chunk().await {
                 Ok(Some(chunk)) => body.extend_from_slice(&chunk),
                 Ok(None) => break,
-                Err(e) => return Err((Some(status), describe(&e))),
+                Err(e) => return Err(describe(&e)),
             }
         }
         body.truncate(BODY_LIMIT);
         let text = String::from_utf8_lossy(&body);
-        if re.is_match(&text) != *must_match {
-            let op = if *must_match { "=" } else { "!=" };
-            return Err((
-                Some(status),
-                format!("content {op} {:?} failed for {}", re.as_str(), self.url),
+        if re.is_match(&text) != must_match {
+            let op = if must_match { "=" } else { "!=" };
+            return Err(format!(
+                "content {op} {:?} failed for {}",
+                re.as_str(),
+                self.url
             ));
         }
-        Ok(status)
+        Ok(())
     }
 }
 

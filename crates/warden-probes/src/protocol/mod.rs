@@ -15,6 +15,7 @@ pub mod pop;
 pub mod redis;
 pub mod smtp;
 pub mod ssh;
+pub mod url;
 pub mod websocket;
 pub mod wire;
 
