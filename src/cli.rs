@@ -1,4 +1,6 @@
-//! Command-line parsing and the commands that need no daemon (`-t`, `plan`).
+//! Command-line parsing (Monit's shape: options before the verb) and the
+//! commands that need no daemon (`-t`, `plan`, `procmatch`); the verbs that
+//! ask the daemon are in `remote.rs`.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -12,6 +14,22 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// The control file has errors.
     pub const CONFIG: u8 = 1;
+    /// Bad command-line usage (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// `status`, `summary`, `report`, `validate`: a service is failed or
+    /// not monitored.
+    pub const SERVICE_DOWN: u8 = 3;
+    /// No daemon answers on the control socket.
+    pub const NOT_RUNNING: u8 = 4;
+    /// The control socket exists but this user may not use it.
+    pub const PERMISSION: u8 = 5;
+    /// No service or group has that name.
+    pub const UNKNOWN: u8 = 6;
+    /// The action was refused: the service is in passive mode.
+    pub const REFUSED: u8 = 7;
+    /// The action failed (a start program failed or timed out), a reload
+    /// found errors, or the daemon's answer could not be read.
+    pub const FAILED: u8 = 8;
 }
 
 #[derive(Debug, Parser)]
@@ -34,13 +52,18 @@ struct Cli {
     #[arg(short = 'I', long = "foreground")]
     foreground: bool,
 
+    /// Act on (or show) the services of this group.
+    #[arg(short = 'g', long = "group", global = true)]
+    group: Option<String>,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Check the control file's syntax and exit (same as -t).
+    /// Evaluate every check now (asks the daemon); without a daemon, check
+    /// the control file's syntax (same as -t).
     Validate,
     /// Print the checks as the engine will run them.
     Plan {
@@ -48,10 +71,56 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show every service (or one) in detail.
+    Status(Show),
+    /// Show a table of services: name, status, type.
+    Summary(Show),
+    /// Count services: up, down, failed, initialising, unmonitored, total.
+    Report {
+        /// One category only, printed as a bare number.
+        what: Option<String>,
+    },
+    /// Start a service (or `all`, or -g GROUP), monitoring it again.
+    Start(Name),
+    /// Stop a service and stop monitoring it.
+    Stop(Name),
+    /// Restart a service.
+    Restart(Name),
+    /// Monitor a service again.
+    Monitor(Name),
+    /// Stop monitoring a service (no probe, no action).
+    Unmonitor(Name),
+    /// Reload the control file in the running daemon.
+    Reload,
+    /// Stop the daemon; the services keep running.
+    Quit,
+    /// Show which process a `matching` rule with this pattern would pick.
+    Procmatch {
+        /// A regular expression, matched against full command lines.
+        pattern: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Show {
+    /// One service only.
+    pub name: Option<String>,
+    /// Print JSON (the schema in the README) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Name {
+    /// A service name, or `all`; leave out with -g GROUP.
+    pub name: Option<String>,
 }
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Procmatch { pattern }) = &cli.command {
+        return procmatch(pattern);
+    }
     let Some(path) = control_file(cli.control_file.as_deref()) else {
         eprintln!("warden: no control file found; pass one with -c FILE");
         return ExitCode::from(exit::CONFIG);
@@ -59,12 +128,28 @@ pub fn run() -> ExitCode {
     if cli.test {
         return syntax_check(&path);
     }
+    let group = cli.group;
+    let remote = |verb| crate::remote::run(&path, group.clone(), verb);
+    use crate::remote::Verb;
     match cli.command {
-        Some(Command::Validate) => syntax_check(&path),
         None => crate::daemon::run(&path, cli.foreground),
         Some(Command::Plan { json }) => plan(&path, json),
+        Some(Command::Procmatch { .. }) => ExitCode::from(exit::OK),
+        Some(Command::Validate) => remote(Verb::Validate),
+        Some(Command::Status(show)) => remote(Verb::Status(show)),
+        Some(Command::Summary(show)) => remote(Verb::Summary(show)),
+        Some(Command::Report { what }) => remote(Verb::Report(what)),
+        Some(Command::Start(n)) => remote(Verb::Act(Action::Start, n.name)),
+        Some(Command::Stop(n)) => remote(Verb::Act(Action::Stop, n.name)),
+        Some(Command::Restart(n)) => remote(Verb::Act(Action::Restart, n.name)),
+        Some(Command::Monitor(n)) => remote(Verb::Act(Action::Monitor, n.name)),
+        Some(Command::Unmonitor(n)) => remote(Verb::Act(Action::Unmonitor, n.name)),
+        Some(Command::Reload) => remote(Verb::Reload),
+        Some(Command::Quit) => remote(Verb::Quit),
     }
 }
+
+use warden::control::Action;
 
 /// `-c FILE`, or the first default location that exists.
 fn control_file(given: Option<&Path>) -> Option<PathBuf> {
@@ -91,9 +176,10 @@ fn print_diagnostics(loaded: &Loaded) {
     }
 }
 
-/// `-t` / `validate`: the file's own diagnostics, then a warning for every
-/// check or rule the engine cannot run yet (never silently skipped).
-fn syntax_check(path: &Path) -> ExitCode {
+/// `-t` (and `validate` with no daemon): the file's own diagnostics, then
+/// a warning for every check or rule the engine cannot run yet (never
+/// silently skipped).
+pub fn syntax_check(path: &Path) -> ExitCode {
     let mut loaded = warden_config::load_file(path);
     if let Some(config) = &loaded.config {
         let warnings = warden_engine::unsupported(config);
@@ -124,5 +210,45 @@ fn plan(path: &Path, json: bool) -> ExitCode {
     } else {
         print!("{}", crate::plan::render(&config));
     }
+    ExitCode::from(exit::OK)
+}
+
+/// `procmatch REGEX`: every process whose command line matches, Monit's
+/// layout, the one a `matching` rule would pick (the oldest) starred.
+fn procmatch(pattern: &str) -> ExitCode {
+    let re = match regex::Regex::new(pattern) {
+        Ok(re) => re,
+        Err(e) => {
+            eprintln!("warden: '{pattern}' is not a valid regular expression: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let table = match warden_probes::ProcessTable::scan() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("warden: cannot read the process table: {e}");
+            return ExitCode::from(exit::FAILED);
+        }
+    };
+    let me = std::process::id();
+    let picked = table.oldest_matching(&re, me).map(|s| s.pid);
+    let pids = warden_probes::procfs::all_pids().unwrap_or_default();
+    let mut found: Vec<_> = pids
+        .into_iter()
+        .filter_map(|pid| table.get(pid))
+        .filter(|s| s.pid != me && !s.is_zombie())
+        .filter_map(|s| Some((s, table.cmdline(s.pid)?)))
+        .filter(|(_, cmd)| re.is_match(cmd))
+        .collect();
+    found.sort_by_key(|(s, _)| (s.starttime, s.pid));
+    println!("List of processes matching pattern \"{pattern}\":");
+    if !found.is_empty() {
+        println!("    PID       PPID      Command");
+    }
+    for (s, cmd) in &found {
+        let mark = if Some(s.pid) == picked { '*' } else { ' ' };
+        println!(" {mark}{:>10}{:>10}  {cmd}", s.pid, s.ppid);
+    }
+    println!("Total matches: {}", found.len());
     ExitCode::from(exit::OK)
 }

@@ -4,6 +4,7 @@ mod cli;
 mod daemon;
 mod logging;
 mod plan;
+mod remote;
 
 fn main() -> std::process::ExitCode {
     cli::run()

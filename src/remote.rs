@@ -1,0 +1,248 @@
+//! The verbs that ask the running daemon (`status`, `summary`, `report`,
+//! `start`..`unmonitor`, `reload`, `quit`, `validate`): find its socket from
+//! the control file, ask, print, and exit with a code that means something.
+
+use std::io::IsTerminal as _;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime};
+
+use warden::control::client::{Client, ClientError};
+use warden::control::render;
+use warden::control::{ActReport, Action, Target};
+use warden_engine::ServiceStatus;
+use warden_engine::status::{MonitoringStatus, unix_s};
+
+use crate::cli::{Show, exit};
+
+/// One verb and its arguments.
+#[derive(Debug)]
+pub enum Verb {
+    Validate,
+    Status(Show),
+    Summary(Show),
+    Report(Option<String>),
+    Act(Action, Option<String>),
+    Reload,
+    Quit,
+}
+
+/// A way out: the exit code and, unless empty, one line for stderr.
+type Outcome = Result<u8, (u8, String)>;
+
+pub fn run(path: &Path, group: Option<String>, verb: Verb) -> ExitCode {
+    let loaded = warden_config::load_file(path);
+    let Some(config) = loaded.config else {
+        eprint!("{}", loaded.render());
+        return ExitCode::from(exit::CONFIG);
+    };
+    let statefile = crate::daemon::statefile(&config, path);
+    let socket = warden::control::server::socket_path(config.settings.httpd.as_ref(), &statefile);
+    let no_daemon = matches!(verb, Verb::Validate)
+        && std::os::unix::net::UnixStream::connect(&socket).is_err_and(|e| {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            )
+        });
+    if no_daemon {
+        eprintln!(
+            "warden: no daemon answers on {}; checking the control file's syntax only",
+            socket.display()
+        );
+        return crate::cli::syntax_check(path);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let done = match (runtime, Client::new(&socket)) {
+        (Ok(rt), Ok(client)) => rt.block_on(ask(&client, &socket, group, verb)),
+        (Err(e), _) => Err((exit::FAILED, format!("cannot start the runtime: {e}"))),
+        (_, Err(e)) => Err(failure(e)),
+    };
+    match done {
+        Ok(code) => ExitCode::from(code),
+        Err((code, line)) => {
+            eprintln!("warden: {line}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+async fn ask(client: &Client, socket: &Path, group: Option<String>, verb: Verb) -> Outcome {
+    match verb {
+        Verb::Status(show) => show_status(client, group, show, false).await,
+        Verb::Summary(show) => show_status(client, group, show, true).await,
+        Verb::Report(what) => report(client, what).await,
+        Verb::Act(action, name) => act(client, action, target(action, name, group)?).await,
+        Verb::Reload => {
+            client.post("reload").await.map_err(failure)?;
+            println!("Reinitializing the Warden daemon");
+            Ok(exit::OK)
+        }
+        Verb::Quit => {
+            client.post("quit").await.map_err(failure)?;
+            // Scripts may start a new daemon next: return once it is gone.
+            let end = Instant::now() + Duration::from_secs(15);
+            while socket.exists() && Instant::now() < end {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            println!("Warden daemon stopped");
+            Ok(exit::OK)
+        }
+        Verb::Validate => validate(client).await,
+    }
+}
+
+/// The exit code and words for a failed request.
+fn failure(e: ClientError) -> (u8, String) {
+    let code = match &e {
+        ClientError::NotRunning(_) => exit::NOT_RUNNING,
+        ClientError::PermissionDenied(_) => exit::PERMISSION,
+        ClientError::Api(a) if a.code.starts_with("unknown_") => exit::UNKNOWN,
+        ClientError::Api(a) if a.code == "passive" => exit::REFUSED,
+        _ => exit::FAILED,
+    };
+    (code, e.to_string())
+}
+
+fn target(
+    action: Action,
+    name: Option<String>,
+    group: Option<String>,
+) -> Result<Target, (u8, String)> {
+    match (name, group) {
+        (Some(n), None) => Ok(Target::Service(n)),
+        (None, Some(g)) => Ok(Target::Group(g)),
+        (Some(_), Some(_)) => Err((
+            exit::USAGE,
+            format!(
+                "{}: give a service name or -g GROUP, not both",
+                action.word()
+            ),
+        )),
+        (None, None) => Err((
+            exit::USAGE,
+            format!("{} needs a service name, 'all', or -g GROUP", action.word()),
+        )),
+    }
+}
+
+async fn act(client: &Client, action: Action, target: Target) -> Outcome {
+    let report: ActReport = client.act(action, &target).await.map_err(failure)?;
+    for name in &report.refused {
+        eprintln!(
+            "warden: '{name}' is in passive mode: Warden does not {} it",
+            action.word()
+        );
+    }
+    for name in &report.failed {
+        eprintln!("warden: '{name}' {} failed", action.word());
+    }
+    Ok(
+        match (report.failed.is_empty(), report.refused.is_empty()) {
+            (false, _) => exit::FAILED,
+            (true, false) => exit::REFUSED,
+            (true, true) => exit::OK,
+        },
+    )
+}
+
+/// The statuses a `status`/`summary` asks for: all, one name, or a group.
+async fn select(
+    client: &Client,
+    group: Option<String>,
+    name: Option<String>,
+) -> Result<Vec<ServiceStatus>, (u8, String)> {
+    let all = client.status().await.map_err(failure)?;
+    let chosen: Vec<_> = match (&name, &group) {
+        (Some(n), _) => all.into_iter().filter(|s| &s.name == n).collect(),
+        (None, Some(g)) => all.into_iter().filter(|s| s.groups.contains(g)).collect(),
+        (None, None) => return Ok(all),
+    };
+    match (chosen.is_empty(), name, group) {
+        (true, Some(n), _) => Err((exit::UNKNOWN, format!("there is no service named '{n}'"))),
+        (true, None, Some(g)) => Err((exit::UNKNOWN, format!("there is no group named '{g}'"))),
+        _ => Ok(chosen),
+    }
+}
+
+async fn show_status(client: &Client, group: Option<String>, show: Show, summary: bool) -> Outcome {
+    let statuses = select(client, group, show.name).await?;
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let text = match (show.json, summary) {
+        (true, false) => json(&statuses)?,
+        (true, true) => json(&statuses.iter().map(short).collect::<Vec<_>>())?,
+        (false, false) => render::render_status(&statuses, colour),
+        (false, true) => render::render_summary(&statuses, colour),
+    };
+    print!("{text}");
+    Ok(verdict(&statuses))
+}
+
+/// `summary --json`: name, type, status, ok and monitoring only.
+fn short(s: &ServiceStatus) -> serde_json::Value {
+    serde_json::json!({
+        "name": s.name,
+        "type": s.kind,
+        "status": s.status,
+        "ok": s.ok,
+        "monitoring": s.monitoring,
+    })
+}
+
+fn json(value: &impl serde::Serialize) -> Result<String, (u8, String)> {
+    serde_json::to_string_pretty(value)
+        .map(|s| s + "\n")
+        .map_err(|e| (exit::FAILED, format!("cannot encode JSON: {e}")))
+}
+
+/// Non-zero when a service is failed or not monitored.
+fn verdict(statuses: &[ServiceStatus]) -> u8 {
+    if statuses.iter().all(|s| s.ok) {
+        exit::OK
+    } else {
+        exit::SERVICE_DOWN
+    }
+}
+
+async fn report(client: &Client, what: Option<String>) -> Outcome {
+    let all = client.status().await.map_err(failure)?;
+    match what {
+        None => print!("{}", render::render_report(&all)),
+        Some(w) => match render::report_count(&all, &w) {
+            Some(n) => println!("{n}"),
+            None => {
+                return Err((
+                    exit::USAGE,
+                    format!(
+                        "report: unknown category '{w}': use up, down, failed, initialising, unmonitored or total"
+                    ),
+                ));
+            }
+        },
+    }
+    Ok(verdict(&all))
+}
+
+/// Asks the daemon to evaluate every check now, waits (bounded) until each
+/// monitored check has reported, then prints the summary.
+async fn validate(client: &Client) -> Outcome {
+    let asked = unix_s(SystemTime::now());
+    client.post("validate").await.map_err(failure)?;
+    let end = Instant::now() + Duration::from_secs(20);
+    let statuses = loop {
+        let all = client.status().await.map_err(failure)?;
+        let pending = all.iter().any(|s| {
+            s.monitoring != MonitoringStatus::NotMonitored
+                && s.last_check_unix_s.is_none_or(|t| t < asked)
+        });
+        if !pending || Instant::now() >= end {
+            break all;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    print!("{}", render::render_summary(&statuses, colour));
+    Ok(verdict(&statuses))
+}
