@@ -80,6 +80,10 @@ pub struct Event {
     pub kind: EventKind,
     pub time: SystemTime,
     pub description: String,
+    /// The action the check takes about this event (`restart`, `alert`,
+    /// ...), for alerts' `$ACTION`; None when nothing was decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
 }
 
 impl Event {
@@ -89,7 +93,14 @@ impl Event {
             kind,
             time: SystemTime::now(),
             description: description.into(),
+            action: None,
         }
+    }
+
+    /// The same event, naming the action taken about it.
+    pub fn with_action(mut self, action: impl Into<String>) -> Self {
+        self.action = Some(action.into());
+        self
     }
 }
 

@@ -1,0 +1,162 @@
+//! What an alert carries: a snapshot of one engine event in words (what the
+//! queue stores and the sinks render), where it goes (a [`Sink`]), and the
+//! names Monit's `on { ... }` filters use for each kind of event.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use warden_engine::{Event, EventKind};
+
+/// Where an alert goes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "to", content = "address", rename_all = "snake_case")]
+pub enum Sink {
+    /// An e-mail recipient.
+    Mail(String),
+    /// A webhook URL (`set alert webhook URL`).
+    Webhook(String),
+}
+
+impl Sink {
+    /// A stable text key, used in the alert state file and in logs.
+    pub fn key(&self) -> String {
+        match self {
+            Sink::Mail(a) => format!("mail:{a}"),
+            Sink::Webhook(u) => format!("webhook:{u}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sink::Mail(a) => write!(f, "{a}"),
+            Sink::Webhook(u) => write!(f, "webhook {u}"),
+        }
+    }
+}
+
+/// One event as alerts show it; stored as is in queue entries, so a queued
+/// alert reads the same after Warden restarts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertEvent {
+    pub service: String,
+    /// Monit's words: `Does not exist`, `Connection failed`, ...
+    pub event: String,
+    /// The engine's kind in snake case: `does_not_exist`, ...
+    pub kind: String,
+    /// True when the event reports a problem.
+    pub failure: bool,
+    /// What Warden does about it (`restart`, `alert`, ...): `$ACTION`.
+    pub action: String,
+    pub description: String,
+    /// Monit's date format, in UTC: `$DATE`.
+    pub date: String,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    pub host: String,
+}
+
+impl AlertEvent {
+    pub fn from_event(e: &Event, host: &str) -> Self {
+        AlertEvent {
+            service: e.service.clone(),
+            event: e.kind.name().to_string(),
+            kind: kind_word(e.kind),
+            failure: e.kind.is_failure(),
+            action: e.action.clone().unwrap_or_else(|| "alert".into()),
+            description: e.description.clone(),
+            date: warden_engine::clock::monit_date(e.time),
+            timestamp_ms: millis(e.time),
+            host: host.to_string(),
+        }
+    }
+}
+
+/// The kind's serde name (`does_not_exist`).
+pub fn kind_word(kind: EventKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Milliseconds since the epoch (0 for a clock before 1970).
+pub fn millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// The name Monit's `on { ... }` / `not on { ... }` filters use for a kind
+/// of event (`man monit`, "Setting an event filter").
+pub fn filter_name(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::DoesNotExist | EventKind::Exists | EventKind::Zombie => "nonexist",
+        EventKind::ConnectionFailed => "connection",
+        EventKind::ResourceLimit => "resource",
+        EventKind::Failed => "status",
+        EventKind::ProbeTimeout | EventKind::Timeout => "timeout",
+        EventKind::ActionDone | EventKind::Monitored | EventKind::Unmonitored => "action",
+        EventKind::ActionFailed | EventKind::Exec | EventKind::Alert => "exec",
+        // A recovery is filtered under the failure it ends (see route.rs).
+        EventKind::Recovered => "status",
+    }
+}
+
+/// True when an event with filter name `name` passes `events`/`exclude`
+/// (an empty list means every event). Monit also accepts `exist` for
+/// `nonexist`.
+pub fn passes(events: &[String], exclude: bool, name: &str) -> bool {
+    if events.is_empty() {
+        return true;
+    }
+    let listed = events.iter().any(|e| {
+        let e = e.to_ascii_lowercase();
+        e == name || (name == "nonexist" && e == "exist")
+    });
+    listed != exclude
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_pass_what_they_list_or_everything_they_do_not_exclude() {
+        let list = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let table = [
+            (list(&[]), false, "nonexist", true),
+            (list(&["nonexist", "timeout"]), false, "timeout", true),
+            (list(&["nonexist", "timeout"]), false, "action", false),
+            (list(&["instance", "action"]), true, "action", false),
+            (list(&["instance", "action"]), true, "nonexist", true),
+            (list(&["Exist"]), false, "nonexist", true),
+        ];
+        for (events, exclude, name, want) in table {
+            assert_eq!(
+                passes(&events, exclude, name),
+                want,
+                "{events:?} {exclude} {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_event_snapshot_keeps_monit_words_and_the_action() {
+        let e = Event::new("web", EventKind::DoesNotExist, "process is not running")
+            .with_action("restart");
+        let a = AlertEvent::from_event(&e, "box");
+        assert_eq!(
+            (
+                a.event.as_str(),
+                a.kind.as_str(),
+                a.action.as_str(),
+                a.failure
+            ),
+            ("Does not exist", "does_not_exist", "restart", true)
+        );
+        let plain = AlertEvent::from_event(&Event::new("web", EventKind::Exists, "ok"), "box");
+        assert_eq!(plain.action, "alert");
+    }
+}

@@ -1,0 +1,43 @@
+//! Crash-safe file writes: a temporary file in the same folder, fsynced,
+//! renamed over the target, then the folder fsynced, so a reader (or a
+//! Warden restarted after `kill -9`) sees the old file or the new, never half.
+
+use std::io::Write as _;
+use std::path::Path;
+
+pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// Makes a rename or an unlink in `dir` durable; best effort (some file
+/// systems refuse to fsync a folder, and the data itself is safe already).
+pub fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_write_replaces_the_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state");
+        super::write(&p, b"one").unwrap();
+        super::write(&p, b"two").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

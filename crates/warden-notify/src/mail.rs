@@ -1,0 +1,230 @@
+//! E-mail through lettre on tokio with rustls: the `set mailserver` list
+//! tried in order (a server that cannot be reached or refuses for now hands
+//! over to the next), plain, STARTTLS (`using tls`) or TLS from the first
+//! byte (`using ssl`), certificates verified unless the server's options say
+//! otherwise (`{ cacertificatefile: PATH }` trusts that CA only; `verify:
+//! disable` or `selfsigned: allow` accept any certificate).
+
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use warden_config::model::{MailSecurity, MailServer, Settings};
+
+use crate::format::Mail;
+
+/// Monit's default when `with timeout` is not given.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a delivery did not happen: worth retrying or not.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendError {
+    /// The next attempt may work (server down, timeout, 4xx).
+    Temporary(String),
+    /// It never will (bad address, 5xx rejection): give up.
+    Permanent(String),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Temporary(s) | SendError::Permanent(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Sends `mail` to `to` through the first server that takes it; returns
+/// the server's answer (`127.0.0.1:2525: 250 OK`).
+pub async fn send(settings: &Settings, to: &str, mail: &Mail) -> Result<String, SendError> {
+    let message = message(to, mail).map_err(SendError::Permanent)?;
+    let fallback;
+    let servers = if settings.mailservers.is_empty() {
+        // Monit's default: the local mail server.
+        fallback = [localhost()];
+        &fallback[..]
+    } else {
+        &settings.mailservers[..]
+    };
+    let mut failures = Vec::new();
+    for server in servers {
+        let place = format!("{}:{}", server.host, port(server));
+        let transport = match transport(server, settings.mail_hostname.as_deref()) {
+            Ok(t) => t,
+            Err(e) => {
+                failures.push(format!("{place}: {e}"));
+                continue;
+            }
+        };
+        match transport.send(message.clone()).await {
+            Ok(r) => {
+                let words: Vec<&str> = r.message().collect();
+                return Ok(format!("{place}: {} {}", r.code(), words.join(" ")));
+            }
+            Err(e) if e.is_permanent() => {
+                return Err(SendError::Permanent(format!("{place}: {}", chain(&e))));
+            }
+            Err(e) => failures.push(format!("{place}: {}", chain(&e))),
+        }
+    }
+    Err(SendError::Temporary(failures.join("; ")))
+}
+
+fn message(to: &str, mail: &Mail) -> Result<Message, String> {
+    let mailbox = |what: &str, a: &str| {
+        a.parse::<Mailbox>()
+            .map_err(|e| format!("the {what} address '{a}' is not valid: {e}"))
+    };
+    let mut b = Message::builder()
+        .from(mailbox("from", &mail.from)?)
+        .to(mailbox("recipient", to)?)
+        .subject(mail.subject.clone())
+        .header(ContentType::TEXT_PLAIN);
+    if let Some(r) = &mail.reply_to {
+        b = b.reply_to(mailbox("reply-to", r)?);
+    }
+    b.body(mail.body.clone()).map_err(|e| e.to_string())
+}
+
+fn port(server: &MailServer) -> u16 {
+    server.port.unwrap_or(match server.security {
+        MailSecurity::Ssl => 465,
+        _ => 25,
+    })
+}
+
+fn localhost() -> MailServer {
+    MailServer {
+        host: "localhost".into(),
+        port: None,
+        username: None,
+        password: None,
+        security: MailSecurity::Plain,
+        ssl: None,
+        timeout: None,
+        span: Default::default(),
+    }
+}
+
+fn transport(
+    server: &MailServer,
+    hello: Option<&str>,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&server.host)
+        .port(port(server))
+        .timeout(Some(server.timeout.unwrap_or(DEFAULT_TIMEOUT)));
+    match server.security {
+        MailSecurity::Plain => {}
+        MailSecurity::StartTls => b = b.tls(Tls::Required(tls(server)?)),
+        MailSecurity::Ssl => b = b.tls(Tls::Wrapper(tls(server)?)),
+    }
+    if let (Some(user), Some(password)) = (&server.username, &server.password) {
+        b = b.credentials(Credentials::new(user.clone(), password.clone()));
+    }
+    if let Some(h) = hello {
+        b = b.hello_name(ClientId::Domain(h.to_string()));
+    }
+    Ok(b.build())
+}
+
+/// TLS parameters from the server's `{ ... }` options.
+fn tls(server: &MailServer) -> Result<TlsParameters, String> {
+    let options = server.ssl.as_ref().map_or(&[][..], |s| &s.options[..]);
+    let get = |key: &str| {
+        options
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.to_ascii_lowercase())
+    };
+    let mut b = TlsParameters::builder(server.host.clone());
+    if let Some((_, file)) = options
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("cacertificatefile"))
+    {
+        let pem = std::fs::read(file)
+            .map_err(|e| format!("cannot read the CA certificate file {file}: {e}"))?;
+        let cert = Certificate::from_pem(&pem)
+            .map_err(|e| format!("the CA certificate file {file} is not PEM: {e}"))?;
+        b = b
+            .certificate_store(CertificateStore::None)
+            .add_root_certificate(cert);
+    }
+    if get("verify").as_deref() == Some("disable") || get("selfsigned").as_deref() == Some("allow")
+    {
+        b = b.dangerous_accept_invalid_certs(true);
+    }
+    b.build_rustls().map_err(|e| chain(&e))
+}
+
+/// An error with its causes (`connection error: invalid peer certificate:
+/// UnknownIssuer`), which lettre's own message leaves out.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut words = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let s = c.to_string();
+        if !words.contains(&s) {
+            words.push_str(": ");
+            words.push_str(&s);
+        }
+        cause = c.source();
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail(from: &str) -> Mail {
+        Mail {
+            from: from.into(),
+            reply_to: None,
+            subject: "warden alert --  Does not exist web".into(),
+            body: "body\n".into(),
+        }
+    }
+
+    #[test]
+    fn a_message_names_sender_recipient_and_subject() {
+        let m = message("ops@example.com", &mail("Warden <warden@box>")).unwrap();
+        let text = String::from_utf8(m.formatted()).unwrap();
+        assert!(text.contains("From: Warden <warden@box>"), "{text}");
+        assert!(text.contains("To: ops@example.com"), "{text}");
+        assert!(
+            text.contains("Subject: warden alert --  Does not exist web"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_bad_address_is_a_clear_error() {
+        let err = message("not an address", &mail("warden@box")).unwrap_err();
+        assert!(err.contains("recipient address 'not an address'"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn no_server_listening_is_a_temporary_failure_naming_the_server() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut settings = Settings::default();
+        let mut server = localhost();
+        server.host = "127.0.0.1".into();
+        server.port = Some(port);
+        settings.mailservers.push(server);
+        let err = send(&settings, "ops@example.com", &mail("warden@box"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SendError::Temporary(_)), "{err:?}");
+        assert!(
+            err.to_string().contains(&format!("127.0.0.1:{port}")),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,182 @@
+//! Who hears about what: a service's recipients are the global `set alert`
+//! ones (less its `noalert` addresses) plus its own `alert` lines (its own
+//! line wins for an address given twice), then every `set alert webhook`;
+//! each filtered by its `on { ... }` / `not on { ... }` list.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use warden_config::Config;
+use warden_config::model::{AlertRecipient, MailFormat, Webhook};
+
+use crate::alert::{Sink, passes};
+use crate::format::Template;
+
+/// One place an event goes, with how it is written and reminded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub sink: Sink,
+    pub template: Option<Template>,
+    /// `with reminder on N cycles`.
+    pub reminder_cycles: Option<u32>,
+}
+
+#[derive(Debug, Default)]
+struct ServiceRoute {
+    recipients: Vec<AlertRecipient>,
+    depends_on: Vec<String>,
+    period: Duration,
+}
+
+/// The routing part of a configuration, rebuilt on every reload.
+#[derive(Debug, Default)]
+pub struct Routes {
+    global: Vec<AlertRecipient>,
+    format: MailFormat,
+    webhooks: Vec<Webhook>,
+    services: HashMap<String, ServiceRoute>,
+    cycle: Duration,
+}
+
+impl Routes {
+    pub fn new(config: &Config) -> Routes {
+        let s = &config.settings;
+        let services = config
+            .checks
+            .iter()
+            .map(|c| {
+                let own: Vec<&str> = c.alerts.iter().map(|a| a.address.as_str()).collect();
+                let mut recipients: Vec<AlertRecipient> = s
+                    .alerts
+                    .iter()
+                    .filter(|a| !own.contains(&a.address.as_str()))
+                    .filter(|a| {
+                        !c.noalerts
+                            .iter()
+                            .any(|n| n.eq_ignore_ascii_case(&a.address))
+                    })
+                    .cloned()
+                    .collect();
+                recipients.extend(c.alerts.iter().cloned());
+                let route = ServiceRoute {
+                    recipients,
+                    depends_on: c.depends_on.iter().map(|d| d.value.clone()).collect(),
+                    period: warden_engine::plan::period(&c.schedule, s.cycle),
+                };
+                (c.name.value.clone(), route)
+            })
+            .collect();
+        Routes {
+            global: s.alerts.clone(),
+            format: s.mail_format.clone(),
+            webhooks: s.webhooks.clone(),
+            services,
+            cycle: s.cycle,
+        }
+    }
+
+    pub fn knows(&self, service: &str) -> bool {
+        self.services.contains_key(service)
+    }
+
+    /// Where an event of filter name `filter` about `service` goes; with
+    /// None, every target regardless of filters (for recoveries, which go
+    /// to whoever heard of the failure).
+    pub fn targets(&self, service: &str, filter: Option<&str>) -> Vec<Target> {
+        let recipients = self
+            .services
+            .get(service)
+            .map_or(&self.global, |r| &r.recipients);
+        let ok =
+            |events: &[String], exclude: bool| filter.is_none_or(|f| passes(events, exclude, f));
+        let mails = recipients
+            .iter()
+            .filter(|a| ok(&a.events, a.exclude))
+            .map(|a| Target {
+                sink: Sink::Mail(bare_address(&a.address)),
+                template: Some(Template::resolve(&self.format, a.mail_format.as_ref())),
+                reminder_cycles: a.reminder_cycles.filter(|n| *n > 0),
+            });
+        let hooks = self
+            .webhooks
+            .iter()
+            .filter(|w| ok(&w.events, w.exclude))
+            .map(|w| Target {
+                sink: Sink::Webhook(w.url.clone()),
+                template: None,
+                reminder_cycles: None,
+            });
+        mails.chain(hooks).collect()
+    }
+
+    pub fn depends_on(&self, service: &str) -> &[String] {
+        self.services.get(service).map_or(&[], |r| &r.depends_on)
+    }
+
+    /// The service's check period (one "cycle" for reminders).
+    pub fn period(&self, service: &str) -> Duration {
+        self.services.get(service).map_or(self.cycle, |r| r.period)
+    }
+}
+
+/// `<john@example.com>` -> `john@example.com` (Monit accepts both).
+pub fn bare_address(a: &str) -> String {
+    a.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routes(text: &str) -> Routes {
+        let loaded = warden_config::load_text(std::path::Path::new("rc"), text.to_string());
+        Routes::new(loaded.config.as_ref().unwrap())
+    }
+
+    fn sinks(r: &Routes, service: &str, filter: &str) -> Vec<String> {
+        r.targets(service, Some(filter))
+            .iter()
+            .map(|t| t.sink.key())
+            .collect()
+    }
+
+    const RC: &str = "set daemon 10\n\
+        set alert ops@example.com\n\
+        set alert <boss@example.com> not on { action }\n\
+        set alert webhook \"http://127.0.0.1:9/hook\"\n\
+        check process web with pidfile /run/web.pid\n  noalert ops@example.com\n  alert dev@example.com only on { nonexist } with reminder on 3 cycles\n\
+        check process db with pidfile /run/db.pid\n  every 2 cycles\n";
+
+    #[test]
+    fn recipients_are_the_global_ones_less_noalert_plus_the_checks_own() {
+        let r = routes(RC);
+        assert_eq!(
+            sinks(&r, "web", "nonexist"),
+            [
+                "mail:boss@example.com",
+                "mail:dev@example.com",
+                "webhook:http://127.0.0.1:9/hook"
+            ]
+        );
+        assert_eq!(
+            sinks(&r, "db", "action"),
+            ["mail:ops@example.com", "webhook:http://127.0.0.1:9/hook"]
+        );
+        assert_eq!(
+            sinks(&r, "web", "action"),
+            ["webhook:http://127.0.0.1:9/hook"]
+        );
+    }
+
+    #[test]
+    fn reminders_and_periods_come_from_the_config() {
+        let r = routes(RC);
+        let dev = r.targets("web", Some("nonexist"));
+        assert_eq!(dev[1].reminder_cycles, Some(3));
+        assert_eq!(r.period("db"), Duration::from_secs(20));
+        assert_eq!(r.period("unknown"), Duration::from_secs(10));
+    }
+}

@@ -1,0 +1,75 @@
+//! The webhook sink (`set alert webhook URL`): one JSON POST per alert,
+//! through reqwest with rustls. The payload (documented in the README) has
+//! the root event's fields at the top, a `text` line for chat receivers,
+//! and every event of the alert in `events`.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::alert::AlertEvent;
+use crate::mail::{SendError, chain};
+
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The JSON body for an alert made of `events` (the first is the cause).
+pub fn payload(events: &[&AlertEvent], reminder: bool) -> Value {
+    let Some(first) = events.first() else {
+        return Value::Null;
+    };
+    json!({
+        "source": "warden",
+        "version": 1,
+        "host": first.host,
+        "service": first.service,
+        "event": first.event,
+        "kind": first.kind,
+        "failure": first.failure,
+        "action": first.action,
+        "description": first.description,
+        "date": first.date,
+        "timestamp_ms": first.timestamp_ms,
+        "reminder": reminder,
+        "text": format!("warden alert -- {} {} on {}: {}", first.event, first.service, first.host, first.description),
+        "events": events,
+    })
+}
+
+/// POSTs `body` to `url`; a 2xx answer is delivered, 408/429/5xx and
+/// network errors are retried, any other status is given up.
+pub async fn post(client: &reqwest::Client, url: &str, body: &Value) -> Result<String, SendError> {
+    let answer = client
+        .post(url)
+        .timeout(TIMEOUT)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| SendError::Temporary(chain(&e)))?;
+    let status = answer.status();
+    if status.is_success() {
+        return Ok(format!("HTTP {status}"));
+    }
+    let words = format!("{url} answered HTTP {status}");
+    if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
+        Err(SendError::Temporary(words))
+    } else {
+        Err(SendError::Permanent(words))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::tests::entry;
+
+    #[test]
+    fn the_payload_leads_with_the_cause_and_lists_every_event() {
+        let (a, b) = (entry("db", 1).event, entry("web", 2).event);
+        let v = payload(&[&a, &b], false);
+        assert_eq!(v["service"], "db");
+        assert_eq!(v["event"], "Does not exist");
+        assert_eq!(v["action"], "restart");
+        assert_eq!(v["events"][1]["service"], "web");
+        assert!(v["text"].as_str().unwrap().contains("Does not exist db"));
+    }
+}
