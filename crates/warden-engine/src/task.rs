@@ -162,9 +162,12 @@ impl CheckTask {
                         .publish(Event::new(&name, EventKind::Exists, &outcome.reason));
                 }
             } else {
-                self.shared
-                    .bus
-                    .publish(Event::new(&name, kind_of(outcome), &outcome.reason));
+                let event = Event::new(&name, kind_of(outcome), &outcome.reason);
+                let event = match subject_action(&self.node, outcome) {
+                    Some(a) => event.with_action(a),
+                    None => event,
+                };
+                self.shared.bus.publish(event);
             }
             self.last_status = Some(outcome.status);
         }
@@ -210,9 +213,9 @@ impl CheckTask {
         if transition == Transition::Fired
             && !matches!(rule.test.value, Test::NotExist | Test::Exist)
         {
-            self.shared
-                .bus
-                .publish(Event::new(self.name(), event, why.clone()));
+            self.shared.bus.publish(
+                Event::new(self.name(), event, why.clone()).with_action(action_name(&action)),
+            );
         }
         match transition {
             Transition::Fired => todo.push(Todo {
@@ -315,6 +318,35 @@ fn remember(node: &Node, pid: Option<u32>, start_ticks: Option<u64>) {
         ppid,
         start_ticks,
     });
+}
+
+/// The action a failed subject leads to, for alerts' `$ACTION`: the
+/// implicit restart, or the action of an `if does not exist` rule.
+fn subject_action(node: &Node, outcome: &Outcome) -> Option<&'static str> {
+    if !missing(outcome) {
+        return None;
+    }
+    if node.check.mode == warden_config::model::Mode::Passive {
+        return Some("alert");
+    }
+    if node.implicit_restart {
+        return Some("restart");
+    }
+    let rule = node.check.rules.iter().find(|r| r.test.value == Test::NotExist)?;
+    Some(action_name(&rule.action.value))
+}
+
+/// The word for an action in alerts (Monit's `$ACTION`).
+pub fn action_name(action: &Action) -> &'static str {
+    match action {
+        Action::Alert => "alert",
+        Action::Restart => "restart",
+        Action::Start => "start",
+        Action::Stop => "stop",
+        Action::Monitor => "monitor",
+        Action::Unmonitor => "unmonitor",
+        Action::Exec { .. } => "exec",
+    }
 }
 
 /// True when the process is not there (gone or a zombie); an outcome that
