@@ -94,6 +94,11 @@ enum Command {
     Reload,
     /// Stop the daemon; the services keep running.
     Quit,
+    /// Send a test alert mail through the configured mail servers.
+    AlertTest {
+        /// The recipient (default: every `set alert` address).
+        address: Option<String>,
+    },
     /// Show which process a `matching` rule with this pattern would pick.
     Procmatch {
         /// A regular expression, matched against full command lines.
@@ -134,6 +139,7 @@ pub fn run() -> ExitCode {
     match cli.command {
         None => crate::daemon::run(&path, cli.foreground),
         Some(Command::Plan { json }) => plan(&path, json),
+        Some(Command::AlertTest { address }) => crate::alert_test::run(&path, address.as_deref()),
         Some(Command::Procmatch { .. }) => ExitCode::from(exit::OK),
         Some(Command::Validate) => remote(Verb::Validate),
         Some(Command::Status(show)) => remote(Verb::Status(show)),

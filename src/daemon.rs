@@ -122,6 +122,7 @@ struct Running {
     state: StateStore,
     bus: EventBus,
     board: watch::Sender<StatusBoard>,
+    notifier: warden_notify::Notifier,
 }
 
 impl Running {
@@ -148,6 +149,7 @@ impl Running {
         self.engine = Some(engine);
         board.carry_over(&old);
         let _ = self.board.send(board);
+        self.notifier.reload(&new);
         self.config = new;
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
         Ok(())
@@ -203,6 +205,7 @@ async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
     tracing::info!("Warden daemon with pid {} started", std::process::id());
     warn_unsupported(&config, &sources);
     let engine = Engine::start(&config, state.clone(), bus.clone());
+    let notifier = warden_notify::Notifier::start(&config, bus.clone(), &statefile);
     let (board, board_rx) = watch::channel(engine.status_board());
     let events = tokio::spawn(record_events(bus.clone(), board_rx.clone()));
     let (requests, mut inbox) = mpsc::channel(64);
@@ -218,6 +221,7 @@ async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
         state,
         bus,
         board,
+        notifier,
     };
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     let watchdog = tokio::spawn(watchdog());
@@ -249,6 +253,7 @@ async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
     if let Some(engine) = running.engine.take() {
         engine.stop().await;
     }
+    running.notifier.stop().await;
     watchdog.abort();
     events.abort();
     if let Some(p) = &running.config.settings.pidfile {

@@ -1,5 +1,6 @@
 //! The `warden` binary: command line, daemon wiring and output.
 
+mod alert_test;
 mod cli;
 mod daemon;
 mod logging;
