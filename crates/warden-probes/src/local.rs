@@ -17,7 +17,9 @@ use crate::content::{FileContentProbe, OutputContentProbe, Pattern};
 use crate::file::{FileProbe, FileType};
 use crate::filesystem::FilesystemProbe;
 use crate::latest::Latest;
+use crate::netif::NetworkProbe;
 use crate::outcome::Metric;
+use crate::ping::PingProbe;
 use crate::program::ProgramProbe;
 use crate::registry::{NotSupported, RuleProbe};
 use crate::system::SystemProbe;
@@ -38,7 +40,7 @@ pub fn subject(
         CheckKind::Fifo { path } => file(path, FileType::Fifo),
         CheckKind::Filesystem { path } => Arc::new(FilesystemProbe::new(path.clone(), latest)),
         CheckKind::Program { program } => Arc::new(ProgramProbe::new(program.clone(), latest)),
-        CheckKind::Network { .. } => return Some(Err(NotSupported("check network".into()))),
+        CheckKind::Network { target } => Arc::new(NetworkProbe::new(target.clone(), latest)),
         _ => return None,
     }))
 }
@@ -56,6 +58,19 @@ pub fn rule_probe(kind: &CheckKind, test: &Test, latest: &Arc<Latest>) -> Option
     };
     let file_like = matches!(kind, K::File { .. } | K::Directory { .. } | K::Fifo { .. });
     match (kind, test) {
+        (
+            K::Host { address },
+            Test::Ping {
+                count,
+                size,
+                timeout,
+            },
+        ) => Some(RuleProbe::Probe(Arc::new(PingProbe::new(
+            address.clone(),
+            *count,
+            *size,
+            *timeout,
+        )))),
         (K::Process { .. } | K::Host { .. }, _) => None,
         (_, Test::Connection(_) | Test::Restarts { .. } | Test::Url(_) | Test::Resolve(_)) => None,
         (K::System, Test::Resource { resource, .. }) if system_resource(*resource) => {
@@ -112,6 +127,14 @@ pub fn rule_probe(kind: &CheckKind, test: &Test, latest: &Arc<Latest>) -> Option
                 Err(e) => RuleProbe::NotSupported(e),
             })
         }
+        (K::Network { .. }, Test::Link { changed: false, .. } | Test::Saturation { .. }) => {
+            Some(RuleProbe::Subject)
+        }
+        (K::Network { .. }, Test::Link { capacity: true, .. }) => {
+            changed(Metric::LinkSpeed, "link capacity")
+        }
+        (K::Network { .. }, Test::Link { .. }) => changed(Metric::LinkUp, "link state"),
+        (K::Network { .. }, Test::Transfer { window: None, .. }) => Some(RuleProbe::Subject),
         _ => Some(RuleProbe::NotSupported(NotSupported(format!(
             "the {} test on a {} check",
             test.name(),

@@ -1,0 +1,240 @@
+//! End to end with the real `warden` binary on a temp folder: file
+//! checksum / timestamp / permission changes, filesystem thresholds, a
+//! hanging program killed at its timeout, a program run 1,000 times without
+//! zombies or leaked fds, `check system` rules and a ping to 127.0.0.1.
+//! Rules act through `exec "/usr/bin/touch FLAG"`, so each test waits for a
+//! file to appear.
+
+mod util;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use util::{Sandbox, wait_until, zombies_of};
+
+fn touch(sb: &Sandbox, flag: &str) -> String {
+    format!("exec \"/usr/bin/touch {}\"", sb.path(flag).display())
+}
+
+fn exists(sb: &Sandbox, flag: &str) -> bool {
+    sb.path(flag).exists()
+}
+
+/// Waits until check `name` has been probed `n` times (debug log lines).
+fn probed(sb: &Sandbox, name: &str, n: usize) -> bool {
+    wait_until(Duration::from_secs(15), || {
+        sb.log_count(&format!("'{name}' checked")) >= n
+    })
+}
+
+fn fds(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+#[test]
+fn checksum_timestamp_and_permission_changes_trigger_their_rules() {
+    let sb = Sandbox::new();
+    for f in ["sum", "time", "mode"] {
+        std::fs::write(sb.path(f), "first\n").unwrap();
+        std::fs::set_permissions(sb.path(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    sb.write_rc(&format!(
+        "set daemon 1\n\
+         check file sum with path {{dir}}/sum every 100 ms\n  if changed sha256 checksum then {}\n\
+         check file time with path {{dir}}/time every 100 ms\n  if changed timestamp then {}\n\
+         check file mode with path {{dir}}/mode every 100 ms\n  if failed permission 644 then {}\n",
+        touch(&sb, "sum.flag"),
+        touch(&sb, "time.flag"),
+        touch(&sb, "mode.flag"),
+    ));
+    let _w = sb.warden();
+    for name in ["sum", "time", "mode"] {
+        assert!(
+            probed(&sb, name, 3),
+            "'{name}' never checked:\n{}",
+            sb.log()
+        );
+    }
+    let flags = ["sum.flag", "time.flag", "mode.flag"];
+    assert!(
+        flags.iter().all(|f| !exists(&sb, f)),
+        "fired with no change:\n{}",
+        sb.log()
+    );
+
+    // Same size, new content; a new modify time; a new mode.
+    std::fs::write(sb.path("sum"), "other\n").unwrap();
+    let file = std::fs::File::options()
+        .write(true)
+        .open(sb.path("time"))
+        .unwrap();
+    file.set_modified(SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
+    std::fs::set_permissions(sb.path("mode"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    for flag in flags {
+        let fired = wait_until(Duration::from_secs(10), || exists(&sb, flag));
+        assert!(fired, "{flag} never appeared:\n{}", sb.log());
+    }
+    assert!(
+        sb.log().contains("permission is 0600, expected 0644"),
+        "{}",
+        sb.log()
+    );
+}
+
+#[test]
+fn a_filesystem_threshold_fires_and_a_free_space_rule_that_holds_does_not() {
+    let sb = Sandbox::new();
+    sb.write_rc(&format!(
+        "set daemon 1\n\
+         check filesystem tmp with path {{dir}} every 100 ms\n  \
+         if space usage > 0% then {}\n  \
+         if space free < 1 KB then {}\n  \
+         if changed fsflags then {}\n",
+        touch(&sb, "usage.flag"),
+        touch(&sb, "free.flag"),
+        touch(&sb, "flags.flag"),
+    ));
+    let _w = sb.warden();
+    let fired = wait_until(Duration::from_secs(10), || exists(&sb, "usage.flag"));
+    assert!(fired, "space usage rule never fired:\n{}", sb.log());
+    assert!(probed(&sb, "tmp", 5), "{}", sb.log());
+    assert!(
+        !exists(&sb, "free.flag"),
+        "free space rule fired:\n{}",
+        sb.log()
+    );
+    assert!(
+        !exists(&sb, "flags.flag"),
+        "flags changed by themselves:\n{}",
+        sb.log()
+    );
+}
+
+/// Alive members (not zombies) of process group `pgid`.
+fn group_members(pgid: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let rest: Vec<&str> = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            rest.first() != Some(&"Z") && rest.get(2) == Some(&pgid.to_string().as_str())
+        })
+        .collect()
+}
+
+#[test]
+fn a_hanging_program_is_killed_with_its_group_at_its_timeout_and_reaped() {
+    let sb = Sandbox::new();
+    let pidfile = sb.path("hang.pid");
+    sb.write_rc(&format!(
+        "set daemon 1\n\
+         check program hang with path \"/bin/sh -c 'echo $$ > {}; sleep 600 & sleep 600'\" with timeout 1 seconds\n  \
+         if status != 0 then alert\n",
+        pidfile.display()
+    ));
+    let w = sb.warden();
+    let timed_out = wait_until(Duration::from_secs(15), || {
+        sb.log().contains("program timed out after 1 s")
+    });
+    assert!(timed_out, "no timeout reported:\n{}", sb.log());
+    let pgid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Killed with its group: neither the program nor its background sleep
+    // live on, and Warden reaped the program (no zombie child).
+    let gone = wait_until(Duration::from_secs(5), || group_members(pgid).is_empty());
+    assert!(gone, "group {pgid} still has {:?}", group_members(pgid));
+    let reaped = wait_until(Duration::from_secs(5), || zombies_of(w.pid()).is_empty());
+    assert!(reaped, "zombies of warden: {:?}", zombies_of(w.pid()));
+}
+
+#[test]
+fn a_program_run_a_thousand_times_leaves_no_zombie_and_no_fd_leak() {
+    let sb = Sandbox::new();
+    let ticks = sb.path("ticks");
+    sb.write_rc(&format!(
+        "set daemon 1\n\
+         check program tick with path \"/bin/sh -c 'echo x >> {}'\" every 10 ms\n  \
+         if status != 0 then {}\n",
+        ticks.display(),
+        touch(&sb, "failed.flag"),
+    ));
+    let w = sb.warden();
+    let runs = |n: usize| {
+        wait_until(Duration::from_secs(60), || {
+            util::file(&ticks).lines().count() >= n
+        })
+    };
+    assert!(runs(100), "not 100 runs:\n{}", sb.log());
+    let before = fds(w.pid());
+    assert!(runs(1000), "not 1,000 runs:\n{}", sb.log());
+    let after = fds(w.pid());
+    assert!(after <= before + 3, "fds grew from {before} to {after}");
+    let reaped = wait_until(Duration::from_secs(5), || zombies_of(w.pid()).is_empty());
+    assert!(reaped, "zombies of warden: {:?}", zombies_of(w.pid()));
+    assert!(!exists(&sb, "failed.flag"), "{}", sb.log());
+}
+
+#[test]
+fn system_rules_fire_when_they_hold_and_not_otherwise() {
+    let sb = Sandbox::new();
+    sb.write_rc(&format!(
+        "set daemon 1\n\
+         check system box every 100 ms\n  \
+         if loadavg (1min) >= 0 then {}\n  \
+         if memory usage > 0% then {}\n  \
+         if loadavg (15min) per core > 100000 then {}\n  \
+         if cpu user > 100% then {}\n",
+        touch(&sb, "load.flag"),
+        touch(&sb, "memory.flag"),
+        touch(&sb, "never.flag"),
+        touch(&sb, "cpu.flag"),
+    ));
+    let _w = sb.warden();
+    for flag in ["load.flag", "memory.flag"] {
+        let fired = wait_until(Duration::from_secs(10), || exists(&sb, flag));
+        assert!(fired, "{flag} never appeared:\n{}", sb.log());
+    }
+    assert!(probed(&sb, "box", 5), "{}", sb.log());
+    assert!(
+        !exists(&sb, "never.flag") && !exists(&sb, "cpu.flag"),
+        "{}",
+        sb.log()
+    );
+    assert!(!sb.log().contains("not supported"), "{}", sb.log());
+}
+
+#[test]
+fn a_ping_to_loopback_succeeds_or_says_it_is_not_permitted() {
+    let sb = Sandbox::new();
+    sb.write_rc(&format!(
+        "set daemon 1\n\
+         check host lo with address 127.0.0.1 every 200 ms\n  \
+         if failed ping count 1 timeout 2 s then {}\n  \
+         if succeeded ping then {}\n",
+        touch(&sb, "failed.flag"),
+        touch(&sb, "ok.flag"),
+    ));
+    let _w = sb.warden();
+    let answered = wait_until(Duration::from_secs(10), || {
+        exists(&sb, "ok.flag") || exists(&sb, "failed.flag")
+    });
+    assert!(answered, "ping never judged:\n{}", sb.log());
+    if exists(&sb, "failed.flag") {
+        // Only a sandbox that forbids ICMP sockets may fail, and it says so.
+        assert!(sb.log().contains("not permitted"), "{}", sb.log());
+    }
+    assert!(Path::new(&sb.path("ok.flag")).exists() || sb.log().contains("not permitted"));
+}
