@@ -204,10 +204,12 @@ async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
     let bus = EventBus::default();
     tracing::info!("Warden daemon with pid {} started", std::process::id());
     warn_unsupported(&config, &sources);
+    // Subscribed before the engine starts, so its first events are kept.
+    let event_rx = bus.subscribe();
     let engine = Engine::start(&config, state.clone(), bus.clone());
     let notifier = warden_notify::Notifier::start(&config, bus.clone(), &statefile);
     let (board, board_rx) = watch::channel(engine.status_board());
-    let events = tokio::spawn(record_events(bus.clone(), board_rx.clone()));
+    let events = tokio::spawn(record_events(event_rx, board_rx.clone()));
     let (requests, mut inbox) = mpsc::channel(64);
     let control = ControlState::new(board_rx, requests);
     let Some(server) = serve_socket(&config, &statefile, control.clone()) else {
@@ -286,8 +288,10 @@ fn serve_socket(
 }
 
 /// Remembers every event as its check's last one on the running board.
-async fn record_events(bus: EventBus, board: watch::Receiver<StatusBoard>) {
-    let mut rx = bus.subscribe();
+async fn record_events(
+    mut rx: tokio::sync::broadcast::Receiver<warden_engine::Event>,
+    board: watch::Receiver<StatusBoard>,
+) {
     loop {
         match rx.recv().await {
             Ok(event) => board.borrow().record_event(&event),

@@ -97,7 +97,10 @@ fn block(out: &mut String, s: &ServiceStatus, colour: bool) {
         ),
         (
             "port response time",
-            s.response_time_ms.map(|ms| format!("{ms:.3} ms")),
+            s.response_time_ms.map(|ms| match s.status.as_str() {
+                "Connection failed" => "FAILED".to_string(),
+                _ => format!("{ms:.3} ms"),
+            }),
         ),
     ];
     for (label, value) in rows {
