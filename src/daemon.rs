@@ -212,10 +212,13 @@ async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
     let events = tokio::spawn(record_events(event_rx, board_rx.clone()));
     let (requests, mut inbox) = mpsc::channel(64);
     let control = ControlState::new(board_rx, requests);
-    let Some(server) = serve_socket(&config, &statefile, control.clone()) else {
+    let metrics = control::metrics::Metrics::start(control.clone(), &bus);
+    let Some(server) = serve_socket(&config, &statefile, control.clone(), &metrics) else {
         engine.stop().await;
         return ExitCode::FAILURE;
     };
+    // `set httpd port`: the web page, API and /metrics on TCP, as configured at start.
+    let _tcp = control::tcp::start(config.settings.httpd.as_ref(), control.clone(), &metrics).await;
     let mut running = Running {
         path,
         engine: Some(engine),
@@ -270,6 +273,7 @@ fn serve_socket(
     config: &Config,
     statefile: &Path,
     control: ControlState,
+    metrics: &control::metrics::Metrics,
 ) -> Option<control::server::UnixServer> {
     let httpd = config.settings.httpd.as_ref();
     let socket = control::server::socket_path(httpd, statefile);
@@ -277,7 +281,7 @@ fn serve_socket(
     match control::server::bind(&socket, mode) {
         Ok(listener) => {
             tracing::info!("control socket at {}", socket.display());
-            let router = control::api_router(control);
+            let router = control::api_router(control).merge(metrics.router());
             Some(control::server::UnixServer::serve(listener, socket, router))
         }
         Err(e) => {

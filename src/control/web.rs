@@ -93,6 +93,8 @@ async fn show(
 struct ActionForm {
     service: String,
     action: String,
+    /// Missing is refused like wrong (403), not as a malformed form.
+    #[serde(default)]
     csrf: String,
 }
 
