@@ -206,13 +206,14 @@ async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
     warn_unsupported(&config, &sources);
     // Subscribed before the engine starts, so its first events are kept.
     let event_rx = bus.subscribe();
+    let metrics_rx = bus.subscribe();
     let engine = Engine::start(&config, state.clone(), bus.clone());
     let notifier = warden_notify::Notifier::start(&config, bus.clone(), &statefile);
     let (board, board_rx) = watch::channel(engine.status_board());
     let events = tokio::spawn(record_events(event_rx, board_rx.clone()));
     let (requests, mut inbox) = mpsc::channel(64);
     let control = ControlState::new(board_rx, requests);
-    let metrics = control::metrics::Metrics::start(control.clone(), &bus);
+    let metrics = control::metrics::Metrics::start(control.clone(), metrics_rx);
     let Some(server) = serve_socket(&config, &statefile, control.clone(), &metrics) else {
         engine.stop().await;
         return ExitCode::FAILURE;

@@ -17,10 +17,11 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 use warden_engine::status::MonitoringStatus;
-use warden_engine::{EventBus, ServiceStatus};
+use warden_engine::{Event, ServiceStatus};
 
 use super::ControlState;
 
@@ -62,12 +63,13 @@ impl Drop for Tasks {
 }
 
 impl Metrics {
-    /// Starts counting events from `bus` and measuring the scheduler lag.
-    pub fn start(state: ControlState, bus: &EventBus) -> Metrics {
+    /// Starts counting the events `rx` receives (subscribe before the engine
+    /// starts, so its first events count) and measuring the scheduler lag.
+    pub fn start(state: ControlState, rx: Receiver<Event>) -> Metrics {
         let events = Family::<EventLabels, Counter>::default();
         let lag = Histogram::new([0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]);
         let tasks = vec![
-            tokio::spawn(count_events(bus.subscribe(), events.clone())),
+            tokio::spawn(count_events(rx, events.clone())),
             tokio::spawn(measure_lag(lag.clone())),
         ];
         Metrics {
@@ -184,10 +186,7 @@ fn kind_label(kind: warden_engine::EventKind) -> String {
     }
 }
 
-async fn count_events(
-    mut rx: tokio::sync::broadcast::Receiver<warden_engine::Event>,
-    events: Family<EventLabels, Counter>,
-) {
+async fn count_events(mut rx: Receiver<Event>, events: Family<EventLabels, Counter>) {
     loop {
         match rx.recv().await {
             Ok(e) => {
@@ -223,6 +222,34 @@ async fn measure_lag(lag: Histogram) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn events_are_counted_by_check_and_type() {
+        let (_board, board_rx) = tokio::sync::watch::channel(warden_engine::StatusBoard::default());
+        let (requests, _inbox) = tokio::sync::mpsc::channel(1);
+        let (tx, rx) = tokio::sync::broadcast::channel(8);
+        let metrics = Metrics::start(ControlState::new(board_rx, requests), rx);
+        let gone = warden_engine::EventKind::DoesNotExist;
+        for _ in 0..2 {
+            tx.send(Event::new("web", gone, "process is not running"))
+                .unwrap();
+        }
+        let want = r#"warden_events_total{check="web",type="does_not_exist"} 2"#;
+        let mut text = String::new();
+        for _ in 0..200 {
+            text = metrics.render().unwrap();
+            if text.contains(want) {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(text.contains(want), "{text}");
+        assert!(
+            text.contains("# TYPE warden_uptime_seconds gauge"),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"), "{text}");
+    }
 
     #[test]
     fn event_kinds_become_snake_case_labels() {
