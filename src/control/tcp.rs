@@ -243,6 +243,37 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_pemfile_or_a_pemchain_with_a_pemkey_is_a_usable_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let (cert, key) = (made.cert.pem(), made.signing_key.serialize_pem());
+        let (both, chain, keyfile) = (
+            dir.path().join("both.pem"),
+            dir.path().join("chain.pem"),
+            dir.path().join("key.pem"),
+        );
+        std::fs::write(&both, format!("{key}{cert}")).unwrap();
+        std::fs::write(&chain, &cert).unwrap();
+        std::fs::write(&keyfile, &key).unwrap();
+        let table = [
+            ssl(&[("pemfile", both.to_str().unwrap())]),
+            ssl(&[
+                ("pemchain", chain.to_str().unwrap()),
+                ("pemkey", keyfile.to_str().unwrap()),
+            ]),
+        ];
+        for options in table {
+            assert!(tls_config(Some(&options)).unwrap().is_some(), "{options:?}");
+        }
+        let no_key = ssl(&[("pemfile", chain.to_str().unwrap())]);
+        assert!(
+            tls_config(Some(&no_key))
+                .unwrap_err()
+                .contains("no private key")
+        );
+    }
+
     #[tokio::test]
     async fn without_an_address_only_loopback_is_used() {
         let addrs = bind_addresses(None, 2812).await;
