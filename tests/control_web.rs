@@ -508,3 +508,69 @@ async fn the_status_page_in_chromium_lists_services_and_restarts_one() {
     assert_eq!(flash, "restart 'web': done");
     let _ = page.close().await;
 }
+
+/// A process killed and reaped on drop.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_prometheus_scrapes_warden() {
+    let prometheus = Path::new("/usr/bin/prometheus");
+    if !prometheus.exists() {
+        eprintln!("SKIP: Debian's prometheus is not installed (scripts/setup installs it)");
+        return;
+    }
+    let sb = Sandbox::new();
+    let (port, svc, prom) = (free_port(), free_port(), free_port());
+    let _w = daemon(
+        &sb,
+        port,
+        "allow admin:secret",
+        &service(&sb, "web", svc, ""),
+    );
+    assert!(sb.started("web", svc), "{}", sb.log());
+    let config = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: warden\n    \
+         basic_auth: {{username: admin, password: secret}}\n    \
+         static_configs:\n      - targets: [\"127.0.0.1:{port}\"]\n"
+    );
+    std::fs::write(sb.path("prometheus.yml"), config).unwrap();
+    let log = std::fs::File::create(sb.path("prometheus.log")).unwrap();
+    let _p = Guard(
+        Command::new(prometheus)
+            .arg(format!(
+                "--config.file={}",
+                sb.path("prometheus.yml").display()
+            ))
+            .arg(format!("--storage.tsdb.path={}", sb.path("tsdb").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{prom}"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let query = format!(
+        "http://127.0.0.1:{prom}/api/v1/query?query=warden_check_up%7Bcheck%3D%22web%22%7D"
+    );
+    let mut answer = serde_json::Value::Null;
+    for _ in 0..100 {
+        if let Ok(res) = client().get(&query).send().await {
+            answer = res.json().await.unwrap_or_default();
+            if answer["data"]["result"][0]["value"][1] == "1" {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let why = util::file(&sb.path("prometheus.log"));
+    assert_eq!(
+        answer["data"]["result"][0]["value"][1], "1",
+        "{answer}\n{why}"
+    );
+}
