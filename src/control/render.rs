@@ -231,7 +231,7 @@ mod tests {
             (uptime(59), "0m"),
             (uptime(3 * 3600 + 120), "3h 2m"),
             (uptime(86_400 + 60), "1d 0h 1m"),
-            (date(1_795_245_229), "Sat, 21 Nov 2026 07:13:49".into()),
+            (date(1_795_245_229), "Sat, 21 Nov 2026 07:13:49"),
             (
                 cut("Initializing - unmonitor pending", 26),
                 "Initializing - unmonito...",
