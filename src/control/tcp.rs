@@ -57,6 +57,11 @@ pub async fn start(
             return None;
         }
     };
+    if httpd.allow.is_empty() && httpd.address.is_some() {
+        tracing::warn!(
+            "the web interface on port {port} has no allow rule: anyone who reaches it may act"
+        );
+    }
     let access = Arc::new(Access::from_config(httpd).await);
     let app = web::router(state.clone())
         .merge(api_router(state))
