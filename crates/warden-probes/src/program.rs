@@ -21,6 +21,8 @@ use crate::{BoxFuture, Probe, nagios};
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// How much output is kept (the rest is read and dropped).
 pub const OUTPUT_LIMIT: usize = 64 * 1024;
+/// How long output is still read after the program exited.
+const PIPE_GRACE: Duration = Duration::from_millis(200);
 
 /// How one run ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,12 +64,27 @@ pub async fn run_once(program: &Program, timeout: Duration) -> (Ended, String) {
         }
     };
     let (mut out, mut err) = (child.stdout.take(), child.stderr.take());
+    let (mut o, mut e) = (Vec::new(), Vec::new());
     let io = async {
-        let (o, e, status) = tokio::join!(keep(out.as_mut()), keep(err.as_mut()), child.wait());
-        (o, e, status)
+        let mut readers = std::pin::pin!(async {
+            tokio::join!(keep(out.as_mut(), &mut o), keep(err.as_mut(), &mut e))
+        });
+        let exited = tokio::select! {
+            status = child.wait() => Some(status),
+            _ = &mut readers => None,
+        };
+        match exited {
+            Some(status) => {
+                // Something it started in the background may hold the
+                // pipes open: the output it wrote so far is enough.
+                let _ = tokio::time::timeout(PIPE_GRACE, readers).await;
+                status
+            }
+            None => child.wait().await,
+        }
     };
     match tokio::time::timeout(timeout, io).await {
-        Ok((o, e, Ok(status))) => {
+        Ok(Ok(status)) => {
             use std::os::unix::process::ExitStatusExt;
             let code = status
                 .code()
@@ -75,7 +92,7 @@ pub async fn run_once(program: &Program, timeout: Duration) -> (Ended, String) {
                 .unwrap_or(-1);
             (Ended::Exited(code), joined(o, e))
         }
-        Ok((o, e, Err(wait))) => (
+        Ok(Err(wait)) => (
             Ended::NotStarted(format!("cannot wait for '{}': {wait}", program.command)),
             joined(o, e),
         ),
@@ -95,9 +112,8 @@ pub async fn run_once(program: &Program, timeout: Duration) -> (Ended, String) {
 }
 
 /// Reads a pipe to its end, keeping the first [`OUTPUT_LIMIT`] bytes.
-async fn keep<R: AsyncRead + Unpin>(pipe: Option<&mut R>) -> Vec<u8> {
-    let mut kept = Vec::new();
-    let Some(pipe) = pipe else { return kept };
+async fn keep<R: AsyncRead + Unpin>(pipe: Option<&mut R>, kept: &mut Vec<u8>) {
+    let Some(pipe) = pipe else { return };
     let mut buf = [0u8; 8192];
     while let Ok(n) = pipe.read(&mut buf).await {
         if n == 0 {
@@ -106,7 +122,6 @@ async fn keep<R: AsyncRead + Unpin>(pipe: Option<&mut R>) -> Vec<u8> {
         let room = OUTPUT_LIMIT.saturating_sub(kept.len());
         kept.extend_from_slice(&buf[..n.min(room)]);
     }
-    kept
 }
 
 fn joined(mut out: Vec<u8>, err: Vec<u8>) -> String {
@@ -271,6 +286,16 @@ mod tests {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    #[tokio::test]
+    async fn a_background_child_holding_the_output_open_does_not_make_it_time_out() {
+        let p = program(&["sh", "-c", "echo $$; sleep 5 & exit 3"]);
+        let (ended, output) = run_once(&p, Duration::from_secs(3)).await;
+        let group: i32 = output.trim().parse().unwrap();
+        let group = rustix::process::Pid::from_raw(group).unwrap();
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        assert_eq!(ended, Ended::Exited(3));
     }
 
     #[tokio::test]

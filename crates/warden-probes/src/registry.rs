@@ -372,6 +372,11 @@ mod tests {
                 "program",
                 vec!["subject", "changed", "content"],
             ),
+            (
+                "check network n with interface lo\n if failed link then alert\n if changed link capacity then alert\n if saturation > 90% then alert\n if upload > 10 MB/s then alert\n if total download > 1 GB in last 2 hours then alert\n",
+                "network",
+                vec!["subject", "changed", "subject", "subject", "unsupported"],
+            ),
         ];
         for (text, subject, rules) in table {
             let probes = probes_for(&checks(text)[0]);
