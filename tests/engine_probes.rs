@@ -65,8 +65,10 @@ fn what_the_engine_cannot_run_is_a_warning_for_validate_and_the_daemon() {
     let sb = Sandbox::new();
     sb.write_rc(
         "set daemon 60\n\
-         check file hosts with path /etc/hosts\n  \
-         if failed permission 644 then alert\n",
+         check filesystem root with path /\n  \
+         if failed permission 644 then alert\n\
+         check network lo with interface lo\n  \
+         if total upload > 1 GB in last 2 hours then alert\n",
     );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
         .arg("-c")
@@ -77,11 +79,13 @@ fn what_the_engine_cannot_run_is_a_warning_for_validate_and_the_daemon() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stderr.contains("wardenrc:3:6: warning: the permission test is not supported yet"),
+        stderr.contains(
+            "wardenrc:3:6: warning: the permission test on a filesystem check is not supported yet"
+        ),
         "{stderr}"
     );
     assert!(
-        stderr.contains("wardenrc:2:12: warning: check file"),
+        stderr.contains("wardenrc:5:6: warning: the transfer test on a network check"),
         "{stderr}"
     );
     let _w = sb.warden();
