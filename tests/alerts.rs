@@ -3,6 +3,7 @@
 //! mail per restart, custom formats, STARTTLS trusted or not, a server down
 //! then up, a Warden killed with mail queued, webhooks, and no duplicate
 //! after a reload.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
 mod util;
 
