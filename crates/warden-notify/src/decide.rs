@@ -219,3 +219,95 @@ fn is_condition(kind: EventKind) -> bool {
             | EventKind::ProbeTimeout
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RC: &str = "set daemon 10\nset alert ops@example.com\n\
+        check process db with pidfile /run/db.pid\n\
+        check process web with pidfile /run/web.pid\n  depends on db\n";
+
+    fn decider(dir: &std::path::Path) -> Decider {
+        let loaded = warden_config::load_text(std::path::Path::new("rc"), RC.to_string());
+        let routes = Routes::new(loaded.config.as_ref().unwrap());
+        let queue = Arc::new(Queue::open(&dir.join("q"), None).unwrap());
+        let memory = Memory::open(Some(&dir.join("alerts")));
+        Decider::new(
+            routes,
+            memory,
+            Some(queue),
+            Arc::new(Notify::new()),
+            "box".into(),
+        )
+    }
+
+    fn queued(d: &Decider) -> Vec<(String, String, String)> {
+        let q = d.queue.as_ref().unwrap().load();
+        q.into_iter()
+            .map(|e| (e.root, e.event.service, e.event.event))
+            .collect()
+    }
+
+    fn ev(service: &str, kind: EventKind) -> Event {
+        Event::new(service, kind, "why")
+    }
+
+    #[test]
+    fn a_failure_is_queued_once_until_it_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = decider(dir.path());
+        d.on_event(&ev("db", EventKind::DoesNotExist));
+        d.on_event(&ev("db", EventKind::DoesNotExist));
+        assert_eq!(queued(&d).len(), 1);
+        d.on_event(&ev("db", EventKind::Exists));
+        d.on_event(&ev("db", EventKind::Exists));
+        d.on_event(&ev("db", EventKind::DoesNotExist));
+        let events: Vec<String> = queued(&d).into_iter().map(|q| q.2).collect();
+        assert_eq!(events, ["Does not exist", "Exists", "Does not exist"]);
+    }
+
+    #[test]
+    fn a_failure_alerted_before_a_restart_of_warden_is_not_queued_again() {
+        let dir = tempfile::tempdir().unwrap();
+        decider(dir.path()).on_event(&ev("db", EventKind::ConnectionFailed));
+        let mut again = decider(dir.path());
+        again.on_event(&ev("db", EventKind::ConnectionFailed));
+        assert_eq!(queued(&again).len(), 1);
+    }
+
+    #[test]
+    fn a_recovery_nobody_heard_the_failure_of_is_not_queued() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = decider(dir.path());
+        d.on_event(&ev("db", EventKind::Recovered));
+        assert!(queued(&d).is_empty());
+    }
+
+    #[test]
+    fn a_dependant_failing_while_its_dependency_is_down_is_filed_under_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = decider(dir.path());
+        d.on_event(&ev("db", EventKind::DoesNotExist));
+        d.on_event(&ev("web", EventKind::ConnectionFailed));
+        let q = queued(&d);
+        assert_eq!(q[1].0, "db", "{q:?}");
+        assert_eq!(q[1].1, "web");
+    }
+
+    #[test]
+    fn a_reminder_repeats_a_standing_failure_after_n_cycles() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "set daemon 1\nset alert ops@example.com with reminder on 1 cycle\n\
+            check process db with pidfile /run/db.pid\n  every 500 ms\n";
+        let loaded = warden_config::load_text(std::path::Path::new("rc"), text.to_string());
+        let mut d = decider(dir.path());
+        d.reload(Routes::new(loaded.config.as_ref().unwrap()));
+        d.on_event(&ev("db", EventKind::DoesNotExist));
+        d.remind();
+        assert_eq!(queued(&d).len(), 1, "reminded at once");
+        std::thread::sleep(Duration::from_millis(600));
+        d.remind();
+        assert_eq!(queued(&d).len(), 2);
+    }
+}
