@@ -10,7 +10,7 @@ use crate::alert::AlertEvent;
 
 pub const DEFAULT_FROM: &str = "warden@$HOST";
 pub const DEFAULT_SUBJECT: &str = "warden alert --  $EVENT $SERVICE";
-pub const DEFAULT_MESSAGE: &str = "$EVENT Service $SERVICE \n\n\
+pub const DEFAULT_MESSAGE: &str = "$EVENT Service $SERVICE\n\n\
     \tDate:        $DATE\n\
     \tAction:      $ACTION\n\
     \tHost:        $HOST\n\
@@ -160,7 +160,7 @@ mod tests {
         let m = render(&Template::default(), &[&e]).unwrap();
         assert_eq!(m.from, "warden@box");
         assert_eq!(m.subject, "warden alert --  Does not exist dummy");
-        assert!(m.body.starts_with("Does not exist Service dummy \n\n"));
+        assert!(m.body.starts_with("Does not exist Service dummy\n\n"));
         for line in [
             "\tDate:        2026-11-21T04:51:16+0000",
             "\tAction:      restart",
