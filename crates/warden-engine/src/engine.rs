@@ -57,12 +57,15 @@ impl Engine {
         shared.status.configure(config, &shared.state);
         let (shutdown, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
+        // One start instant for all: checks of the same period then share
+        // their wake-ups.
+        let first = tokio::time::Instant::now() + config.settings.start_delay;
         for node in nodes {
             let Some(inbox) = inboxes.remove(node.name()) else {
                 continue;
             };
             let task = CheckTask::new(node, shared.clone());
-            tasks.spawn(task.run(inbox, stop_rx.clone(), config.settings.start_delay));
+            tasks.spawn(task.run(inbox, stop_rx.clone(), first));
         }
         Engine {
             shared,
@@ -112,5 +115,6 @@ impl Engine {
             self.tasks.abort_all();
             while self.tasks.join_next().await.is_some() {}
         }
+        self.shared.state.flush();
     }
 }

@@ -54,10 +54,13 @@ impl Shared {
     }
 
     pub fn set_up(&self, name: &str, up: bool) {
-        self.up
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.to_string(), up);
+        let mut map = self.up.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get_mut(name) {
+            Some(v) => *v = up,
+            None => {
+                map.insert(name.to_string(), up);
+            }
+        }
     }
 
     pub fn is_up(&self, name: &str) -> bool {

@@ -1,12 +1,16 @@
 //! The state store: each check's monitor mode, counters and last status,
 //! kept in memory and written to the state file atomically (temp file,
 //! fsync, rename) on every change, so `kill -9` of Warden loses nothing.
-//! Restored at start; on reload, state is carried over by check name.
+//! The write happens on a writer thread of its own, milliseconds after the
+//! change: two fsyncs on a check's task would delay the very restart the
+//! change records. Restored at start; on reload, state is carried over by
+//! check name.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -48,13 +52,24 @@ struct FileFormat {
 /// Shared by every check task; cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct StateStore {
-    inner: Arc<Mutex<Inner>>,
+    inner: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    data: Mutex<Inner>,
+    /// Wakes the writer thread when `dirty` is set.
+    changed: Condvar,
+    /// Held while a file is written, so two writers never share the temp file.
+    writing: Mutex<()>,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     path: Option<PathBuf>,
     checks: BTreeMap<String, CheckState>,
+    /// Changed since the file was last written.
+    dirty: bool,
 }
 
 impl StateStore {
@@ -62,13 +77,47 @@ impl StateStore {
     /// the file holds; an unreadable file is logged and started afresh.
     pub fn open(path: Option<PathBuf>) -> Self {
         let checks = path.as_deref().map(read).unwrap_or_default();
-        StateStore {
-            inner: Arc::new(Mutex::new(Inner { path, checks })),
+        let writer = path.is_some();
+        let store = StateStore {
+            inner: Arc::new(Shared {
+                data: Mutex::new(Inner {
+                    path,
+                    checks,
+                    dirty: false,
+                }),
+                ..Shared::default()
+            }),
+        };
+        if writer {
+            let weak = Arc::downgrade(&store.inner);
+            let spawned = std::thread::Builder::new()
+                .name("warden-state".into())
+                .spawn(move || write_loop(&weak));
+            if let Err(e) = spawned {
+                tracing::warn!("cannot start the state writer ({e}); writing inline");
+            }
         }
+        store
     }
 
     pub fn get(&self, name: &str) -> CheckState {
         self.lock().checks.get(name).cloned().unwrap_or_default()
+    }
+
+    /// Whether Warden acts on this check: cheaper than [`get`](Self::get)
+    /// on the per-cycle path.
+    pub fn monitoring(&self, name: &str) -> Monitoring {
+        self.lock()
+            .checks
+            .get(name)
+            .map(|s| s.monitoring)
+            .unwrap_or_default()
+    }
+
+    /// Writes the file now if anything changed since the last write (at
+    /// exit, and in tests that read the file back).
+    pub fn flush(&self) {
+        save(&self.inner);
     }
 
     pub fn all(&self) -> BTreeMap<String, CheckState> {
@@ -78,11 +127,16 @@ impl StateStore {
     /// Changes one check's state and writes the file if anything changed.
     pub fn update<R>(&self, name: &str, f: impl FnOnce(&mut CheckState) -> R) -> R {
         let mut inner = self.lock();
-        let entry = inner.checks.entry(name.to_string()).or_default();
+        if !inner.checks.contains_key(name) {
+            inner.checks.insert(name.to_string(), CheckState::default());
+        }
+        let Some(entry) = inner.checks.get_mut(name) else {
+            return f(&mut CheckState::default());
+        };
         let before = entry.clone();
         let out = f(entry);
         if *entry != before {
-            inner.save();
+            self.changed(inner);
         }
         out
     }
@@ -93,27 +147,78 @@ impl StateStore {
         let before = inner.checks.len();
         inner.checks.retain(|k, _| names.contains(&k.as_str()));
         if inner.checks.len() != before {
-            inner.save();
+            self.changed(inner);
+        }
+    }
+
+    /// Marks the state changed and wakes the writer (or, with no writer
+    /// thread, writes at once).
+    fn changed(&self, mut inner: std::sync::MutexGuard<'_, Inner>) {
+        if inner.path.is_none() {
+            return;
+        }
+        inner.dirty = true;
+        drop(inner);
+        if Arc::weak_count(&self.inner) == 0 {
+            save(&self.inner);
+        } else {
+            self.inner.changed.notify_one();
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while holding the lock leaves plain data; keep going.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.inner.data)
     }
 }
 
-impl Inner {
-    fn save(&self) {
-        let Some(path) = &self.path else { return };
-        let file = FileFormat {
-            version: 1,
-            checks: self.checks.clone(),
-        };
-        if let Err(e) = write_atomically(path, &file) {
-            tracing::error!("cannot write the state file {}: {e}", path.display());
-        }
+/// A panic while holding a lock leaves plain data; keep going.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The writer thread: writes after each change, coalescing a burst into
+/// one write; ends once the store is dropped.
+fn write_loop(store: &Weak<Shared>) {
+    while let Some(shared) = store.upgrade() {
+        let inner = lock(&shared.data);
+        let (inner, _) = shared
+            .changed
+            .wait_timeout_while(inner, Duration::from_secs(1), |i| !i.dirty)
+            .unwrap_or_else(|p| p.into_inner());
+        drop(inner);
+        save(&shared);
     }
+}
+
+/// Writes the file if it is dirty. The serialized copy is taken under the
+/// data lock, the slow write happens outside it.
+fn save(shared: &Shared) {
+    let _writing = lock(&shared.writing);
+    let (path, bytes) = {
+        let mut inner = lock(&shared.data);
+        let Some(path) = inner.path.clone().filter(|_| inner.dirty) else {
+            return;
+        };
+        inner.dirty = false;
+        let file = FileFormatRef {
+            version: 1,
+            checks: &inner.checks,
+        };
+        (path, serde_json::to_vec_pretty(&file))
+    };
+    if let Err(e) = bytes
+        .map_err(std::io::Error::other)
+        .and_then(|b| write_atomically(&path, &b))
+    {
+        tracing::error!("cannot write the state file {}: {e}", path.display());
+    }
+}
+
+/// The file's layout, borrowed for writing.
+#[derive(Serialize)]
+struct FileFormatRef<'a> {
+    version: u32,
+    checks: &'a BTreeMap<String, CheckState>,
 }
 
 fn read(path: &Path) -> BTreeMap<String, CheckState> {
@@ -135,8 +240,7 @@ fn read(path: &Path) -> BTreeMap<String, CheckState> {
 
 /// Temp file in the same folder, fsync, rename: a reader sees the old file
 /// or the new one, never half of one.
-fn write_atomically(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
-    let bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
@@ -146,7 +250,7 @@ fn write_atomically(path: &Path, value: &impl Serialize) -> std::io::Result<()> 
         std::fs::create_dir_all(dir)?;
     }
     let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(&bytes)?;
+    f.write_all(bytes)?;
     f.sync_all()?;
     drop(f);
     std::fs::rename(&tmp, path)?;
@@ -165,7 +269,7 @@ mod tests {
     fn a_missing_state_folder_is_created() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("not/yet/there/warden.state");
-        write_atomically(&path, &vec![1, 2, 3]).unwrap();
+        write_atomically(&path, b"[1, 2, 3]").unwrap();
         let back: Vec<i32> =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(back, [1, 2, 3]);
@@ -182,6 +286,7 @@ mod tests {
             s.restarts.record(5);
             s.pid = Some(42);
         });
+        store.flush();
         let again = StateStore::open(Some(path));
         let web = again.get("web");
         assert_eq!(web, store.get("web"));
@@ -189,6 +294,19 @@ mod tests {
             (web.monitoring, web.cycle, web.restarts.within(7, 5)),
             (Monitoring::Unmonitored, 7, 1)
         );
+    }
+
+    #[test]
+    fn a_change_reaches_the_file_without_a_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let store = StateStore::open(Some(path.clone()));
+        store.update("web", |s| s.cycle = 3);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while StateStore::open(Some(path.clone())).get("web").cycle != 3 {
+            assert!(std::time::Instant::now() < deadline, "never written");
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     #[test]
@@ -216,6 +334,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = StateStore::open(Some(dir.path().join("s")));
         store.update("a", |s| s.cycle = 1);
+        store.flush();
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())

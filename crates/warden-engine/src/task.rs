@@ -31,6 +31,8 @@ pub struct CheckTask {
     pub(crate) last_status: Option<Status>,
     /// The process the rules saw last cycle, for `if changed pid/ppid`.
     pub(crate) seen: Option<ProcessFacts>,
+    /// What `observe` last wrote to the state store.
+    recorded: Option<(Status, Option<ProcessFacts>, String)>,
 }
 
 /// An action decided by a rule, with the event that caused it.
@@ -55,6 +57,7 @@ impl CheckTask {
             exec_cycle: vec![0; n],
             last_status: None,
             seen: None,
+            recorded: None,
             node,
             shared,
         }
@@ -64,15 +67,15 @@ impl CheckTask {
         self.node.name()
     }
 
-    /// The loop: first run after `delay`, then every period, at once on a
+    /// The loop: first run at `first`, then every period, at once on a
     /// watched exit or a command, until shutdown.
     pub async fn run(
         mut self,
         mut commands: mpsc::Receiver<Command>,
         mut shutdown: watch::Receiver<bool>,
-        delay: Duration,
+        first: Instant,
     ) {
-        let mut next = Instant::now() + delay;
+        let mut next = first;
         loop {
             tokio::select! {
                 biased;
@@ -85,7 +88,7 @@ impl CheckTask {
                     tracing::debug!("'{}' process exited", self.name());
                     self.watch = None;
                 }
-                _ = sleep_until(next) => next = Instant::now() + self.node.period,
+                _ = sleep_until(next) => next = next_tick(next, self.node.period),
             }
             self.evaluate().await;
             self.shared.status.scheduled(self.name(), next);
@@ -93,7 +96,7 @@ impl CheckTask {
     }
 
     fn monitored(&self) -> bool {
-        self.shared.state.get(self.name()).monitoring == Monitoring::Monitored
+        self.shared.state.monitoring(self.name()) == Monitoring::Monitored
     }
 
     /// One cycle: probe, test every rule, then act on what fired.
@@ -153,17 +156,15 @@ impl CheckTask {
 
     /// Records a subject outcome: events on change, state, the exit watch.
     pub(crate) fn observe(&mut self, outcome: &Outcome) {
-        let name = self.name().to_string();
         if self.last_status != Some(outcome.status) {
-            if outcome.is_ok() {
-                if self.last_status.is_some() {
-                    self.shared
-                        .bus
-                        .publish(Event::new(&name, EventKind::Exists, &outcome.reason));
-                }
+            let kind = if outcome.is_ok() {
+                self.last_status.map(|_| EventKind::Exists)
             } else {
-                let event = Event::new(&name, kind_of(outcome), &outcome.reason);
-                let event = match subject_action(&self.node, outcome) {
+                Some(kind_of(outcome))
+            };
+            if let Some(kind) = kind {
+                let event = Event::new(self.name(), kind, &outcome.reason);
+                let event = match subject_action(&self.node, outcome).filter(|_| !outcome.is_ok()) {
                     Some(a) => event.with_action(a),
                     None => event,
                 };
@@ -171,18 +172,26 @@ impl CheckTask {
             }
             self.last_status = Some(outcome.status);
         }
-        self.shared.set_up(&name, outcome.is_ok());
+        self.shared.set_up(self.node.name(), outcome.is_ok());
         let pid = outcome.process.map(|p| p.pid);
         if self.watch.as_ref().map(ExitWatch::pid) != pid {
             self.watch = outcome.process.and_then(|p| self.pin(&p));
         }
-        let status = format!("{:?}", outcome.status).to_lowercase();
+        // The state store is written only when something in it changes; a
+        // steady process must not cost a lock, a clone and a compare of
+        // the whole check state every cycle.
+        let seen = (outcome.status, outcome.process, outcome.reason.as_str());
+        if self.recorded.as_ref().map(|(s, p, r)| (*s, *p, r.as_str())) == Some(seen) {
+            return;
+        }
+        self.recorded = Some((outcome.status, outcome.process, outcome.reason.clone()));
+        let status = status_word(outcome.status);
         let cycle = self.cycle;
-        self.shared.state.update(&name, |s| {
-            if s.last_status.as_deref() != Some(status.as_str()) || s.pid != pid {
+        self.shared.state.update(self.node.name(), |s| {
+            if s.last_status.as_deref() != Some(status) || s.pid != pid {
                 s.cycle = cycle;
             }
-            s.last_status = Some(status);
+            s.last_status = Some(status.to_string());
             s.last_reason = Some(outcome.reason.clone());
             s.pid = pid;
             s.start_ticks = outcome.process.map(|p| p.start_ticks);
@@ -294,6 +303,30 @@ impl CheckTask {
     }
 }
 
+/// The next tick on the grid `next + k * period` after now: checks of the
+/// same period stay in step (one wake-up serves them all, as one Monit
+/// cycle does) and a slow evaluation skips ticks instead of piling them up.
+fn next_tick(next: Instant, period: Duration) -> Instant {
+    let now = Instant::now();
+    let mut tick = next + period;
+    if tick <= now && !period.is_zero() {
+        let behind = (now - tick).as_nanos() / period.as_nanos() + 1;
+        tick += period * u32::try_from(behind).unwrap_or(u32::MAX);
+    }
+    tick.max(now)
+}
+
+/// The state file's word for a status.
+fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Ok => "ok",
+        Status::Missing => "missing",
+        Status::Zombie => "zombie",
+        Status::Failed => "failed",
+        Status::Error => "error",
+    }
+}
+
 /// Waits on an optional watch; with none, waits forever.
 async fn exited(watch: Option<&ExitWatch>) {
     match watch {
@@ -332,7 +365,11 @@ fn subject_action(node: &Node, outcome: &Outcome) -> Option<&'static str> {
     if node.implicit_restart {
         return Some("restart");
     }
-    let rule = node.check.rules.iter().find(|r| r.test.value == Test::NotExist)?;
+    let rule = node
+        .check
+        .rules
+        .iter()
+        .find(|r| r.test.value == Test::NotExist)?;
     Some(action_name(&rule.action.value))
 }
 

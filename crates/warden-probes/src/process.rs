@@ -43,6 +43,36 @@ pub struct Proven {
 pub struct Found {
     pub stat: Stat,
     pub pidfile_mtime: Option<SystemTime>,
+    /// The pidfile as it was when read: while it stays the same, it names
+    /// the same pid.
+    pub pidfile_key: Option<FileKey>,
+}
+
+/// What tells a file rewritten from the same file: device, inode, size
+/// and mtime, all from one `stat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileKey {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    pub mtime: SystemTime,
+}
+
+impl FileKey {
+    pub fn of(meta: &fs::Metadata) -> io::Result<FileKey> {
+        use std::os::unix::fs::MetadataExt as _;
+        Ok(FileKey {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime: meta.modified()?,
+        })
+    }
+
+    /// The key of the file at `path` now.
+    pub fn at(path: &Path) -> io::Result<FileKey> {
+        FileKey::of(&fs::metadata(path)?)
+    }
 }
 
 impl Found {
@@ -75,6 +105,7 @@ pub fn locate(
             Ok(Found {
                 stat,
                 pidfile_mtime: None,
+                pidfile_key: None,
             })
         }
         Locator::Matching(re) => by_matching(re, table),
@@ -83,9 +114,21 @@ pub fn locate(
 
 fn by_pidfile(path: &Path, last: Option<&Proven>) -> Result<Found, Outcome> {
     let shown = path.display();
-    let (pid, mtime) = read_pidfile(path)?;
-    let gone = format!("process with pid {pid} (from pidfile {shown}) is not running");
-    let stat = stat_or_missing(pid, &gone)?;
+    let (pid, key) = read_pidfile_keyed(path)?;
+    let mtime = key.mtime;
+    let stat = match procfs::read_stat(pid) {
+        Ok(Some(stat)) => stat,
+        Ok(None) => {
+            let gone = format!("process with pid {pid} (from pidfile {shown}) is not running");
+            return Err(Outcome::failed(Status::Missing, gone));
+        }
+        Err(e) => {
+            return Err(Outcome::failed(
+                Status::Error,
+                format!("cannot read process {pid}: {e}"),
+            ));
+        }
+    };
     check_reuse(&stat, last, Some(mtime))?;
     if procfs::start_wall_time(stat.starttime) > mtime + STALE_TOLERANCE {
         return Err(Outcome::failed(
@@ -99,29 +142,50 @@ fn by_pidfile(path: &Path, last: Option<&Proven>) -> Result<Found, Outcome> {
     Ok(Found {
         stat,
         pidfile_mtime: Some(mtime),
+        pidfile_key: Some(key),
     })
 }
 
 /// The pid in a pidfile and the file's mtime.
 pub fn read_pidfile(path: &Path) -> Result<(u32, SystemTime), Outcome> {
+    read_pidfile_keyed(path).map(|(pid, key)| (pid, key.mtime))
+}
+
+/// The pid in a pidfile and the file's key, from the same open file.
+pub fn read_pidfile_keyed(path: &Path) -> Result<(u32, FileKey), Outcome> {
     let shown = path.display();
     let missing = |why: String| Outcome::failed(Status::Missing, why);
-    let text = match fs::read_to_string(path) {
-        Ok(t) => t,
+    let unreadable = |e: io::Error| missing(format!("cannot read pidfile {shown}: {e}"));
+    // Open once, take the mtime from the open file, read it in one go:
+    // every process check does this every cycle.
+    let mut file = match fs::File::open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(missing(format!("pidfile {shown} does not exist")));
         }
-        Err(e) => return Err(missing(format!("cannot read pidfile {shown}: {e}"))),
+        Err(e) => return Err(unreadable(e)),
     };
-    let mtime = fs::metadata(path)
-        .and_then(|m| m.modified())
-        .map_err(|e| missing(format!("cannot read pidfile {shown}: {e}")))?;
+    let key = file
+        .metadata()
+        .and_then(|m| FileKey::of(&m))
+        .map_err(unreadable)?;
+    let mut buf = [0u8; 256];
+    let text = match procfs::read_small_from(&mut file, &mut buf).map_err(unreadable)? {
+        Some(n) => String::from_utf8_lossy(&buf[..n]),
+        None => {
+            let mut rest = Vec::new();
+            io::Read::read_to_end(&mut file, &mut rest).map_err(unreadable)?;
+            let mut all = buf.to_vec();
+            all.extend(rest);
+            String::from_utf8_lossy(&all).into_owned().into()
+        }
+    };
     let word = text.trim();
     if word.is_empty() {
         return Err(missing(format!("pidfile {shown} is empty")));
     }
     match word.parse::<u32>() {
-        Ok(pid) if pid > 0 => Ok((pid, mtime)),
+        Ok(pid) if pid > 0 => Ok((pid, key)),
         _ => {
             let shown_word: String = word.chars().take(40).collect();
             Err(missing(format!(
@@ -150,6 +214,7 @@ fn by_matching(re: &Regex, table: Option<&ProcessTable>) -> Result<Found, Outcom
     Ok(Found {
         stat,
         pidfile_mtime: None,
+        pidfile_key: None,
     })
 }
 

@@ -2,10 +2,13 @@
 //! against what it proved before, and measures its resources. It keeps its
 //! memory (last identity, last cpu sample) between runs.
 
+use std::fs::File;
+use std::os::unix::fs::FileExt as _;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::outcome::{Outcome, ProcessFacts, Status};
-use crate::process::{self, Locator, Proven};
+use crate::process::{self, FileKey, Found, Locator, Proven};
+use crate::procfs;
 use crate::resources::{self, CpuSamples};
 use crate::table::{ProcessTable, TableCache};
 use crate::{BoxFuture, Probe};
@@ -14,6 +17,20 @@ use crate::{BoxFuture, Probe};
 struct Memory {
     last: Option<Proven>,
     samples: CpuSamples,
+    held: Option<Held>,
+}
+
+/// What lets the next run of a steady check skip the pidfile read and the
+/// `/proc` path walk (most of a process check's cost at 1,000 checks): the
+/// pidfile's key when it named the proven process, and that process's own
+/// `/proc/PID/stat`, kept open. An open stat file stays bound to its
+/// process: once that process is gone it reads as an error, never as a
+/// newcomer that reused the pid.
+#[derive(Debug)]
+struct Held {
+    facts: ProcessFacts,
+    pidfile: Option<FileKey>,
+    stat: File,
 }
 
 #[derive(Debug)]
@@ -67,12 +84,41 @@ impl ProcessProbe {
             pidfile_mtime,
         });
         memory.samples.clear();
+        memory.held = None;
     }
 
     /// Forgets the proven identity (after Warden itself started the service
     /// again and the pidfile may name a new process).
     pub fn forget(&self) {
         *self.inner.memory() = Memory::default();
+    }
+}
+
+impl Held {
+    /// Opens the stat file of a process just found and checks that it is
+    /// still that process; None when it is gone or fds run short (the
+    /// next run then takes the slow path).
+    fn open(found: &Found) -> Option<Held> {
+        let facts = found.facts();
+        let stat = File::open(format!("/proc/{}/stat", facts.pid)).ok()?;
+        let held = Held {
+            facts,
+            pidfile: found.pidfile_key,
+            stat,
+        };
+        held.read().map(|_| held)
+    }
+
+    /// The process's stat, if it is still the held process and alive.
+    fn read(&self) -> Option<procfs::Stat> {
+        let mut buf = [0u8; 1024];
+        let n = self.stat.read_at(&mut buf, 0).ok()?;
+        if n == buf.len() {
+            return None;
+        }
+        let stat = procfs::parse_stat(&String::from_utf8_lossy(&buf[..n]))?;
+        let same = stat.pid == self.facts.pid && stat.starttime == self.facts.start_ticks;
+        (same && !stat.is_zombie()).then_some(stat)
     }
 }
 
@@ -86,9 +132,18 @@ impl Inner {
     /// One blocking run: locate, prove, measure.
     fn check(&self, table: Option<&ProcessTable>) -> Outcome {
         let mut memory = self.memory();
-        let found = match process::locate(&self.locator, memory.last.as_ref(), table) {
-            Ok(found) => found,
-            Err(outcome) => return outcome,
+        let found = match self.steady(&memory) {
+            Some(found) => found,
+            None => {
+                memory.held = None;
+                match process::locate(&self.locator, memory.last.as_ref(), table) {
+                    Ok(found) => {
+                        memory.held = Held::open(&found);
+                        found
+                    }
+                    Err(outcome) => return outcome,
+                }
+            }
         };
         let facts = found.facts();
         if memory.last.map(|p| p.facts) != Some(facts) {
@@ -102,6 +157,30 @@ impl Inner {
         outcome.process = Some(facts);
         let tree = if self.tree { table } else { None };
         resources::measure(outcome, &found.stat, tree, &mut memory.samples)
+    }
+
+    /// The held process, when nothing says it changed: its pidfile (if
+    /// any) has the same key and its own stat file still reads as alive.
+    /// `matching` always takes the full path: an older match may appear.
+    fn steady(&self, memory: &Memory) -> Option<Found> {
+        let held = memory.held.as_ref()?;
+        if memory.last.map(|p| p.facts) != Some(held.facts) {
+            return None;
+        }
+        let pidfile_mtime = match &self.locator {
+            Locator::Pidfile(path) => {
+                let key = FileKey::at(path).ok()?;
+                (held.pidfile == Some(key)).then_some(Some(key.mtime))?
+            }
+            Locator::Pid(_) => None,
+            Locator::Matching(_) => return None,
+        };
+        let stat = held.read()?;
+        Some(Found {
+            stat,
+            pidfile_mtime,
+            pidfile_key: held.pidfile,
+        })
     }
 }
 
@@ -213,6 +292,56 @@ mod tests {
         let out = pidfile_probe(&path).run().await;
         assert_eq!(out.status, Status::Missing);
         assert!(out.reason.contains("is not running"), "{}", out.reason);
+    }
+
+    #[tokio::test]
+    async fn a_steady_process_is_followed_until_it_exits_or_its_pidfile_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("svc.pid");
+        let first = sleeper("30");
+        write_pidfile(&path, &first.id().to_string());
+        let probe = pidfile_probe(&path);
+        for _ in 0..3 {
+            let out = probe.run().await;
+            assert_eq!(
+                out.process.map(|p| p.pid),
+                Some(first.id()),
+                "{}",
+                out.reason
+            );
+        }
+        assert!(
+            probe.inner.memory().held.is_some(),
+            "the steady path is in use"
+        );
+        // Rewritten (another pid, a later mtime): read again, not followed.
+        std::thread::sleep(Duration::from_millis(20));
+        let second = sleeper("30");
+        write_pidfile(&path, &second.id().to_string());
+        let out = probe.run().await;
+        assert_eq!(
+            out.process.map(|p| p.pid),
+            Some(second.id()),
+            "{}",
+            out.reason
+        );
+        end(first);
+        // The held process dies while its pidfile stays: not running (a
+        // zombie of this test until reaped, then gone).
+        let pid = second.id();
+        let mut second = second;
+        second.kill().unwrap();
+        let mut waited = 0;
+        while !procfs::read_stat(pid).unwrap().unwrap().is_zombie() {
+            std::thread::sleep(Duration::from_millis(10));
+            waited += 1;
+            assert!(waited < 500, "the child never became a zombie");
+        }
+        let out = probe.run().await;
+        assert_ne!(out.status, Status::Ok, "pid {pid}: {}", out.reason);
+        second.wait().unwrap();
+        let out = probe.run().await;
+        assert_eq!(out.status, Status::Missing, "{}", out.reason);
     }
 
     #[tokio::test]
