@@ -207,8 +207,9 @@ async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
     // Subscribed before the engine starts, so its first events are kept.
     let event_rx = bus.subscribe();
     let metrics_rx = bus.subscribe();
-    let engine = Engine::start(&config, state.clone(), bus.clone());
+    // Before the engine: it subscribes to the bus, so it sees the first events.
     let notifier = warden_notify::Notifier::start(&config, bus.clone(), &statefile);
+    let engine = Engine::start(&config, state.clone(), bus.clone());
     let (board, board_rx) = watch::channel(engine.status_board());
     let events = tokio::spawn(record_events(event_rx, board_rx.clone()));
     let (requests, mut inbox) = mpsc::channel(64);

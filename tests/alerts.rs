@@ -287,10 +287,26 @@ fn starttls_with_an_untrusted_certificate_fails_with_a_clear_error() {
     assert!(smtp.messages().is_empty());
 }
 
+/// A loopback port bound but not listening: connections to it are refused
+/// (a server that is down), and no other test can take it meanwhile.
+/// Dropping the socket frees it for the server the test starts later.
+fn reserved_port() -> (rustix::fd::OwnedFd, u16) {
+    use rustix::net::{AddressFamily, SocketType, sockopt};
+    let fd = rustix::net::socket(AddressFamily::INET, SocketType::STREAM, None).unwrap();
+    sockopt::set_socket_reuseaddr(&fd, true).unwrap();
+    let any = std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 0);
+    rustix::net::bind(&fd, &any).unwrap();
+    let port = match rustix::net::getsockname(&fd).unwrap().try_into() {
+        Ok(std::net::SocketAddr::V4(a)) => a.port(),
+        other => panic!("not an IPv4 address: {other:?}"),
+    };
+    (fd, port)
+}
+
 #[test]
 fn a_mail_server_down_when_the_event_happens_gets_the_mail_once_it_is_up() {
     let sb = Sandbox::new();
-    let smtp_port = free_port();
+    let (reserved, smtp_port) = reserved_port();
     sb.write_rc(&format!(
         "set daemon 1\nset statefile {{dir}}/state\nset mailserver 127.0.0.1 port {smtp_port}\n\
          set alert ops@example.com\n{}",
@@ -301,6 +317,7 @@ fn a_mail_server_down_when_the_event_happens_gets_the_mail_once_it_is_up() {
         sb.log_count("not delivered (attempt 2)") > 0
     });
     assert!(retried, "no retry logged:\n{}", sb.log());
+    drop(reserved);
     let smtp = Smtp::start(&sb, smtp_port, None);
     assert_eq!(exactly(1, || smtp.messages().len()), 1, "{}", sb.log());
     assert_eq!(queued(&sb), 0, "the delivered alert is still queued");
@@ -320,7 +337,7 @@ fn queued(sb: &Sandbox) -> usize {
 #[test]
 fn a_mail_queued_when_warden_is_killed_is_sent_after_it_restarts_once() {
     let sb = Sandbox::new();
-    let smtp_port = free_port();
+    let (reserved, smtp_port) = reserved_port();
     sb.write_rc(&format!(
         "set daemon 1\nset statefile {{dir}}/state\nset mailserver 127.0.0.1 port {smtp_port}\n\
          set alert ops@example.com\n{}",
@@ -341,6 +358,7 @@ fn a_mail_queued_when_warden_is_killed_is_sent_after_it_restarts_once() {
         .unwrap();
     let json: serde_json::Value = serde_json::from_str(&util::file(&entry.path())).unwrap();
     assert_eq!(json["event"]["service"], "ghost");
+    drop(reserved);
     let smtp = Smtp::start(&sb, smtp_port, None);
     let _w = sb.warden();
     assert_eq!(exactly(1, || smtp.messages().len()), 1, "{}", sb.log());
@@ -374,7 +392,7 @@ fn a_webhook_receiver_gets_the_json_payload() {
 #[test]
 fn a_webhook_receiver_down_then_up_gets_the_alert_once() {
     let sb = Sandbox::new();
-    let port = free_port();
+    let (reserved, port) = reserved_port();
     webhook_rc(&sb, port);
     let _w = sb.warden();
     assert!(
@@ -383,6 +401,7 @@ fn a_webhook_receiver_down_then_up_gets_the_alert_once() {
         "{}",
         sb.log()
     );
+    drop(reserved);
     let hook = Receiver::start(&sb, port);
     assert_eq!(exactly(1, || hook.bodies().len()), 1, "{}", sb.log());
 }

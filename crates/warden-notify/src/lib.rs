@@ -76,7 +76,9 @@ pub fn host_name() -> String {
 }
 
 impl Notifier {
-    /// Starts both tasks on the current tokio runtime.
+    /// Starts both tasks on the current tokio runtime. It subscribes to
+    /// the bus before it returns: start it before the engine, so that no
+    /// event published at the engine's start is missed.
     pub fn start(config: &Config, bus: EventBus, statefile: &Path) -> Notifier {
         let dir = queue_dir(config, statefile);
         let slots = config.settings.eventqueue.as_ref().and_then(|q| q.slots);
@@ -102,7 +104,8 @@ impl Notifier {
             host_name(),
         );
         let mut tasks = JoinSet::new();
-        tasks.spawn(read_events(decider, bus, config_rx, shutdown_rx.clone()));
+        let events = bus.subscribe();
+        tasks.spawn(read_events(decider, events, config_rx, shutdown_rx.clone()));
         if let Some(q) = queue {
             let d = deliver::Dispatcher::new(q, settings_rx, wake);
             tasks.spawn(d.run(shutdown_rx));
@@ -147,11 +150,10 @@ impl Notifier {
 /// The bus reader: events, reloads and a reminder tick, until shutdown.
 async fn read_events(
     mut decider: decide::Decider,
-    bus: EventBus,
+    mut events: tokio::sync::broadcast::Receiver<warden_engine::Event>,
     mut config: watch::Receiver<Arc<Config>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut events = bus.subscribe();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
