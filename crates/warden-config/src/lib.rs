@@ -6,6 +6,7 @@
 // and the grammar does not recurse); its generated code then names `alloc`.
 extern crate alloc;
 
+pub mod cron;
 pub mod diag;
 pub mod grammar;
 mod grammar_words;

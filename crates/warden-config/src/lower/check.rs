@@ -323,16 +323,10 @@ fn schedule(cx: &mut Cx, item: P<'_>) -> Option<Schedule> {
         }
         _ => {
             let spec = text(&value);
-            let fields = spec.split_whitespace().count();
-            if fields != 5 {
+            if let Err(e) = crate::cron::CronSpec::parse(&spec) {
                 cx.push(
-                    crate::Diagnostic::error(
-                        span(&value),
-                        format!(
-                            "a cron spec has 5 fields (minute hour day month weekday), not {fields}"
-                        ),
-                    )
-                    .with_hint("for example \"* 8-19 * * 1-5\""),
+                    crate::Diagnostic::error(span(&value), e.to_string())
+                        .with_hint("for example \"* 8-19 * * 1-5\""),
                 );
                 return None;
             }
