@@ -238,3 +238,41 @@ fn a_ping_to_loopback_succeeds_or_says_it_is_not_permitted() {
     }
     assert!(Path::new(&sb.path("ok.flag")).exists() || sb.log().contains("not permitted"));
 }
+
+/// An `exec` action that appends a line to `name` (to count firings).
+fn append_line(sb: &Sandbox, name: &str) -> String {
+    format!(
+        "exec \"/bin/sh -c 'echo fired >> {}'\"",
+        sb.path(name).display()
+    )
+}
+
+fn lines(sb: &Sandbox, name: &str) -> usize {
+    util::file(&sb.path(name)).lines().count()
+}
+
+#[test]
+fn a_permission_change_fires_changed_permission_once() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("conf"), "x\n").unwrap();
+    std::fs::set_permissions(sb.path("conf"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    sb.write_rc(&format!(
+        "set daemon 1\n\
+         check file conf with path {{dir}}/conf every 100 ms\n  if changed permission then {}\n",
+        append_line(&sb, "fired"),
+    ));
+    let _w = sb.warden();
+    assert!(probed(&sb, "conf", 3), "never checked:\n{}", sb.log());
+    assert_eq!(lines(&sb, "fired"), 0, "fired with no change:\n{}", sb.log());
+    std::fs::set_permissions(sb.path("conf"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let fired = wait_until(Duration::from_secs(10), || lines(&sb, "fired") >= 1);
+    assert!(fired, "never fired:\n{}", sb.log());
+    let seen = sb.log_count("'conf' checked");
+    assert!(probed(&sb, "conf", seen + 5), "{}", sb.log());
+    assert_eq!(lines(&sb, "fired"), 1, "fired more than once:\n{}", sb.log());
+    assert!(
+        sb.log().contains("permission changed from 0644 to 0600"),
+        "{}",
+        sb.log()
+    );
+}

@@ -109,7 +109,7 @@ mod tests {
     fn local_checks_and_their_rules_have_no_warnings() {
         let text = "check system s\n if loadavg (1min) per core > 2 then alert\n if cpu wait > 20% then alert\n if memory > 90% then alert\n if swap > 100 MB then alert\n if uptime < 5 minutes then alert\n if filedescriptors > 80% then alert\n\
                     check file f with path /etc/hosts\n if failed permission 644 then alert\n if failed uid root then alert\n if changed sha256 checksum then alert\n if timestamp > 5 minutes then alert\n if size > 1 MB then alert\n if content = \"x\" then alert\n if does not exist then alert\n\
-                    check directory d with path /tmp\n if changed timestamp then alert\n\
+                    check directory d with path /tmp\n if changed timestamp then alert\n if changed perm then alert\n\
                     check fifo p with path /run/p\n if failed gid 0 then alert\n\
                     check filesystem fs with path /\n if space usage > 90% then alert\n if inode free < 1000 then alert\n if changed fsflags then alert\n\
                     check program prog with path \"/bin/true\" with timeout 5 seconds\n if status != 0 then alert\n if changed status then alert\n if content = \"ERR\" then alert\n";

@@ -1,4 +1,4 @@
-//! `if changed timestamp|size|fsflags|status|link|link capacity`: a rule
+//! `if changed timestamp|size|permission|fsflags|status|link|link capacity`: a rule
 //! probe comparing this cycle's value of one metric, read from the subject's
 //! [`Latest`] outcome, with the value it saw on the last cycle. Like Monit,
 //! the first value is the reference, and a change becomes the new reference
@@ -18,6 +18,8 @@ pub struct ChangedProbe {
     what: &'static str,
     /// The run and value seen last time.
     seen: Mutex<Option<(u64, f64)>>,
+    /// Values shown in octal (file modes: `0644`, not `420`).
+    octal: bool,
 }
 
 impl ChangedProbe {
@@ -27,7 +29,14 @@ impl ChangedProbe {
             metric,
             what,
             seen: Mutex::new(None),
+            octal: false,
         }
+    }
+
+    /// Shows values as file modes in messages.
+    pub fn octal(mut self) -> Self {
+        self.octal = true;
+        self
     }
 
     /// Failed when the value differs from the reference; the reference moves.
@@ -41,14 +50,24 @@ impl ChangedProbe {
         match before {
             Some((s, b)) if s != seq && b != now => Outcome::failed(
                 Status::Failed,
-                format!("{what} changed from {} to {}", show(b), show(now)),
+                format!("{what} changed from {} to {}", self.show(b), self.show(now)),
             ),
             _ => Outcome::ok(format!("{what} has not changed")),
         }
     }
 }
 
-/// Whole numbers without a fraction (`0644` modes, sizes, statuses).
+impl ChangedProbe {
+    fn show(&self, v: f64) -> String {
+        if self.octal {
+            format!("{:04o}", v as u32)
+        } else {
+            show(v)
+        }
+    }
+}
+
+/// Whole numbers without a fraction (sizes, statuses).
 fn show(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
@@ -83,6 +102,25 @@ mod tests {
         }
         assert_eq!(seen, [true, true, false, true, false]);
         assert_eq!(probe.judge().reason, "size has not changed");
+    }
+
+    #[test]
+    fn a_mode_change_is_told_in_octal() {
+        let latest = Arc::new(Latest::default());
+        let probe =
+            ChangedProbe::new(Arc::clone(&latest), Metric::Permission, "permission").octal();
+        for mode in [0o644, 0o600] {
+            latest.publish(
+                &Outcome::ok("").with(Metric::Permission, f64::from(mode)),
+                None,
+            );
+            let _ = probe.judge();
+        }
+        latest.publish(
+            &Outcome::ok("").with(Metric::Permission, 0o4755.into()),
+            None,
+        );
+        assert_eq!(probe.judge().reason, "permission changed from 0600 to 4755");
     }
 
     #[test]

@@ -87,6 +87,9 @@ pub fn rule_probe(kind: &CheckKind, test: &Test, latest: &Arc<Latest>) -> Option
             Some(RuleProbe::Subject)
         }
         (_, Test::Size { changed: true, .. }) if file_like => changed(Metric::Size, "size"),
+        (_, Test::PermissionChanged) if file_like => Some(RuleProbe::Probe(Arc::new(
+            ChangedProbe::new(Arc::clone(latest), Metric::Permission, "permission").octal(),
+        ))),
         (
             _,
             Test::Timestamp {

@@ -353,9 +353,9 @@ mod tests {
                 vec!["subject", "subject"],
             ),
             (
-                "check file f with path /etc/hosts\n if failed permission 644 then alert\n if changed checksum then alert\n if changed timestamp then alert\n if content = \"x\" then alert\n",
+                "check file f with path /etc/hosts\n if failed permission 644 then alert\n if changed checksum then alert\n if changed timestamp then alert\n if content = \"x\" then alert\n if changed permission then alert\n",
                 "file",
-                vec!["subject", "checksum", "changed", "content"],
+                vec!["subject", "checksum", "changed", "content", "changed"],
             ),
             (
                 "check directory d with path /tmp\n if failed uid root then alert\n if timestamp > 5 minutes then alert\n",

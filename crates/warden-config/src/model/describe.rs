@@ -192,6 +192,7 @@ impl Display for Test {
                 write!(f, "{what} {how} {} {limit}", op.symbol())
             }
             Test::FsFlagsChanged => changed(f, "fsflags"),
+            Test::PermissionChanged => changed(f, "permission"),
             Test::Status { changed: true, .. } => changed(f, "status"),
             Test::Status { compare, .. } => match compare {
                 Some((op, n)) => write!(f, "status {} {n}", op.symbol()),

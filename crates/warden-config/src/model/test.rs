@@ -73,6 +73,8 @@ pub enum Test {
     },
     /// `if changed fsflags`.
     FsFlagsChanged,
+    /// `if changed perm[ission]`: the mode differs from the last cycle's.
+    PermissionChanged,
     /// `if status != 0`, `if changed status`.
     Status {
         compare: Option<(Operator, i64)>,
@@ -121,6 +123,7 @@ impl Test {
             Test::Content { .. } => "content",
             Test::Space { .. } => "space",
             Test::FsFlagsChanged => "fs_flags_changed",
+            Test::PermissionChanged => "permission_changed",
             Test::Status { .. } => "status",
             Test::PidChanged => "pid_changed",
             Test::PpidChanged => "ppid_changed",

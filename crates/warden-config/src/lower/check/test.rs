@@ -117,6 +117,7 @@ fn changed(pair: P<'_>) -> Test {
             changed: true,
         },
         Rule::c_fsflags => Test::FsFlagsChanged,
+        Rule::c_permission => Test::PermissionChanged,
         Rule::c_status => Test::Status {
             compare: None,
             changed: true,

@@ -568,6 +568,8 @@ fn file_and_program_tests_lower_to_their_variants() {
             },
         ),
         ("if changed fsflags then alert", Test::FsFlagsChanged),
+        ("if changed permission then alert", Test::PermissionChanged),
+        ("if changed perm then alert", Test::PermissionChanged),
         (
             "if status != 0 then alert",
             Test::Status {
