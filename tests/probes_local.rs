@@ -276,3 +276,33 @@ fn a_permission_change_fires_changed_permission_once() {
         sb.log()
     );
 }
+
+#[test]
+fn an_ignored_line_fires_no_content_rule_and_another_line_does() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("app.log"), "start\n").unwrap();
+    sb.write_rc(&format!(
+        "set daemon 1\n\
+         check file log with path {{dir}}/app.log every 100 ms\n  \
+         ignore content = \"healthcheck\"\n  \
+         if content = \"ERROR\" then {}\n",
+        append_line(&sb, "fired"),
+    ));
+    let _w = sb.warden();
+    assert!(probed(&sb, "log", 3), "never checked:\n{}", sb.log());
+    let add = |line: &str| {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(sb.path("app.log"))
+            .unwrap();
+        std::io::Write::write_all(&mut f, line.as_bytes()).unwrap();
+    };
+    add("ERROR healthcheck probe timed out\n");
+    let seen = sb.log_count("'log' checked");
+    assert!(probed(&sb, "log", seen + 5), "{}", sb.log());
+    assert_eq!(lines(&sb, "fired"), 0, "an ignored line fired:\n{}", sb.log());
+    add("ERROR: disk full\n");
+    let fired = wait_until(Duration::from_secs(10), || lines(&sb, "fired") == 1);
+    assert!(fired, "the other line never fired:\n{}", sb.log());
+    assert!(sb.log().contains("ERROR: disk full"), "{}", sb.log());
+}

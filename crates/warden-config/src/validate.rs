@@ -145,7 +145,7 @@ fn visit(
     state[node] = 2;
 }
 
-fn regex_ok(cx: &mut Cx, span: crate::span::Span, pattern: &str) {
+pub(crate) fn regex_ok(cx: &mut Cx, span: crate::span::Span, pattern: &str) {
     if let Err(e) = regex::Regex::new(pattern) {
         let detail = e.to_string();
         let last = detail

@@ -2,7 +2,8 @@
 //! written since the last cycle (Monit's incremental read: start at the end
 //! of the file, start over when it shrank or was replaced, only whole lines,
 //! the first 511 bytes of each); on a program, the output of this cycle's
-//! run, read from the subject's [`Latest`] outcome.
+//! run, read from the subject's [`Latest`] outcome. Lines an `ignore
+//! content` pattern of the check fires on are skipped by every content rule.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -28,11 +29,20 @@ pub struct Pattern {
 }
 
 impl Pattern {
-    /// The first line that fires the rule.
-    fn fires<'a>(&self, lines: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    /// Whether this line fires the pattern (an ignore pattern: skips it).
+    fn hits(&self, line: &str) -> bool {
+        self.regex.is_match(line) == self.matches
+    }
+
+    /// The first line that fires the rule and no ignore pattern skips.
+    fn fires<'a>(
+        &self,
+        ignore: &[Pattern],
+        lines: impl Iterator<Item = &'a str>,
+    ) -> Option<&'a str> {
         lines
-            .filter(|l| !l.is_empty())
-            .find(|l| self.regex.is_match(l) == self.matches)
+            .filter(|l| !l.is_empty() && !ignore.iter().any(|i| i.hits(l)))
+            .find(|l| self.hits(l))
     }
 
     fn verb(&self) -> &'static str {
@@ -55,6 +65,8 @@ struct Cursor {
 pub struct FileContentProbe {
     path: PathBuf,
     pattern: Pattern,
+    /// The check's `ignore content` patterns.
+    ignore: Vec<Pattern>,
     cursor: Mutex<Cursor>,
 }
 
@@ -63,8 +75,15 @@ impl FileContentProbe {
         FileContentProbe {
             path,
             pattern,
+            ignore: Vec::new(),
             cursor: Mutex::new(Cursor::default()),
         }
+    }
+
+    /// Lines these patterns fire on are skipped.
+    pub fn ignoring(mut self, ignore: Vec<Pattern>) -> Self {
+        self.ignore = ignore;
+        self
     }
 
     /// The whole lines written since the last call.
@@ -96,7 +115,7 @@ impl FileContentProbe {
             Err(e) => return Outcome::failed(Status::Error, format!("cannot read {shown}: {e}")),
         };
         let lines = text.lines().map(|l| cut(l, LINE_LIMIT));
-        match self.pattern.fires(lines) {
+        match self.pattern.fires(&self.ignore, lines) {
             Some(line) => Outcome::failed(
                 Status::Failed,
                 format!(
@@ -138,11 +157,22 @@ impl Probe for FileContentProbe {
 pub struct OutputContentProbe {
     latest: Arc<Latest>,
     pattern: Pattern,
+    ignore: Vec<Pattern>,
 }
 
 impl OutputContentProbe {
     pub fn new(latest: Arc<Latest>, pattern: Pattern) -> Self {
-        OutputContentProbe { latest, pattern }
+        OutputContentProbe {
+            latest,
+            pattern,
+            ignore: Vec::new(),
+        }
+    }
+
+    /// Lines these patterns fire on are skipped.
+    pub fn ignoring(mut self, ignore: Vec<Pattern>) -> Self {
+        self.ignore = ignore;
+        self
     }
 
     pub fn judge(&self) -> Outcome {
@@ -151,7 +181,10 @@ impl OutputContentProbe {
         let regex = self.pattern.regex.as_str();
         // The output is judged as a whole: `=` fires when any line matches,
         // `!=` when none does.
-        let any = text.lines().any(|l| self.pattern.regex.is_match(l));
+        let any = text
+            .lines()
+            .filter(|l| !self.ignore.iter().any(|i| i.hits(l)))
+            .any(|l| self.pattern.regex.is_match(l));
         if any == self.pattern.matches {
             Outcome::failed(Status::Failed, format!("program output {verb} {regex:?}"))
         } else {
@@ -235,6 +268,31 @@ mod tests {
             let probe = OutputContentProbe::new(Arc::clone(&latest), pattern(re, matches));
             assert_eq!(probe.judge().is_ok(), ok, "{re} {matches}");
         }
+    }
+
+    #[tokio::test]
+    async fn ignored_lines_fire_no_content_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        append(&log, "");
+        // `ignore content = "debug"` and `ignore content != "^app"`.
+        let ignore = vec![pattern("debug", true), pattern("^app", false)];
+        let probe =
+            FileContentProbe::new(log.clone(), pattern("ERROR", true)).ignoring(ignore.clone());
+        assert!(probe.run().await.is_ok());
+        let table = [
+            ("app debug ERROR in a test\n", true),
+            ("kernel: ERROR elsewhere\n", true),
+            ("app ERROR: disk full\n", false),
+        ];
+        for (line, ok) in table {
+            append(&log, line);
+            assert_eq!(probe.run().await.is_ok(), ok, "{line}");
+        }
+        let latest = Arc::new(Latest::default());
+        latest.publish(&Outcome::ok(""), Some("app debug ERROR\nok\n".into()));
+        let output = OutputContentProbe::new(latest, pattern("ERROR", true)).ignoring(ignore);
+        assert!(output.judge().is_ok());
     }
 
     #[test]

@@ -47,8 +47,9 @@ pub fn subject(
 
 /// How a test of a local check is tested; None when it is not a local
 /// matter (connection tests, restarts, process checks).
-pub fn rule_probe(kind: &CheckKind, test: &Test, latest: &Arc<Latest>) -> Option<RuleProbe> {
+pub fn rule_probe(check: &Check, test: &Test, latest: &Arc<Latest>) -> Option<RuleProbe> {
     use CheckKind as K;
+    let kind = &check.kind;
     let changed = |metric, what| {
         Some(RuleProbe::Probe(Arc::new(ChangedProbe::new(
             Arc::clone(latest),
@@ -110,12 +111,14 @@ pub fn rule_probe(kind: &CheckKind, test: &Test, latest: &Arc<Latest>) -> Option
             *algorithm,
             expected.clone(),
         )))),
-        (K::File { path }, Test::Content { matches, pattern }) => {
-            Some(match pattern_of(pattern, *matches) {
-                Ok(p) => RuleProbe::Probe(Arc::new(FileContentProbe::new(path.clone(), p))),
+        (K::File { path }, Test::Content { matches, pattern }) => Some(
+            match pattern_of(pattern, *matches).and_then(|p| Ok((p, ignored(check)?))) {
+                Ok((p, ignore)) => RuleProbe::Probe(Arc::new(
+                    FileContentProbe::new(path.clone(), p).ignoring(ignore),
+                )),
                 Err(e) => RuleProbe::NotSupported(e),
-            })
-        }
+            },
+        ),
         (K::Filesystem { .. }, Test::Space { .. }) => Some(RuleProbe::Subject),
         (K::Filesystem { .. }, Test::FsFlagsChanged) => {
             changed(Metric::FsFlags, "filesystem flags")
@@ -124,12 +127,14 @@ pub fn rule_probe(kind: &CheckKind, test: &Test, latest: &Arc<Latest>) -> Option
         (K::Program { .. }, Test::Status { changed: true, .. }) => {
             changed(Metric::ExitStatus, "exit status")
         }
-        (K::Program { .. }, Test::Content { matches, pattern }) => {
-            Some(match pattern_of(pattern, *matches) {
-                Ok(p) => RuleProbe::Probe(Arc::new(OutputContentProbe::new(Arc::clone(latest), p))),
+        (K::Program { .. }, Test::Content { matches, pattern }) => Some(
+            match pattern_of(pattern, *matches).and_then(|p| Ok((p, ignored(check)?))) {
+                Ok((p, ignore)) => RuleProbe::Probe(Arc::new(
+                    OutputContentProbe::new(Arc::clone(latest), p).ignoring(ignore),
+                )),
                 Err(e) => RuleProbe::NotSupported(e),
-            })
-        }
+            },
+        ),
         (K::Network { .. }, Test::Link { changed: false, .. } | Test::Saturation { .. }) => {
             Some(RuleProbe::Subject)
         }
@@ -175,6 +180,15 @@ fn system_resource(r: Resource) -> bool {
             | LoadAvg15PerCore
             | FileDescriptors
     )
+}
+
+/// The check's `ignore content` patterns.
+fn ignored(check: &Check) -> Result<Vec<Pattern>, NotSupported> {
+    check
+        .ignore_content
+        .iter()
+        .map(|i| pattern_of(&i.pattern, i.matches))
+        .collect()
 }
 
 fn pattern_of(pattern: &str, matches: bool) -> Result<Pattern, NotSupported> {

@@ -83,7 +83,7 @@ pub fn probes_for_in(check: &Check, ctx: &ProbeContext) -> CheckProbes {
         .rules
         .iter()
         .map(|r| {
-            local::rule_probe(&check.kind, &r.test.value, &latest)
+            local::rule_probe(check, &r.test.value, &latest)
                 .unwrap_or_else(|| rule_probe(check, &r.test.value))
         })
         .collect();

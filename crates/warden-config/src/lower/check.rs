@@ -43,6 +43,7 @@ pub fn lower_check(statement: P<'_>, cx: &mut Cx) -> Option<Check> {
         noalerts: Vec::new(),
         rules: Vec::new(),
         backoff: None,
+        ignore_content: Vec::new(),
         span: whole,
     };
     for item in items {
@@ -231,7 +232,11 @@ fn item_into(check: &mut Check, item: P<'_>, cx: &mut Cx) {
                 check.noalerts.push(text(&a));
             }
         }
-        Rule::ignore_content => cx.not_supported(span(&item), "'ignore content'"),
+        Rule::ignore_content => {
+            if let Some(ignore) = ignore_content(cx, item) {
+                check.ignore_content.push(ignore);
+            }
+        }
         Rule::restart_backoff => check.backoff = backoff(cx, item),
         Rule::if_rule => {
             if let Some(r) = rule::lower_rule(item, cx) {
@@ -240,6 +245,30 @@ fn item_into(check: &mut Check, item: P<'_>, cx: &mut Cx) {
         }
         _ => {}
     }
+}
+
+/// `ignore content|match [=|!=] "regex"`.
+fn ignore_content(cx: &mut Cx, item: P<'_>) -> Option<crate::model::IgnoreContent> {
+    let mut matches = true;
+    let mut pattern = None;
+    for p in item.into_inner().filter(|p| !is_keyword(p)) {
+        match p.as_rule() {
+            Rule::operator => {
+                matches = super::common::operator(&p) != crate::model::Operator::NotEqual
+            }
+            _ => pattern = Some(p),
+        }
+    }
+    let pattern = pattern?;
+    let text_value = text(&pattern);
+    if regex::Regex::new(&text_value).is_err() {
+        crate::validate::regex_ok(cx, span(&pattern), &text_value);
+        return None;
+    }
+    Some(crate::model::IgnoreContent {
+        matches,
+        pattern: text_value,
+    })
 }
 
 fn program_of(cx: &mut Cx, item: P<'_>) -> Option<Program> {

@@ -30,9 +30,21 @@ pub struct Check {
     pub rules: Vec<Rule>,
     /// Warden extension: delay between automatic restarts.
     pub backoff: Option<Backoff>,
+    /// `ignore content = "regex"` / `!=`: lines the content rules skip,
+    /// in the order written (Monit: they take precedence over `if content`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignore_content: Vec<IgnoreContent>,
     /// The whole block, `check` keyword to its last statement.
     #[serde(skip)]
     pub span: Span,
+}
+
+/// One `ignore content` statement: a line is skipped when the regex
+/// matches it (`=`) or does not (`!=`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IgnoreContent {
+    pub matches: bool,
+    pub pattern: String,
 }
 
 /// What a check watches.
