@@ -306,3 +306,38 @@ fn an_ignored_line_fires_no_content_rule_and_another_line_does() {
     assert!(fired, "the other line never fired:\n{}", sb.log());
     assert!(sb.log().contains("ERROR: disk full"), "{}", sb.log());
 }
+
+#[test]
+fn a_check_program_sees_monit_and_warden_variables() {
+    let sb = Sandbox::new();
+    let out = sb.path("env.out");
+    sb.write_rc(&format!(
+        "set daemon 1\n\
+         check program nightly with path \"/bin/sh -c 'env > {}.tmp; mv {0}.tmp {0}; exit 3'\" every 100 ms\n  \
+         if status != 3 then alert\n",
+        out.display(),
+    ));
+    let _w = sb.warden();
+    // The second run knows the first run's exit status.
+    let seen = wait_until(Duration::from_secs(10), || {
+        util::file(&out).contains("MONIT_PROGRAM_STATUS=3")
+    });
+    assert!(seen, "no second run:\n{}\n{}", util::file(&out), sb.log());
+    let env = util::file(&out);
+    for want in [
+        "MONIT_SERVICE=nightly",
+        "WARDEN_SERVICE=nightly",
+        "MONIT_EVENT=No Event",
+        "MONIT_DESCRIPTION=No Event",
+        "WARDEN_PROGRAM_STATUS=3",
+    ] {
+        assert!(env.lines().any(|l| l == want), "{want} missing:\n{env}");
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert!(env.contains(&format!("MONIT_HOST={}", host.trim())), "{env}");
+    assert!(
+        env.lines()
+            .any(|l| l.starts_with("MONIT_DATE=") && l.ends_with("+0000")),
+        "{env}"
+    );
+}

@@ -27,6 +27,7 @@ pub mod process;
 pub mod process_probe;
 pub mod procfs;
 pub mod program;
+pub mod program_env;
 pub mod protocol;
 pub mod registry;
 pub mod resources;

@@ -3,7 +3,8 @@
 //! buffer, which it also drains so the program never blocks on a full pipe),
 //! and reports its exit status. Past its timeout the whole process group is
 //! killed; the child is always reaped, even when the caller gave up waiting,
-//! because the run lives in a task of its own.
+//! because the run lives in a task of its own. It sees Monit's `MONIT_*`
+//! variables and their `WARDEN_*` twins (`program_env`).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -38,6 +39,8 @@ pub struct ProgramProbe {
     program: Program,
     timeout: Duration,
     latest: Arc<Latest>,
+    /// The check's name, for `MONIT_SERVICE`.
+    service: String,
 }
 
 impl ProgramProbe {
@@ -47,22 +50,39 @@ impl ProgramProbe {
             program,
             timeout,
             latest,
+            service: String::new(),
         }
+    }
+
+    /// The check this program runs for (its `MONIT_SERVICE`).
+    pub fn for_service(mut self, name: &str) -> Self {
+        self.service = name.to_string();
+        self
     }
 }
 
 /// Runs `program` once; see the module text. Never panics, never leaves a
 /// zombie: on timeout the group is killed with SIGKILL and waited for.
 pub async fn run_once(program: &Program, timeout: Duration) -> (Ended, String) {
-    let mut child = match command(program).and_then(|mut c| c.spawn().map_err(|e| e.to_string())) {
-        Ok(c) => c,
-        Err(e) => {
-            return (
-                Ended::NotStarted(format!("cannot run '{}': {e}", program.command)),
-                String::new(),
-            );
-        }
-    };
+    run_with_env(program, timeout, Vec::new()).await
+}
+
+/// [`run_once`] with these environment variables added.
+pub async fn run_with_env(
+    program: &Program,
+    timeout: Duration,
+    env: Vec<(String, String)>,
+) -> (Ended, String) {
+    let mut child =
+        match command(program, env).and_then(|mut c| c.spawn().map_err(|e| e.to_string())) {
+            Ok(c) => c,
+            Err(e) => {
+                return (
+                    Ended::NotStarted(format!("cannot run '{}': {e}", program.command)),
+                    String::new(),
+                );
+            }
+        };
     let (mut out, mut err) = (child.stdout.take(), child.stderr.take());
     let (mut o, mut e) = (Vec::new(), Vec::new());
     let io = async {
@@ -130,10 +150,14 @@ fn joined(mut out: Vec<u8>, err: Vec<u8>) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn command(program: &Program) -> Result<tokio::process::Command, String> {
+fn command(
+    program: &Program,
+    env: Vec<(String, String)>,
+) -> Result<tokio::process::Command, String> {
     let (exe, args) = program.argv.split_first().ok_or("the program is empty")?;
     let mut cmd = tokio::process::Command::new(exe);
     cmd.args(args)
+        .envs(env)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -198,9 +222,11 @@ impl Probe for ProgramProbe {
 
     fn run(&self) -> BoxFuture<'_, Outcome> {
         let (program, timeout) = (self.program.clone(), self.timeout);
+        let last = self.latest.value(Metric::ExitStatus).map(|(_, v)| v as i32);
+        let env = crate::program_env::variables(&self.service, last);
         // A task of its own: if the scheduler stops waiting, the run still
         // ends at its timeout and the child is still reaped.
-        let run = tokio::spawn(async move { run_once(&program, timeout).await });
+        let run = tokio::spawn(async move { run_with_env(&program, timeout, env).await });
         Box::pin(async move {
             let (ended, output) = run
                 .await

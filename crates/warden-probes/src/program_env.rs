@@ -1,0 +1,91 @@
+//! The environment a `check program` runs with: Monit's `MONIT_*`
+//! variables (service, date, host, event, description, the last exit
+//! status) and the same values again as `WARDEN_*`, as the engine gives its
+//! action programs. A check run is not caused by an event, so the event and
+//! description read `No Event`, as in Monit.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// `(NAME, value)` pairs, each to be set as `MONIT_NAME` and `WARDEN_NAME`.
+pub fn variables(service: &str, last_status: Option<i32>) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("SERVICE", service.to_string()),
+        ("EVENT", "No Event".to_string()),
+        ("DESCRIPTION", "No Event".to_string()),
+        ("HOST", hostname()),
+        ("DATE", date(SystemTime::now())),
+    ];
+    if let Some(code) = last_status {
+        env.push(("PROGRAM_STATUS", code.to_string()));
+    }
+    env.into_iter()
+        .flat_map(|(k, v)| {
+            [
+                (format!("MONIT_{k}"), v.clone()),
+                (format!("WARDEN_{k}"), v),
+            ]
+        })
+        .collect()
+}
+
+/// The kernel's host name (what `uname -n` prints).
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// `YYYY-MM-DDTHH:MM:SS+0000` in UTC: the engine's date format.
+pub fn date(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+0000",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn dates_are_utc_in_the_engine_format() {
+        let table = [
+            (0, "1970-01-01T00:00:00+0000"),
+            (951_782_400, "2000-02-29T00:00:00+0000"),
+            (1_795_236_676, "2026-11-21T04:51:16+0000"),
+        ];
+        for (secs, want) in table {
+            assert_eq!(date(UNIX_EPOCH + Duration::from_secs(secs)), want);
+        }
+    }
+
+    #[test]
+    fn every_variable_has_a_monit_and_a_warden_name() {
+        let env = variables("nightly", Some(2));
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("MONIT_SERVICE"), Some("nightly"));
+        assert_eq!(get("WARDEN_SERVICE"), Some("nightly"));
+        assert_eq!(get("MONIT_EVENT"), Some("No Event"));
+        assert_eq!(get("WARDEN_PROGRAM_STATUS"), Some("2"));
+        assert!(get("MONIT_HOST").is_some_and(|h| !h.is_empty()));
+        assert!(get("MONIT_DATE").is_some_and(|d| d.ends_with("+0000")));
+        assert_eq!(variables("x", None).len(), 10);
+    }
+}
