@@ -1,12 +1,14 @@
 //! The probe graph: one node per check with its subject probe, one probe per
 //! rule that needs its own (a connection test), its period and its edges
-//! (`depends on` and the reverse, dependants).
+//! (`depends on` and the reverse, dependants); and the cron gate that
+//! decides which of a check's ticks run under `every "spec"`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use warden_config::Config;
+use warden_config::cron::CronSpec;
 use warden_config::model::{Check, CheckKind, Schedule, Test};
 use warden_probes::{Probe, ProcessProbe, RuleProbe};
 
@@ -88,6 +90,60 @@ pub fn period(schedule: &Schedule, cycle: Duration) -> Duration {
     }
 }
 
+/// `every "spec"` / `not every "spec"`: which cycle ticks run, with
+/// Monit's meaning. `every` runs at a tick whose local time matches the spec,
+/// at most once a minute (Monit's resolution: a spec names minutes, not
+/// cycles); `not every` runs at every tick outside the spec.
+#[derive(Debug, Clone)]
+pub struct CronGate {
+    spec: CronSpec,
+    negated: bool,
+    /// When an `every` check last ran on a tick.
+    last_run: Option<SystemTime>,
+}
+
+impl CronGate {
+    /// The gate for a schedule; None for schedules without a cron spec (and
+    /// for a spec that does not parse, which validation has refused already).
+    pub fn new(schedule: &Schedule) -> Option<CronGate> {
+        let (text, negated) = match schedule {
+            Schedule::Cron(t) => (t, false),
+            Schedule::NotCron(t) => (t, true),
+            _ => return None,
+        };
+        Some(CronGate {
+            spec: CronSpec::parse(text).ok()?,
+            negated,
+            last_run: None,
+        })
+    }
+
+    /// True when `now` lies in the times the check may run at all: for an
+    /// exit noticed at once or a dependency that came up.
+    pub fn open(&self, now: SystemTime) -> bool {
+        self.spec.matches(crate::clock::cron_time(now)) != self.negated
+    }
+
+    /// True when the cycle tick at `now` runs the check; remembers the run.
+    pub fn tick(&mut self, now: SystemTime) -> bool {
+        if !self.open(now) {
+            return false;
+        }
+        if self.negated {
+            return true;
+        }
+        let recent = self.last_run.is_some_and(|last| {
+            now.duration_since(last)
+                .is_ok_and(|d| d < Duration::from_secs(60))
+        });
+        if recent {
+            return false;
+        }
+        self.last_run = Some(now);
+        true
+    }
+}
+
 /// Dependencies first: the order in which to start checks.
 pub fn start_order(config: &Config) -> Vec<String> {
     fn visit(name: &str, config: &Config, seen: &mut Vec<String>, stack: &mut Vec<String>) {
@@ -127,5 +183,54 @@ mod tests {
         for (schedule, ms) in table {
             assert_eq!(period(&schedule, cycle).as_millis(), ms, "{schedule:?}");
         }
+    }
+
+    fn gate(spec: &str) -> CronGate {
+        CronGate::new(&Schedule::Cron(spec.into())).unwrap()
+    }
+
+    #[test]
+    fn schedules_without_a_cron_spec_have_no_gate() {
+        assert!(CronGate::new(&Schedule::Cycles(2)).is_none());
+        assert!(CronGate::new(&Schedule::Interval(Duration::from_secs(1))).is_none());
+    }
+
+    #[test]
+    fn every_cron_runs_once_per_matching_minute_at_the_cycle_ticks() {
+        // Ticks every 20 s over three minutes; "* * * * *" matches them all.
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_236_660);
+        let mut g = gate("* * * * *");
+        let ran: Vec<bool> = (0..9)
+            .map(|i| g.tick(start + Duration::from_secs(20 * i)))
+            .collect();
+        let want = [true, false, false, true, false, false, true, false, false];
+        assert_eq!(ran, want);
+    }
+
+    #[test]
+    fn every_cron_never_runs_outside_its_spec_and_not_every_only_there() {
+        let now = SystemTime::now();
+        let minute = crate::clock::cron_time(now).minute;
+        let other = (minute + 30) % 60;
+        let (inside, outside) = (format!("{minute} * * * *"), format!("{other} * * * *"));
+        let table = [
+            (Schedule::Cron(inside.clone()), true),
+            (Schedule::Cron(outside.clone()), false),
+            (Schedule::NotCron(inside), false),
+            (Schedule::NotCron(outside), true),
+        ];
+        for (schedule, runs) in table {
+            let mut g = CronGate::new(&schedule).unwrap();
+            assert_eq!(g.open(now), runs, "{schedule:?}");
+            assert_eq!(g.tick(now), runs, "{schedule:?}");
+        }
+    }
+
+    #[test]
+    fn not_every_runs_at_every_tick_outside_its_spec() {
+        let mut g = CronGate::new(&Schedule::NotCron("0 0 1 1 0".into())).unwrap();
+        // 2026-11-21 (a Saturday) is never 1 January and a Sunday.
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_236_676);
+        assert!((0..5).all(|i| g.tick(start + Duration::from_secs(i))));
     }
 }

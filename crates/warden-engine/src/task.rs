@@ -13,7 +13,7 @@ use warden_probes::{ExitWatch, Outcome, ProcessFacts, Status};
 
 use crate::backoff::BackoffState;
 use crate::events::{Event, EventKind};
-use crate::plan::Node;
+use crate::plan::{CronGate, Node};
 use crate::rules::{RuleState, Transition};
 use crate::shared::{Command, Shared};
 use crate::state::Monitoring;
@@ -33,6 +33,8 @@ pub struct CheckTask {
     pub(crate) seen: Option<ProcessFacts>,
     /// What `observe` last wrote to the state store.
     recorded: Option<(Status, Option<ProcessFacts>, String)>,
+    /// `every "spec"` / `not every "spec"`: which ticks run.
+    pub(crate) cron: Option<CronGate>,
 }
 
 /// An action decided by a rule, with the event that caused it.
@@ -58,6 +60,7 @@ impl CheckTask {
             last_status: None,
             seen: None,
             recorded: None,
+            cron: CronGate::new(&node.check.schedule),
             node,
             shared,
         }
@@ -87,12 +90,30 @@ impl CheckTask {
                 _ = exited(self.watch.as_ref()) => {
                     tracing::debug!("'{}' process exited", self.name());
                     self.watch = None;
+                    if !self.cron_open() {
+                        continue;
+                    }
                 }
-                _ = sleep_until(next) => next = next_tick(next, self.node.period),
+                _ = sleep_until(next) => {
+                    next = next_tick(next, self.node.period);
+                    let now = std::time::SystemTime::now();
+                    if !self.cron.as_mut().is_none_or(|g| g.tick(now)) {
+                        tracing::debug!("'{}' skipped: the time is outside its cron spec", self.name());
+                        self.shared.status.scheduled(self.name(), next);
+                        continue;
+                    }
+                }
             }
             self.evaluate().await;
             self.shared.status.scheduled(self.name(), next);
         }
+    }
+
+    /// False while a cron schedule keeps the check from running at all.
+    fn cron_open(&self) -> bool {
+        self.cron
+            .as_ref()
+            .is_none_or(|g| g.open(std::time::SystemTime::now()))
     }
 
     fn monitored(&self) -> bool {
@@ -264,7 +285,8 @@ impl CheckTask {
 
     async fn command(&mut self, cmd: Command) {
         match cmd {
-            Command::Evaluate => self.evaluate().await,
+            Command::Evaluate if self.cron_open() => self.evaluate().await,
+            Command::Evaluate => {}
             Command::Start(reply) => {
                 self.set_monitoring(Monitoring::Monitored);
                 let ok = self.start("start requested").await;
