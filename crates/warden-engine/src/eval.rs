@@ -70,6 +70,7 @@ impl CheckTask {
                 let probe = self.node.rule_probes.get(i)?.clone()?;
                 let timeout = rule_timeout(test).unwrap_or(self.shared.probe_timeout);
                 let outcome = self.shared.probe(probe.as_ref(), timeout).await;
+                self.timed_out = outcome.status == warden_probes::Status::Timeout;
                 self.shared.status.rule_probed(self.name(), &outcome);
                 Some((!outcome.is_ok(), outcome.reason))
             }

@@ -48,7 +48,7 @@ impl Shared {
             probes: Arc::new(Semaphore::new(cap.max(1))),
             peers,
             up: Mutex::new(HashMap::new()),
-            probe_timeout: Duration::from_secs(10),
+            probe_timeout: probe_timeout(),
             status: Default::default(),
         }
     }
@@ -91,13 +91,90 @@ impl Shared {
         match tokio::time::timeout(timeout, probe.run()).await {
             Ok(outcome) => outcome,
             Err(_) => Outcome::failed(
-                Status::Failed,
+                Status::Timeout,
                 format!(
-                    "{} probe timed out after {} s",
+                    "probe timeout: the {} probe gave no answer within {} s",
                     probe.kind(),
                     timeout.as_secs_f64()
                 ),
             ),
+        }
+    }
+}
+
+/// The scheduler's limit for one probe run: 10 s, or `WARDEN_PROBE_TIMEOUT`
+/// (`500ms`, `2s`, or bare seconds) where a test or a slow host needs another.
+fn probe_timeout() -> Duration {
+    const DEFAULT: Duration = Duration::from_secs(10);
+    let Ok(text) = std::env::var("WARDEN_PROBE_TIMEOUT") else {
+        return DEFAULT;
+    };
+    match parse_duration(&text) {
+        Some(d) if !d.is_zero() => d,
+        _ => {
+            tracing::warn!(
+                "WARDEN_PROBE_TIMEOUT={text:?} is not a duration like 2s or 500ms; using 10 s"
+            );
+            DEFAULT
+        }
+    }
+}
+
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if let Some(ms) = text.strip_suffix("ms") {
+        return ms.trim().parse().ok().map(Duration::from_millis);
+    }
+    let secs = text.strip_suffix('s').unwrap_or(text).trim();
+    secs.parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_probes::BoxFuture;
+
+    #[derive(Debug)]
+    struct Hangs;
+
+    impl Probe for Hangs {
+        fn kind(&self) -> &'static str {
+            "port"
+        }
+
+        fn run(&self) -> BoxFuture<'_, Outcome> {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_probe_past_its_limit_is_a_probe_timeout_not_a_failure() {
+        let shared = Shared::new(Default::default(), Default::default(), HashMap::new(), 1);
+        let out = shared.probe(&Hangs, Duration::from_millis(20)).await;
+        assert_eq!(out.status, Status::Timeout);
+        assert!(
+            out.reason.starts_with("probe timeout: the port probe"),
+            "{}",
+            out.reason
+        );
+    }
+
+    #[test]
+    fn probe_time_limits_are_read_with_units() {
+        let table = [
+            ("2s", Some(2_000)),
+            ("500ms", Some(500)),
+            ("1.5", Some(1_500)),
+            ("soon", None),
+        ];
+        for (text, ms) in table {
+            assert_eq!(
+                parse_duration(text).map(|d| d.as_millis() as u64),
+                ms,
+                "{text}"
+            );
         }
     }
 }

@@ -266,8 +266,8 @@ impl CheckTask {
             .rules
             .iter()
             .zip(&self.node.check.rules)
-            .find(|(state, rule)| state.fired() && !rule.succeeded)
-            .map(|(_, rule)| crate::eval::event_kind(&rule.test.value));
+            .position(|(state, rule)| state.fired() && !rule.succeeded)
+            .map(|i| self.rule_event(i));
         self.shared.status.evaluated(self.name(), failing);
     }
 }

@@ -35,6 +35,10 @@ pub struct CheckTask {
     recorded: Option<(Status, Option<ProcessFacts>, String)>,
     /// `every "spec"` / `not every "spec"`: which ticks run.
     pub(crate) cron: Option<CronGate>,
+    /// Set by the last rule probe run: it was cut off at its time limit.
+    pub(crate) timed_out: bool,
+    /// Per rule: its last failure was a probe timeout, not a failed test.
+    pub(crate) rule_timed_out: Vec<bool>,
 }
 
 /// An action decided by a rule, with the event that caused it.
@@ -61,6 +65,8 @@ impl CheckTask {
             seen: None,
             recorded: None,
             cron: CronGate::new(&node.check.schedule),
+            timed_out: false,
+            rule_timed_out: vec![false; n],
             node,
             shared,
         }
@@ -129,7 +135,9 @@ impl CheckTask {
         let subject = self.probe_subject().await;
         let mut todo = Vec::new();
         for i in 0..self.node.check.rules.len() {
+            self.timed_out = false;
             if let Some((failed, why)) = self.rule_failed(i, subject.as_ref()).await {
+                self.rule_timed_out[i] = self.timed_out;
                 // `if succeeded ...` fires when the test passes.
                 let fired = failed != self.node.check.rules[i].succeeded;
                 self.rule_result(i, fired, why, &mut todo);
@@ -227,7 +235,7 @@ impl CheckTask {
             .as_ref()
             .map(|r| r.trigger)
             .unwrap_or_default();
-        let event = crate::eval::event_kind(&rule.test.value);
+        let event = self.rule_event(i);
         let transition = self.rules[i].record(failed, rule.trigger, recovery);
         let action = rule.action.value.clone();
         let retry = matches!(action, Action::Restart | Action::Start);
@@ -308,6 +316,15 @@ impl CheckTask {
 }
 
 impl CheckTask {
+    /// The event rule `i` raises: a probe timeout when its probe was cut off
+    /// at its time limit, else the event of its test.
+    pub(crate) fn rule_event(&self, i: usize) -> EventKind {
+        if self.rule_timed_out.get(i).copied().unwrap_or(false) {
+            return EventKind::ProbeTimeout;
+        }
+        crate::eval::event_kind(&self.node.check.rules[i].test.value)
+    }
+
     /// A pidfd on the proven process, so its exit is noticed at once; None
     /// (polling at each cycle) when pidfds are unavailable or fds run short.
     fn pin(&self, facts: &ProcessFacts) -> Option<ExitWatch> {
@@ -346,6 +363,7 @@ fn status_word(status: Status) -> &'static str {
         Status::Zombie => "zombie",
         Status::Failed => "failed",
         Status::Error => "error",
+        Status::Timeout => "timeout",
     }
 }
 
@@ -421,5 +439,6 @@ pub fn kind_of(outcome: &Outcome) -> EventKind {
         Status::Missing => EventKind::DoesNotExist,
         Status::Zombie => EventKind::Zombie,
         Status::Failed | Status::Error => EventKind::Failed,
+        Status::Timeout => EventKind::ProbeTimeout,
     }
 }

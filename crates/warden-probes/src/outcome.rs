@@ -15,6 +15,9 @@ pub enum Status {
     Failed,
     /// The test could not be run (permission denied, bad config at run time).
     Error,
+    /// The probe gave no answer within the scheduler's time limit and was cut
+    /// off (a hung file system, a probe stuck past its own timeouts).
+    Timeout,
 }
 
 /// A measured value, named by the fact it measures.
