@@ -14,6 +14,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use warden_probes::{Metric, Outcome, Probe, RuleProbe, Status};
@@ -448,4 +449,57 @@ fn warden_restarts_a_redis_whose_protocol_test_fails_while_its_port_is_open() {
     assert!(back, "not restarted:\n{}", sb.log());
     assert!(!alive(first), "the locked instance still runs");
     assert!(sb.log().contains("NOAUTH"), "{}", sb.log());
+}
+
+/// A loopback server in this test process that greets each connection
+/// with `220 ready` after `delay`; its port and a count of connections.
+fn slow_greeter(delay: Duration) -> (u16, Arc<AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&count);
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                std::thread::sleep(delay);
+                let _ = s.write_all(b"220 ready\r\n");
+            });
+        }
+    });
+    (port, count)
+}
+
+#[test]
+fn warden_fails_a_response_slower_than_its_limit_and_passes_one_within_it() {
+    let sb = Sandbox::new();
+    let (port, connections) = slow_greeter(Duration::from_millis(200));
+    let touch = |flag: &str| format!("exec \"/usr/bin/touch {}\"", sb.path(flag).display());
+    sb.write_rc(&format!(
+        "set daemon 1\n\
+         check host slow with address 127.0.0.1 every 200 ms\n  \
+         if failed port {port} expect \"^220\" with responsetime < 1 ms then {}\n  \
+         if failed port {port} expect \"^220\" with responsetime < 5 s then {}\n",
+        touch("tight.flag"),
+        touch("loose.flag"),
+    ));
+    let _w = sb.warden();
+    let fired = wait_until(Duration::from_secs(15), || sb.path("tight.flag").exists());
+    assert!(fired, "the 1 ms limit never failed:\n{}", sb.log());
+    // Five more cycles of both rules.
+    let seen = connections.load(Ordering::SeqCst);
+    let checked = wait_until(Duration::from_secs(15), || {
+        connections.load(Ordering::SeqCst) >= seen + 10
+    });
+    assert!(checked, "{}", sb.log());
+    assert!(
+        !sb.path("loose.flag").exists(),
+        "the 5 s limit failed:\n{}",
+        sb.log()
+    );
+    assert!(
+        sb.log().contains("does not meet the limit < 0.001 s"),
+        "{}",
+        sb.log()
+    );
 }

@@ -1,16 +1,17 @@
 //! The port probe: TCP, UDP and Unix-socket connection tests with an
 //! optional protocol conversation, a timeout on every network operation,
-//! `retry N` within one run, and the response time as a metric.
+//! `retry N` within one run, the response time as a metric and its limit
+//! (`responsetime < 2 s`), and the local address to connect from (`address`).
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use tokio::net::{TcpStream, UdpSocket, UnixStream};
+use tokio::net::{TcpSocket, TcpStream, UdpSocket, UnixStream};
 use tokio::time::timeout;
 
-use warden_config::model::{IpVersion, SocketType};
+use warden_config::model::{IpVersion, ResponseTime, SocketType};
 
 use crate::outcome::{Metric, Outcome, Status};
 use crate::protocol::{Conversation, generic};
@@ -62,6 +63,10 @@ pub struct PortProbe {
     timeout: Duration,
     /// Extra attempts within one run after a failure.
     retry: u32,
+    /// `responsetime < N`: a passing test slower than this fails.
+    response_time: Option<ResponseTime>,
+    /// `address IP`: the local address to connect from.
+    source: Option<IpAddr>,
 }
 
 impl PortProbe {
@@ -77,6 +82,43 @@ impl PortProbe {
             conversation,
             timeout,
             retry,
+            response_time: None,
+            source: None,
+        }
+    }
+
+    /// A limit on the time a passing test may take.
+    pub fn with_response_time(mut self, limit: Option<ResponseTime>) -> Self {
+        self.response_time = limit;
+        self
+    }
+
+    /// Connects from this local address (TCP and UDP; http through reqwest).
+    pub fn from_address(mut self, source: Option<IpAddr>) -> Self {
+        self.source = source;
+        self
+    }
+
+    /// Failed when a test that passed took longer than its limit allows.
+    fn judge_time(&self, outcome: Outcome, took: f64) -> Outcome {
+        match self.response_time {
+            Some(ResponseTime { op, limit }) if outcome.is_ok() => {
+                let limit = limit.as_secs_f64();
+                if op.holds(took, limit) {
+                    return outcome;
+                }
+                Outcome::failed(
+                    Status::Failed,
+                    format!(
+                        "response time {} s from {} does not meet the limit {} {} s",
+                        seconds(took),
+                        self.target,
+                        op.symbol(),
+                        seconds(limit)
+                    ),
+                )
+            }
+            _ => outcome,
         }
     }
 
@@ -124,13 +166,30 @@ impl PortProbe {
     async fn connect_tcp(&self, host: &str, port: u16, ip: IpVersion) -> Result<TcpStream, String> {
         let mut last = format!("{host}:{port} has no {} address", family(ip));
         for addr in self.resolve(host, port, ip).await? {
-            match timeout(self.timeout, TcpStream::connect(addr)).await {
+            if self.source.is_some_and(|s| s.is_ipv4() != addr.is_ipv4()) {
+                last = format!("{addr} is not of the family of the source address");
+                continue;
+            }
+            match timeout(self.timeout, self.connect_from(addr)).await {
                 Ok(Ok(stream)) => return Ok(stream),
                 Ok(Err(e)) => last = format!("cannot connect to {addr}: {}", words(&e)),
                 Err(_) => last = format!("timed out connecting to {addr}"),
             }
         }
         Err(last)
+    }
+
+    /// A TCP connection to `addr`, bound to the source address if one is set.
+    async fn connect_from(&self, addr: SocketAddr) -> io::Result<TcpStream> {
+        let Some(source) = self.source else {
+            return TcpStream::connect(addr).await;
+        };
+        let socket = match source {
+            IpAddr::V4(_) => TcpSocket::new_v4()?,
+            IpAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        socket.bind(SocketAddr::new(source, 0))?;
+        socket.connect(addr).await
     }
 
     async fn resolve(
@@ -164,14 +223,14 @@ impl PortProbe {
             .await?
             .first()
             .ok_or_else(|| format!("{host}:{port} has no {} address", family(ip)))?;
-        let local: SocketAddr = if addr.is_ipv4() {
-            ([0, 0, 0, 0], 0).into()
-        } else {
-            ([0u16; 8], 0).into()
+        let local: SocketAddr = match self.source {
+            Some(source) => SocketAddr::new(source, 0),
+            None if addr.is_ipv4() => ([0, 0, 0, 0], 0).into(),
+            None => ([0u16; 8], 0).into(),
         };
         let socket = UdpSocket::bind(local)
             .await
-            .map_err(|e| format!("cannot open a udp socket: {e}"))?;
+            .map_err(|e| format!("cannot open a udp socket on {local}: {e}"))?;
         socket
             .connect(addr)
             .await
@@ -205,6 +264,11 @@ fn family(ip: IpVersion) -> &'static str {
     }
 }
 
+/// Seconds for messages: milliseconds shown, not nanoseconds.
+fn seconds(s: f64) -> String {
+    format!("{s:.3}")
+}
+
 /// An io error in the words a person expects ("connection refused").
 fn words(e: &io::Error) -> String {
     match e.kind() {
@@ -235,7 +299,9 @@ impl Probe for PortProbe {
                     Err(_) if attempts <= self.retry => continue,
                     Err(why) => Outcome::failed(Status::Failed, why),
                 };
-                let outcome = outcome.with(Metric::ResponseTime, took);
+                let outcome = self
+                    .judge_time(outcome, took)
+                    .with(Metric::ResponseTime, took);
                 return values.into_iter().fold(outcome, |o, (m, v)| o.with(m, v));
             }
         })

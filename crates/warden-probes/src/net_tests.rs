@@ -295,3 +295,71 @@ async fn http_to_a_closed_port_fails_with_a_reason() {
     assert_eq!(out.status, Status::Failed);
     assert!(!out.reason.is_empty());
 }
+
+/// A server that greets each connection after `delay`.
+async fn slow_greeter(delay: Duration) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let _ = s.write_all(b"220 ready\r\n").await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_response_slower_than_its_limit_fails_and_one_within_it_passes() {
+    use warden_config::model::ResponseTime;
+    let port = slow_greeter(Duration::from_millis(100)).await;
+    let mut rule = port_rule(port, SocketType::Tcp);
+    rule.exchange = vec![SendExpect::Expect("^220".into())];
+    let table = [
+        (Operator::Less, Duration::from_millis(1), Status::Failed),
+        (Operator::Less, Duration::from_secs(5), Status::Ok),
+        (Operator::Greater, Duration::from_millis(1), Status::Ok),
+    ];
+    for (op, limit, want) in table {
+        rule.options.response_time = Some(ResponseTime { op, limit });
+        let out = run(&rule).await;
+        assert_eq!(out.status, want, "{op:?} {limit:?}: {}", out.reason);
+        assert!(out.value(Metric::ResponseTime).is_some());
+    }
+    rule.options.response_time = Some(ResponseTime {
+        op: Operator::Less,
+        limit: Duration::from_millis(1),
+    });
+    let out = run(&rule).await;
+    assert!(
+        out.reason.contains("does not meet the limit < 0.001 s"),
+        "{}",
+        out.reason
+    );
+}
+
+#[tokio::test]
+async fn a_connection_leaves_from_the_source_address_it_was_given() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((_, peer)) = listener.accept().await {
+            let _ = tx.send(peer.ip());
+        }
+    });
+    let mut rule = port_rule(port, SocketType::Tcp);
+    // All of 127/8 is loopback: 127.0.0.2 is a source no default route picks.
+    rule.options.source_address = Some("127.0.0.2".into());
+    let out = run(&rule).await;
+    assert_eq!(out.status, Status::Ok, "{}", out.reason);
+    let peer = tokio::time::timeout(GUARD, rx.recv()).await.unwrap();
+    assert_eq!(peer, Some("127.0.0.2".parse().unwrap()));
+    // An address this host does not have cannot be bound: a clear failure.
+    rule.options.source_address = Some("192.0.2.77".into());
+    let out = run(&rule).await;
+    assert_eq!(out.status, Status::Failed);
+    assert!(out.reason.contains("127.0.0.1"), "{}", out.reason);
+}

@@ -138,6 +138,12 @@ impl Display for Connection {
         if let Some(r) = self.retry {
             write!(f, " retry {r}")?;
         }
+        if let Some(r) = &self.options.response_time {
+            write!(f, " responsetime {} {}", r.op.symbol(), duration(r.limit))?;
+        }
+        if let Some(a) = &self.options.source_address {
+            write!(f, " address {a}")?;
+        }
         Ok(())
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::check::{Operator, Quantity, opt_duration_ms};
+use super::check::{Operator, Quantity, duration_ms, opt_duration_ms};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "test", rename_all = "snake_case")]
@@ -264,6 +264,21 @@ pub struct ProtocolOptions {
     pub ssl: Vec<(String, String)>,
     /// Anything else a protocol takes, by name (e.g. `database`).
     pub extra: Vec<(String, String)>,
+    /// `responsetime < 2 seconds`: slower than this, the test fails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_time: Option<ResponseTime>,
+    /// `address 192.0.2.5`: the local address to connect from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_address: Option<String>,
+}
+
+/// A response time limit: the time taken must satisfy `op limit`
+/// (`< 2 s`; `<` when no operator is written).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ResponseTime {
+    pub op: Operator,
+    #[serde(with = "duration_ms")]
+    pub limit: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

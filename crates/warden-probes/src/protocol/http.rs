@@ -159,6 +159,13 @@ fn client(conn: &Connection, target: &Target) -> Result<Client, String> {
         } => builder = builder.local_address(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
         _ => {}
     }
+    // `address IP`: connect from this local address.
+    if let Some(source) = conn.options.source_address.as_deref() {
+        let ip = source
+            .parse::<IpAddr>()
+            .map_err(|_| format!("{source} is not an IP address to connect from"))?;
+        builder = builder.local_address(ip);
+    }
     builder
         .build()
         .map_err(|e| format!("cannot set up the http client: {e}"))

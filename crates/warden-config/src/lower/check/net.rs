@@ -9,8 +9,8 @@ use super::{address, is_keyword, placeholder_check, timeout};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::grammar::Rule;
 use crate::model::{
-    Connection, Endpoint, IpVersion, Operator, ProtocolOptions, ResolveTest, SendExpect,
-    SocketType, Test, UrlTest,
+    Connection, Endpoint, IpVersion, Operator, ProtocolOptions, ResolveTest, ResponseTime,
+    SendExpect, SocketType, Test, UrlTest,
 };
 
 /// Monit's protocol names (`protocol NAME`), plus `ws` for websocket.
@@ -211,8 +211,8 @@ fn option_into(cx: &mut Cx, g: &mut Gathered, option: P<'_>) -> Option<()> {
         Rule::o_retry => {
             g.retry = Some(integer_in(cx, &value_of(&option)?, "retry", 0, 100)? as u32)
         }
-        Rule::o_responsetime => cx.not_supported(span(&option), "'responsetime'"),
-        Rule::o_address => cx.not_supported(span(&option), "a source 'address'"),
+        Rule::o_responsetime => o.response_time = Some(response_time(cx, &option)?),
+        Rule::o_address => o.source_address = Some(source_address(cx, &option)?),
         Rule::o_apache_limit | Rule::o_extra => {
             let mut parts = option.into_inner();
             let name = parts.next()?.as_str().to_ascii_lowercase();
@@ -225,6 +225,40 @@ fn option_into(cx: &mut Cx, g: &mut Gathered, option: P<'_>) -> Option<()> {
         _ => {}
     }
     Some(())
+}
+
+/// `responsetime [op] N ms|s`; `<` when no operator is written.
+fn response_time(cx: &mut Cx, option: &P<'_>) -> Option<ResponseTime> {
+    let value = option
+        .clone()
+        .into_inner()
+        .find(|p| p.as_rule() == Rule::duration)?;
+    let op = option
+        .clone()
+        .into_inner()
+        .find(|p| p.as_rule() == Rule::operator)
+        .map_or(Operator::Less, |p| operator(&p));
+    Some(ResponseTime {
+        op,
+        limit: timeout(cx, &value)?,
+    })
+}
+
+/// `address IP`: an IP address of this host to connect from.
+fn source_address(cx: &mut Cx, option: &P<'_>) -> Option<String> {
+    let value = value_of(option)?;
+    let text = text(&value);
+    if text.parse::<std::net::IpAddr>().is_err() {
+        cx.push(
+            Diagnostic::error(
+                span(&value),
+                format!("'{text}' is not an IP address to connect from"),
+            )
+            .with_hint("write an address of this host, e.g. 192.0.2.5 or 2001:db8::5"),
+        );
+        return None;
+    }
+    Some(text)
 }
 
 fn op_of(pair: &P<'_>) -> Operator {

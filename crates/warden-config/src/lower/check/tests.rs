@@ -1018,3 +1018,36 @@ fn system_name_host_is_replaced_by_the_host_name() {
     let name = only_check("check system $HOST").name.value;
     assert!(!name.contains("$HOST") && !name.is_empty());
 }
+
+#[test]
+fn a_response_time_limit_and_a_source_address_are_kept() {
+    let table = [
+        (
+            "if failed port 80 with responsetime < 2 seconds then alert",
+            Some((Operator::Less, Duration::from_secs(2))),
+            None,
+        ),
+        (
+            "if failed port 80 responsetime 500 ms address 127.0.0.2 then alert",
+            Some((Operator::Less, Duration::from_millis(500))),
+            Some("127.0.0.2"),
+        ),
+        (
+            "if failed port 80 protocol http address ::1 then alert",
+            None,
+            Some("::1"),
+        ),
+    ];
+    for (rule, limit, source) in table {
+        let o = connection(rule).options;
+        assert_eq!(o.response_time.map(|r| (r.op, r.limit)), limit, "{rule}");
+        assert_eq!(o.source_address.as_deref(), source, "{rule}");
+    }
+    let loaded = crate::load_text(
+        Path::new("/x/rc"),
+        "check host h with address 127.0.0.1\n  if failed port 80 address web.example then alert\n"
+            .into(),
+    );
+    assert!(loaded.has_errors());
+    assert!(loaded.render().contains("not an IP address to connect from"));
+}
