@@ -53,6 +53,7 @@ impl CheckTask {
     pub fn new(node: Node, shared: Arc<Shared>) -> Self {
         let saved = shared.state.get(node.name());
         remember(&node, saved.pid, saved.start_ticks);
+        manual_waits(&node, &shared, &saved);
         let n = node.check.rules.len();
         CheckTask {
             rules: vec![RuleState::default(); n],
@@ -373,6 +374,24 @@ async fn exited(watch: Option<&ExitWatch>) {
         Some(w) => w.exited().await,
         None => std::future::pending().await,
     }
+}
+
+/// `mode manual`: a check Warden knows nothing about yet (no saved state) is
+/// not monitored, so not started, until someone starts or monitors it; from
+/// then on its monitoring state is kept across restarts of Warden like any
+/// other (Monit's `onreboot laststate`, which 5.33 makes of `mode manual`).
+fn manual_waits(node: &Node, shared: &Shared, saved: &crate::state::CheckState) {
+    if node.check.mode != warden_config::model::Mode::Manual || *saved != Default::default() {
+        return;
+    }
+    shared
+        .state
+        .update(node.name(), |s| s.monitoring = Monitoring::Unmonitored);
+    tracing::info!(
+        "'{}' mode manual: not monitored until started ('warden start {}')",
+        node.name(),
+        node.name()
+    );
 }
 
 /// Hands the identity saved in the state (before a reload or a restart of
