@@ -3,11 +3,12 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::config_gen;
+use crate::procs;
 use crate::sandbox::{Monitor, Sandbox};
 use crate::stats;
 
@@ -18,22 +19,31 @@ pub fn run(monitor: Monitor, bin: &Path, checks: usize, runs: usize) -> Result<V
     let rc = sb.write_rc(&text)?;
     let mut times = Vec::new();
     for _ in 0..runs.max(1) {
+        // Output to files and the exit code from the reaper thread: a
+        // `Command`'s own wait would race it.
+        let err_path = sb.path("stderr");
+        let err = std::fs::File::create(&err_path).map_err(|e| e.to_string())?;
         let t0 = Instant::now();
-        let out = Command::new(bin)
-            .arg("-t")
-            .arg("-c")
-            .arg(&rc)
-            .env("HOME", sb.dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output()
-            .map_err(|e| format!("{}: {e}", bin.display()))?;
+        let child = procs::Child::spawn(
+            Command::new(bin)
+                .arg("-t")
+                .arg("-c")
+                .arg(&rc)
+                .env("HOME", sb.dir.path())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(err),
+        )?;
+        let code = child.wait(Duration::from_secs(120));
         times.push(t0.elapsed().as_secs_f64() * 1e3);
-        if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr);
-            let head: Vec<&str> = err.lines().take(5).collect();
-            return Err(format!("{} -t failed: {}", monitor.name(), head.join("\n")));
+        if code != Some(0) {
+            let text = std::fs::read_to_string(&err_path).unwrap_or_default();
+            let head: Vec<&str> = text.lines().take(5).collect();
+            return Err(format!(
+                "{} -t exited with {code:?}: {}",
+                monitor.name(),
+                head.join("\n")
+            ));
         }
     }
     Ok(json!({ "checks": checks, "bytes": text.len(), "wall_ms": stats::summary(&times) }))

@@ -182,6 +182,9 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // Short-lived commands first: once this process reaps every child, a
+    // `Command`'s own wait would race the reaper thread.
+    let machine = report::machine();
     procs::become_reaper();
     let mut bins = Vec::new();
     for m in &opts.monitors {
@@ -214,7 +217,7 @@ fn main() {
     }
     let report = json!({
         "mode": if opts.full { "full" } else { "smoke" },
-        "machine": report::machine(),
+        "machine": machine,
         "load_1min_before": load_before,
         "load_1min_after": procs::load_average(),
         "monitors": bins.iter().map(|(m, b)| (m.name().to_string(), json!(b))).collect::<Map<_, _>>(),

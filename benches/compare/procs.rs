@@ -14,10 +14,19 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::fd::OwnedFd;
 use rustix::process::{Pid, PidfdFlags, Signal, WaitId, WaitIdOptions, WaitOptions};
 
-/// When each pid was last reaped.
-static REAPED: Mutex<Option<HashMap<i32, Instant>>> = Mutex::new(None);
+/// When a pid was reaped, and its exit code (None: killed by a signal).
+type Reaped = HashMap<i32, (Instant, Option<i32>)>;
 
+/// Every pid reaped so far.
+static REAPED: Mutex<Option<Reaped>> = Mutex::new(None);
+
+/// Clock ticks per second, read before the reaper starts (a `Command`'s
+/// own wait would race the reaper thread).
+static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+
+/// Reads what needs a short-lived command, then becomes the reaper.
 pub fn become_reaper() {
+    TICKS.get_or_init(read_ticks_per_second);
     let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     std::thread::spawn(|| {
         loop {
@@ -36,8 +45,9 @@ pub fn become_reaper() {
 fn reap_all() {
     let mut reaped = REAPED.lock().unwrap_or_else(|e| e.into_inner());
     let map = reaped.get_or_insert_with(HashMap::new);
-    while let Ok(Some((pid, _))) = rustix::process::wait(WaitOptions::NOHANG) {
-        map.insert(pid.as_raw_nonzero().get(), Instant::now());
+    while let Ok(Some((pid, status))) = rustix::process::wait(WaitOptions::NOHANG) {
+        let code = status.exit_status();
+        map.insert(pid.as_raw_nonzero().get(), (Instant::now(), code));
     }
 }
 
@@ -46,7 +56,7 @@ fn reaped_since(pid: i32, since: Instant) -> bool {
     reaped
         .as_ref()
         .and_then(|m| m.get(&pid))
-        .is_some_and(|&t| t >= since)
+        .is_some_and(|&(t, _)| t >= since)
 }
 
 /// A process this harness started; killed on drop.
@@ -70,6 +80,21 @@ impl Child {
         !reaped_since(self.pid, self.spawned)
     }
 
+    /// Waits (bounded) for the child to exit; its exit code, None when it
+    /// was killed or is still running at the limit.
+    pub fn wait(&self, limit: Duration) -> Option<i32> {
+        let end = Instant::now() + limit;
+        while self.alive() && Instant::now() < end {
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        let reaped = REAPED.lock().unwrap_or_else(|e| e.into_inner());
+        reaped
+            .as_ref()
+            .and_then(|m| m.get(&self.pid))
+            .filter(|(t, _)| *t >= self.spawned)
+            .and_then(|(_, code)| *code)
+    }
+
     /// SIGKILL, holding the reaper's lock so the pid cannot be freed
     /// between the check and the signal.
     fn signal_kill(&self) {
@@ -77,7 +102,7 @@ impl Child {
         let gone = reaped
             .as_ref()
             .and_then(|m| m.get(&self.pid))
-            .is_some_and(|&t| t >= self.spawned);
+            .is_some_and(|&(t, _)| t >= self.spawned);
         if !gone && let Some(pid) = Pid::from_raw(self.pid) {
             let _ = rustix::process::kill_process(pid, Signal::KILL);
         }
@@ -175,6 +200,10 @@ pub fn cpu_ticks(pid: i32) -> Option<(u64, u64)> {
 }
 
 pub fn ticks_per_second() -> f64 {
+    *TICKS.get_or_init(read_ticks_per_second)
+}
+
+fn read_ticks_per_second() -> f64 {
     Command::new("getconf")
         .arg("CLK_TCK")
         .output()
