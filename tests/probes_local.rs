@@ -341,3 +341,51 @@ fn a_check_program_sees_monit_and_warden_variables() {
         "{env}"
     );
 }
+
+/// Sends `bytes` over a loopback TCP connection to a reader in this process.
+fn loopback_traffic(bytes: usize) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let reader = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut sink = Vec::new();
+        s.read_to_end(&mut sink).unwrap();
+        sink.len()
+    });
+    let mut out = std::net::TcpStream::connect(addr).unwrap();
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..bytes / chunk.len() {
+        out.write_all(&chunk).unwrap();
+    }
+    drop(out);
+    assert_eq!(reader.join().unwrap(), bytes / chunk.len() * chunk.len());
+}
+
+#[test]
+fn a_network_total_rule_fires_on_loopback_traffic_within_its_window() {
+    let sb = Sandbox::new();
+    sb.write_rc(&format!(
+        "set daemon 1\n\
+         check network loop with interface lo every 200 ms\n  \
+         if total download > 50 MB in last 1 minute then {}\n  \
+         if total uploaded > 1000 GB in last 2 hours then {}\n",
+        touch(&sb, "big.flag"),
+        touch(&sb, "never.flag"),
+    ));
+    let _w = sb.warden();
+    assert!(probed(&sb, "loop", 3), "never checked:\n{}", sb.log());
+    // On loopback every byte sent is also a byte received.
+    loopback_traffic(64 << 20);
+    let fired = wait_until(Duration::from_secs(10), || exists(&sb, "big.flag"));
+    assert!(fired, "the total rule never fired:\n{}", sb.log());
+    assert!(
+        sb.log().contains("bytes downloaded in the last 60 s (> 52428800)"),
+        "{}",
+        sb.log()
+    );
+    let seen = sb.log_count("'loop' checked");
+    assert!(probed(&sb, "loop", seen + 3), "{}", sb.log());
+    assert!(!exists(&sb, "never.flag"), "{}", sb.log());
+    assert!(!sb.log().contains("not supported"), "{}", sb.log());
+}

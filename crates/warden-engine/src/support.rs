@@ -112,7 +112,8 @@ mod tests {
                     check directory d with path /tmp\n if changed timestamp then alert\n if changed perm then alert\n\
                     check fifo p with path /run/p\n if failed gid 0 then alert\n\
                     check filesystem fs with path /\n if space usage > 90% then alert\n if inode free < 1000 then alert\n if changed fsflags then alert\n\
-                    check program prog with path \"/bin/true\" with timeout 5 seconds\n if status != 0 then alert\n if changed status then alert\n if content = \"ERR\" then alert\n";
+                    check program prog with path \"/bin/true\" with timeout 5 seconds\n if status != 0 then alert\n if changed status then alert\n if content = \"ERR\" then alert\n\
+                    check network n with interface lo\n if total download > 1 GB in last 2 hours then alert\n if total upload > 1000 packets in last 1 minute then alert\n";
         assert_eq!(warnings(text), Vec::<(String, String)>::new());
     }
 }

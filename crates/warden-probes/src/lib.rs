@@ -34,6 +34,7 @@ pub mod resources;
 pub mod system;
 pub mod table;
 pub mod tls;
+pub mod transfer;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,14 +1,14 @@
 //! The probes of local checks (system, filesystem, file, directory, fifo,
 //! program, network) and of their rules: which rules the engine judges from
 //! the subject's metrics (`RuleProbe::Subject`) and which get a rule probe
-//! of their own (`changed` tests, checksums, content, ping). The registry
-//! asks here first; `None` means "not a local matter".
+//! of their own (`changed` tests, checksums, content, ping, transfer
+//! totals). The registry asks here first; `None` means "not a local matter".
 
 use std::path::Path;
 use std::sync::Arc;
 
 use regex::Regex;
-use warden_config::model::{Check, CheckKind, Resource, Test};
+use warden_config::model::{Check, CheckKind, Direction, Resource, Test, Unit};
 
 use crate::Probe;
 use crate::changed::ChangedProbe;
@@ -23,6 +23,7 @@ use crate::ping::PingProbe;
 use crate::program::ProgramProbe;
 use crate::registry::{NotSupported, RuleProbe};
 use crate::system::SystemProbe;
+use crate::transfer::TotalProbe;
 
 /// The subject probe of a local check; None for other kinds.
 pub fn subject(
@@ -145,6 +146,21 @@ pub fn rule_probe(check: &Check, test: &Test, latest: &Arc<Latest>) -> Option<Ru
         }
         (K::Network { .. }, Test::Link { .. }) => changed(Metric::LinkUp, "link state"),
         (K::Network { .. }, Test::Transfer { window: None, .. }) => Some(RuleProbe::Subject),
+        (
+            K::Network { .. },
+            Test::Transfer {
+                direction,
+                op,
+                limit,
+                window: Some(window),
+            },
+        ) => Some(RuleProbe::Probe(Arc::new(TotalProbe::new(
+            Arc::clone(latest),
+            counter_metric(*direction, limit.unit),
+            *op,
+            limit.value,
+            *window,
+        )))),
         _ => Some(RuleProbe::NotSupported(NotSupported(format!(
             "the {} test on a {} check",
             test.name(),
@@ -161,6 +177,16 @@ pub fn timestamp_metric(which: Option<warden_config::model::TimestampKind>) -> M
         Some(T::Access) => Metric::AccessTime,
         Some(T::Modify) => Metric::ModifyTime,
         Some(T::Change) => Metric::ChangeTime,
+    }
+}
+
+/// The interface counter a `total` rule reads: bytes, or packets (a count).
+fn counter_metric(direction: Direction, unit: Unit) -> Metric {
+    match (direction, unit == Unit::Count) {
+        (Direction::Upload, false) => Metric::UploadedBytes,
+        (Direction::Upload, true) => Metric::UploadedPackets,
+        (Direction::Download, false) => Metric::DownloadedBytes,
+        (Direction::Download, true) => Metric::DownloadedPackets,
     }
 }
 

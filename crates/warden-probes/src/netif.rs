@@ -1,7 +1,7 @@
 //! `check network`: an interface's link state, capacity (speed), saturation
 //! and upload / download rates in bytes and packets per second, from
-//! `/sys/class/net/IF`. An interface given by address is found through
-//! `getifaddrs`.
+//! `/sys/class/net/IF`, and the raw counters for the totals (`transfer`).
+//! An interface given by address is found through `getifaddrs`.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -77,6 +77,11 @@ impl NetworkProbe {
         let Some(now) = counters(&dir) else {
             return o;
         };
+        o = o
+            .with(Metric::DownloadedBytes, now.rx_bytes as f64)
+            .with(Metric::UploadedBytes, now.tx_bytes as f64)
+            .with(Metric::DownloadedPackets, now.rx_packets as f64)
+            .with(Metric::UploadedPackets, now.tx_packets as f64);
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((_, before)) = last.as_ref().filter(|(n, _)| n == name) {
             let full_duplex =

@@ -99,6 +99,12 @@ pub enum Metric {
     DownloadBytes,
     UploadPackets,
     DownloadPackets,
+    /// An interface's byte and packet counters (since it came up), for the
+    /// `total ... in last N hours` rules.
+    UploadedBytes,
+    DownloadedBytes,
+    UploadedPackets,
+    DownloadedPackets,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -381,7 +381,7 @@ mod tests {
             (
                 "check network n with interface lo\n if failed link then alert\n if changed link capacity then alert\n if saturation > 90% then alert\n if upload > 10 MB/s then alert\n if total download > 1 GB in last 2 hours then alert\n",
                 "network",
-                vec!["subject", "changed", "subject", "subject", "unsupported"],
+                vec!["subject", "changed", "subject", "subject", "transfer"],
             ),
         ];
         for (text, subject, rules) in table {
