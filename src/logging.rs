@@ -1,5 +1,6 @@
 //! Log lines in Monit's style, `[2026-11-21T04:51:16+0000] error    : 'web'
-//! process is not running`, to `set logfile` and, in the foreground, stderr.
+//! process is not running`, to `set logfile` and, in the foreground, stderr;
+//! or, with `set log syslog`, to the local syslog socket (see [`syslog`]).
 
 use std::fmt;
 use std::sync::Mutex;
@@ -12,6 +13,10 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer};
 use warden_config::model::LogTarget;
+
+mod syslog;
+
+use syslog::{PlainFormat, Syslog};
 
 struct MonitFormat;
 
@@ -65,6 +70,19 @@ pub fn init(target: Option<&LogTarget>, stderr: bool) {
             .with_ansi(false)
             .with_filter(filter())
     });
+    let syslog = match target {
+        Some(LogTarget::Syslog(facility)) => Syslog::open(facility.as_deref()),
+        _ => None,
+    };
+    // Without the syslog socket, lines go to stderr rather than nowhere.
+    let stderr = stderr || matches!(target, Some(LogTarget::Syslog(_))) && syslog.is_none();
+    let syslog_layer = syslog.map(|s| {
+        tracing_subscriber::fmt::layer()
+            .event_format(PlainFormat)
+            .with_writer(s)
+            .with_ansi(false)
+            .with_filter(filter())
+    });
     let stderr_layer = stderr.then(|| {
         tracing_subscriber::fmt::layer()
             .event_format(MonitFormat)
@@ -72,11 +90,9 @@ pub fn init(target: Option<&LogTarget>, stderr: bool) {
             .with_ansi(false)
             .with_filter(filter())
     });
-    if matches!(target, Some(LogTarget::Syslog(_))) {
-        eprintln!("warden: logging to syslog is not supported yet; use set logfile");
-    }
     let _ = tracing_subscriber::registry()
         .with(file_layer)
         .with(stderr_layer)
+        .with(syslog_layer)
         .try_init();
 }
