@@ -263,13 +263,23 @@ fn a_permission_change_fires_changed_permission_once() {
     ));
     let _w = sb.warden();
     assert!(probed(&sb, "conf", 3), "never checked:\n{}", sb.log());
-    assert_eq!(lines(&sb, "fired"), 0, "fired with no change:\n{}", sb.log());
+    assert_eq!(
+        lines(&sb, "fired"),
+        0,
+        "fired with no change:\n{}",
+        sb.log()
+    );
     std::fs::set_permissions(sb.path("conf"), std::fs::Permissions::from_mode(0o600)).unwrap();
     let fired = wait_until(Duration::from_secs(10), || lines(&sb, "fired") >= 1);
     assert!(fired, "never fired:\n{}", sb.log());
     let seen = sb.log_count("'conf' checked");
     assert!(probed(&sb, "conf", seen + 5), "{}", sb.log());
-    assert_eq!(lines(&sb, "fired"), 1, "fired more than once:\n{}", sb.log());
+    assert_eq!(
+        lines(&sb, "fired"),
+        1,
+        "fired more than once:\n{}",
+        sb.log()
+    );
     assert!(
         sb.log().contains("permission changed from 0644 to 0600"),
         "{}",
@@ -300,7 +310,12 @@ fn an_ignored_line_fires_no_content_rule_and_another_line_does() {
     add("ERROR healthcheck probe timed out\n");
     let seen = sb.log_count("'log' checked");
     assert!(probed(&sb, "log", seen + 5), "{}", sb.log());
-    assert_eq!(lines(&sb, "fired"), 0, "an ignored line fired:\n{}", sb.log());
+    assert_eq!(
+        lines(&sb, "fired"),
+        0,
+        "an ignored line fired:\n{}",
+        sb.log()
+    );
     add("ERROR: disk full\n");
     let fired = wait_until(Duration::from_secs(10), || lines(&sb, "fired") == 1);
     assert!(fired, "the other line never fired:\n{}", sb.log());
@@ -334,7 +349,10 @@ fn a_check_program_sees_monit_and_warden_variables() {
         assert!(env.lines().any(|l| l == want), "{want} missing:\n{env}");
     }
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
-    assert!(env.contains(&format!("MONIT_HOST={}", host.trim())), "{env}");
+    assert!(
+        env.contains(&format!("MONIT_HOST={}", host.trim())),
+        "{env}"
+    );
     assert!(
         env.lines()
             .any(|l| l.starts_with("MONIT_DATE=") && l.ends_with("+0000")),
@@ -342,24 +360,25 @@ fn a_check_program_sees_monit_and_warden_variables() {
     );
 }
 
-/// Sends `bytes` over a loopback TCP connection to a reader in this process.
-fn loopback_traffic(bytes: usize) {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let reader = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        let mut sink = Vec::new();
-        s.read_to_end(&mut sink).unwrap();
-        sink.len()
+/// Sends `bytes` over a loopback TCP connection to a reader in this
+/// process; how many bytes the reader got.
+fn loopback_traffic(bytes: usize) -> std::io::Result<usize> {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let reader = std::thread::spawn(move || -> std::io::Result<usize> {
+        let (mut s, _) = listener.accept()?;
+        std::io::copy(&mut s, &mut std::io::sink()).map(|n| n as usize)
     });
-    let mut out = std::net::TcpStream::connect(addr).unwrap();
+    let mut out = std::net::TcpStream::connect(addr)?;
     let chunk = vec![0u8; 1 << 20];
     for _ in 0..bytes / chunk.len() {
-        out.write_all(&chunk).unwrap();
+        out.write_all(&chunk)?;
     }
     drop(out);
-    assert_eq!(reader.join().unwrap(), bytes / chunk.len() * chunk.len());
+    reader
+        .join()
+        .map_err(|_| std::io::Error::other("the reader panicked"))?
 }
 
 #[test]
@@ -376,11 +395,12 @@ fn a_network_total_rule_fires_on_loopback_traffic_within_its_window() {
     let _w = sb.warden();
     assert!(probed(&sb, "loop", 3), "never checked:\n{}", sb.log());
     // On loopback every byte sent is also a byte received.
-    loopback_traffic(64 << 20);
+    assert_eq!(loopback_traffic(64 << 20).unwrap(), 64 << 20);
     let fired = wait_until(Duration::from_secs(10), || exists(&sb, "big.flag"));
     assert!(fired, "the total rule never fired:\n{}", sb.log());
     assert!(
-        sb.log().contains("bytes downloaded in the last 60 s (> 52428800)"),
+        sb.log()
+            .contains("bytes downloaded in the last 60 s (> 52428800)"),
         "{}",
         sb.log()
     );

@@ -503,3 +503,100 @@ fn warden_fails_a_response_slower_than_its_limit_and_passes_one_within_it() {
         sb.log()
     );
 }
+
+/// The newest `/usr/lib/postgresql/N/bin` with initdb and postgres.
+fn postgres_bin() -> Option<PathBuf> {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|b| b.join("initdb").is_file() && b.join("postgres").is_file())
+        .collect();
+    versions.sort();
+    versions.pop()
+}
+
+#[tokio::test]
+async fn pgsql_answers_a_startup_and_a_trusted_login_against_postgresql() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let Some(bin) = postgres_bin() else {
+        println!("skipped: PostgreSQL is not installed (scripts/setup installs it)");
+        return;
+    };
+    let ids = warden_probes::file::id_of("postgres", Path::new("/etc/passwd")).zip(
+        warden_probes::file::id_of("postgres", Path::new("/etc/group")),
+    );
+    let (Some((uid, gid)), true) = (ids, rustix::process::geteuid().is_root()) else {
+        println!("skipped: PostgreSQL refuses root and only root can switch to its user");
+        return;
+    };
+    let sb = Sandbox::new();
+    // The postgres user must reach its folder inside the sandbox.
+    std::fs::set_permissions(sb.dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    let home = sb.path("pg");
+    std::fs::create_dir(&home).unwrap();
+    std::os::unix::fs::chown(&home, Some(uid), Some(gid)).unwrap();
+    let data = home.join("data");
+    let init = Command::new(bin.join("initdb"))
+        .args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--locale=C",
+            "-E",
+            "UTF8",
+            "-D",
+        ])
+        .arg(&data)
+        .current_dir(&home)
+        .uid(uid)
+        .gid(gid)
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let port = free_port();
+    let log = std::fs::File::create(sb.path("postgres.log")).unwrap();
+    let child = Command::new(bin.join("postgres"))
+        .arg("-D")
+        .arg(&data)
+        .arg("-k")
+        .arg(&home)
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .current_dir(&home)
+        .uid(uid)
+        .gid(gid)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let _server = Server { child };
+    let up = wait_until(Duration::from_secs(20), || answers(port));
+    assert!(
+        up,
+        "postgres never listened:\n{}",
+        util::file(&sb.path("postgres.log"))
+    );
+    passes(&format!("port {port} protocol pgsql")).await;
+    // A server still starting up refuses logins ("the database system is
+    // starting up"): a failure with its words, tried again within a bound.
+    let login = format!("port {port} protocol pgsql username \"postgres\" database \"postgres\"");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut out = run(&login).await;
+    while out.status != Status::Ok && std::time::Instant::now() < deadline {
+        assert!(out.reason.contains("starting up"), "{}", out.reason);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        out = run(&login).await;
+    }
+    assert_eq!(out.status, Status::Ok, "{}", out.reason);
+    let out = fails(&format!("port {port} protocol pgsql username \"nobody\"")).await;
+    assert!(out.reason.contains("nobody"), "{}", out.reason);
+    drop(_server);
+    fails(&format!("port {port} protocol pgsql")).await;
+}

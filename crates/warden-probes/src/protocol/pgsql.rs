@@ -2,7 +2,9 @@
 //! sends when the rule names neither), answered by an authentication
 //! request or an error: either way a PostgreSQL server is talking. With
 //! `username` (and `database`), the server must accept the login without a
-//! password (trust); then `Terminate`.
+//! password (trust) and come to ReadyForQuery: with trust it says
+//! AuthenticationOk before it looks the role and the database up, so an
+//! unknown role is an error that follows; then `Terminate`.
 
 use std::time::Duration;
 
@@ -15,6 +17,9 @@ use crate::net::Target;
 
 const PROTOCOL_3_0: u32 = 3 << 16;
 const MESSAGE_LIMIT: usize = 64 * 1024;
+/// Messages read after AuthenticationOk (parameter statuses, the key,
+/// notices) before ReadyForQuery must have come.
+const AFTER_LOGIN_LIMIT: usize = 64;
 
 #[derive(Debug)]
 pub struct Pgsql {
@@ -98,18 +103,38 @@ impl Dialogue for Pgsql {
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             send(stream, &self.startup(), limit).await?;
-            let head = read_exact(stream, 5, limit).await?;
-            let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
-            if !(4..=MESSAGE_LIMIT).contains(&len) {
-                return Err(format!("PGSQL: not a PostgreSQL answer ({len} bytes)"));
+            let (kind, body) = message(stream, limit).await?;
+            self.judge(kind, &body)?;
+            if !self.lenient() {
+                ready(stream, limit).await?;
             }
-            let body = read_exact(stream, len - 4, limit).await?;
-            self.judge(head[0], &body)?;
             // Terminate, so the server logs a clean goodbye.
             let _ = send(stream, b"X\0\0\0\x04", limit).await;
             Ok(())
         })
     }
+}
+
+/// One backend message: its type byte and body.
+async fn message(stream: &mut dyn Stream, limit: Duration) -> Result<(u8, Vec<u8>), String> {
+    let head = read_exact(stream, 5, limit).await?;
+    let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+    if !(4..=MESSAGE_LIMIT).contains(&len) {
+        return Err(format!("PGSQL: not a PostgreSQL answer ({len} bytes)"));
+    }
+    Ok((head[0], read_exact(stream, len - 4, limit).await?))
+}
+
+/// After AuthenticationOk: ReadyForQuery passes, an error fails with its words.
+async fn ready(stream: &mut dyn Stream, limit: Duration) -> Result<(), String> {
+    for _ in 0..AFTER_LOGIN_LIMIT {
+        match message(stream, limit).await? {
+            (b'Z', _) => return Ok(()),
+            (b'E', body) => return Err(format!("PGSQL: {}", error_message(&body))),
+            _ => {}
+        }
+    }
+    Err("PGSQL: the server never became ready for a query".into())
 }
 
 #[cfg(test)]
@@ -163,5 +188,34 @@ mod tests {
         let len = pg(None, None).startup().len();
         let port = bytes_server(Vec::new(), vec![(len, answer)]).await;
         talk_to(port, &pg(None, None)).await.unwrap();
+    }
+
+    /// A backend message: type, length, body.
+    fn msg(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut m = vec![kind];
+        m.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+        m.extend_from_slice(body);
+        m
+    }
+
+    #[tokio::test]
+    async fn a_login_passes_at_ready_for_query_and_fails_on_a_later_error() {
+        let ok = msg(b'R', &0u32.to_be_bytes());
+        let status = msg(b'S', b"server_version\x0015\x00");
+        let unknown = msg(b'E', b"SFATAL\x00Mrole \"nobody\" does not exist\x00\x00");
+        let table = [
+            (vec![ok.clone(), status, msg(b'Z', b"I")], None),
+            (vec![ok, unknown], Some("role \"nobody\" does not exist")),
+        ];
+        let login = pg(Some("nobody"), None);
+        for (answers, error) in table {
+            let script = vec![(login.startup().len(), answers.concat())];
+            let port = bytes_server(Vec::new(), script).await;
+            let got = talk_to(port, &login).await;
+            match error {
+                None => assert_eq!(got, Ok(())),
+                Some(words) => assert!(got.as_ref().is_err_and(|e| e.contains(words)), "{got:?}"),
+            }
+        }
     }
 }

@@ -216,10 +216,8 @@ fn option_into(cx: &mut Cx, g: &mut Gathered, option: P<'_>) -> Option<()> {
         Rule::o_apache_limit | Rule::o_extra => {
             let mut parts = option.into_inner();
             let name = parts.next()?.as_str().to_ascii_lowercase();
-            let value: Vec<&str> = parts
-                .filter(|p| !is_keyword(p))
-                .map(|p| p.as_str())
-                .collect();
+            // Unquoted: `database "app"` names the database app.
+            let value: Vec<String> = parts.filter(|p| !is_keyword(p)).map(|p| text(&p)).collect();
             o.extra.push((name, value.join(" ")));
         }
         _ => {}
