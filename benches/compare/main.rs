@@ -34,7 +34,7 @@ struct Options {
 }
 
 const USAGE: &str = "usage: compare [--smoke] [--only SCENARIO[,SCENARIO...]] \
-[--monitor warden|monit] [--out FILE]\nscenarios: restart, overhead-10, overhead-100, \
+[--monitor warden|monit] [--out FILE] | --table FILE\nscenarios: restart, overhead-10, overhead-100, \
 overhead-1000, overhead-port-100, overhead-port-1000, hol, config \
 (a prefix such as `overhead` selects all of its kind)";
 
@@ -174,6 +174,17 @@ fn main() {
         && flag == "--serve"
     {
         net::serve(port.parse().unwrap_or(0));
+    }
+    // `--table FILE`: print the table of a saved run.
+    if let [_, flag, file] = std::env::args().collect::<Vec<_>>().as_slice()
+        && flag == "--table"
+    {
+        let saved = std::fs::read_to_string(file).map_err(|e| e.to_string());
+        match saved.and_then(|t| serde_json::from_str::<Value>(&t).map_err(|e| e.to_string())) {
+            Ok(report) => print!("{}", report::table(&report)),
+            Err(e) => eprintln!("{file}: {e}"),
+        }
+        return;
     }
     let opts = match options() {
         Ok(o) => o,
