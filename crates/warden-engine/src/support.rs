@@ -97,9 +97,8 @@ mod tests {
 
     #[test]
     fn an_unsupported_rule_is_reported_at_its_span() {
-        let w = warnings(
-            "check filesystem root with path /\n  if failed permission 644 then alert\n",
-        );
+        let w =
+            warnings("check filesystem root with path /\n  if failed permission 644 then alert\n");
         assert_eq!(w.len(), 1, "{w:?}");
         assert_eq!(w[0].0, "2:6");
         assert!(w[0].1.contains("not supported yet"), "{w:?}");

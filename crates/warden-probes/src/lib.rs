@@ -12,12 +12,12 @@
 pub mod changed;
 pub mod checksum;
 pub mod content;
+pub mod dns;
 pub mod file;
 pub mod filesystem;
 pub mod latest;
 pub mod local;
 pub mod nagios;
-pub mod dns;
 pub mod net;
 pub mod netif;
 pub mod outcome;

@@ -1049,5 +1049,9 @@ fn a_response_time_limit_and_a_source_address_are_kept() {
             .into(),
     );
     assert!(loaded.has_errors());
-    assert!(loaded.render().contains("not an IP address to connect from"));
+    assert!(
+        loaded
+            .render()
+            .contains("not an IP address to connect from")
+    );
 }
