@@ -19,6 +19,11 @@ pub fn parse(text: &str) -> Result<Pairs<'_, Rule>, Diagnostic> {
     ControlParser::parse(Rule::file, text).map_err(|e| syntax_error(text, e))
 }
 
+/// Parses text only to know whether it parses: no diagnostic is built.
+pub(crate) fn parse_quietly(text: &str) -> Option<Pairs<'_, Rule>> {
+    ControlParser::parse(Rule::file, text).ok()
+}
+
 fn syntax_error(text: &str, err: pest::error::Error<Rule>) -> Diagnostic {
     let at = match err.location {
         InputLocation::Pos(p) => p,

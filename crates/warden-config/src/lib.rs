@@ -15,6 +15,7 @@ pub mod lower;
 pub mod model;
 pub mod source;
 pub mod span;
+mod split;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
@@ -114,24 +115,43 @@ pub fn load_text_without_includes(path: &Path, text: String) -> Loaded {
     finish(sources, lower::Cx::default())
 }
 
-fn finish(sources: SourceMap, mut cx: lower::Cx) -> Loaded {
-    let config = match grammar::parse(sources.expanded()) {
-        Ok(pairs) => {
-            let config = lower::lower(pairs, &mut cx);
-            validate::validate(&config, &mut cx);
-            Some(config)
-        }
-        Err(d) => {
-            cx.push(d);
-            None
-        }
+fn finish(sources: SourceMap, cx: lower::Cx) -> Loaded {
+    let threads = lower::threads_for(sources.expanded());
+    finish_on(sources, cx, threads)
+}
+
+/// Parses on `threads` threads: a big text in pieces cut at statement
+/// boundaries, the whole text when a piece does not parse alone (which is
+/// also what reports a syntax error) or on one thread. The config and the
+/// diagnostics are the same either way (tests compare them).
+fn finish_on(sources: SourceMap, mut cx: lower::Cx, threads: usize) -> Loaded {
+    let text = sources.expanded();
+    let in_pieces = if threads > 1 {
+        lower::lower_runs(text, threads, &mut cx)
+    } else {
+        None
     };
+    let config = in_pieces.or_else(|| whole_text(text, &mut cx));
+    if let Some(config) = &config {
+        validate::validate(config, &mut cx);
+    }
     let diagnostics = sort_by_position(cx.diagnostics);
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
     Loaded {
         config: config.filter(|_| !has_errors),
         diagnostics,
         sources,
+    }
+}
+
+/// Parses and lowers the text in one go; None after a syntax error.
+fn whole_text(text: &str, cx: &mut lower::Cx) -> Option<Config> {
+    match grammar::parse(text) {
+        Ok(pairs) => Some(lower::lower(pairs, cx)),
+        Err(d) => {
+            cx.push(d);
+            None
+        }
     }
 }
 
@@ -166,3 +186,6 @@ pub fn default_locations(home: Option<&Path>) -> Vec<PathBuf> {
     );
     out
 }
+
+#[cfg(test)]
+mod tests;

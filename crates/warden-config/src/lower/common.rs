@@ -13,8 +13,24 @@ use crate::span::Span;
 
 pub type P<'i> = Pair<'i, Rule>;
 
+thread_local! {
+    /// Where the text being lowered starts in the expanded text: a run of
+    /// statements parsed on its own has pest offsets from its own start.
+    static BASE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `lower` with every span shifted by `base`.
+pub(crate) fn at_offset<T>(base: usize, lower: impl FnOnce() -> T) -> T {
+    let before = BASE.replace(base);
+    let out = lower();
+    BASE.set(before);
+    out
+}
+
 pub fn span(pair: &P<'_>) -> Span {
-    pair.as_span().into()
+    let s = pair.as_span();
+    let base = BASE.get();
+    Span::new(base + s.start(), base + s.end())
 }
 
 /// The value of a `string` (quotes removed, `\"` unescaped), `path`, `bare`

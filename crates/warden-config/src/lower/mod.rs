@@ -4,7 +4,10 @@
 
 pub mod check;
 pub mod common;
+mod runs;
 pub mod settings;
+
+pub(crate) use runs::{lower_runs, threads_for};
 
 use pest::iterators::Pairs;
 
@@ -42,10 +45,16 @@ impl Cx {
 }
 
 /// Lowers the `file` rule's pairs into a config.
-pub fn lower(mut file: Pairs<'_, Rule>, cx: &mut Cx) -> Config {
+pub fn lower(file: Pairs<'_, Rule>, cx: &mut Cx) -> Config {
     let mut config = Config::default();
+    lower_into(file, &mut config, cx);
+    config
+}
+
+/// Lowers the `file` rule's pairs, adding to `config`.
+fn lower_into(mut file: Pairs<'_, Rule>, config: &mut Config, cx: &mut Cx) {
     let Some(root) = file.next() else {
-        return config;
+        return;
     };
     for statement in root.into_inner() {
         match statement.as_rule() {
@@ -58,5 +67,4 @@ pub fn lower(mut file: Pairs<'_, Rule>, cx: &mut Cx) -> Config {
             _ => {}
         }
     }
-    config
 }
