@@ -87,7 +87,18 @@ fn head_of(head: P<'_>, cx: &mut Cx) -> Option<(Spanned<String>, Option<CheckKin
 }
 
 fn is_keyword(p: &P<'_>) -> bool {
-    format!("{:?}", p.as_rule()).starts_with("kw_")
+    // Rule names are only known as text: look them up once, not per pair.
+    static KEYWORDS: std::sync::OnceLock<Vec<bool>> = std::sync::OnceLock::new();
+    let keywords = KEYWORDS.get_or_init(|| {
+        let mut table = vec![false; Rule::all_rules().len() + 1];
+        for &rule in Rule::all_rules() {
+            if let Some(slot) = table.get_mut(rule as usize) {
+                *slot = format!("{rule:?}").starts_with("kw_");
+            }
+        }
+        table
+    });
+    keywords.get(p.as_rule() as usize).copied().unwrap_or(false)
 }
 
 /// A service name; Monit replaces `$HOST` with the host name.
