@@ -91,7 +91,10 @@ impl CheckTask {
                 biased;
                 _ = shutdown.changed() => break,
                 Some(cmd) = commands.recv() => {
-                    self.command(cmd).await;
+                    // Boxed: a command's future (actions, waits) is large
+                    // and rare; inline it would sit in every check's task
+                    // for good (1.4 KB a check of 4.3 KB).
+                    Box::pin(self.command(cmd)).await;
                     continue;
                 }
                 _ = exited(self.watch.as_ref()) => {
@@ -165,7 +168,7 @@ impl CheckTask {
             if !self.monitored() {
                 break;
             }
-            self.perform(t).await;
+            Box::pin(self.perform(t)).await;
         }
     }
 

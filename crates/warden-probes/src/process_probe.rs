@@ -31,6 +31,9 @@ struct Held {
     facts: ProcessFacts,
     pidfile: Option<FileKey>,
     stat: File,
+    /// For `matching`: the command line, read again each run, since a
+    /// process may rewrite it (setproctitle) and stop matching.
+    cmdline: Option<File>,
 }
 
 #[derive(Debug)]
@@ -98,15 +101,32 @@ impl Held {
     /// Opens the stat file of a process just found and checks that it is
     /// still that process; None when it is gone or fds run short (the
     /// next run then takes the slow path).
-    fn open(found: &Found) -> Option<Held> {
+    fn open(found: &Found, locator: &Locator) -> Option<Held> {
         let facts = found.facts();
         let stat = File::open(format!("/proc/{}/stat", facts.pid)).ok()?;
+        let cmdline = match locator {
+            Locator::Matching(_) => Some(File::open(format!("/proc/{}/cmdline", facts.pid)).ok()?),
+            _ => None,
+        };
         let held = Held {
             facts,
             pidfile: found.pidfile_key,
             stat,
+            cmdline,
         };
         held.read().map(|_| held)
+    }
+
+    /// The held process's command line still matches `re`.
+    fn still_matches(&self, re: &regex::Regex) -> bool {
+        let Some(file) = &self.cmdline else {
+            return false;
+        };
+        let mut buf = [0u8; 4096];
+        match file.read_at(&mut buf, 0) {
+            Ok(n) if n < buf.len() => re.is_match(&procfs::cmdline_words(&buf[..n])),
+            _ => false,
+        }
     }
 
     /// The process's stat, if it is still the held process and alive.
@@ -138,13 +158,30 @@ impl Inner {
                 memory.held = None;
                 match process::locate(&self.locator, memory.last.as_ref(), table) {
                     Ok(found) => {
-                        memory.held = Held::open(&found);
+                        memory.held = Held::open(&found, &self.locator);
                         found
                     }
                     Err(outcome) => return outcome,
                 }
             }
         };
+        self.measured(&mut memory, &found, table)
+    }
+
+    /// The run of a steady check, or None when the full path is needed.
+    fn check_steady(&self) -> Option<Outcome> {
+        let mut memory = self.memory();
+        let found = self.steady(&memory)?;
+        Some(self.measured(&mut memory, &found, None))
+    }
+
+    /// Records the proven process and measures it.
+    fn measured(
+        &self,
+        memory: &mut Memory,
+        found: &Found,
+        table: Option<&ProcessTable>,
+    ) -> Outcome {
         let facts = found.facts();
         if memory.last.map(|p| p.facts) != Some(facts) {
             memory.samples.clear();
@@ -160,8 +197,11 @@ impl Inner {
     }
 
     /// The held process, when nothing says it changed: its pidfile (if
-    /// any) has the same key and its own stat file still reads as alive.
-    /// `matching` always takes the full path: an older match may appear.
+    /// any) has the same key, its own stat file still reads as alive, and
+    /// for `matching` its command line still matches. A `matching` check
+    /// then skips the process table: a newer process cannot be the oldest
+    /// match (one older than the held one that starts to match later, by
+    /// rewriting its command line, is picked up once the held one ends).
     fn steady(&self, memory: &Memory) -> Option<Found> {
         let held = memory.held.as_ref()?;
         if memory.last.map(|p| p.facts) != Some(held.facts) {
@@ -173,7 +213,7 @@ impl Inner {
                 (held.pidfile == Some(key)).then_some(Some(key.mtime))?
             }
             Locator::Pid(_) => None,
-            Locator::Matching(_) => return None,
+            Locator::Matching(re) => held.still_matches(re).then_some(None)?,
         };
         let stat = held.read()?;
         Some(Found {
@@ -192,6 +232,12 @@ impl Probe for ProcessProbe {
     fn run(&self) -> BoxFuture<'_, Outcome> {
         let inner = Arc::clone(&self.inner);
         Box::pin(async move {
+            // A steady `matching` check needs no process table.
+            if !inner.tree
+                && let Some(outcome) = inner.check_steady()
+            {
+                return outcome;
+            }
             let table = if inner.tree || inner.locator.needs_table() {
                 match inner.table.get().await {
                     Ok(table) => Some(table),
@@ -451,6 +497,36 @@ mod tests {
         let none = regex::Regex::new(r"sleep 32\.26").unwrap();
         let probe = ProcessProbe::new(Locator::Matching(none), Arc::default(), false);
         assert_eq!(probe.run().await.status, Status::Missing);
+    }
+
+    #[tokio::test]
+    async fn a_steady_match_is_followed_without_a_table_until_it_ends() {
+        let first = sleeper("33.125");
+        std::thread::sleep(Duration::from_millis(50));
+        let second = sleeper("33.125");
+        let re = regex::Regex::new(r"sleep 33\.125").unwrap();
+        let table = Arc::new(TableCache::default());
+        let probe = ProcessProbe::new(Locator::Matching(re), table, false);
+        for _ in 0..3 {
+            let out = probe.run().await;
+            assert_eq!(out.process.map(|p| p.pid), Some(first.id()), "{}", out.reason);
+        }
+        assert!(probe.inner.memory().held.is_some(), "the steady path is in use");
+        let pid = first.id();
+        end(first);
+        assert!(procfs::read_stat(pid).unwrap().is_none(), "reaped");
+        // The table is at most a moment old: the first match may still be
+        // in it; then it is proven gone and the next run rescans.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = probe.run().await;
+            if out.process.map(|p| p.pid) == Some(second.id()) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{}", out.reason);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        end(second);
     }
 
     #[tokio::test]

@@ -131,12 +131,17 @@ pub fn read_small_from(file: &mut impl Read, buf: &mut [u8]) -> io::Result<Optio
 /// kernel threads and zombies); `None` when the process is gone.
 pub fn read_cmdline(pid: u32) -> Option<String> {
     let raw = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    Some(cmdline_words(&raw))
+}
+
+/// A raw `/proc/PID/cmdline` (NUL-separated) as one line of words.
+pub fn cmdline_words(raw: &[u8]) -> String {
     let args: Vec<String> = raw
         .split(|b| *b == 0)
         .filter(|a| !a.is_empty())
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect();
-    Some(args.join(" "))
+    args.join(" ")
 }
 
 /// Every pid in `/proc` at this moment.
