@@ -161,7 +161,7 @@ impl Inner {
                         memory.held = Held::open(&found, &self.locator);
                         found
                     }
-                    Err(outcome) => return outcome,
+                    Err(outcome) => return exited_or(outcome, memory.last.as_ref()),
                 }
             }
         };
@@ -221,6 +221,25 @@ impl Inner {
             pidfile_mtime,
             pidfile_key: held.pidfile,
         })
+    }
+}
+
+/// A zombie that Warden saw alive as the service has exited: it is the
+/// service gone (like Monit's "does not exist"), not a zombie problem, even
+/// while its parent has yet to reap it (pid 1 may take a second or two).
+fn exited_or(outcome: Outcome, last: Option<&Proven>) -> Outcome {
+    let Some(last) = last.filter(|_| outcome.status == Status::Zombie) else {
+        return outcome;
+    };
+    match procfs::read_stat(last.facts.pid) {
+        Ok(Some(s)) if s.is_zombie() && s.starttime == last.facts.start_ticks => Outcome::failed(
+            Status::Missing,
+            format!(
+                "process with pid {} is not running (it exited; its parent has not reaped it yet)",
+                s.pid
+            ),
+        ),
+        _ => outcome,
     }
 }
 
@@ -384,7 +403,8 @@ mod tests {
             assert!(waited < 500, "the child never became a zombie");
         }
         let out = probe.run().await;
-        assert_ne!(out.status, Status::Ok, "pid {pid}: {}", out.reason);
+        assert_eq!(out.status, Status::Missing, "pid {pid}: {}", out.reason);
+        assert!(out.reason.contains("exited"), "{}", out.reason);
         second.wait().unwrap();
         let out = probe.run().await;
         assert_eq!(out.status, Status::Missing, "{}", out.reason);
@@ -509,9 +529,17 @@ mod tests {
         let probe = ProcessProbe::new(Locator::Matching(re), table, false);
         for _ in 0..3 {
             let out = probe.run().await;
-            assert_eq!(out.process.map(|p| p.pid), Some(first.id()), "{}", out.reason);
+            assert_eq!(
+                out.process.map(|p| p.pid),
+                Some(first.id()),
+                "{}",
+                out.reason
+            );
         }
-        assert!(probe.inner.memory().held.is_some(), "the steady path is in use");
+        assert!(
+            probe.inner.memory().held.is_some(),
+            "the steady path is in use"
+        );
         let pid = first.id();
         end(first);
         assert!(procfs::read_stat(pid).unwrap().is_none(), "reaped");
