@@ -361,6 +361,14 @@ fn status_and_summary_render_like_monit() {
             ]
     });
     assert!(settled, "{:#?}", statuses(&sb));
+    // A cpu figure needs two samples of the same process: wait for the
+    // cycle after the start, so the layout does not depend on timing.
+    let sampled = wait_until(Duration::from_secs(10), || {
+        statuses(&sb)
+            .iter()
+            .any(|s| s.name == "web" && s.cpu_percent.is_some())
+    });
+    assert!(sampled, "{:#?}", statuses(&sb));
     let all = normalised(statuses(&sb), &sb.dir.path().display().to_string());
     insta::assert_snapshot!("summary", render::render_summary(&all, false));
     insta::assert_snapshot!("status", render::render_status(&all, false));
