@@ -307,6 +307,18 @@ mod tests {
         ProcessProbe::new(Locator::Pidfile(path.to_path_buf()), table, false)
     }
 
+    /// Three runs find `pid`, the later ones through the held stat file.
+    async fn follows_steadily(probe: &ProcessProbe, pid: u32) {
+        for _ in 0..3 {
+            let out = probe.run().await;
+            assert_eq!(out.process.map(|p| p.pid), Some(pid), "{}", out.reason);
+        }
+        assert!(
+            probe.inner.memory().held.is_some(),
+            "the steady path is in use"
+        );
+    }
+
     fn write_pidfile(path: &Path, text: &str) {
         fs::write(path, text).unwrap();
     }
@@ -366,19 +378,7 @@ mod tests {
         let first = sleeper("30");
         write_pidfile(&path, &first.id().to_string());
         let probe = pidfile_probe(&path);
-        for _ in 0..3 {
-            let out = probe.run().await;
-            assert_eq!(
-                out.process.map(|p| p.pid),
-                Some(first.id()),
-                "{}",
-                out.reason
-            );
-        }
-        assert!(
-            probe.inner.memory().held.is_some(),
-            "the steady path is in use"
-        );
+        follows_steadily(&probe, first.id()).await;
         // Rewritten (another pid, a later mtime): read again, not followed.
         std::thread::sleep(Duration::from_millis(20));
         let second = sleeper("30");
@@ -527,19 +527,7 @@ mod tests {
         let re = regex::Regex::new(r"sleep 33\.125").unwrap();
         let table = Arc::new(TableCache::default());
         let probe = ProcessProbe::new(Locator::Matching(re), table, false);
-        for _ in 0..3 {
-            let out = probe.run().await;
-            assert_eq!(
-                out.process.map(|p| p.pid),
-                Some(first.id()),
-                "{}",
-                out.reason
-            );
-        }
-        assert!(
-            probe.inner.memory().held.is_some(),
-            "the steady path is in use"
-        );
+        follows_steadily(&probe, first.id()).await;
         let pid = first.id();
         end(first);
         assert!(procfs::read_stat(pid).unwrap().is_none(), "reaped");
