@@ -164,7 +164,7 @@ impl CheckTask {
         self.shared.state.update(self.node.name(), |s| {
             s.restarts.record(cycle);
             s.starts_total += 1;
-            s.cycle = cycle;
+            s.set_cycle(cycle);
         });
         let began = Instant::now();
         if !self

@@ -30,8 +30,13 @@ pub enum Monitoring {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CheckState {
     pub monitoring: Monitoring,
-    /// Evaluations so far (Monit's cycles for this check).
+    /// Evaluations so far (Monit's cycles for this check). Written only
+    /// when something else changes, so it is read back with
+    /// [`CheckState::cycle_now`].
     pub cycle: u64,
+    /// When `cycle` was written (unix seconds).
+    #[serde(default)]
+    pub cycle_time: Option<u64>,
     pub restarts: RestartWindow,
     /// Every automatic restart or start Warden made, ever.
     pub starts_total: u64,
@@ -41,6 +46,32 @@ pub struct CheckState {
     /// The process as last seen: pid and start time identity.
     pub pid: Option<u32>,
     pub start_ticks: Option<u64>,
+}
+
+impl CheckState {
+    /// Records `cycle` as the current cycle, now.
+    pub fn set_cycle(&mut self, cycle: u64) {
+        self.cycle = cycle;
+        self.cycle_time = Some(unix_now());
+    }
+
+    /// The cycle it is now, counting the time since `cycle` was written as
+    /// cycles of `period`: restarts recorded before Warden was stopped or
+    /// reloaded age out of `N restarts within M cycles` windows instead of
+    /// piling up across restarts of Warden.
+    pub fn cycle_now(&self, period: std::time::Duration) -> u64 {
+        let (Some(at), false) = (self.cycle_time, period.is_zero()) else {
+            return self.cycle;
+        };
+        let since = unix_now().saturating_sub(at);
+        self.cycle + since / period.as_secs().max(1)
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -307,6 +338,19 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "never written");
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    #[test]
+    fn the_cycle_read_back_counts_the_time_since_it_was_written() {
+        let mut s = CheckState::default();
+        s.set_cycle(40);
+        s.cycle_time = s.cycle_time.map(|t| t - 100);
+        assert_eq!(s.cycle_now(Duration::from_secs(10)), 50);
+        let old = CheckState {
+            cycle: 40,
+            ..CheckState::default()
+        };
+        assert_eq!(old.cycle_now(Duration::from_secs(10)), 40, "no time known");
     }
 
     #[test]

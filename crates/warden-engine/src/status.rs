@@ -104,6 +104,8 @@ struct Fixed {
     mode: String,
     groups: Vec<String>,
     window: Option<u32>,
+    /// The check's period, to read the state's cycle as of now.
+    period: Duration,
 }
 
 /// The observed side of a check: written by its task.
@@ -143,7 +145,7 @@ impl StatusBoard {
         inner.fixed = config
             .checks
             .iter()
-            .map(|c| (c.name.value.clone(), fixed(c)))
+            .map(|c| (c.name.value.clone(), fixed(c, config.settings.cycle)))
             .collect();
         inner.state = state.clone();
     }
@@ -272,7 +274,7 @@ impl CheckTask {
     }
 }
 
-fn fixed(check: &Check) -> Fixed {
+fn fixed(check: &Check, cycle: Duration) -> Fixed {
     let mode = match check.mode {
         Mode::Active => "active",
         Mode::Passive => "passive",
@@ -286,6 +288,7 @@ fn fixed(check: &Check) -> Fixed {
             Test::Restarts { cycles, .. } => Some(cycles),
             _ => None,
         }),
+        period: crate::plan::period(&check.schedule, cycle),
     }
 }
 
@@ -310,8 +313,10 @@ fn build(name: &str, fixed: &Fixed, seen: &Seen, state: &crate::CheckState) -> S
     let m = |metric| seen.metrics.get(&metric).copied();
     let whole = |metric| m(metric).map(|v: f64| v.max(0.0).round() as u64);
     let restarts_in_window = match fixed.window {
-        Some(w) => state.restarts.within(state.cycle, w),
-        None => state.restarts.within(state.cycle, u32::MAX),
+        Some(w) => state.restarts.within(state.cycle_now(fixed.period), w),
+        None => state
+            .restarts
+            .within(state.cycle_now(fixed.period), u32::MAX),
     };
     ServiceStatus {
         name: name.to_string(),

@@ -60,7 +60,7 @@ impl CheckTask {
             implicit: RuleState::default(),
             backoff: BackoffState::default(),
             watch: None,
-            cycle: saved.cycle,
+            cycle: saved.cycle_now(node.period),
             exec_cycle: vec![0; n],
             last_status: None,
             seen: None,
@@ -222,7 +222,7 @@ impl CheckTask {
         let cycle = self.cycle;
         self.shared.state.update(self.node.name(), |s| {
             if s.last_status.as_deref() != Some(status) || s.pid != pid {
-                s.cycle = cycle;
+                s.set_cycle(cycle);
             }
             s.last_status = Some(status.to_string());
             s.last_reason = Some(outcome.reason.clone());
