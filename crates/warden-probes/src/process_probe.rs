@@ -18,6 +18,9 @@ struct Memory {
     last: Option<Proven>,
     samples: CpuSamples,
     held: Option<Held>,
+    /// The process proven before a `forget`: while a start is under way
+    /// the pidfile may still name it, exited and unreaped.
+    gone: Option<Proven>,
 }
 
 /// What lets the next run of a steady check skip the pidfile read and the
@@ -93,7 +96,12 @@ impl ProcessProbe {
     /// Forgets the proven identity (after Warden itself started the service
     /// again and the pidfile may name a new process).
     pub fn forget(&self) {
-        *self.inner.memory() = Memory::default();
+        let mut memory = self.inner.memory();
+        let gone = memory.last.or(memory.gone);
+        *memory = Memory {
+            gone,
+            ..Memory::default()
+        };
     }
 }
 
@@ -161,7 +169,10 @@ impl Inner {
                         memory.held = Held::open(&found, &self.locator);
                         found
                     }
-                    Err(outcome) => return exited_or(outcome, memory.last.as_ref()),
+                    Err(outcome) => {
+                        let seen = memory.last.or(memory.gone);
+                        return exited_or(outcome, seen.as_ref());
+                    }
                 }
             }
         };
@@ -186,6 +197,7 @@ impl Inner {
         if memory.last.map(|p| p.facts) != Some(facts) {
             memory.samples.clear();
         }
+        memory.gone = None;
         memory.last = Some(Proven {
             facts,
             pidfile_mtime: found.pidfile_mtime,
@@ -408,6 +420,30 @@ mod tests {
         second.wait().unwrap();
         let out = probe.run().await;
         assert_eq!(out.status, Status::Missing, "{}", out.reason);
+    }
+
+    #[tokio::test]
+    async fn after_forget_the_exited_service_is_still_not_called_a_zombie() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("svc.pid");
+        let mut child = sleeper("30");
+        write_pidfile(&path, &child.id().to_string());
+        let probe = pidfile_probe(&path);
+        assert_eq!(probe.run().await.status, Status::Ok);
+        child.kill().unwrap();
+        let pid = child.id();
+        let mut waited = 0;
+        while !procfs::read_stat(pid).unwrap().unwrap().is_zombie() {
+            std::thread::sleep(Duration::from_millis(10));
+            waited += 1;
+            assert!(waited < 500, "the child never became a zombie");
+        }
+        // Warden starts the service again: the old pidfile still names it.
+        probe.forget();
+        let out = probe.run().await;
+        assert_eq!(out.status, Status::Missing, "{}", out.reason);
+        assert!(out.reason.contains("exited"), "{}", out.reason);
+        child.wait().unwrap();
     }
 
     #[tokio::test]
