@@ -107,14 +107,17 @@ impl Engine {
     /// action gets a grace period, then is cut off.
     pub async fn stop(mut self) {
         let _ = self.shutdown.send(true);
-        let all = async { while self.tasks.join_next().await.is_some() {} };
-        if tokio::time::timeout(Duration::from_secs(5), all)
-            .await
-            .is_err()
-        {
-            self.tasks.abort_all();
-            while self.tasks.join_next().await.is_some() {}
-        }
+        join_within(&mut self.tasks, Duration::from_secs(5)).await;
         self.shared.state.flush();
+    }
+}
+
+/// Waits for every task to end, for `grace` at most; then cuts off the
+/// rest. For tasks already told to stop.
+pub async fn join_within(tasks: &mut JoinSet<()>, grace: Duration) {
+    let all = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(grace, all).await.is_err() {
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
     }
 }

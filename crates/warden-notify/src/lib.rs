@@ -136,14 +136,7 @@ impl Notifier {
     /// Stops both tasks; queued alerts stay on disk for the next start.
     pub async fn stop(mut self) {
         let _ = self.shutdown.send(true);
-        let all = async { while self.tasks.join_next().await.is_some() {} };
-        if tokio::time::timeout(Duration::from_secs(5), all)
-            .await
-            .is_err()
-        {
-            self.tasks.abort_all();
-            while self.tasks.join_next().await.is_some() {}
-        }
+        warden_engine::engine::join_within(&mut self.tasks, Duration::from_secs(5)).await;
     }
 }
 
