@@ -6,13 +6,12 @@
 
 mod util;
 
-use std::io::Read as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use rustix::process::Signal;
 use serde_json::Value;
-use util::{Sandbox, alive, answers, free_port, wait_until};
+use util::{CliOutput as Output, Sandbox, alive, answers, free_port, wait_until};
 use warden::control::render;
 use warden_engine::ServiceStatus;
 
@@ -27,84 +26,22 @@ fn service(sb: &Sandbox, name: &str, port: u16, extra: &str) -> String {
     )
 }
 
-/// What one CLI run printed and its exit code.
-struct Output {
-    stdout: Vec<u8>,
-    stderr: String,
-    code: i32,
-}
-
-/// The last line of stderr, where `cli` puts the exit code.
-const MARK: &str = "[warden exit ";
-
-/// Runs `warden -c RC ARGS...` as the CLI, with the sandbox as HOME. The
-/// sandbox's subreaper may reap the child before `wait` does, so a shell
-/// reports the exit code on stderr instead.
-fn cli(sb: &Sandbox, args: &[&str]) -> Output {
-    let out = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(format!("\"$0\" \"$@\"; echo \"{MARK}$?]\" >&2"))
-        .arg(env!("CARGO_BIN_EXE_warden"))
-        .arg("-c")
-        .arg(&sb.rc)
-        .args(args)
-        .env("HOME", sb.dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run warden");
-    let mut child = out;
-    let mut stdout = Vec::new();
-    let mut stderr = String::new();
-    let mut err = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let _ = child.stdout.take().unwrap().read_to_end(&mut stdout);
-    stderr.push_str(&reader.join().unwrap());
-    let _ = child.wait();
-    let at = stderr.rfind(MARK).expect("exit code line");
-    let code = stderr[at + MARK.len()..]
-        .trim()
-        .trim_end_matches(']')
-        .parse()
-        .unwrap();
-    stderr.truncate(at);
-    Output {
-        stdout,
-        stderr,
-        code,
-    }
-}
-
 fn code(out: &Output) -> i32 {
     out.code
 }
 
 fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    out.stdout.clone()
 }
 
 fn stderr(out: &Output) -> String {
     out.stderr.clone()
 }
 
-/// `status --json`, parsed; empty while the daemon does not answer.
-fn statuses(sb: &Sandbox) -> Vec<ServiceStatus> {
-    let out = cli(sb, &["status", "--json"]);
-    serde_json::from_slice(&out.stdout).unwrap_or_default()
-}
-
-fn status_of(sb: &Sandbox, name: &str) -> Option<ServiceStatus> {
-    statuses(sb).into_iter().find(|s| s.name == name)
-}
-
 /// Waits until `name`'s status words are `words`.
 fn reaches(sb: &Sandbox, name: &str, words: &str) -> bool {
     wait_until(Duration::from_secs(15), || {
-        status_of(sb, name).is_some_and(|s| s.status == words)
+        sb.status_of(name).is_some_and(|s| s.status == words)
     })
 }
 
@@ -130,22 +67,22 @@ fn status_and_summary_follow_a_service_going_down_and_coming_back() {
     start();
     let _w = sb.warden();
     assert!(reaches(&sb, "web", "OK"), "{}", sb.log());
-    let web = status_of(&sb, "web").unwrap();
+    let web = sb.status_of("web").unwrap();
     assert_eq!(web.pid, sb.pid("web").map(|p| p as u32));
     assert!(web.ok && web.memory_bytes.is_some() && web.last_check_unix_s.is_some());
-    let summary = cli(&sb, &["summary"]);
+    let summary = sb.cli(&["summary"]);
     assert_eq!(code(&summary), 0, "{}", stderr(&summary));
     assert!(stdout(&summary).contains(" web "), "{}", stdout(&summary));
 
     util::kill(sb.pid("web").unwrap(), Signal::KILL);
     assert!(reaches(&sb, "web", "Does not exist"), "{}", sb.log());
-    let status = cli(&sb, &["status", "web"]);
+    let status = sb.cli(&["status", "web"]);
     assert_eq!(code(&status), 3, "a failed service exits 3");
     assert!(stdout(&status).contains("Does not exist"));
-    let json: Value = serde_json::from_slice(&cli(&sb, &["summary", "--json"]).stdout).unwrap();
+    let json: Value = serde_json::from_str(&sb.cli(&["summary", "--json"]).stdout).unwrap();
     assert_eq!(json[0]["status"], "Does not exist");
     assert_eq!(json[0]["ok"], false);
-    let event = status_of(&sb, "web").unwrap().last_event.unwrap();
+    let event = sb.status_of("web").unwrap().last_event.unwrap();
     // The failure, then the `alert` action it led to.
     assert!(
         ["Does not exist", "Alert"].contains(&event.kind.as_str()),
@@ -154,8 +91,8 @@ fn status_and_summary_follow_a_service_going_down_and_coming_back() {
 
     start();
     assert!(reaches(&sb, "web", "OK"), "{}", sb.log());
-    assert_eq!(code(&cli(&sb, &["summary"])), 0);
-    assert_eq!(code(&cli(&sb, &["-g", "www", "status"])), 0);
+    assert_eq!(code(&sb.cli(&["summary"])), 0);
+    assert_eq!(code(&sb.cli(&["-g", "www", "status"])), 0);
 }
 
 #[test]
@@ -167,17 +104,17 @@ fn stop_stops_a_service_and_warden_leaves_it_stopped_until_start() {
     assert!(sb.started("web", port), "{}", sb.log());
     let pid = sb.pid("web").unwrap();
 
-    let stop = cli(&sb, &["stop", "web"]);
+    let stop = sb.cli(&["stop", "web"]);
     assert_eq!(code(&stop), 0, "{}", stderr(&stop));
     assert!(wait_until(Duration::from_secs(5), || !alive(pid)));
-    let web = status_of(&sb, "web").unwrap();
+    let web = sb.status_of("web").unwrap();
     assert_eq!((web.status.as_str(), web.ok), ("Not monitored", false));
     // Three cycles later it is still down and was never started again.
     std::thread::sleep(Duration::from_secs(3));
     assert!(!answers(port), "Warden started a stopped service");
     assert_eq!(sb.starts("web"), 1);
 
-    let start = cli(&sb, &["start", "web"]);
+    let start = sb.cli(&["start", "web"]);
     assert_eq!(code(&start), 0, "{}", stderr(&start));
     assert!(answers(port));
     assert!(reaches(&sb, "web", "OK"), "{}", sb.log());
@@ -198,22 +135,22 @@ fn unmonitor_monitor_start_all_and_groups_act_on_the_right_services() {
         assert!(sb.started(name, port), "{}", sb.log());
     }
 
-    let stop = cli(&sb, &["-g", "g", "stop"]);
+    let stop = sb.cli(&["-g", "g", "stop"]);
     assert_eq!(code(&stop), 0, "{}", stderr(&stop));
     assert!(wait_until(Duration::from_secs(5), || !answers(pa) && !answers(pb)));
     assert!(answers(pc), "c is not in the group");
 
-    let start = cli(&sb, &["start", "all"]);
+    let start = sb.cli(&["start", "all"]);
     assert_eq!(code(&start), 0, "{}", stderr(&start));
     assert!(answers(pa) && answers(pb) && answers(pc));
 
     // Unmonitored, a killed service stays down; monitored again, it is back.
-    assert_eq!(code(&cli(&sb, &["unmonitor", "c"])), 0);
+    assert_eq!(code(&sb.cli(&["unmonitor", "c"])), 0);
     assert!(reaches(&sb, "c", "Not monitored"));
     util::kill(sb.pid("c").unwrap(), Signal::KILL);
     std::thread::sleep(Duration::from_secs(2));
     assert!(!answers(pc), "an unmonitored service was restarted");
-    assert_eq!(code(&cli(&sb, &["monitor", "c"])), 0);
+    assert_eq!(code(&sb.cli(&["monitor", "c"])), 0);
     assert!(
         wait_until(Duration::from_secs(15), || answers(pc)),
         "{}",
@@ -234,13 +171,13 @@ fn reload_picks_up_a_new_check_and_quit_leaves_services_running() {
         service(&sb, "a", pa, ""),
         service(&sb, "b", pb, "")
     ));
-    let reload = cli(&sb, &["reload"]);
+    let reload = sb.cli(&["reload"]);
     assert_eq!(code(&reload), 0, "{}", stderr(&reload));
     assert!(sb.started("b", pb), "{}", sb.log());
-    let names: Vec<String> = statuses(&sb).into_iter().map(|s| s.name).collect();
+    let names: Vec<String> = sb.statuses().into_iter().map(|s| s.name).collect();
     assert_eq!(names, ["a", "b"]);
 
-    let quit = cli(&sb, &["quit"]);
+    let quit = sb.cli(&["quit"]);
     assert_eq!(code(&quit), 0, "{}", stderr(&quit));
     let exited = wait_until(Duration::from_secs(10), || !alive(w.pid()));
     assert!(exited, "the daemon still runs after quit");
@@ -249,7 +186,7 @@ fn reload_picks_up_a_new_check_and_quit_leaves_services_running() {
         !sb.path(".warden.sock").exists(),
         "the socket was left behind"
     );
-    let gone = cli(&sb, &["status"]);
+    let gone = sb.cli(&["status"]);
     assert_eq!(code(&gone), 4, "daemon not running exits 4");
     assert!(stderr(&gone).contains("not running"), "{}", stderr(&gone));
 }
@@ -288,14 +225,14 @@ fn errors_have_their_own_exit_codes_and_one_line() {
         (vec!["report", "sideways"], 2, "unknown category"),
     ];
     for (args, want, words) in table {
-        let out = cli(&sb, &args);
+        let out = sb.cli(&args);
         let err = stderr(&out);
         assert_eq!(code(&out), want, "{args:?}: {err}");
         assert!(err.contains(words), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
     }
     // Monitoring a passive service is allowed.
-    assert_eq!(code(&cli(&sb, &["monitor", "quiet"])), 0);
+    assert_eq!(code(&sb.cli(&["monitor", "quiet"])), 0);
 }
 
 /// Replaces what changes from run to run, so the layout can be compared.
@@ -349,7 +286,8 @@ fn status_and_summary_render_like_monit() {
     assert!(reaches(&sb, "ghost", "Does not exist"), "{}", sb.log());
     // The events that follow a failure are recorded a moment after it.
     let settled = wait_until(Duration::from_secs(10), || {
-        let kinds: Vec<Option<String>> = statuses(&sb)
+        let kinds: Vec<Option<String>> = sb
+            .statuses()
             .into_iter()
             .map(|s| s.last_event.map(|e| e.kind))
             .collect();
@@ -360,16 +298,16 @@ fn status_and_summary_render_like_monit() {
                 Some("Does not exist".to_string()),
             ]
     });
-    assert!(settled, "{:#?}", statuses(&sb));
+    assert!(settled, "{:#?}", sb.statuses());
     // A cpu figure needs two samples of the same process: wait for the
     // cycle after the start, so the layout does not depend on timing.
     let sampled = wait_until(Duration::from_secs(10), || {
-        statuses(&sb)
+        sb.statuses()
             .iter()
             .any(|s| s.name == "web" && s.cpu_percent.is_some())
     });
-    assert!(sampled, "{:#?}", statuses(&sb));
-    let all = normalised(statuses(&sb), &sb.dir.path().display().to_string());
+    assert!(sampled, "{:#?}", sb.statuses());
+    let all = normalised(sb.statuses(), &sb.dir.path().display().to_string());
     insta::assert_snapshot!("summary", render::render_summary(&all, false));
     insta::assert_snapshot!("status", render::render_status(&all, false));
     insta::assert_snapshot!("report", render::render_report(&all));

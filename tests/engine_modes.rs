@@ -6,14 +6,12 @@
 
 mod util;
 
-use std::io::Read as _;
 use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use rustix::process::Signal;
 use util::{Sandbox, Warden, answers, free_port, wait_until};
-use warden_engine::ServiceStatus;
 
 fn service(sb: &Sandbox, name: &str, port: u16, mode: &str, extra: &str) -> String {
     format!(
@@ -44,40 +42,6 @@ fn warden_with(sb: &Sandbox, env: &[(&str, &str)]) -> Warden {
         .spawn()
         .unwrap();
     Warden { child }
-}
-
-/// Runs the CLI through a shell that prints the exit code (the sandbox's
-/// subreaper may reap the child before `wait` could): (stdout, stderr).
-fn cli(sb: &Sandbox, args: &[&str]) -> (String, String) {
-    let mut child = Command::new("/bin/sh")
-        .arg("-c")
-        .arg("\"$0\" \"$@\"; echo \"[exit $?]\" >&2")
-        .arg(env!("CARGO_BIN_EXE_warden"))
-        .arg("-c")
-        .arg(&sb.rc)
-        .args(args)
-        .env("HOME", sb.dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let mut out = String::new();
-    let _ = child.stdout.take().unwrap().read_to_string(&mut out);
-    let err = reader.join().unwrap();
-    let _ = child.wait();
-    (out, err)
-}
-
-fn status_of(sb: &Sandbox, name: &str) -> Option<ServiceStatus> {
-    let (out, _) = cli(sb, &["status", "--json"]);
-    let all: Vec<ServiceStatus> = serde_json::from_str(&out).unwrap_or_default();
-    all.into_iter().find(|s| s.name == name)
 }
 
 /// A weekday three days from today (local time): a spec naming only it
@@ -140,12 +104,13 @@ fn a_bad_cron_spec_is_refused_at_load_time_at_its_line() {
     sb.write_rc(
         "set daemon 1\ncheck program job with path /bin/true\n  every \"61 8-19 * * 1-5\"\n",
     );
-    let (_, err) = cli(&sb, &["-t"]);
+    let out = sb.cli(&["-t"]);
+    let err = &out.stderr;
     assert!(
         err.contains(":3:9: error: minute field '61': 61 is outside 0-59"),
         "{err}"
     );
-    assert!(!err.contains("[exit 0]"), "{err}");
+    assert_ne!(out.code, 0, "{err}");
 }
 
 #[test]
@@ -171,14 +136,14 @@ fn manual_mode_waits_for_a_start_and_then_keeps_the_service_alive() {
         sb.log()
             .contains("'manual' mode manual: not monitored until started")
     );
-    let st = status_of(&sb, "manual").expect("status");
+    let st = sb.status_of("manual").expect("status");
     assert_eq!(
         (st.status.as_str(), st.mode.as_str()),
         ("Not monitored", "manual")
     );
     // Someone starts it: from then on Warden keeps it alive.
-    let (_, err) = cli(&sb, &["start", "manual"]);
-    assert!(err.contains("[exit 0]"), "{err}\n{}", sb.log());
+    let out = sb.cli(&["start", "manual"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stderr, sb.log());
     assert!(sb.started("manual", pm), "{}", sb.log());
     let pid = sb.pid("manual").expect("pid");
     util::kill(pid, Signal::KILL);
@@ -209,10 +174,11 @@ fn a_hanging_probe_is_a_probe_timeout_in_the_log_and_status() {
         sb.log()
     );
     assert!(
-        wait_until(Duration::from_secs(15), || status_of(&sb, "slow")
+        wait_until(Duration::from_secs(15), || sb
+            .status_of("slow")
             .is_some_and(|s| s.status == "Probe timeout")),
         "{:?}\n{}",
-        status_of(&sb, "slow"),
+        sb.status_of("slow"),
         sb.log()
     );
 }

@@ -103,7 +103,66 @@ pub struct Sandbox {
     pub rc: PathBuf,
 }
 
+/// What one run of the CLI printed, and its exit code.
+pub struct CliOutput {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+/// The last line of stderr, where [`Sandbox::cli`] puts the exit code.
+const EXIT_MARK: &str = "[warden exit ";
+
 impl Sandbox {
+    /// Runs `warden -c RC ARGS...` as the CLI, with the sandbox as HOME.
+    /// The test's subreaper may reap the child before `wait` does, so a
+    /// shell reports the exit code on stderr instead.
+    pub fn cli(&self, args: &[&str]) -> CliOutput {
+        let mut child = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!("\"$0\" \"$@\"; echo \"{EXIT_MARK}$?]\" >&2"))
+            .arg(env!("CARGO_BIN_EXE_warden"))
+            .arg("-c")
+            .arg(&self.rc)
+            .args(args)
+            .env("HOME", self.dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run warden");
+        let mut err = child.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            s
+        });
+        let mut stdout = String::new();
+        let _ = child.stdout.take().unwrap().read_to_string(&mut stdout);
+        let mut stderr = reader.join().unwrap();
+        let _ = child.wait();
+        let at = stderr.rfind(EXIT_MARK).expect("exit code line");
+        let code = stderr[at + EXIT_MARK.len()..]
+            .trim()
+            .trim_end_matches(']')
+            .parse()
+            .unwrap();
+        stderr.truncate(at);
+        CliOutput {
+            stdout,
+            stderr,
+            code,
+        }
+    }
+
+    /// `status --json`, parsed; empty while the daemon does not answer.
+    pub fn statuses(&self) -> Vec<warden_engine::ServiceStatus> {
+        serde_json::from_str(&self.cli(&["status", "--json"]).stdout).unwrap_or_default()
+    }
+
+    pub fn status_of(&self, name: &str) -> Option<warden_engine::ServiceStatus> {
+        self.statuses().into_iter().find(|s| s.name == name)
+    }
+
     pub fn new() -> Self {
         subreaper();
         let dir = tempfile::tempdir().expect("temp dir");
