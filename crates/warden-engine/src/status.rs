@@ -249,7 +249,13 @@ impl StatusBoard {
     }
 
     fn update(&self, name: &str, f: impl FnOnce(&mut Seen)) {
-        f(self.write().seen.entry(name.to_string()).or_default());
+        // Called several times a cycle for every check: no key copy once
+        // the check has an entry.
+        let mut inner = self.write();
+        match inner.seen.get_mut(name) {
+            Some(seen) => f(seen),
+            None => f(inner.seen.entry(name.to_string()).or_default()),
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
