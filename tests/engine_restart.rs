@@ -144,3 +144,50 @@ fn a_service_whose_port_stops_answering_is_restarted() {
     assert!(back, "not restarted:\n{}", sb.log());
     assert!(!alive(first), "the old instance still runs");
 }
+
+/// Kills the service and waits for Warden to start it again.
+fn kill_and_wait_back(sb: &Sandbox, port: u16) -> bool {
+    let Some(old) = sb.pid("svc") else {
+        return false;
+    };
+    util::kill(old, Signal::KILL);
+    wait_until(Duration::from_secs(15), || {
+        sb.pid("svc").is_some_and(|p| p != old && alive(p)) && answers(port)
+    })
+}
+
+#[test]
+fn restarts_from_before_a_restart_of_warden_age_out_of_the_window() {
+    let sb = Sandbox::new();
+    let port = free_port();
+    one_service(
+        &sb,
+        1,
+        port,
+        "serve",
+        "  if 3 restarts within 4 cycles then unmonitor",
+    );
+    let w = sb.warden();
+    assert!(sb.started("svc", port), "{}", sb.log());
+    for _ in 0..2 {
+        assert!(kill_and_wait_back(&sb, port), "{}", sb.log());
+    }
+    assert!(w.terminate(), "warden did not stop");
+    // Longer than the 4-cycle window while Warden is down.
+    std::thread::sleep(Duration::from_secs(6));
+    let _w = sb.warden();
+    assert!(
+        wait_until(Duration::from_secs(10), || sb
+            .log_count("Warden daemon with pid")
+            >= 3),
+        "{}",
+        sb.log()
+    );
+    assert!(kill_and_wait_back(&sb, port), "{}", sb.log());
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !sb.log().contains("'svc' unmonitored"),
+        "old restarts counted again:\n{}",
+        sb.log()
+    );
+}
