@@ -82,19 +82,58 @@ server.serve_forever()
 /// Makes this test process the reaper of orphans (as systemd would be) and
 /// reaps them at once, so a killed daemonized service does not linger as a
 /// zombie of the machine's pid 1.
+///
+/// Only zombies outside this process's group are reaped: those are the
+/// orphans (daemonized services, Warden's own process groups). A child a test
+/// spawned itself stays in this group and is left for its `Child::wait`,
+/// which would otherwise fail with ECHILD when the reaper won the race.
 pub fn subreaper() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
-        std::thread::spawn(|| {
+        let own_group = rustix::process::getpgrp();
+        std::thread::spawn(move || {
             loop {
-                while let Ok(Some(_)) = rustix::process::wait(rustix::process::WaitOptions::NOHANG)
-                {
+                for pid in orphan_zombies(own_group) {
+                    let _ =
+                        rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG);
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
         });
     });
+}
+
+/// Children of this process (of any of its threads) that are zombies and
+/// lead or belong to another process group than `own_group`.
+fn orphan_zombies(own_group: rustix::process::Pid) -> Vec<rustix::process::Pid> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    let children = tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|c| {
+            c.split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok())
+                .collect::<Vec<_>>()
+        });
+    children
+        .filter(|&pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // After the command name: state, ppid, pgrp.
+            let Some((_, rest)) = stat.rsplit_once(')') else {
+                return false;
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            fields.first() == Some(&"Z")
+                && fields.get(2).and_then(|g| g.parse::<i32>().ok())
+                    != Some(own_group.as_raw_nonzero().get())
+        })
+        .filter_map(rustix::process::Pid::from_raw)
+        .collect()
 }
 
 /// A test's folder; kills every service whose pidfile is in it on drop.
