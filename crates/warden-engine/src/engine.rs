@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 use warden_config::Config;
 
@@ -49,7 +49,7 @@ impl Engine {
         let mut peers = HashMap::new();
         let mut inboxes = HashMap::new();
         for node in &nodes {
-            let (tx, rx) = mpsc::channel(64);
+            let (tx, rx) = crate::mailbox::mailbox();
             peers.insert(node.name().to_string(), tx);
             inboxes.insert(node.name().to_string(), rx);
         }
@@ -64,7 +64,7 @@ impl Engine {
             let Some(inbox) = inboxes.remove(node.name()) else {
                 continue;
             };
-            let task = CheckTask::new(node, shared.clone());
+            let task = Box::new(CheckTask::new(node, shared.clone()));
             tasks.spawn(task.run(inbox, stop_rx.clone(), first));
         }
         Engine {

@@ -10,6 +10,7 @@ pub mod engine;
 mod eval;
 pub mod events;
 pub mod factory;
+mod mailbox;
 pub mod plan;
 pub mod rules;
 pub mod runner;

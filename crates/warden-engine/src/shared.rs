@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, oneshot};
 use warden_probes::{Outcome, Probe, Status};
 
 use crate::events::EventBus;
@@ -28,7 +28,7 @@ pub struct Shared {
     pub bus: EventBus,
     pub state: StateStore,
     pub probes: Arc<Semaphore>,
-    pub peers: HashMap<String, mpsc::Sender<Command>>,
+    pub peers: HashMap<String, crate::mailbox::Sender<Command>>,
     up: Mutex<HashMap<String, bool>>,
     pub probe_timeout: Duration,
     /// The latest status of every check, for the control API.
@@ -39,7 +39,7 @@ impl Shared {
     pub fn new(
         bus: EventBus,
         state: StateStore,
-        peers: HashMap<String, mpsc::Sender<Command>>,
+        peers: HashMap<String, crate::mailbox::Sender<Command>>,
         cap: usize,
     ) -> Self {
         Shared {
@@ -74,9 +74,7 @@ impl Shared {
 
     /// Sends a command to a check; false when it is gone.
     pub fn send(&self, name: &str, cmd: Command) -> bool {
-        self.peers
-            .get(name)
-            .is_some_and(|tx| tx.try_send(cmd).is_ok())
+        self.peers.get(name).is_some_and(|tx| tx.try_send(cmd))
     }
 
     /// Runs a probe under the global cap and within `timeout`: a hanging

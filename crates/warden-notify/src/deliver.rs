@@ -98,7 +98,9 @@ pub struct Dispatcher {
     pub queue: Arc<Queue>,
     pub settings: watch::Receiver<Arc<Settings>>,
     pub wake: Arc<Notify>,
-    pub client: reqwest::Client,
+    /// Built on the first webhook delivery: a TLS client loads the system's
+    /// root certificates, memory a daemon without webhooks never needs.
+    client: Option<reqwest::Client>,
     retries: HashMap<Sink, Retry>,
 }
 
@@ -108,15 +110,11 @@ impl Dispatcher {
         settings: watch::Receiver<Arc<Settings>>,
         wake: Arc<Notify>,
     ) -> Self {
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("warden/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
         Dispatcher {
             queue,
             settings,
             wake,
-            client,
+            client: None,
             retries: HashMap::new(),
         }
     }
@@ -202,7 +200,7 @@ impl Dispatcher {
         }
     }
 
-    async fn send(&self, group: &Group) -> Result<String, SendError> {
+    async fn send(&mut self, group: &Group) -> Result<String, SendError> {
         let events = group.events();
         match &group.sink {
             Sink::Mail(to) => {
@@ -219,7 +217,19 @@ impl Dispatcher {
             Sink::Webhook(url) => {
                 let reminder = group.entries.iter().all(|e| e.reminder);
                 let body = crate::webhook::payload(&events, reminder);
-                crate::webhook::post(&self.client, url, &body).await
+                let client = match &self.client {
+                    Some(client) => client.clone(),
+                    None => {
+                        let client = reqwest::Client::builder()
+                            .user_agent(concat!("warden/", env!("CARGO_PKG_VERSION")))
+                            .build()
+                            .map_err(|e| {
+                                SendError::Temporary(format!("cannot set up HTTP: {e}"))
+                            })?;
+                        self.client.insert(client).clone()
+                    }
+                };
+                crate::webhook::post(&client, url, &body).await
             }
         }
     }
