@@ -91,7 +91,7 @@ fn measure(checks: usize, secs: f64) -> (f64, f64) {
     let factory = InstantFactory {
         runs: Arc::clone(&runs),
     };
-    let cfg = config(checks);
+    let cfg = Arc::new(config(checks));
     rt.block_on(async {
         let engine =
             Engine::start_with(&cfg, StateStore::open(None), EventBus::default(), &factory);

@@ -6,6 +6,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
@@ -118,7 +119,7 @@ struct Running {
     path: PathBuf,
     /// None only while a reload swaps it.
     engine: Option<Engine>,
-    config: Config,
+    config: Arc<Config>,
     state: StateStore,
     bus: EventBus,
     board: watch::Sender<StatusBoard>,
@@ -137,6 +138,7 @@ impl Running {
             return Err("the control file has errors; keeping the running configuration".into());
         };
         warn_unsupported(&new, &sources);
+        let new = Arc::new(new);
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
         // The old engine stops before the new one starts: never two tasks
         // acting on one service.
@@ -199,6 +201,8 @@ impl Running {
 
 async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
     raise_open_files_limit();
+    // One copy for the engine, the notifier and the control side.
+    let config = Arc::new(config);
     let statefile = statefile(&config, &path);
     let state = StateStore::open(Some(statefile.clone()));
     let bus = EventBus::default();

@@ -29,12 +29,12 @@ pub struct Engine {
 
 impl Engine {
     /// Starts one task per check with the built-in probes.
-    pub fn start(config: &Config, state: StateStore, bus: EventBus) -> Engine {
+    pub fn start(config: &Arc<Config>, state: StateStore, bus: EventBus) -> Engine {
         Engine::start_with(config, state, bus, &RegistryFactory)
     }
 
     pub fn start_with(
-        config: &Config,
+        config: &Arc<Config>,
         state: StateStore,
         bus: EventBus,
         factory: &dyn ProbeFactory,

@@ -14,10 +14,44 @@ use warden_probes::{Probe, ProcessProbe, RuleProbe};
 
 use crate::factory::ProbeFactory;
 
+/// A check of the running config, shared rather than copied: one config
+/// serves the daemon, the notifier and every task (a copy of each check per
+/// holder cost about 1 KB a check).
+#[derive(Clone)]
+pub struct CheckRef {
+    config: Arc<Config>,
+    index: usize,
+}
+
+impl CheckRef {
+    /// None when `index` is past the config's checks.
+    pub fn new(config: &Arc<Config>, index: usize) -> Option<CheckRef> {
+        (index < config.checks.len()).then(|| CheckRef {
+            config: config.clone(),
+            index,
+        })
+    }
+}
+
+impl std::ops::Deref for CheckRef {
+    type Target = Check;
+
+    fn deref(&self) -> &Check {
+        // In bounds: checked in `new`, and the config never changes.
+        &self.config.checks[self.index]
+    }
+}
+
+impl std::fmt::Debug for CheckRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
 /// One check, ready to run.
 #[derive(Debug)]
 pub struct Node {
-    pub check: Check,
+    pub check: CheckRef,
     pub subject: Option<Arc<dyn Probe>>,
     /// The subject typed, when it is the registry's process probe: its
     /// memory of the proven identity survives reloads through the state.
@@ -42,7 +76,7 @@ impl Node {
 }
 
 /// Builds every node; dependants are the reverse of `depends on`.
-pub fn plan(config: &Config, factory: &dyn ProbeFactory) -> Vec<Node> {
+pub fn plan(config: &Arc<Config>, factory: &dyn ProbeFactory) -> Vec<Node> {
     let mut dependants: HashMap<&str, Vec<String>> = HashMap::new();
     for check in &config.checks {
         for dep in &check.depends_on {
@@ -55,9 +89,10 @@ pub fn plan(config: &Config, factory: &dyn ProbeFactory) -> Vec<Node> {
     config
         .checks
         .iter()
-        .map(|check| {
+        .enumerate()
+        .filter_map(|(index, check)| {
             let probes = factory.probes(check);
-            Node {
+            Some(Node {
                 subject: probes.subject.ok(),
                 process: probes.process,
                 rule_probes: probes
@@ -75,8 +110,8 @@ pub fn plan(config: &Config, factory: &dyn ProbeFactory) -> Vec<Node> {
                 implicit_restart: matches!(check.kind, CheckKind::Process { .. })
                     && check.start.is_some()
                     && !check.rules.iter().any(|r| r.test.value == Test::NotExist),
-                check: check.clone(),
-            }
+                check: CheckRef::new(config, index)?,
+            })
         })
         .collect()
 }

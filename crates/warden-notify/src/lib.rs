@@ -79,7 +79,7 @@ impl Notifier {
     /// Starts both tasks on the current tokio runtime. It subscribes to
     /// the bus before it returns: start it before the engine, so that no
     /// event published at the engine's start is missed.
-    pub fn start(config: &Config, bus: EventBus, statefile: &Path) -> Notifier {
+    pub fn start(config: &Arc<Config>, bus: EventBus, statefile: &Path) -> Notifier {
         let dir = queue_dir(config, statefile);
         let slots = config.settings.eventqueue.as_ref().and_then(|q| q.slots);
         let queue = match queue::Queue::open(&dir, slots) {
@@ -93,7 +93,7 @@ impl Notifier {
             }
         };
         let wake = Arc::new(Notify::new());
-        let (config_tx, config_rx) = watch::channel(Arc::new(config.clone()));
+        let (config_tx, config_rx) = watch::channel(config.clone());
         let (settings_tx, settings_rx) = watch::channel(Arc::new(config.settings.clone()));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let decider = decide::Decider::new(
@@ -120,7 +120,7 @@ impl Notifier {
     }
 
     /// Hands over a reloaded configuration (recipients, formats, servers).
-    pub fn reload(&self, config: &Config) {
+    pub fn reload(&self, config: &Arc<Config>) {
         let dir = config
             .settings
             .eventqueue
@@ -130,7 +130,7 @@ impl Notifier {
             tracing::warn!("a new eventqueue basedir takes effect when Warden restarts");
         }
         let _ = self.settings.send(Arc::new(config.settings.clone()));
-        let _ = self.config.send(Arc::new(config.clone()));
+        let _ = self.config.send(config.clone());
     }
 
     /// Stops both tasks; queued alerts stay on disk for the next start.
