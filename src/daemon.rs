@@ -174,10 +174,10 @@ impl Running {
                 wanted.display()
             );
         }
+        // Applied even when unchanged, as Monit sets up its httpd again: a
+        // socket chmod-ed by hand gets the file's mode back.
         let access = control::server::SocketAccess::from_config(httpd);
-        if access != control::server::SocketAccess::from_config(self.config.settings.httpd.as_ref())
-            && let Err(e) = access.apply(&self.socket)
-        {
+        if let Err(e) = access.apply(&self.socket) {
             tracing::error!("the control socket {}: {e}", self.socket.display());
         }
     }

@@ -17,6 +17,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -239,7 +243,9 @@ async fn accept(
             }
         };
         let _ = stream.set_nodelay(true);
-        let app = serving.app.clone().layer(Extension(Peer(peer)));
+        let app = serving.app.clone().layer(Extension(Peer(peer))).layer(
+            axum::middleware::from_fn_with_state(closing.clone(), current_setup),
+        );
         let tls = serving.tls.clone();
         let closing = closing.clone();
         tokio::spawn(async move {
@@ -253,6 +259,27 @@ async fn accept(
             }
         });
     }
+}
+
+/// Refuses a request that reaches an old setup's connection after a reload
+/// replaced it, before its connection closes: the old rules judge nothing
+/// once the reload is done.
+async fn current_setup(
+    State(closing): State<watch::Receiver<()>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if closing.has_changed().is_err() {
+        let mut res = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the web interface was set up again; connect again\n",
+        )
+            .into_response();
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return res;
+    }
+    next.run(req).await
 }
 
 /// Serves HTTP/1.1 on one connection until the client is done, or until
