@@ -124,6 +124,10 @@ struct Running {
     bus: EventBus,
     board: watch::Sender<StatusBoard>,
     notifier: warden_notify::Notifier,
+    /// `set httpd port`: set up again on every reload.
+    web: control::tcp::WebInterface,
+    /// The control socket, where it was created at start.
+    socket: PathBuf,
 }
 
 impl Running {
@@ -152,9 +156,32 @@ impl Running {
         board.carry_over(&old);
         let _ = self.board.send(board);
         self.notifier.reload(&new);
+        self.web.reconfigure(new.settings.httpd.as_ref()).await;
+        self.socket_access(&new);
         self.config = new;
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
         Ok(())
+    }
+
+    /// Gives the control socket the new file's `uid`, `gid` and
+    /// `permission`. It stays where it was created: the reload may have
+    /// come through it.
+    fn socket_access(&self, new: &Config) {
+        let httpd = new.settings.httpd.as_ref();
+        let wanted = control::server::socket_path(httpd, &statefile(new, &self.path));
+        if wanted != self.socket {
+            tracing::warn!(
+                "the control socket stays at {} until Warden restarts (the control file now says {})",
+                self.socket.display(),
+                wanted.display()
+            );
+        }
+        // Applied even when unchanged, as Monit sets up its httpd again: a
+        // socket chmod-ed by hand gets the file's mode back.
+        let access = control::server::SocketAccess::from_config(httpd);
+        if let Err(e) = access.apply(&self.socket) {
+            tracing::error!("the control socket {}: {e}", self.socket.display());
+        }
     }
 
     /// Carries out one control request; true when the daemon must quit.
@@ -219,12 +246,14 @@ async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
     let (requests, mut inbox) = mpsc::channel(64);
     let control = ControlState::new(board_rx, requests);
     let metrics = control::metrics::Metrics::start(control.clone(), metrics_rx);
-    let Some(server) = serve_socket(&config, &statefile, control.clone(), &metrics) else {
+    let Some((server, socket)) = serve_socket(&config, &statefile, control.clone(), &metrics)
+    else {
         engine.stop().await;
         return ExitCode::FAILURE;
     };
-    // `set httpd port`: the web page, API and /metrics on TCP, as configured at start.
-    let _tcp = control::tcp::start(config.settings.httpd.as_ref(), control.clone(), &metrics).await;
+    // `set httpd port`: the web page, API and /metrics on TCP.
+    let web =
+        control::tcp::WebInterface::start(config.settings.httpd.as_ref(), control, &metrics).await;
     let mut running = Running {
         path,
         engine: Some(engine),
@@ -233,6 +262,8 @@ async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
         bus,
         board,
         notifier,
+        web,
+        socket,
     };
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     let watchdog = tokio::spawn(watchdog());
@@ -280,15 +311,16 @@ fn serve_socket(
     statefile: &Path,
     control: ControlState,
     metrics: &control::metrics::Metrics,
-) -> Option<control::server::UnixServer> {
+) -> Option<(control::server::UnixServer, PathBuf)> {
     let httpd = config.settings.httpd.as_ref();
     let socket = control::server::socket_path(httpd, statefile);
-    let mode = httpd.and_then(|h| h.socket_permission);
-    match control::server::bind(&socket, mode) {
+    let access = control::server::SocketAccess::from_config(httpd);
+    match control::server::bind(&socket, &access) {
         Ok(listener) => {
             tracing::info!("control socket at {}", socket.display());
             let router = control::api_router(control).merge(metrics.router());
-            Some(control::server::UnixServer::serve(listener, socket, router))
+            let server = control::server::UnixServer::serve(listener, socket.clone(), router);
+            Some((server, socket))
         }
         Err(e) => {
             tracing::error!("cannot create the control socket {}: {e}", socket.display());

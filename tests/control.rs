@@ -312,3 +312,91 @@ fn status_and_summary_render_like_monit() {
     insta::assert_snapshot!("status", render::render_status(&all, false));
     insta::assert_snapshot!("report", render::render_report(&all));
 }
+
+/// `setpriv` arguments that run a command as `nobody` in group `group`.
+fn as_nobody(group: &str) -> Vec<String> {
+    ["setpriv", "--reuid=nobody", "--clear-groups"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([format!("--regid={group}")])
+        .collect()
+}
+
+#[test]
+fn the_socket_owner_group_and_permission_decide_who_gets_in_with_exit_5_for_the_rest() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    if rustix::process::geteuid().as_raw() != 0 {
+        eprintln!("skipped: needs root to run the CLI as another user");
+        return;
+    }
+    let sb = Sandbox::new();
+    // `nobody` may walk to the socket; whether it gets in is the socket's mode.
+    std::fs::set_permissions(sb.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let socket = sb.path("ctl.sock");
+    // nobody's own control file, as a user's ~/.wardenrc would be.
+    let theirs = sb.path("nobody.rc");
+    std::fs::write(
+        &theirs,
+        format!("set httpd unixsocket {}\n", socket.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+    let rc = |options: &str| {
+        sb.write_rc(&format!(
+            "set daemon 1\nset httpd unixsocket {{dir}}/ctl.sock {options}\n\
+             check file here with path {{dir}}/wardenrc\n"
+        ));
+    };
+    let status_as = |group: &str| {
+        let prefix = as_nobody(group);
+        let prefix: Vec<&str> = prefix.iter().map(String::as_str).collect();
+        sb.cli_as(&prefix, &theirs, &["summary"])
+    };
+    let owner = || {
+        let meta = std::fs::metadata(&socket).unwrap();
+        (meta.uid(), meta.gid(), meta.mode() & 0o7777)
+    };
+
+    // Applied when the socket is created.
+    rc("uid nobody gid nogroup permission 0660");
+    let _w = sb.warden();
+    assert!(
+        wait_until(Duration::from_secs(10), || socket.exists()),
+        "{}",
+        sb.log()
+    );
+    assert_eq!(owner(), (65534, 65534, 0o660));
+    let out = status_as("nogroup");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("here"), "{}", stdout(&out));
+
+    // Back to the default on reload: the daemon's user, 0600; nobody is out.
+    rc("");
+    assert_eq!(code(&sb.cli(&["reload"])), 0, "{}", sb.log());
+    assert_eq!(owner(), (0, 0, 0o600));
+    let out = status_as("nogroup");
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim(),
+        format!(
+            "warden: permission denied on the control socket {} (run as its owner or root)",
+            socket.display()
+        )
+    );
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+
+    // Open to all.
+    rc("permission 0666");
+    assert_eq!(code(&sb.cli(&["reload"])), 0, "{}", sb.log());
+    assert_eq!(code(&status_as("nogroup")), 0);
+
+    // Open to one group: its members get in, others do not.
+    rc("gid nogroup permission 0660");
+    assert_eq!(code(&sb.cli(&["reload"])), 0, "{}", sb.log());
+    assert_eq!(owner(), (0, 65534, 0o660));
+    assert_eq!(code(&status_as("nogroup")), 0);
+    assert_eq!(code(&status_as("daemon")), 5);
+    // The owner, root, always gets in.
+    assert_eq!(code(&sb.cli(&["summary"])), 0);
+}

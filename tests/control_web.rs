@@ -576,3 +576,126 @@ async fn a_real_prometheus_scrapes_warden() {
         "{answer}\n{why}"
     );
 }
+
+/// Rewrites the control file with `httpd` (none when empty) and reloads
+/// through the CLI, which must succeed.
+fn reload_with(sb: &Sandbox, httpd: &str) {
+    sb.write_rc(&format!("set daemon 1\n{httpd}\n"));
+    let out = sb.cli(&["reload"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stderr, sb.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_moves_the_interface_changes_its_rules_and_can_remove_and_add_it() {
+    let sb = Sandbox::new();
+    let (first, second) = (free_port(), free_port());
+    let _w = daemon(&sb, first, "allow admin:secret", "");
+    let status = |port: u16| format!("http://127.0.0.1:{port}/api/v1/status");
+    let admin = Some(("admin", "secret"));
+    assert_eq!(get(&status(first), admin).await.status(), StatusCode::OK);
+
+    // Another port and password, asked for through the interface itself:
+    // its answer still arrives.
+    sb.write_rc(&format!(
+        "set daemon 1\nset httpd port {second}\nallow admin:changed\n"
+    ));
+    let reload = client()
+        .post(format!("http://127.0.0.1:{first}/api/v1/reload"))
+        .basic_auth("admin", Some("secret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reload.status(), StatusCode::OK, "{}", sb.log());
+    assert!(!answers(first), "the old port still answers:\n{}", sb.log());
+    assert!(answers(second), "{}", sb.log());
+    assert_eq!(
+        get(&status(second), admin).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let changed = Some(("admin", "changed"));
+    assert_eq!(get(&status(second), changed).await.status(), StatusCode::OK);
+
+    // The same port with other rules. A kept-alive connection of the old
+    // setup must not serve on with the old rules: it is closed.
+    let pooled = client();
+    let ask = |who: (&'static str, &'static str)| {
+        pooled
+            .get(status(second))
+            .basic_auth(who.0, Some(who.1))
+            .send()
+    };
+    assert_eq!(
+        ask(("admin", "changed")).await.unwrap().status(),
+        StatusCode::OK
+    );
+    reload_with(
+        &sb,
+        &format!("set httpd port {second}\nallow viewer:look read-only"),
+    );
+    assert_eq!(
+        get(&status(second), changed).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let again = ask(("admin", "changed")).await.map(|r| r.status());
+    assert!(
+        !matches!(again, Ok(StatusCode::OK)),
+        "the old rules still answer on an old connection"
+    );
+    let viewer = Some(("viewer", "look"));
+    assert_eq!(get(&status(second), viewer).await.status(), StatusCode::OK);
+    let act = client()
+        .post(format!("http://127.0.0.1:{second}/api/v1/validate"))
+        .basic_auth("viewer", Some("look"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(act.status(), StatusCode::FORBIDDEN);
+
+    // No `set httpd port`: the interface goes; back in the file: it comes back.
+    reload_with(&sb, "");
+    assert!(!answers(second), "{}", sb.log());
+    reload_with(&sb, &format!("set httpd port {first}\nallow admin:secret"));
+    assert_eq!(get(&status(first), admin).await.status(), StatusCode::OK);
+    let log = sb.log();
+    for closed in [first, second] {
+        let said = format!("web interface on 127.0.0.1:{closed} closed");
+        assert!(log.contains(&said), "{said:?} not in\n{log}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_that_breaks_the_interface_is_an_error_and_the_daemon_runs_on() {
+    let sb = Sandbox::new();
+    let port = free_port();
+    let mut w = daemon(&sb, port, "use address 127.0.0.1\nallow admin:secret", "");
+    let httpd = |port: u16, more: &str| {
+        format!("set httpd port {port} use address 127.0.0.1\n{more}\nallow admin:secret")
+    };
+
+    // A port someone else holds: an error, and the old port closed (the
+    // old rules do not run on).
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().port();
+    reload_with(&sb, &httpd(busy, ""));
+    let said = format!("cannot listen on 127.0.0.1:{busy} for the web interface");
+    assert!(sb.log().contains(&said), "{said:?} not in\n{}", sb.log());
+    assert!(!answers(port), "{}", sb.log());
+
+    // A certificate that is none: an error, nothing listens.
+    std::fs::write(sb.path("junk.pem"), "not a certificate\n").unwrap();
+    let ssl = format!("with ssl {{ pemfile: {} }}", sb.path("junk.pem").display());
+    reload_with(&sb, &httpd(port, &ssl));
+    let said = format!("the web interface on port {port} is not started: no certificate in");
+    assert!(sb.log().contains(&said), "{said:?} not in\n{}", sb.log());
+    assert!(!answers(port), "{}", sb.log());
+
+    // The daemon runs on; a good file brings the interface back.
+    assert!(matches!(w.child.try_wait(), Ok(None)), "{}", sb.log());
+    reload_with(&sb, &httpd(port, ""));
+    let url = format!("http://127.0.0.1:{port}/api/v1/status");
+    assert_eq!(
+        get(&url, Some(("admin", "secret"))).await.status(),
+        StatusCode::OK
+    );
+    drop(taken);
+}

@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod render;
 pub mod server;
 pub mod tcp;
+pub mod tls;
 pub mod web;
 
 use std::time::SystemTime;

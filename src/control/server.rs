@@ -1,6 +1,7 @@
 //! The daemon's side of the control interface: the Unix socket (created
-//! mode 0600, a stale socket file replaced, removed at exit) and carrying
-//! out an action on the running engine's checks.
+//! mode 0600 unless `permission` says otherwise, owned as `uid`/`gid` say,
+//! a stale socket file replaced, removed at exit) and carrying out an
+//! action on the running engine's checks.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -28,11 +29,63 @@ pub fn socket_path(httpd: Option<&Httpd>, statefile: &Path) -> PathBuf {
     }
 }
 
-/// Binds the socket at `path` with `mode` (0600 unless configured): bound
-/// under a temporary name, chmod-ed, then renamed into place, so nobody can
-/// connect while it is still open to all. A socket file nobody answers on
-/// is replaced; one a live daemon answers on is an error.
-pub fn bind(path: &Path, mode: Option<u32>) -> std::io::Result<UnixListener> {
+/// Who may use the socket: `unixsocket PATH [uid U] [gid G] [permission
+/// MODE]`. Without them it belongs to the daemon's user, mode 0600.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SocketAccess {
+    pub uid: Option<String>,
+    pub gid: Option<String>,
+    pub mode: Option<u32>,
+}
+
+impl SocketAccess {
+    pub fn from_config(httpd: Option<&Httpd>) -> Self {
+        SocketAccess {
+            uid: httpd.and_then(|h| h.socket_uid.clone()),
+            gid: httpd.and_then(|h| h.socket_gid.clone()),
+            mode: httpd.and_then(|h| h.socket_permission),
+        }
+    }
+
+    /// Gives `path` its owner, group and mode. The owner goes first: the
+    /// mode is set on a file that already has its final group.
+    pub fn apply(&self, path: &Path) -> std::io::Result<()> {
+        let uid = id(self.uid.as_deref(), "user", "/etc/passwd")?
+            .unwrap_or_else(|| rustix::process::geteuid().as_raw());
+        let gid = id(self.gid.as_deref(), "group", "/etc/group")?
+            .unwrap_or_else(|| rustix::process::getegid().as_raw());
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot give it to uid {uid} gid {gid}: {e}"),
+            )
+        })?;
+        let mode = self.mode.unwrap_or(0o600);
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot set its mode to {mode:04o}: {e}"))
+        })
+    }
+}
+
+/// A user or group id from a name or a number; None when not given.
+fn id(name: Option<&str>, what: &str, db: &str) -> std::io::Result<Option<u32>> {
+    let Some(name) = name else {
+        return Ok(None);
+    };
+    match warden_probes::file::id_of(name, Path::new(db)) {
+        Some(id) => Ok(Some(id)),
+        None => Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("there is no {what} '{name}' in {db}"),
+        )),
+    }
+}
+
+/// Binds the socket at `path` as `access` says: bound under a temporary
+/// name, given its owner and mode, then renamed into place, so nobody can
+/// connect while it is still open to more users. A socket file nobody
+/// answers on is replaced; one a live daemon answers on is an error.
+pub fn bind(path: &Path, access: &SocketAccess) -> std::io::Result<UnixListener> {
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             return Err(std::io::Error::new(
@@ -50,9 +103,9 @@ pub fn bind(path: &Path, mode: Option<u32>) -> std::io::Result<UnixListener> {
     let tmp = PathBuf::from(tmp);
     let _ = std::fs::remove_file(&tmp);
     let listener = UnixListener::bind(&tmp)?;
-    let placed =
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode.unwrap_or(0o600)))
-            .and_then(|()| std::fs::rename(&tmp, path));
+    let placed = access
+        .apply(&tmp)
+        .and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = placed {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
@@ -166,13 +219,52 @@ mod tests {
     async fn a_socket_is_private_and_a_stale_one_is_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/w.sock");
-        let first = bind(&path, None).unwrap();
+        let private = SocketAccess::default();
+        let first = bind(&path, &private).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         // Live: refused.
-        assert!(bind(&path, None).is_err());
+        assert!(bind(&path, &private).is_err());
         drop(first);
         // Stale: replaced.
-        assert!(bind(&path, None).is_ok());
+        assert!(bind(&path, &private).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_socket_gets_its_mode_and_an_unknown_owner_is_an_error() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.sock");
+        let shared = SocketAccess {
+            gid: Some(rustix::process::getegid().as_raw().to_string()),
+            mode: Some(0o660),
+            ..SocketAccess::default()
+        };
+        let _listener = bind(&path, &shared).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.mode() & 0o7777, 0o660);
+        assert_eq!(meta.gid(), rustix::process::getegid().as_raw());
+        for (uid, gid, want) in [
+            (
+                Some("no-such-user-w"),
+                None,
+                "there is no user 'no-such-user-w'",
+            ),
+            (
+                None,
+                Some("no-such-group-w"),
+                "there is no group 'no-such-group-w'",
+            ),
+        ] {
+            let access = SocketAccess {
+                uid: uid.map(String::from),
+                gid: gid.map(String::from),
+                mode: None,
+            };
+            let err = bind(&dir.path().join("x.sock"), &access).unwrap_err();
+            assert!(err.to_string().contains(want), "{err}");
+            // Nothing is left behind, not even the temporary name.
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        }
     }
 }

@@ -2,94 +2,195 @@
 //! the status page, the JSON API and /metrics behind Monit's allow rules,
 //! over TLS when `ssl` is set. Loopback only unless an address is given.
 //! Each connection is served by hyper with the peer address on its requests.
+//!
+//! On reload the interface is set up again from the new file, as Monit
+//! restarts its httpd: the certificate is read again, host names resolved
+//! again, a listener on an address that stays is handed over (no moment
+//! without it), others are closed or opened, and the connections of the old
+//! setup close once their request in flight is answered. It fails closed: a
+//! new setup that cannot start (a bad certificate, a port in use) is an
+//! error in the log and leaves that part off, never the old rules running on.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::ServerConfig;
-use tokio_rustls::rustls::pki_types::pem::PemObject as _;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use warden_config::model::{Httpd, SslOptions};
+use warden_config::model::Httpd;
 
 use super::auth::{self, Access, Peer};
 use super::metrics::Metrics;
+use super::tls::tls_config;
 use super::{ControlState, api_router, web};
 
 /// A client gets this long to finish the TLS handshake or send its headers.
 const HANDSHAKE: Duration = Duration::from_secs(10);
 
-/// The running interface; its listeners stop when it is dropped.
+/// The TCP interface for the daemon's whole life: off, or listening as the
+/// last loaded control file says. Its listeners stop when it is dropped.
 #[derive(Debug)]
-pub struct TcpInterface {
-    pub addrs: Vec<SocketAddr>,
-    tasks: Vec<JoinHandle<()>>,
+pub struct WebInterface {
+    /// Page, API and /metrics without the allow rules; built once, so the
+    /// page's form token outlives reloads.
+    routes: Router,
+    listening: Vec<Listening>,
+    /// Dropped to close the connections of the current setup.
+    closing: watch::Sender<()>,
 }
 
-impl Drop for TcpInterface {
+/// One accept loop; answers its listener back when told to stop.
+#[derive(Debug)]
+struct Listening {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<TcpListener>,
+}
+
+/// What a setup serves with: the routes behind its rules, and TLS.
+#[derive(Clone)]
+struct Serving {
+    app: Router,
+    tls: Option<TlsAcceptor>,
+}
+
+impl Drop for WebInterface {
     fn drop(&mut self) {
-        self.tasks.iter().for_each(|t| t.abort());
+        self.listening.iter().for_each(|l| l.task.abort());
     }
 }
 
-/// Starts the interface when `set httpd port` is configured. Every reason
-/// it cannot (a bad certificate, a port in use) is an error in the log;
-/// the daemon runs on without it.
-pub async fn start(
-    httpd: Option<&Httpd>,
-    state: ControlState,
-    metrics: &Metrics,
-) -> Option<TcpInterface> {
-    let httpd = httpd?;
-    let port = httpd.port?;
-    let tls = match tls_config(httpd.ssl.as_ref()) {
-        Ok(tls) => tls.map(TlsAcceptor::from),
-        Err(e) => {
-            tracing::error!("the web interface on port {port} is not started: {e}");
-            return None;
-        }
-    };
-    if httpd.allow.is_empty() && httpd.address.is_some() {
-        tracing::warn!(
-            "the web interface on port {port} has no allow rule: anyone who reaches it may act"
-        );
+impl WebInterface {
+    /// Starts the interface when `set httpd port` is configured. Every
+    /// reason it cannot (a bad certificate, a port in use) is an error in
+    /// the log; the daemon runs on without it.
+    pub async fn start(httpd: Option<&Httpd>, state: ControlState, metrics: &Metrics) -> Self {
+        let routes = web::router(state.clone())
+            .merge(api_router(state))
+            .merge(metrics.router());
+        let mut iface = WebInterface {
+            routes,
+            listening: Vec::new(),
+            closing: watch::channel(()).0,
+        };
+        iface.reconfigure(httpd).await;
+        iface
     }
-    let access = Arc::new(Access::from_config(httpd).await);
-    let app = web::router(state.clone())
-        .merge(api_router(state))
-        .merge(metrics.router())
-        .layer(axum::middleware::from_fn(web::same_origin))
-        .layer(axum::middleware::from_fn_with_state(access, auth::guard));
-    let mut iface = TcpInterface {
-        addrs: Vec::new(),
-        tasks: Vec::new(),
-    };
-    for addr in bind_addresses(httpd.address.as_deref(), port).await {
-        match TcpListener::bind(addr).await {
-            Ok(listener) => {
-                let scheme = if tls.is_some() { "https" } else { "http" };
-                tracing::info!("web interface listening on {scheme}://{addr}");
-                iface.addrs.push(addr);
-                iface
-                    .tasks
-                    .push(tokio::spawn(accept(listener, app.clone(), tls.clone())));
+
+    /// Where it listens now; empty when it is off.
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.listening.iter().map(|l| l.addr).collect()
+    }
+
+    /// Sets the interface up as `httpd` says (start and reload).
+    pub async fn reconfigure(&mut self, httpd: Option<&Httpd>) {
+        // Prepared while the old setup still serves: resolving host names
+        // may take a moment.
+        let next = match httpd.and_then(|h| h.port.map(|p| (h, p))) {
+            Some((httpd, port)) => Some((httpd, port, self.prepare(httpd, port).await)),
+            None => None,
+        };
+        let mut kept = self.close().await;
+        let Some((httpd, port, Some(serving))) = next else {
+            // Off, or a setup that cannot start: fail closed.
+            for addr in kept.keys() {
+                tracing::info!("web interface on {addr} closed");
             }
-            // A host without IPv6 still serves on 127.0.0.1: not an error.
-            Err(e) if httpd.address.is_none() && addr.is_ipv6() => {
-                tracing::debug!("web interface not on {addr}: {e}")
+            return;
+        };
+        let addrs = bind_addresses(httpd.address.as_deref(), port).await;
+        // Listeners on addresses that go away close before new ones bind:
+        // 0.0.0.0:P would stand in the way of 127.0.0.1:P.
+        kept.retain(|addr, _| {
+            let stays = addrs.contains(addr);
+            if !stays {
+                tracing::info!("web interface on {addr} closed");
             }
-            Err(e) => tracing::error!("cannot listen on {addr} for the web interface: {e}"),
+            stays
+        });
+        for addr in addrs {
+            let listener = match kept.remove(&addr) {
+                Some(listener) => listener,
+                None => match TcpListener::bind(addr).await {
+                    Ok(listener) => listener,
+                    // A host without IPv6 still serves on 127.0.0.1: not an error.
+                    Err(e) if httpd.address.is_none() && addr.is_ipv6() => {
+                        tracing::debug!("web interface not on {addr}: {e}");
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::error!("cannot listen on {addr} for the web interface: {e}");
+                        continue;
+                    }
+                },
+            };
+            let scheme = if serving.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            tracing::info!("web interface listening on {scheme}://{addr}");
+            self.listen(addr, listener, serving.clone());
         }
     }
-    (!iface.addrs.is_empty()).then_some(iface)
+
+    /// The app and TLS for `httpd`; None (logged) when TLS cannot be set up.
+    async fn prepare(&self, httpd: &Httpd, port: u16) -> Option<Serving> {
+        let tls = match tls_config(httpd.ssl.as_ref()) {
+            Ok(tls) => tls.map(TlsAcceptor::from),
+            Err(e) => {
+                tracing::error!("the web interface on port {port} is not started: {e}");
+                return None;
+            }
+        };
+        if httpd.allow.is_empty() && httpd.address.is_some() {
+            tracing::warn!(
+                "the web interface on port {port} has no allow rule: anyone who reaches it may act"
+            );
+        }
+        let access = Arc::new(Access::from_config(httpd).await);
+        let app = self
+            .routes
+            .clone()
+            .layer(axum::middleware::from_fn(web::same_origin))
+            .layer(axum::middleware::from_fn_with_state(access, auth::guard));
+        Some(Serving { app, tls })
+    }
+
+    /// Stops every accept loop and returns their listeners by address; the
+    /// connections of this setup close after their request in flight.
+    async fn close(&mut self) -> HashMap<SocketAddr, TcpListener> {
+        self.closing = watch::channel(()).0;
+        let mut listeners = HashMap::new();
+        for Listening { addr, stop, task } in std::mem::take(&mut self.listening) {
+            let _ = stop.send(());
+            match task.await {
+                Ok(listener) => {
+                    listeners.insert(addr, listener);
+                }
+                Err(e) => tracing::error!("web interface on {addr} ended: {e}"),
+            }
+        }
+        listeners
+    }
+
+    fn listen(&mut self, addr: SocketAddr, listener: TcpListener, serving: Serving) {
+        let (stop, stopped) = oneshot::channel();
+        let closing = self.closing.subscribe();
+        let task = tokio::spawn(accept(listener, serving, stopped, closing));
+        self.listening.push(Listening { addr, stop, task });
+    }
 }
 
 /// `use address A` (a name resolves to all its addresses), else loopback.
@@ -116,9 +217,20 @@ async fn bind_addresses(address: Option<&str>, port: u16) -> Vec<SocketAddr> {
     }
 }
 
-async fn accept(listener: TcpListener, app: Router, tls: Option<TlsAcceptor>) {
+/// Accepts connections until `stop`, then hands the listener back.
+async fn accept(
+    listener: TcpListener,
+    serving: Serving,
+    mut stop: oneshot::Receiver<()>,
+    closing: watch::Receiver<()>,
+) -> TcpListener {
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            biased;
+            _ = &mut stop => return listener,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
             Ok(x) => x,
             Err(e) => {
                 // Out of file descriptors, most likely: wait, do not spin.
@@ -128,14 +240,17 @@ async fn accept(listener: TcpListener, app: Router, tls: Option<TlsAcceptor>) {
             }
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone().layer(Extension(Peer(peer)));
-        let tls = tls.clone();
+        let app = serving.app.clone().layer(Extension(Peer(peer))).layer(
+            axum::middleware::from_fn_with_state(closing.clone(), current_setup),
+        );
+        let tls = serving.tls.clone();
+        let closing = closing.clone();
         tokio::spawn(async move {
             let Some(tls) = tls else {
-                return connection(stream, app).await;
+                return connection(stream, app, closing).await;
             };
             match tokio::time::timeout(HANDSHAKE, tls.accept(stream)).await {
-                Ok(Ok(stream)) => connection(stream, app).await,
+                Ok(Ok(stream)) => connection(stream, app, closing).await,
                 Ok(Err(e)) => tracing::debug!("web interface: TLS handshake with {peer}: {e}"),
                 Err(_) => tracing::debug!("web interface: TLS handshake with {peer} timed out"),
             }
@@ -143,141 +258,55 @@ async fn accept(listener: TcpListener, app: Router, tls: Option<TlsAcceptor>) {
     }
 }
 
-/// Serves HTTP/1.1 on one connection until the client is done.
-async fn connection<S>(io: S, app: Router)
+/// Refuses a request that reaches an old setup's connection after a reload
+/// replaced it, before its connection closes: the old rules judge nothing
+/// once the reload is done.
+async fn current_setup(
+    State(closing): State<watch::Receiver<()>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if closing.has_changed().is_err() {
+        let mut res = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the web interface was set up again; connect again\n",
+        )
+            .into_response();
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return res;
+    }
+    next.run(req).await
+}
+
+/// Serves HTTP/1.1 on one connection until the client is done, or until
+/// its setup is replaced: then the request in flight is answered (a reload
+/// asked over this very connection) and the connection closes.
+async fn connection<S>(io: S, app: Router, mut closing: watch::Receiver<()>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let served = hyper::server::conn::http1::Builder::new()
+    let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HANDSHAKE)
-        .serve_connection(TokioIo::new(io), TowerToHyperService::new(app))
-        .await;
+        .serve_connection(TokioIo::new(io), TowerToHyperService::new(app));
+    tokio::pin!(conn);
+    let served = tokio::select! {
+        served = conn.as_mut() => served,
+        // Only the sender's drop changes it.
+        _ = closing.changed() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
     if let Err(e) = served {
         tracing::debug!("web interface: connection ended: {e}");
     }
 }
 
-/// The TLS settings from `with ssl { pemfile: F }` (certificate and key in
-/// one file, as Monit has it) or `{ pemchain: F, pemkey: K }`; None without
-/// `ssl`. An option Warden cannot honour is a warning.
-pub fn tls_config(ssl: Option<&SslOptions>) -> Result<Option<Arc<ServerConfig>>, String> {
-    let Some(ssl) = ssl.filter(|s| s.enabled) else {
-        return Ok(None);
-    };
-    let get = |key: &str| {
-        ssl.options
-            .iter()
-            .rev()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| Path::new(v.as_str()))
-    };
-    let (chain, key) = match (get("pemchain"), get("pemkey"), get("pemfile")) {
-        (Some(chain), Some(key), _) => (chain, key),
-        (_, _, Some(file)) => (file, file),
-        _ => return Err("ssl needs a certificate: pemfile, or pemchain and pemkey".into()),
-    };
-    if get("clientpemfile").is_some() {
-        tracing::warn!("ssl clientpemfile: client certificates are not supported yet; ignored");
-    }
-    let certs = certificates(chain)?;
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| format!("no private key in {}: {e}", key.display()))?;
-    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup: {e}"))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| format!("the certificate in {} is not usable: {e}", chain.display()))?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Some(Arc::new(config)))
-}
-
-fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("cannot read the certificate {}: {e}", path.display()))?;
-    if certs.is_empty() {
-        return Err(format!("no certificate in {}", path.display()));
-    }
-    Ok(certs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ssl(options: &[(&str, &str)]) -> SslOptions {
-        SslOptions {
-            enabled: true,
-            options: options
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-
-    #[test]
-    fn no_ssl_means_plain_http() {
-        assert!(tls_config(None).unwrap().is_none());
-        let off = SslOptions::default();
-        assert!(tls_config(Some(&off)).unwrap().is_none());
-    }
-
-    #[test]
-    fn unusable_certificates_are_clear_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let junk = dir.path().join("junk.pem");
-        std::fs::write(&junk, "not a certificate\n").unwrap();
-        let missing = dir.path().join("missing.pem");
-        let table = [
-            (ssl(&[("selfsigned", "allow")]), "ssl needs a certificate"),
-            (
-                ssl(&[("pemfile", junk.to_str().unwrap())]),
-                "no certificate in",
-            ),
-            (
-                ssl(&[("pemfile", missing.to_str().unwrap())]),
-                "cannot read the certificate",
-            ),
-        ];
-        for (options, want) in table {
-            let err = tls_config(Some(&options)).unwrap_err();
-            assert!(err.contains(want), "{err:?} should say {want:?}");
-        }
-    }
-
-    #[test]
-    fn a_pemfile_or_a_pemchain_with_a_pemkey_is_a_usable_certificate() {
-        let dir = tempfile::tempdir().unwrap();
-        let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-        let (cert, key) = (made.cert.pem(), made.signing_key.serialize_pem());
-        let (both, chain, keyfile) = (
-            dir.path().join("both.pem"),
-            dir.path().join("chain.pem"),
-            dir.path().join("key.pem"),
-        );
-        std::fs::write(&both, format!("{key}{cert}")).unwrap();
-        std::fs::write(&chain, &cert).unwrap();
-        std::fs::write(&keyfile, &key).unwrap();
-        let table = [
-            ssl(&[("pemfile", both.to_str().unwrap())]),
-            ssl(&[
-                ("pemchain", chain.to_str().unwrap()),
-                ("pemkey", keyfile.to_str().unwrap()),
-            ]),
-        ];
-        for options in table {
-            assert!(tls_config(Some(&options)).unwrap().is_some(), "{options:?}");
-        }
-        let no_key = ssl(&[("pemfile", chain.to_str().unwrap())]);
-        assert!(
-            tls_config(Some(&no_key))
-                .unwrap_err()
-                .contains("no private key")
-        );
-    }
 
     #[tokio::test]
     async fn without_an_address_only_loopback_is_used() {

@@ -157,12 +157,30 @@ impl Sandbox {
     /// The test's subreaper may reap the child before `wait` does, so a
     /// shell reports the exit code on stderr instead.
     pub fn cli(&self, args: &[&str]) -> CliOutput {
+        self.cli_as(&[], &self.rc, args)
+    }
+
+    /// Runs `PREFIX... warden -c RC ARGS...`: `prefix` is a command that
+    /// runs another as someone else (`setpriv --reuid=nobody ...`), empty
+    /// for this test's own user.
+    pub fn cli_as(&self, prefix: &[&str], rc: &Path, args: &[&str]) -> CliOutput {
+        let (program, rest) = match prefix.split_first() {
+            Some((first, rest)) => (*first, rest),
+            None => (env!("CARGO_BIN_EXE_warden"), &[][..]),
+        };
+        let warden: &[&str] = if prefix.is_empty() {
+            &[]
+        } else {
+            &[env!("CARGO_BIN_EXE_warden")]
+        };
         let mut child = Command::new("/bin/sh")
             .arg("-c")
             .arg(format!("\"$0\" \"$@\"; echo \"{EXIT_MARK}$?]\" >&2"))
-            .arg(env!("CARGO_BIN_EXE_warden"))
+            .arg(program)
+            .args(rest)
+            .args(warden)
             .arg("-c")
-            .arg(&self.rc)
+            .arg(rc)
             .args(args)
             .env("HOME", self.dir.path())
             .stdout(Stdio::piped())

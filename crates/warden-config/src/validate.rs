@@ -181,8 +181,9 @@ fn program_exists(cx: &mut Cx, program: &Program) {
     }
 }
 
-/// Whether `/etc/passwd`-style `file` has an entry `name`.
-fn name_in(file: &str, name: &str) -> bool {
+/// Whether `/etc/passwd`-style `file` has an entry `name` (true when the
+/// file cannot be read: nothing to judge by).
+pub(crate) fn name_in(file: &str, name: &str) -> bool {
     std::fs::read_to_string(file)
         .map(|t| t.lines().any(|l| l.split(':').next() == Some(name)))
         .unwrap_or(true)

@@ -81,12 +81,33 @@ fn unixsocket(cx: &mut Cx, pair: P<'_>, httpd: &mut Httpd) {
                 httpd.unixsocket =
                     absolute_path(cx, &p, "the unix socket").or(httpd.unixsocket.take())
             }
-            (Rule::socket_uid, Some(v)) => httpd.socket_uid = Some(text(&v)),
-            (Rule::socket_gid, Some(v)) => httpd.socket_gid = Some(text(&v)),
+            (Rule::socket_uid, Some(v)) => {
+                httpd.socket_uid = socket_owner(cx, &v, "user", "/etc/passwd")
+            }
+            (Rule::socket_gid, Some(v)) => {
+                httpd.socket_gid = socket_owner(cx, &v, "group", "/etc/group")
+            }
             (Rule::socket_permission, Some(v)) => httpd.socket_permission = octal_mode(cx, &v),
             _ => {}
         }
     }
+}
+
+/// `uid U` / `gid G` of the socket: a number, or a name this system knows
+/// (an error otherwise, as in Monit: the daemon could not apply it).
+fn socket_owner(cx: &mut Cx, pair: &P<'_>, what: &str, db: &str) -> Option<String> {
+    let name = text(pair);
+    if name.parse::<u32>().is_ok() || crate::validate::name_in(db, &name) {
+        return Some(name);
+    }
+    cx.push(
+        Diagnostic::error(
+            span(pair),
+            format!("there is no {what} '{name}' on this system"),
+        )
+        .with_hint(format!("give a {what} name from {db}, or a number")),
+    );
+    None
 }
 
 /// `permission 0660`: an octal mode up to 07777.

@@ -257,7 +257,7 @@ fn httpd_block_collects_listeners_tls_and_allow_entries() {
          allow md5 /etc/htpasswd john paul\n\
          signature disable read-only\n\
          with ssl { pemfile: /etc/monit.pem, selfsigned: allow }\n\
-         set httpd unixsocket /run/monit.sock uid monit gid monit permission 0660",
+         set httpd unixsocket /run/monit.sock uid root gid root permission 0660",
     );
     let h = s.httpd.clone().unwrap_or_default();
     assert_eq!(
@@ -267,7 +267,7 @@ fn httpd_block_collects_listeners_tls_and_allow_entries() {
     assert_eq!(h.unixsocket, Some(PathBuf::from("/run/monit.sock")));
     assert_eq!(
         (h.socket_uid.as_deref(), h.socket_permission),
-        (Some("monit"), Some(0o660))
+        (Some("root"), Some(0o660))
     );
     let host = |h: &str| Allow::Host { host: h.into() };
     let user = |u: &str, p: &str, read_only| Allow::User {
@@ -354,6 +354,16 @@ const BAD: &[(&str, &str, &str)] = &[
         "set httpd unixsocket /run/s permission 0999",
         "'0999' is not an octal file mode",
         "0999",
+    ),
+    (
+        "set httpd unixsocket /run/s uid no-such-user-w",
+        "there is no user 'no-such-user-w' on this system",
+        "no-such-user-w",
+    ),
+    (
+        "set httpd unixsocket /run/s gid \"no such group\" permission 0660",
+        "there is no group 'no such group' on this system",
+        "\"no such group\"",
     ),
     (
         "set httpd unixsocket run/s",

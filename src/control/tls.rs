@@ -1,0 +1,132 @@
+//! TLS for the TCP interface: rustls settings from `with ssl { pemfile: F }`
+//! or `{ pemchain: F, pemkey: K }`, read each time the interface is set up.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use warden_config::model::SslOptions;
+
+/// The TLS settings from `with ssl { pemfile: F }` (certificate and key in
+/// one file, as Monit has it) or `{ pemchain: F, pemkey: K }`; None without
+/// `ssl`. An option Warden cannot honour is a warning.
+pub fn tls_config(ssl: Option<&SslOptions>) -> Result<Option<Arc<ServerConfig>>, String> {
+    let Some(ssl) = ssl.filter(|s| s.enabled) else {
+        return Ok(None);
+    };
+    let get = |key: &str| {
+        ssl.options
+            .iter()
+            .rev()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| Path::new(v.as_str()))
+    };
+    let (chain, key) = match (get("pemchain"), get("pemkey"), get("pemfile")) {
+        (Some(chain), Some(key), _) => (chain, key),
+        (_, _, Some(file)) => (file, file),
+        _ => return Err("ssl needs a certificate: pemfile, or pemchain and pemkey".into()),
+    };
+    if get("clientpemfile").is_some() {
+        tracing::warn!("ssl clientpemfile: client certificates are not supported yet; ignored");
+    }
+    let certs = certificates(chain)?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("no private key in {}: {e}", key.display()))?;
+    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("the certificate in {} is not usable: {e}", chain.display()))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Some(Arc::new(config)))
+}
+
+fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("cannot read the certificate {}: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("no certificate in {}", path.display()));
+    }
+    Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ssl(options: &[(&str, &str)]) -> SslOptions {
+        SslOptions {
+            enabled: true,
+            options: options
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn no_ssl_means_plain_http() {
+        assert!(tls_config(None).unwrap().is_none());
+        let off = SslOptions::default();
+        assert!(tls_config(Some(&off)).unwrap().is_none());
+    }
+
+    #[test]
+    fn unusable_certificates_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate\n").unwrap();
+        let missing = dir.path().join("missing.pem");
+        let table = [
+            (ssl(&[("selfsigned", "allow")]), "ssl needs a certificate"),
+            (
+                ssl(&[("pemfile", junk.to_str().unwrap())]),
+                "no certificate in",
+            ),
+            (
+                ssl(&[("pemfile", missing.to_str().unwrap())]),
+                "cannot read the certificate",
+            ),
+        ];
+        for (options, want) in table {
+            let err = tls_config(Some(&options)).unwrap_err();
+            assert!(err.contains(want), "{err:?} should say {want:?}");
+        }
+    }
+
+    #[test]
+    fn a_pemfile_or_a_pemchain_with_a_pemkey_is_a_usable_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let (cert, key) = (made.cert.pem(), made.signing_key.serialize_pem());
+        let (both, chain, keyfile) = (
+            dir.path().join("both.pem"),
+            dir.path().join("chain.pem"),
+            dir.path().join("key.pem"),
+        );
+        std::fs::write(&both, format!("{key}{cert}")).unwrap();
+        std::fs::write(&chain, &cert).unwrap();
+        std::fs::write(&keyfile, &key).unwrap();
+        let table = [
+            ssl(&[("pemfile", both.to_str().unwrap())]),
+            ssl(&[
+                ("pemchain", chain.to_str().unwrap()),
+                ("pemkey", keyfile.to_str().unwrap()),
+            ]),
+        ];
+        for options in table {
+            assert!(tls_config(Some(&options)).unwrap().is_some(), "{options:?}");
+        }
+        let no_key = ssl(&[("pemfile", chain.to_str().unwrap())]);
+        assert!(
+            tls_config(Some(&no_key))
+                .unwrap_err()
+                .contains("no private key")
+        );
+    }
+}
