@@ -222,7 +222,7 @@ fn plan(path: &Path, json: bool) -> ExitCode {
 /// `procmatch REGEX`: every process whose command line matches, Monit's
 /// layout, the one a `matching` rule would pick (the oldest) starred.
 fn procmatch(pattern: &str) -> ExitCode {
-    let re = match regex::Regex::new(pattern) {
+    let re = match warden_probes::pattern::Pattern::new(pattern) {
         Ok(re) => re,
         Err(e) => {
             eprintln!("warden: '{pattern}' is not a valid regular expression: {e}");

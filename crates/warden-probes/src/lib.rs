@@ -21,6 +21,7 @@ pub mod nagios;
 pub mod net;
 pub mod netif;
 pub mod outcome;
+pub mod pattern;
 pub mod pidfd;
 pub mod ping;
 pub mod process;

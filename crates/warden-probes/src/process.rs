@@ -7,9 +7,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use regex::Regex;
-
 use crate::outcome::{Outcome, ProcessFacts, Status};
+use crate::pattern::Pattern;
 use crate::procfs::{self, Stat};
 use crate::table::ProcessTable;
 
@@ -18,7 +17,7 @@ use crate::table::ProcessTable;
 pub enum Locator {
     Pidfile(PathBuf),
     /// Matched against the full command line; the oldest match wins.
-    Matching(Regex),
+    Matching(Pattern),
     Pid(u32),
 }
 
@@ -195,7 +194,7 @@ pub fn read_pidfile_keyed(path: &Path) -> Result<(u32, FileKey), Outcome> {
     }
 }
 
-fn by_matching(re: &Regex, table: Option<&ProcessTable>) -> Result<Found, Outcome> {
+fn by_matching(re: &Pattern, table: Option<&ProcessTable>) -> Result<Found, Outcome> {
     let Some(table) = table else {
         return Err(Outcome::failed(
             Status::Error,

@@ -126,7 +126,7 @@ impl Held {
     }
 
     /// The held process's command line still matches `re`.
-    fn still_matches(&self, re: &regex::Regex) -> bool {
+    fn still_matches(&self, re: &crate::pattern::Pattern) -> bool {
         let Some(file) = &self.cmdline else {
             return false;
         };
@@ -542,7 +542,7 @@ mod tests {
         let first = sleeper("32.25");
         std::thread::sleep(Duration::from_millis(50));
         let second = sleeper("32.25");
-        let re = regex::Regex::new(r"sleep 32\.25").unwrap();
+        let re = crate::pattern::Pattern::new(r"sleep 32\.25").unwrap();
         let probe = ProcessProbe::new(Locator::Matching(re), Arc::default(), true);
         let out = probe.run().await;
         assert_eq!(out.status, Status::Ok, "{}", out.reason);
@@ -550,7 +550,7 @@ mod tests {
         assert_eq!(out.value(crate::Metric::Children), Some(0.0));
         end(first);
         end(second);
-        let none = regex::Regex::new(r"sleep 32\.26").unwrap();
+        let none = crate::pattern::Pattern::new(r"sleep 32\.26").unwrap();
         let probe = ProcessProbe::new(Locator::Matching(none), Arc::default(), false);
         assert_eq!(probe.run().await.status, Status::Missing);
     }
@@ -560,7 +560,7 @@ mod tests {
         let first = sleeper("33.125");
         std::thread::sleep(Duration::from_millis(50));
         let second = sleeper("33.125");
-        let re = regex::Regex::new(r"sleep 33\.125").unwrap();
+        let re = crate::pattern::Pattern::new(r"sleep 33\.125").unwrap();
         let table = Arc::new(TableCache::default());
         let probe = ProcessProbe::new(Locator::Matching(re), table, false);
         follows_steadily(&probe, first.id()).await;
@@ -585,7 +585,7 @@ mod tests {
     async fn matching_never_finds_warden_itself() {
         // This test binary's own command line matches; nothing else does.
         let own = procfs::read_cmdline(std::process::id()).unwrap();
-        let re = regex::Regex::new(&format!("^{}$", regex::escape(&own))).unwrap();
+        let re = crate::pattern::Pattern::new(&format!("^{}$", regex::escape(&own))).unwrap();
         let probe = ProcessProbe::new(Locator::Matching(re), Arc::default(), false);
         assert_eq!(probe.run().await.status, Status::Missing);
     }

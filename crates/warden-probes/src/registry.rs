@@ -5,8 +5,6 @@
 
 use std::sync::{Arc, LazyLock};
 
-use regex::Regex;
-
 use warden_config::model::{
     Check, CheckKind, Connection, Endpoint, ProcessTarget, Resource, SocketType, Test,
 };
@@ -138,7 +136,8 @@ fn process_probe(
         ProcessTarget::Pidfile(path) => Locator::Pidfile(path.clone()),
         ProcessTarget::Pid(pid) => Locator::Pid(*pid),
         ProcessTarget::Matching(pattern) => Locator::Matching(
-            Regex::new(pattern).map_err(|e| NotSupported(format!("matching {pattern:?} ({e})")))?,
+            crate::pattern::Pattern::new(pattern)
+                .map_err(|e| NotSupported(format!("matching {pattern:?} ({e})")))?,
         ),
         ProcessTarget::SystemdUnit(unit) => {
             return Err(NotSupported(format!(

@@ -8,7 +8,7 @@ use std::io;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use regex::Regex;
+use crate::pattern::Pattern;
 
 use crate::procfs::{self, Stat};
 
@@ -110,7 +110,7 @@ impl ProcessTable {
 
     /// The oldest live (not zombie) process whose command line matches, like
     /// Monit's `matching`; `exclude` is left out (Warden never matches itself).
-    pub fn oldest_matching(&self, pattern: &Regex, exclude: u32) -> Option<&Stat> {
+    pub fn oldest_matching(&self, pattern: &Pattern, exclude: u32) -> Option<&Stat> {
         self.entries
             .values()
             .filter(|s| s.pid != exclude && !s.is_zombie())
@@ -231,7 +231,7 @@ mod tests {
             .spawn()
             .unwrap();
         let t = ProcessTable::scan().unwrap();
-        let re = Regex::new(r"^sleep 31\.5$").unwrap();
+        let re = Pattern::new(r"^sleep 31\.5$").unwrap();
         assert_eq!(t.oldest_matching(&re, 0).map(|s| s.pid), Some(older.id()));
         assert_eq!(
             t.oldest_matching(&re, older.id()).map(|s| s.pid),
