@@ -380,7 +380,7 @@ fn raise_open_files_limit() {
     }
 }
 
-/// Whether the log goes to a file Warden can use (syslog is not yet).
+/// The log file, when the log goes to one (not to syslog or stderr).
 pub fn log_file(target: Option<&LogTarget>) -> Option<&Path> {
     match target {
         Some(LogTarget::File(p)) => Some(p),
