@@ -57,6 +57,16 @@ async fn get(url: &str, user: Option<(&str, &str)>) -> reqwest::Response {
     req.send().await.unwrap()
 }
 
+/// A POST to the API on `port` as `user:password`.
+async fn post_api(port: u16, path: &str, (user, password): (&str, &str)) -> reqwest::Response {
+    client()
+        .post(format!("http://127.0.0.1:{port}/api/v1/{path}"))
+        .basic_auth(user, Some(password))
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn basic_auth_lets_in_the_right_password_and_read_only_users_cannot_act() {
     let sb = Sandbox::new();
@@ -599,12 +609,7 @@ async fn a_reload_moves_the_interface_changes_its_rules_and_can_remove_and_add_i
     sb.write_rc(&format!(
         "set daemon 1\nset httpd port {second}\nallow admin:changed\n"
     ));
-    let reload = client()
-        .post(format!("http://127.0.0.1:{first}/api/v1/reload"))
-        .basic_auth("admin", Some("secret"))
-        .send()
-        .await
-        .unwrap();
+    let reload = post_api(first, "reload", ("admin", "secret")).await;
     assert_eq!(reload.status(), StatusCode::OK, "{}", sb.log());
     assert!(!answers(first), "the old port still answers:\n{}", sb.log());
     assert!(answers(second), "{}", sb.log());
@@ -643,12 +648,7 @@ async fn a_reload_moves_the_interface_changes_its_rules_and_can_remove_and_add_i
     );
     let viewer = Some(("viewer", "look"));
     assert_eq!(get(&status(second), viewer).await.status(), StatusCode::OK);
-    let act = client()
-        .post(format!("http://127.0.0.1:{second}/api/v1/validate"))
-        .basic_auth("viewer", Some("look"))
-        .send()
-        .await
-        .unwrap();
+    let act = post_api(second, "validate", ("viewer", "look")).await;
     assert_eq!(act.status(), StatusCode::FORBIDDEN);
 
     // No `set httpd port`: the interface goes; back in the file: it comes back.

@@ -9,7 +9,7 @@
 
 mod util;
 
-use std::io::{Read as _, Write as _};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -390,6 +390,21 @@ async fn aiosmtpd_passes_ehlo_and_quit_and_imap_on_it_fails() {
     let listen = format!("127.0.0.1:{port}");
     let args = ["-m", "aiosmtpd", "-n", "-l", &listen];
     let _server = serve(python, &args, port, &sb.path("smtp.log"));
+    // Listening is not yet serving: wait for a greeting, so that a slow
+    // start under load is not taken for the probe's failure.
+    let greets = || {
+        let mut line = String::new();
+        TcpStream::connect(("127.0.0.1", port))
+            .and_then(|s| {
+                s.set_read_timeout(Some(Duration::from_secs(2)))?;
+                BufReader::new(s).read_line(&mut line)
+            })
+            .is_ok_and(|_| line.starts_with("220"))
+    };
+    assert!(
+        wait_until(Duration::from_secs(15), greets),
+        "aiosmtpd never greeted"
+    );
     passes(&format!("port {port} protocol smtp")).await;
     let out = fails(&format!("port {port} protocol imap")).await;
     assert!(out.reason.contains("220"), "{}", out.reason);
