@@ -175,10 +175,11 @@ impl PortProbe {
 
     /// Tries each resolved address of the wanted family in turn, like Monit.
     async fn connect_tcp(&self, host: &str, port: u16, ip: IpVersion) -> Result<Tcp, String> {
-        let mut last = format!("{host}:{port} has no {} address", family(ip));
+        // Formatted only on failure: a passing test makes no message.
+        let mut last = None;
         for addr in self.resolve(host, port, ip).await? {
             if self.source.is_some_and(|s| s.is_ipv4() != addr.is_ipv4()) {
-                last = format!("{addr} is not of the family of the source address");
+                last = Some(format!("{addr} is not of the family of the source address"));
                 continue;
             }
             // The timeout (and its timer) is needed only when the kernel
@@ -189,7 +190,7 @@ impl PortProbe {
                     match timeout(self.timeout, connect::finish(pending)).await {
                         Ok(r) => r,
                         Err(_) => {
-                            last = format!("timed out connecting to {addr}");
+                            last = Some(format!("timed out connecting to {addr}"));
                             continue;
                         }
                     }
@@ -198,10 +199,10 @@ impl PortProbe {
             };
             match result {
                 Ok(stream) => return Ok(stream),
-                Err(e) => last = format!("cannot connect to {addr}: {}", words(&e)),
+                Err(e) => last = Some(format!("cannot connect to {addr}: {}", words(&e))),
             }
         }
-        Err(last)
+        Err(last.unwrap_or_else(|| format!("{host}:{port} has no {} address", family(ip))))
     }
 
     async fn resolve(
