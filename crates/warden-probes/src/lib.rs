@@ -11,6 +11,7 @@
 
 pub mod changed;
 pub mod checksum;
+pub mod connect;
 pub mod content;
 pub mod dns;
 pub mod file;

@@ -8,11 +8,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use tokio::net::{TcpSocket, TcpStream, UdpSocket, UnixStream};
+use tokio::net::{UdpSocket, UnixStream};
 use tokio::time::timeout;
 
 use warden_config::model::{IpVersion, ResponseTime, SocketType};
 
+use crate::connect::{self, Started, Tcp};
 use crate::outcome::{Metric, Outcome, Status};
 use crate::protocol::{Conversation, generic};
 use crate::{BoxFuture, Probe};
@@ -67,6 +68,8 @@ pub struct PortProbe {
     response_time: Option<ResponseTime>,
     /// `address IP`: the local address to connect from.
     source: Option<IpAddr>,
+    /// The words of a pass, made once rather than formatted every cycle.
+    passed: String,
 }
 
 impl PortProbe {
@@ -78,6 +81,7 @@ impl PortProbe {
             (target, _) => target,
         };
         PortProbe {
+            passed: format!("connected to {target}"),
             target,
             conversation,
             timeout,
@@ -137,7 +141,14 @@ impl PortProbe {
     async fn connect_and_talk(&self, conv: &Conversation) -> Result<(), String> {
         match &self.target {
             Target::Tcp { host, port, ip, .. } => {
-                let mut stream = self.connect_tcp(host, *port, *ip).await?;
+                let stream = self.connect_tcp(host, *port, *ip).await?;
+                if matches!(conv, Conversation::Connect) {
+                    // Connecting was the test; dropping the stream closes it.
+                    return Ok(());
+                }
+                let mut stream = stream
+                    .into_tokio()
+                    .map_err(|e| format!("cannot use the connection to {}: {e}", self.target))?;
                 self.converse(&mut stream, conv).await
             }
             Target::Unix { path } => {
@@ -163,33 +174,35 @@ impl PortProbe {
     }
 
     /// Tries each resolved address of the wanted family in turn, like Monit.
-    async fn connect_tcp(&self, host: &str, port: u16, ip: IpVersion) -> Result<TcpStream, String> {
-        let mut last = format!("{host}:{port} has no {} address", family(ip));
+    async fn connect_tcp(&self, host: &str, port: u16, ip: IpVersion) -> Result<Tcp, String> {
+        // Formatted only on failure: a passing test makes no message.
+        let mut last = None;
         for addr in self.resolve(host, port, ip).await? {
             if self.source.is_some_and(|s| s.is_ipv4() != addr.is_ipv4()) {
-                last = format!("{addr} is not of the family of the source address");
+                last = Some(format!("{addr} is not of the family of the source address"));
                 continue;
             }
-            match timeout(self.timeout, self.connect_from(addr)).await {
-                Ok(Ok(stream)) => return Ok(stream),
-                Ok(Err(e)) => last = format!("cannot connect to {addr}: {}", words(&e)),
-                Err(_) => last = format!("timed out connecting to {addr}"),
+            // The timeout (and its timer) is needed only when the kernel
+            // did not settle the connect at once.
+            let result = match connect::start(addr, self.source) {
+                Ok(Started::Done(stream)) => Ok(stream),
+                Ok(Started::InProgress(pending)) => {
+                    match timeout(self.timeout, connect::finish(pending)).await {
+                        Ok(r) => r,
+                        Err(_) => {
+                            last = Some(format!("timed out connecting to {addr}"));
+                            continue;
+                        }
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last = Some(format!("cannot connect to {addr}: {}", words(&e))),
             }
         }
-        Err(last)
-    }
-
-    /// A TCP connection to `addr`, bound to the source address if one is set.
-    async fn connect_from(&self, addr: SocketAddr) -> io::Result<TcpStream> {
-        let Some(source) = self.source else {
-            return TcpStream::connect(addr).await;
-        };
-        let socket = match source {
-            IpAddr::V4(_) => TcpSocket::new_v4()?,
-            IpAddr::V6(_) => TcpSocket::new_v6()?,
-        };
-        socket.bind(SocketAddr::new(source, 0))?;
-        socket.connect(addr).await
+        Err(last.unwrap_or_else(|| format!("{host}:{port} has no {} address", family(ip))))
     }
 
     async fn resolve(
@@ -198,17 +211,26 @@ impl PortProbe {
         port: u16,
         ip: IpVersion,
     ) -> Result<Vec<SocketAddr>, String> {
+        let wanted = |a: &SocketAddr| match ip {
+            IpVersion::Any => true,
+            IpVersion::V4 => a.is_ipv4(),
+            IpVersion::V6 => a.is_ipv6(),
+        };
+        // An address literal needs no resolver (nor its timeout): tokio
+        // would parse it the same way.
+        if let Ok(literal) = host.parse::<IpAddr>() {
+            let addr = SocketAddr::new(literal, port);
+            return Ok(if wanted(&addr) {
+                vec![addr]
+            } else {
+                Vec::new()
+            });
+        }
         let found = timeout(self.timeout, tokio::net::lookup_host((host, port)))
             .await
             .map_err(|_| format!("timed out resolving {host}"))?
             .map_err(|e| format!("cannot resolve {host}: {e}"))?;
-        Ok(found
-            .filter(|a| match ip {
-                IpVersion::Any => true,
-                IpVersion::V4 => a.is_ipv4(),
-                IpVersion::V6 => a.is_ipv6(),
-            })
-            .collect())
+        Ok(found.filter(wanted).collect())
     }
 
     async fn udp(
@@ -295,7 +317,7 @@ impl Probe for PortProbe {
                 let took = started.elapsed().as_secs_f64();
                 attempts += 1;
                 let outcome = match result {
-                    Ok(()) => Outcome::ok(format!("connected to {}", self.target)),
+                    Ok(()) => Outcome::ok(self.passed.clone()),
                     Err(_) if attempts <= self.retry => continue,
                     Err(why) => Outcome::failed(Status::Failed, why),
                 };

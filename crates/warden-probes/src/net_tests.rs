@@ -363,3 +363,102 @@ async fn a_connection_leaves_from_the_source_address_it_was_given() {
     assert_eq!(out.status, Status::Failed);
     assert!(out.reason.contains("127.0.0.1"), "{}", out.reason);
 }
+
+/// A listener whose accept queue is full: Linux drops new SYNs, so a
+/// connect stays in progress (the kernel cannot settle it within
+/// `connect()`) until the queue has room again.
+fn blackhole() -> (std::net::TcpListener, Vec<std::net::TcpStream>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    rustix::net::listen(&listener, 0).unwrap();
+    let to = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        match std::net::TcpStream::connect_timeout(&to, Duration::from_millis(300)) {
+            Ok(s) => fillers.push(s),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return (listener, fillers),
+            Err(e) => panic!("filling the accept queue: {e}"),
+        }
+    }
+    panic!("the accept queue never filled");
+}
+
+/// True while a socket of ours is in SYN_SENT towards `port`.
+fn syn_sent_to(port: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    table.lines().skip(1).any(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let remote = f.get(2).and_then(|a| a.rsplit(':').next());
+        remote.and_then(|p| u16::from_str_radix(p, 16).ok()) == Some(port)
+            && f.get(3) == Some(&"02")
+    })
+}
+
+#[tokio::test]
+async fn a_connect_the_kernel_cannot_finish_at_once_times_out() {
+    let (listener, _fillers) = blackhole();
+    let port = listener.local_addr().unwrap().port();
+    let mut rule = port_rule(port, SocketType::Tcp);
+    rule.timeout = Some(Duration::from_millis(500));
+    let out = run(&rule).await;
+    assert_eq!(out.status, Status::Failed, "{}", out.reason);
+    assert_eq!(
+        out.reason,
+        format!("timed out connecting to 127.0.0.1:{port}")
+    );
+}
+
+#[tokio::test]
+async fn a_connect_still_in_progress_is_awaited_until_it_succeeds() {
+    let (listener, fillers) = blackhole();
+    let port = listener.local_addr().unwrap().port();
+    let probe = tokio::spawn(async move { run(&port_rule(port, SocketType::Tcp)).await });
+    // Once our SYN has been dropped, make room in the queue: the kernel's
+    // retransmitted SYN then completes the handshake through the reactor.
+    for _ in 0..1000 {
+        if syn_sent_to(port) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(syn_sent_to(port), "the probe's connect never waited");
+    drop(fillers);
+    listener.set_nonblocking(true).unwrap();
+    let drain = tokio::spawn(async move {
+        loop {
+            match listener.accept() {
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    });
+    let out = probe.await.unwrap();
+    drain.abort();
+    assert_eq!(out.status, Status::Ok, "{}", out.reason);
+    assert_eq!(out.reason, format!("connected to 127.0.0.1:{port}"));
+    assert!(out.value(Metric::ResponseTime).is_some());
+}
+
+#[tokio::test]
+async fn ipv6_loopback_connects_and_an_ipv4_only_rule_finds_no_address() {
+    let listener = TcpListener::bind("[::1]:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { while listener.accept().await.is_ok() {} });
+    let mut rule = port_rule(port, SocketType::Tcp);
+    rule.endpoint = Endpoint::Port {
+        host: Some("::1".into()),
+        port,
+        ip: IpVersion::Any,
+        socket: SocketType::Tcp,
+    };
+    let out = run(&rule).await;
+    assert_eq!(out.status, Status::Ok, "{}", out.reason);
+    rule.endpoint = Endpoint::Port {
+        host: Some("::1".into()),
+        port,
+        ip: IpVersion::V4,
+        socket: SocketType::Tcp,
+    };
+    let out = run(&rule).await;
+    assert_eq!(out.status, Status::Failed);
+    assert!(out.reason.contains("has no IPv4 address"), "{}", out.reason);
+}
