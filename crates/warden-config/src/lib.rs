@@ -131,9 +131,10 @@ fn finish_on(sources: SourceMap, mut cx: lower::Cx, threads: usize) -> Loaded {
     } else {
         None
     };
-    let config = in_pieces.or_else(|| whole_text(text, &mut cx));
-    if let Some(config) = &config {
+    let mut config = in_pieces.or_else(|| whole_text(text, &mut cx));
+    if let Some(config) = &mut config {
         validate::validate(config, &mut cx);
+        shrink(config);
     }
     let diagnostics = sort_by_position(cx.diagnostics);
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
@@ -141,6 +142,21 @@ fn finish_on(sources: SourceMap, mut cx: lower::Cx, threads: usize) -> Loaded {
         config: config.filter(|_| !has_errors),
         diagnostics,
         sources,
+    }
+}
+
+/// The daemon keeps the config for good: no spare capacity from growing
+/// vectors (a one-rule check held room for four, 1.6 KB; the checks' vector
+/// up to twice its length).
+fn shrink(config: &mut Config) {
+    config.checks.shrink_to_fit();
+    for check in &mut config.checks {
+        check.rules.shrink_to_fit();
+        check.depends_on.shrink_to_fit();
+        check.groups.shrink_to_fit();
+        check.alerts.shrink_to_fit();
+        check.noalerts.shrink_to_fit();
+        check.ignore_content.shrink_to_fit();
     }
 }
 

@@ -127,7 +127,9 @@ struct Seen {
 struct Inner {
     order: Vec<String>,
     fixed: HashMap<String, Fixed>,
-    seen: HashMap<String, Seen>,
+    /// Boxed: a map keeps up to twice its length in slots, each as large
+    /// as its value (Seen is a few hundred bytes).
+    seen: HashMap<String, Box<Seen>>,
     state: StateStore,
 }
 
@@ -163,9 +165,9 @@ impl StatusBoard {
             if let Some(seen) = before.get(&name) {
                 let entry = inner.seen.entry(name).or_default();
                 if entry.last_check.is_none() {
-                    *entry = Seen {
+                    **entry = Seen {
                         last_event: entry.last_event.clone().or(seen.last_event.clone()),
-                        ..seen.clone()
+                        ..(**seen).clone()
                     };
                 }
             }
@@ -182,7 +184,7 @@ impl StatusBoard {
             .iter()
             .map(|name| {
                 let fixed = inner.fixed.get(name).cloned().unwrap_or_default();
-                let seen = inner.seen.get(name).unwrap_or(&none);
+                let seen = inner.seen.get(name).map_or(&none, |s| &**s);
                 let state = states.get(name).cloned().unwrap_or_default();
                 build(name, &fixed, seen, &state)
             })
