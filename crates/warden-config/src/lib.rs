@@ -115,21 +115,34 @@ pub fn load_text_without_includes(path: &Path, text: String) -> Loaded {
     finish(sources, lower::Cx::default())
 }
 
-fn finish(sources: SourceMap, cx: lower::Cx) -> Loaded {
-    let threads = lower::threads_for(sources.expanded());
-    finish_on(sources, cx, threads)
+/// How a text is parsed.
+#[derive(Debug, Clone, Copy)]
+enum Parse {
+    Whole,
+    /// In pieces cut at statement boundaries, on this many threads.
+    Pieces(usize),
 }
 
-/// Parses on `threads` threads: a big text in pieces cut at statement
-/// boundaries, the whole text when a piece does not parse alone (which is
-/// also what reports a syntax error) or on one thread. The config and the
-/// diagnostics are the same either way (tests compare them).
-fn finish_on(sources: SourceMap, mut cx: lower::Cx, threads: usize) -> Loaded {
+fn finish(sources: SourceMap, cx: lower::Cx) -> Loaded {
     let text = sources.expanded();
-    let in_pieces = if threads > 1 {
-        lower::lower_runs(text, threads, &mut cx)
+    let threads = lower::threads_for(text);
+    let parse = if threads > 1 || text.len() > lower::PIECE_MAX {
+        Parse::Pieces(threads)
     } else {
-        None
+        Parse::Whole
+    };
+    finish_on(sources, cx, parse)
+}
+
+/// Parses a big text in pieces (bounded memory, every core), the whole text
+/// when a piece does not parse alone (which is also what reports a syntax
+/// error) or when it is small. The config and the diagnostics are the same
+/// either way (tests compare them).
+fn finish_on(sources: SourceMap, mut cx: lower::Cx, parse: Parse) -> Loaded {
+    let text = sources.expanded();
+    let in_pieces = match parse {
+        Parse::Pieces(threads) => lower::lower_runs(text, threads, &mut cx),
+        Parse::Whole => None,
     };
     let mut config = in_pieces.or_else(|| whole_text(text, &mut cx));
     if let Some(config) = &mut config {
@@ -145,19 +158,10 @@ fn finish_on(sources: SourceMap, mut cx: lower::Cx, threads: usize) -> Loaded {
     }
 }
 
-/// The daemon keeps the config for good: no spare capacity from growing
-/// vectors (a one-rule check held room for four, 1.6 KB; the checks' vector
-/// up to twice its length).
+/// The daemon keeps the config for good: no spare capacity in the checks'
+/// vector (up to twice its length; each check's own are trimmed as lowered).
 fn shrink(config: &mut Config) {
     config.checks.shrink_to_fit();
-    for check in &mut config.checks {
-        check.rules.shrink_to_fit();
-        check.depends_on.shrink_to_fit();
-        check.groups.shrink_to_fit();
-        check.alerts.shrink_to_fit();
-        check.noalerts.shrink_to_fit();
-        check.ignore_content.shrink_to_fit();
-    }
 }
 
 /// Parses and lowers the text in one go; None after a syntax error.

@@ -8,21 +8,26 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 
-fn load_on(path: &Path, text: &str, threads: usize) -> Loaded {
+fn load_on(path: &Path, text: &str, parse: Parse) -> Loaded {
     let mut sources = SourceMap::default();
     let mut cx = lower::Cx::default();
     include::expand_root(path, text.to_string(), &mut sources, &mut cx.diagnostics);
-    finish_on(sources, cx, threads)
+    finish_on(sources, cx, parse)
 }
 
 /// Both ways agree on `text`; returns the rendered diagnostics.
 fn same_both_ways(path: &Path, text: &str) -> String {
-    // Three threads cut even a small file into pieces.
-    let by_runs = load_on(path, text, 3);
-    let whole = load_on(path, text, 1);
-    assert_eq!(by_runs.config, whole.config, "{}", path.display());
-    assert_eq!(by_runs.diagnostics, whole.diagnostics, "{}", path.display());
-    by_runs.render()
+    // Three threads cut even a small file into pieces; one thread parses
+    // a big file piece after piece.
+    let whole = load_on(path, text, Parse::Whole);
+    let mut rendered = String::new();
+    for threads in [3, 1] {
+        let by_runs = load_on(path, text, Parse::Pieces(threads));
+        assert_eq!(by_runs.config, whole.config, "{}", path.display());
+        assert_eq!(by_runs.diagnostics, whole.diagnostics, "{}", path.display());
+        rendered = by_runs.render();
+    }
+    rendered
 }
 
 /// `n` checks of the shapes real files use (past `n = 1000` as big as a

@@ -7,7 +7,7 @@ pub mod common;
 mod runs;
 pub mod settings;
 
-pub(crate) use runs::{lower_runs, threads_for};
+pub(crate) use runs::{PIECE_MAX, lower_runs, threads_for};
 
 use pest::iterators::Pairs;
 
