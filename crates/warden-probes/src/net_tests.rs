@@ -444,20 +444,16 @@ async fn ipv6_loopback_connects_and_an_ipv4_only_rule_finds_no_address() {
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { while listener.accept().await.is_ok() {} });
     let mut rule = port_rule(port, SocketType::Tcp);
-    rule.endpoint = Endpoint::Port {
+    let on_ipv6 = |ip| Endpoint::Port {
         host: Some("::1".into()),
         port,
-        ip: IpVersion::Any,
+        ip,
         socket: SocketType::Tcp,
     };
+    rule.endpoint = on_ipv6(IpVersion::Any);
     let out = run(&rule).await;
     assert_eq!(out.status, Status::Ok, "{}", out.reason);
-    rule.endpoint = Endpoint::Port {
-        host: Some("::1".into()),
-        port,
-        ip: IpVersion::V4,
-        socket: SocketType::Tcp,
-    };
+    rule.endpoint = on_ipv6(IpVersion::V4);
     let out = run(&rule).await;
     assert_eq!(out.status, Status::Failed);
     assert!(out.reason.contains("has no IPv4 address"), "{}", out.reason);
