@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use util::{Sandbox, wait_until, zombies_of};
+use util::{Sandbox, proc_stat, wait_until, zombies_of};
 
 fn touch(sb: &Sandbox, flag: &str) -> String {
     format!("exec \"/usr/bin/touch {}\"", sb.path(flag).display())
@@ -114,21 +114,9 @@ fn a_filesystem_threshold_fires_and_a_free_space_rule_that_holds_does_not() {
 
 /// Alive members (not zombies) of process group `pgid`.
 fn group_members(pgid: i32) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let rest: Vec<&str> = stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .collect();
-            rest.first() != Some(&"Z") && rest.get(2) == Some(&pgid.to_string().as_str())
-        })
+    util::all_pids()
+        .into_iter()
+        .filter(|&pid| proc_stat(pid).is_some_and(|s| s.state != 'Z' && s.pgrp == pgid))
         .collect()
 }
 

@@ -110,28 +110,16 @@ fn orphan_zombies(own_group: rustix::process::Pid) -> Vec<rustix::process::Pid> 
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return Vec::new();
     };
-    let children = tasks
+    let own_group = own_group.as_raw_nonzero().get();
+    tasks
         .flatten()
         .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
         .flat_map(|c| {
             c.split_whitespace()
                 .filter_map(|p| p.parse::<i32>().ok())
                 .collect::<Vec<_>>()
-        });
-    children
-        .filter(|&pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            // After the command name: state, ppid, pgrp.
-            let Some((_, rest)) = stat.rsplit_once(')') else {
-                return false;
-            };
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            fields.first() == Some(&"Z")
-                && fields.get(2).and_then(|g| g.parse::<i32>().ok())
-                    != Some(own_group.as_raw_nonzero().get())
         })
+        .filter(|&pid| proc_stat(pid).is_some_and(|s| s.state == 'Z' && s.pgrp != own_group))
         .filter_map(rustix::process::Pid::from_raw)
         .collect()
 }
@@ -395,10 +383,39 @@ pub fn answers(port: u16) -> bool {
     TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(300)).is_ok()
 }
 
+/// The fields of `/proc/PID/stat` the tests look at.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcStat {
+    pub state: char,
+    pub ppid: i32,
+    pub pgrp: i32,
+}
+
+/// Reads `/proc/PID/stat`; None when the process is gone.
+pub fn proc_stat(pid: i32) -> Option<ProcStat> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name (which may hold spaces): state, ppid, pgrp.
+    let mut rest = stat.rsplit_once(')')?.1.split_whitespace();
+    Some(ProcStat {
+        state: rest.next()?.chars().next()?,
+        ppid: rest.next()?.parse().ok()?,
+        pgrp: rest.next()?.parse().ok()?,
+    })
+}
+
+/// Every process's pid, for scans.
+pub fn all_pids() -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .collect()
+}
+
 /// A process's state letter from /proc (R, S, Z, ...); None when gone.
 pub fn proc_state(pid: i32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit(')').next()?.trim_start().chars().next()
+    proc_stat(pid).map(|s| s.state)
 }
 
 pub fn alive(pid: i32) -> bool {
@@ -407,23 +424,9 @@ pub fn alive(pid: i32) -> bool {
 
 /// Zombies whose parent is `parent`.
 pub fn zombies_of(parent: i32) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            let rest: Vec<&str> = stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .collect();
-            rest.first() == Some(&"Z") && rest.get(1) == Some(&parent.to_string().as_str())
-        })
+    all_pids()
+        .into_iter()
+        .filter(|&pid| proc_stat(pid).is_some_and(|s| s.state == 'Z' && s.ppid == parent))
         .collect()
 }
 
