@@ -209,15 +209,7 @@ impl Decider {
 
 /// Kinds that describe the service being down (not an action's outcome).
 fn is_condition(kind: EventKind) -> bool {
-    matches!(
-        kind,
-        EventKind::DoesNotExist
-            | EventKind::Zombie
-            | EventKind::ConnectionFailed
-            | EventKind::ResourceLimit
-            | EventKind::Failed
-            | EventKind::ProbeTimeout
-    )
+    kind.is_failure() && !matches!(kind, EventKind::ActionFailed | EventKind::Timeout)
 }
 
 #[cfg(test)]
