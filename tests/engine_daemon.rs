@@ -167,3 +167,23 @@ fn a_hanging_probe_does_not_slow_healthy_checks() {
         sb.log()
     );
 }
+
+/// The tests' orphan reaper (tests/util) reaps orphans only: a child a test
+/// spawned itself, exited before the test waits for it, is still there for
+/// its own `wait` (the reaper used to take it, an ECHILD on CI).
+#[test]
+fn the_orphan_reaper_leaves_a_tests_own_children_to_it() {
+    util::subreaper();
+    let mut own = std::process::Command::new("true").spawn().unwrap();
+    // Long enough for many rounds of the reaper (every 10 ms).
+    let exited = wait_until(Duration::from_secs(5), || {
+        matches!(util::proc_state(own.id() as i32), Some('Z') | None)
+    });
+    assert!(exited, "the child never exited");
+    std::thread::sleep(Duration::from_millis(200));
+    let status = own.wait();
+    assert!(
+        status.as_ref().is_ok_and(|s| s.success()),
+        "the child's status was taken: {status:?}"
+    );
+}
