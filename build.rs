@@ -1,55 +1,113 @@
-//! Links the `warden` binary with packed relative relocations
-//! (`-z pack-relative-relocs`, DT_RELR) where the linker and the C library
-//! support them: the 530 KB `.rela.dyn` table becomes 6 KB, and since the
-//! loader reads every page of it at start, peak RSS drops by as much
-//! (8.8 -> 8.3 MB with 10 checks, one run). Elsewhere (binutils before 2.38,
-//! glibc before 2.36, other targets) the binary is linked as before.
+//! Link options for the `warden` binary that cut its resident code and
+//! relocation pages, each applied only where a probe link on this machine
+//! shows the toolchain supports it; elsewhere the binary links as before.
+//!
+//! - Packed relative relocations (`-z pack-relative-relocs`, DT_RELR): the
+//!   530 KB `.rela.dyn` table, which the loader reads whole at start,
+//!   becomes 6 KB (peak RSS 8.8 -> 8.3 MB with 10 checks, one run). Needs
+//!   binutils 2.38 or lld, and glibc 2.36.
+//! - Hot code first (`--symbol-ordering-file=link/hot-code.txt`, lld only,
+//!   rustc's default linker on x86_64 Linux since 1.90): the kernel maps
+//!   code in 64 KB windows around each first use, so the ~1 MB a running
+//!   daemon executes, spread over 7 MB of `.text`, made most of it
+//!   resident. `scripts/hot-code` regenerates the list.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const FLAG: &str = "-Wl,-z,pack-relative-relocs";
+const RELR: &str = "-Wl,-z,pack-relative-relocs";
+const ORDER_FILE: &str = "link/hot-code.txt";
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed={ORDER_FILE}");
     println!("cargo:rerun-if-env-changed=CC");
-    if relr_works() {
-        println!("cargo:rustc-link-arg-bins={FLAG}");
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    // Only a native Linux GNU build, where rustc links through `cc` as the
+    // probes do.
+    let native_gnu = var("TARGET") == var("HOST")
+        && var("CARGO_CFG_TARGET_OS") == "linux"
+        && var("CARGO_CFG_TARGET_ENV") == "gnu";
+    let Some(out) = std::env::var_os("OUT_DIR").map(PathBuf::from) else {
+        return;
+    };
+    if !native_gnu {
+        return;
+    }
+    if relr_works(&out) {
+        println!("cargo:rustc-link-arg-bins={RELR}");
+    }
+    for flag in ordering_flags(&out) {
+        println!("cargo:rustc-link-arg-bins={flag}");
     }
 }
 
-/// Links and runs a tiny C program with the flag: the linker must accept it
-/// and the loader must run the result. Only for a native Linux GNU build,
-/// where rustc links through `cc` as this probe does.
-fn relr_works() -> bool {
-    let var = |k: &str| std::env::var(k).unwrap_or_default();
-    if var("TARGET") != var("HOST") || var("CARGO_CFG_TARGET_OS") != "linux" {
-        return false;
-    }
-    if var("CARGO_CFG_TARGET_ENV") != "gnu" {
-        return false;
-    }
-    let Some(out) = std::env::var_os("OUT_DIR").map(PathBuf::from) else {
-        return false;
-    };
+/// Whether the probe command exits 0, its output discarded.
+fn quiet(c: &mut Command) -> bool {
+    c.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Links and runs a tiny C program with the RELR flag: the linker must
+/// accept it and the loader must run the result.
+fn relr_works(out: &Path) -> bool {
     let source = out.join("relr_probe.c");
     let program = out.join("relr_probe");
     if std::fs::write(&source, "int main(void) { return 0; }\n").is_err() {
         return false;
     }
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let quiet = |c: &mut Command| {
-        c.stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
     quiet(
         Command::new(cc)
             .args(["-fPIE", "-pie"])
-            .arg(FLAG)
+            .arg(RELR)
             .arg(&source)
             .arg("-o")
             .arg(&program),
     ) && quiet(&mut Command::new(&program))
+}
+
+/// The flags that hand the hot-code list to the linker, when rustc, with
+/// this build's flags, links and runs a tiny program with them (only lld
+/// knows them; other linkers fail the probe).
+fn ordering_flags(out: &Path) -> Vec<String> {
+    let Some(root) = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from) else {
+        return Vec::new();
+    };
+    let list = root.join(ORDER_FILE);
+    let Some(list) = list.to_str().filter(|p| !p.contains(',')) else {
+        return Vec::new();
+    };
+    if !Path::new(list).is_file() {
+        return Vec::new();
+    }
+    let flags = vec![
+        format!("-Wl,--symbol-ordering-file={list}"),
+        // Names of code that LTO inlined or a rebuild renamed are expected.
+        "-Wl,--no-warn-symbol-ordering".to_string(),
+    ];
+    let source = out.join("order_probe.rs");
+    let program = out.join("order_probe");
+    if std::fs::write(&source, "fn main() {}\n").is_err() {
+        return Vec::new();
+    }
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let mut probe = Command::new(rustc);
+    probe
+        .arg("--target")
+        .arg(std::env::var("TARGET").unwrap_or_default());
+    if let Ok(encoded) = std::env::var("CARGO_ENCODED_RUSTFLAGS") {
+        probe.args(encoded.split('\x1f').filter(|f| !f.is_empty()));
+    }
+    for flag in &flags {
+        probe.arg("-C").arg(format!("link-arg={flag}"));
+    }
+    probe.arg(&source).arg("-o").arg(&program);
+    if quiet(&mut probe) && quiet(&mut Command::new(&program)) {
+        flags
+    } else {
+        Vec::new()
+    }
 }
