@@ -41,7 +41,7 @@ pub fn subject(
         CheckKind::Fifo { path } => file(path, FileType::Fifo),
         CheckKind::Filesystem { path } => Arc::new(FilesystemProbe::new(path.clone(), latest)),
         CheckKind::Program { program } => {
-            Arc::new(ProgramProbe::new(program.clone(), latest).for_service(&check.name.value))
+            Arc::new(ProgramProbe::new((**program).clone(), latest).for_service(&check.name.value))
         }
         CheckKind::Network { target } => Arc::new(NetworkProbe::new(target.clone(), latest)),
         _ => return None,

@@ -26,7 +26,7 @@ fn port_rule(port: u16, socket: SocketType) -> Connection {
             socket,
         },
         protocol: "default".into(),
-        options: ProtocolOptions::default(),
+        options: ProtocolOptions::default().into(),
         exchange: Vec::new(),
         timeout: Some(Duration::from_secs(5)),
         retry: None,
@@ -36,7 +36,7 @@ fn port_rule(port: u16, socket: SocketType) -> Connection {
 fn http_rule(port: u16, options: ProtocolOptions) -> Connection {
     Connection {
         protocol: "http".into(),
-        options,
+        options: options.into(),
         ..port_rule(port, SocketType::Tcp)
     }
 }

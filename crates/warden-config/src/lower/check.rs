@@ -92,7 +92,9 @@ fn head_of(head: P<'_>, cx: &mut Cx) -> Option<(Spanned<String>, Option<CheckKin
         }
         Rule::check_system => Some(CheckKind::System),
         Rule::check_network => network_target(target.as_ref()?, cx),
-        Rule::check_program => program(cx, target?).map(|program| CheckKind::Program { program }),
+        Rule::check_program => program(cx, target?).map(|program| CheckKind::Program {
+            program: Box::new(program),
+        }),
         _ => None,
     };
     Some((name, kind))
@@ -222,9 +224,9 @@ pub(crate) fn address(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
 
 fn item_into(check: &mut Check, item: P<'_>, cx: &mut Cx) {
     match item.as_rule() {
-        Rule::start_program => check.start = program_of(cx, item),
-        Rule::stop_program => check.stop = program_of(cx, item),
-        Rule::restart_program => check.restart = program_of(cx, item),
+        Rule::start_program => check.start = program_of(cx, item).map(Box::new),
+        Rule::stop_program => check.stop = program_of(cx, item).map(Box::new),
+        Rule::restart_program => check.restart = program_of(cx, item).map(Box::new),
         Rule::depends => check.depends_on.extend(
             item.into_inner()
                 .filter(|p| p.as_rule() == Rule::depend_name)
@@ -260,7 +262,7 @@ fn item_into(check: &mut Check, item: P<'_>, cx: &mut Cx) {
                 check.ignore_content.push(ignore);
             }
         }
-        Rule::restart_backoff => check.backoff = backoff(cx, item),
+        Rule::restart_backoff => check.backoff = backoff(cx, item).map(Box::new),
         Rule::if_rule => {
             if let Some(r) = rule::lower_rule(item, cx) {
                 check.rules.push(r);

@@ -15,9 +15,11 @@ use crate::span::{Span, Spanned};
 pub struct Check {
     pub name: Spanned<String>,
     pub kind: CheckKind,
-    pub start: Option<Program>,
-    pub stop: Option<Program>,
-    pub restart: Option<Program>,
+    // Programs and backoff are boxed: most checks have none, and the daemon
+    // keeps every check for good (808 -> 304 bytes a check).
+    pub start: Option<Box<Program>>,
+    pub stop: Option<Box<Program>>,
+    pub restart: Option<Box<Program>>,
     pub depends_on: Vec<Spanned<String>>,
     pub groups: Vec<String>,
     pub schedule: Schedule,
@@ -29,7 +31,7 @@ pub struct Check {
     pub noalerts: Vec<String>,
     pub rules: Vec<Rule>,
     /// Warden extension: delay between automatic restarts.
-    pub backoff: Option<Backoff>,
+    pub backoff: Option<Box<Backoff>>,
     /// `ignore content = "regex"` / `!=`: lines the content rules skip,
     /// in the order written (Monit: they take precedence over `if content`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -73,7 +75,7 @@ pub enum CheckKind {
     System,
     /// `check program NAME with path "CMD ARGS" [with timeout N seconds]`.
     Program {
-        program: Program,
+        program: Box<Program>,
     },
     Network {
         target: NetworkTarget,
@@ -243,7 +245,7 @@ pub enum Action {
     Monitor,
     Unmonitor,
     Exec {
-        program: Program,
+        program: Box<Program>,
         /// `repeat every N cycles` while the rule keeps failing.
         repeat_every: Option<u32>,
     },

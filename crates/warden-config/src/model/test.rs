@@ -231,12 +231,80 @@ pub struct Connection {
     pub endpoint: Endpoint,
     /// Protocol name as written, lowercased (`default` when none).
     pub protocol: String,
-    pub options: ProtocolOptions,
+    pub options: Options,
     /// Generic protocol: `send "x" expect "regex"` pairs in order.
     pub exchange: Vec<SendExpect>,
     #[serde(with = "opt_duration_ms")]
     pub timeout: Option<Duration>,
     pub retry: Option<u32>,
+}
+
+/// A connection test's protocol options, stored only when one is set: most
+/// port tests have none, and the 312 bytes of an empty [`ProtocolOptions`]
+/// were most of what a port check's config kept. Reads see the empty
+/// options through `Deref`; the first write through `DerefMut` stores them.
+#[derive(Clone, Default)]
+pub struct Options(Option<Box<ProtocolOptions>>);
+
+static NO_OPTIONS: ProtocolOptions = ProtocolOptions {
+    request: None,
+    status: None,
+    content: None,
+    hostheader: None,
+    username: None,
+    password: None,
+    method: None,
+    headers: Vec::new(),
+    checksum: None,
+    certificate_valid_days: None,
+    ssl: Vec::new(),
+    extra: Vec::new(),
+    response_time: None,
+    source_address: None,
+};
+
+impl Options {
+    /// Stores `options` unless they are all empty.
+    pub fn new(options: ProtocolOptions) -> Options {
+        Options((options != NO_OPTIONS).then(|| Box::new(options)))
+    }
+}
+
+impl From<ProtocolOptions> for Options {
+    fn from(options: ProtocolOptions) -> Options {
+        Options::new(options)
+    }
+}
+
+impl std::ops::Deref for Options {
+    type Target = ProtocolOptions;
+    fn deref(&self) -> &ProtocolOptions {
+        self.0.as_deref().unwrap_or(&NO_OPTIONS)
+    }
+}
+
+impl std::ops::DerefMut for Options {
+    fn deref_mut(&mut self) -> &mut ProtocolOptions {
+        self.0.get_or_insert_with(Box::default)
+    }
+}
+
+impl PartialEq for Options {
+    fn eq(&self, other: &Options) -> bool {
+        **self == **other
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl Serialize for Options {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
 }
 
 /// The options a protocol test may take; each protocol uses what it needs.
@@ -337,5 +405,31 @@ mod named {
 
     pub fn group<S: Serializer>(group: &String, s: S) -> Result<S::Ok, S::Error> {
         one(s, "group", group)
+    }
+}
+
+#[cfg(test)]
+mod options_tests {
+    use super::{Options, ProtocolOptions};
+
+    #[test]
+    fn empty_options_read_as_empty_and_a_write_keeps_what_is_written() {
+        let mut none = Options::new(ProtocolOptions::default());
+        assert_eq!(*none, ProtocolOptions::default());
+        assert_eq!(none, Options::default());
+        assert_eq!(
+            format!("{none:?}"),
+            format!("{:?}", ProtocolOptions::default())
+        );
+        none.request = Some("/health".into());
+        assert_eq!(none.request.as_deref(), Some("/health"));
+        assert_ne!(none, Options::default());
+
+        let set = Options::from(ProtocolOptions {
+            username: Some("u".into()),
+            ..ProtocolOptions::default()
+        });
+        assert_eq!(set.username.as_deref(), Some("u"));
+        assert_eq!(set.clone(), set);
     }
 }

@@ -2,7 +2,7 @@
 //! the URL becomes the connection rule Monit makes of it (host, port,
 //! http or https, request, basic auth), then runs as an http port test.
 
-use warden_config::model::{Connection, Endpoint, IpVersion, SocketType, UrlTest};
+use warden_config::model::{Connection, Endpoint, IpVersion, Options, SocketType, UrlTest};
 
 /// The connection rule a `url` test stands for.
 pub fn connection(test: &UrlTest) -> Result<Connection, String> {
@@ -51,7 +51,7 @@ pub fn connection(test: &UrlTest) -> Result<Connection, String> {
             },
         },
         protocol: if https { "https" } else { "http" }.into(),
-        options,
+        options: Options::new(options),
         exchange: Vec::new(),
         timeout: test.timeout,
         retry: test.retry,

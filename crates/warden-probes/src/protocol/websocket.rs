@@ -133,7 +133,8 @@ mod tests {
                 request: Some("/chat".into()),
                 extra: vec![("origin".into(), "https://example.test".into())],
                 ..Default::default()
-            },
+            }
+            .into(),
             exchange: Vec::new(),
             timeout: None,
             retry: None,

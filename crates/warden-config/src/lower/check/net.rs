@@ -9,7 +9,7 @@ use super::{address, is_keyword, placeholder_check, timeout};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::grammar::Rule;
 use crate::model::{
-    Connection, Endpoint, IpVersion, Operator, ProtocolOptions, ResolveTest, ResponseTime,
+    Connection, Endpoint, IpVersion, Operator, Options, ProtocolOptions, ResolveTest, ResponseTime,
     SendExpect, SocketType, Test, UrlTest,
 };
 
@@ -130,7 +130,7 @@ fn connection(cx: &mut Cx, pair: P<'_>) -> Option<Connection> {
     gathered.ok.then_some(Connection {
         endpoint,
         protocol,
-        options: gathered.options,
+        options: Options::new(gathered.options),
         exchange: gathered.exchange,
         timeout: gathered.timeout,
         retry: gathered.retry,

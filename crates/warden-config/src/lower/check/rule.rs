@@ -114,7 +114,7 @@ fn exec(cx: &mut Cx, pair: P<'_>) -> Option<Action> {
         }
     }
     Some(Action::Exec {
-        program: program_spec?,
+        program: Box::new(program_spec?),
         repeat_every,
     })
 }

@@ -191,14 +191,14 @@ fn service_statements_fill_the_check() {
         jitter: true,
         reset_after: Duration::from_secs(600),
     };
-    assert_eq!(web.backoff, Some(backoff));
+    assert_eq!(web.backoff.as_deref(), Some(&backoff));
     assert_eq!(
         config.checks[1].schedule,
         Schedule::NotCron("* 0-3 * * 0".into())
     );
     assert_eq!(
-        config.checks[1].backoff,
-        Some(Backoff::Fixed {
+        config.checks[1].backoff.as_deref(),
+        Some(&Backoff::Fixed {
             delay: Duration::from_secs(5)
         })
     );
