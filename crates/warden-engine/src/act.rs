@@ -74,7 +74,7 @@ impl CheckTask {
         }
         let delay = self
             .backoff
-            .next_delay(self.node.check.backoff.as_ref(), Instant::now());
+            .next_delay(self.node.check.backoff.as_deref(), Instant::now());
         if !delay.is_zero() {
             tracing::info!(
                 "'{}' waiting {} s before restarting (backoff)",
@@ -230,10 +230,12 @@ impl CheckTask {
     fn program(&self, verb: &str) -> Option<Program> {
         let check = &self.node.check;
         let own = match verb {
-            "start" => check.start.clone(),
-            "stop" => check.stop.clone(),
-            _ => check.restart.clone(),
-        };
+            "start" => &check.start,
+            "stop" => &check.stop,
+            _ => &check.restart,
+        }
+        .as_deref()
+        .cloned();
         own.or_else(|| match &check.kind {
             CheckKind::Process {
                 target: ProcessTarget::SystemdUnit(unit),

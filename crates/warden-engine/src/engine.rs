@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use warden_config::Config;
 
@@ -23,7 +23,6 @@ pub const DEFAULT_PROBE_CAP: usize = 256;
 #[derive(Debug)]
 pub struct Engine {
     shared: Arc<Shared>,
-    shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
 
@@ -55,7 +54,6 @@ impl Engine {
         }
         let shared = Arc::new(Shared::new(bus, state, peers, DEFAULT_PROBE_CAP));
         shared.status.configure(config, &shared.state);
-        let (shutdown, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
         // One start instant for all: checks of the same period then share
         // their wake-ups.
@@ -65,13 +63,9 @@ impl Engine {
                 continue;
             };
             let task = Box::new(CheckTask::new(node, shared.clone()));
-            tasks.spawn(task.run(inbox, stop_rx.clone(), first));
+            tasks.spawn(task.run(inbox, first));
         }
-        Engine {
-            shared,
-            shutdown,
-            tasks,
-        }
+        Engine { shared, tasks }
     }
 
     pub fn bus(&self) -> &EventBus {
@@ -106,7 +100,9 @@ impl Engine {
     /// Stops every task, leaving the services running. A task busy with an
     /// action gets a grace period, then is cut off.
     pub async fn stop(mut self) {
-        let _ = self.shutdown.send(true);
+        for inbox in self.shared.peers.values() {
+            inbox.stop();
+        }
         join_within(&mut self.tasks, Duration::from_secs(5)).await;
         self.shared.state.flush();
     }

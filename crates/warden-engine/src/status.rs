@@ -276,7 +276,7 @@ impl CheckTask {
             .rules
             .iter()
             .zip(&self.node.check.rules)
-            .position(|(state, rule)| state.fired() && !rule.succeeded)
+            .position(|(slot, rule)| slot.state.fired() && !rule.succeeded)
             .map(|i| self.rule_event(i));
         self.shared.status.evaluated(self.name(), failing);
     }

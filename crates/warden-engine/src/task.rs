@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until};
 use warden_config::model::{Action, Test, Trigger};
 use warden_probes::{ExitWatch, Outcome, ProcessFacts, Status};
@@ -21,24 +20,33 @@ use crate::state::Monitoring;
 pub struct CheckTask {
     pub(crate) node: Node,
     pub(crate) shared: Arc<Shared>,
-    pub(crate) rules: Vec<RuleState>,
+    /// Same order as the check's rules.
+    pub(crate) rules: Vec<RuleSlot>,
     pub(crate) implicit: RuleState,
     pub(crate) backoff: BackoffState,
     pub(crate) watch: Option<ExitWatch>,
     pub(crate) cycle: u64,
-    /// The cycle on which each rule's `exec` last ran, for `repeat every`.
-    pub(crate) exec_cycle: Vec<u64>,
     pub(crate) last_status: Option<Status>,
     /// The process the rules saw last cycle, for `if changed pid/ppid`.
     pub(crate) seen: Option<ProcessFacts>,
     /// What `observe` last wrote to the state store.
     recorded: Option<(Status, Option<ProcessFacts>, String)>,
     /// `every "spec"` / `not every "spec"`: which ticks run.
-    pub(crate) cron: Option<CronGate>,
+    /// Boxed: few checks have one (64 bytes in every check's task).
+    pub(crate) cron: Option<Box<CronGate>>,
     /// Set by the last rule probe run: it was cut off at its time limit.
     pub(crate) timed_out: bool,
-    /// Per rule: its last failure was a probe timeout, not a failed test.
-    pub(crate) rule_timed_out: Vec<bool>,
+}
+
+/// What a check task remembers of one rule; one vector of these instead of
+/// one per field (each a separate allocation in every check).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RuleSlot {
+    pub(crate) state: RuleState,
+    /// The cycle on which the rule's `exec` last ran, for `repeat every`.
+    pub(crate) exec_cycle: u64,
+    /// The rule's last failure was a probe timeout, not a failed test.
+    pub(crate) timed_out: bool,
 }
 
 /// An action decided by a rule, with the event that caused it.
@@ -56,18 +64,16 @@ impl CheckTask {
         manual_waits(&node, &shared, &saved);
         let n = node.check.rules.len();
         CheckTask {
-            rules: vec![RuleState::default(); n],
+            rules: vec![RuleSlot::default(); n],
             implicit: RuleState::default(),
             backoff: BackoffState::default(),
             watch: None,
             cycle: saved.cycle_now(node.period),
-            exec_cycle: vec![0; n],
             last_status: None,
             seen: None,
             recorded: None,
-            cron: CronGate::new(&node.check.schedule),
+            cron: CronGate::new(&node.check.schedule).map(Box::new),
             timed_out: false,
-            rule_timed_out: vec![false; n],
             node,
             shared,
         }
@@ -85,15 +91,15 @@ impl CheckTask {
     pub async fn run(
         mut self: Box<Self>,
         mut commands: crate::mailbox::Receiver<Command>,
-        mut shutdown: watch::Receiver<bool>,
         first: Instant,
     ) {
         let mut next = first;
         loop {
             tokio::select! {
                 biased;
-                _ = shutdown.changed() => break,
                 cmd = commands.recv() => {
+                    // None: the engine is stopping.
+                    let Some(cmd) = cmd else { break };
                     // Boxed: a command's future (actions, waits) is large
                     // and rare; inline it would sit in every check's task
                     // for good (1.4 KB a check of 4.3 KB).
@@ -117,7 +123,9 @@ impl CheckTask {
                     }
                 }
             }
-            self.evaluate().await;
+            // Boxed for the cycle only: the probes' futures would otherwise
+            // sit in every check's task between cycles.
+            Box::pin(self.evaluate()).await;
             self.shared.status.scheduled(self.name(), next);
         }
     }
@@ -144,7 +152,7 @@ impl CheckTask {
         for i in 0..self.node.check.rules.len() {
             self.timed_out = false;
             if let Some((failed, why)) = self.rule_failed(i, subject.as_ref()).await {
-                self.rule_timed_out[i] = self.timed_out;
+                self.rules[i].timed_out = self.timed_out;
                 // `if succeeded ...` fires when the test passes.
                 let fired = failed != self.node.check.rules[i].succeeded;
                 self.rule_result(i, fired, why, &mut todo);
@@ -243,14 +251,14 @@ impl CheckTask {
             .map(|r| r.trigger)
             .unwrap_or_default();
         let event = self.rule_event(i);
-        let transition = self.rules[i].record(failed, rule.trigger, recovery);
+        let transition = self.rules[i].state.record(failed, rule.trigger, recovery);
         let action = rule.action.value.clone();
         let retry = matches!(action, Action::Restart | Action::Start);
         let repeat = match &action {
             Action::Exec {
                 repeat_every: Some(n),
                 ..
-            } => self.cycle >= self.exec_cycle[i] + u64::from(*n),
+            } => self.cycle >= self.rules[i].exec_cycle + u64::from(*n),
             _ => false,
         };
         // Existence is reported by `observe` already; every other test
@@ -294,7 +302,7 @@ impl CheckTask {
                 ..
             })
         ) {
-            self.exec_cycle[i] = self.cycle;
+            self.rules[i].exec_cycle = self.cycle;
         }
     }
 
@@ -326,7 +334,7 @@ impl CheckTask {
     /// The event rule `i` raises: a probe timeout when its probe was cut off
     /// at its time limit, else the event of its test.
     pub(crate) fn rule_event(&self, i: usize) -> EventKind {
-        if self.rule_timed_out.get(i).copied().unwrap_or(false) {
+        if self.rules.get(i).is_some_and(|r| r.timed_out) {
             return EventKind::ProbeTimeout;
         }
         crate::eval::event_kind(&self.node.check.rules[i].test.value)
@@ -377,7 +385,9 @@ fn status_word(status: Status) -> &'static str {
 /// Waits on an optional watch; with none, waits forever.
 async fn exited(watch: Option<&ExitWatch>) {
     match watch {
-        Some(w) => w.exited().await,
+        // Boxed while waiting: most checks watch no exit, and inline the
+        // wait took 176 bytes in every check's task.
+        Some(w) => Box::pin(w.exited()).await,
         None => std::future::pending().await,
     }
 }
