@@ -117,3 +117,40 @@ pub async fn join_within(tasks: &mut JoinSet<()>, grace: Duration) {
         while tasks.join_next().await.is_some() {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stopping ends every check task through its mailbox at once, rather
+    /// than waiting out the grace period and cutting the tasks off. The
+    /// clock is tokio's paused one: it only moves when every task waits, so
+    /// a task that ignored the stop would carry it 5 s past the start.
+    #[tokio::test(start_paused = true)]
+    async fn stop_ends_the_check_tasks_without_the_grace_period() {
+        let text = "set daemon 1\n\
+                    check file a with path /nonexistent/warden-a\n\
+                    check file b with path /nonexistent/warden-b\n";
+        let loaded =
+            warden_config::load_text_without_includes(std::path::Path::new("t.rc"), text.into());
+        assert!(!loaded.has_errors(), "{}", loaded.render());
+        let Some(config) = loaded.config else {
+            panic!("no config");
+        };
+        let engine = Engine::start(
+            &Arc::new(config),
+            StateStore::open(None),
+            EventBus::default(),
+        );
+        // A few cycles, so the tasks are idle in their wait when told.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(engine.tasks.len(), 2);
+        let before = tokio::time::Instant::now();
+        engine.stop().await;
+        assert!(
+            before.elapsed() < Duration::from_secs(1),
+            "the tasks were cut off after {:?}",
+            before.elapsed()
+        );
+    }
+}
