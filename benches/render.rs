@@ -26,7 +26,7 @@ fn board(n: usize) -> StatusBoard {
     }
     let loaded = warden_config::load_text(Path::new("/bench/wardenrc"), text);
     assert!(!loaded.has_errors(), "{}", loaded.render());
-    let config = loaded.config.expect("config");
+    let config = std::sync::Arc::new(loaded.config.expect("config"));
     let board = StatusBoard::default();
     board.configure(&config, &StateStore::open(None));
     for (i, check) in config.checks.iter().enumerate() {

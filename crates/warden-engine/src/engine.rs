@@ -2,13 +2,13 @@
 //! event bus; started from a config, stopped cleanly (services keep
 //! running), and replaced on reload with state carried over by name.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use warden_config::Config;
+use warden_config::model::NameIndex;
 
 use crate::events::EventBus;
 use crate::factory::{ProbeFactory, RegistryFactory};
@@ -45,21 +45,34 @@ impl Engine {
             .collect();
         state.retain(&names);
         let nodes = plan::plan(config, factory);
-        let mut peers = HashMap::new();
-        let mut inboxes = HashMap::new();
+        let index = NameIndex::new(&config.checks);
+        let mut peers: Vec<Option<_>> = config.checks.iter().map(|_| None).collect();
+        let mut inboxes: Vec<Option<_>> = config.checks.iter().map(|_| None).collect();
         for node in &nodes {
-            let (tx, rx) = crate::mailbox::mailbox();
-            peers.insert(node.name().to_string(), tx);
-            inboxes.insert(node.name().to_string(), rx);
+            if let Some(i) = index.find(&config.checks, node.name()) {
+                let (tx, rx) = crate::mailbox::mailbox();
+                peers[i] = Some(tx);
+                inboxes[i] = Some(rx);
+            }
         }
-        let shared = Arc::new(Shared::new(bus, state, peers, DEFAULT_PROBE_CAP));
+        let shared = Arc::new(Shared::new(
+            bus,
+            state,
+            (config.clone(), index),
+            peers,
+            DEFAULT_PROBE_CAP,
+        ));
         shared.status.configure(config, &shared.state);
         let mut tasks = JoinSet::new();
         // One start instant for all: checks of the same period then share
         // their wake-ups.
         let first = tokio::time::Instant::now() + config.settings.start_delay;
         for node in nodes {
-            let Some(inbox) = inboxes.remove(node.name()) else {
+            let Some(inbox) = shared
+                .index
+                .find(&config.checks, node.name())
+                .and_then(|i| inboxes[i].take())
+            else {
                 continue;
             };
             let task = Box::new(CheckTask::new(node, shared.clone()));
@@ -100,7 +113,7 @@ impl Engine {
     /// Stops every task, leaving the services running. A task busy with an
     /// action gets a grace period, then is cut off.
     pub async fn stop(mut self) {
-        for inbox in self.shared.peers.values() {
+        for inbox in self.shared.peers.iter().flatten() {
             inbox.stop();
         }
         join_within(&mut self.tasks, Duration::from_secs(5)).await;

@@ -1,11 +1,13 @@
 //! What every check task shares: the event bus, the state store, the probe
 //! concurrency cap, the other checks' command channels and who is up.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, oneshot};
+use warden_config::Config;
+use warden_config::model::NameIndex;
 use warden_probes::{Outcome, Probe, Status};
 
 use crate::events::EventBus;
@@ -28,53 +30,67 @@ pub struct Shared {
     pub bus: EventBus,
     pub state: StateStore,
     pub probes: Arc<Semaphore>,
-    pub peers: HashMap<String, crate::mailbox::Sender<Command>>,
-    up: Mutex<HashMap<String, bool>>,
+    /// The engine's config and its checks by name: the per-check vectors
+    /// below are in config order.
+    pub config: Arc<Config>,
+    pub index: NameIndex,
+    /// Each check's mailbox; None for a check the engine does not run.
+    pub peers: Vec<Option<crate::mailbox::Sender<Command>>>,
+    /// Whether each check's last probe succeeded (for `depends on`).
+    up: Box<[AtomicBool]>,
     pub probe_timeout: Duration,
     /// The latest status of every check, for the control API.
     pub status: crate::status::StatusBoard,
 }
 
 impl Shared {
+    /// `index` is `config`'s; `peers` is in config order.
     pub fn new(
         bus: EventBus,
         state: StateStore,
-        peers: HashMap<String, crate::mailbox::Sender<Command>>,
+        (config, index): (Arc<Config>, NameIndex),
+        peers: Vec<Option<crate::mailbox::Sender<Command>>>,
         cap: usize,
     ) -> Self {
+        let up = config
+            .checks
+            .iter()
+            .map(|_| AtomicBool::new(false))
+            .collect();
         Shared {
             bus,
             state,
             probes: Arc::new(Semaphore::new(cap.max(1))),
+            config,
+            index,
             peers,
-            up: Mutex::new(HashMap::new()),
+            up,
             probe_timeout: probe_timeout(),
             status: Default::default(),
         }
     }
 
+    fn position(&self, name: &str) -> Option<usize> {
+        self.index.find(&self.config.checks, name)
+    }
+
     pub fn set_up(&self, name: &str, up: bool) {
-        let mut map = self.up.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get_mut(name) {
-            Some(v) => *v = up,
-            None => {
-                map.insert(name.to_string(), up);
-            }
+        if let Some(flag) = self.position(name).and_then(|i| self.up.get(i)) {
+            flag.store(up, Ordering::Relaxed);
         }
     }
 
     pub fn is_up(&self, name: &str) -> bool {
-        self.up
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-            .copied()
-            .unwrap_or(false)
+        self.position(name)
+            .and_then(|i| self.up.get(i))
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
     }
 
     /// Sends a command to a check; false when it is gone.
     pub fn send(&self, name: &str, cmd: Command) -> bool {
-        self.peers.get(name).is_some_and(|tx| tx.try_send(cmd))
+        self.position(name)
+            .and_then(|i| self.peers.get(i)?.as_ref())
+            .is_some_and(|tx| tx.try_send(cmd))
     }
 
     /// Runs a probe under the global cap and within `timeout`: a hanging
@@ -149,7 +165,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_probe_past_its_limit_is_a_probe_timeout_not_a_failure() {
-        let shared = Shared::new(Default::default(), Default::default(), HashMap::new(), 1);
+        let shared = Shared::new(
+            Default::default(),
+            Default::default(),
+            Default::default(),
+            Vec::new(),
+            1,
+        );
         let out = shared.probe(&Hangs, Duration::from_millis(20)).await;
         assert_eq!(out.status, Status::Timeout);
         assert!(

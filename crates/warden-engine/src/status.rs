@@ -4,14 +4,14 @@
 //! [`ServiceStatus`] is the documented `--json` schema: units are in the
 //! field names, times are unix seconds.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use warden_config::Config;
-use warden_config::model::{Check, Mode, Test};
+use warden_config::model::{Check, Mode, NameIndex, Test};
 use warden_probes::{Metric, Outcome, Status};
 
 use crate::events::{Event, EventKind};
@@ -97,7 +97,7 @@ pub struct ServiceStatus {
     pub metrics: BTreeMap<String, f64>,
 }
 
-/// The configured side of a check: fixed until the next reload.
+/// The configured side of a check, as the snapshot shows it.
 #[derive(Debug, Clone, Default)]
 struct Fixed {
     kind: String,
@@ -115,7 +115,9 @@ struct Seen {
     failing: Option<EventKind>,
     pid: Option<u32>,
     ppid: Option<u32>,
-    metrics: BTreeMap<Metric, f64>,
+    /// Sorted by metric: a port check has one, a process check a dozen (a
+    /// map would take a 200-byte node for the one).
+    metrics: Vec<(Metric, f64)>,
     last_check: Option<SystemTime>,
     next_check: Option<SystemTime>,
     last_success: Option<SystemTime>,
@@ -123,14 +125,40 @@ struct Seen {
     last_event: Option<LastEvent>,
 }
 
+impl Seen {
+    fn metric(&self, metric: Metric) -> Option<f64> {
+        self.metrics
+            .binary_search_by_key(&metric, |(m, _)| *m)
+            .ok()
+            .map(|i| self.metrics[i].1)
+    }
+
+    fn set_metrics(&mut self, outcome: &Outcome) {
+        for v in &outcome.values {
+            match self.metrics.binary_search_by_key(&v.metric, |(m, _)| *m) {
+                Ok(i) => self.metrics[i].1 = v.value,
+                Err(i) => self.metrics.insert(i, (v.metric, v.value)),
+            }
+        }
+    }
+}
+
+/// The checks' configuration is read from the engine's config; what each
+/// check's task saw sits in a vector in config order.
 #[derive(Debug, Default)]
 struct Inner {
-    order: Vec<String>,
-    fixed: HashMap<String, Fixed>,
-    /// Boxed: a map keeps up to twice its length in slots, each as large
-    /// as its value (Seen is a few hundred bytes).
-    seen: HashMap<String, Box<Seen>>,
+    config: Arc<Config>,
+    index: NameIndex,
+    /// Same order as `config.checks`.
+    seen: Vec<Seen>,
     state: StateStore,
+}
+
+impl Inner {
+    fn seen_mut(&mut self, name: &str) -> Option<&mut Seen> {
+        let i = self.index.find(&self.config.checks, name)?;
+        self.seen.get_mut(i)
+    }
 }
 
 /// The board; cheap to clone, shared by the tasks and the readers.
@@ -141,14 +169,11 @@ pub struct StatusBoard {
 
 impl StatusBoard {
     /// Sets the checks (in config order) for a new engine.
-    pub fn configure(&self, config: &Config, state: &StateStore) {
+    pub fn configure(&self, config: &Arc<Config>, state: &StateStore) {
         let mut inner = self.write();
-        inner.order = config.checks.iter().map(|c| c.name.value.clone()).collect();
-        inner.fixed = config
-            .checks
-            .iter()
-            .map(|c| (c.name.value.clone(), fixed(c, config.settings.cycle)))
-            .collect();
+        inner.config = config.clone();
+        inner.index = NameIndex::new(&config.checks);
+        inner.seen = vec![Seen::default(); config.checks.len()];
         inner.state = state.clone();
     }
 
@@ -158,18 +183,25 @@ impl StatusBoard {
         if Arc::ptr_eq(&self.inner, &old.inner) {
             return;
         }
-        let before = old.read().seen.clone();
+        // Copied out first: never both boards' locks at once.
+        let (config, index, before) = {
+            let old = old.read();
+            (old.config.clone(), old.index.clone(), old.seen.clone())
+        };
         let mut inner = self.write();
-        let names = inner.order.clone();
-        for name in names {
-            if let Some(seen) = before.get(&name) {
-                let entry = inner.seen.entry(name).or_default();
-                if entry.last_check.is_none() {
-                    **entry = Seen {
-                        last_event: entry.last_event.clone().or(seen.last_event.clone()),
-                        ..(**seen).clone()
-                    };
-                }
+        let inner = &mut *inner;
+        for (check, entry) in inner.config.checks.iter().zip(inner.seen.iter_mut()) {
+            let Some(seen) = index
+                .find(&config.checks, &check.name.value)
+                .and_then(|i| before.get(i))
+            else {
+                continue;
+            };
+            if entry.last_check.is_none() {
+                *entry = Seen {
+                    last_event: entry.last_event.take().or(seen.last_event.clone()),
+                    ..seen.clone()
+                };
             }
         }
     }
@@ -178,15 +210,16 @@ impl StatusBoard {
     pub fn snapshot(&self) -> Vec<ServiceStatus> {
         let inner = self.read();
         let states = inner.state.all();
-        let none = Seen::default();
+        let cycle = inner.config.settings.cycle;
         inner
-            .order
+            .config
+            .checks
             .iter()
-            .map(|name| {
-                let fixed = inner.fixed.get(name).cloned().unwrap_or_default();
-                let seen = inner.seen.get(name).map_or(&none, |s| &**s);
+            .zip(&inner.seen)
+            .map(|(check, seen)| {
+                let name = &check.name.value;
                 let state = states.get(name).cloned().unwrap_or_default();
-                build(name, &fixed, seen, &state)
+                build(name, &fixed(check, cycle), seen, &state)
             })
             .collect()
     }
@@ -202,9 +235,8 @@ impl StatusBoard {
             ));
             s.pid = outcome.process.map(|p| p.pid);
             s.ppid = outcome.process.map(|p| p.ppid);
-            s.metrics.retain(|m, _| *m == Metric::ResponseTime);
-            s.metrics
-                .extend(outcome.values.iter().map(|v| (v.metric, v.value)));
+            s.metrics.retain(|(m, _)| *m == Metric::ResponseTime);
+            s.set_metrics(outcome);
             s.last_check = Some(now);
             s.probe_duration = Some(took);
             if outcome.is_ok() {
@@ -215,10 +247,7 @@ impl StatusBoard {
 
     /// A rule's own probe (a connection test): its measured values.
     pub fn rule_probed(&self, name: &str, outcome: &Outcome) {
-        self.update(name, |s| {
-            s.metrics
-                .extend(outcome.values.iter().map(|v| (v.metric, v.value)));
-        });
+        self.update(name, |s| s.set_metrics(outcome));
     }
 
     /// The end of one evaluation: which rule (if any) is failing now.
@@ -238,9 +267,6 @@ impl StatusBoard {
 
     /// Remembers an event as its check's last one.
     pub fn record_event(&self, event: &Event) {
-        if !self.read().fixed.contains_key(&event.service) {
-            return;
-        }
         self.update(&event.service, |s| {
             s.last_event = Some(LastEvent {
                 kind: event.kind.name().to_string(),
@@ -250,13 +276,11 @@ impl StatusBoard {
         });
     }
 
+    /// Changes what the board holds of the check `name`; nothing for a
+    /// name outside the config.
     fn update(&self, name: &str, f: impl FnOnce(&mut Seen)) {
-        // Called several times a cycle for every check: no key copy once
-        // the check has an entry.
-        let mut inner = self.write();
-        match inner.seen.get_mut(name) {
-            Some(seen) => f(seen),
-            None => f(inner.seen.entry(name.to_string()).or_default()),
+        if let Some(seen) = self.write().seen_mut(name) {
+            f(seen);
         }
     }
 
@@ -318,7 +342,7 @@ fn build(name: &str, fixed: &Fixed, seen: &Seen, state: &crate::CheckState) -> S
         (Monitoring::Monitored, Some(_)) => MonitoringStatus::Monitored,
     };
     let (status, ok) = words(seen, monitoring);
-    let m = |metric| seen.metrics.get(&metric).copied();
+    let m = |metric| seen.metric(metric);
     let whole = |metric| m(metric).map(|v: f64| v.max(0.0).round() as u64);
     let restarts_in_window = match fixed.window {
         Some(w) => state.restarts.within(state.cycle_now(fixed.period), w),
@@ -383,6 +407,7 @@ mod tests {
         let loaded = warden_config::load_text(std::path::Path::new("rc"), text.to_string());
         let config = loaded.config.unwrap();
         let b = StatusBoard::default();
+        let config = Arc::new(config);
         b.configure(&config, &StateStore::open(None));
         b
     }
