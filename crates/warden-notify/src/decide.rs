@@ -160,7 +160,7 @@ impl Decider {
         let mut root = service.to_string();
         let mut seen = HashSet::from([root.clone()]);
         loop {
-            let cause = self.routes.depends_on(&root).iter().find(|d| {
+            let cause = self.routes.depends_on(&root).find(|d| {
                 !seen.contains(*d)
                     && self.views.get(*d).is_some_and(|v| {
                         v.down || now.duration_since(v.last_event) < CONSEQUENCE_WINDOW
@@ -168,7 +168,7 @@ impl Decider {
             });
             match cause {
                 Some(d) => {
-                    root = d.clone();
+                    root = d.to_string();
                     seen.insert(root.clone());
                 }
                 None => return root,
@@ -222,7 +222,7 @@ mod tests {
 
     fn decider(dir: &std::path::Path) -> Decider {
         let loaded = warden_config::load_text(std::path::Path::new("rc"), RC.to_string());
-        let routes = Routes::new(loaded.config.as_ref().unwrap());
+        let routes = Routes::new(&std::sync::Arc::new(loaded.config.unwrap()));
         let queue = Arc::new(Queue::open(&dir.join("q"), None).unwrap());
         let memory = Memory::open(Some(&dir.join("alerts")));
         Decider::new(
@@ -294,7 +294,7 @@ mod tests {
             check process db with pidfile /run/db.pid\n  every 500 ms\n";
         let loaded = warden_config::load_text(std::path::Path::new("rc"), text.to_string());
         let mut d = decider(dir.path());
-        d.reload(Routes::new(loaded.config.as_ref().unwrap()));
+        d.reload(Routes::new(&std::sync::Arc::new(loaded.config.unwrap())));
         d.on_event(&ev("db", EventKind::DoesNotExist));
         d.remind();
         assert_eq!(queued(&d).len(), 1, "reminded at once");

@@ -3,11 +3,11 @@
 //! line wins for an address given twice), then every `set alert webhook`;
 //! each filtered by its `on { ... }` / `not on { ... }` list.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use warden_config::Config;
-use warden_config::model::{AlertRecipient, MailFormat, Webhook};
+use warden_config::model::{AlertRecipient, Check, NameIndex};
 
 use crate::alert::{Sink, passes};
 use crate::format::Template;
@@ -21,83 +21,62 @@ pub struct Target {
     pub reminder_cycles: Option<u32>,
 }
 
-#[derive(Debug, Default)]
-struct ServiceRoute {
-    recipients: Vec<AlertRecipient>,
-    depends_on: Vec<String>,
-    period: Duration,
-}
-
-/// The routing part of a configuration, rebuilt on every reload.
+/// The routing part of a configuration, rebuilt on every reload: read
+/// from the config itself when an event comes (a few a cycle at most),
+/// so it costs no copy of every check's name and recipients.
 #[derive(Debug, Default)]
 pub struct Routes {
-    global: Vec<AlertRecipient>,
-    format: MailFormat,
-    webhooks: Vec<Webhook>,
-    services: HashMap<String, ServiceRoute>,
-    cycle: Duration,
+    config: Arc<Config>,
+    index: NameIndex,
 }
 
 impl Routes {
-    pub fn new(config: &Config) -> Routes {
-        let s = &config.settings;
-        let services = config
-            .checks
-            .iter()
-            .map(|c| {
-                let own: Vec<&str> = c.alerts.iter().map(|a| a.address.as_str()).collect();
-                let mut recipients: Vec<AlertRecipient> = s
-                    .alerts
-                    .iter()
-                    .filter(|a| !own.contains(&a.address.as_str()))
-                    .filter(|a| {
-                        !c.noalerts
-                            .iter()
-                            .any(|n| n.eq_ignore_ascii_case(&a.address))
-                    })
-                    .cloned()
-                    .collect();
-                recipients.extend(c.alerts.iter().cloned());
-                let route = ServiceRoute {
-                    recipients,
-                    depends_on: c.depends_on.iter().map(|d| d.value.clone()).collect(),
-                    period: warden_engine::plan::period(&c.schedule, s.cycle),
-                };
-                (c.name.value.clone(), route)
-            })
-            .collect();
+    pub fn new(config: &Arc<Config>) -> Routes {
         Routes {
-            global: s.alerts.clone(),
-            format: s.mail_format.clone(),
-            webhooks: s.webhooks.clone(),
-            services,
-            cycle: s.cycle,
+            config: config.clone(),
+            index: NameIndex::new(&config.checks),
         }
     }
 
+    fn check(&self, service: &str) -> Option<&Check> {
+        let i = self.index.find(&self.config.checks, service)?;
+        self.config.checks.get(i)
+    }
+
     pub fn knows(&self, service: &str) -> bool {
-        self.services.contains_key(service)
+        self.check(service).is_some()
     }
 
     /// Where an event of filter name `filter` about `service` goes; with
     /// None, every target regardless of filters (for recoveries, which go
     /// to whoever heard of the failure).
     pub fn targets(&self, service: &str, filter: Option<&str>) -> Vec<Target> {
-        let recipients = self
-            .services
-            .get(service)
-            .map_or(&self.global, |r| &r.recipients);
+        let s = &self.config.settings;
+        let recipients: Vec<&AlertRecipient> = match self.check(service) {
+            Some(c) => s
+                .alerts
+                .iter()
+                .filter(|a| !c.alerts.iter().any(|own| own.address == a.address))
+                .filter(|a| {
+                    !c.noalerts
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(&a.address))
+                })
+                .chain(&c.alerts)
+                .collect(),
+            None => s.alerts.iter().collect(),
+        };
         let ok =
             |events: &[String], exclude: bool| filter.is_none_or(|f| passes(events, exclude, f));
         let mails = recipients
-            .iter()
+            .into_iter()
             .filter(|a| ok(&a.events, a.exclude))
             .map(|a| Target {
                 sink: Sink::Mail(bare_address(&a.address)),
-                template: Some(Template::resolve(&self.format, a.mail_format.as_ref())),
+                template: Some(Template::resolve(&s.mail_format, a.mail_format.as_ref())),
                 reminder_cycles: a.reminder_cycles.filter(|n| *n > 0),
             });
-        let hooks = self
+        let hooks = s
             .webhooks
             .iter()
             .filter(|w| ok(&w.events, w.exclude))
@@ -109,13 +88,18 @@ impl Routes {
         mails.chain(hooks).collect()
     }
 
-    pub fn depends_on(&self, service: &str) -> &[String] {
-        self.services.get(service).map_or(&[], |r| &r.depends_on)
+    /// The names of the checks `service` depends on.
+    pub fn depends_on(&self, service: &str) -> impl Iterator<Item = &str> {
+        self.check(service)
+            .into_iter()
+            .flat_map(|c| c.depends_on.iter().map(|d| d.value.as_str()))
     }
 
     /// The service's check period (one "cycle" for reminders).
     pub fn period(&self, service: &str) -> Duration {
-        self.services.get(service).map_or(self.cycle, |r| r.period)
+        let cycle = self.config.settings.cycle;
+        self.check(service)
+            .map_or(cycle, |c| warden_engine::plan::period(&c.schedule, cycle))
     }
 }
 
@@ -133,7 +117,7 @@ mod tests {
 
     fn routes(text: &str) -> Routes {
         let loaded = warden_config::load_text(std::path::Path::new("rc"), text.to_string());
-        Routes::new(loaded.config.as_ref().unwrap())
+        Routes::new(&Arc::new(loaded.config.unwrap()))
     }
 
     fn sinks(r: &Routes, service: &str, filter: &str) -> Vec<String> {
