@@ -235,6 +235,9 @@ async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
     let bus = EventBus::default();
     tracing::info!("Warden daemon with pid {} started", std::process::id());
     warn_unsupported(&config, &sources);
+    // The control text is needed no more: freed before the engine and the
+    // notifier allocate, they reuse its memory (it is the peak otherwise).
+    drop(sources);
     // Subscribed before the engine starts, so its first events are kept.
     let event_rx = bus.subscribe();
     let metrics_rx = bus.subscribe();
