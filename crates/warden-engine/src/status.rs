@@ -446,6 +446,73 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_probe_value_stays_and_the_subject_values_are_replaced() {
+        let b = board(RC);
+        let first = Outcome::ok("running")
+            .with(Metric::Memory, 1.0)
+            .with(Metric::Cpu, 9.0);
+        b.probed("web", &first, Duration::ZERO);
+        b.rule_probed(
+            "web",
+            &Outcome::ok("answered").with(Metric::ResponseTime, 0.25),
+        );
+        b.probed(
+            "web",
+            &Outcome::ok("running").with(Metric::Memory, 2.0),
+            Duration::ZERO,
+        );
+        let web = &b.snapshot()[0];
+        let names: Vec<_> = web.metrics.keys().map(String::as_str).collect();
+        assert_eq!(names, ["memory", "response_time"]);
+        assert_eq!(web.memory_bytes, Some(2));
+        assert_eq!(web.response_time_ms, Some(250.0));
+    }
+
+    #[test]
+    fn a_name_outside_the_config_changes_nothing() {
+        let b = board(RC);
+        b.probed(
+            "nosuch",
+            &Outcome::failed(Status::Missing, "gone"),
+            Duration::ZERO,
+        );
+        b.record_event(&Event::new("nosuch", EventKind::ActionDone, "started"));
+        let all = b.snapshot();
+        assert_eq!(all.len(), 2);
+        assert!(
+            all.iter()
+                .all(|s| s.status == "Initializing" && s.last_event.is_none())
+        );
+    }
+
+    #[test]
+    fn a_reload_keeps_what_the_old_board_saw_of_the_same_names() {
+        let old = board(RC);
+        old.probed(
+            "db",
+            &Outcome::ok("running").with(Metric::Cpu, 4.0),
+            Duration::ZERO,
+        );
+        old.record_event(&Event::new("web", EventKind::ActionDone, "started"));
+        // The new config lists db first and adds a check.
+        let new = board(
+            "check process db with pidfile /tmp/db.pid\n\
+             check process web with pidfile /tmp/web.pid\n\
+             check process cache with pidfile /tmp/cache.pid\n",
+        );
+        new.carry_over(&old);
+        let all = new.snapshot();
+        assert_eq!(all[0].name, "db");
+        assert_eq!(all[0].cpu_percent, Some(4.0));
+        assert!(all[0].last_check_unix_s.is_some());
+        assert_eq!(
+            all[1].last_event.as_ref().map(|e| e.kind.as_str()),
+            Some("Action done")
+        );
+        assert!(all[2].last_check_unix_s.is_none() && all[2].last_event.is_none());
+    }
+
+    #[test]
     fn a_fired_rule_names_the_status() {
         let b = board(RC);
         b.probed("web", &Outcome::ok("running"), Duration::ZERO);
