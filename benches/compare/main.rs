@@ -73,10 +73,15 @@ fn options() -> Result<Options, String> {
 /// Runs a scenario on one monitor (its binary given): raw figures or why not.
 type Runner = Box<dyn Fn(Monitor, &std::path::Path) -> Result<Value, String>>;
 
-/// One scenario: its name and how to run it on one monitor.
+/// A reference figure measured without any monitor.
+type Floor = Box<dyn Fn() -> Result<Value, String>>;
+
+/// One scenario: its name, how to run it on one monitor, and what the
+/// same work costs with no monitor at all, where that can be measured.
 struct Scenario {
     name: &'static str,
     run: Runner,
+    floor: Option<Floor>,
 }
 
 /// Every scenario at its full or its smoke size.
@@ -86,6 +91,7 @@ fn scenarios(full: bool) -> Vec<Scenario> {
     let mut list = vec![Scenario {
         name: "restart",
         run: Box::new(move |m, bin| restart::run(m, bin, pick(20, 2) as usize)),
+        floor: Some(Box::new(|| restart::floor(5))),
     }];
     let sizes: [(&'static str, overhead::Checks); 5] = [
         ("overhead-10", overhead::Checks::Process(10)),
@@ -107,9 +113,16 @@ fn scenarios(full: bool) -> Vec<Scenario> {
         ),
     ];
     for (name, checks) in sizes {
+        let floor: Option<Floor> = match checks {
+            overhead::Checks::Port(n) => Some(Box::new(move || {
+                overhead::connect_floor(n, warmup, seconds)
+            })),
+            overhead::Checks::Process(_) => None,
+        };
         list.push(Scenario {
             name,
             run: Box::new(move |m, bin| overhead::run(m, bin, checks, warmup, seconds)),
+            floor,
         });
     }
     let size = hol::Size {
@@ -121,12 +134,14 @@ fn scenarios(full: bool) -> Vec<Scenario> {
     list.push(Scenario {
         name: "hol",
         run: Box::new(move |m, bin| hol::run(m, bin, size)),
+        floor: None,
     });
     list.push(Scenario {
         name: "config",
         run: Box::new(move |m, bin| {
             config::run(m, bin, pick(10_000, 100) as usize, pick(10, 1) as usize)
         }),
+        floor: None,
     });
     list
 }
@@ -169,11 +184,36 @@ fn binary(monitor: Monitor, full: bool) -> Result<PathBuf, String> {
     }
 }
 
+/// Each monitor's CPU less the floor's: what the monitor itself adds.
+fn above_floor(per: &mut Map<String, Value>, floor: &Value) {
+    let Some(f) = floor["cpu_s_per_min"].as_f64() else {
+        return;
+    };
+    for r in per.values_mut() {
+        if let Some(cpu) = r["cpu_s_per_min"].as_f64()
+            && let Some(r) = r.as_object_mut()
+        {
+            r.insert("cpu_above_floor_s_per_min".into(), json!(cpu - f));
+        }
+    }
+}
+
 fn main() {
-    if let [_, flag, port] = std::env::args().collect::<Vec<_>>().as_slice()
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, port] = args.as_slice()
         && flag == "--serve"
     {
         net::serve(port.parse().unwrap_or(0));
+    }
+    if let [_, flag, n, warmup, seconds, ports] = args.as_slice()
+        && flag == "--connect"
+    {
+        let ports: Vec<u16> = ports.split(',').filter_map(|p| p.parse().ok()).collect();
+        let num = |s: &str| s.parse().unwrap_or(0);
+        if ports.is_empty() {
+            std::process::exit(2);
+        }
+        overhead::connect_loop(num(n) as usize, num(warmup), num(seconds), &ports);
     }
     // `--table FILE`: print the table of a saved run.
     if let [_, flag, file] = std::env::args().collect::<Vec<_>>().as_slice()
@@ -217,11 +257,11 @@ fn main() {
             let r = (s.run)(*m, bin).unwrap_or_else(|e| json!({ "error": e }));
             per.insert(m.name().into(), r);
         }
-        if s.name == "restart" {
-            per.insert(
-                "floor".into(),
-                restart::floor(5).unwrap_or_else(|e| json!({ "error": e })),
-            );
+        if let Some(floor) = &s.floor {
+            eprintln!("compare: {} with no monitor (floor) ...", s.name);
+            let f = floor().unwrap_or_else(|e| json!({ "error": e }));
+            above_floor(&mut per, &f);
+            per.insert("floor".into(), f);
         }
         results.insert(s.name.into(), Value::Object(per));
         order.push(s.name);

@@ -3,6 +3,7 @@
 //! checks at a 1 s cycle against healthy targets.
 
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -106,4 +107,72 @@ fn port_checks(n: usize, rc: &mut String) -> Result<Answering, String> {
         );
     }
     Ok(listeners)
+}
+
+/// The kernel's share of `n` port checks: the same `n` connects a second
+/// to the same kind of listeners, by a child of this harness that does
+/// nothing else (blocking `connect` then `close`: the fewest syscalls a
+/// TCP port test can make). What a monitor spends above this is its own.
+pub fn connect_floor(n: usize, warmup: u64, seconds: u64) -> Result<Value, String> {
+    let listeners = Answering::start(10)?;
+    let ports: Vec<String> = listeners.ports.iter().map(u16::to_string).collect();
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    // Read the figure from the pipe and leave the exit to the reaper
+    // thread (std's wait would race it).
+    let child = Command::new(exe)
+        .args(["--connect", &n.to_string(), &warmup.to_string()])
+        .args([seconds.to_string(), ports.join(",")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("connect floor: {e}"))?;
+    let mut out = String::new();
+    child
+        .stdout
+        .ok_or("no pipe")?
+        .read_to_string(&mut out)
+        .map_err(|e| format!("connect floor: {e}"))?;
+    let per_min: f64 = out
+        .trim()
+        .parse()
+        .map_err(|e| format!("connect floor said {out:?}: {e}"))?;
+    Ok(json!({ "cpu_s_per_min": per_min }))
+}
+
+/// The child's side (`--connect N WARMUP SECONDS PORTS`): `n` connects at
+/// the start of every second, spread over `ports`; prints its own CPU
+/// seconds per minute over `seconds` after `warmup`, and exits.
+pub fn connect_loop(n: usize, warmup: u64, seconds: u64, ports: &[u16]) -> ! {
+    let me = std::process::id() as i32;
+    let burst = || {
+        for i in 0..n {
+            let port = ports[i % ports.len()];
+            drop(std::net::TcpStream::connect(("127.0.0.1", port)));
+        }
+    };
+    let start = Instant::now();
+    let mut second = 0;
+    let mut measured = None;
+    while second < warmup + seconds {
+        if second == warmup {
+            measured = procs::cpu_ticks(me).map(|t| (t, Instant::now()));
+        }
+        burst();
+        second += 1;
+        std::thread::sleep(
+            (start + Duration::from_secs(second)).saturating_duration_since(Instant::now()),
+        );
+    }
+    let figure = measured
+        .zip(procs::cpu_ticks(me))
+        .map(|(((s0, _), t0), (s1, _))| {
+            (s1 - s0) as f64 / procs::ticks_per_second() / t0.elapsed().as_secs_f64() * 60.0
+        });
+    match figure {
+        Some(x) => {
+            println!("{x}");
+            std::process::exit(0)
+        }
+        None => std::process::exit(1),
+    }
 }
