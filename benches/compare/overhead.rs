@@ -3,7 +3,6 @@
 //! checks at a 1 s cycle against healthy targets.
 
 use std::fmt::Write as _;
-use std::io::Read as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -117,21 +116,12 @@ pub fn connect_floor(n: usize, warmup: u64, seconds: u64) -> Result<Value, Strin
     let listeners = Answering::start(10)?;
     let ports: Vec<String> = listeners.ports.iter().map(u16::to_string).collect();
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    // Read the figure from the pipe and leave the exit to the reaper
-    // thread (std's wait would race it).
-    let child = Command::new(exe)
-        .args(["--connect", &n.to_string(), &warmup.to_string()])
-        .args([seconds.to_string(), ports.join(",")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("connect floor: {e}"))?;
-    let mut out = String::new();
-    child
-        .stdout
-        .ok_or("no pipe")?
-        .read_to_string(&mut out)
-        .map_err(|e| format!("connect floor: {e}"))?;
+    let out = procs::stdout_of(
+        Command::new(exe)
+            .args(["--connect", &n.to_string(), &warmup.to_string()])
+            .args([seconds.to_string(), ports.join(",")]),
+        "connect floor",
+    )?;
     let per_min: f64 = out
         .trim()
         .parse()

@@ -5,8 +5,9 @@
 //! while it is known not to be reaped, so never a reused pid.
 
 use std::collections::HashMap;
+use std::io::Read as _;
 use std::os::fd::AsFd as _;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -232,4 +233,21 @@ pub fn load_average() -> Option<f64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// What `cmd` writes on stdout, read to its end. The exit is left to the
+/// reaper thread (std's wait would race it).
+pub fn stdout_of(cmd: &mut Command, what: &str) -> Result<String, String> {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{what}: {e}"))?;
+    let mut out = String::new();
+    child
+        .stdout
+        .ok_or("no pipe")?
+        .read_to_string(&mut out)
+        .map_err(|e| format!("{what}: {e}"))?;
+    Ok(out)
 }

@@ -2,9 +2,8 @@
 //! kill, the moment its start program ran and the moment its port answered
 //! again. Shared by the `restart` and `hol` scenarios.
 
-use std::io::Read as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -140,20 +139,10 @@ pub fn floor(runs: usize) -> Result<Value, String> {
     let mut samples = Vec::new();
     for _ in 0..runs.max(5) {
         let at = procs::now_ns();
-        // Read the stamp from the pipe and leave the exit to the reaper
-        // thread (std's wait would race it).
-        let child = Command::new("/bin/bash")
-            .args(["-c", "echo $EPOCHREALTIME"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("bash: {e}"))?;
-        let mut out = String::new();
-        child
-            .stdout
-            .ok_or("no pipe")?
-            .read_to_string(&mut out)
-            .map_err(|e| format!("stamp: {e}"))?;
+        let out = procs::stdout_of(
+            Command::new("/bin/bash").args(["-c", "echo $EPOCHREALTIME"]),
+            "bash",
+        )?;
         let stamp: f64 = out
             .trim()
             .replace(',', ".")
