@@ -142,6 +142,8 @@ impl Running {
             return Err("the control file has errors; keeping the running configuration".into());
         };
         warn_unsupported(&new, &sources);
+        // As at start: not held while the new engine allocates.
+        drop(sources);
         let new = Arc::new(new);
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
         // The old engine stops before the new one starts: never two tasks
