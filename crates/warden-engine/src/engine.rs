@@ -8,7 +8,6 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use warden_config::Config;
-use warden_config::model::NameIndex;
 
 use crate::events::EventBus;
 use crate::factory::{ProbeFactory, RegistryFactory};
@@ -45,20 +44,19 @@ impl Engine {
             .collect();
         state.retain(&names);
         let nodes = plan::plan(config, factory);
-        let index = NameIndex::new(&config.checks);
         let mut peers: Vec<Option<_>> = config.checks.iter().map(|_| None).collect();
-        let mut inboxes: Vec<Option<_>> = config.checks.iter().map(|_| None).collect();
+        let mut inboxes = Vec::with_capacity(nodes.len());
         for node in &nodes {
-            if let Some(i) = index.find(&config.checks, node.name()) {
-                let (tx, rx) = crate::mailbox::mailbox();
-                peers[i] = Some(tx);
-                inboxes[i] = Some(rx);
+            let (tx, rx) = crate::mailbox::mailbox();
+            if let Some(peer) = peers.get_mut(node.check.position()) {
+                *peer = Some(tx);
             }
+            inboxes.push(rx);
         }
         let shared = Arc::new(Shared::new(
             bus,
             state,
-            (config.clone(), index),
+            config.clone(),
             peers,
             DEFAULT_PROBE_CAP,
         ));
@@ -67,14 +65,7 @@ impl Engine {
         // One start instant for all: checks of the same period then share
         // their wake-ups.
         let first = tokio::time::Instant::now() + config.settings.start_delay;
-        for node in nodes {
-            let Some(inbox) = shared
-                .index
-                .find(&config.checks, node.name())
-                .and_then(|i| inboxes[i].take())
-            else {
-                continue;
-            };
+        for (node, inbox) in nodes.into_iter().zip(inboxes) {
             let task = Box::new(CheckTask::new(node, shared.clone()));
             tasks.spawn(task.run(inbox, first));
         }

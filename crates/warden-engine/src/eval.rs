@@ -71,7 +71,9 @@ impl CheckTask {
                 let timeout = rule_timeout(test).unwrap_or(self.shared.probe_timeout);
                 let outcome = self.shared.probe(probe.as_ref(), timeout).await;
                 self.timed_out = outcome.status == warden_probes::Status::Timeout;
-                self.shared.status.rule_probed(self.name(), &outcome);
+                self.shared
+                    .status
+                    .rule_probed(self.node.check.position(), &outcome);
                 Some((!outcome.is_ok(), outcome.reason))
             }
         }

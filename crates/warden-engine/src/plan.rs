@@ -31,6 +31,12 @@ impl CheckRef {
             index,
         })
     }
+
+    /// The check's position in its config: where the engine's per-check
+    /// vectors and the status board keep it.
+    pub fn position(&self) -> usize {
+        self.index
+    }
 }
 
 impl std::ops::Deref for CheckRef {

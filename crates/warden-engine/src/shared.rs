@@ -32,8 +32,8 @@ pub struct Shared {
     pub probes: Arc<Semaphore>,
     /// The engine's config and its checks by name: the per-check vectors
     /// below are in config order.
-    pub config: Arc<Config>,
-    pub index: NameIndex,
+    config: Arc<Config>,
+    index: NameIndex,
     /// Each check's mailbox; None for a check the engine does not run.
     pub peers: Vec<Option<crate::mailbox::Sender<Command>>>,
     /// Whether each check's last probe succeeded (for `depends on`).
@@ -44,14 +44,15 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// `index` is `config`'s; `peers` is in config order.
+    /// `peers` is in config order.
     pub fn new(
         bus: EventBus,
         state: StateStore,
-        (config, index): (Arc<Config>, NameIndex),
+        config: Arc<Config>,
         peers: Vec<Option<crate::mailbox::Sender<Command>>>,
         cap: usize,
     ) -> Self {
+        let index = NameIndex::new(&config.checks);
         let up = config
             .checks
             .iter()
@@ -74,8 +75,9 @@ impl Shared {
         self.index.find(&self.config.checks, name)
     }
 
-    pub fn set_up(&self, name: &str, up: bool) {
-        if let Some(flag) = self.position(name).and_then(|i| self.up.get(i)) {
+    /// Records whether the check at `position` (in config order) is up.
+    pub fn set_up(&self, position: usize, up: bool) {
+        if let Some(flag) = self.up.get(position) {
             flag.store(up, Ordering::Relaxed);
         }
     }

@@ -154,13 +154,6 @@ struct Inner {
     state: StateStore,
 }
 
-impl Inner {
-    fn seen_mut(&mut self, name: &str) -> Option<&mut Seen> {
-        let i = self.index.find(&self.config.checks, name)?;
-        self.seen.get_mut(i)
-    }
-}
-
 /// The board; cheap to clone, shared by the tasks and the readers.
 #[derive(Debug, Clone, Default)]
 pub struct StatusBoard {
@@ -224,10 +217,13 @@ impl StatusBoard {
             .collect()
     }
 
+    // The check tasks name their check by its position in the config (the
+    // board's, the same as the engine's); events name it by name.
+
     /// One subject probe's outcome and how long it took.
-    pub fn probed(&self, name: &str, outcome: &Outcome, took: Duration) {
+    pub fn probed(&self, at: usize, outcome: &Outcome, took: Duration) {
         let now = SystemTime::now();
-        self.update(name, |s| {
+        self.update(at, |s| {
             s.subject = Some((
                 outcome.status,
                 crate::task::kind_of(outcome),
@@ -246,28 +242,34 @@ impl StatusBoard {
     }
 
     /// A rule's own probe (a connection test): its measured values.
-    pub fn rule_probed(&self, name: &str, outcome: &Outcome) {
-        self.update(name, |s| s.set_metrics(outcome));
+    pub fn rule_probed(&self, at: usize, outcome: &Outcome) {
+        self.update(at, |s| s.set_metrics(outcome));
     }
 
     /// The end of one evaluation: which rule (if any) is failing now.
-    pub fn evaluated(&self, name: &str, failing: Option<EventKind>) {
+    pub fn evaluated(&self, at: usize, failing: Option<EventKind>) {
         let now = SystemTime::now();
-        self.update(name, |s| {
+        self.update(at, |s| {
             s.failing = failing;
             s.last_check = Some(now);
         });
     }
 
     /// When the check runs next.
-    pub fn scheduled(&self, name: &str, next: Instant) {
+    pub fn scheduled(&self, at: usize, next: Instant) {
         let wall = SystemTime::now() + next.saturating_duration_since(Instant::now());
-        self.update(name, |s| s.next_check = Some(wall));
+        self.update(at, |s| s.next_check = Some(wall));
     }
 
     /// Remembers an event as its check's last one.
     pub fn record_event(&self, event: &Event) {
-        self.update(&event.service, |s| {
+        let Some(at) = ({
+            let inner = self.read();
+            inner.index.find(&inner.config.checks, &event.service)
+        }) else {
+            return;
+        };
+        self.update(at, |s| {
             s.last_event = Some(LastEvent {
                 kind: event.kind.name().to_string(),
                 description: event.description.clone(),
@@ -276,10 +278,10 @@ impl StatusBoard {
         });
     }
 
-    /// Changes what the board holds of the check `name`; nothing for a
-    /// name outside the config.
-    fn update(&self, name: &str, f: impl FnOnce(&mut Seen)) {
-        if let Some(seen) = self.write().seen_mut(name) {
+    /// Changes what the board holds of the check at `at`; nothing past
+    /// the config's checks.
+    fn update(&self, at: usize, f: impl FnOnce(&mut Seen)) {
+        if let Some(seen) = self.write().seen.get_mut(at) {
             f(seen);
         }
     }
@@ -302,7 +304,9 @@ impl CheckTask {
             .zip(&self.node.check.rules)
             .position(|(slot, rule)| slot.state.fired() && !rule.succeeded)
             .map(|i| self.rule_event(i));
-        self.shared.status.evaluated(self.name(), failing);
+        self.shared
+            .status
+            .evaluated(self.node.check.position(), failing);
     }
 }
 
@@ -430,11 +434,11 @@ mod tests {
     fn a_probe_outcome_sets_status_and_measured_values() {
         let b = board(RC);
         let out = Outcome::failed(Status::Missing, "process is not running");
-        b.probed("web", &out, Duration::from_millis(3));
+        b.probed(0, &out, Duration::from_millis(3));
         let ok = Outcome::ok("running")
             .with(Metric::Memory, 2048.0)
             .with(Metric::Cpu, 1.5);
-        b.probed("db", &ok, Duration::from_millis(1));
+        b.probed(1, &ok, Duration::from_millis(1));
         let all = b.snapshot();
         assert_eq!(
             (all[0].status.as_str(), all[0].ok),
@@ -451,13 +455,10 @@ mod tests {
         let first = Outcome::ok("running")
             .with(Metric::Memory, 1.0)
             .with(Metric::Cpu, 9.0);
-        b.probed("web", &first, Duration::ZERO);
-        b.rule_probed(
-            "web",
-            &Outcome::ok("answered").with(Metric::ResponseTime, 0.25),
-        );
+        b.probed(0, &first, Duration::ZERO);
+        b.rule_probed(0, &Outcome::ok("answered").with(Metric::ResponseTime, 0.25));
         b.probed(
-            "web",
+            0,
             &Outcome::ok("running").with(Metric::Memory, 2.0),
             Duration::ZERO,
         );
@@ -469,13 +470,9 @@ mod tests {
     }
 
     #[test]
-    fn a_name_outside_the_config_changes_nothing() {
+    fn a_check_outside_the_config_changes_nothing() {
         let b = board(RC);
-        b.probed(
-            "nosuch",
-            &Outcome::failed(Status::Missing, "gone"),
-            Duration::ZERO,
-        );
+        b.probed(2, &Outcome::failed(Status::Missing, "gone"), Duration::ZERO);
         b.record_event(&Event::new("nosuch", EventKind::ActionDone, "started"));
         let all = b.snapshot();
         assert_eq!(all.len(), 2);
@@ -489,7 +486,7 @@ mod tests {
     fn a_reload_keeps_what_the_old_board_saw_of_the_same_names() {
         let old = board(RC);
         old.probed(
-            "db",
+            1,
             &Outcome::ok("running").with(Metric::Cpu, 4.0),
             Duration::ZERO,
         );
@@ -515,8 +512,8 @@ mod tests {
     #[test]
     fn a_fired_rule_names_the_status() {
         let b = board(RC);
-        b.probed("web", &Outcome::ok("running"), Duration::ZERO);
-        b.evaluated("web", Some(EventKind::ConnectionFailed));
+        b.probed(0, &Outcome::ok("running"), Duration::ZERO);
+        b.evaluated(0, Some(EventKind::ConnectionFailed));
         assert_eq!(b.snapshot()[0].status, "Connection failed");
     }
 

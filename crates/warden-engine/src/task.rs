@@ -118,7 +118,7 @@ impl CheckTask {
                     let now = std::time::SystemTime::now();
                     if !self.cron.as_mut().is_none_or(|g| g.tick(now)) {
                         tracing::debug!("'{}' skipped: the time is outside its cron spec", self.name());
-                        self.shared.status.scheduled(self.name(), next);
+                        self.shared.status.scheduled(self.node.check.position(), next);
                         continue;
                     }
                 }
@@ -126,7 +126,9 @@ impl CheckTask {
             // Boxed for the cycle only: the probes' futures would otherwise
             // sit in every check's task between cycles.
             Box::pin(self.evaluate()).await;
-            self.shared.status.scheduled(self.name(), next);
+            self.shared
+                .status
+                .scheduled(self.node.check.position(), next);
         }
     }
 
@@ -192,7 +194,9 @@ impl CheckTask {
             .probe(probe.as_ref(), self.shared.probe_timeout)
             .await;
         let took = began.elapsed();
-        self.shared.status.probed(self.name(), &outcome, took);
+        self.shared
+            .status
+            .probed(self.node.check.position(), &outcome, took);
         tracing::debug!("'{}' checked: {}", self.name(), outcome.reason);
         self.observe(&outcome);
         Some(outcome)
@@ -216,7 +220,8 @@ impl CheckTask {
             }
             self.last_status = Some(outcome.status);
         }
-        self.shared.set_up(self.node.name(), outcome.is_ok());
+        self.shared
+            .set_up(self.node.check.position(), outcome.is_ok());
         let pid = outcome.process.map(|p| p.pid);
         if self.watch.as_ref().map(ExitWatch::pid) != pid {
             self.watch = outcome.process.and_then(|p| self.pin(&p));
