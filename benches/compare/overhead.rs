@@ -141,28 +141,27 @@ pub fn connect_loop(n: usize, warmup: u64, seconds: u64, ports: &[u16]) -> ! {
         }
     };
     let start = Instant::now();
-    let mut second = 0;
-    let mut measured = None;
-    while second < warmup + seconds {
-        if second == warmup {
-            measured = procs::cpu_ticks(me).map(|t| (t, Instant::now()));
+    // One burst at the start of each of these seconds (counted from start).
+    let run = |seconds: std::ops::Range<u64>| {
+        for s in seconds {
+            burst();
+            let next = start + Duration::from_secs(s + 1);
+            std::thread::sleep(next.saturating_duration_since(Instant::now()));
         }
-        burst();
-        second += 1;
-        std::thread::sleep(
-            (start + Duration::from_secs(second)).saturating_duration_since(Instant::now()),
-        );
-    }
-    let figure = measured
-        .zip(procs::cpu_ticks(me))
-        .map(|(((s0, _), t0), (s1, _))| {
-            (s1 - s0) as f64 / procs::ticks_per_second() / t0.elapsed().as_secs_f64() * 60.0
-        });
-    match figure {
-        Some(x) => {
-            println!("{x}");
-            std::process::exit(0)
-        }
-        None => std::process::exit(1),
-    }
+    };
+    run(0..warmup);
+    let Some((before, _)) = procs::cpu_ticks(me) else {
+        std::process::exit(1)
+    };
+    let measured = Instant::now();
+    run(warmup..warmup + seconds);
+    let Some((after, _)) = procs::cpu_ticks(me) else {
+        std::process::exit(1)
+    };
+    let secs = measured.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        (after - before) as f64 / procs::ticks_per_second() / secs * 60.0
+    );
+    std::process::exit(0)
 }
