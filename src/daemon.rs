@@ -114,6 +114,28 @@ pub fn statefile(config: &Config, control: &Path) -> PathBuf {
     }
 }
 
+/// Monit's unique id of this installation, from `set idfile` (default
+/// `~/.warden.id`), made and stored when missing, as Monit does: M/Monit
+/// and the XML status name the host by it.
+fn monit_id(config: &Config) -> String {
+    let path = match (&config.settings.idfile, std::env::var_os("HOME")) {
+        (Some(p), _) => p.clone(),
+        (None, Some(home)) => PathBuf::from(home).join(".warden.id"),
+        (None, None) => return control::web::csrf_token(),
+    };
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let id = text.trim();
+        if !id.is_empty() {
+            return id.to_string();
+        }
+    }
+    let id = control::web::csrf_token();
+    if let Err(e) = std::fs::write(&path, format!("{id}\n")) {
+        tracing::warn!("cannot store the id in {}: {e}", path.display());
+    }
+    id
+}
+
 /// The running engine and what is needed to replace it on reload.
 struct Running {
     path: PathBuf,
@@ -249,9 +271,14 @@ async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
     let (board, board_rx) = watch::channel(engine.status_board());
     let events = tokio::spawn(record_events(event_rx, board_rx.clone()));
     let (requests, mut inbox) = mpsc::channel(64);
-    let control = ControlState::new(board_rx, requests);
+    let socket_path = control::server::socket_path(config.settings.httpd.as_ref(), &statefile);
+    let control = ControlState::new(board_rx, requests).with_info(control::DaemonInfo {
+        control_file: Some(std::path::absolute(&path).unwrap_or_else(|_| path.clone())),
+        monit_id: monit_id(&config),
+        socket: Some(socket_path.clone()),
+    });
     let metrics = control::metrics::Metrics::start(control.clone(), metrics_rx);
-    let Some((server, socket)) = serve_socket(&config, &statefile, control.clone(), &metrics)
+    let Some((server, socket)) = serve_socket(&config, socket_path, control.clone(), &metrics)
     else {
         engine.stop().await;
         return ExitCode::FAILURE;
@@ -272,10 +299,14 @@ async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
     };
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     let watchdog = tokio::spawn(watchdog());
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+    // SIGUSR1 is Monit's "wake up and check everything now" (`monit
+    // validate` sends it to the daemon's pid): without a handler it would
+    // kill the daemon.
+    let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut usr1)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
         signal(SignalKind::hangup()),
+        signal(SignalKind::user_defined1()),
     ) else {
         tracing::error!("cannot install signal handlers");
         return ExitCode::FAILURE;
@@ -286,6 +317,11 @@ async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
             _ = int.recv() => break,
             _ = hup.recv() => {
                 let _ = running.reload().await;
+            }
+            _ = usr1.recv() => {
+                tracing::info!("woken up by SIGUSR1: checking every service now");
+                let (reply, _) = tokio::sync::oneshot::channel();
+                running.handle(Request::Validate(reply)).await;
             }
             Some(request) = inbox.recv() => {
                 if running.handle(request).await {
@@ -313,17 +349,19 @@ async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
 /// socket cannot be created.
 fn serve_socket(
     config: &Config,
-    statefile: &Path,
+    socket: PathBuf,
     control: ControlState,
     metrics: &control::metrics::Metrics,
 ) -> Option<(control::server::UnixServer, PathBuf)> {
     let httpd = config.settings.httpd.as_ref();
-    let socket = control::server::socket_path(httpd, statefile);
     let access = control::server::SocketAccess::from_config(httpd);
     match control::server::bind(&socket, &access) {
         Ok(listener) => {
             tracing::info!("control socket at {}", socket.display());
-            let router = control::api_router(control).merge(metrics.router());
+            // Monit's routes last: its `/{name}` page takes any other path.
+            let router = control::api_router(control.clone())
+                .merge(metrics.router())
+                .merge(control::monit::router(control));
             let server = control::server::UnixServer::serve(listener, socket.clone(), router);
             Some((server, socket))
         }

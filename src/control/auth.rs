@@ -257,7 +257,8 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// The middleware: judges each request, logs and refuses, or lets it
-/// through with a [`Viewer`]. Anything but GET/HEAD counts as acting.
+/// through with a [`Viewer`]. Anything but GET/HEAD counts as acting,
+/// but for Monit's status pages, which its CLI asks for with a POST.
 pub async fn guard(State(access): State<Arc<Access>>, mut req: Request, next: Next) -> Response {
     let peer = req.extensions().get::<Peer>().map(|p| p.0);
     let ip = peer.map_or(IpAddr::from([127, 0, 0, 1]), |p| p.ip());
@@ -265,7 +266,8 @@ pub async fn guard(State(access): State<Arc<Access>>, mut req: Request, next: Ne
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let acts = !matches!(*req.method(), Method::GET | Method::HEAD);
+    let acts = !matches!(*req.method(), Method::GET | Method::HEAD)
+        && !super::monit::only_reads(req.uri().path());
     let who = peer.map_or_else(|| "unknown".to_string(), |p| p.to_string());
     match access.judge(ip, authorization, acts) {
         Verdict::Allowed(viewer) => {

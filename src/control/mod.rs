@@ -21,12 +21,15 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod metrics;
+pub mod monit;
 pub mod render;
 pub mod server;
 pub mod tcp;
 pub mod tls;
 pub mod web;
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::Json;
@@ -151,12 +154,24 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// What the daemon knows of itself, for Monit's documents.
+#[derive(Debug, Clone, Default)]
+pub struct DaemonInfo {
+    /// The control file it runs on.
+    pub control_file: Option<PathBuf>,
+    /// Monit's unique id of this installation (`set idfile`).
+    pub monit_id: String,
+    /// The control socket.
+    pub socket: Option<PathBuf>,
+}
+
 /// Everything a request handler needs; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ControlState {
     board: watch::Receiver<StatusBoard>,
     requests: mpsc::Sender<Request>,
     started: SystemTime,
+    info: Arc<DaemonInfo>,
 }
 
 impl ControlState {
@@ -167,7 +182,26 @@ impl ControlState {
             board,
             requests,
             started: SystemTime::now(),
+            info: Arc::default(),
         }
+    }
+
+    /// The same state, knowing what the daemon knows of itself.
+    pub fn with_info(mut self, info: DaemonInfo) -> Self {
+        self.info = Arc::new(info);
+        self
+    }
+
+    pub fn control_file(&self) -> Option<&Path> {
+        self.info.control_file.as_deref()
+    }
+
+    pub fn monit_id(&self) -> &str {
+        &self.info.monit_id
+    }
+
+    pub fn socket_path(&self) -> Option<&Path> {
+        self.info.socket.as_deref()
     }
 
     /// Every check's status, in config order.

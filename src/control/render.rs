@@ -73,17 +73,52 @@ pub fn report_count(statuses: &[ServiceStatus], what: &str) -> Option<usize> {
     Some(statuses.iter().filter(|s| test(s)).count())
 }
 
+/// `monit status` as Monit's protocol answers it: Monit's lines only.
+pub fn render_monit_status(statuses: &[ServiceStatus]) -> String {
+    let mut out = String::with_capacity(700 * statuses.len());
+    for s in statuses {
+        let _ = writeln!(out, "{} '{}'", s.kind, s.name);
+        for (label, value) in monit_rows(s) {
+            line(&mut out, label, &value);
+        }
+        out.push('\n');
+    }
+    out
+}
+
 fn block(out: &mut String, s: &ServiceStatus, colour: bool) {
     let _ = writeln!(out, "{} '{}'", s.kind, s.name);
-    line(out, "status", &paint(&s.status, s, colour));
-    line(out, "monitoring status", s.monitoring.words());
-    line(out, "monitoring mode", &s.mode);
-    if !s.groups.is_empty() {
-        line(out, "groups", &s.groups.join(", "));
+    let rows = monit_rows(s);
+    let (collected, rows) = rows
+        .split_last()
+        .map_or((None, &rows[..]), |(c, r)| (Some(c), r));
+    for (label, value) in rows {
+        if *label == "status" {
+            line(out, label, &paint(value, s, colour));
+        } else {
+            line(out, label, value);
+        }
     }
-    let opt = |v: Option<String>| v;
-    let rows = [
-        ("pid", opt(s.pid.map(|p| p.to_string()))),
+    additions(out, s);
+    if let Some((label, value)) = collected {
+        line(out, label, value);
+    }
+}
+
+/// A service's lines as `monit status` prints them, label and value, from
+/// `status` to `data collected` (always the last): the text answers and
+/// the service page show the same rows.
+pub fn monit_rows(s: &ServiceStatus) -> Vec<(&'static str, String)> {
+    let mut rows = vec![
+        ("status", s.status.clone()),
+        ("monitoring status", s.monitoring.words().to_string()),
+        ("monitoring mode", s.mode.clone()),
+    ];
+    if !s.groups.is_empty() {
+        rows.push(("groups", s.groups.join(", ")));
+    }
+    let figures = [
+        ("pid", s.pid.map(|p| p.to_string())),
         ("parent pid", s.ppid.map(|p| p.to_string())),
         ("uptime", s.uptime_s.map(uptime)),
         ("threads", s.threads.map(|n| n.to_string())),
@@ -103,14 +138,10 @@ fn block(out: &mut String, s: &ServiceStatus, colour: bool) {
             }),
         ),
     ];
-    for (label, value) in rows {
-        if let Some(v) = value {
-            line(out, label, &v);
-        }
-    }
-    additions(out, s);
+    rows.extend(figures.into_iter().filter_map(|(l, v)| Some((l, v?))));
     let collected = s.last_check_unix_s.map_or_else(|| "-".into(), date);
-    line(out, "data collected", &collected);
+    rows.push(("data collected", collected));
+    rows
 }
 
 /// Warden's lines that Monit does not have.

@@ -33,7 +33,7 @@ use warden_config::model::Httpd;
 use super::auth::{self, Access, Peer};
 use super::metrics::Metrics;
 use super::tls::tls_config;
-use super::{ControlState, api_router, web};
+use super::{ControlState, api_router, monit, web};
 
 /// A client gets this long to finish the TLS handshake or send its headers.
 const HANDSHAKE: Duration = Duration::from_secs(10);
@@ -76,9 +76,11 @@ impl WebInterface {
     /// reason it cannot (a bad certificate, a port in use) is an error in
     /// the log; the daemon runs on without it.
     pub async fn start(httpd: Option<&Httpd>, state: ControlState, metrics: &Metrics) -> Self {
+        // Monit's routes last: its `/{name}` page takes any other path.
         let routes = web::router(state.clone())
-            .merge(api_router(state))
-            .merge(metrics.router());
+            .merge(api_router(state.clone()))
+            .merge(metrics.router())
+            .merge(monit::router(state));
         let mut iface = WebInterface {
             routes,
             listening: Vec::new(),

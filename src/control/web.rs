@@ -50,7 +50,7 @@ pub fn router(state: ControlState) -> Router {
 }
 
 /// 128 random bits in hex, from the kernel.
-fn csrf_token() -> String {
+pub fn csrf_token() -> String {
     use std::io::Read as _;
     let mut bytes = [0u8; 16];
     if let Err(e) = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)) {

@@ -60,6 +60,10 @@ pub struct ServiceStatus {
     /// False when the check is failed or not monitored (what makes
     /// `warden status` exit non-zero); true while initializing.
     pub ok: bool,
+    /// What the check fails with now (None when it passes or is not
+    /// monitored): the typed side of `status`, for Monit's event bits.
+    #[serde(default)]
+    pub failing: Option<EventKind>,
     pub monitoring: MonitoringStatus,
     /// `active`, `passive` or `manual`.
     pub mode: String,
@@ -199,6 +203,11 @@ impl StatusBoard {
         }
     }
 
+    /// The config the board was set up with (the running engine's).
+    pub fn config(&self) -> Arc<Config> {
+        self.read().config.clone()
+    }
+
     /// Every check's status, in config order.
     pub fn snapshot(&self) -> Vec<ServiceStatus> {
         let inner = self.read();
@@ -328,14 +337,22 @@ fn fixed(check: &Check, cycle: Duration) -> Fixed {
     }
 }
 
-/// The status words and whether they count as OK.
-fn words(seen: &Seen, monitoring: MonitoringStatus) -> (String, bool) {
+/// What the check fails with now, if anything.
+fn failing(seen: &Seen, monitoring: MonitoringStatus) -> Option<EventKind> {
     match (monitoring, &seen.subject, seen.failing) {
-        (MonitoringStatus::NotMonitored, ..) => ("Not monitored".into(), false),
-        (MonitoringStatus::Initializing, ..) => ("Initializing".into(), true),
-        (_, Some((status, kind, _)), _) if *status != Status::Ok => (kind.name().into(), false),
-        (_, _, Some(kind)) => (kind.name().into(), false),
-        _ => ("OK".into(), true),
+        (MonitoringStatus::NotMonitored | MonitoringStatus::Initializing, ..) => None,
+        (_, Some((status, kind, _)), _) if *status != Status::Ok => Some(*kind),
+        (_, _, kind) => kind,
+    }
+}
+
+/// The status words and whether they count as OK.
+fn words(failing: Option<EventKind>, monitoring: MonitoringStatus) -> (String, bool) {
+    match (monitoring, failing) {
+        (MonitoringStatus::NotMonitored, _) => ("Not monitored".into(), false),
+        (MonitoringStatus::Initializing, _) => ("Initializing".into(), true),
+        (_, Some(kind)) => (kind.name().into(), false),
+        (_, None) => ("OK".into(), true),
     }
 }
 
@@ -345,7 +362,8 @@ fn build(name: &str, fixed: &Fixed, seen: &Seen, state: &crate::CheckState) -> S
         (Monitoring::Monitored, None) => MonitoringStatus::Initializing,
         (Monitoring::Monitored, Some(_)) => MonitoringStatus::Monitored,
     };
-    let (status, ok) = words(seen, monitoring);
+    let failing = failing(seen, monitoring);
+    let (status, ok) = words(failing, monitoring);
     let m = |metric| seen.metric(metric);
     let whole = |metric| m(metric).map(|v: f64| v.max(0.0).round() as u64);
     let restarts_in_window = match fixed.window {
@@ -359,6 +377,7 @@ fn build(name: &str, fixed: &Fixed, seen: &Seen, state: &crate::CheckState) -> S
         kind: fixed.kind.clone(),
         status,
         ok,
+        failing,
         monitoring,
         mode: fixed.mode.clone(),
         groups: fixed.groups.clone(),
