@@ -559,3 +559,31 @@ fn ansible_monit_module_changes_state_through_warden() {
     assert!(code == 0 && out.contains("\"changed\": true"), "{out}");
     assert!(wait_until(LIMIT, || status_words(&sb, "web") == "OK"));
 }
+
+#[test]
+fn debian_monit_cli_talks_over_tls() {
+    let sb = Sandbox::new();
+    let port = free_port();
+    let made =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let pem = sb.path("warden.pem");
+    std::fs::write(
+        &pem,
+        format!("{}{}", made.cert.pem(), made.signing_key.serialize_pem()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&pem, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let _w = daemon(
+        &sb,
+        &format!(
+            "set httpd port {port} use address 127.0.0.1\n  with ssl {{ pemfile: {}, selfsigned: allow }}\n  allow admin:pw",
+            pem.display()
+        ),
+    );
+    let summary = monit(&sb, &["summary"]);
+    assert_eq!(summary.code, 0, "{summary:?}");
+    assert!(summary.stdout.contains(" api "), "{summary:?}");
+    let old = sb.pid("web").unwrap();
+    assert_eq!(monit(&sb, &["restart", "web"]).code, 0);
+    assert!(restarted(&sb, "web", old), "{}", sb.log());
+}
