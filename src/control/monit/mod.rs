@@ -155,13 +155,11 @@ fn same_text(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Checks a POST's token before its handler runs, and gives every answer
-/// a fresh token cookie (pages put the same token in their forms), with
+/// Gives every answer a fresh token cookie (pages put the same token in
+/// their forms; handlers check a POST's pair through [`Params`]), with
 /// Monit's framing headers.
-async fn security_token(req: Request, next: Next) -> Response {
+async fn security_token(mut req: Request, next: Next) -> Response {
     let token = super::web::csrf_token();
-    let (parts, body) = req.into_parts();
-    let mut req = Request::from_parts(parts, body);
     req.extensions_mut().insert(PageToken(token.clone()));
     let mut res = next.run(req).await;
     let headers = res.headers_mut();
