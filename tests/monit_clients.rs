@@ -587,3 +587,32 @@ fn debian_monit_cli_talks_over_tls() {
     assert_eq!(monit(&sb, &["restart", "web"]).code, 0);
     assert!(restarted(&sb, "web", old), "{}", sb.log());
 }
+
+#[test]
+fn runtime_and_log_pages_show_the_daemon() {
+    let sb = Sandbox::new();
+    let port = free_port();
+    let _w = daemon(
+        &sb,
+        &format!(
+            "set logfile {{dir}}/daemon.log\nset httpd port {port} use address 127.0.0.1 allow admin:pw"
+        ),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let get = |path: &str| {
+        http(
+            reqwest::Method::GET,
+            &format!("{base}{path}"),
+            Some(("admin", "pw")),
+            None,
+            None,
+        )
+    };
+    let (code, _, runtime) = get("/_runtime");
+    assert_eq!(code, 200);
+    assert!(runtime.contains(&sb.rc.display().to_string()), "{runtime}");
+    assert!(runtime.contains("Poll time</td><td>1 seconds"), "{runtime}");
+    let (code, _, log) = get("/_viewlog");
+    assert_eq!(code, 200);
+    assert!(log.contains("Warden daemon with pid"), "{log}");
+}
