@@ -134,10 +134,11 @@ pub fn run() -> ExitCode {
         return syntax_check(&path);
     }
     let group = cli.group;
-    let remote = |verb| crate::remote::run(&path, group.clone(), verb);
+    let source = ControlFile::plain(&path);
+    let remote = |verb| crate::remote::run(&source, group.clone(), verb);
     use crate::remote::Verb;
     match cli.command {
-        None => crate::daemon::run(&path, cli.foreground),
+        None => crate::daemon::run(&source, cli.foreground, false),
         Some(Command::Plan { json }) => plan(&path, json),
         Some(Command::AlertTest { address }) => crate::alert_test::run(&path, address.as_deref()),
         Some(Command::Procmatch { .. }) => ExitCode::from(exit::OK),
@@ -156,6 +157,8 @@ pub fn run() -> ExitCode {
 }
 
 use warden::control::Action;
+
+use crate::control_file::ControlFile;
 
 /// `-c FILE`, or the first default location that exists.
 fn control_file(given: Option<&Path>) -> Option<PathBuf> {

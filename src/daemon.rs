@@ -4,6 +4,7 @@
 //! and SIGHUP (reload; a broken file keeps the old config running).
 
 use std::ffi::OsString;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
@@ -17,12 +18,14 @@ use warden_config::{Config, SourceMap};
 use warden_engine::{Command, Engine, EventBus, StateStore, StatusBoard};
 
 use crate::cli::exit;
+use crate::control_file::ControlFile;
 
 /// Set in the detached child so it knows it is the daemon.
 const DETACHED: &str = "WARDEN_DETACHED";
 
-pub fn run(path: &Path, foreground: bool) -> ExitCode {
-    let Some((config, sources)) = load(path) else {
+/// `verbose` logs at debug level (unless `WARDEN_LOG` says otherwise).
+pub fn run(source: &ControlFile, foreground: bool, verbose: bool) -> ExitCode {
+    let Some((config, sources)) = load(source) else {
         return ExitCode::from(exit::CONFIG);
     };
     let systemd = std::env::var_os("NOTIFY_SOCKET").is_some();
@@ -38,6 +41,7 @@ pub fn run(path: &Path, foreground: bool) -> ExitCode {
     crate::logging::init(
         config.settings.log.as_ref(),
         foreground || systemd || config.settings.init,
+        verbose,
     );
     if let Some(pidfile) = &config.settings.pidfile
         && let Err(e) = std::fs::write(pidfile, format!("{}\n", std::process::id()))
@@ -48,7 +52,7 @@ pub fn run(path: &Path, foreground: bool) -> ExitCode {
         .enable_all()
         .build()
     {
-        Ok(rt) => rt.block_on(serve(path.to_path_buf(), config, sources)),
+        Ok(rt) => rt.block_on(serve(source.clone(), config, sources)),
         Err(e) => {
             tracing::error!("cannot start the runtime: {e}");
             ExitCode::FAILURE
@@ -57,8 +61,8 @@ pub fn run(path: &Path, foreground: bool) -> ExitCode {
 }
 
 /// Loads the control file, printing its diagnostics; None on errors.
-fn load(path: &Path) -> Option<(Config, SourceMap)> {
-    let loaded = warden_config::load_file(path);
+fn load(source: &ControlFile) -> Option<(Config, SourceMap)> {
+    let loaded = source.load();
     let rendered = loaded.render();
     if !rendered.is_empty() {
         eprint!("{rendered}");
@@ -85,8 +89,12 @@ fn detach() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let spawned = std::process::Command::new(exe)
+    let mut args = std::env::args_os();
+    // The name it was called by goes too: as `monit` it reads Monit's options.
+    let name = args.next().unwrap_or_else(|| exe.clone().into_os_string());
+    let args: Vec<OsString> = args.collect();
+    let spawned = std::process::Command::new(&exe)
+        .arg0(name)
         .args(args)
         .env(DETACHED, "1")
         .stdin(Stdio::null())
@@ -116,7 +124,7 @@ pub fn statefile(config: &Config, control: &Path) -> PathBuf {
 
 /// The running engine and what is needed to replace it on reload.
 struct Running {
-    path: PathBuf,
+    source: ControlFile,
     /// None only while a reload swaps it.
     engine: Option<Engine>,
     config: Arc<Config>,
@@ -136,9 +144,9 @@ impl Running {
     async fn reload(&mut self) -> Result<(), String> {
         tracing::info!(
             "reinitializing Warden - control file '{}'",
-            self.path.display()
+            self.source.path.display()
         );
-        let Some((new, sources)) = reload(&self.path) else {
+        let Some((new, sources)) = reload(&self.source) else {
             return Err("the control file has errors; keeping the running configuration".into());
         };
         warn_unsupported(&new, &sources);
@@ -170,7 +178,7 @@ impl Running {
     /// come through it.
     fn socket_access(&self, new: &Config) {
         let httpd = new.settings.httpd.as_ref();
-        let wanted = control::server::socket_path(httpd, &statefile(new, &self.path));
+        let wanted = control::server::socket_path(httpd, &statefile(new, &self.source.path));
         if wanted != self.socket {
             tracing::warn!(
                 "the control socket stays at {} until Warden restarts (the control file now says {})",
@@ -228,11 +236,11 @@ impl Running {
     }
 }
 
-async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
+async fn serve(source: ControlFile, config: Config, sources: SourceMap) -> ExitCode {
     raise_open_files_limit();
     // One copy for the engine, the notifier and the control side.
     let config = Arc::new(config);
-    let statefile = statefile(&config, &path);
+    let statefile = statefile(&config, &source.path);
     let state = StateStore::open(Some(statefile.clone()));
     let bus = EventBus::default();
     tracing::info!("Warden daemon with pid {} started", std::process::id());
@@ -260,7 +268,7 @@ async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
     let web =
         control::tcp::WebInterface::start(config.settings.httpd.as_ref(), control, &metrics).await;
     let mut running = Running {
-        path,
+        source,
         engine: Some(engine),
         config,
         state,
@@ -350,8 +358,8 @@ async fn record_events(
 
 /// Parses and validates the file again; on errors logs them and keeps the
 /// running config.
-fn reload(path: &Path) -> Option<(Config, SourceMap)> {
-    let loaded = warden_config::load_file(path);
+fn reload(source: &ControlFile) -> Option<(Config, SourceMap)> {
+    let loaded = source.load();
     for line in loaded.render().lines().filter(|l| !l.trim().is_empty()) {
         tracing::error!("{line}");
     }

@@ -2,6 +2,7 @@
 
 mod alert_test;
 mod cli;
+mod control_file;
 mod daemon;
 mod logging;
 mod plan;
