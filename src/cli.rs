@@ -161,7 +161,7 @@ use warden::control::Action;
 use crate::control_file::ControlFile;
 
 /// `-c FILE`, or the first default location that exists.
-fn control_file(given: Option<&Path>) -> Option<PathBuf> {
+pub fn control_file(given: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = given {
         return Some(p.to_path_buf());
     }
@@ -222,42 +222,20 @@ fn plan(path: &Path, json: bool) -> ExitCode {
     ExitCode::from(exit::OK)
 }
 
-/// `procmatch REGEX`: every process whose command line matches, Monit's
-/// layout, the one a `matching` rule would pick (the oldest) starred.
+/// `procmatch REGEX`: see `procmatch.rs`.
 fn procmatch(pattern: &str) -> ExitCode {
-    let re = match warden_probes::pattern::Pattern::new(pattern) {
-        Ok(re) => re,
-        Err(e) => {
+    match crate::procmatch::list(pattern) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::from(exit::OK)
+        }
+        Err(crate::procmatch::ProcmatchError::Pattern(e)) => {
             eprintln!("warden: '{pattern}' is not a valid regular expression: {e}");
-            return ExitCode::from(exit::USAGE);
+            ExitCode::from(exit::USAGE)
         }
-    };
-    let table = match warden_probes::ProcessTable::scan() {
-        Ok(t) => t,
-        Err(e) => {
+        Err(crate::procmatch::ProcmatchError::Table(e)) => {
             eprintln!("warden: cannot read the process table: {e}");
-            return ExitCode::from(exit::FAILED);
+            ExitCode::from(exit::FAILED)
         }
-    };
-    let me = std::process::id();
-    let picked = table.oldest_matching(&re, me).map(|s| s.pid);
-    let pids = warden_probes::procfs::all_pids().unwrap_or_default();
-    let mut found: Vec<_> = pids
-        .into_iter()
-        .filter_map(|pid| table.get(pid))
-        .filter(|s| s.pid != me && !s.is_zombie())
-        .filter_map(|s| Some((s, table.cmdline(s.pid)?)))
-        .filter(|(_, cmd)| re.is_match(cmd))
-        .collect();
-    found.sort_by_key(|(s, _)| (s.starttime, s.pid));
-    println!("List of processes matching pattern \"{pattern}\":");
-    if !found.is_empty() {
-        println!("    PID       PPID      Command");
     }
-    for (s, cmd) in &found {
-        let mark = if Some(s.pid) == picked { '*' } else { ' ' };
-        println!(" {mark}{:>10}{:>10}  {cmd}", s.pid, s.ppid);
-    }
-    println!("Total matches: {}", found.len());
-    ExitCode::from(exit::OK)
 }

@@ -6,6 +6,7 @@ mod control_file;
 mod daemon;
 mod logging;
 mod plan;
+mod procmatch;
 mod remote;
 
 fn main() -> std::process::ExitCode {
