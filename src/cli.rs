@@ -1,6 +1,7 @@
 //! Command-line parsing (Monit's shape: options before the verb) and the
 //! commands that need no daemon (`-t`, `plan`, `procmatch`); the verbs that
-//! ask the daemon are in `remote.rs`.
+//! ask the daemon are in `remote.rs`. Called by the name `monit`, the
+//! binary reads Monit's own command line instead (`monit/`).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -122,6 +123,9 @@ pub struct Name {
 }
 
 pub fn run() -> ExitCode {
+    if crate::monit::invoked_as_monit() {
+        return crate::monit::run();
+    }
     let cli = Cli::parse();
     if let Some(Command::Procmatch { pattern }) = &cli.command {
         return procmatch(pattern);

@@ -5,6 +5,7 @@ mod cli;
 mod control_file;
 mod daemon;
 mod logging;
+mod monit;
 mod plan;
 mod procmatch;
 mod remote;

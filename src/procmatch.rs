@@ -1,7 +1,7 @@
 //! `procmatch REGEX`: the processes whose command line matches, in Monit's
 //! layout (its table without the box, as `monit -B procmatch` prints it),
 //! the one a `matching` rule would pick (the oldest) starred. Needs no
-//! daemon; `warden procmatch` prints it.
+//! daemon; both the `warden` and the `monit` command lines print it.
 
 use std::fmt::Write as _;
 
