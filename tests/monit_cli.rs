@@ -601,3 +601,105 @@ fn monit_options_put_the_state_pidfile_log_and_cycle_where_monit_would() {
         "the socket or pidfile was left behind"
     );
 }
+
+/// `ansible` on PATH, if installed.
+fn ansible() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("ansible"))
+        .find(|p| p.is_file())
+}
+
+/// What Ansible's ad-hoc run said: `localhost | CHANGED => {json}`, the
+/// word (SUCCESS, CHANGED, FAILED!) and the JSON.
+fn ansible_answer(out: &Output) -> (String, serde_json::Value) {
+    let parsed = out.stdout.split_once(" => ").and_then(|(head, json)| {
+        let word = head.rsplit("| ").next()?.trim().to_string();
+        Some((word, serde_json::from_str(json).ok()?))
+    });
+    parsed.unwrap_or_else(|| panic!("{}\n{}", out.stdout, out.stderr))
+}
+
+#[test]
+fn ansibles_monit_module_manages_a_warden_service_through_the_link() {
+    let Some(ansible) = ansible() else {
+        return eprintln!("SKIP: ansible is not installed (pip install ansible)");
+    };
+    let s = setup();
+    // The module runs `monit` from PATH without -c: the default control file.
+    std::fs::copy(&s.sb.rc, s.sb.path(".wardenrc")).unwrap();
+    let child = Command::new(&s.link)
+        .arg("-I")
+        .env("HOME", s.sb.dir.path())
+        .env_remove("NOTIFY_SOCKET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(s.sb.path("warden.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let _warden = Warden { child };
+    let web = || summary_status(&s.sb.run(&s.link, &["summary"], None), "web");
+    assert!(wait_until(Duration::from_secs(20), || web().as_deref() == Some("OK")));
+
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs = vec![s.sb.path("bin")];
+    dirs.extend(std::env::split_paths(&path));
+    let path = format!(
+        "PATH={}",
+        std::env::join_paths(dirs).unwrap().to_str().unwrap()
+    );
+    let module = |args: &str| {
+        let argv = [
+            path.as_str(),
+            "ANSIBLE_NOCOLOR=1",
+            "ANSIBLE_LOCALHOST_WARNING=false",
+            ansible.to_str().unwrap(),
+            "localhost",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            // The module runs on the Python that runs Ansible.
+            "-e",
+            "ansible_python_interpreter={{ ansible_playbook_python }}",
+            "-m",
+            "community.general.monit",
+            "-a",
+            args,
+        ];
+        s.sb.run(Path::new("/usr/bin/env"), &argv, None)
+    };
+    let first = module("name=web state=stopped");
+    if first.stdout.contains("couldn't resolve module") {
+        return eprintln!("SKIP: the community.general collection is not installed");
+    }
+    // (state, changed, web's status then, whether it runs)
+    let steps = [
+        ("stopped", true, "Not monitored", false),
+        ("stopped", false, "Not monitored", false),
+        ("started", true, "OK", true),
+        ("started", false, "OK", true),
+        ("unmonitored", true, "Not monitored", true),
+        ("monitored", true, "OK", true),
+        ("present", false, "OK", true),
+        ("reloaded", true, "OK", true),
+    ];
+    let mut first = Some(first);
+    for (state, changed, words, running) in steps {
+        let out = first
+            .take()
+            .unwrap_or_else(|| module(&format!("name=web state={state}")));
+        let (word, answer) = ansible_answer(&out);
+        let want = if changed { "CHANGED" } else { "SUCCESS" };
+        assert_eq!(word, want, "{state}: {answer}");
+        let settled = wait_until(Duration::from_secs(10), || web().as_deref() == Some(words));
+        assert!(settled, "after {state} web is {:?}, not {words}", web());
+        assert_eq!(answers(s.port), running, "after {state}");
+    }
+    let (word, missing) = ansible_answer(&module("name=nosuch state=started"));
+    assert_eq!(word, "FAILED!", "{missing}");
+    assert_eq!(
+        missing["msg"],
+        "nosuch process not presently configured with monit"
+    );
+}
