@@ -1,6 +1,7 @@
 //! Command-line parsing (Monit's shape: options before the verb) and the
 //! commands that need no daemon (`-t`, `plan`, `procmatch`); the verbs that
-//! ask the daemon are in `remote.rs`.
+//! ask the daemon are in `remote.rs`. Called by the name `monit`, the
+//! binary reads Monit's own command line instead (`monit/`).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -122,6 +123,9 @@ pub struct Name {
 }
 
 pub fn run() -> ExitCode {
+    if crate::monit::invoked_as_monit() {
+        return crate::monit::run();
+    }
     let cli = Cli::parse();
     if let Some(Command::Procmatch { pattern }) = &cli.command {
         return procmatch(pattern);
@@ -134,10 +138,11 @@ pub fn run() -> ExitCode {
         return syntax_check(&path);
     }
     let group = cli.group;
-    let remote = |verb| crate::remote::run(&path, group.clone(), verb);
+    let source = ControlFile::plain(&path);
+    let remote = |verb| crate::remote::run(&source, group.clone(), verb);
     use crate::remote::Verb;
     match cli.command {
-        None => crate::daemon::run(&path, cli.foreground),
+        None => crate::daemon::run(&source, cli.foreground, false),
         Some(Command::Plan { json }) => plan(&path, json),
         Some(Command::AlertTest { address }) => crate::alert_test::run(&path, address.as_deref()),
         Some(Command::Procmatch { .. }) => ExitCode::from(exit::OK),
@@ -157,8 +162,10 @@ pub fn run() -> ExitCode {
 
 use warden::control::Action;
 
+use crate::control_file::ControlFile;
+
 /// `-c FILE`, or the first default location that exists.
-fn control_file(given: Option<&Path>) -> Option<PathBuf> {
+pub fn control_file(given: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = given {
         return Some(p.to_path_buf());
     }
@@ -219,42 +226,20 @@ fn plan(path: &Path, json: bool) -> ExitCode {
     ExitCode::from(exit::OK)
 }
 
-/// `procmatch REGEX`: every process whose command line matches, Monit's
-/// layout, the one a `matching` rule would pick (the oldest) starred.
+/// `procmatch REGEX`: see `procmatch.rs`.
 fn procmatch(pattern: &str) -> ExitCode {
-    let re = match warden_probes::pattern::Pattern::new(pattern) {
-        Ok(re) => re,
-        Err(e) => {
+    match crate::procmatch::list(pattern) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::from(exit::OK)
+        }
+        Err(crate::procmatch::ProcmatchError::Pattern(e)) => {
             eprintln!("warden: '{pattern}' is not a valid regular expression: {e}");
-            return ExitCode::from(exit::USAGE);
+            ExitCode::from(exit::USAGE)
         }
-    };
-    let table = match warden_probes::ProcessTable::scan() {
-        Ok(t) => t,
-        Err(e) => {
+        Err(crate::procmatch::ProcmatchError::Table(e)) => {
             eprintln!("warden: cannot read the process table: {e}");
-            return ExitCode::from(exit::FAILED);
+            ExitCode::from(exit::FAILED)
         }
-    };
-    let me = std::process::id();
-    let picked = table.oldest_matching(&re, me).map(|s| s.pid);
-    let pids = warden_probes::procfs::all_pids().unwrap_or_default();
-    let mut found: Vec<_> = pids
-        .into_iter()
-        .filter_map(|pid| table.get(pid))
-        .filter(|s| s.pid != me && !s.is_zombie())
-        .filter_map(|s| Some((s, table.cmdline(s.pid)?)))
-        .filter(|(_, cmd)| re.is_match(cmd))
-        .collect();
-    found.sort_by_key(|(s, _)| (s.starttime, s.pid));
-    println!("List of processes matching pattern \"{pattern}\":");
-    if !found.is_empty() {
-        println!("    PID       PPID      Command");
     }
-    for (s, cmd) in &found {
-        let mark = if Some(s.pid) == picked { '*' } else { ' ' };
-        println!(" {mark}{:>10}{:>10}  {cmd}", s.pid, s.ppid);
-    }
-    println!("Total matches: {}", found.len());
-    ExitCode::from(exit::OK)
 }

@@ -4,6 +4,7 @@
 //! and SIGHUP (reload; a broken file keeps the old config running).
 
 use std::ffi::OsString;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
@@ -17,12 +18,14 @@ use warden_config::{Config, SourceMap};
 use warden_engine::{Command, Engine, EventBus, StateStore, StatusBoard};
 
 use crate::cli::exit;
+use crate::control_file::ControlFile;
 
 /// Set in the detached child so it knows it is the daemon.
 const DETACHED: &str = "WARDEN_DETACHED";
 
-pub fn run(path: &Path, foreground: bool) -> ExitCode {
-    let Some((config, sources)) = load(path) else {
+/// `verbose` logs at debug level (unless `WARDEN_LOG` says otherwise).
+pub fn run(source: &ControlFile, foreground: bool, verbose: bool) -> ExitCode {
+    let Some((config, sources)) = load(source) else {
         return ExitCode::from(exit::CONFIG);
     };
     let systemd = std::env::var_os("NOTIFY_SOCKET").is_some();
@@ -38,6 +41,7 @@ pub fn run(path: &Path, foreground: bool) -> ExitCode {
     crate::logging::init(
         config.settings.log.as_ref(),
         foreground || systemd || config.settings.init,
+        verbose,
     );
     if let Some(pidfile) = &config.settings.pidfile
         && let Err(e) = std::fs::write(pidfile, format!("{}\n", std::process::id()))
@@ -48,7 +52,7 @@ pub fn run(path: &Path, foreground: bool) -> ExitCode {
         .enable_all()
         .build()
     {
-        Ok(rt) => rt.block_on(serve(path.to_path_buf(), config, sources)),
+        Ok(rt) => rt.block_on(serve(source.clone(), config, sources)),
         Err(e) => {
             tracing::error!("cannot start the runtime: {e}");
             ExitCode::FAILURE
@@ -57,8 +61,8 @@ pub fn run(path: &Path, foreground: bool) -> ExitCode {
 }
 
 /// Loads the control file, printing its diagnostics; None on errors.
-fn load(path: &Path) -> Option<(Config, SourceMap)> {
-    let loaded = warden_config::load_file(path);
+fn load(source: &ControlFile) -> Option<(Config, SourceMap)> {
+    let loaded = source.load();
     let rendered = loaded.render();
     if !rendered.is_empty() {
         eprint!("{rendered}");
@@ -85,8 +89,12 @@ fn detach() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let spawned = std::process::Command::new(exe)
+    let mut args = std::env::args_os();
+    // The name it was called by goes too: as `monit` it reads Monit's options.
+    let name = args.next().unwrap_or_else(|| exe.clone().into_os_string());
+    let args: Vec<OsString> = args.collect();
+    let spawned = std::process::Command::new(&exe)
+        .arg0(name)
         .args(args)
         .env(DETACHED, "1")
         .stdin(Stdio::null())
@@ -114,31 +122,24 @@ pub fn statefile(config: &Config, control: &Path) -> PathBuf {
     }
 }
 
-/// Monit's unique id of this installation, from `set idfile` (default
-/// `~/.warden.id`), made and stored when missing, as Monit does: M/Monit
-/// and the XML status name the host by it.
-fn monit_id(config: &Config) -> String {
-    let path = match (&config.settings.idfile, std::env::var_os("HOME")) {
-        (Some(p), _) => p.clone(),
-        (None, Some(home)) => PathBuf::from(home).join(".warden.id"),
-        (None, None) => return control::web::csrf_token(),
-    };
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        let id = text.trim();
-        if !id.is_empty() {
-            return id.to_string();
+/// Monit's unique id of this host (`set idfile`, made when missing, as
+/// Monit does at start): the XML status names the host by it. A file that
+/// cannot be read or written leaves a random id for this run, logged.
+fn monit_id(config: &Config, control: &Path) -> String {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let path = warden::monit_id::path(config.settings.idfile.as_deref(), home.as_deref(), control);
+    match warden::monit_id::read_or_create(&path) {
+        Ok(id) => id.id,
+        Err(e) => {
+            tracing::warn!("{e}; this run uses an id of its own");
+            control::web::csrf_token()
         }
     }
-    let id = control::web::csrf_token();
-    if let Err(e) = std::fs::write(&path, format!("{id}\n")) {
-        tracing::warn!("cannot store the id in {}: {e}", path.display());
-    }
-    id
 }
 
 /// The running engine and what is needed to replace it on reload.
 struct Running {
-    path: PathBuf,
+    source: ControlFile,
     /// None only while a reload swaps it.
     engine: Option<Engine>,
     config: Arc<Config>,
@@ -158,9 +159,9 @@ impl Running {
     async fn reload(&mut self) -> Result<(), String> {
         tracing::info!(
             "reinitializing Warden - control file '{}'",
-            self.path.display()
+            self.source.path.display()
         );
-        let Some((new, sources)) = reload(&self.path) else {
+        let Some((new, sources)) = reload(&self.source) else {
             return Err("the control file has errors; keeping the running configuration".into());
         };
         warn_unsupported(&new, &sources);
@@ -192,7 +193,7 @@ impl Running {
     /// come through it.
     fn socket_access(&self, new: &Config) {
         let httpd = new.settings.httpd.as_ref();
-        let wanted = control::server::socket_path(httpd, &statefile(new, &self.path));
+        let wanted = control::server::socket_path(httpd, &statefile(new, &self.source.path));
         if wanted != self.socket {
             tracing::warn!(
                 "the control socket stays at {} until Warden restarts (the control file now says {})",
@@ -250,11 +251,11 @@ impl Running {
     }
 }
 
-async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
+async fn serve(source: ControlFile, config: Config, sources: SourceMap) -> ExitCode {
     raise_open_files_limit();
     // One copy for the engine, the notifier and the control side.
     let config = Arc::new(config);
-    let statefile = statefile(&config, &path);
+    let statefile = statefile(&config, &source.path);
     let state = StateStore::open(Some(statefile.clone()));
     let bus = EventBus::default();
     tracing::info!("Warden daemon with pid {} started", std::process::id());
@@ -273,8 +274,10 @@ async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
     let (requests, mut inbox) = mpsc::channel(64);
     let socket_path = control::server::socket_path(config.settings.httpd.as_ref(), &statefile);
     let control = ControlState::new(board_rx, requests).with_info(control::DaemonInfo {
-        control_file: Some(std::path::absolute(&path).unwrap_or_else(|_| path.clone())),
-        monit_id: monit_id(&config),
+        control_file: Some(
+            std::path::absolute(&source.path).unwrap_or_else(|_| source.path.clone()),
+        ),
+        monit_id: monit_id(&config, &source.path),
         socket: Some(socket_path.clone()),
     });
     let metrics = control::metrics::Metrics::start(control.clone(), metrics_rx);
@@ -287,7 +290,7 @@ async fn serve(path: PathBuf, config: Config, sources: SourceMap) -> ExitCode {
     let web =
         control::tcp::WebInterface::start(config.settings.httpd.as_ref(), control, &metrics).await;
     let mut running = Running {
-        path,
+        source,
         engine: Some(engine),
         config,
         state,
@@ -388,8 +391,8 @@ async fn record_events(
 
 /// Parses and validates the file again; on errors logs them and keeps the
 /// running config.
-fn reload(path: &Path) -> Option<(Config, SourceMap)> {
-    let loaded = warden_config::load_file(path);
+fn reload(source: &ControlFile) -> Option<(Config, SourceMap)> {
+    let loaded = source.load();
     for line in loaded.render().lines().filter(|l| !l.trim().is_empty()) {
         tracing::error!("{line}");
     }

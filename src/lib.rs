@@ -1,4 +1,6 @@
 //! Warden's library side: the control interface (API, socket server,
-//! client, status rendering), shared by the `warden` binary and benchmarks.
+//! client, status rendering) and Monit's unique id, shared by the `warden`
+//! binary and benchmarks.
 
 pub mod control;
+pub mod monit_id;

@@ -46,10 +46,10 @@ where
 }
 
 /// Installs the logger; `WARDEN_LOG` (tracing's filter syntax) overrides
-/// the default level, info.
-pub fn init(target: Option<&LogTarget>, stderr: bool) {
-    let filter =
-        || EnvFilter::try_from_env("WARDEN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+/// the default level, info (debug when `verbose`).
+pub fn init(target: Option<&LogTarget>, stderr: bool, verbose: bool) {
+    let level = if verbose { "debug" } else { "info" };
+    let filter = || EnvFilter::try_from_env("WARDEN_LOG").unwrap_or_else(|_| EnvFilter::new(level));
     let file = crate::daemon::log_file(target).and_then(|p| {
         match std::fs::OpenOptions::new()
             .create(true)

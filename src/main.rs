@@ -2,9 +2,12 @@
 
 mod alert_test;
 mod cli;
+mod control_file;
 mod daemon;
 mod logging;
+mod monit;
 mod plan;
+mod procmatch;
 mod remote;
 
 fn main() -> std::process::ExitCode {

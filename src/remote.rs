@@ -3,17 +3,19 @@
 //! the control file, ask, print, and exit with a code that means something.
 
 use std::io::IsTerminal as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
 use warden::control::client::{Client, ClientError};
 use warden::control::render;
 use warden::control::{ActReport, Action, Target};
+use warden_config::Config;
 use warden_engine::ServiceStatus;
 use warden_engine::status::{MonitoringStatus, unix_s};
 
 use crate::cli::{Show, exit};
+use crate::control_file::ControlFile;
 
 /// One verb and its arguments.
 #[derive(Debug)]
@@ -30,32 +32,21 @@ pub enum Verb {
 /// A way out: the exit code and, unless empty, one line for stderr.
 type Outcome = Result<u8, (u8, String)>;
 
-pub fn run(path: &Path, group: Option<String>, verb: Verb) -> ExitCode {
-    let loaded = warden_config::load_file(path);
+pub fn run(source: &ControlFile, group: Option<String>, verb: Verb) -> ExitCode {
+    let loaded = source.load();
     let Some(config) = loaded.config else {
         eprint!("{}", loaded.render());
         return ExitCode::from(exit::CONFIG);
     };
-    let statefile = crate::daemon::statefile(&config, path);
-    let socket = warden::control::server::socket_path(config.settings.httpd.as_ref(), &statefile);
-    let no_daemon = matches!(verb, Verb::Validate)
-        && std::os::unix::net::UnixStream::connect(&socket).is_err_and(|e| {
-            matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
-            )
-        });
-    if no_daemon {
+    let socket = socket(&config, &source.path);
+    if matches!(verb, Verb::Validate) && !answers(&socket) {
         eprintln!(
             "warden: no daemon answers on {}; checking the control file's syntax only",
             socket.display()
         );
-        return crate::cli::syntax_check(path);
+        return crate::cli::syntax_check(&source.path);
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    let done = match (runtime, Client::new(&socket)) {
+    let done = match (runtime(), Client::new(&socket)) {
         (Ok(rt), Ok(client)) => rt.block_on(ask(&client, &socket, group, verb)),
         (Err(e), _) => Err((exit::FAILED, format!("cannot start the runtime: {e}"))),
         (_, Err(e)) => Err(failure(e)),
@@ -67,6 +58,31 @@ pub fn run(path: &Path, group: Option<String>, verb: Verb) -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// The daemon's control socket, found from its control file as the daemon
+/// finds it.
+pub fn socket(config: &Config, control: &Path) -> PathBuf {
+    let statefile = crate::daemon::statefile(config, control);
+    warden::control::server::socket_path(config.settings.httpd.as_ref(), &statefile)
+}
+
+/// False when nobody listens on the socket (no file, or refused): no
+/// daemon runs. A socket this user may not use still answers.
+pub fn answers(socket: &Path) -> bool {
+    !std::os::unix::net::UnixStream::connect(socket).is_err_and(|e| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+        )
+    })
+}
+
+/// The small runtime a CLI request runs on.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
 }
 
 async fn ask(client: &Client, socket: &Path, group: Option<String>, verb: Verb) -> Outcome {
@@ -81,12 +97,7 @@ async fn ask(client: &Client, socket: &Path, group: Option<String>, verb: Verb) 
             Ok(exit::OK)
         }
         Verb::Quit => {
-            client.post("quit").await.map_err(failure)?;
-            // Scripts may start a new daemon next: return once it is gone.
-            let end = Instant::now() + Duration::from_secs(15);
-            while socket.exists() && Instant::now() < end {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            quit(client, socket).await.map_err(failure)?;
             println!("Warden daemon stopped");
             Ok(exit::OK)
         }
@@ -148,27 +159,71 @@ async fn act(client: &Client, action: Action, target: Target) -> Outcome {
     )
 }
 
+/// Asks the daemon to stop and returns once its socket is gone (bounded):
+/// scripts may start a new daemon next.
+pub async fn quit(client: &Client, socket: &Path) -> Result<(), ClientError> {
+    client.post("quit").await?;
+    let end = Instant::now() + Duration::from_secs(15);
+    while socket.exists() && Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+/// Why a `status`/`summary` found nothing to show.
+#[derive(Debug)]
+pub enum SelectError {
+    Client(ClientError),
+    NoService(String),
+    NoGroup(String),
+}
+
+impl From<ClientError> for SelectError {
+    fn from(e: ClientError) -> Self {
+        SelectError::Client(e)
+    }
+}
+
 /// The statuses a `status`/`summary` asks for: all, one name, or a group.
-async fn select(
+pub async fn select(
     client: &Client,
     group: Option<String>,
     name: Option<String>,
-) -> Result<Vec<ServiceStatus>, (u8, String)> {
-    let all = client.status().await.map_err(failure)?;
+) -> Result<Vec<ServiceStatus>, SelectError> {
+    pick(client.status().await?, group, name)
+}
+
+/// Of `all`, the one named, else those of the group, else all.
+pub fn pick(
+    all: Vec<ServiceStatus>,
+    group: Option<String>,
+    name: Option<String>,
+) -> Result<Vec<ServiceStatus>, SelectError> {
     let chosen: Vec<_> = match (&name, &group) {
         (Some(n), _) => all.into_iter().filter(|s| &s.name == n).collect(),
         (None, Some(g)) => all.into_iter().filter(|s| s.groups.contains(g)).collect(),
         (None, None) => return Ok(all),
     };
     match (chosen.is_empty(), name, group) {
-        (true, Some(n), _) => Err((exit::UNKNOWN, format!("there is no service named '{n}'"))),
-        (true, None, Some(g)) => Err((exit::UNKNOWN, format!("there is no group named '{g}'"))),
+        (true, Some(n), _) => Err(SelectError::NoService(n)),
+        (true, None, Some(g)) => Err(SelectError::NoGroup(g)),
         _ => Ok(chosen),
     }
 }
 
+/// `warden`'s words and exit codes for a failed selection.
+fn not_selected(e: SelectError) -> (u8, String) {
+    match e {
+        SelectError::Client(e) => failure(e),
+        SelectError::NoService(n) => (exit::UNKNOWN, format!("there is no service named '{n}'")),
+        SelectError::NoGroup(g) => (exit::UNKNOWN, format!("there is no group named '{g}'")),
+    }
+}
+
 async fn show_status(client: &Client, group: Option<String>, show: Show, summary: bool) -> Outcome {
-    let statuses = select(client, group, show.name).await?;
+    let statuses = select(client, group, show.name)
+        .await
+        .map_err(not_selected)?;
     let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let text = match (show.json, summary) {
         (true, false) => json(&statuses)?,
@@ -225,24 +280,28 @@ async fn report(client: &Client, what: Option<String>) -> Outcome {
     Ok(verdict(&all))
 }
 
-/// Asks the daemon to evaluate every check now, waits (bounded) until each
-/// monitored check has reported, then prints the summary.
 async fn validate(client: &Client) -> Outcome {
+    let statuses = validated(client).await.map_err(failure)?;
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    print!("{}", render::render_summary(&statuses, colour));
+    Ok(verdict(&statuses))
+}
+
+/// Asks the daemon to evaluate every check now and waits (bounded) until
+/// each monitored check has reported; the statuses then.
+pub async fn validated(client: &Client) -> Result<Vec<ServiceStatus>, ClientError> {
     let asked = unix_s(SystemTime::now());
-    client.post("validate").await.map_err(failure)?;
+    client.post("validate").await?;
     let end = Instant::now() + Duration::from_secs(20);
-    let statuses = loop {
-        let all = client.status().await.map_err(failure)?;
+    loop {
+        let all = client.status().await?;
         let pending = all.iter().any(|s| {
             s.monitoring != MonitoringStatus::NotMonitored
                 && s.last_check_unix_s.is_none_or(|t| t < asked)
         });
         if !pending || Instant::now() >= end {
-            break all;
+            return Ok(all);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    print!("{}", render::render_summary(&statuses, colour));
-    Ok(verdict(&statuses))
+    }
 }

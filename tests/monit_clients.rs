@@ -138,7 +138,10 @@ fn debian_monit_cli_reads_and_acts_through_the_tcp_interface() {
 
     let status = monit(&sb, &["status"]);
     assert_eq!(status.code, 0, "{status:?}");
-    assert!(status.stdout.starts_with("Warden "), "{status:?}");
+    assert!(
+        status.stdout.starts_with("Monit 5.33.0 uptime: "),
+        "{status:?}"
+    );
     assert!(status.stdout.contains("Process 'web'"), "{status:?}");
     assert!(status.stdout.contains("File 'conf'"), "{status:?}");
     assert!(

@@ -73,17 +73,62 @@ pub fn report_count(statuses: &[ServiceStatus], what: &str) -> Option<usize> {
     Some(statuses.iter().filter(|s| test(s)).count())
 }
 
-/// `monit status` as Monit's protocol answers it: Monit's lines only.
-pub fn render_monit_status(statuses: &[ServiceStatus]) -> String {
-    let mut out = String::with_capacity(700 * statuses.len());
+/// The first line of Monit's `status` and `summary` answers.
+pub fn monit_headline(uptime_s: u64) -> String {
+    format!(
+        "Monit {} uptime: {}",
+        super::monit::MONIT_VERSION,
+        uptime(uptime_s)
+    )
+}
+
+/// `monit status` as Monit prints it (its protocol's text answer and the
+/// `monit` command): the headline, a blank line, Monit's lines only.
+pub fn render_monit_status(uptime_s: u64, statuses: &[ServiceStatus], colour: bool) -> String {
+    let mut out = String::with_capacity(64 + 700 * statuses.len());
+    let _ = writeln!(out, "{}\n", monit_headline(uptime_s));
     for s in statuses {
         let _ = writeln!(out, "{} '{}'", s.kind, s.name);
         for (label, value) in monit_rows(s) {
-            line(&mut out, label, &value);
+            if label == "status" {
+                line(&mut out, label, &paint(&value, s, colour));
+            } else {
+                line(&mut out, label, &value);
+            }
         }
         out.push('\n');
     }
     out
+}
+
+/// `monit summary` as Monit prints it: the headline, then the table by
+/// type (systems first, then processes, files, fifos, directories,
+/// filesystems, hosts, networks and programs, each in config order).
+pub fn render_monit_summary(uptime_s: u64, statuses: &[ServiceStatus], colour: bool) -> String {
+    const ORDER: [&str; 9] = [
+        "System",
+        "Process",
+        "File",
+        "Fifo",
+        "Directory",
+        "Filesystem",
+        "Remote Host",
+        "Network",
+        "Program",
+    ];
+    let mut sorted: Vec<&ServiceStatus> = statuses.iter().collect();
+    sorted.sort_by_key(|s| {
+        ORDER
+            .iter()
+            .position(|k| *k == s.kind)
+            .unwrap_or(ORDER.len())
+    });
+    let owned: Vec<ServiceStatus> = sorted.into_iter().cloned().collect();
+    format!(
+        "{}\n{}",
+        monit_headline(uptime_s),
+        render_summary(&owned, colour)
+    )
 }
 
 fn block(out: &mut String, s: &ServiceStatus, colour: bool) {

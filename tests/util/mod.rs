@@ -161,20 +161,41 @@ impl Sandbox {
         } else {
             &[env!("CARGO_BIN_EXE_warden")]
         };
+        let mut argv: Vec<&std::ffi::OsStr> = rest.iter().map(|a| a.as_ref()).collect();
+        argv.extend(warden.iter().map(std::ffi::OsStr::new));
+        argv.extend(["-c".as_ref(), rc.as_os_str()]);
+        argv.extend(args.iter().map(std::ffi::OsStr::new));
+        self.run(Path::new(program), &argv, None)
+    }
+
+    /// Runs `PROGRAM ARGS...` with the sandbox as HOME and `stdin` (else
+    /// nothing) as its input. The test's subreaper may reap the child
+    /// before `wait` does, so a shell reports the exit code on stderr.
+    pub fn run<S: AsRef<std::ffi::OsStr>>(
+        &self,
+        program: &Path,
+        args: &[S],
+        stdin: Option<&str>,
+    ) -> CliOutput {
         let mut child = Command::new("/bin/sh")
             .arg("-c")
             .arg(format!("\"$0\" \"$@\"; echo \"{EXIT_MARK}$?]\" >&2"))
             .arg(program)
-            .args(rest)
-            .args(warden)
-            .arg("-c")
-            .arg(rc)
             .args(args)
             .env("HOME", self.dir.path())
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("run warden");
+            .expect("run a command");
+        if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
+            use std::io::Write as _;
+            let _ = input.write_all(text.as_bytes());
+        }
         let mut err = child.stderr.take().unwrap();
         let reader = std::thread::spawn(move || {
             let mut s = String::new();

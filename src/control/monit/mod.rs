@@ -217,16 +217,11 @@ fn csrf_refused() -> Response {
     error_page(StatusCode::FORBIDDEN, "Invalid CSRF Token")
 }
 
-/// `Warden 0.1.0 uptime: 5m`: Monit's first line, naming who answers.
-fn headline(state: &ControlState) -> String {
-    let up = SystemTime::now()
+/// How long this daemon has run, for Monit's headline.
+fn uptime_s(state: &ControlState) -> u64 {
+    SystemTime::now()
         .duration_since(state.started())
-        .map_or(0, |d| d.as_secs());
-    format!(
-        "Warden {} uptime: {}",
-        env!("CARGO_PKG_VERSION"),
-        render::uptime(up)
-    )
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The services `service=` and `group=` select (all when neither is given);
@@ -269,40 +264,13 @@ async fn status(State(state): State<ControlState>, params: Params) -> Response {
     let summary = params
         .get("level")
         .is_some_and(|l| l.eq_ignore_ascii_case("summary"));
+    let up = uptime_s(&state);
     let body = if summary {
-        format!("{}\n{}", headline(&state), summary_table(selected))
+        render::render_monit_summary(up, &selected, false)
     } else {
-        format!(
-            "{}\n\n{}",
-            headline(&state),
-            render::render_monit_status(&selected)
-        )
+        render::render_monit_status(up, &selected, false)
     };
     text(body)
-}
-
-/// Monit lists its summary by type: systems first, then processes, files,
-/// fifos, directories, filesystems, hosts, networks and programs, each in
-/// config order.
-fn summary_table(mut statuses: Vec<ServiceStatus>) -> String {
-    const ORDER: [&str; 9] = [
-        "System",
-        "Process",
-        "File",
-        "Fifo",
-        "Directory",
-        "Filesystem",
-        "Remote Host",
-        "Network",
-        "Program",
-    ];
-    statuses.sort_by_key(|s| {
-        ORDER
-            .iter()
-            .position(|k| *k == s.kind)
-            .unwrap_or(ORDER.len())
-    });
-    render::render_summary(&statuses, false)
 }
 
 async fn summary(State(state): State<ControlState>, params: Params) -> Response {
@@ -310,7 +278,11 @@ async fn summary(State(state): State<ControlState>, params: Params) -> Response 
         return csrf_refused();
     }
     match select(&state, &params) {
-        Ok(selected) => text(format!("{}\n{}", headline(&state), summary_table(selected))),
+        Ok(selected) => text(render::render_monit_summary(
+            uptime_s(&state),
+            &selected,
+            false,
+        )),
         Err(name) => not_found(name),
     }
 }
