@@ -58,6 +58,13 @@ fn syntax_error(text: &str, err: pest::error::Error<Rule>) -> Diagnostic {
     } else if !words.is_empty() {
         diag = diag.with_hint(format!("expected {}", one_of(&words)));
     }
+    // A quote left open swallows the lines after it: say where it began.
+    if let Some(open) = crate::quotes::multiline_string_before(text, at) {
+        diag = diag.with_note(
+            Span::new(open, open + 1),
+            "this string starts here and is not closed on its line",
+        );
+    }
     diag
 }
 
