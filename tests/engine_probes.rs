@@ -67,8 +67,8 @@ fn what_the_engine_cannot_run_is_a_warning_for_validate_and_the_daemon() {
         "set daemon 60\n\
          check filesystem root with path /\n  \
          if failed permission 644 then alert\n\
-         check network lo with interface lo\n  \
-         if cpu > 50% then alert\n",
+         check process app with pidfile /nonexistent/app.pid\n  \
+         if read activity > 1 MB/s then alert\n",
     );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
         .arg("-c")
@@ -85,7 +85,7 @@ fn what_the_engine_cannot_run_is_a_warning_for_validate_and_the_daemon() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("wardenrc:5:6: warning: the resource test on a network check"),
+        stderr.contains("wardenrc:5:6: warning: the disk read test on a process check"),
         "{stderr}"
     );
     let _w = sb.warden();

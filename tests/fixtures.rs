@@ -1,6 +1,8 @@
 //! Grammar fixtures: each `tests/fixtures/valid/*.rc` loads without errors
 //! and its config model is snapshotted; each `tests/fixtures/invalid/*.rc`
-//! fails and its rendered diagnostics are snapshotted.
+//! fails and its rendered diagnostics are snapshotted; each
+//! `tests/fixtures/warning/*.rc` (a value Monit takes although it cannot
+//! work) loads with warnings only, and they are snapshotted.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
@@ -34,6 +36,25 @@ fn invalid_fixtures_are_rejected_with_a_clear_diagnostic() {
     insta::glob!("fixtures/invalid/*.rc", |path| {
         let loaded = load(path);
         assert!(loaded.has_errors(), "{} was accepted", path.display());
+        insta::assert_snapshot!(loaded.render());
+    });
+}
+
+#[test]
+fn warning_fixtures_load_and_say_why_they_cannot_work() {
+    insta::glob!("fixtures/warning/*.rc", |path| {
+        let loaded = load(path);
+        assert!(
+            !loaded.has_errors(),
+            "{}:\n{}",
+            path.display(),
+            loaded.render()
+        );
+        assert!(
+            !loaded.diagnostics.is_empty(),
+            "{} loaded without a warning",
+            path.display()
+        );
         insta::assert_snapshot!(loaded.render());
     });
 }

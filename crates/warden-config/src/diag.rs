@@ -1,5 +1,6 @@
 //! Diagnostics people read: `FILE:LINE:COL: error: MESSAGE`, the source line,
-//! a caret under the span and a hint in the user's words.
+//! a caret under the span, a hint in the user's words, and notes that point
+//! at another place that explains the problem.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -30,6 +31,17 @@ pub struct Diagnostic {
     pub origin: Origin,
     pub message: String,
     pub hint: Option<String>,
+    /// Other places that explain the problem, rendered after it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<Note>,
+}
+
+/// A place in the text, with words on its part in a diagnostic (e.g. where
+/// a string left open began).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Note {
+    pub span: Span,
+    pub message: String,
 }
 
 impl Diagnostic {
@@ -39,6 +51,7 @@ impl Diagnostic {
             origin: Origin::Span(span),
             message: message.into(),
             hint: None,
+            notes: Vec::new(),
         }
     }
 
@@ -55,11 +68,20 @@ impl Diagnostic {
             origin: Origin::File(path.into()),
             message: message.into(),
             hint: None,
+            notes: Vec::new(),
         }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn with_note(mut self, span: Span, message: impl Into<String>) -> Self {
+        self.notes.push(Note {
+            span,
+            message: message.into(),
+        });
         self
     }
 
@@ -88,35 +110,44 @@ impl Diagnostic {
             Origin::File(path) => {
                 let _ = writeln!(out, "{}: {level}: {}", path.display(), self.message);
             }
-            Origin::Span(span) => match sources.locate(span.start) {
-                Some(loc) => {
-                    let _ = writeln!(
-                        out,
-                        "{}:{}:{}: {level}: {}",
-                        loc.path.display(),
-                        loc.line,
-                        loc.column,
-                        self.message
-                    );
-                    let gutter = loc.line.to_string();
-                    let pad = " ".repeat(gutter.len());
-                    let _ = writeln!(out, " {gutter} | {}", loc.line_text);
-                    let _ = writeln!(
-                        out,
-                        " {pad} | {}",
-                        caret(loc.line_text, loc.column, span, sources)
-                    );
-                }
-                None => {
+            Origin::Span(span) => {
+                if !located(&mut out, level, &self.message, span, sources) {
                     let _ = writeln!(out, "<input>: {level}: {}", self.message);
                 }
-            },
+            }
         }
         if let Some(hint) = &self.hint {
             let _ = writeln!(out, "   = hint: {hint}");
         }
+        for note in &self.notes {
+            located(&mut out, "note", &note.message, &note.span, sources);
+        }
         out
     }
+}
+
+/// `FILE:LINE:COL: LEVEL: MESSAGE`, the line and a caret under the span;
+/// false (nothing written) when the span is in no file.
+fn located(out: &mut String, level: &str, message: &str, span: &Span, sources: &SourceMap) -> bool {
+    let Some(loc) = sources.locate(span.start) else {
+        return false;
+    };
+    let _ = writeln!(
+        out,
+        "{}:{}:{}: {level}: {message}",
+        loc.path.display(),
+        loc.line,
+        loc.column,
+    );
+    let gutter = loc.line.to_string();
+    let pad = " ".repeat(gutter.len());
+    let _ = writeln!(out, " {gutter} | {}", loc.line_text);
+    let _ = writeln!(
+        out,
+        " {pad} | {}",
+        caret(loc.line_text, loc.column, span, sources)
+    );
+    true
 }
 
 /// Blanks up to the column (keeping tabs so the caret lines up) and one `^`

@@ -55,10 +55,36 @@ fn syntax_error(text: &str, err: pest::error::Error<Rule>) -> Diagnostic {
         .collect();
     if let Some(suggestion) = did_you_mean(found, &keywords) {
         diag = diag.with_hint(format!("did you mean '{suggestion}'?"));
+    } else if looks_like_template(text, at) {
+        diag = diag.with_hint(
+            "this looks like template markup that was never rendered: render the template first",
+        );
     } else if !words.is_empty() {
         diag = diag.with_hint(format!("expected {}", one_of(&words)));
     }
+    // A quote left open swallows the lines after it: say where it began.
+    if let Some(open) = crate::quotes::multiline_string_before(text, at) {
+        diag = diag.with_note(
+            Span::new(open, open + 1),
+            "this string starts here and is not closed on its line",
+        );
+    }
     diag
+}
+
+/// Whether the text at `at` is markup of a template engine (`{{ x }}`,
+/// `{% x %}`, `${X}`, `%X%`, `%(x)s`), which Monit's lexer refuses outside
+/// quotes too.
+fn looks_like_template(text: &str, at: usize) -> bool {
+    let rest = text.get(at..).unwrap_or("");
+    let before = text.get(..at).unwrap_or("");
+    rest.starts_with("{{")
+        || rest.starts_with("{%")
+        || (rest.starts_with('{') && before.ends_with('$'))
+        || rest
+            .strip_prefix('%')
+            .and_then(|r| r.chars().next())
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '(')
 }
 
 /// The token at `at`: a quoted string, a word, or one character.

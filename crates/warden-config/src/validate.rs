@@ -1,26 +1,47 @@
 //! Whole-config validation after lowering: facts no single statement can
 //! check on its own (names, dependencies, regexes, paths, the environment).
 
+mod fit;
+
 use std::collections::HashMap;
 use std::path::Path;
 
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::lower::Cx;
-use crate::model::{Action, CheckKind, Config, ProcessTarget, Program, Test, UserRef};
+use crate::model::{Action, Check, CheckKind, Config, ProcessTarget, Program, Test, UserRef};
 
 pub fn validate(config: &Config, cx: &mut Cx) {
+    // After an error a rule may be missing: "nothing is tested" would be noise.
+    let clean = !cx.diagnostics.iter().any(Diagnostic::is_error);
     unique_names(config, cx);
     dependencies(config, cx);
     for check in &config.checks {
-        if let CheckKind::Process { target } = &check.kind {
-            match target {
+        match &check.kind {
+            CheckKind::Process { target } => match target {
                 ProcessTarget::Pidfile(p) if !p.is_absolute() => cx.error(
                     check.name.span,
                     format!("the pidfile '{}' must be an absolute path", p.display()),
                 ),
-                ProcessTarget::Matching(re) => regex_ok(cx, check.name.span, re),
+                ProcessTarget::Matching(re) => {
+                    regex_ok(cx, check.name.span, re);
+                }
                 _ => {}
+            },
+            CheckKind::File { path } | CheckKind::Directory { path } | CheckKind::Fifo { path }
+                if !path.is_absolute() =>
+            {
+                cx.push(
+                    Diagnostic::error(
+                        check.name.span,
+                        format!("the path '{}' must be an absolute path", path.display()),
+                    )
+                    .with_hint("write the full path, starting with '/'"),
+                )
             }
+            _ => {}
+        }
+        if clean {
+            nothing_tested(cx, check);
         }
         let programs = [&check.start, &check.stop, &check.restart];
         for program in programs.into_iter().flatten() {
@@ -30,6 +51,7 @@ pub fn validate(config: &Config, cx: &mut Cx) {
             program_exists(cx, program);
         }
         for rule in &check.rules {
+            fit::rule_fits(cx, &check.kind, rule);
             match &rule.test.value {
                 // One restart per cycle at most: `5 restarts within 5 cycles`
                 // can happen (Monit accepts it), 6 within 5 cannot.
@@ -40,7 +62,17 @@ pub fn validate(config: &Config, cx: &mut Cx) {
                     )
                     .with_hint("there is at most one restart per cycle: the restarts must not outnumber the cycles"),
                 ),
-                Test::Content { pattern, .. } => regex_ok(cx, rule.test.span, pattern),
+                Test::Content { pattern, .. } => {
+                    regex_ok(cx, rule.test.span, pattern);
+                }
+                // Monit looks them up when it reads the file (and refuses
+                // it); Warden when it tests, so the user may come later.
+                Test::Uid(user) if !is_number(user) && !name_in("/etc/passwd", user) => {
+                    cx.warning(rule.test.span, format!("user '{user}' does not exist here"))
+                }
+                Test::Gid(group) if !is_number(group) && !name_in("/etc/group", group) => {
+                    cx.warning(rule.test.span, format!("group '{group}' does not exist here"))
+                }
                 _ => {}
             }
             let actions =
@@ -54,23 +86,67 @@ pub fn validate(config: &Config, cx: &mut Cx) {
     }
 }
 
-fn unique_names(config: &Config, cx: &mut Cx) {
-    let mut seen: HashMap<&str, &crate::span::Spanned<String>> = HashMap::new();
-    for check in &config.checks {
-        if let Some(first) = seen.get(check.name.value.as_str()) {
-            let (first_span, name) = (first.span, &check.name.value);
-            cx.push(
-                Diagnostic::error(
-                    check.name.span,
-                    format!("a check named '{name}' exists already"),
+/// A host check without a connection or ping test, or a program check
+/// without a status or content test, tests nothing: Monit refuses the file
+/// ("incomplete"); Warden says so and runs it (a program is still run and
+/// its exit status and output kept).
+fn nothing_tested(cx: &mut Cx, check: &Check) {
+    let tested = |f: fn(&Test) -> bool| check.rules.iter().any(|r| f(&r.test.value));
+    let (missing, hint) = match check.kind {
+        CheckKind::Host { .. }
+            if !tested(|t| {
+                matches!(
+                    t,
+                    Test::Connection(_) | Test::Url(_) | Test::Ping { .. } | Test::Resolve(_)
                 )
-                .with_hint(format!(
+            }) =>
+        {
+            (
+                "no port, url or ping test",
+                "add e.g. 'if failed ping then alert'",
+            )
+        }
+        CheckKind::Program { .. }
+            if !tested(|t| matches!(t, Test::Status { .. } | Test::Content { .. })) =>
+        {
+            (
+                "no status or content test",
+                "add e.g. 'if status != 0 then alert'",
+            )
+        }
+        _ => return,
+    };
+    cx.push(
+        Diagnostic::warning(
+            check.name.span,
+            format!("'{}' has {missing}: nothing acts on it", check.name.value),
+        )
+        .with_hint(hint),
+    );
+}
+
+/// Service names are unique, and as in Monit case does not tell two apart.
+fn unique_names(config: &Config, cx: &mut Cx) {
+    let mut seen: HashMap<String, &crate::span::Spanned<String>> = HashMap::new();
+    for check in &config.checks {
+        if let Some(first) = seen.get(&check.name.value.to_lowercase()) {
+            let (first_span, name) = (first.span, &check.name.value);
+            let message = if first.value == *name {
+                format!("a check named '{name}' exists already")
+            } else {
+                format!(
+                    "a check named '{}' exists already (names do not tell case apart)",
+                    first.value
+                )
+            };
+            cx.push(
+                Diagnostic::error(check.name.span, message).with_hint(format!(
                     "service names must be unique; the first one is at offset {}",
                     first_span.start
                 )),
             );
         } else {
-            seen.insert(&check.name.value, &check.name);
+            seen.insert(check.name.value.to_lowercase(), &check.name);
         }
     }
 }
@@ -145,8 +221,12 @@ fn visit(
     state[node] = 2;
 }
 
-pub(crate) fn regex_ok(cx: &mut Cx, span: crate::span::Span, pattern: &str) {
-    if let Err(e) = regex::Regex::new(pattern) {
+/// Whether `pattern` is a regex; an error at `span` when it is not.
+pub(crate) fn regex_ok(cx: &mut Cx, span: crate::span::Span, pattern: &str) -> bool {
+    let Err(e) = regex::Regex::new(pattern) else {
+        return true;
+    };
+    {
         let detail = e.to_string();
         let last = detail
             .lines()
@@ -159,6 +239,7 @@ pub(crate) fn regex_ok(cx: &mut Cx, span: crate::span::Span, pattern: &str) {
             format!("invalid regular expression '{pattern}': {last}"),
         );
     }
+    false
 }
 
 /// A program that is not there is a warning: it may be installed later.
@@ -179,6 +260,10 @@ fn program_exists(cx: &mut Cx, program: &Program) {
     {
         cx.warning(program.span, format!("group '{group}' does not exist here"));
     }
+}
+
+fn is_number(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_digit())
 }
 
 /// Whether `/etc/passwd`-style `file` has an entry `name` (true when the

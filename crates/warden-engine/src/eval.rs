@@ -304,9 +304,25 @@ mod tests {
         assert_eq!(metric_for(Resource::ReadOps, Unit::OpsPerSecond), None);
     }
 
+    /// The test of `rule`, in the first type of check that takes it (a
+    /// test applies to some types only, as in Monit).
     fn test_of(rule: &str) -> Test {
-        let text = format!("check file f with path /x\n if {rule} then alert\n");
-        let loaded = warden_config::load_text_without_includes(std::path::Path::new("t.rc"), text);
+        let load = |head: &str| {
+            let text = format!("{head}\n if {rule} then alert\n");
+            warden_config::load_text_without_includes(std::path::Path::new("t.rc"), text)
+        };
+        let heads = [
+            "check file f with path /x",
+            "check filesystem f with path /x",
+            "check system s",
+            "check program p with path /bin/true",
+            "check network n with interface lo",
+        ];
+        let loaded = heads
+            .iter()
+            .map(|head| load(head))
+            .find(|loaded| !loaded.has_errors())
+            .unwrap_or_else(|| load(heads[0]));
         assert!(!loaded.has_errors(), "{}", loaded.render());
         loaded
             .config

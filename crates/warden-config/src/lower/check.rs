@@ -135,18 +135,18 @@ fn hostname() -> String {
         .unwrap_or_else(|| "localhost".to_string())
 }
 
-/// Template markup left in a value (`%VAR%`, `${VAR}`, `{{VAR}}`,
-/// `%(VAR)s`) means the file was never rendered: Monit rejects it too.
+/// A quoted value that is one template token and nothing else (`{{ x }}`,
+/// `${X}`, `%X%`, `%(x)s`) was most likely never rendered: a warning, as
+/// Monit takes any quoted text. Markup inside a longer value (`date +%F`,
+/// `"/run/{{ name }}.pid"`) is left alone, and unquoted markup is a syntax
+/// error, as in Monit. True when the value is such a token.
 pub(crate) fn placeholder_check(cx: &mut Cx, at: Span, value: &str) -> bool {
-    let bytes = value.as_bytes();
-    let percent_pair = bytes.iter().filter(|&&b| b == b'%').count() >= 2;
-    let found =
-        value.contains("${") || value.contains("{{") || value.contains("%(") || percent_pair;
+    let found = is_template_token(value);
     if found {
         cx.push(
-            crate::Diagnostic::error(
+            crate::Diagnostic::warning(
                 at,
-                format!("'{value}' holds an unexpanded template placeholder"),
+                format!("'{value}' looks like an unexpanded template placeholder"),
             )
             .with_hint("render the template (replace the placeholder with its value) first"),
         );
@@ -154,11 +154,35 @@ pub(crate) fn placeholder_check(cx: &mut Cx, at: Span, value: &str) -> bool {
     found
 }
 
+/// Whether the whole of `value` is one template placeholder.
+pub(crate) fn is_template_token(value: &str) -> bool {
+    let v = value.trim();
+    let between = |open: &str, close: &str| {
+        v.strip_prefix(open)
+            .and_then(|rest| rest.strip_suffix(close))
+            .is_some_and(|inner| !inner.trim().is_empty() && !inner.contains(close))
+    };
+    let word = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    };
+    between("{{", "}}")
+        || between("{%", "%}")
+        || v.strip_prefix("${")
+            .and_then(|r| r.strip_suffix('}'))
+            .is_some_and(word)
+        || v.strip_prefix('%')
+            .and_then(|r| r.strip_suffix('%'))
+            .is_some_and(word)
+        || v.strip_prefix("%(")
+            .and_then(|r| r.strip_suffix(")s").or_else(|| r.strip_suffix(")d")))
+            .is_some_and(word)
+}
+
 fn path_value(pair: &P<'_>, cx: &mut Cx) -> Option<PathBuf> {
     let value = text(pair);
-    if placeholder_check(cx, span(pair), &value) {
-        return None;
-    }
+    placeholder_check(cx, span(pair), &value);
     if value.is_empty() {
         cx.error(span(pair), "the path is empty");
         return None;
@@ -193,10 +217,23 @@ fn network_target(target: &P<'_>, cx: &mut Cx) -> Option<CheckKind> {
 pub(crate) fn address(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
     let value = text(pair);
     if placeholder_check(cx, span(pair), &value) {
-        return None;
+        // Monit takes it as a name that never resolves; so does Warden.
+        return Some(value);
     }
-    let ip_like = value.contains(':') || value.chars().all(|c| c.is_ascii_digit() || c == '.');
-    let ok = if ip_like {
+    let dotted = !value.is_empty() && value.chars().all(|c| c.is_ascii_digit() || c == '.');
+    if dotted && value.parse::<std::net::Ipv4Addr>().is_err() {
+        // Monit takes `999.1.1.1` as a host name that never resolves: the
+        // tests on it always fail. A warning, not a refusal.
+        cx.push(
+            crate::Diagnostic::warning(
+                span(pair),
+                format!("'{value}' is not an IPv4 address: it is read as a host name, which will not resolve"),
+            )
+            .with_hint("each of the four numbers of an IPv4 address is 0-255"),
+        );
+        return Some(value);
+    }
+    let ok = if value.contains(':') || dotted {
         value.parse::<std::net::IpAddr>().is_ok()
     } else {
         !value.is_empty()
@@ -234,8 +271,10 @@ fn item_into(check: &mut Check, item: P<'_>, cx: &mut Cx) {
                 .map(|p| Spanned::new(text(&p), span(&p))),
         ),
         Rule::group => {
-            if let Some(g) = item.into_inner().find(|p| !is_keyword(p)) {
-                check.groups.push(text(&g));
+            if let Some(g) = item.into_inner().find(|p| !is_keyword(p))
+                && let Some(name) = group_name(cx, &g)
+            {
+                check.groups.push(name);
             }
         }
         Rule::schedule | Rule::not_every => {
@@ -254,7 +293,10 @@ fn item_into(check: &mut Check, item: P<'_>, cx: &mut Cx) {
         }
         Rule::check_noalert => {
             if let Some(a) = item.into_inner().find(|p| !is_keyword(p)) {
-                check.noalerts.push(text(&a));
+                match super::settings::check_email(&text(&a)) {
+                    Ok(address) => check.noalerts.push(address),
+                    Err(message) => cx.error(span(&a), message),
+                }
             }
         }
         Rule::ignore_content => {
@@ -272,14 +314,39 @@ fn item_into(check: &mut Check, item: P<'_>, cx: &mut Cx) {
     }
 }
 
+/// A group name: a word, quoted or not, without the characters Monit's
+/// lexer ends a word at (blanks, quotes, `@ : { } ( ) , ; %`).
+fn group_name(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
+    let name = text(pair);
+    let bad = name
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || "@:{}\"'();,%".contains(*c));
+    match bad {
+        None if !name.is_empty() => Some(name),
+        _ => {
+            cx.push(
+                crate::Diagnostic::error(span(pair), format!("'{name}' is not a group name"))
+                    .with_hint("a group name is one word: letters, digits, '-', '_', '.', '/'"),
+            );
+            None
+        }
+    }
+}
+
 /// `ignore content|match [=|!=] "regex"`.
 fn ignore_content(cx: &mut Cx, item: P<'_>) -> Option<crate::model::IgnoreContent> {
-    let mut matches = true;
+    // `ignore not match "x"` is Monit's old spelling of `!=`.
+    let mut matches = !item
+        .clone()
+        .into_inner()
+        .any(|p| p.as_rule() == Rule::kw_not);
     let mut pattern = None;
     for p in item.into_inner().filter(|p| !is_keyword(p)) {
         match p.as_rule() {
             Rule::operator => {
-                matches = super::common::operator(&p) != crate::model::Operator::NotEqual
+                if super::common::operator(&p) == crate::model::Operator::NotEqual {
+                    matches = !matches;
+                }
             }
             _ => pattern = Some(p),
         }
@@ -370,6 +437,14 @@ fn schedule(cx: &mut Cx, item: P<'_>) -> Option<Schedule> {
     let negated = item.as_rule() == Rule::not_every;
     let value = item.into_inner().find(|p| !is_keyword(p))?;
     match value.as_rule() {
+        // Monit takes `every 0 cycles` and checks every cycle.
+        Rule::cycles if is_zero(&value) => {
+            cx.push(
+                crate::Diagnostic::warning(span(&value), "'every 0 cycles' checks every cycle")
+                    .with_hint("write 'every 1 cycle', or leave 'every' out"),
+            );
+            Some(Schedule::Cycles(1))
+        }
         Rule::cycles => super::common::cycles(cx, &value).map(Schedule::Cycles),
         Rule::duration => {
             let d = timeout(cx, &value)?;
@@ -391,6 +466,15 @@ fn schedule(cx: &mut Cx, item: P<'_>) -> Option<Schedule> {
             })
         }
     }
+}
+
+/// Whether a `cycles` pair counts zero cycles.
+fn is_zero(cycles: &P<'_>) -> bool {
+    cycles
+        .clone()
+        .into_inner()
+        .next()
+        .is_some_and(|n| n.as_str().parse::<u64>() == Ok(0))
 }
 
 fn mode(item: &P<'_>) -> Mode {

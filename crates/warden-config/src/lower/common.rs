@@ -8,7 +8,7 @@ use pest::iterators::Pair;
 
 use super::Cx;
 use crate::grammar::Rule;
-use crate::model::{Operator, Quantity, Unit};
+use crate::model::{HashAlgorithm, Operator, Quantity, Unit};
 use crate::span::Span;
 
 pub type P<'i> = Pair<'i, Rule>;
@@ -93,6 +93,25 @@ pub fn port(cx: &mut Cx, pair: &P<'_>) -> Option<u16> {
     integer_in(cx, pair, "a port", 1, 65535).map(|p| p as u16)
 }
 
+/// A port Monit takes whatever its number: 0 and numbers above 65535 are
+/// no port anyone listens on, so they are a warning (`never` says what then
+/// happens) and read as 0, which no connection reaches.
+pub fn port_or_zero(cx: &mut Cx, pair: &P<'_>, never: &str) -> Option<u16> {
+    let Ok(n) = pair.as_str().trim().parse::<u64>() else {
+        return port(cx, pair);
+    };
+    match u16::try_from(n) {
+        Ok(p) if p > 0 => Some(p),
+        _ => {
+            cx.push(
+                crate::Diagnostic::warning(span(pair), format!("port {n} is not a port: {never}"))
+                    .with_hint("a port is a whole number from 1 to 65535"),
+            );
+            Some(0)
+        }
+    }
+}
+
 pub fn number(cx: &mut Cx, pair: &P<'_>) -> Option<f64> {
     match pair.as_str().trim().parse::<f64>() {
         Ok(n) if n.is_finite() => Some(n),
@@ -110,6 +129,8 @@ fn unit_seconds(unit: &str) -> f64 {
         "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
         "h" | "hour" | "hours" => 3600.0,
         "d" | "day" | "days" => 86400.0,
+        // Monit's month is 30 days.
+        "month" | "months" => 30.0 * 86400.0,
         _ => 1.0,
     }
 }
@@ -147,18 +168,28 @@ fn unit_bytes(unit: &str) -> f64 {
     }
 }
 
-/// A `quantity` pair: `80%` (checked 0..=100), `200 MB` (bytes), `4`.
+/// A `quantity` pair: `80%`, `200 MB` (bytes), `4`. A percentage above
+/// 100 is a warning: Monit takes it, and a usage never reaches it.
 pub fn quantity(cx: &mut Cx, pair: &P<'_>) -> Option<Quantity> {
     let mut inner = pair.clone().into_inner();
     let value = number(cx, &inner.next()?)?;
     match inner.next() {
         Some(u) if u.as_rule() == Rule::percent => {
-            if !(0.0..=100.0).contains(&value) {
+            if value < 0.0 {
                 cx.error(
                     span(pair),
                     format!("a percentage must be from 0 to 100, not {value}"),
                 );
                 return None;
+            }
+            if value > 100.0 {
+                cx.push(
+                    crate::Diagnostic::warning(
+                        span(pair),
+                        format!("{value}% is above 100%: no usage ever reaches it"),
+                    )
+                    .with_hint("a rule comparing with it is always true or never true"),
+                );
             }
             Some(Quantity {
                 value,
@@ -173,6 +204,48 @@ pub fn quantity(cx: &mut Cx, pair: &P<'_>) -> Option<Quantity> {
             value,
             unit: Unit::Count,
         }),
+    }
+}
+
+/// A hex digest (`8f7f...`, colons allowed) as lower-case hex; its length
+/// names the algorithm (32 MD5, 40 SHA1, 64 SHA256) and must agree with
+/// `named` when the algorithm is written.
+pub fn hex_digest(
+    cx: &mut Cx,
+    pair: &P<'_>,
+    named: Option<HashAlgorithm>,
+) -> Option<(HashAlgorithm, String)> {
+    let hash: String = text(pair)
+        .chars()
+        .filter(|c| *c != ':')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let by_length = match hash.len() {
+        32 => Some(HashAlgorithm::Md5),
+        40 => Some(HashAlgorithm::Sha1),
+        64 => Some(HashAlgorithm::Sha256),
+        _ => None,
+    };
+    let hex = hash.chars().all(|c| c.is_ascii_hexdigit());
+    match (by_length, named) {
+        (Some(kind), None) if hex => Some((kind, hash)),
+        (Some(kind), Some(n)) if hex && kind == n => Some((kind, hash)),
+        _ => {
+            let what = match named {
+                Some(HashAlgorithm::Md5) => "an MD5",
+                Some(HashAlgorithm::Sha1) => "a SHA1",
+                Some(HashAlgorithm::Sha256) => "a SHA256",
+                None => "an MD5, SHA1 or SHA256",
+            };
+            cx.push(
+                crate::Diagnostic::error(
+                    span(pair),
+                    format!("'{}' is not {what} checksum", text(pair)),
+                )
+                .with_hint("write the hash in hex: 32 digits for MD5, 40 for SHA1, 64 for SHA256"),
+            );
+            None
+        }
     }
 }
 

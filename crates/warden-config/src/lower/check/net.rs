@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::super::Cx;
-use super::super::common::{P, integer_in, operator, port, span, text};
+use super::super::common::{P, hex_digest, integer_in, operator, port, port_or_zero, span, text};
 use super::{address, is_keyword, placeholder_check, timeout};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::grammar::Rule;
@@ -12,8 +12,9 @@ use crate::model::{
     Connection, Endpoint, IpVersion, Operator, Options, ProtocolOptions, ResolveTest, ResponseTime,
     SendExpect, SocketType, Test, UrlTest,
 };
+use crate::span::Span;
 
-/// Monit's protocol names (`protocol NAME`), plus `ws` for websocket.
+/// Monit 5.33's protocol names (`protocol NAME`).
 pub const PROTOCOLS: &[&str] = &[
     "apache-status",
     "clamav",
@@ -22,7 +23,6 @@ pub const PROTOCOLS: &[&str] = &[
     "dwp",
     "fail2ban",
     "ftp",
-    "generic",
     "gps",
     "http",
     "https",
@@ -36,7 +36,6 @@ pub const PROTOCOLS: &[&str] = &[
     "mqtt",
     "mysql",
     "mysqls",
-    "netbios",
     "nntp",
     "ntp3",
     "pgsql",
@@ -55,7 +54,70 @@ pub const PROTOCOLS: &[&str] = &[
     "ssh",
     "tns",
     "websocket",
-    "ws",
+];
+
+/// Names people write for a protocol that Monit spells otherwise.
+const PROTOCOL_ALIASES: &[(&str, &str)] = &[
+    ("ws", "websocket"),
+    ("wss", "websocket"),
+    ("postgres", "pgsql"),
+    ("postgresql", "pgsql"),
+    ("memcached", "memcache"),
+    ("ldap", "ldap3"),
+    ("ntp", "ntp3"),
+    ("pop3", "pop"),
+    ("mariadb", "mysql"),
+];
+
+/// The options only some protocols take (Monit 5.33's grammar; `redis`
+/// logins are Warden's). Any other option goes with every protocol.
+const PROTOCOL_OPTIONS: &[(&str, &[&str])] = &[
+    ("request", &["http", "https", "websocket"]),
+    ("status", &["http", "https"]),
+    ("hostheader", &["http", "https"]),
+    ("method", &["http", "https"]),
+    ("http headers", &["http", "https"]),
+    ("checksum", &["http", "https"]),
+    (
+        "username",
+        &[
+            "http",
+            "https",
+            "mysql",
+            "mysqls",
+            "pgsql",
+            "smtp",
+            "smtps",
+            "mqtt",
+            "apache-status",
+            "redis",
+        ],
+    ),
+    (
+        "password",
+        &[
+            "http",
+            "https",
+            "mysql",
+            "mysqls",
+            "pgsql",
+            "smtp",
+            "smtps",
+            "mqtt",
+            "apache-status",
+            "redis",
+        ],
+    ),
+    ("database", &["pgsql"]),
+    ("rsakey checksum", &["mysql", "mysqls"]),
+    ("secret", &["radius"]),
+    ("target", &["sip"]),
+    ("maxforward", &["sip"]),
+    ("origin", &["websocket"]),
+    ("version", &["websocket"]),
+    ("host", &["websocket"]),
+    ("path", &["apache-status"]),
+    ("an apache-status limit", &["apache-status"]),
 ];
 
 /// Protocols spoken over TLS from the first byte.
@@ -82,16 +144,23 @@ struct Gathered {
     timeout: Option<std::time::Duration>,
     retry: Option<u32>,
     ok: bool,
+    /// Protocol-specific options as written, to check against the protocol
+    /// once it is known (the options may come in any order).
+    specific: Vec<(&'static str, Span)>,
 }
 
 fn connection(cx: &mut Cx, pair: P<'_>) -> Option<Connection> {
+    let whole = span(&pair);
     let mut parts = pair.into_inner();
     let target = parts.next()?;
-    let gathered = gather(cx, parts);
+    let mut gathered = gather(cx, parts);
     let protocol = gathered
         .protocol
         .clone()
         .unwrap_or_else(|| "default".to_string());
+    if !options_fit(cx, &protocol, &gathered) || !protocol_fit(cx, whole, &protocol, &gathered) {
+        gathered.ok = false;
+    }
     let tls_default = TLS_PROTOCOLS.contains(&protocol.as_str());
     let socket = gathered.socket.unwrap_or(match protocol.as_str() {
         "ntp3" => SocketType::Udp,
@@ -104,7 +173,13 @@ fn connection(cx: &mut Cx, pair: P<'_>) -> Option<Connection> {
             let mut number = None;
             for p in target.into_inner().filter(|p| !is_keyword(p)) {
                 match p.as_rule() {
-                    Rule::integer => number = port(cx, &p),
+                    Rule::integer => {
+                        number = port_or_zero(
+                            cx,
+                            &p,
+                            "no connection reaches it, so this test always fails",
+                        );
+                    }
                     _ => host = address(cx, &p),
                 }
             }
@@ -118,7 +193,15 @@ fn connection(cx: &mut Cx, pair: P<'_>) -> Option<Connection> {
         _ => {
             let p = target.into_inner().find(|p| !is_keyword(p))?;
             let path = text(&p);
-            if placeholder_check(cx, span(&p), &path) {
+            placeholder_check(cx, span(&p), &path);
+            if !path.starts_with('/') {
+                cx.push(
+                    Diagnostic::error(
+                        span(&p),
+                        format!("the unix socket '{path}' must be an absolute path"),
+                    )
+                    .with_hint("write the socket's full path, e.g. /run/app.sock"),
+                );
                 return None;
             }
             Endpoint::UnixSocket {
@@ -150,12 +233,96 @@ fn gather<'i>(cx: &mut Cx, parts: impl Iterator<Item = P<'i>>) -> Gathered {
     g
 }
 
+/// Each protocol-specific option goes with its protocol (`request` with
+/// http, `database` with pgsql, ...), as in Monit: elsewhere it would be
+/// read and never used.
+fn options_fit(cx: &mut Cx, protocol: &str, g: &Gathered) -> bool {
+    let mut ok = true;
+    for (option, at) in &g.specific {
+        let Some((_, protocols)) = PROTOCOL_OPTIONS.iter().find(|(o, _)| o == option) else {
+            continue;
+        };
+        if protocols.contains(&protocol) {
+            continue;
+        }
+        let what = match protocol {
+            "default" => "a connection test without a protocol".to_string(),
+            p => format!("protocol {p}"),
+        };
+        cx.push(
+            Diagnostic::error(*at, format!("'{option}' is not an option of {what}")).with_hint(
+                format!("'{option}' goes with protocol {}", protocols.join(", ")),
+            ),
+        );
+        ok = false;
+    }
+    ok
+}
+
+/// What a protocol itself needs: radius runs over UDP, apache-status
+/// tests at least one of its options (Monit refuses it bare).
+fn protocol_fit(cx: &mut Cx, at: Span, protocol: &str, g: &Gathered) -> bool {
+    match protocol {
+        "radius" if g.socket != Some(SocketType::Udp) => {
+            cx.push(
+                Diagnostic::error(at, "protocol radius runs over UDP")
+                    .with_hint("add 'type udp' to the test"),
+            );
+            false
+        }
+        "apache-status"
+            if !g.specific.iter().any(|(o, _)| {
+                matches!(
+                    *o,
+                    "path" | "username" | "password" | "an apache-status limit"
+                )
+            }) =>
+        {
+            cx.push(
+                Diagnostic::error(at, "protocol apache-status needs something to test")
+                    .with_hint("add a limit such as 'waitlimit < 20%', or 'path /server-status'"),
+            );
+            false
+        }
+        _ => true,
+    }
+}
+
 /// The first non-keyword child of an option: its value.
 fn value_of<'i>(option: &P<'i>) -> Option<P<'i>> {
     option.clone().into_inner().find(|p| !is_keyword(p))
 }
 
+/// The protocol-specific option an option pair is, if it is one.
+fn specific_name(option: &P<'_>) -> Option<&'static str> {
+    Some(match option.as_rule() {
+        Rule::o_request => "request",
+        Rule::o_status => "status",
+        Rule::o_hostheader => "hostheader",
+        Rule::o_method => "method",
+        Rule::o_headers => "http headers",
+        Rule::o_checksum => "checksum",
+        Rule::o_username => "username",
+        Rule::o_password => "password",
+        Rule::o_apache_limit => "an apache-status limit",
+        Rule::o_extra => {
+            let name = option
+                .clone()
+                .into_inner()
+                .next()?
+                .as_str()
+                .to_ascii_lowercase();
+            let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+            PROTOCOL_OPTIONS.iter().find(|(o, _)| *o == name)?.0
+        }
+        _ => return None,
+    })
+}
+
 fn option_into(cx: &mut Cx, g: &mut Gathered, option: P<'_>) -> Option<()> {
+    if let Some(name) = specific_name(&option) {
+        g.specific.push((name, span(&option)));
+    }
     let o = &mut g.options;
     match option.as_rule() {
         Rule::o_ipv4 => g.ip = IpVersion::V4,
@@ -170,7 +337,7 @@ fn option_into(cx: &mut Cx, g: &mut Gathered, option: P<'_>) -> Option<()> {
         Rule::o_tcpssl => g.socket = Some(SocketType::TcpSsl),
         Rule::o_ssl => {
             g.socket = Some(SocketType::TcpSsl);
-            o.ssl = ssl_options(&option);
+            o.ssl = ssl_options(cx, &option)?;
         }
         Rule::o_protocol => g.protocol = Some(protocol(cx, &value_of(&option)?)?),
         Rule::o_request => o.request = Some(text(&value_of(&option)?)),
@@ -180,12 +347,16 @@ fn option_into(cx: &mut Cx, g: &mut Gathered, option: P<'_>) -> Option<()> {
                 .clone()
                 .into_inner()
                 .find(|p| !is_keyword(p) && p.as_rule() != Rule::operator)?;
-            o.content = Some((op_of(&option) != Operator::NotEqual, text(&value)));
+            let pattern = text(&value);
+            if !crate::validate::regex_ok(cx, span(&value), &pattern) {
+                return None;
+            }
+            o.content = Some((op_of(&option) != Operator::NotEqual, pattern));
         }
         Rule::o_hostheader => o.hostheader = Some(text(&value_of(&option)?)),
         Rule::o_username => o.username = Some(text(&value_of(&option)?)),
         Rule::o_password => o.password = Some(text(&value_of(&option)?)),
-        Rule::o_method => o.method = Some(text(&value_of(&option)?).to_ascii_uppercase()),
+        Rule::o_method => o.method = Some(method(cx, &value_of(&option)?)?),
         Rule::o_headers => o.headers.extend(headers(&value_of(&option)?)),
         Rule::o_certificate => certificate(cx, o, value_of(&option)?)?,
         Rule::o_checksum => o.checksum = Some(text(&option.into_inner().last()?)),
@@ -201,7 +372,13 @@ fn option_into(cx: &mut Cx, g: &mut Gathered, option: P<'_>) -> Option<()> {
                 );
                 return None;
             }
-            let value = text(&value_of(&option)?);
+            let value_pair = value_of(&option)?;
+            let value = text(&value_pair);
+            if option.as_rule() == Rule::o_expect
+                && !crate::validate::regex_ok(cx, span(&value_pair), &value)
+            {
+                return None;
+            }
             g.exchange.push(match option.as_rule() {
                 Rule::o_send => SendExpect::Send(value),
                 _ => SendExpect::Expect(value),
@@ -213,6 +390,7 @@ fn option_into(cx: &mut Cx, g: &mut Gathered, option: P<'_>) -> Option<()> {
         }
         Rule::o_responsetime => o.response_time = Some(response_time(cx, &option)?),
         Rule::o_address => o.source_address = Some(source_address(cx, &option)?),
+        Rule::o_apache_limit if !apache_percent(cx, &option) => return None,
         Rule::o_apache_limit | Rule::o_extra => {
             let mut parts = option.into_inner();
             let name = parts.next()?.as_str().to_ascii_lowercase();
@@ -272,7 +450,11 @@ fn protocol(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
         return Some(name);
     }
     let mut d = Diagnostic::error(span(pair), format!("unknown protocol '{}'", pair.as_str()));
-    d = match did_you_mean(&name, PROTOCOLS) {
+    let alias = PROTOCOL_ALIASES
+        .iter()
+        .find(|(a, _)| *a == name)
+        .map(|(_, p)| *p);
+    d = match alias.or_else(|| did_you_mean(&name, PROTOCOLS)) {
         Some(s) => d.with_hint(format!("did you mean '{s}'?")),
         None => d.with_hint("leave 'protocol' out for a plain connection test, or use send/expect"),
     };
@@ -280,32 +462,79 @@ fn protocol(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
     None
 }
 
-/// `status = 200`: an HTTP status code, 100-599.
+/// `status = 200`. HTTP statuses are 100-599; Monit takes any number, so
+/// one outside is a warning (the comparison always or never holds).
 fn status(cx: &mut Cx, option: &P<'_>) -> Option<(Operator, u16)> {
     let n = option
         .clone()
         .into_inner()
         .find(|p| p.as_rule() == Rule::integer)?;
-    let code = integer_in(cx, &n, "an HTTP status", 100, 599)? as u16;
+    let code = integer_in(cx, &n, "an HTTP status", 0, u64::from(u16::MAX))? as u16;
+    if !(100..=599).contains(&code) {
+        cx.push(
+            Diagnostic::warning(span(&n), format!("{code} is not an HTTP status"))
+                .with_hint("HTTP statuses are 100-599: this comparison always holds or never does"),
+        );
+    }
     Some((op_of(option), code))
 }
 
-fn ssl_options(option: &P<'_>) -> Vec<(String, String)> {
+/// `method GET|HEAD`: the two methods Monit (and Warden) send.
+fn method(cx: &mut Cx, value: &P<'_>) -> Option<String> {
+    let method = text(value).to_ascii_uppercase();
+    if method == "GET" || method == "HEAD" {
+        return Some(method);
+    }
+    cx.push(
+        Diagnostic::error(
+            span(value),
+            format!("the HTTP method '{}' is not sent by a test", text(value)),
+        )
+        .with_hint("write 'method GET' or 'method HEAD'"),
+    );
+    None
+}
+
+/// An apache-status limit is a percentage of the server's workers.
+fn apache_percent(cx: &mut Cx, option: &P<'_>) -> bool {
+    let percent = option
+        .clone()
+        .into_inner()
+        .find(|p| p.as_rule() == Rule::quantity)
+        .is_some_and(|q| q.into_inner().any(|p| p.as_rule() == Rule::percent));
+    if !percent {
+        cx.push(
+            Diagnostic::error(span(option), "an apache-status limit is a percentage")
+                .with_hint("write it with '%', e.g. 'waitlimit < 20%'"),
+        );
+    }
+    percent
+}
+
+/// `ssl options { verify: enable, ... }`: the keys `set ssl` knows.
+fn ssl_options(cx: &mut Cx, option: &P<'_>) -> Option<Vec<(String, String)>> {
     let Some(block) = option
         .clone()
         .into_inner()
         .find(|p| p.as_rule() == Rule::option_block)
     else {
-        return Vec::new();
+        return Some(Vec::new());
     };
-    block
-        .into_inner()
-        .filter_map(|pair| {
-            let mut kv = pair.into_inner();
-            let key = kv.next()?.as_str().to_ascii_lowercase();
-            Some((key, text(&kv.next()?)))
-        })
-        .collect()
+    let mut out = Vec::new();
+    let mut ok = true;
+    for pair in block.into_inner() {
+        let mut kv = pair.into_inner();
+        let (Some(key), Some(value)) = (kv.next(), kv.next()) else {
+            continue;
+        };
+        let name = key.as_str().to_ascii_lowercase();
+        if super::super::settings::ssl::unknown_key(cx, span(&key), &name) {
+            ok = false;
+            continue;
+        }
+        out.push((name, text(&value)));
+    }
+    ok.then_some(out)
 }
 
 /// `[Host: example.org, Cache-Control: no-cache]`: split at commas outside
@@ -338,7 +567,13 @@ fn certificate(cx: &mut Cx, o: &mut ProtocolOptions, which: P<'_>) -> Option<()>
                 Some(integer_in(cx, &n, "a number of days", 1, 100_000)? as u32);
         }
         _ => {
+            let named = which
+                .clone()
+                .into_inner()
+                .find(|p| p.as_rule() == Rule::hash_algorithm)
+                .and_then(|p| super::test::hash_algorithm(&p));
             let value = which.into_inner().last()?;
+            hex_digest(cx, &value, named)?;
             o.extra
                 .push(("certificate checksum".to_string(), text(&value)));
         }
@@ -387,9 +622,7 @@ fn ping(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
     let (mut count, mut size, mut limit) = (None, None, None);
     for option in pair.into_inner() {
         match option.as_rule() {
-            Rule::ping_count => {
-                count = Some(integer_in(cx, &value_of(&option)?, "the ping count", 1, 20)? as u32)
-            }
+            Rule::ping_count => count = Some(ping_count(cx, &value_of(&option)?)?),
             Rule::ping_size => {
                 size = Some(integer_in(cx, &value_of(&option)?, "the ping size", 8, 1492)? as u32)
             }
@@ -407,6 +640,19 @@ fn ping(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
         size,
         timeout: limit,
     })
+}
+
+/// `count N`: Monit's manual says 1-20 and Monit takes any number; 0 sends
+/// one ping all the same (a test needs one).
+fn ping_count(cx: &mut Cx, value: &P<'_>) -> Option<u32> {
+    let n = integer_in(cx, value, "the ping count", 0, u64::from(u16::MAX))? as u32;
+    if n == 0 {
+        cx.push(
+            Diagnostic::warning(span(value), "a ping count of 0 sends one ping all the same")
+                .with_hint("write a count from 1 to 20"),
+        );
+    }
+    Some(n.max(1))
 }
 
 fn resolve(cx: &mut Cx, pair: P<'_>) -> Option<ResolveTest> {

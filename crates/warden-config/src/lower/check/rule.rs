@@ -21,7 +21,7 @@ pub fn lower_rule(pair: P<'_>, cx: &mut Cx) -> Option<CheckRule> {
             Rule::kw_if | Rule::kw_then => {}
             Rule::trigger => trigger = lower_trigger(cx, part).unwrap_or_default(),
             Rule::action => action = lower_action(cx, part),
-            Rule::recovery => recovery = lower_recovery(cx, part),
+            Rule::recovery => recovery = lower_recovery(cx, part, succeeded),
             _ => {
                 if let Some((t, inverted)) = super::test::lower_test(cx, part) {
                     test = Some(t);
@@ -119,11 +119,33 @@ fn exec(cx: &mut Cx, pair: P<'_>) -> Option<Action> {
     })
 }
 
-fn lower_recovery(cx: &mut Cx, pair: P<'_>) -> Option<Recovery> {
+/// `else [if succeeded|recovered|passed [trigger] then] ACTION`; after an
+/// `if succeeded ...` test the recovery is `else if failed`.
+fn lower_recovery(cx: &mut Cx, pair: P<'_>, succeeded: bool) -> Option<Recovery> {
     let mut trigger = Trigger::default();
     let mut action = None;
     for part in pair.into_inner() {
         match part.as_rule() {
+            Rule::kw_failed if !succeeded => {
+                cx.push(
+                    crate::Diagnostic::error(
+                        span(&part),
+                        "'else if failed' follows an 'if succeeded' test",
+                    )
+                    .with_hint("after a test that fails, write 'else if succeeded'"),
+                );
+                return None;
+            }
+            Rule::kw_succeeded | Rule::kw_recovered | Rule::kw_passed if succeeded => {
+                cx.push(
+                    crate::Diagnostic::error(
+                        span(&part),
+                        format!("'else if {}' follows a failing test", part.as_str()),
+                    )
+                    .with_hint("after an 'if succeeded' test, write 'else if failed'"),
+                );
+                return None;
+            }
             Rule::trigger => trigger = lower_trigger(cx, part).unwrap_or_default(),
             Rule::action => action = lower_action(cx, part),
             _ => {}

@@ -3,7 +3,7 @@
 
 use super::super::Cx;
 use super::super::common::{
-    P, cycles, duration, integer_in, number, operator, quantity, span, text,
+    P, cycles, duration, hex_digest, integer_in, number, operator, quantity, span, text,
 };
 use super::is_keyword;
 use crate::grammar::Rule;
@@ -26,7 +26,7 @@ pub fn lower_test(cx: &mut Cx, pair: P<'_>) -> Option<(Spanned<Test>, bool)> {
         Rule::t_exist => Test::Exist,
         Rule::t_restarts => restarts(cx, pair)?,
         Rule::t_failed | Rule::t_succeeded => failed(cx, pair.into_inner().nth(1)?)?,
-        Rule::t_changed => changed(pair.into_inner().nth(1)?),
+        Rule::t_changed => changed(cx, pair.into_inner().nth(1)?)?,
         Rule::t_link_state => Test::Link {
             changed: false,
             capacity: false,
@@ -53,11 +53,15 @@ fn failed(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
         Rule::f_permission => Test::Permission(permission(cx, &value?)?),
         Rule::f_uid => Test::Uid(text(&value?)),
         Rule::f_gid => Test::Gid(text(&value?)),
-        Rule::f_checksum => checksum(pair, false),
+        Rule::f_checksum => checksum(cx, pair, false)?,
         Rule::f_link => Test::Link {
             changed: false,
             capacity: false,
         },
+        Rule::f_security => {
+            cx.not_supported(span(&pair), "the security attribute test");
+            return None;
+        }
         _ => super::net::lower_net_test(cx, pair)?,
     })
 }
@@ -79,34 +83,44 @@ fn permission(cx: &mut Cx, pair: &P<'_>) -> Option<u32> {
     }
 }
 
-fn checksum(pair: P<'_>, changed: bool) -> Test {
+/// `[md5|sha1|sha256] checksum [expect HEX]`: the hex must be a digest
+/// of the named algorithm (or of the one its length names).
+fn checksum(cx: &mut Cx, pair: P<'_>, changed: bool) -> Option<Test> {
     let mut algorithm = None;
     let mut expected = None;
     for p in pair.into_inner() {
         match p.as_rule() {
-            Rule::hash_algorithm => {
-                algorithm = match p.into_inner().next().map(|k| k.as_rule()) {
-                    Some(Rule::kw_sha1) => Some(HashAlgorithm::Sha1),
-                    Some(Rule::kw_sha256) => Some(HashAlgorithm::Sha256),
-                    _ => Some(HashAlgorithm::Md5),
-                }
-            }
+            Rule::hash_algorithm => algorithm = hash_algorithm(&p),
             Rule::kw_checksum | Rule::kw_expect => {}
-            _ => expected = Some(text(&p)),
+            _ => expected = Some(p),
         }
     }
-    Test::Checksum {
+    let expected = match expected {
+        Some(p) => Some(hex_digest(cx, &p, algorithm)?.1),
+        None => None,
+    };
+    Some(Test::Checksum {
         algorithm,
         expected,
         changed,
+    })
+}
+
+/// The algorithm a `hash_algorithm` pair names.
+pub(super) fn hash_algorithm(pair: &P<'_>) -> Option<HashAlgorithm> {
+    match pair.clone().into_inner().next().map(|k| k.as_rule()) {
+        Some(Rule::kw_sha1) => Some(HashAlgorithm::Sha1),
+        Some(Rule::kw_sha256) => Some(HashAlgorithm::Sha256),
+        Some(Rule::kw_md5) => Some(HashAlgorithm::Md5),
+        _ => None,
     }
 }
 
-fn changed(pair: P<'_>) -> Test {
-    match pair.as_rule() {
+fn changed(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
+    Some(match pair.as_rule() {
         Rule::c_pid => Test::PidChanged,
         Rule::c_ppid => Test::PpidChanged,
-        Rule::c_checksum => checksum(pair, true),
+        Rule::c_checksum => checksum(cx, pair, true)?,
         Rule::c_timestamp => Test::Timestamp {
             which: pair.into_inner().next().and_then(timestamp_kind),
             compare: None,
@@ -128,7 +142,7 @@ fn changed(pair: P<'_>) -> Test {
                 .into_inner()
                 .any(|p| p.as_rule() == Rule::link_capacity),
         },
-    }
+    })
 }
 
 fn timestamp_kind(kind: P<'_>) -> Option<TimestampKind> {
@@ -167,10 +181,22 @@ fn child<'i>(pair: &P<'i>, rule: Rule) -> Option<P<'i>> {
     pair.clone().into_inner().find(|p| p.as_rule() == rule)
 }
 
+/// A `duration`, or a bare number of seconds (Monit's default unit).
 fn seconds_quantity(cx: &mut Cx, pair: &P<'_>) -> Option<Quantity> {
-    let d = duration(cx, &child(pair, Rule::duration)?)?;
+    let value = match child(pair, Rule::duration) {
+        Some(d) => duration(cx, &d)?.as_secs_f64(),
+        None => {
+            let n = child(pair, Rule::number)?;
+            let seconds = number(cx, &n)?;
+            if seconds < 0.0 {
+                cx.error(span(&n), "a time cannot be negative");
+                return None;
+            }
+            seconds
+        }
+    };
     Some(Quantity {
-        value: d.as_secs_f64(),
+        value,
         unit: Unit::Seconds,
     })
 }
@@ -182,6 +208,30 @@ fn timestamp(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
         compare: Some((op_of(&pair), limit)),
         changed: false,
     })
+}
+
+/// A quantity that must be a plain count (or a percentage when
+/// `percent_too`): no size unit.
+fn count(cx: &mut Cx, q: &P<'_>, what: &str, percent_too: bool) -> Option<Quantity> {
+    let value = quantity(cx, q)?;
+    let ok = match value.unit {
+        Unit::Count => true,
+        Unit::Percent => percent_too,
+        _ => false,
+    };
+    if !ok {
+        let hint = if percent_too {
+            "write a number, or a percentage such as 90%"
+        } else {
+            "write a number without a unit"
+        };
+        cx.push(
+            crate::Diagnostic::error(span(q), format!("{what} is a count, not a size"))
+                .with_hint(hint),
+        );
+        return None;
+    }
+    Some(value)
 }
 
 /// A quantity that must be a size (a bare number is bytes) or a count.
@@ -220,22 +270,42 @@ fn measured(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
                 .clone()
                 .into_inner()
                 .find(|p| !is_keyword(p) && p.as_rule() != Rule::operator)?;
+            // `if not match "x"` is Monit's old spelling of `content != "x"`.
+            let negated = child(&pair, Rule::kw_not).is_some();
             Test::Content {
-                matches: op != Operator::NotEqual,
+                matches: (op != Operator::NotEqual) != negated,
                 pattern: text(&value),
             }
         }
-        Rule::t_space => Test::Space {
-            inode: child(&pair, Rule::kw_inode)
+        Rule::t_space => {
+            let inode = child(&pair, Rule::kw_inode)
                 .or_else(|| child(&pair, Rule::kw_inodes))
-                .is_some(),
-            free: child(&pair, Rule::space_free).is_some(),
-            op,
-            limit: quantity(cx, &q?)?,
-        },
+                .is_some();
+            let limit = if inode {
+                count(cx, &q?, "an inode limit", true)?
+            } else {
+                quantity(cx, &q?)?
+            };
+            Test::Space {
+                inode,
+                free: child(&pair, Rule::space_free).is_some(),
+                op,
+                limit,
+            }
+        }
         Rule::t_status => {
             let n = child(&pair, Rule::number)?;
             let value = number(cx, &n)?;
+            if value < 0.0 || value.fract() != 0.0 {
+                cx.push(
+                    crate::Diagnostic::error(
+                        span(&n),
+                        format!("'{}' is not an exit status", n.as_str()),
+                    )
+                    .with_hint("an exit status is a whole number from 0 (success) up"),
+                );
+                return None;
+            }
             Test::Status {
                 compare: Some((op, value as i64)),
                 changed: false,
@@ -287,9 +357,10 @@ fn resource_test(cx: &mut Cx, pair: P<'_>, op: Operator, q: P<'_>) -> Option<Tes
         _ => Resource::FileDescriptors,
     };
     let limit = match resource {
-        Resource::Children | Resource::Threads | Resource::TotalFileDescriptors => {
-            no_percent(cx, &q, "this count")?
-        }
+        Resource::Children => count(cx, &q, "a number of children", false)?,
+        Resource::Threads => count(cx, &q, "a number of threads", false)?,
+        Resource::TotalFileDescriptors => count(cx, &q, "a number of file descriptors", false)?,
+        Resource::FileDescriptors => count(cx, &q, "a number of file descriptors", true)?,
         Resource::LoadAvg1
         | Resource::LoadAvg5
         | Resource::LoadAvg15
@@ -308,9 +379,6 @@ fn resource_test(cx: &mut Cx, pair: P<'_>, op: Operator, q: P<'_>) -> Option<Tes
                 return None;
             }
             v.unit = Unit::Percent;
-            if v.value > 100.0 * 1024.0 {
-                return None;
-            }
             v
         }
         _ => quantity(cx, &q)?,

@@ -18,11 +18,25 @@ fn only_check(text: &str) -> Check {
     config.checks.remove(0)
 }
 
-/// The single rule of a process check holding `rule`.
+/// The single rule of the first type of check that takes `rule` (a test
+/// applies to some types only, as in Monit).
 fn only_rule(rule: &str) -> Rule {
-    let mut check = only_check(&format!(
-        "check process p with pidfile /run/p.pid\n  {rule}\n"
-    ));
+    const HEADS: &[&str] = &[
+        "check process p with pidfile /run/p.pid",
+        "check system s",
+        "check file f with path /etc/hosts",
+        "check filesystem fs with path /",
+        "check program prog with path /bin/true",
+        "check network n with interface lo",
+        "check host h with address 127.0.0.1",
+    ];
+    let texts = HEADS.iter().map(|head| format!("{head}\n  {rule}\n"));
+    let fitting = texts
+        .clone()
+        .find(|text| !crate::load_text(Path::new("/x/rc"), text.clone()).has_errors());
+    // None: the process check's errors say why.
+    let mut check =
+        only_check(&fitting.unwrap_or_else(|| texts.clone().next().unwrap_or_default()));
     assert_eq!(check.rules.len(), 1, "{rule}");
     check.rules.remove(0)
 }
@@ -372,7 +386,7 @@ fn triggers_and_actions_lower_as_written() {
             Action::Start,
         ),
         (
-            "if cpu > 80%\n 2 cycles within 4 cycles\n then unmonitor",
+            "if cpu > 80%\n 2 within 4 cycles\n then unmonitor",
             2,
             4,
             Action::Unmonitor,
@@ -873,24 +887,44 @@ fn bad_values_are_errors_at_the_bad_token() {
             "htp",
         ),
         (
-            format!("{p} if failed port 70000 then alert"),
-            "a port must be",
+            format!("{p} if failed port http then alert"),
+            "unexpected 'http'",
+            "http",
+        ),
+        (
+            format!("{p} if cpu > -1% then alert"),
+            "a percentage must be from 0 to 100",
+            "-1%",
+        ),
+        (
+            format!("{p} if failed port 80 protocol http status 70000 then alert"),
+            "an HTTP status must be",
             "70000",
         ),
         (
-            format!("{p} if failed port 0 then alert"),
-            "a port must be",
-            "0",
+            format!("{p} if failed port 80 protocol http method POST then alert"),
+            "the HTTP method 'POST' is not sent by a test",
+            "POST",
         ),
         (
-            format!("{p} if cpu > 101% then alert"),
-            "a percentage must be from 0 to 100",
-            "101%",
+            format!("{p} if failed port 80 protocol ssh request \"/\" then alert"),
+            "'request' is not an option of protocol ssh",
+            "request \"/\"",
         ),
         (
-            format!("{p} if failed port 80 protocol http status 700 then alert"),
-            "an HTTP status must be",
-            "700",
+            format!("{p} if failed port 80 protocol ws then alert"),
+            "unknown protocol 'ws'",
+            "ws",
+        ),
+        (
+            format!("{p} if failed unixsocket run/p.sock then alert"),
+            "must be an absolute path",
+            "run/p.sock",
+        ),
+        (
+            format!("{p} if children > 10 MB then alert"),
+            "a number of children is a count, not a size",
+            "10 MB",
         ),
         (
             format!("{p} if failed permission 0999 then alert"),
@@ -923,9 +957,9 @@ fn bad_values_are_errors_at_the_bad_token() {
             "content = \"a(\"",
         ),
         (
-            "check host h with address 1.2.3.400".to_string(),
+            "check host h with address bad_host!".to_string(),
             "not a valid host name",
-            "1.2.3.400",
+            "bad_host!",
         ),
         (
             "check host h with address h\n if failed url ftp://h/ then alert".to_string(),
@@ -939,8 +973,8 @@ fn bad_values_are_errors_at_the_bad_token() {
         ),
         (
             "check process p with pidfile /run/%NAME%.pid".to_string(),
-            "unexpanded template placeholder",
-            "/run/%NAME%.pid",
+            "unexpected '%NAME%.pid'",
+            "%NAME%.pid",
         ),
         (
             format!("{p} if cpu > 80% then restat"),
@@ -1053,5 +1087,194 @@ fn a_response_time_limit_and_a_source_address_are_kept() {
         loaded
             .render()
             .contains("not an IP address to connect from")
+    );
+}
+
+#[test]
+fn monit_spellings_lower_to_their_meaning() {
+    let table: Vec<(&str, Test)> = vec![
+        (
+            "if failed icmp type echo\n     for 3 times within 5 cycles then alert",
+            Test::Ping {
+                count: None,
+                size: None,
+                timeout: None,
+            },
+        ),
+        (
+            "if uptime > 3 then alert",
+            Test::Uptime {
+                op: Operator::Greater,
+                limit: q(3.0, Unit::Seconds),
+            },
+        ),
+        (
+            "if uptime > 2 months then alert",
+            Test::Uptime {
+                op: Operator::Greater,
+                limit: q(60.0 * 86400.0, Unit::Seconds),
+            },
+        ),
+        (
+            "if timestamp > 15 then alert",
+            Test::Timestamp {
+                which: None,
+                compare: Some((Operator::Greater, q(15.0, Unit::Seconds))),
+                changed: false,
+            },
+        ),
+        (
+            "if space usage > 90 percent then alert",
+            Test::Space {
+                inode: false,
+                free: false,
+                op: Operator::Greater,
+                limit: q(90.0, Unit::Percent),
+            },
+        ),
+        (
+            "if read activity > 1 MB then alert",
+            Test::Resource {
+                resource: Resource::ReadBytes,
+                op: Operator::Greater,
+                limit: q(1024.0 * 1024.0, Unit::BytesPerSecond),
+            },
+        ),
+        (
+            "if not match \"^ok\" then alert",
+            Test::Content {
+                matches: false,
+                pattern: "^ok".into(),
+            },
+        ),
+    ];
+    for (text, expected) in table {
+        let rule = only_rule(text);
+        assert_eq!(rule.test.value, expected, "{text}");
+    }
+    let trigger =
+        only_rule("if failed icmp type echo\n  for 3 times within 5 cycles then alert").trigger;
+    assert_eq!((trigger.times, trigger.within), (3, 5));
+    let unix = connection("if failed unix /run/x.sock then alert");
+    assert!(matches!(unix.endpoint, Endpoint::UnixSocket { .. }));
+    let send = connection("if failed port 80 send hello expect ^ok then alert");
+    assert_eq!(
+        send.exchange,
+        vec![
+            SendExpect::Send("hello".into()),
+            SendExpect::Expect("^ok".into())
+        ]
+    );
+    let ignore = only_check("check file f with path /etc/hosts\n  ignore not match \"x\"\n");
+    assert!(!ignore.ignore_content[0].matches);
+}
+
+#[test]
+fn what_monit_refuses_warden_refuses_too() {
+    let table = [
+        (
+            "check host h with address 127.0.0.1\n if failed ping then alert else if failed then alert",
+            "'else if failed' follows an 'if succeeded' test",
+        ),
+        (
+            "check host h with address 127.0.0.1\n if succeeded ping then alert else if succeeded then alert",
+            "'else if succeeded' follows a failing test",
+        ),
+        (
+            "check host h with address 127.0.0.1\n if failed port 1812 protocol radius then alert",
+            "protocol radius runs over UDP",
+        ),
+        (
+            "check host h with address 127.0.0.1\n if failed port 80 protocol apache-status then alert",
+            "protocol apache-status needs something to test",
+        ),
+        (
+            "check host h with address 127.0.0.1\n if failed port 80 protocol apache-status loglimit > 10 then alert",
+            "an apache-status limit is a percentage",
+        ),
+        (
+            "check host h with address 127.0.0.1\n if failed port 80 request \"/\" then alert",
+            "'request' is not an option of a connection test without a protocol",
+        ),
+        (
+            "check host h with address 127.0.0.1\n if failed port 80 expect \"(\" then alert",
+            "invalid regular expression",
+        ),
+        (
+            "check host h with address 127.0.0.1\n if failed port 443 protocol https certificate checksum \"abc\" then alert",
+            "'abc' is not an MD5, SHA1 or SHA256 checksum",
+        ),
+        (
+            "check host h with address 127.0.0.1\n if failed port 443 ssl { verfy: enable } then alert",
+            "unknown SSL option 'verfy'",
+        ),
+        (
+            "check file f with path /etc/hosts\n if failed md5 checksum expect 1ED948A6F4258ACAB964227EF4EB19FCC453B0F8 then alert",
+            "is not an MD5 checksum",
+        ),
+        (
+            "check program p with path /bin/true\n if status != -1 then alert",
+            "'-1' is not an exit status",
+        ),
+        (
+            "check filesystem f with path /\n if inode usage > 10 MB then alert",
+            "an inode limit is a count, not a size",
+        ),
+        (
+            "check file f with path etc/hosts",
+            "the path 'etc/hosts' must be an absolute path",
+        ),
+        (
+            "check system a\ncheck system A",
+            "a check named 'a' exists already (names do not tell case apart)",
+        ),
+        (
+            "check system s\n noalert ops",
+            "'ops' is not an e-mail address",
+        ),
+        (
+            "check system s\n group \"{{ group }}\"",
+            "'{{ group }}' is not a group name",
+        ),
+        (
+            "check system s\n alert ops@example.com { nonexist } { timeout }",
+            "a recipient takes one event list",
+        ),
+        (
+            "check system s\n if cpu > 50% 3 cycles 5 cycles then alert",
+            "unexpected '5'",
+        ),
+    ];
+    for (text, message) in table {
+        let loaded = crate::load_text(Path::new("/x/rc"), text.to_string());
+        assert!(
+            loaded
+                .diagnostics
+                .iter()
+                .any(|d| d.is_error() && d.message.contains(message)),
+            "{text}: no error containing {message:?} in\n{}",
+            loaded.render()
+        );
+    }
+}
+
+#[test]
+fn template_markup_in_a_string_is_text_and_a_whole_token_a_warning() {
+    let loaded = crate::load_text(
+        Path::new("/x/rc"),
+        "check process p with pidfile \"/run/{{ name }}.pid\"\n  \
+         start program = \"/bin/sh -c 'date +%F-%T >> /tmp/x'\"\n  \
+         stop program = \"{{ stop_command }}\"\n"
+            .to_string(),
+    );
+    assert!(!loaded.has_errors(), "{}", loaded.render());
+    let warnings: Vec<&str> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(
+        warnings,
+        ["'{{ stop_command }}' looks like an unexpanded template placeholder"]
     );
 }

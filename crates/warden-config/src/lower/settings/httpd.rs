@@ -27,7 +27,7 @@ pub fn set_httpd(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
     for option in item.into_inner() {
         let value = option.clone().into_inner().last();
         match (option.as_rule(), value) {
-            (Rule::httpd_port, Some(n)) => httpd.port = port(cx, &n).or(httpd.port),
+            (Rule::httpd_port, Some(n)) => httpd.port = httpd_port(cx, &n).or(httpd.port),
             (Rule::httpd_address, Some(v)) => httpd.address = host(cx, &v).or(httpd.address.take()),
             (Rule::httpd_unixsocket, _) => unixsocket(cx, option, httpd),
             (Rule::httpd_signature, _) => {
@@ -43,6 +43,25 @@ pub fn set_httpd(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
         }
     }
     certificate_given(cx, httpd);
+}
+
+/// `port N`: Monit takes any number. 0 lets the system pick a free port
+/// (which no client knows); above 65535 the interface cannot listen and
+/// stays off, as Monit's does. Both are warnings.
+fn httpd_port(cx: &mut Cx, pair: &P<'_>) -> Option<u16> {
+    let Ok(n) = pair.as_str().trim().parse::<u64>() else {
+        return port(cx, pair);
+    };
+    let why = match u16::try_from(n) {
+        Ok(0) => "the system picks a free port, which no client knows",
+        Ok(p) => return Some(p),
+        Err(_) => "no TCP interface can listen on it, so it stays off",
+    };
+    cx.push(
+        Diagnostic::warning(span(pair), format!("port {n} is not a port: {why}"))
+            .with_hint("a port is a whole number from 1 to 65535, e.g. 2812"),
+    );
+    u16::try_from(n).ok()
 }
 
 /// TLS on the control interface needs a certificate: `pemfile`, or both
@@ -175,7 +194,7 @@ fn allow(cx: &mut Cx, pair: P<'_>) -> Option<Allow> {
                 read_only,
             })
         }
-        Rule::allow_htpasswd => htpasswd(value.clone(), read_only),
+        Rule::allow_htpasswd => htpasswd(cx, value.clone(), read_only),
         Rule::allow_credentials => {
             let mut parts = value.clone().into_inner();
             let user = parts.next().map(|u| inner_text(&u))?;
@@ -213,7 +232,10 @@ fn allow_host(cx: &mut Cx, value: &P<'_>, read_only: bool) -> Option<Allow> {
     }
 }
 
-fn htpasswd(pair: P<'_>, read_only: bool) -> Option<Allow> {
+/// `allow [md5|crypt|cleartext] /path [users]`. The file is read when the
+/// interface starts; a missing one is a warning now (Monit's -t refuses
+/// it), as it may be put in place first.
+fn htpasswd(cx: &mut Cx, pair: P<'_>, read_only: bool) -> Option<Allow> {
     let mut digest = Digest::Cleartext;
     let mut path = None;
     let mut users = Vec::new();
@@ -221,7 +243,11 @@ fn htpasswd(pair: P<'_>, read_only: bool) -> Option<Allow> {
         match p.as_rule() {
             Rule::kw_md5 => digest = Digest::Md5,
             Rule::kw_crypt => digest = Digest::Crypt,
-            Rule::htpasswd_file => path = Some(PathBuf::from(inner_text(&p))),
+            Rule::htpasswd_file => {
+                let file = inner_text(&p);
+                warn_if_missing(cx, &p, "htpasswd file", &file);
+                path = Some(PathBuf::from(file));
+            }
             Rule::htpasswd_user => users.push(inner_text(&p)),
             _ => {}
         }

@@ -3,9 +3,9 @@
 //! [`lower_alert_body`]), event filters and Warden's `set alert webhook`.
 
 use super::super::Cx;
-use super::super::common::{P, duration, integer_in, port, seconds, span, text};
+use super::super::common::{P, duration, integer_in, port_or_zero, seconds, span, text};
 use super::ssl::{certificate_checksum, ssl_block, ssl_version};
-use super::values::{check_email, check_mailbox, host, trimmed_span};
+use super::values::{check_email, check_mailbox, host, placeholder_address, trimmed_span};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::grammar::Rule;
 use crate::model::{
@@ -106,13 +106,37 @@ pub fn lower_alert_body(body: P<'_>, cx: &mut Cx) -> Option<AlertRecipient> {
     let mut ok = true;
     for p in body.into_inner() {
         match p.as_rule() {
-            Rule::alert_address => match check_email(&text(&first_inner(&p))) {
-                Ok(address) => recipient.address = address,
-                Err(message) => {
-                    cx.error(span(&p), message);
-                    ok = false;
+            Rule::alert_address => {
+                match check_email(&text(&first_inner(&p))) {
+                    Ok(address) => {
+                        if placeholder_address(&address) {
+                            cx.push(
+                            crate::Diagnostic::warning(
+                                span(&p),
+                                format!("'{address}' looks like a placeholder that was never filled in"),
+                            )
+                            .with_hint("no mail server takes this address: write the recipient's address"),
+                        );
+                        }
+                        recipient.address = address;
+                    }
+                    Err(message) => {
+                        cx.push(Diagnostic::error(span(&p), message).with_hint(
+                            "alerts go to an e-mail address such as ops@example.com \
+                             (or, with Warden, to 'set alert webhook URL')",
+                        ));
+                        ok = false;
+                    }
                 }
-            },
+            }
+            // A second list would replace the first: Monit refuses it too.
+            Rule::alert_events if !recipient.events.is_empty() => {
+                cx.push(
+                    Diagnostic::error(span(&p), "a recipient takes one event list")
+                        .with_hint("put every event in one list, e.g. '{ nonexist, timeout }'"),
+                );
+                ok = false;
+            }
             Rule::alert_events => (recipient.events, recipient.exclude) = events(cx, p),
             Rule::mail_format => recipient.mail_format = Some(mail_format(cx, p)),
             Rule::alert_reminder => {
@@ -287,7 +311,13 @@ fn mailserver(cx: &mut Cx, pair: P<'_>) -> Option<MailServer> {
     for p in inner {
         let last = p.clone().into_inner().last();
         match (p.as_rule(), last) {
-            (Rule::mailserver_port, Some(n)) => server.port = port(cx, &n),
+            (Rule::mailserver_port, Some(n)) => {
+                server.port = port_or_zero(
+                    cx,
+                    &n,
+                    "no mail goes through this server (the next one is tried)",
+                )
+            }
             (Rule::mailserver_username, Some(v)) => server.username = Some(text(&v)),
             (Rule::mailserver_password, Some(v)) => server.password = Some(text(&v)),
             (Rule::mailserver_ssl, _) => {

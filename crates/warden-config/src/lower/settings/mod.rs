@@ -5,7 +5,7 @@
 mod httpd;
 mod mail;
 mod runtime;
-mod ssl;
+pub(crate) mod ssl;
 mod values;
 
 #[cfg(test)]
@@ -19,6 +19,7 @@ use crate::grammar::Rule;
 use crate::model::{LogTarget, OnReboot, Settings};
 
 pub use mail::lower_alert_body;
+pub(crate) use values::check_email;
 
 /// Monit's longest poll cycle and start delay: one year.
 const ONE_YEAR: u64 = 31_556_952;
@@ -92,6 +93,17 @@ fn set_log(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
         };
         settings.log = Some(LogTarget::Syslog(facility));
     } else if let Some(path) = values::absolute_path(cx, &value, "the log file") {
+        // Monit's -t opens the file; Warden opens it when it starts, and
+        // says now when it will not be able to.
+        if let Some(folder) = path.parent().filter(|f| !f.is_dir()) {
+            cx.warning(
+                span(&value),
+                format!(
+                    "the folder {} of the log file does not exist: Warden cannot write its log there",
+                    folder.display()
+                ),
+            );
+        }
         settings.log = Some(LogTarget::File(path));
     }
 }

@@ -24,8 +24,20 @@ pub fn set_eventqueue(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
                 queue.basedir = absolute_path(cx, &value, "the event queue directory")
             }
             Rule::eventqueue_slots => {
-                queue.slots = integer_in(cx, &value, "the number of slots", 1, u64::from(u32::MAX))
-                    .map(|n| n as u32)
+                queue.slots = integer_in(cx, &value, "the number of slots", 0, u64::from(u32::MAX))
+                    .map(|n| n as u32);
+                if queue.slots == Some(0) {
+                    // Monit takes it too, and drops every event ("queue over quota").
+                    cx.push(
+                        Diagnostic::warning(
+                            span(&value),
+                            "a queue of 0 slots holds no alert: every alert is dropped",
+                        )
+                        .with_hint(
+                            "write the number of alerts the queue may hold, e.g. 'slots 1000'",
+                        ),
+                    );
+                }
             }
             _ => {}
         }
@@ -85,7 +97,7 @@ pub fn set_limits(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
     }
 }
 
-/// A buffer size in bytes: more than zero, at most 2 GiB.
+/// A buffer size in bytes: at most 2 GiB (0 keeps nothing, as in Monit).
 fn size_limit(cx: &mut Cx, name: &str, value: &P<'_>) -> Option<u64> {
     let percent = value
         .clone()
@@ -111,11 +123,11 @@ fn size_limit(cx: &mut Cx, name: &str, value: &P<'_>) -> Option<u64> {
             return None;
         }
     };
-    if q.value <= 0.0 || q.value > MAX_BUFFER {
+    if q.value < 0.0 || q.value > MAX_BUFFER {
         cx.push(
             Diagnostic::error(
                 span(value),
-                format!("{name} must be a size from 1 B to 2 GB"),
+                format!("{name} must be a size from 0 B to 2 GB"),
             )
             .with_hint("write a size such as '512 B', '64 kB' or '1 MB'"),
         );

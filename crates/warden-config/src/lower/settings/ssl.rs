@@ -80,6 +80,22 @@ pub fn ssl_block(cx: &mut Cx, pair: P<'_>) -> SslOptions {
     options
 }
 
+/// Whether `key` is no SSL option; an error at `at` (with a did-you-mean)
+/// when it is not one.
+pub(crate) fn unknown_key(cx: &mut Cx, at: crate::span::Span, key: &str) -> bool {
+    let key = if key == "cipher" { "ciphers" } else { key };
+    if KEYS.iter().any(|(k, _)| *k == key) {
+        return false;
+    }
+    let names: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+    let diag = Diagnostic::error(at, format!("unknown SSL option '{key}'"));
+    cx.push(match did_you_mean(key, &names) {
+        Some(s) => diag.with_hint(format!("did you mean '{s}:'?")),
+        None => diag.with_hint(format!("the options are: {}", names.join(", "))),
+    });
+    true
+}
+
 fn ssl_option(cx: &mut Cx, pair: P<'_>) -> Option<(String, String)> {
     let mut inner = pair.clone().into_inner();
     let key_pair = inner.next()?;
@@ -94,12 +110,7 @@ fn ssl_option(cx: &mut Cx, pair: P<'_>) -> Option<(String, String)> {
         key
     };
     let Some((name, takes)) = KEYS.iter().find(|(k, _)| *k == key) else {
-        let names: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
-        let diag = Diagnostic::error(span(&key_pair), format!("unknown SSL option '{key}'"));
-        cx.push(match did_you_mean(&key, &names) {
-            Some(s) => diag.with_hint(format!("did you mean '{s}:'?")),
-            None => diag.with_hint(format!("the options are: {}", names.join(", "))),
-        });
+        unknown_key(cx, span(&key_pair), &key);
         return None;
     };
     let words: Vec<P<'_>> = inner.filter_map(|w| w.into_inner().next()).collect();

@@ -79,7 +79,9 @@ fn valid_netmask(mask: &str) -> bool {
 }
 
 /// An e-mail address, optionally in angle brackets (`<ops@example.com>`).
-/// The domain may hold Monit's `$HOST`.
+/// The domain may hold Monit's `$HOST`. As in Monit, the name may hold
+/// `<` and `>` (`<NAME>@example.com`, a placeholder: see
+/// [`placeholder_address`]).
 pub fn check_email(value: &str) -> Result<String, String> {
     let address = value
         .strip_prefix('<')
@@ -94,16 +96,28 @@ pub fn check_email(value: &str) -> Result<String, String> {
     let Some((local, domain)) = address.split_once('@') else {
         return bad();
     };
-    let word_ok = |w: &str| {
+    let word_ok = |w: &str, refused: &str| {
         !w.is_empty()
             && !w
                 .chars()
-                .any(|c| c.is_whitespace() || "<>@,;\"".contains(c))
+                .any(|c| c.is_whitespace() || c.is_control() || refused.contains(c))
     };
-    if !word_ok(local) || !word_ok(domain) || domain.starts_with('.') || domain.ends_with('.') {
+    if !word_ok(local, "@,;\"")
+        || !word_ok(domain, "<>@,;\"")
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+    {
         return bad();
     }
     Ok(address.to_string())
+}
+
+/// Whether an address's name is a placeholder such as `<NAME>` that was
+/// never filled in: Monit takes it, no mail server does.
+pub fn placeholder_address(address: &str) -> bool {
+    address
+        .split_once('@')
+        .is_some_and(|(local, _)| local.contains('<') || local.contains('>'))
 }
 
 /// A sender or reply-to: `ops@example.com` or `Ops Team <ops@example.com>`.
@@ -148,6 +162,17 @@ pub fn host(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
     let value = text(pair);
     match check_host(&value) {
         Ok(()) => Some(value),
+        // Monit takes `999.1.1.1` as a name that never resolves: a warning.
+        Err(message) if value.chars().all(|c| c.is_ascii_digit() || c == '.') => {
+            cx.push(
+                Diagnostic::warning(
+                    span(pair),
+                    format!("{message}: it is read as a host name, which will not resolve"),
+                )
+                .with_hint("each of the four numbers of an IPv4 address is 0-255"),
+            );
+            Some(value)
+        }
         Err(message) => {
             cx.error(span(pair), message);
             None
