@@ -10,12 +10,10 @@
 
 mod util;
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use util::{Sandbox, alive, answers, free_port, wait_until};
+use util::{CliOutput, Sandbox, alive, answers, free_port, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(20);
 const MONIT: &str = "/usr/bin/monit";
@@ -52,64 +50,29 @@ fn daemon(sb: &Sandbox, httpd: &str) -> util::Warden {
     w
 }
 
-/// What a command printed and its exit code.
-#[derive(Debug)]
-struct Ran {
-    stdout: String,
-    stderr: String,
-    code: i32,
+/// Everything a command printed.
+fn all(out: &CliOutput) -> String {
+    format!("{}{}", out.stdout, out.stderr)
 }
 
-impl Ran {
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
-
-/// Runs a command with the sandbox as HOME; the exit code goes through a
-/// shell, because the test's subreaper may reap the child before `wait`.
-fn run(sb: &Sandbox, program: &str, args: &[&str], path: Option<&Path>) -> Ran {
-    let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c")
-        .arg("\"$0\" \"$@\"; echo \"[exit $?]\" >&2")
-        .arg(program)
-        .args(args)
-        .env("HOME", sb.dir.path())
-        .env("ANSIBLE_LOCAL_TEMP", sb.path("ansible-tmp"))
-        .env("ANSIBLE_HOME", sb.path("ansible-home"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+/// Runs a command with the sandbox as HOME, Ansible's files in the
+/// sandbox, and `path` (when given) first on PATH.
+fn run(sb: &Sandbox, program: &str, args: &[&str], path: Option<&Path>) -> CliOutput {
+    let mut argv = vec![
+        format!("ANSIBLE_LOCAL_TEMP={}", sb.path("ansible-tmp").display()),
+        format!("ANSIBLE_HOME={}", sb.path("ansible-home").display()),
+    ];
     if let Some(dir) = path {
         let system = std::env::var("PATH").unwrap_or_default();
-        cmd.env("PATH", format!("{}:{system}", dir.display()));
+        argv.push(format!("PATH={}:{system}", dir.display()));
     }
-    let mut child = cmd.spawn().expect("spawn");
-    let mut err = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let mut stdout = String::new();
-    let _ = child.stdout.take().unwrap().read_to_string(&mut stdout);
-    let mut stderr = reader.join().unwrap();
-    let _ = child.wait();
-    let at = stderr.rfind("[exit ").expect("exit code line");
-    let code = stderr[at + 6..]
-        .trim()
-        .trim_end_matches(']')
-        .parse()
-        .unwrap();
-    stderr.truncate(at);
-    Ran {
-        stdout,
-        stderr,
-        code,
-    }
+    argv.push(program.to_string());
+    argv.extend(args.iter().map(|a| a.to_string()));
+    sb.run(Path::new("/usr/bin/env"), &argv, None)
 }
 
 /// Debian's `monit -c RC ARGS...`.
-fn monit(sb: &Sandbox, args: &[&str]) -> Ran {
+fn monit(sb: &Sandbox, args: &[&str]) -> CliOutput {
     let rc = sb.rc.display().to_string();
     let mut all = vec!["-c", rc.as_str()];
     all.extend_from_slice(args);
@@ -173,7 +136,7 @@ fn debian_monit_cli_reads_and_acts_through_the_tcp_interface() {
     let old = sb.pid("web").unwrap();
     let restart = monit(&sb, &["restart", "web"]);
     assert_eq!(
-        (restart.code, restart.all().as_str()),
+        (restart.code, all(&restart).as_str()),
         (0, ""),
         "{restart:?}"
     );
@@ -238,7 +201,7 @@ fn monit_cli_errors_and_exit_codes_agree_with_monit() {
             .iter()
             .map(|args| {
                 let r = monit(sb, args);
-                (r.code, r.all().trim().to_string())
+                (r.code, all(&r).trim().to_string())
             })
             .collect()
     };
@@ -346,6 +309,25 @@ fn http(
     })
 }
 
+/// `GET` on the loopback interface: status, token cookie, body.
+fn get(port: u16, user: Option<(&str, &str)>, path: &str) -> (u16, Option<String>, String) {
+    let url = format!("http://127.0.0.1:{port}{path}");
+    http(reqwest::Method::GET, &url, user, None, None)
+}
+
+/// A form `POST` with a `securitytoken` cookie when given: status, body.
+fn post(
+    port: u16,
+    user: (&str, &str),
+    path: &str,
+    body: &str,
+    cookie: Option<&str>,
+) -> (u16, String) {
+    let url = format!("http://127.0.0.1:{port}{path}");
+    let (code, _, text) = http(reqwest::Method::POST, &url, Some(user), Some(body), cookie);
+    (code, text)
+}
+
 #[test]
 fn the_protocol_wants_the_csrf_pair_and_refuses_read_only_users_who_act() {
     let sb = Sandbox::new();
@@ -356,26 +338,10 @@ fn the_protocol_wants_the_csrf_pair_and_refuses_read_only_users_who_act() {
             "set httpd port {port} use address 127.0.0.1 allow admin:pw allow guest:look read-only"
         ),
     );
-    let base = format!("http://127.0.0.1:{port}");
     let post = |user: &str, pw: &str, path: &str, body: &str, cookie: Option<&str>| {
-        let (code, _, text) = http(
-            reqwest::Method::POST,
-            &format!("{base}{path}"),
-            Some((user, pw)),
-            Some(body),
-            cookie,
-        );
-        (code, text)
+        post(port, (user, pw), path, body, cookie)
     };
-    let get = |user: Option<(&str, &str)>, path: &str| {
-        http(
-            reqwest::Method::GET,
-            &format!("{base}{path}"),
-            user,
-            None,
-            None,
-        )
-    };
+    let get = |user: Option<(&str, &str)>, path: &str| get(port, user, path);
     let old = sb.pid("web").unwrap();
     // No cookie, a cookie that differs, an empty pair: refused as Monit does.
     for (body, cookie) in [
@@ -545,7 +511,7 @@ fn ansible_monit_module_changes_state_through_warden() {
             &["localhost", "-m", "community.general.monit", "-a", &args],
             Some(&shim),
         );
-        (r.code, r.all())
+        (r.code, all(&r))
     };
     let pid = sb.pid("web").unwrap();
     let (code, out) = module("stopped");
@@ -601,16 +567,7 @@ fn runtime_and_log_pages_show_the_daemon() {
             "set logfile {{dir}}/daemon.log\nset httpd port {port} use address 127.0.0.1 allow admin:pw"
         ),
     );
-    let base = format!("http://127.0.0.1:{port}");
-    let get = |path: &str| {
-        http(
-            reqwest::Method::GET,
-            &format!("{base}{path}"),
-            Some(("admin", "pw")),
-            None,
-            None,
-        )
-    };
+    let get = |path: &str| get(port, Some(("admin", "pw")), path);
     let (code, _, runtime) = get("/_runtime");
     assert_eq!(code, 200);
     assert!(runtime.contains(&sb.rc.display().to_string()), "{runtime}");

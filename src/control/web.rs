@@ -280,7 +280,9 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn url_encode(text: &str) -> String {
+/// Percent-encodes all but unreserved characters: a query value or one
+/// path segment.
+pub fn url_encode(text: &str) -> String {
     text.bytes().fold(String::new(), |mut s, b| {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
             s.push(char::from(b));

@@ -131,6 +131,7 @@ pub struct Sandbox {
 }
 
 /// What one run of the CLI printed, and its exit code.
+#[derive(Debug)]
 pub struct CliOutput {
     pub stdout: String,
     pub stderr: String,

@@ -13,7 +13,7 @@ use warden_engine::ServiceStatus;
 
 use super::super::auth::Viewer;
 use super::super::render;
-use super::super::web::escape;
+use super::super::web::{escape, url_encode};
 use super::{Action, ControlState, PageToken, Params, error_page, run_action};
 
 const CSS: &str = include_str!("../page.css");
@@ -64,7 +64,7 @@ pub async fn show(
             body,
             "<form method=\"post\" action=\"/{}\" id=\"actions\">\
              <input type=\"hidden\" name=\"securitytoken\" value=\"{}\">",
-            escape(&url_path(&service.name)),
+            escape(&url_encode(&service.name)),
             escape(&token)
         );
         for a in Action::ALL {
@@ -98,17 +98,5 @@ pub async fn act(
         return res;
     }
     // Back to the page, which shows the state the action left.
-    Redirect::to(&format!("/{}", url_path(&name))).into_response()
-}
-
-/// A service name as one path segment.
-fn url_path(name: &str) -> String {
-    name.bytes().fold(String::new(), |mut s, b| {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            s.push(char::from(b));
-        } else {
-            let _ = write!(s, "%{b:02X}");
-        }
-        s
-    })
+    Redirect::to(&format!("/{}", url_encode(&name))).into_response()
 }
