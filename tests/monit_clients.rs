@@ -50,6 +50,16 @@ fn daemon(sb: &Sandbox, httpd: &str) -> util::Warden {
     w
 }
 
+/// Warden with Monit's interface on a free loopback port, user admin:pw.
+fn on_loopback(sb: &Sandbox) -> (util::Warden, u16) {
+    let port = free_port();
+    let w = daemon(
+        sb,
+        &format!("set httpd port {port} use address 127.0.0.1 allow admin:pw"),
+    );
+    (w, port)
+}
+
 /// Everything a command printed.
 fn all(out: &CliOutput) -> String {
     format!("{}{}", out.stdout, out.stderr)
@@ -93,11 +103,7 @@ fn restarted(sb: &Sandbox, name: &str, old: i32) -> bool {
 #[test]
 fn debian_monit_cli_reads_and_acts_through_the_tcp_interface() {
     let sb = Sandbox::new();
-    let port = free_port();
-    let w = daemon(
-        &sb,
-        &format!("set httpd port {port} use address 127.0.0.1 allow admin:pw"),
-    );
+    let (w, port) = on_loopback(&sb);
 
     let status = monit(&sb, &["status"]);
     assert_eq!(status.code, 0, "{status:?}");
@@ -445,11 +451,7 @@ else:
 fn pypi_monit_package_reads_and_acts() {
     let bin = clients();
     let sb = Sandbox::new();
-    let port = free_port();
-    let _w = daemon(
-        &sb,
-        &format!("set httpd port {port} use address 127.0.0.1 allow admin:pw"),
-    );
+    let (_w, port) = on_loopback(&sb);
     let script = sb.path("client.py");
     std::fs::write(&script, PY_MONIT).unwrap();
     let python = bin.join("python").display().to_string();
@@ -487,11 +489,7 @@ fn pypi_monit_package_reads_and_acts() {
 fn ansible_monit_module_changes_state_through_warden() {
     let bin = clients();
     let sb = Sandbox::new();
-    let port = free_port();
-    let _w = daemon(
-        &sb,
-        &format!("set httpd port {port} use address 127.0.0.1 allow admin:pw"),
-    );
+    let (_w, port) = on_loopback(&sb);
     let shim = sb.path("bin");
     std::fs::create_dir_all(&shim).unwrap();
     let wrapper = shim.join("monit");
