@@ -489,7 +489,7 @@ fn pypi_monit_package_reads_and_acts() {
 fn ansible_monit_module_changes_state_through_warden() {
     let bin = clients();
     let sb = Sandbox::new();
-    let (_w, port) = on_loopback(&sb);
+    let (_w, _) = on_loopback(&sb);
     let shim = sb.path("bin");
     std::fs::create_dir_all(&shim).unwrap();
     let wrapper = shim.join("monit");
