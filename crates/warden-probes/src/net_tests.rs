@@ -8,7 +8,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket, UnixListener};
 
 use warden_config::model::{
-    CheckKind, Connection, Endpoint, IpVersion, Operator, ProtocolOptions, SendExpect, SocketType,
+    CheckKind, Connection, Endpoint, IpVersion, Operator, Protocol, ProtocolOptions, SendExpect,
+    SocketType,
 };
 
 use crate::registry::port_probe;
@@ -25,7 +26,7 @@ fn port_rule(port: u16, socket: SocketType) -> Connection {
             ip: IpVersion::Any,
             socket,
         },
-        protocol: "default".into(),
+        protocol: Protocol::Default,
         options: ProtocolOptions::default().into(),
         exchange: Vec::new(),
         timeout: Some(Duration::from_secs(5)),
@@ -35,7 +36,7 @@ fn port_rule(port: u16, socket: SocketType) -> Connection {
 
 fn http_rule(port: u16, options: ProtocolOptions) -> Connection {
     Connection {
-        protocol: "http".into(),
+        protocol: Protocol::Http,
         options: options.into(),
         ..port_rule(port, SocketType::Tcp)
     }

@@ -290,7 +290,7 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    use warden_config::model::IpVersion;
+    use warden_config::model::{IpVersion, Protocol};
 
     /// The checks of a control text, through the real parser.
     fn checks(text: &str) -> Vec<Check> {
@@ -403,7 +403,8 @@ mod tests {
                 ip: IpVersion::Any,
                 socket: SocketType::Tcp,
             },
-            protocol: "gopher".into(),
+            // A protocol Monit names and Warden does not speak yet.
+            protocol: Protocol::Ftp,
             options: Default::default(),
             exchange: Vec::new(),
             timeout: None,
@@ -412,8 +413,8 @@ mod tests {
         let why = port_probe(&conn, &CheckKind::System)
             .unwrap_err()
             .to_string();
-        assert!(why.contains("gopher is not supported yet"), "{why}");
-        conn.protocol = "default".into();
+        assert!(why.contains("ftp is not supported yet"), "{why}");
+        conn.protocol = Protocol::Default;
         conn.endpoint = Endpoint::Port {
             host: None,
             port: 443,

@@ -451,14 +451,16 @@ fn schedule(cx: &mut Cx, item: P<'_>) -> Option<Schedule> {
             Some(Schedule::Interval(d))
         }
         _ => {
-            let spec = text(&value);
-            if let Err(e) = crate::cron::CronSpec::parse(&spec) {
-                cx.push(
-                    crate::Diagnostic::error(span(&value), e.to_string())
-                        .with_hint("for example \"* 8-19 * * 1-5\""),
-                );
-                return None;
-            }
+            let spec = match crate::cron::Cron::parse(&text(&value)) {
+                Ok(spec) => Box::new(spec),
+                Err(e) => {
+                    cx.push(
+                        crate::Diagnostic::error(span(&value), e.to_string())
+                            .with_hint("for example \"* 8-19 * * 1-5\""),
+                    );
+                    return None;
+                }
+            };
             Some(if negated {
                 Schedule::NotCron(spec)
             } else {

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::settings::AlertRecipient;
 use super::test::Test;
+use crate::cron::Cron;
 use crate::span::{Span, Spanned};
 
 /// One `check ...` block.
@@ -123,10 +124,11 @@ pub enum NetworkTarget {
 pub enum Schedule {
     /// Every N daemon cycles (1 when not given).
     Cycles(u32),
-    /// `every "cron spec"`: run only in matching minutes.
-    Cron(String),
+    /// `every "cron spec"`: run only in matching minutes. Boxed: few
+    /// checks have one, and every check keeps its schedule.
+    Cron(Box<Cron>),
     /// `not every "cron spec"`: skip matching minutes.
-    NotCron(String),
+    NotCron(Box<Cron>),
     /// Warden extension: `every 500 ms`, `every 5 s`.
     Interval(#[serde(with = "duration_ms")] Duration),
 }

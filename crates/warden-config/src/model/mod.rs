@@ -3,6 +3,8 @@
 
 pub mod check;
 pub mod describe;
+pub mod event;
+pub mod protocol;
 pub mod settings;
 pub mod test;
 
@@ -11,6 +13,8 @@ use std::cmp::Ordering;
 use serde::Serialize;
 
 pub use check::*;
+pub use event::{EventFilter, FilterEvent};
+pub use protocol::Protocol;
 pub use settings::*;
 pub use test::*;
 

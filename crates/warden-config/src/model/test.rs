@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::check::{Operator, Quantity, duration_ms, opt_duration_ms};
+use super::protocol::Protocol;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "test", rename_all = "snake_case")]
@@ -229,8 +230,8 @@ pub enum Endpoint {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Connection {
     pub endpoint: Endpoint,
-    /// Protocol name as written, lowercased (`default` when none).
-    pub protocol: String,
+    /// `Protocol::Default` when none is named.
+    pub protocol: Protocol,
     pub options: Options,
     /// Generic protocol: `send "x" expect "regex"` pairs in order.
     pub exchange: Vec<SendExpect>,

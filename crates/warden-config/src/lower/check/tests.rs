@@ -208,7 +208,7 @@ fn service_statements_fill_the_check() {
     assert_eq!(web.backoff.as_deref(), Some(&backoff));
     assert_eq!(
         config.checks[1].schedule,
-        Schedule::NotCron("* 0-3 * * 0".into())
+        Schedule::NotCron(Box::new(crate::cron::Cron::parse("* 0-3 * * 0").unwrap()))
     );
     assert_eq!(
         config.checks[1].backoff.as_deref(),
@@ -731,7 +731,7 @@ fn a_port_test_keeps_host_protocol_and_options() {
         socket: SocketType::Tcp,
     };
     assert_eq!(c.endpoint, expected_endpoint);
-    assert_eq!(c.protocol, "http");
+    assert_eq!(c.protocol, Protocol::Http);
     let o = &c.options;
     assert_eq!(o.request.as_deref(), Some("/health?x=1"));
     assert_eq!(o.status, Some((Operator::Equal, 200)));
@@ -796,7 +796,7 @@ fn send_expect_pairs_keep_their_order() {
         SendExpect::Send("QUIT\\r\\n".into()),
         SendExpect::Expect("^221".into()),
     ];
-    assert_eq!((c.protocol.as_str(), c.exchange), ("default", expected));
+    assert_eq!((c.protocol, c.exchange), (Protocol::Default, expected));
 }
 
 #[test]
