@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::pattern::{Pattern, Regex};
 use super::settings::AlertRecipient;
 use super::test::Test;
 use crate::cron::Cron;
@@ -47,7 +48,7 @@ pub struct Check {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IgnoreContent {
     pub matches: bool,
-    pub pattern: String,
+    pub pattern: Regex,
 }
 
 /// What a check watches.
@@ -105,7 +106,7 @@ impl CheckKind {
 pub enum ProcessTarget {
     Pidfile(PathBuf),
     /// A regex matched against the full command line; the oldest match wins.
-    Matching(String),
+    Matching(Pattern),
     Pid(u32),
     /// Warden extension: `check process NAME with systemd unit "x.service"`.
     SystemdUnit(String),

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod describe;
 pub mod event;
+pub mod pattern;
 pub mod protocol;
 pub mod settings;
 pub mod test;
@@ -14,6 +15,7 @@ use serde::Serialize;
 
 pub use check::*;
 pub use event::{EventFilter, FilterEvent};
+pub use pattern::{BytesRegex, Pattern, Regex};
 pub use protocol::Protocol;
 pub use settings::*;
 pub use test::*;

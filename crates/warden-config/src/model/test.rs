@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::check::{Operator, Quantity, duration_ms, opt_duration_ms};
+use super::pattern::{BytesRegex, Regex};
 use super::protocol::Protocol;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -64,7 +65,7 @@ pub enum Test {
         changed: bool,
     },
     /// `if content = "regex"` / `if content != "regex"`.
-    Content { matches: bool, pattern: String },
+    Content { matches: bool, pattern: Regex },
     /// `if space usage > 80%`, `if space free < 1 GB`, `if inode ...`.
     Space {
         inode: bool,
@@ -316,7 +317,7 @@ pub struct ProtocolOptions {
     /// HTTP `status = 200`, `status != 500`, ...
     pub status: Option<(Operator, u16)>,
     /// HTTP `content = "regex"` / `content != "regex"`.
-    pub content: Option<(bool, String)>,
+    pub content: Option<(bool, Regex)>,
     pub hostheader: Option<String>,
     /// `username X password Y` (http basic auth, mysql, pgsql, ...).
     pub username: Option<String>,
@@ -355,14 +356,14 @@ pub struct ResponseTime {
 pub enum SendExpect {
     Send(String),
     /// A regex the response must match.
-    Expect(String),
+    Expect(BytesRegex),
 }
 
 /// `if failed url URL [and content = "..."] [timeout N s] [retry N]`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UrlTest {
     pub url: String,
-    pub content: Option<(bool, String)>,
+    pub content: Option<(bool, Regex)>,
     #[serde(with = "opt_duration_ms")]
     pub timeout: Option<Duration>,
     pub retry: Option<u32>,

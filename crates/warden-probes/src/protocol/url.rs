@@ -140,9 +140,10 @@ mod tests {
     #[test]
     fn the_content_of_the_url_test_is_kept() {
         let mut t = url("http://example.test/");
-        t.content = Some((false, "error".into()));
+        let error = warden_config::model::Regex::new("error").unwrap();
+        t.content = Some((false, error.clone()));
         let c = connection(&t).unwrap();
-        assert_eq!(c.options.content, Some((false, "error".into())));
+        assert_eq!(c.options.content, Some((false, error)));
         assert_eq!(c.protocol, Protocol::Http);
     }
 

@@ -13,8 +13,8 @@ use crate::model::Protocol::{
     Websocket,
 };
 use crate::model::{
-    Connection, Endpoint, IpVersion, Operator, Options, Protocol, ProtocolOptions, ResolveTest,
-    ResponseTime, SendExpect, SocketType, Test, UrlTest,
+    BytesRegex, Connection, Endpoint, IpVersion, Operator, Options, Protocol, ProtocolOptions,
+    Regex, ResolveTest, ResponseTime, SendExpect, SocketType, Test, UrlTest,
 };
 use crate::span::Span;
 
@@ -289,10 +289,7 @@ fn option_into(cx: &mut Cx, g: &mut Gathered, option: P<'_>) -> Option<()> {
                 .clone()
                 .into_inner()
                 .find(|p| !is_keyword(p) && p.as_rule() != Rule::operator)?;
-            let pattern = text(&value);
-            if !crate::validate::regex_ok(cx, span(&value), &pattern) {
-                return None;
-            }
+            let pattern = crate::validate::compiled(cx, span(&value), &text(&value), Regex::new)?;
             o.content = Some((op_of(&option) != Operator::NotEqual, pattern));
         }
         Rule::o_hostheader => o.hostheader = Some(text(&value_of(&option)?)),
@@ -312,14 +309,15 @@ fn option_into(cx: &mut Cx, g: &mut Gathered, option: P<'_>) -> Option<()> {
             }
             let value_pair = value_of(&option)?;
             let value = text(&value_pair);
-            if option.as_rule() == Rule::o_expect
-                && !crate::validate::regex_ok(cx, span(&value_pair), &value)
-            {
-                return None;
-            }
             g.exchange.push(match option.as_rule() {
                 Rule::o_send => SendExpect::Send(value),
-                _ => SendExpect::Expect(value),
+                // Checked as a text regex, as Monit's are; matched on bytes.
+                _ => SendExpect::Expect(crate::validate::compiled(
+                    cx,
+                    span(&value_pair),
+                    &value,
+                    |p| regex::Regex::new(p).and_then(|_| BytesRegex::new(p)),
+                )?),
             });
         }
         Rule::o_timeout => g.timeout = Some(timeout(cx, &value_of(&option)?)?),

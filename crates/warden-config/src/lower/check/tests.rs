@@ -6,6 +6,19 @@ use std::time::Duration;
 
 use crate::model::*;
 
+/// Patterns as lowering compiles them.
+fn re(text: &str) -> Regex {
+    Regex::new(text).unwrap()
+}
+
+fn bytes_re(text: &str) -> BytesRegex {
+    BytesRegex::new(text).unwrap()
+}
+
+fn pat(text: &str) -> Pattern {
+    Pattern::new(text).unwrap()
+}
+
 fn load(text: &str) -> Config {
     let loaded = crate::load_text(Path::new("/x/rc"), text.to_string());
     assert!(!loaded.has_errors(), "{text}\n{}", loaded.render());
@@ -59,7 +72,7 @@ fn every_check_type_lowers_to_its_kind() {
         ),
         (
             "check process a matching \"nginx: master\"",
-            process(ProcessTarget::Matching("nginx: master".into())),
+            process(ProcessTarget::Matching(pat("nginx: master"))),
         ),
         (
             "check process a with pid 42",
@@ -535,14 +548,14 @@ fn file_and_program_tests_lower_to_their_variants() {
             "if content = \"^ERROR\" then alert",
             Test::Content {
                 matches: true,
-                pattern: "^ERROR".into(),
+                pattern: re("^ERROR"),
             },
         ),
         (
             "if match != \"ok\" then alert",
             Test::Content {
                 matches: false,
-                pattern: "ok".into(),
+                pattern: re("ok"),
             },
         ),
         (
@@ -736,7 +749,7 @@ fn a_port_test_keeps_host_protocol_and_options() {
     assert_eq!(o.request.as_deref(), Some("/health?x=1"));
     assert_eq!(o.status, Some((Operator::Equal, 200)));
     assert_eq!(o.hostheader.as_deref(), Some("example.org"));
-    assert_eq!(o.content, Some((true, "ok".to_string())));
+    assert_eq!(o.content, Some((true, re("ok"))));
     assert_eq!(
         (o.username.as_deref(), o.password.as_deref()),
         (Some("u"), Some("p"))
@@ -792,9 +805,9 @@ fn send_expect_pairs_keep_their_order() {
         "if failed port 25 expect \"^220\" send \"QUIT\\r\\n\" expect \"^221\" then alert",
     );
     let expected = vec![
-        SendExpect::Expect("^220".into()),
+        SendExpect::Expect(bytes_re("^220")),
         SendExpect::Send("QUIT\\r\\n".into()),
-        SendExpect::Expect("^221".into()),
+        SendExpect::Expect(bytes_re("^221")),
     ];
     assert_eq!((c.protocol, c.exchange), (Protocol::Default, expected));
 }
@@ -818,7 +831,7 @@ fn url_ping_resolve_and_succeeded_tests_lower() {
         (u.url.as_str(), u.content.clone(), u.timeout),
         (
             "http://user:pw@example.org:8080/x",
-            Some((true, "ok".into())),
+            Some((true, re("ok"))),
             Some(Duration::from_secs(15))
         )
     );
@@ -1144,7 +1157,7 @@ fn monit_spellings_lower_to_their_meaning() {
             "if not match \"^ok\" then alert",
             Test::Content {
                 matches: false,
-                pattern: "^ok".into(),
+                pattern: re("^ok"),
             },
         ),
     ];
@@ -1162,7 +1175,7 @@ fn monit_spellings_lower_to_their_meaning() {
         send.exchange,
         vec![
             SendExpect::Send("hello".into()),
-            SendExpect::Expect("^ok".into())
+            SendExpect::Expect(bytes_re("^ok"))
         ]
     );
     let ignore = only_check("check file f with path /etc/hosts\n  ignore not match \"x\"\n");
