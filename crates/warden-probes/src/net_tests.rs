@@ -363,13 +363,13 @@ async fn a_connection_leaves_from_the_source_address_it_was_given() {
     });
     let mut rule = port_rule(port, SocketType::Tcp);
     // All of 127/8 is loopback: 127.0.0.2 is a source no default route picks.
-    rule.options.source_address = Some("127.0.0.2".into());
+    rule.options.source_address = "127.0.0.2".parse().ok();
     let out = run(&rule).await;
     assert_eq!(out.status, Status::Ok, "{}", out.reason);
     let peer = tokio::time::timeout(GUARD, rx.recv()).await.unwrap();
     assert_eq!(peer, Some("127.0.0.2".parse().unwrap()));
     // An address this host does not have cannot be bound: a clear failure.
-    rule.options.source_address = Some("192.0.2.77".into());
+    rule.options.source_address = "192.0.2.77".parse().ok();
     let out = run(&rule).await;
     assert_eq!(out.status, Status::Failed);
     assert!(out.reason.contains("127.0.0.1"), "{}", out.reason);

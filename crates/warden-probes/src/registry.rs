@@ -230,17 +230,10 @@ pub fn port_probe(conn: &Connection, kind: &CheckKind) -> Result<PortProbe, NotS
         ));
     }
     let timeout = conn.timeout.unwrap_or(DEFAULT_TIMEOUT);
-    let source = match conn.options.source_address.as_deref() {
-        Some(a) => Some(
-            a.parse()
-                .map_err(|_| NotSupported(format!("connecting from {a} (not an IP address)")))?,
-        ),
-        None => None,
-    };
     Ok(
         PortProbe::new(target, conversation, timeout, conn.retry.unwrap_or(0))
             .with_response_time(conn.options.response_time)
-            .from_address(source),
+            .from_address(conn.options.source_address),
     )
 }
 

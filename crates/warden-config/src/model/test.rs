@@ -1,6 +1,7 @@
 //! The tests a rule can make (`if TEST then ...`), one variant per kind of
 //! fact a probe measures.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -339,7 +340,7 @@ pub struct ProtocolOptions {
     pub response_time: Option<ResponseTime>,
     /// `address 192.0.2.5`: the local address to connect from.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_address: Option<String>,
+    pub source_address: Option<IpAddr>,
 }
 
 /// A response time limit: the time taken must satisfy `op limit`

@@ -157,11 +157,8 @@ fn client(conn: &Connection, target: &Target) -> Result<Client, String> {
         _ => {}
     }
     // `address IP`: connect from this local address.
-    if let Some(source) = conn.options.source_address.as_deref() {
-        let ip = source
-            .parse::<IpAddr>()
-            .map_err(|_| format!("{source} is not an IP address to connect from"))?;
-        builder = builder.local_address(ip);
+    if let Some(source) = conn.options.source_address {
+        builder = builder.local_address(source);
     }
     builder
         .build()

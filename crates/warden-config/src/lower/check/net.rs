@@ -357,10 +357,10 @@ fn response_time(cx: &mut Cx, option: &P<'_>) -> Option<ResponseTime> {
 }
 
 /// `address IP`: an IP address of this host to connect from.
-fn source_address(cx: &mut Cx, option: &P<'_>) -> Option<String> {
+fn source_address(cx: &mut Cx, option: &P<'_>) -> Option<std::net::IpAddr> {
     let value = value_of(option)?;
     let text = text(&value);
-    if text.parse::<std::net::IpAddr>().is_err() {
+    let Ok(address) = text.parse() else {
         cx.push(
             Diagnostic::error(
                 span(&value),
@@ -369,8 +369,8 @@ fn source_address(cx: &mut Cx, option: &P<'_>) -> Option<String> {
             .with_hint("write an address of this host, e.g. 192.0.2.5 or 2001:db8::5"),
         );
         return None;
-    }
-    Some(text)
+    };
+    Some(address)
 }
 
 fn op_of(pair: &P<'_>) -> Operator {

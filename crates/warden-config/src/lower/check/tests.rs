@@ -1088,7 +1088,8 @@ fn a_response_time_limit_and_a_source_address_are_kept() {
     for (rule, limit, source) in table {
         let o = connection(rule).options;
         assert_eq!(o.response_time.map(|r| (r.op, r.limit)), limit, "{rule}");
-        assert_eq!(o.source_address.as_deref(), source, "{rule}");
+        let source = source.map(|a| a.parse::<std::net::IpAddr>().unwrap());
+        assert_eq!(o.source_address, source, "{rule}");
     }
     let loaded = crate::load_text(
         Path::new("/x/rc"),
