@@ -71,7 +71,7 @@ pub fn init(target: Option<&LogTarget>, stderr: bool, verbose: bool) {
             .with_filter(filter())
     });
     let syslog = match target {
-        Some(LogTarget::Syslog(facility)) => Syslog::open(facility.as_deref()),
+        Some(LogTarget::Syslog(facility)) => Syslog::open(*facility),
         _ => None,
     };
     // Without the syslog socket, lines go to stderr rather than nowhere.

@@ -11,7 +11,8 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use warden_config::model::{Allow, Digest, Httpd};
+use ipnet::IpNet;
+use warden_config::model::{Allow, ClientHost, Digest, Httpd};
 
 /// The client address of a TCP connection, put on each request by the server.
 #[derive(Debug, Clone, Copy)]
@@ -24,59 +25,10 @@ pub struct Viewer {
     pub read_only: bool,
 }
 
-/// An address or a network: `10.0.0.0/8`, `192.168.1.0/255.255.255.0`, `::1`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Net {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl Net {
-    /// Parses an address with an optional `/prefix` or `/netmask`; None for
-    /// a host name.
-    pub fn parse(text: &str) -> Option<Net> {
-        let (addr, mask) = match text.split_once('/') {
-            Some((a, m)) => (a.parse::<IpAddr>().ok()?, Some(m)),
-            None => (text.parse::<IpAddr>().ok()?, None),
-        };
-        let bits = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match mask {
-            None => bits,
-            Some(m) => match m.parse::<u8>() {
-                Ok(p) if p <= bits => p,
-                Ok(_) => return None,
-                Err(_) => netmask_prefix(m.parse::<IpAddr>().ok()?)?,
-            },
-        };
-        Some(Net { addr, prefix })
-    }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                same_prefix(u32::from(net).into(), u32::from(ip).into(), self.prefix, 32)
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                same_prefix(u128::from(net), u128::from(ip), self.prefix, 128)
-            }
-            _ => false,
-        }
-    }
-}
-
-/// `255.255.255.0` -> 24; None when the ones are not contiguous.
-fn netmask_prefix(mask: IpAddr) -> Option<u8> {
-    let (value, bits) = match mask {
-        IpAddr::V4(m) => (u128::from(u32::from(m)) << 96, 32),
-        IpAddr::V6(m) => (u128::from(m), 128),
-    };
-    let ones = value.leading_ones();
-    (value.checked_shl(ones).unwrap_or(0) == 0 && ones <= bits).then_some(ones as u8)
-}
-
-fn same_prefix(a: u128, b: u128, prefix: u8, bits: u32) -> bool {
-    let shift = bits - u32::from(prefix);
-    a.checked_shr(shift).unwrap_or(0) == b.checked_shr(shift).unwrap_or(0)
+/// Whether the network lets `ip` in; an IPv4 client seen as IPv6
+/// (`::ffff:127.0.0.1`) is judged as IPv4.
+fn allows(net: &IpNet, ip: IpAddr) -> bool {
+    net.contains(&ip.to_canonical())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +52,7 @@ pub enum Verdict {
 #[derive(Debug, Clone, Default)]
 pub struct Access {
     /// None: no host rule, every client address may connect.
-    nets: Option<Vec<Net>>,
+    nets: Option<Vec<IpNet>>,
     users: Vec<Credential>,
     /// Credentials were configured (even if none could be loaded): auth is on.
     auth: bool,
@@ -159,7 +111,7 @@ impl Access {
     /// Judges one request from `peer` carrying `authorization` (the header).
     pub fn judge(&self, peer: IpAddr, authorization: Option<&str>, acts: bool) -> Verdict {
         if let Some(nets) = &self.nets
-            && !nets.iter().any(|n| n.contains(peer))
+            && !nets.iter().any(|n| allows(n, peer))
         {
             return Verdict::Forbidden("client address not allowed");
         }
@@ -192,14 +144,13 @@ impl Access {
 }
 
 /// A host rule: a network, or a name resolved to all its addresses.
-async fn resolve(host: &str) -> Vec<Net> {
-    if let Some(net) = Net::parse(host) {
-        return vec![net];
-    }
+async fn resolve(host: &ClientHost) -> Vec<IpNet> {
+    let host = match host {
+        ClientHost::Network { net, .. } => return vec![*net],
+        ClientHost::Name(name) => name.as_str(),
+    };
     match tokio::net::lookup_host((host, 0)).await {
-        Ok(addrs) => addrs
-            .filter_map(|a| Net::parse(&a.ip().to_string()))
-            .collect(),
+        Ok(addrs) => addrs.map(|a| IpNet::from(a.ip())).collect(),
         Err(e) => {
             tracing::warn!("allow {host}: cannot resolve the name ({e}); it lets nobody in");
             Vec::new()
@@ -301,9 +252,24 @@ pub async fn guard(State(access): State<Arc<Access>>, mut req: Request, next: Ne
 #[cfg(test)]
 mod tests {
     use super::*;
+    use warden_config::lower::settings::values::check_network;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    /// The network the config makes of `text`; None for a name or an error.
+    fn net(text: &str) -> Option<IpNet> {
+        match check_network(text) {
+            Ok(ClientHost::Network { net, .. }) => Some(net),
+            _ => None,
+        }
+    }
+
+    fn host(text: &str) -> Allow {
+        Allow::Host {
+            host: check_network(text).unwrap(),
+        }
     }
 
     #[test]
@@ -322,15 +288,15 @@ mod tests {
             ("2001:db8::/32", "2001:db8:1::5", true),
         ];
         for (net, addr, want) in table {
-            let n = Net::parse(net).unwrap();
-            assert_eq!(n.contains(ip(addr)), want, "{net} contains {addr}");
+            let n = self::net(net).unwrap();
+            assert_eq!(allows(&n, ip(addr)), want, "{net} contains {addr}");
         }
     }
 
     #[test]
     fn host_names_and_broken_masks_are_not_networks() {
         for text in ["localhost", "10.0.0.0/33", "10.0.0.0/255.0.255.0", "x/8"] {
-            assert_eq!(Net::parse(text), None, "{text}");
+            assert_eq!(net(text), None, "{text}");
         }
     }
 
@@ -396,9 +362,7 @@ mod tests {
 
     #[test]
     fn a_host_rule_keeps_out_every_other_address() {
-        let a = access(vec![Allow::Host {
-            host: "10.0.0.0/8".into(),
-        }]);
+        let a = access(vec![host("10.0.0.0/8")]);
         assert_eq!(
             a.judge(ip("127.0.0.1"), None, false),
             Verdict::Forbidden("client address not allowed")
@@ -450,9 +414,7 @@ mod tests {
 
     #[test]
     fn localhost_resolves_to_a_loopback_address() {
-        let a = access(vec![Allow::Host {
-            host: "localhost".into(),
-        }]);
+        let a = access(vec![host("localhost")]);
         assert!(matches!(
             a.judge(ip("127.0.0.1"), None, false),
             Verdict::Allowed(_)

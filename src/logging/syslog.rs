@@ -13,27 +13,9 @@ use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
 use tracing_subscriber::registry::LookupSpan;
+use warden_config::model::Facility;
 
 const DEFAULT_SOCKET: &str = "/dev/log";
-
-/// Facility numbers from syslog.h, by the names the config accepts.
-const FACILITIES: &[(&str, u8)] = &[
-    ("log_user", 1),
-    ("log_mail", 2),
-    ("log_daemon", 3),
-    ("log_auth", 4),
-    ("log_syslog", 5),
-    ("log_cron", 9),
-    ("log_authpriv", 10),
-    ("log_local0", 16),
-    ("log_local1", 17),
-    ("log_local2", 18),
-    ("log_local3", 19),
-    ("log_local4", 20),
-    ("log_local5", 21),
-    ("log_local6", 22),
-    ("log_local7", 23),
-];
 
 /// Where syslog lines go; one per event, written when the event's line ends.
 #[derive(Debug)]
@@ -47,7 +29,7 @@ pub struct Syslog {
 impl Syslog {
     /// Opens the socket for `facility` (Monit's default: user). None, after
     /// a line on stderr, when nobody listens there.
-    pub fn open(facility: Option<&str>) -> Option<Syslog> {
+    pub fn open(facility: Option<Facility>) -> Option<Syslog> {
         let path = std::env::var_os("WARDEN_SYSLOG_SOCKET")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET));
@@ -63,7 +45,7 @@ impl Syslog {
         }
     }
 
-    fn at(path: PathBuf, facility: Option<&str>) -> io::Result<Syslog> {
+    fn at(path: PathBuf, facility: Option<Facility>) -> io::Result<Syslog> {
         // Connecting proves a daemon listens; the datagrams themselves are
         // sent by path, so a syslog daemon that restarts is found again.
         UnixDatagram::unbound()?.connect(&path)?;
@@ -85,12 +67,26 @@ impl Syslog {
     }
 }
 
-fn facility_code(name: Option<&str>) -> u8 {
-    let name = name.unwrap_or("log_user");
-    FACILITIES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map_or(1, |(_, code)| *code)
+/// The facility's number from syslog.h; user when none is set (Monit's
+/// default).
+fn facility_code(facility: Option<Facility>) -> u8 {
+    match facility.unwrap_or(Facility::User) {
+        Facility::User => 1,
+        Facility::Mail => 2,
+        Facility::Daemon => 3,
+        Facility::Auth => 4,
+        Facility::Syslog => 5,
+        Facility::Cron => 9,
+        Facility::Authpriv => 10,
+        Facility::Local0 => 16,
+        Facility::Local1 => 17,
+        Facility::Local2 => 18,
+        Facility::Local3 => 19,
+        Facility::Local4 => 20,
+        Facility::Local5 => 21,
+        Facility::Local6 => 22,
+        Facility::Local7 => 23,
+    }
 }
 
 fn severity(level: &Level) -> u8 {
@@ -187,10 +183,10 @@ mod tests {
         let path = dir.path().join("log");
         let server = UnixDatagram::bind(&path).unwrap();
         let table = [
-            (Some("log_local0"), Level::ERROR, 131),
-            (Some("log_daemon"), Level::INFO, 30),
+            (Some(Facility::Local0), Level::ERROR, 131),
+            (Some(Facility::Daemon), Level::INFO, 30),
             (None, Level::WARN, 12),
-            (Some("log_cron"), Level::DEBUG, 79),
+            (Some(Facility::Cron), Level::DEBUG, 79),
         ];
         for (facility, level, pri) in table {
             let syslog = Syslog::at(path.clone(), facility).unwrap();
@@ -220,7 +216,7 @@ mod tests {
             ("log_authpriv", 10),
         ];
         for (name, code) in table {
-            assert_eq!(facility_code(Some(name)), code, "{name}");
+            assert_eq!(facility_code(Facility::from_name(name)), code, "{name}");
         }
     }
 }

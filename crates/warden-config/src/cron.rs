@@ -22,6 +22,45 @@ pub struct CronSpec {
     allowed: [u64; 5],
 }
 
+/// A spec as written and as parsed, made once at lowering: the schedule
+/// shows the words (`plan`, JSON) and the engine tests the bits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cron {
+    text: Box<str>,
+    spec: CronSpec,
+}
+
+impl Cron {
+    pub fn parse(text: &str) -> Result<Cron, CronError> {
+        Ok(Cron {
+            spec: CronSpec::parse(text)?,
+            text: text.into(),
+        })
+    }
+
+    /// The spec as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn spec(&self) -> CronSpec {
+        self.spec
+    }
+}
+
+impl fmt::Display for Cron {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// As the text written, the way the model showed it when it was a string.
+impl serde::Serialize for Cron {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
 /// A local wall-clock time, as far as a cron spec looks at it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CronTime {

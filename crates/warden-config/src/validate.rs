@@ -22,9 +22,6 @@ pub fn validate(config: &Config, cx: &mut Cx) {
                     check.name.span,
                     format!("the pidfile '{}' must be an absolute path", p.display()),
                 ),
-                ProcessTarget::Matching(re) => {
-                    regex_ok(cx, check.name.span, re);
-                }
                 _ => {}
             },
             CheckKind::File { path } | CheckKind::Directory { path } | CheckKind::Fifo { path }
@@ -62,9 +59,6 @@ pub fn validate(config: &Config, cx: &mut Cx) {
                     )
                     .with_hint("there is at most one restart per cycle: the restarts must not outnumber the cycles"),
                 ),
-                Test::Content { pattern, .. } => {
-                    regex_ok(cx, rule.test.span, pattern);
-                }
                 // Monit looks them up when it reads the file (and refuses
                 // it); Warden when it tests, so the user may come later.
                 Test::Uid(user) if !is_number(user) && !name_in("/etc/passwd", user) => {
@@ -221,25 +215,25 @@ fn visit(
     state[node] = 2;
 }
 
-/// Whether `pattern` is a regex; an error at `span` when it is not.
-pub(crate) fn regex_ok(cx: &mut Cx, span: crate::span::Span, pattern: &str) -> bool {
-    let Err(e) = regex::Regex::new(pattern) else {
-        return true;
+/// `pattern` compiled by `compile` (a [`Regex`](crate::model::Regex), a
+/// `matching` [`Pattern`](crate::model::Pattern), ...); an error at `span`
+/// when it is no regex.
+pub(crate) fn compiled<T>(
+    cx: &mut Cx,
+    span: crate::span::Span,
+    pattern: &str,
+    compile: impl FnOnce(&str) -> Result<T, regex::Error>,
+) -> Option<T> {
+    let e = match compile(pattern) {
+        Ok(compiled) => return Some(compiled),
+        Err(e) => e.to_string(),
     };
-    {
-        let detail = e.to_string();
-        let last = detail
-            .lines()
-            .last()
-            .unwrap_or("invalid")
-            .trim()
-            .to_string();
-        cx.error(
-            span,
-            format!("invalid regular expression '{pattern}': {last}"),
-        );
-    }
-    false
+    let last = e.lines().last().unwrap_or("invalid").trim();
+    cx.error(
+        span,
+        format!("invalid regular expression '{pattern}': {last}"),
+    );
+    None
 }
 
 /// A program that is not there is a warning: it may be installed later.

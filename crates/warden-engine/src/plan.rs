@@ -144,16 +144,15 @@ pub struct CronGate {
 }
 
 impl CronGate {
-    /// The gate for a schedule; None for schedules without a cron spec (and
-    /// for a spec that does not parse, which validation has refused already).
+    /// The gate for a schedule; None for schedules without a cron spec.
     pub fn new(schedule: &Schedule) -> Option<CronGate> {
-        let (text, negated) = match schedule {
-            Schedule::Cron(t) => (t, false),
-            Schedule::NotCron(t) => (t, true),
+        let (cron, negated) = match schedule {
+            Schedule::Cron(c) => (c, false),
+            Schedule::NotCron(c) => (c, true),
             _ => return None,
         };
         Some(CronGate {
-            spec: CronSpec::parse(text).ok()?,
+            spec: cron.spec(),
             negated,
             last_run: None,
         })
@@ -210,6 +209,7 @@ pub fn start_order(config: &Config) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use warden_config::cron::Cron;
 
     #[test]
     fn periods_follow_the_schedule() {
@@ -219,15 +219,23 @@ mod tests {
             (Schedule::Cycles(3), 30_000),
             (Schedule::Cycles(0), 10_000),
             (Schedule::Interval(Duration::from_millis(500)), 500),
-            (Schedule::Cron("* * * * *".into()), 10_000),
+            (cron("* * * * *"), 10_000),
         ];
         for (schedule, ms) in table {
             assert_eq!(period(&schedule, cycle).as_millis(), ms, "{schedule:?}");
         }
     }
 
+    fn cron(spec: &str) -> Schedule {
+        Schedule::Cron(Box::new(Cron::parse(spec).unwrap()))
+    }
+
+    fn not_cron(spec: &str) -> Schedule {
+        Schedule::NotCron(Box::new(Cron::parse(spec).unwrap()))
+    }
+
     fn gate(spec: &str) -> CronGate {
-        CronGate::new(&Schedule::Cron(spec.into())).unwrap()
+        CronGate::new(&cron(spec)).unwrap()
     }
 
     #[test]
@@ -255,10 +263,10 @@ mod tests {
         let other = (minute + 30) % 60;
         let (inside, outside) = (format!("{minute} * * * *"), format!("{other} * * * *"));
         let table = [
-            (Schedule::Cron(inside.clone()), true),
-            (Schedule::Cron(outside.clone()), false),
-            (Schedule::NotCron(inside), false),
-            (Schedule::NotCron(outside), true),
+            (cron(&inside), true),
+            (cron(&outside), false),
+            (not_cron(&inside), false),
+            (not_cron(&outside), true),
         ];
         for (schedule, runs) in table {
             let mut g = CronGate::new(&schedule).unwrap();
@@ -269,7 +277,7 @@ mod tests {
 
     #[test]
     fn not_every_runs_at_every_tick_outside_its_spec() {
-        let mut g = CronGate::new(&Schedule::NotCron("0 0 1 1 0".into())).unwrap();
+        let mut g = CronGate::new(&not_cron("0 0 1 1 0")).unwrap();
         // 2026-11-21 (a Saturday) is never 1 January and a Sunday.
         let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_236_676);
         assert!((0..5).all(|i| g.tick(start + Duration::from_secs(i))));

@@ -1,10 +1,11 @@
 //! What an alert carries: a snapshot of one engine event in words (what the
 //! queue stores and the sinks render), where it goes (a [`Sink`]), and the
-//! names Monit's `on { ... }` filters use for each kind of event.
+//! event Monit's `on { ... }` filters see each kind of event as.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use warden_config::model::FilterEvent;
 use warden_engine::{Event, EventKind};
 
 /// Where an alert goes.
@@ -88,43 +89,47 @@ pub fn millis(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// The name Monit's `on { ... }` / `not on { ... }` filters use for a kind
-/// of event (`man monit`, "Setting an event filter").
-pub fn filter_name(kind: EventKind) -> &'static str {
+/// The event Monit's `on { ... }` / `not on { ... }` filters see a kind
+/// of event as (`man monit`, "Setting an event filter").
+pub fn filter_event(kind: EventKind) -> FilterEvent {
     match kind {
-        EventKind::DoesNotExist | EventKind::Exists | EventKind::Zombie => "nonexist",
-        EventKind::ConnectionFailed => "connection",
-        EventKind::ResourceLimit => "resource",
-        EventKind::Failed => "status",
-        EventKind::ProbeTimeout | EventKind::Timeout => "timeout",
-        EventKind::ActionDone | EventKind::Monitored | EventKind::Unmonitored => "action",
-        EventKind::ActionFailed | EventKind::Exec | EventKind::Alert => "exec",
+        EventKind::DoesNotExist | EventKind::Exists | EventKind::Zombie => FilterEvent::Nonexist,
+        EventKind::ConnectionFailed => FilterEvent::Connection,
+        EventKind::ResourceLimit => FilterEvent::Resource,
+        EventKind::Failed => FilterEvent::Status,
+        EventKind::ProbeTimeout | EventKind::Timeout => FilterEvent::Timeout,
+        EventKind::ActionDone | EventKind::Monitored | EventKind::Unmonitored => {
+            FilterEvent::Action
+        }
+        EventKind::ActionFailed | EventKind::Exec | EventKind::Alert => FilterEvent::Exec,
         // A recovery is filtered under the failure it ends (see route.rs).
-        EventKind::Recovered => "status",
+        EventKind::Recovered => FilterEvent::Status,
     }
-}
-
-/// True when an event with filter name `name` passes `events`/`exclude`
-/// (an empty list means every event). Monit also accepts `exist` for
-/// `nonexist`.
-pub fn passes(events: &[String], exclude: bool, name: &str) -> bool {
-    if events.is_empty() {
-        return true;
-    }
-    let listed = events.iter().any(|e| {
-        let e = e.to_ascii_lowercase();
-        e == name || (name == "nonexist" && e == "exist")
-    });
-    listed != exclude
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use warden_config::model::EventFilter;
+
+    /// Events written as the config takes them (any case).
+    fn list(words: &[&str]) -> Vec<FilterEvent> {
+        words
+            .iter()
+            .filter_map(|w| FilterEvent::from_word(&w.to_ascii_lowercase()))
+            .collect()
+    }
+
+    fn passes(events: &[FilterEvent], exclude: bool, name: &str) -> bool {
+        let filter = EventFilter {
+            events: events.to_vec(),
+            exclude,
+        };
+        FilterEvent::from_word(name).is_some_and(|e| filter.passes(e))
+    }
 
     #[test]
     fn filters_pass_what_they_list_or_everything_they_do_not_exclude() {
-        let list = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         let table = [
             (list(&[]), false, "nonexist", true),
             (list(&["nonexist", "timeout"]), false, "timeout", true),

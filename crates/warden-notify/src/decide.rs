@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Notify;
 use warden_engine::{Event, EventKind};
 
-use crate::alert::{AlertEvent, filter_name, millis};
+use crate::alert::{AlertEvent, filter_event, millis};
 use crate::memory::Memory;
 use crate::queue::{Entry, Queue};
 use crate::route::{Routes, Target};
@@ -87,7 +87,7 @@ impl Decider {
         let now_ms = millis(SystemTime::now());
         match e.kind {
             k if k.is_failure() => {
-                for t in self.routes.targets(&e.service, Some(filter_name(k))) {
+                for t in self.routes.targets(&e.service, Some(filter_event(k))) {
                     if self
                         .memory
                         .failing(&e.service, &t.sink)
@@ -114,7 +114,7 @@ impl Decider {
             }
             _ => {
                 let forget = matches!(e.kind, EventKind::ActionDone | EventKind::Unmonitored);
-                for t in self.routes.targets(&e.service, Some(filter_name(e.kind))) {
+                for t in self.routes.targets(&e.service, Some(filter_event(e.kind))) {
                     self.enqueue(&t, &ev, &root, false);
                 }
                 if forget {

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use warden_config::Config;
-use warden_config::model::{AlertRecipient, Check, NameIndex};
+use warden_config::model::{AlertRecipient, Check, EventFilter, FilterEvent, NameIndex};
 
-use crate::alert::{Sink, passes};
+use crate::alert::Sink;
 use crate::format::Template;
 
 /// One place an event goes, with how it is written and reminded.
@@ -47,10 +47,10 @@ impl Routes {
         self.check(service).is_some()
     }
 
-    /// Where an event of filter name `filter` about `service` goes; with
+    /// Where an event that filters as `filter` about `service` goes; with
     /// None, every target regardless of filters (for recoveries, which go
     /// to whoever heard of the failure).
-    pub fn targets(&self, service: &str, filter: Option<&str>) -> Vec<Target> {
+    pub fn targets(&self, service: &str, filter: Option<FilterEvent>) -> Vec<Target> {
         let s = &self.config.settings;
         let recipients: Vec<&AlertRecipient> = match self.check(service) {
             Some(c) => s
@@ -66,25 +66,20 @@ impl Routes {
                 .collect(),
             None => s.alerts.iter().collect(),
         };
-        let ok =
-            |events: &[String], exclude: bool| filter.is_none_or(|f| passes(events, exclude, f));
+        let ok = |f: &EventFilter| filter.is_none_or(|event| f.passes(event));
         let mails = recipients
             .into_iter()
-            .filter(|a| ok(&a.events, a.exclude))
+            .filter(|a| ok(&a.filter))
             .map(|a| Target {
                 sink: Sink::Mail(bare_address(&a.address)),
                 template: Some(Template::resolve(&s.mail_format, a.mail_format.as_ref())),
                 reminder_cycles: a.reminder_cycles.filter(|n| *n > 0),
             });
-        let hooks = s
-            .webhooks
-            .iter()
-            .filter(|w| ok(&w.events, w.exclude))
-            .map(|w| Target {
-                sink: Sink::Webhook(w.url.clone()),
-                template: None,
-                reminder_cycles: None,
-            });
+        let hooks = s.webhooks.iter().filter(|w| ok(&w.filter)).map(|w| Target {
+            sink: Sink::Webhook(w.url.clone()),
+            template: None,
+            reminder_cycles: None,
+        });
         mails.chain(hooks).collect()
     }
 
@@ -121,7 +116,7 @@ mod tests {
     }
 
     fn sinks(r: &Routes, service: &str, filter: &str) -> Vec<String> {
-        r.targets(service, Some(filter))
+        r.targets(service, FilterEvent::from_word(filter))
             .iter()
             .map(|t| t.sink.key())
             .collect()
@@ -158,7 +153,7 @@ mod tests {
     #[test]
     fn reminders_and_periods_come_from_the_config() {
         let r = routes(RC);
-        let dev = r.targets("web", Some("nonexist"));
+        let dev = r.targets("web", Some(FilterEvent::Nonexist));
         assert_eq!(dev[1].reminder_cycles, Some(3));
         assert_eq!(r.period("db"), Duration::from_secs(20));
         assert_eq!(r.period("unknown"), Duration::from_secs(10));

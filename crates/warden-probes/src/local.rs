@@ -7,7 +7,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use regex::Regex;
 use warden_config::model::{Check, CheckKind, Direction, Resource, Test, Unit};
 
 use crate::Probe;
@@ -114,14 +113,10 @@ pub fn rule_probe(check: &Check, test: &Test, latest: &Arc<Latest>) -> Option<Ru
             *algorithm,
             expected.clone(),
         )))),
-        (K::File { path }, Test::Content { matches, pattern }) => Some(
-            match pattern_of(pattern, *matches).and_then(|p| Ok((p, ignored(check)?))) {
-                Ok((p, ignore)) => RuleProbe::Probe(Arc::new(
-                    FileContentProbe::new(path.clone(), p).ignoring(ignore),
-                )),
-                Err(e) => RuleProbe::NotSupported(e),
-            },
-        ),
+        (K::File { path }, Test::Content { matches, pattern }) => Some(RuleProbe::Probe(Arc::new(
+            FileContentProbe::new(path.clone(), pattern_of(pattern, *matches))
+                .ignoring(ignored(check)),
+        ))),
         (K::Filesystem { .. }, Test::Space { .. }) => Some(RuleProbe::Subject),
         (K::Filesystem { .. }, Test::FsFlagsChanged) => {
             changed(Metric::FsFlags, "filesystem flags")
@@ -130,14 +125,12 @@ pub fn rule_probe(check: &Check, test: &Test, latest: &Arc<Latest>) -> Option<Ru
         (K::Program { .. }, Test::Status { changed: true, .. }) => {
             changed(Metric::ExitStatus, "exit status")
         }
-        (K::Program { .. }, Test::Content { matches, pattern }) => Some(
-            match pattern_of(pattern, *matches).and_then(|p| Ok((p, ignored(check)?))) {
-                Ok((p, ignore)) => RuleProbe::Probe(Arc::new(
-                    OutputContentProbe::new(Arc::clone(latest), p).ignoring(ignore),
-                )),
-                Err(e) => RuleProbe::NotSupported(e),
-            },
-        ),
+        (K::Program { .. }, Test::Content { matches, pattern }) => {
+            Some(RuleProbe::Probe(Arc::new(
+                OutputContentProbe::new(Arc::clone(latest), pattern_of(pattern, *matches))
+                    .ignoring(ignored(check)),
+            )))
+        }
         (K::Network { .. }, Test::Link { changed: false, .. } | Test::Saturation { .. }) => {
             Some(RuleProbe::Subject)
         }
@@ -211,7 +204,7 @@ fn system_resource(r: Resource) -> bool {
 }
 
 /// The check's `ignore content` patterns.
-fn ignored(check: &Check) -> Result<Vec<Pattern>, NotSupported> {
+fn ignored(check: &Check) -> Vec<Pattern> {
     check
         .ignore_content
         .iter()
@@ -219,8 +212,11 @@ fn ignored(check: &Check) -> Result<Vec<Pattern>, NotSupported> {
         .collect()
 }
 
-fn pattern_of(pattern: &str, matches: bool) -> Result<Pattern, NotSupported> {
-    Regex::new(pattern)
-        .map(|regex| Pattern { regex, matches })
-        .map_err(|e| NotSupported(format!("the content pattern {pattern:?} ({e})")))
+/// A content rule's pattern: compiled at lowering, cloned here (the clone
+/// shares the compiled program).
+fn pattern_of(pattern: &warden_config::model::Regex, matches: bool) -> Pattern {
+    Pattern {
+        regex: pattern.regex().clone(),
+        matches,
+    }
 }

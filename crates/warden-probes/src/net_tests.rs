@@ -8,11 +8,22 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket, UnixListener};
 
 use warden_config::model::{
-    CheckKind, Connection, Endpoint, IpVersion, Operator, ProtocolOptions, SendExpect, SocketType,
+    BytesRegex, CheckKind, Connection, Endpoint, IpVersion, Operator, Protocol, ProtocolOptions,
+    Regex, SendExpect, SocketType,
 };
 
 use crate::registry::port_probe;
 use crate::{Metric, Probe, Status};
+
+/// An `expect` pattern as lowering compiles it.
+fn expect(pattern: &str) -> BytesRegex {
+    BytesRegex::new(pattern).unwrap()
+}
+
+/// A `content` pattern as lowering compiles it.
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).unwrap()
+}
 
 /// Generous guard against hangs; never a timing assertion.
 const GUARD: Duration = Duration::from_secs(20);
@@ -25,7 +36,7 @@ fn port_rule(port: u16, socket: SocketType) -> Connection {
             ip: IpVersion::Any,
             socket,
         },
-        protocol: "default".into(),
+        protocol: Protocol::Default,
         options: ProtocolOptions::default().into(),
         exchange: Vec::new(),
         timeout: Some(Duration::from_secs(5)),
@@ -35,7 +46,7 @@ fn port_rule(port: u16, socket: SocketType) -> Connection {
 
 fn http_rule(port: u16, options: ProtocolOptions) -> Connection {
     Connection {
-        protocol: "http".into(),
+        protocol: Protocol::Http,
         options: options.into(),
         ..port_rule(port, SocketType::Tcp)
     }
@@ -80,7 +91,7 @@ async fn a_server_that_never_answers_fails_by_timeout_not_by_hanging() {
         }
     });
     let mut rule = port_rule(port, SocketType::Tcp);
-    rule.exchange = vec![SendExpect::Expect("^220".into())];
+    rule.exchange = vec![SendExpect::Expect(expect("^220"))];
     rule.timeout = Some(Duration::from_millis(300));
     let out = run(&rule).await;
     assert_eq!(out.status, Status::Failed);
@@ -105,9 +116,9 @@ async fn send_expect_talks_to_a_real_server_and_retry_gets_a_second_chance() {
     });
     let mut rule = port_rule(port, SocketType::Tcp);
     rule.exchange = vec![
-        SendExpect::Expect(r"^\+OK".into()),
+        SendExpect::Expect(expect(r"^\+OK")),
         SendExpect::Send(r"PING\r\n".into()),
-        SendExpect::Expect(r"\+PONG".into()),
+        SendExpect::Expect(expect(r"\+PONG")),
     ];
     rule.retry = Some(1);
     let out = run(&rule).await;
@@ -143,7 +154,7 @@ async fn udp_send_expect_matches_the_answer_datagram() {
     let mut rule = port_rule(port, SocketType::Udp);
     rule.exchange = vec![
         SendExpect::Send("hi".into()),
-        SendExpect::Expect("^echo:hi$".into()),
+        SendExpect::Expect(expect("^echo:hi$")),
     ];
     let out = run(&rule).await;
     assert_eq!(out.status, Status::Ok, "{}", out.reason);
@@ -170,7 +181,7 @@ async fn a_unix_socket_passes_when_listening_and_fails_when_absent() {
     let out = run(&rule).await;
     assert_eq!(out.status, Status::Failed);
     unix_server(&path).await;
-    rule.exchange = vec![SendExpect::Expect("^READY".into())];
+    rule.exchange = vec![SendExpect::Expect(expect("^READY"))];
     let out = run(&rule).await;
     assert_eq!(out.status, Status::Ok, "{}", out.reason);
 }
@@ -243,24 +254,24 @@ async fn http_checks_status_content_host_header_and_basic_auth() {
         ),
         (
             "content matches",
-            opts(|o| o.content = Some((true, r"warden [0-9.]+".into()))),
+            opts(|o| o.content = Some((true, re(r"warden [0-9.]+")))),
             Status::Ok,
         ),
         (
             "content must match",
-            opts(|o| o.content = Some((true, "apache".into()))),
+            opts(|o| o.content = Some((true, re("apache")))),
             Status::Failed,
         ),
         (
             "content must not match",
-            opts(|o| o.content = Some((false, "warden".into()))),
+            opts(|o| o.content = Some((false, re("warden")))),
             Status::Failed,
         ),
         (
             "host header",
             opts(|o| {
                 o.hostheader = Some("example.test".into());
-                o.content = Some((true, "host=example.test".into()));
+                o.content = Some((true, re("host=example.test")));
             }),
             Status::Ok,
         ),
@@ -316,7 +327,7 @@ async fn a_response_slower_than_its_limit_fails_and_one_within_it_passes() {
     use warden_config::model::ResponseTime;
     let port = slow_greeter(Duration::from_millis(100)).await;
     let mut rule = port_rule(port, SocketType::Tcp);
-    rule.exchange = vec![SendExpect::Expect("^220".into())];
+    rule.exchange = vec![SendExpect::Expect(expect("^220"))];
     let table = [
         (Operator::Less, Duration::from_millis(1), Status::Failed),
         (Operator::Less, Duration::from_secs(5), Status::Ok),
@@ -352,13 +363,13 @@ async fn a_connection_leaves_from_the_source_address_it_was_given() {
     });
     let mut rule = port_rule(port, SocketType::Tcp);
     // All of 127/8 is loopback: 127.0.0.2 is a source no default route picks.
-    rule.options.source_address = Some("127.0.0.2".into());
+    rule.options.source_address = "127.0.0.2".parse().ok();
     let out = run(&rule).await;
     assert_eq!(out.status, Status::Ok, "{}", out.reason);
     let peer = tokio::time::timeout(GUARD, rx.recv()).await.unwrap();
     assert_eq!(peer, Some("127.0.0.2".parse().unwrap()));
     // An address this host does not have cannot be bound: a clear failure.
-    rule.options.source_address = Some("192.0.2.77".into());
+    rule.options.source_address = "192.0.2.77".parse().ok();
     let out = run(&rule).await;
     assert_eq!(out.status, Status::Failed);
     assert!(out.reason.contains("127.0.0.1"), "{}", out.reason);

@@ -135,10 +135,7 @@ fn process_probe(
     let locator = match target {
         ProcessTarget::Pidfile(path) => Locator::Pidfile(path.clone()),
         ProcessTarget::Pid(pid) => Locator::Pid(*pid),
-        ProcessTarget::Matching(pattern) => Locator::Matching(
-            crate::pattern::Pattern::new(pattern)
-                .map_err(|e| NotSupported(format!("matching {pattern:?} ({e})")))?,
-        ),
+        ProcessTarget::Matching(pattern) => Locator::Matching(pattern.clone()),
         ProcessTarget::SystemdUnit(unit) => {
             return Err(NotSupported(format!(
                 "reading the main pid of systemd unit {unit} here"
@@ -233,17 +230,10 @@ pub fn port_probe(conn: &Connection, kind: &CheckKind) -> Result<PortProbe, NotS
         ));
     }
     let timeout = conn.timeout.unwrap_or(DEFAULT_TIMEOUT);
-    let source = match conn.options.source_address.as_deref() {
-        Some(a) => Some(
-            a.parse()
-                .map_err(|_| NotSupported(format!("connecting from {a} (not an IP address)")))?,
-        ),
-        None => None,
-    };
     Ok(
         PortProbe::new(target, conversation, timeout, conn.retry.unwrap_or(0))
             .with_response_time(conn.options.response_time)
-            .from_address(source),
+            .from_address(conn.options.source_address),
     )
 }
 
@@ -290,7 +280,7 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    use warden_config::model::IpVersion;
+    use warden_config::model::{IpVersion, Protocol};
 
     /// The checks of a control text, through the real parser.
     fn checks(text: &str) -> Vec<Check> {
@@ -403,7 +393,8 @@ mod tests {
                 ip: IpVersion::Any,
                 socket: SocketType::Tcp,
             },
-            protocol: "gopher".into(),
+            // A protocol Monit names and Warden does not speak yet.
+            protocol: Protocol::Ftp,
             options: Default::default(),
             exchange: Vec::new(),
             timeout: None,
@@ -412,8 +403,8 @@ mod tests {
         let why = port_probe(&conn, &CheckKind::System)
             .unwrap_err()
             .to_string();
-        assert!(why.contains("gopher is not supported yet"), "{why}");
-        conn.protocol = "default".into();
+        assert!(why.contains("ftp is not supported yet"), "{why}");
+        conn.protocol = Protocol::Default;
         conn.endpoint = Endpoint::Port {
             host: None,
             port: 443,

@@ -16,8 +16,8 @@ use super::Cx;
 use super::common::{P, duration, integer_in, seconds, span, text};
 use crate::grammar::Rule;
 use crate::model::{
-    Backoff, Check, CheckKind, Mode, NetworkTarget, OnReboot, ProcessTarget, Program, Schedule,
-    UserRef,
+    Backoff, Check, CheckKind, Mode, NetworkTarget, OnReboot, Pattern, ProcessTarget, Program,
+    Regex, Schedule, UserRef,
 };
 use crate::span::{Span, Spanned};
 
@@ -81,7 +81,7 @@ fn head_of(head: P<'_>, cx: &mut Cx) -> Option<(Spanned<String>, Option<CheckKin
             .unwrap_or_default()
     };
     let kind = match rule {
-        Rule::check_process => process_target(target.as_ref()?, cx),
+        Rule::check_process => process_target(target.as_ref()?, name.span, cx),
         Rule::check_file => Some(CheckKind::File { path: path(cx)? }),
         Rule::check_directory => Some(CheckKind::Directory { path: path(cx)? }),
         Rule::check_fifo => Some(CheckKind::Fifo { path: path(cx)? }),
@@ -190,11 +190,21 @@ fn path_value(pair: &P<'_>, cx: &mut Cx) -> Option<PathBuf> {
     Some(PathBuf::from(value))
 }
 
-fn process_target(target: &P<'_>, cx: &mut Cx) -> Option<CheckKind> {
+/// What a process check finds its process by; a `matching` pattern that is
+/// no regex is reported at the check's name.
+fn process_target(target: &P<'_>, name: Span, cx: &mut Cx) -> Option<CheckKind> {
     let value = target.clone().into_inner().find(|p| !is_keyword(p))?;
     let target = match target.as_rule() {
         Rule::by_pidfile => ProcessTarget::Pidfile(path_value(&value, cx)?),
-        Rule::by_matching => ProcessTarget::Matching(text(&value)),
+        Rule::by_matching => {
+            let written = text(&value);
+            // After the error the check stays, as plain text that never
+            // runs (a config with errors is refused): its name still counts
+            // for duplicates and `depends on`.
+            let pattern = crate::validate::compiled(cx, name, &written, Pattern::new)
+                .unwrap_or_else(|| Pattern::Literal(written.into()));
+            ProcessTarget::Matching(pattern)
+        }
         Rule::by_pid => {
             ProcessTarget::Pid(integer_in(cx, &value, "a pid", 1, u64::from(u32::MAX))? as u32)
         }
@@ -352,14 +362,9 @@ fn ignore_content(cx: &mut Cx, item: P<'_>) -> Option<crate::model::IgnoreConten
         }
     }
     let pattern = pattern?;
-    let text_value = text(&pattern);
-    if regex::Regex::new(&text_value).is_err() {
-        crate::validate::regex_ok(cx, span(&pattern), &text_value);
-        return None;
-    }
     Some(crate::model::IgnoreContent {
         matches,
-        pattern: text_value,
+        pattern: crate::validate::compiled(cx, span(&pattern), &text(&pattern), Regex::new)?,
     })
 }
 
@@ -451,14 +456,16 @@ fn schedule(cx: &mut Cx, item: P<'_>) -> Option<Schedule> {
             Some(Schedule::Interval(d))
         }
         _ => {
-            let spec = text(&value);
-            if let Err(e) = crate::cron::CronSpec::parse(&spec) {
-                cx.push(
-                    crate::Diagnostic::error(span(&value), e.to_string())
-                        .with_hint("for example \"* 8-19 * * 1-5\""),
-                );
-                return None;
-            }
+            let spec = match crate::cron::Cron::parse(&text(&value)) {
+                Ok(spec) => Box::new(spec),
+                Err(e) => {
+                    cx.push(
+                        crate::Diagnostic::error(span(&value), e.to_string())
+                            .with_hint("for example \"* 8-19 * * 1-5\""),
+                    );
+                    return None;
+                }
+            };
             Some(if negated {
                 Schedule::NotCron(spec)
             } else {

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::pattern::{Pattern, Regex};
 use super::settings::AlertRecipient;
 use super::test::Test;
+use crate::cron::Cron;
 use crate::span::{Span, Spanned};
 
 /// One `check ...` block.
@@ -46,7 +48,7 @@ pub struct Check {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IgnoreContent {
     pub matches: bool,
-    pub pattern: String,
+    pub pattern: Regex,
 }
 
 /// What a check watches.
@@ -104,7 +106,7 @@ impl CheckKind {
 pub enum ProcessTarget {
     Pidfile(PathBuf),
     /// A regex matched against the full command line; the oldest match wins.
-    Matching(String),
+    Matching(Pattern),
     Pid(u32),
     /// Warden extension: `check process NAME with systemd unit "x.service"`.
     SystemdUnit(String),
@@ -123,10 +125,11 @@ pub enum NetworkTarget {
 pub enum Schedule {
     /// Every N daemon cycles (1 when not given).
     Cycles(u32),
-    /// `every "cron spec"`: run only in matching minutes.
-    Cron(String),
+    /// `every "cron spec"`: run only in matching minutes. Boxed: few
+    /// checks have one, and every check keeps its schedule.
+    Cron(Box<Cron>),
     /// `not every "cron spec"`: skip matching minutes.
-    NotCron(String),
+    NotCron(Box<Cron>),
     /// Warden extension: `every 500 ms`, `every 5 s`.
     Interval(#[serde(with = "duration_ms")] Duration),
 }

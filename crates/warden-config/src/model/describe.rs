@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::check::{
     Action, CheckKind, NetworkTarget, ProcessTarget, Quantity, Schedule, Trigger, Unit,
 };
+use super::protocol::Protocol;
 use super::test::{Connection, Endpoint, IpVersion, Resource, SocketType, Test};
 
 /// A duration the way a person writes it: `500 ms`, `5 s`, `2 min`, `3 h`.
@@ -120,7 +121,7 @@ fn socket_type(f: &mut Formatter<'_>, socket: SocketType) -> fmt::Result {
 impl Display for Connection {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write!(f, "failed {}", self.endpoint)?;
-        if self.protocol != "default" {
+        if self.protocol != Protocol::Default {
             write!(f, " protocol {}", self.protocol)?;
         }
         if let Some(r) = &self.options.request {

@@ -3,6 +3,9 @@
 
 pub mod check;
 pub mod describe;
+pub mod event;
+pub mod pattern;
+pub mod protocol;
 pub mod settings;
 pub mod test;
 
@@ -11,6 +14,9 @@ use std::cmp::Ordering;
 use serde::Serialize;
 
 pub use check::*;
+pub use event::{EventFilter, FilterEvent};
+pub use pattern::{BytesRegex, Pattern, Regex};
+pub use protocol::Protocol;
 pub use settings::*;
 pub use test::*;
 

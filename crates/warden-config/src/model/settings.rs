@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use serde::Serialize;
 
 use super::check::{duration_ms, opt_duration_ms};
+use super::event::EventFilter;
 use crate::span::Span;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -84,7 +86,61 @@ impl Default for Settings {
 pub enum LogTarget {
     File(PathBuf),
     /// `set log syslog [facility log_local0]`.
-    Syslog(Option<String>),
+    Syslog(Option<Facility>),
+}
+
+macro_rules! facilities {
+    ($($variant:ident => $name:literal,)*) => {
+        /// A syslog facility, as `set log syslog facility` names it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Facility {
+            $($variant,)*
+        }
+
+        impl Facility {
+            /// Every facility the config takes, in the order hints list them.
+            pub const ALL: &'static [Facility] = &[$(Facility::$variant,)*];
+
+            /// Monit's spelling (`log_local0`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Facility::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+facilities! {
+    Local0 => "log_local0",
+    Local1 => "log_local1",
+    Local2 => "log_local2",
+    Local3 => "log_local3",
+    Local4 => "log_local4",
+    Local5 => "log_local5",
+    Local6 => "log_local6",
+    Local7 => "log_local7",
+    Daemon => "log_daemon",
+    User => "log_user",
+    Mail => "log_mail",
+    Auth => "log_auth",
+    Authpriv => "log_authpriv",
+    Syslog => "log_syslog",
+    Cron => "log_cron",
+}
+
+impl Facility {
+    /// The facility named `name` (`log_daemon`; lowercase).
+    pub fn from_name(name: &str) -> Option<Facility> {
+        Facility::ALL.iter().copied().find(|f| f.name() == name)
+    }
+}
+
+/// As the name, the way the model showed it when it was a string.
+impl Serialize for Facility {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
 }
 
 /// `set httpd ...`: the control interface.
@@ -111,7 +167,7 @@ pub struct Httpd {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Allow {
     /// A host name, an address or a network (`10.0.0.0/8`, `10.0.0.0/255.0.0.0`).
-    Host { host: String },
+    Host { host: ClientHost },
     User {
         user: String,
         password: String,
@@ -126,6 +182,34 @@ pub enum Allow {
         users: Vec<String>,
         read_only: bool,
     },
+}
+
+/// A client `allow` names: a network (an address is a network of one),
+/// parsed once here, or a host name, resolved when the interface starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientHost {
+    Network {
+        net: IpNet,
+        /// As written (`192.168.1.0/255.255.255.0`): what the model shows.
+        written: Box<str>,
+    },
+    Name(String),
+}
+
+impl ClientHost {
+    /// The host as written.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ClientHost::Network { written, .. } => written,
+            ClientHost::Name(name) => name,
+        }
+    }
+}
+
+impl Serialize for ClientHost {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// How the passwords of an htpasswd file are stored.
@@ -180,10 +264,9 @@ pub struct MailFormat {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlertRecipient {
     pub address: String,
-    /// Events named in `on { ... }` / `not on { ... }`; empty means all.
-    pub events: Vec<String>,
-    /// True for `not on { ... }`: every event except those listed.
-    pub exclude: bool,
+    /// `on { ... }` / `not on { ... }`; none means all events.
+    #[serde(flatten)]
+    pub filter: EventFilter,
     pub reminder_cycles: Option<u32>,
     pub mail_format: Option<MailFormat>,
     #[serde(skip)]
@@ -194,8 +277,8 @@ pub struct AlertRecipient {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Webhook {
     pub url: String,
-    pub events: Vec<String>,
-    pub exclude: bool,
+    #[serde(flatten)]
+    pub filter: EventFilter,
     #[serde(skip)]
     pub span: Span,
 }

@@ -1,12 +1,15 @@
 //! The tests a rule can make (`if TEST then ...`), one variant per kind of
 //! fact a probe measures.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::check::{Operator, Quantity, duration_ms, opt_duration_ms};
+use super::pattern::{BytesRegex, Regex};
+use super::protocol::Protocol;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "test", rename_all = "snake_case")]
@@ -63,7 +66,7 @@ pub enum Test {
         changed: bool,
     },
     /// `if content = "regex"` / `if content != "regex"`.
-    Content { matches: bool, pattern: String },
+    Content { matches: bool, pattern: Regex },
     /// `if space usage > 80%`, `if space free < 1 GB`, `if inode ...`.
     Space {
         inode: bool,
@@ -229,8 +232,8 @@ pub enum Endpoint {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Connection {
     pub endpoint: Endpoint,
-    /// Protocol name as written, lowercased (`default` when none).
-    pub protocol: String,
+    /// `Protocol::Default` when none is named.
+    pub protocol: Protocol,
     pub options: Options,
     /// Generic protocol: `send "x" expect "regex"` pairs in order.
     pub exchange: Vec<SendExpect>,
@@ -315,7 +318,7 @@ pub struct ProtocolOptions {
     /// HTTP `status = 200`, `status != 500`, ...
     pub status: Option<(Operator, u16)>,
     /// HTTP `content = "regex"` / `content != "regex"`.
-    pub content: Option<(bool, String)>,
+    pub content: Option<(bool, Regex)>,
     pub hostheader: Option<String>,
     /// `username X password Y` (http basic auth, mysql, pgsql, ...).
     pub username: Option<String>,
@@ -337,7 +340,7 @@ pub struct ProtocolOptions {
     pub response_time: Option<ResponseTime>,
     /// `address 192.0.2.5`: the local address to connect from.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_address: Option<String>,
+    pub source_address: Option<IpAddr>,
 }
 
 /// A response time limit: the time taken must satisfy `op limit`
@@ -354,14 +357,14 @@ pub struct ResponseTime {
 pub enum SendExpect {
     Send(String),
     /// A regex the response must match.
-    Expect(String),
+    Expect(BytesRegex),
 }
 
 /// `if failed url URL [and content = "..."] [timeout N s] [retry N]`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UrlTest {
     pub url: String,
-    pub content: Option<(bool, String)>,
+    pub content: Option<(bool, Regex)>,
     #[serde(with = "opt_duration_ms")]
     pub timeout: Option<Duration>,
     pub retry: Option<u32>,

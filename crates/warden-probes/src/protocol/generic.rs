@@ -28,12 +28,11 @@ pub fn build(conn: &Connection, _target: &Target) -> Result<Conversation, String
         .exchange
         .iter()
         .map(|step| match step {
-            SendExpect::Send(text) => Ok(Step::Send(unescape(text))),
-            SendExpect::Expect(pattern) => Regex::new(pattern)
-                .map(Step::Expect)
-                .map_err(|e| format!("expect {pattern:?} is not a valid regex: {e}")),
+            SendExpect::Send(text) => Step::Send(unescape(text)),
+            // Compiled at lowering; the clone shares the compiled program.
+            SendExpect::Expect(pattern) => Step::Expect(pattern.regex().clone()),
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect();
     Ok(Conversation::Exchange(steps))
 }
 

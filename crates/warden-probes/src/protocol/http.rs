@@ -83,10 +83,11 @@ fn build(conn: &Connection, target: &Target, tls: bool) -> Result<Conversation, 
             ));
         }
     };
-    let content = match &o.content {
-        Some((matches, pattern)) => Some((*matches, compile(pattern)?)),
-        None => None,
-    };
+    // Compiled at lowering; the clone shares the compiled program.
+    let content = o
+        .content
+        .as_ref()
+        .map(|(matches, pattern)| (*matches, pattern.regex().clone()));
     let mut headers = o
         .headers
         .iter()
@@ -107,10 +108,6 @@ fn build(conn: &Connection, target: &Target, tls: bool) -> Result<Conversation, 
         cert_min_days: o.certificate_valid_days,
     };
     Ok(Conversation::Http(Box::new(test)))
-}
-
-fn compile(pattern: &str) -> Result<Regex, String> {
-    Regex::new(pattern).map_err(|e| format!("content {pattern:?} is not a valid regex: {e}"))
 }
 
 /// An IPv6 literal needs brackets in a URL.
@@ -160,11 +157,8 @@ fn client(conn: &Connection, target: &Target) -> Result<Client, String> {
         _ => {}
     }
     // `address IP`: connect from this local address.
-    if let Some(source) = conn.options.source_address.as_deref() {
-        let ip = source
-            .parse::<IpAddr>()
-            .map_err(|_| format!("{source} is not an IP address to connect from"))?;
-        builder = builder.local_address(ip);
+    if let Some(source) = conn.options.source_address {
+        builder = builder.local_address(source);
     }
     builder
         .build()

@@ -1,6 +1,7 @@
-//! The protocols a port test can speak, found by name in one list. Adding a
-//! protocol means one submodule plus one entry in [`PROTOCOLS`]; help text
-//! and docs are generated from the same list.
+//! The protocols a port test can speak: one line each in [`speaks`], which
+//! answers every [`Protocol`] of the config's list. Adding a protocol means
+//! one submodule plus that line; help text and docs come from the same
+//! table.
 
 pub mod dns;
 pub mod generic;
@@ -24,7 +25,7 @@ mod testing;
 
 use std::sync::LazyLock;
 
-use warden_config::model::Connection;
+use warden_config::model::{Connection, Protocol};
 
 use crate::net::Target;
 
@@ -44,8 +45,8 @@ pub enum Conversation {
 /// How a protocol turns a rule into a conversation.
 pub type Build = fn(&Connection, &Target) -> Result<Conversation, String>;
 
-/// One protocol in the registry.
-#[derive(Debug)]
+/// One protocol Warden speaks.
+#[derive(Debug, Clone, Copy)]
 pub struct ProtocolDef {
     /// The name written after `protocol`, lowercase.
     pub name: &'static str,
@@ -54,125 +55,126 @@ pub struct ProtocolDef {
     pub build: Build,
 }
 
+/// How Warden speaks `protocol`, or None when it cannot yet. One line per
+/// protocol of the config's list, matched exhaustively: a protocol added
+/// there does not compile until it is answered here.
+pub fn speaks(protocol: Protocol) -> Option<ProtocolDef> {
+    use Protocol::*;
+    let def = |about, build| {
+        Some(ProtocolDef {
+            name: protocol.name(),
+            about,
+            build,
+        })
+    };
+    match protocol {
+        Default => def("connect only (TCP, UDP or Unix socket)", |_, _| {
+            Ok(Conversation::Connect)
+        }),
+        Dns => def(
+            "root NS query answered with records or REFUSED (UDP or TCP)",
+            dns::build,
+        ),
+        Http => def(
+            "HTTP request: request, status, content, hostheader, username/password",
+            http::build_http,
+        ),
+        Https => def(
+            "HTTP over TLS, with the same options as http",
+            http::build_https,
+        ),
+        Imap => def("greeting '* OK', then LOGOUT answered '* BYE'", imap::build),
+        Ldap3 => def(
+            "anonymous LDAPv3 bind answered with success, then unbind",
+            ldap3::build,
+        ),
+        Memcache => def(
+            "binary-protocol NOOP answered with status 0",
+            memcache::build,
+        ),
+        Mysql => def(
+            "the server greeting is a handshake, not an error packet",
+            mysql::build,
+        ),
+        Ntp3 => def(
+            "NTPv3 client request over UDP answered by a synchronised server",
+            ntp3::build,
+        ),
+        Pgsql => def(
+            "startup message answered by an authentication request (or error)",
+            pgsql::build,
+        ),
+        Pop => def("greeting '+OK', then QUIT answered '+OK'", pop::build),
+        Redis => def(
+            "AUTH when a password is given, PING answered '+PONG', QUIT",
+            redis::build,
+        ),
+        Smtp => def(
+            "greeting 220, EHLO (or HELO) answered 250, QUIT answered 221",
+            smtp::build,
+        ),
+        Ssh => def(
+            "the server's 'SSH-' identification line, answered with ours",
+            ssh::build,
+        ),
+        Websocket => def(
+            "HTTP upgrade answered 101, ping answered pong, close answered close",
+            websocket::build,
+        ),
+        ApacheStatus | Clamav | Dwp | Fail2ban | Ftp | Gps | Imaps | Ldap2 | Lmtp | Mongodb
+        | Mqtt | Mysqls | Nntp | Pops | PostfixPolicy | Radius | Rdate | Rsync | Sieve | Sip
+        | Smtps | Spamassassin | Tns => None,
+    }
+}
+
+/// The send/expect exchange: not a `protocol` word but listed with them.
+const GENERIC: ProtocolDef = ProtocolDef {
+    name: "generic",
+    about: "send/expect exchange: send strings, expect regexes",
+    build: generic::build,
+};
+
 /// Every protocol Warden speaks. Order: `default` first, then the generic
 /// exchange, then named protocols alphabetically; help lists them in this
 /// order.
-pub const PROTOCOLS: &[ProtocolDef] = &[
-    ProtocolDef {
-        name: "default",
-        about: "connect only (TCP, UDP or Unix socket)",
-        build: |_, _| Ok(Conversation::Connect),
-    },
-    ProtocolDef {
-        name: "generic",
-        about: "send/expect exchange: send strings, expect regexes",
-        build: generic::build,
-    },
-    ProtocolDef {
-        name: "dns",
-        about: "root NS query answered with records or REFUSED (UDP or TCP)",
-        build: dns::build,
-    },
-    ProtocolDef {
-        name: "http",
-        about: "HTTP request: request, status, content, hostheader, username/password",
-        build: http::build_http,
-    },
-    ProtocolDef {
-        name: "https",
-        about: "HTTP over TLS, with the same options as http",
-        build: http::build_https,
-    },
-    ProtocolDef {
-        name: "imap",
-        about: "greeting '* OK', then LOGOUT answered '* BYE'",
-        build: imap::build,
-    },
-    ProtocolDef {
-        name: "ldap3",
-        about: "anonymous LDAPv3 bind answered with success, then unbind",
-        build: ldap3::build,
-    },
-    ProtocolDef {
-        name: "memcache",
-        about: "binary-protocol NOOP answered with status 0",
-        build: memcache::build,
-    },
-    ProtocolDef {
-        name: "mysql",
-        about: "the server greeting is a handshake, not an error packet",
-        build: mysql::build,
-    },
-    ProtocolDef {
-        name: "ntp3",
-        about: "NTPv3 client request over UDP answered by a synchronised server",
-        build: ntp3::build,
-    },
-    ProtocolDef {
-        name: "pgsql",
-        about: "startup message answered by an authentication request (or error)",
-        build: pgsql::build,
-    },
-    ProtocolDef {
-        name: "pop",
-        about: "greeting '+OK', then QUIT answered '+OK'",
-        build: pop::build,
-    },
-    ProtocolDef {
-        name: "redis",
-        about: "AUTH when a password is given, PING answered '+PONG', QUIT",
-        build: redis::build,
-    },
-    ProtocolDef {
-        name: "smtp",
-        about: "greeting 220, EHLO (or HELO) answered 250, QUIT answered 221",
-        build: smtp::build,
-    },
-    ProtocolDef {
-        name: "ssh",
-        about: "the server's 'SSH-' identification line, answered with ours",
-        build: ssh::build,
-    },
-    ProtocolDef {
-        name: "websocket",
-        about: "HTTP upgrade answered 101, ping answered pong, close answered close",
-        build: websocket::build,
-    },
-];
+pub fn protocols() -> &'static [ProtocolDef] {
+    static ALL: LazyLock<Vec<ProtocolDef>> = LazyLock::new(|| {
+        let mut all: Vec<ProtocolDef> = Protocol::ALL.iter().filter_map(|p| speaks(*p)).collect();
+        all.insert(1, GENERIC);
+        all
+    });
+    &ALL
+}
 
 /// The protocol names, in registry order, for docs and help.
 pub fn protocol_names() -> &'static [&'static str] {
     static NAMES: LazyLock<Vec<&'static str>> =
-        LazyLock::new(|| PROTOCOLS.iter().map(|p| p.name).collect());
+        LazyLock::new(|| protocols().iter().map(|p| p.name).collect());
     &NAMES
 }
 
+/// A protocol Warden speaks, by the name written (any case).
 pub fn find(name: &str) -> Option<&'static ProtocolDef> {
-    PROTOCOLS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    protocols()
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name))
 }
 
 /// The conversation a connection rule asks for, or why Warden cannot
-/// have it yet.
+/// have it yet (the words complete "... is not supported yet").
 pub fn conversation_for(conn: &Connection, target: &Target) -> Result<Conversation, String> {
-    let name = conn.protocol.to_ascii_lowercase();
-    let name = match name.as_str() {
-        "" => "default",
-        n => n,
-    };
-    if !conn.exchange.is_empty() && name != "default" && name != "generic" {
+    if !conn.exchange.is_empty() && conn.protocol != Protocol::Default {
         return Err(format!(
-            "send/expect cannot be combined with protocol {name}"
+            "send/expect combined with protocol {}",
+            conn.protocol
         ));
     }
     if !conn.exchange.is_empty() {
         return generic::build(conn, target);
     }
-    match find(name) {
+    match speaks(conn.protocol) {
         Some(def) => (def.build)(conn, target),
-        None => Err(format!(
-            "protocol {name} is not supported yet (supported: {})",
-            protocol_names().join(", ")
-        )),
+        None => Err(format!("protocol {}", conn.protocol)),
     }
 }
 
@@ -184,7 +186,7 @@ mod tests {
     fn names_follow_the_registry_order_and_are_unique_and_lowercase() {
         let names = protocol_names();
         assert_eq!(names[0], "default");
-        assert_eq!(names.len(), PROTOCOLS.len());
+        assert_eq!(names.len(), protocols().len());
         for (i, n) in names.iter().enumerate() {
             assert_eq!(*n, n.to_ascii_lowercase());
             assert!(!names[i + 1..].contains(n), "{n} twice");

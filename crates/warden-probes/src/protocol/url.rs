@@ -2,7 +2,9 @@
 //! the URL becomes the connection rule Monit makes of it (host, port,
 //! http or https, request, basic auth), then runs as an http port test.
 
-use warden_config::model::{Connection, Endpoint, IpVersion, Options, SocketType, UrlTest};
+use warden_config::model::{
+    Connection, Endpoint, IpVersion, Options, Protocol, SocketType, UrlTest,
+};
 
 /// The connection rule a `url` test stands for.
 pub fn connection(test: &UrlTest) -> Result<Connection, String> {
@@ -50,7 +52,11 @@ pub fn connection(test: &UrlTest) -> Result<Connection, String> {
                 SocketType::Tcp
             },
         },
-        protocol: if https { "https" } else { "http" }.into(),
+        protocol: if https {
+            Protocol::Https
+        } else {
+            Protocol::Http
+        },
         options: Options::new(options),
         exchange: Vec::new(),
         timeout: test.timeout,
@@ -134,10 +140,11 @@ mod tests {
     #[test]
     fn the_content_of_the_url_test_is_kept() {
         let mut t = url("http://example.test/");
-        t.content = Some((false, "error".into()));
+        let error = warden_config::model::Regex::new("error").unwrap();
+        t.content = Some((false, error.clone()));
         let c = connection(&t).unwrap();
-        assert_eq!(c.options.content, Some((false, "error".into())));
-        assert_eq!(c.protocol, "http");
+        assert_eq!(c.options.content, Some((false, error)));
+        assert_eq!(c.protocol, Protocol::Http);
     }
 
     #[test]

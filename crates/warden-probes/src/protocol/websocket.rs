@@ -117,7 +117,7 @@ impl Dialogue for Websocket {
 mod tests {
     use super::*;
     use crate::protocol::testing::{bytes_server, talk_to};
-    use warden_config::model::{Endpoint, IpVersion, ProtocolOptions, SocketType};
+    use warden_config::model::{Endpoint, IpVersion, Protocol, ProtocolOptions, SocketType};
 
     #[test]
     fn the_upgrade_request_names_path_host_origin_and_version() {
@@ -128,7 +128,7 @@ mod tests {
                 ip: IpVersion::Any,
                 socket: SocketType::Tcp,
             },
-            protocol: "websocket".into(),
+            protocol: Protocol::Websocket,
             options: ProtocolOptions {
                 request: Some("/chat".into()),
                 extra: vec![("origin".into(), "https://example.test".into())],

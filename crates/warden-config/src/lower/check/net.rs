@@ -8,53 +8,15 @@ use super::super::common::{P, hex_digest, integer_in, operator, port, port_or_ze
 use super::{address, is_keyword, placeholder_check, timeout};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::grammar::Rule;
+use crate::model::Protocol::{
+    ApacheStatus, Http, Https, Mqtt, Mysql, Mysqls, Pgsql, Radius, Redis, Sip, Smtp, Smtps,
+    Websocket,
+};
 use crate::model::{
-    Connection, Endpoint, IpVersion, Operator, Options, ProtocolOptions, ResolveTest, ResponseTime,
-    SendExpect, SocketType, Test, UrlTest,
+    BytesRegex, Connection, Endpoint, IpVersion, Operator, Options, Protocol, ProtocolOptions,
+    Regex, ResolveTest, ResponseTime, SendExpect, SocketType, Test, UrlTest,
 };
 use crate::span::Span;
-
-/// Monit 5.33's protocol names (`protocol NAME`).
-pub const PROTOCOLS: &[&str] = &[
-    "apache-status",
-    "clamav",
-    "default",
-    "dns",
-    "dwp",
-    "fail2ban",
-    "ftp",
-    "gps",
-    "http",
-    "https",
-    "imap",
-    "imaps",
-    "ldap2",
-    "ldap3",
-    "lmtp",
-    "memcache",
-    "mongodb",
-    "mqtt",
-    "mysql",
-    "mysqls",
-    "nntp",
-    "ntp3",
-    "pgsql",
-    "pop",
-    "pops",
-    "postfix-policy",
-    "radius",
-    "rdate",
-    "redis",
-    "rsync",
-    "sieve",
-    "sip",
-    "smtp",
-    "smtps",
-    "spamassassin",
-    "ssh",
-    "tns",
-    "websocket",
-];
 
 /// Names people write for a protocol that Monit spells otherwise.
 const PROTOCOL_ALIASES: &[(&str, &str)] = &[
@@ -71,57 +33,40 @@ const PROTOCOL_ALIASES: &[(&str, &str)] = &[
 
 /// The options only some protocols take (Monit 5.33's grammar; `redis`
 /// logins are Warden's). Any other option goes with every protocol.
-const PROTOCOL_OPTIONS: &[(&str, &[&str])] = &[
-    ("request", &["http", "https", "websocket"]),
-    ("status", &["http", "https"]),
-    ("hostheader", &["http", "https"]),
-    ("method", &["http", "https"]),
-    ("http headers", &["http", "https"]),
-    ("checksum", &["http", "https"]),
-    (
-        "username",
-        &[
-            "http",
-            "https",
-            "mysql",
-            "mysqls",
-            "pgsql",
-            "smtp",
-            "smtps",
-            "mqtt",
-            "apache-status",
-            "redis",
-        ],
-    ),
-    (
-        "password",
-        &[
-            "http",
-            "https",
-            "mysql",
-            "mysqls",
-            "pgsql",
-            "smtp",
-            "smtps",
-            "mqtt",
-            "apache-status",
-            "redis",
-        ],
-    ),
-    ("database", &["pgsql"]),
-    ("rsakey checksum", &["mysql", "mysqls"]),
-    ("secret", &["radius"]),
-    ("target", &["sip"]),
-    ("maxforward", &["sip"]),
-    ("origin", &["websocket"]),
-    ("version", &["websocket"]),
-    ("host", &["websocket"]),
-    ("path", &["apache-status"]),
-    ("an apache-status limit", &["apache-status"]),
+const PROTOCOL_OPTIONS: &[(&str, &[Protocol])] = &[
+    ("request", &[Http, Https, Websocket]),
+    ("status", &[Http, Https]),
+    ("hostheader", &[Http, Https]),
+    ("method", &[Http, Https]),
+    ("http headers", &[Http, Https]),
+    ("checksum", &[Http, Https]),
+    ("username", LOGINS),
+    ("password", LOGINS),
+    ("database", &[Pgsql]),
+    ("rsakey checksum", &[Mysql, Mysqls]),
+    ("secret", &[Radius]),
+    ("target", &[Sip]),
+    ("maxforward", &[Sip]),
+    ("origin", &[Websocket]),
+    ("version", &[Websocket]),
+    ("host", &[Websocket]),
+    ("path", &[ApacheStatus]),
+    ("an apache-status limit", &[ApacheStatus]),
 ];
 
-/// Protocols spoken over TLS from the first byte.
-const TLS_PROTOCOLS: &[&str] = &["https", "imaps", "pops", "smtps"];
+/// The protocols that take `username` and `password`.
+const LOGINS: &[Protocol] = &[
+    Http,
+    Https,
+    Mysql,
+    Mysqls,
+    Pgsql,
+    Smtp,
+    Smtps,
+    Mqtt,
+    ApacheStatus,
+    Redis,
+];
 
 pub fn lower_net_test(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
     match pair.as_rule() {
@@ -138,7 +83,7 @@ pub fn lower_net_test(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
 struct Gathered {
     ip: IpVersion,
     socket: Option<SocketType>,
-    protocol: Option<String>,
+    protocol: Option<Protocol>,
     options: ProtocolOptions,
     exchange: Vec<SendExpect>,
     timeout: Option<std::time::Duration>,
@@ -154,17 +99,13 @@ fn connection(cx: &mut Cx, pair: P<'_>) -> Option<Connection> {
     let mut parts = pair.into_inner();
     let target = parts.next()?;
     let mut gathered = gather(cx, parts);
-    let protocol = gathered
-        .protocol
-        .clone()
-        .unwrap_or_else(|| "default".to_string());
-    if !options_fit(cx, &protocol, &gathered) || !protocol_fit(cx, whole, &protocol, &gathered) {
+    let protocol = gathered.protocol.unwrap_or(Protocol::Default);
+    if !options_fit(cx, protocol, &gathered) || !protocol_fit(cx, whole, protocol, &gathered) {
         gathered.ok = false;
     }
-    let tls_default = TLS_PROTOCOLS.contains(&protocol.as_str());
-    let socket = gathered.socket.unwrap_or(match protocol.as_str() {
-        "ntp3" => SocketType::Udp,
-        _ if tls_default => SocketType::TcpSsl,
+    let socket = gathered.socket.unwrap_or(match protocol {
+        Protocol::Ntp3 => SocketType::Udp,
+        p if p.tls_from_start() => SocketType::TcpSsl,
         _ => SocketType::Tcp,
     });
     let endpoint = match target.as_rule() {
@@ -236,7 +177,7 @@ fn gather<'i>(cx: &mut Cx, parts: impl Iterator<Item = P<'i>>) -> Gathered {
 /// Each protocol-specific option goes with its protocol (`request` with
 /// http, `database` with pgsql, ...), as in Monit: elsewhere it would be
 /// read and never used.
-fn options_fit(cx: &mut Cx, protocol: &str, g: &Gathered) -> bool {
+fn options_fit(cx: &mut Cx, protocol: Protocol, g: &Gathered) -> bool {
     let mut ok = true;
     for (option, at) in &g.specific {
         let Some((_, protocols)) = PROTOCOL_OPTIONS.iter().find(|(o, _)| o == option) else {
@@ -246,12 +187,13 @@ fn options_fit(cx: &mut Cx, protocol: &str, g: &Gathered) -> bool {
             continue;
         }
         let what = match protocol {
-            "default" => "a connection test without a protocol".to_string(),
+            Protocol::Default => "a connection test without a protocol".to_string(),
             p => format!("protocol {p}"),
         };
+        let names: Vec<&str> = protocols.iter().map(|p| p.name()).collect();
         cx.push(
             Diagnostic::error(*at, format!("'{option}' is not an option of {what}")).with_hint(
-                format!("'{option}' goes with protocol {}", protocols.join(", ")),
+                format!("'{option}' goes with protocol {}", names.join(", ")),
             ),
         );
         ok = false;
@@ -261,16 +203,16 @@ fn options_fit(cx: &mut Cx, protocol: &str, g: &Gathered) -> bool {
 
 /// What a protocol itself needs: radius runs over UDP, apache-status
 /// tests at least one of its options (Monit refuses it bare).
-fn protocol_fit(cx: &mut Cx, at: Span, protocol: &str, g: &Gathered) -> bool {
+fn protocol_fit(cx: &mut Cx, at: Span, protocol: Protocol, g: &Gathered) -> bool {
     match protocol {
-        "radius" if g.socket != Some(SocketType::Udp) => {
+        Protocol::Radius if g.socket != Some(SocketType::Udp) => {
             cx.push(
                 Diagnostic::error(at, "protocol radius runs over UDP")
                     .with_hint("add 'type udp' to the test"),
             );
             false
         }
-        "apache-status"
+        Protocol::ApacheStatus
             if !g.specific.iter().any(|(o, _)| {
                 matches!(
                     *o,
@@ -347,10 +289,7 @@ fn option_into(cx: &mut Cx, g: &mut Gathered, option: P<'_>) -> Option<()> {
                 .clone()
                 .into_inner()
                 .find(|p| !is_keyword(p) && p.as_rule() != Rule::operator)?;
-            let pattern = text(&value);
-            if !crate::validate::regex_ok(cx, span(&value), &pattern) {
-                return None;
-            }
+            let pattern = crate::validate::compiled(cx, span(&value), &text(&value), Regex::new)?;
             o.content = Some((op_of(&option) != Operator::NotEqual, pattern));
         }
         Rule::o_hostheader => o.hostheader = Some(text(&value_of(&option)?)),
@@ -361,11 +300,7 @@ fn option_into(cx: &mut Cx, g: &mut Gathered, option: P<'_>) -> Option<()> {
         Rule::o_certificate => certificate(cx, o, value_of(&option)?)?,
         Rule::o_checksum => o.checksum = Some(text(&option.into_inner().last()?)),
         Rule::o_send | Rule::o_expect => {
-            if let Some(p) = g
-                .protocol
-                .as_deref()
-                .filter(|p| *p != "default" && *p != "generic")
-            {
+            if let Some(p) = g.protocol.filter(|p| *p != Protocol::Default) {
                 cx.error(
                     span(&option),
                     format!("send/expect cannot be used with protocol '{p}'"),
@@ -374,14 +309,15 @@ fn option_into(cx: &mut Cx, g: &mut Gathered, option: P<'_>) -> Option<()> {
             }
             let value_pair = value_of(&option)?;
             let value = text(&value_pair);
-            if option.as_rule() == Rule::o_expect
-                && !crate::validate::regex_ok(cx, span(&value_pair), &value)
-            {
-                return None;
-            }
             g.exchange.push(match option.as_rule() {
                 Rule::o_send => SendExpect::Send(value),
-                _ => SendExpect::Expect(value),
+                // Checked as a text regex, as Monit's are; matched on bytes.
+                _ => SendExpect::Expect(crate::validate::compiled(
+                    cx,
+                    span(&value_pair),
+                    &value,
+                    |p| regex::Regex::new(p).and_then(|_| BytesRegex::new(p)),
+                )?),
             });
         }
         Rule::o_timeout => g.timeout = Some(timeout(cx, &value_of(&option)?)?),
@@ -421,10 +357,10 @@ fn response_time(cx: &mut Cx, option: &P<'_>) -> Option<ResponseTime> {
 }
 
 /// `address IP`: an IP address of this host to connect from.
-fn source_address(cx: &mut Cx, option: &P<'_>) -> Option<String> {
+fn source_address(cx: &mut Cx, option: &P<'_>) -> Option<std::net::IpAddr> {
     let value = value_of(option)?;
     let text = text(&value);
-    if text.parse::<std::net::IpAddr>().is_err() {
+    let Ok(address) = text.parse() else {
         cx.push(
             Diagnostic::error(
                 span(&value),
@@ -433,8 +369,8 @@ fn source_address(cx: &mut Cx, option: &P<'_>) -> Option<String> {
             .with_hint("write an address of this host, e.g. 192.0.2.5 or 2001:db8::5"),
         );
         return None;
-    }
-    Some(text)
+    };
+    Some(address)
 }
 
 fn op_of(pair: &P<'_>) -> Operator {
@@ -444,17 +380,18 @@ fn op_of(pair: &P<'_>) -> Operator {
         .map_or(Operator::Equal, |p| operator(&p))
 }
 
-fn protocol(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
+fn protocol(cx: &mut Cx, pair: &P<'_>) -> Option<Protocol> {
     let name = pair.as_str().to_ascii_lowercase();
-    if PROTOCOLS.contains(&name.as_str()) {
-        return Some(name);
+    if let Some(p) = Protocol::from_name(&name) {
+        return Some(p);
     }
     let mut d = Diagnostic::error(span(pair), format!("unknown protocol '{}'", pair.as_str()));
     let alias = PROTOCOL_ALIASES
         .iter()
         .find(|(a, _)| *a == name)
         .map(|(_, p)| *p);
-    d = match alias.or_else(|| did_you_mean(&name, PROTOCOLS)) {
+    let names: Vec<&str> = Protocol::ALL.iter().map(|p| p.name()).collect();
+    d = match alias.or_else(|| did_you_mean(&name, &names)) {
         Some(s) => d.with_hint(format!("did you mean '{s}'?")),
         None => d.with_hint("leave 'protocol' out for a plain connection test, or use send/expect"),
     };

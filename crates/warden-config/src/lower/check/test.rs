@@ -8,7 +8,7 @@ use super::super::common::{
 use super::is_keyword;
 use crate::grammar::Rule;
 use crate::model::{
-    Direction, HashAlgorithm, Operator, Quantity, Resource, Test, TimestampKind, Unit,
+    Direction, HashAlgorithm, Operator, Quantity, Regex, Resource, Test, TimestampKind, Unit,
 };
 use crate::span::Spanned;
 
@@ -272,9 +272,11 @@ fn measured(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
                 .find(|p| !is_keyword(p) && p.as_rule() != Rule::operator)?;
             // `if not match "x"` is Monit's old spelling of `content != "x"`.
             let negated = child(&pair, Rule::kw_not).is_some();
+            // Reported at the whole test, as when validation checked it.
+            let pattern = crate::validate::compiled(cx, span(&pair), &text(&value), Regex::new)?;
             Test::Content {
                 matches: (op != Operator::NotEqual) != negated,
-                pattern: text(&value),
+                pattern,
             }
         }
         Rule::t_space => {

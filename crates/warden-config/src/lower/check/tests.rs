@@ -6,6 +6,19 @@ use std::time::Duration;
 
 use crate::model::*;
 
+/// Patterns as lowering compiles them.
+fn re(text: &str) -> Regex {
+    Regex::new(text).unwrap()
+}
+
+fn bytes_re(text: &str) -> BytesRegex {
+    BytesRegex::new(text).unwrap()
+}
+
+fn pat(text: &str) -> Pattern {
+    Pattern::new(text).unwrap()
+}
+
 fn load(text: &str) -> Config {
     let loaded = crate::load_text(Path::new("/x/rc"), text.to_string());
     assert!(!loaded.has_errors(), "{text}\n{}", loaded.render());
@@ -59,7 +72,7 @@ fn every_check_type_lowers_to_its_kind() {
         ),
         (
             "check process a matching \"nginx: master\"",
-            process(ProcessTarget::Matching("nginx: master".into())),
+            process(ProcessTarget::Matching(pat("nginx: master"))),
         ),
         (
             "check process a with pid 42",
@@ -208,7 +221,7 @@ fn service_statements_fill_the_check() {
     assert_eq!(web.backoff.as_deref(), Some(&backoff));
     assert_eq!(
         config.checks[1].schedule,
-        Schedule::NotCron("* 0-3 * * 0".into())
+        Schedule::NotCron(Box::new(crate::cron::Cron::parse("* 0-3 * * 0").unwrap()))
     );
     assert_eq!(
         config.checks[1].backoff.as_deref(),
@@ -535,14 +548,14 @@ fn file_and_program_tests_lower_to_their_variants() {
             "if content = \"^ERROR\" then alert",
             Test::Content {
                 matches: true,
-                pattern: "^ERROR".into(),
+                pattern: re("^ERROR"),
             },
         ),
         (
             "if match != \"ok\" then alert",
             Test::Content {
                 matches: false,
-                pattern: "ok".into(),
+                pattern: re("ok"),
             },
         ),
         (
@@ -731,12 +744,12 @@ fn a_port_test_keeps_host_protocol_and_options() {
         socket: SocketType::Tcp,
     };
     assert_eq!(c.endpoint, expected_endpoint);
-    assert_eq!(c.protocol, "http");
+    assert_eq!(c.protocol, Protocol::Http);
     let o = &c.options;
     assert_eq!(o.request.as_deref(), Some("/health?x=1"));
     assert_eq!(o.status, Some((Operator::Equal, 200)));
     assert_eq!(o.hostheader.as_deref(), Some("example.org"));
-    assert_eq!(o.content, Some((true, "ok".to_string())));
+    assert_eq!(o.content, Some((true, re("ok"))));
     assert_eq!(
         (o.username.as_deref(), o.password.as_deref()),
         (Some("u"), Some("p"))
@@ -792,11 +805,11 @@ fn send_expect_pairs_keep_their_order() {
         "if failed port 25 expect \"^220\" send \"QUIT\\r\\n\" expect \"^221\" then alert",
     );
     let expected = vec![
-        SendExpect::Expect("^220".into()),
+        SendExpect::Expect(bytes_re("^220")),
         SendExpect::Send("QUIT\\r\\n".into()),
-        SendExpect::Expect("^221".into()),
+        SendExpect::Expect(bytes_re("^221")),
     ];
-    assert_eq!((c.protocol.as_str(), c.exchange), ("default", expected));
+    assert_eq!((c.protocol, c.exchange), (Protocol::Default, expected));
 }
 
 #[test]
@@ -818,7 +831,7 @@ fn url_ping_resolve_and_succeeded_tests_lower() {
         (u.url.as_str(), u.content.clone(), u.timeout),
         (
             "http://user:pw@example.org:8080/x",
-            Some((true, "ok".into())),
+            Some((true, re("ok"))),
             Some(Duration::from_secs(15))
         )
     );
@@ -1075,7 +1088,8 @@ fn a_response_time_limit_and_a_source_address_are_kept() {
     for (rule, limit, source) in table {
         let o = connection(rule).options;
         assert_eq!(o.response_time.map(|r| (r.op, r.limit)), limit, "{rule}");
-        assert_eq!(o.source_address.as_deref(), source, "{rule}");
+        let source = source.map(|a| a.parse::<std::net::IpAddr>().unwrap());
+        assert_eq!(o.source_address, source, "{rule}");
     }
     let loaded = crate::load_text(
         Path::new("/x/rc"),
@@ -1144,7 +1158,7 @@ fn monit_spellings_lower_to_their_meaning() {
             "if not match \"^ok\" then alert",
             Test::Content {
                 matches: false,
-                pattern: "^ok".into(),
+                pattern: re("^ok"),
             },
         ),
     ];
@@ -1162,7 +1176,7 @@ fn monit_spellings_lower_to_their_meaning() {
         send.exchange,
         vec![
             SendExpect::Send("hello".into()),
-            SendExpect::Expect("^ok".into())
+            SendExpect::Expect(bytes_re("^ok"))
         ]
     );
     let ignore = only_check("check file f with path /etc/hosts\n  ignore not match \"x\"\n");

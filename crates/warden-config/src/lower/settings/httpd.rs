@@ -222,9 +222,9 @@ fn allow_host(cx: &mut Cx, value: &P<'_>, read_only: bool) -> Option<Allow> {
         return None;
     }
     match check_network(&host) {
-        Ok(()) => Some(Allow::Host { host }),
+        Ok(host) => Some(Allow::Host { host }),
         Err(message) => {
-            cx.push(Diagnostic::error(span(value), message).with_hint(
+            cx.push(Diagnostic::error(span(value), message.to_string()).with_hint(
                 "allow takes a host, an address, a network (10.0.0.0/8), user:password or @group",
             ));
             None

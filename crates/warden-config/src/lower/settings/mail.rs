@@ -9,53 +9,17 @@ use super::values::{check_email, check_mailbox, host, placeholder_address, trimm
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::grammar::Rule;
 use crate::model::{
-    AlertRecipient, MailFormat, MailSecurity, MailServer, Settings, SslOptions, Webhook,
+    AlertRecipient, EventFilter, FilterEvent, MailFormat, MailSecurity, MailServer, Settings,
+    SslOptions, Webhook,
 };
 
-/// Monit's event names with the spellings its lexer also takes.
-const EVENTS: &[(&str, &[&str])] = &[
-    ("action", &[]),
-    ("bytein", &[]),
-    ("byteout", &[]),
-    ("checksum", &[]),
-    ("connection", &[]),
-    ("content", &[]),
-    ("data", &[]),
-    ("exec", &["execute"]),
-    ("exist", &["exists"]),
-    ("fsflags", &["fsflag"]),
-    ("gid", &[]),
-    ("icmp", &[]),
-    ("instance", &[]),
-    ("invalid", &[]),
-    ("link", &[]),
-    ("nonexist", &["nonexists"]),
-    ("packetin", &[]),
-    ("packetout", &[]),
-    ("permission", &["perm"]),
-    ("pid", &[]),
-    ("ppid", &[]),
-    ("resource", &[]),
-    ("saturation", &[]),
-    ("size", &[]),
-    ("speed", &[]),
-    ("status", &[]),
-    ("timeout", &[]),
-    ("timestamp", &["time"]),
-    ("uid", &[]),
-    ("uptime", &[]),
-];
-
-/// The canonical name of an event, or an error with a did-you-mean.
-fn event(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
+/// The event a word names, or an error with a did-you-mean.
+fn event(cx: &mut Cx, pair: &P<'_>) -> Option<FilterEvent> {
     let word = pair.as_str().to_ascii_lowercase();
-    let found = EVENTS
-        .iter()
-        .find(|(name, aliases)| *name == word || aliases.contains(&word.as_str()));
-    if let Some((name, _)) = found {
-        return Some((*name).to_string());
+    if let Some(found) = FilterEvent::from_word(&word) {
+        return Some(found);
     }
-    let names: Vec<&str> = EVENTS.iter().map(|(n, _)| *n).collect();
+    let names: Vec<&str> = FilterEvent::ALL.iter().map(|e| e.name()).collect();
     let diag = Diagnostic::error(span(pair), format!("unknown event '{}'", pair.as_str()));
     cx.push(match did_you_mean(&word, &names) {
         Some(s) => diag.with_hint(format!("did you mean '{s}'?")),
@@ -65,18 +29,17 @@ fn event(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
 }
 
 /// An `alert_events` pair: the events and whether they are excluded (`not`).
-fn events(cx: &mut Cx, pair: P<'_>) -> (Vec<String>, bool) {
+fn events(cx: &mut Cx, pair: P<'_>) -> EventFilter {
     let whole = span(&pair);
-    let mut exclude = false;
-    let mut names = Vec::new();
+    let mut filter = EventFilter::default();
     let mut any = false;
     for p in pair.into_inner() {
         match p.as_rule() {
-            Rule::kw_not => exclude = true,
+            Rule::kw_not => filter.exclude = true,
             Rule::event_name => {
                 any = true;
                 if let Some(name) = event(cx, &p) {
-                    names.push(name);
+                    filter.events.push(name);
                 }
             }
             _ => {}
@@ -89,7 +52,7 @@ fn events(cx: &mut Cx, pair: P<'_>) -> (Vec<String>, bool) {
             ),
         );
     }
-    (names, exclude)
+    filter
 }
 
 /// Lowers an `alert_body` (shared by `set alert` and a check's `alert`).
@@ -97,8 +60,7 @@ pub fn lower_alert_body(body: P<'_>, cx: &mut Cx) -> Option<AlertRecipient> {
     let whole = span(&body);
     let mut recipient = AlertRecipient {
         address: String::new(),
-        events: Vec::new(),
-        exclude: false,
+        filter: EventFilter::default(),
         reminder_cycles: None,
         mail_format: None,
         span: whole,
@@ -130,14 +92,14 @@ pub fn lower_alert_body(body: P<'_>, cx: &mut Cx) -> Option<AlertRecipient> {
                 }
             }
             // A second list would replace the first: Monit refuses it too.
-            Rule::alert_events if !recipient.events.is_empty() => {
+            Rule::alert_events if !recipient.filter.events.is_empty() => {
                 cx.push(
                     Diagnostic::error(span(&p), "a recipient takes one event list")
                         .with_hint("put every event in one list, e.g. '{ nonexist, timeout }'"),
                 );
                 ok = false;
             }
-            Rule::alert_events => (recipient.events, recipient.exclude) = events(cx, p),
+            Rule::alert_events => recipient.filter = events(cx, p),
             Rule::mail_format => recipient.mail_format = Some(mail_format(cx, p)),
             Rule::alert_reminder => {
                 let n = p.into_inner().find(|i| i.as_rule() == Rule::integer);
@@ -173,8 +135,7 @@ fn webhook(cx: &mut Cx, pair: P<'_>) -> Option<Webhook> {
     let whole = span(&pair);
     let mut hook = Webhook {
         url: String::new(),
-        events: Vec::new(),
-        exclude: false,
+        filter: EventFilter::default(),
         span: whole,
     };
     for p in pair.into_inner() {
@@ -194,7 +155,7 @@ fn webhook(cx: &mut Cx, pair: P<'_>) -> Option<Webhook> {
                 }
                 hook.url = url;
             }
-            Rule::alert_events => (hook.events, hook.exclude) = events(cx, p),
+            Rule::alert_events => hook.filter = events(cx, p),
             _ => {}
         }
     }

@@ -6,7 +6,7 @@ mod httpd;
 mod mail;
 mod runtime;
 pub(crate) mod ssl;
-mod values;
+pub mod values;
 
 #[cfg(test)]
 mod tests;

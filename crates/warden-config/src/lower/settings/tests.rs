@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::diag::Origin;
-use crate::model::{Allow, Digest, LogTarget, MailSecurity, OnReboot, Settings};
+use crate::model::{
+    Allow, Digest, Facility, FilterEvent, LogTarget, MailSecurity, OnReboot, Settings,
+};
 
 fn load(text: &str) -> crate::Loaded {
     crate::load_text(Path::new("/x/rc"), text.to_string())
@@ -45,7 +47,7 @@ const VALID: &[(&str, Expect)] = &[
     }),
     ("SET DAEMON 5 # poll", |s| assert_eq!(s.cycle, secs(5))),
     ("set logfile syslog facility log_daemon", |s| {
-        assert_eq!(s.log, Some(LogTarget::Syslog(Some("log_daemon".into()))))
+        assert_eq!(s.log, Some(LogTarget::Syslog(Some(Facility::Daemon))))
     }),
     ("set log syslog", |s| {
         assert_eq!(s.log, Some(LogTarget::Syslog(None)))
@@ -198,7 +200,11 @@ const MAIL: &[(&str, Expect)] = &[
     ("set alert <john@example.com> # all", |s| {
         let a = &s.alerts[0];
         assert_eq!(
-            (a.address.as_str(), a.events.is_empty(), a.exclude),
+            (
+                a.address.as_str(),
+                a.filter.events.is_empty(),
+                a.filter.exclude
+            ),
             ("john@example.com", true, false)
         );
     }),
@@ -207,8 +213,12 @@ const MAIL: &[(&str, Expect)] = &[
         |s| {
             let a = &s.alerts[0];
             assert_eq!(
-                (a.events.clone(), a.exclude, a.reminder_cycles),
-                (vec!["instance".into(), "fsflags".into()], true, Some(10))
+                (a.filter.events.clone(), a.filter.exclude, a.reminder_cycles),
+                (
+                    vec![FilterEvent::Instance, FilterEvent::Fsflags],
+                    true,
+                    Some(10)
+                )
             );
         },
     ),
@@ -216,7 +226,8 @@ const MAIL: &[(&str, Expect)] = &[
         "set alert sec@bar only on { checksum, permission, time } with mail-format { subject: x }",
         |s| {
             let a = &s.alerts[0];
-            assert_eq!(a.events, ["checksum", "permission", "timestamp"]);
+            use FilterEvent::{Checksum, Permission, Timestamp};
+            assert_eq!(a.filter.events, [Checksum, Permission, Timestamp]);
             assert_eq!(
                 a.mail_format
                     .as_ref()
@@ -234,8 +245,12 @@ const MAIL: &[(&str, Expect)] = &[
         |s| {
             let w = &s.webhooks[0];
             assert_eq!(
-                (w.url.as_str(), w.events.clone(), w.exclude),
-                ("https://hooks.example.com/x", vec!["instance".into()], true)
+                (w.url.as_str(), w.filter.events.clone(), w.filter.exclude),
+                (
+                    "https://hooks.example.com/x",
+                    vec![FilterEvent::Instance],
+                    true
+                )
             );
         },
     ),
@@ -269,7 +284,9 @@ fn httpd_block_collects_listeners_tls_and_allow_entries() {
         (h.socket_uid.as_deref(), h.socket_permission),
         (Some("root"), Some(0o660))
     );
-    let host = |h: &str| Allow::Host { host: h.into() };
+    let host = |h: &str| Allow::Host {
+        host: super::values::check_network(h).unwrap(),
+    };
     let user = |u: &str, p: &str, read_only| Allow::User {
         user: u.into(),
         password: p.into(),

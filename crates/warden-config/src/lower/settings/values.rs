@@ -2,35 +2,55 @@
 //! networks, e-mail addresses, absolute paths, syslog facilities. Each
 //! check returns why a value is wrong in words a user knows.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::path::PathBuf;
 
 use super::super::Cx;
 use super::super::common::{P, span, text};
 use crate::diag::{Diagnostic, did_you_mean};
+use crate::model::{ClientHost, Facility};
 use crate::span::Span;
 
+/// Why a host, an address or a network is not one, in words a user knows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    #[error("'{0}' is not a valid host name or address")]
+    Name(String),
+    /// All digits and dots: meant as an IPv4 address, and not a valid one.
+    #[error("'{0}' is not a valid IPv4 address")]
+    Ipv4(String),
+    #[error(
+        "'{0}' is not a network mask: write a prefix length from 0 to 32 or a mask such as 255.255.255.0"
+    )]
+    Ipv4Mask(String),
+    #[error("'{0}' is not an IPv6 prefix length (0 to 128)")]
+    Ipv6Prefix(String),
+    #[error("'{0}' is not a valid network address")]
+    NetworkAddress(String),
+}
+
 /// A host name (`mail.example.com`), an IPv4 or an IPv6 address.
-pub fn check_host(value: &str) -> Result<(), String> {
+pub fn check_host(value: &str) -> Result<(), HostError> {
     let bare = value
         .strip_prefix('[')
         .and_then(|v| v.strip_suffix(']'))
         .unwrap_or(value);
-    if bare.parse::<Ipv6Addr>().is_ok() || bare.parse::<Ipv4Addr>().is_ok() {
+    if bare.parse::<IpAddr>().is_ok() {
         return Ok(());
     }
     check_host_name(value)
 }
 
-fn check_host_name(value: &str) -> Result<(), String> {
+fn check_host_name(value: &str) -> Result<(), HostError> {
     let name = value.strip_suffix('.').unwrap_or(value);
-    let bad = || Err(format!("'{value}' is not a valid host name or address"));
+    let bad = || Err(HostError::Name(value.to_string()));
     if name.is_empty() || name.len() > 253 {
         return bad();
     }
-    // All digits and dots: meant as an IPv4 address, and not a valid one.
     if name.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return Err(format!("'{value}' is not a valid IPv4 address"));
+        return Err(HostError::Ipv4(value.to_string()));
     }
     let label_ok = |l: &str| {
         !l.is_empty()
@@ -48,34 +68,49 @@ fn check_host_name(value: &str) -> Result<(), String> {
 }
 
 /// What `allow` accepts as a client: a host or address, or a network
-/// written `10.0.0.0/8`, `10.0.0.0/255.0.0.0` or `fd00::/8`.
-pub fn check_network(value: &str) -> Result<(), String> {
+/// written `10.0.0.0/8`, `10.0.0.0/255.0.0.0` or `fd00::/8`. Addresses
+/// and networks come back parsed; a name stays a name, resolved when the
+/// interface starts.
+pub fn check_network(value: &str) -> Result<ClientHost, HostError> {
+    let written = || value.into();
     let Some((address, mask)) = value.split_once('/') else {
-        return check_host(value);
+        if let Ok(addr) = value.parse::<IpAddr>() {
+            return Ok(ClientHost::Network {
+                net: IpNet::from(addr),
+                written: written(),
+            });
+        }
+        check_host(value)?;
+        return Ok(ClientHost::Name(value.to_string()));
     };
-    if let Ok(_v4) = address.parse::<Ipv4Addr>() {
-        if mask.parse::<u8>().is_ok_and(|m| m <= 32) || valid_netmask(mask) {
-            return Ok(());
-        }
-        return Err(format!(
-            "'{mask}' is not a network mask: write a prefix length from 0 to 32 or a mask such as 255.255.255.0"
-        ));
-    }
-    if address.parse::<Ipv6Addr>().is_ok() {
-        if mask.parse::<u8>().is_ok_and(|m| m <= 128) {
-            return Ok(());
-        }
-        return Err(format!("'{mask}' is not an IPv6 prefix length (0 to 128)"));
-    }
-    Err(format!("'{address}' is not a valid network address"))
+    let net = match address.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => ipv4_net(v4, mask)?,
+        Ok(IpAddr::V6(v6)) => mask
+            .parse::<u8>()
+            .ok()
+            .and_then(|prefix| Ipv6Net::new(v6, prefix).ok())
+            .ok_or_else(|| HostError::Ipv6Prefix(mask.to_string()))?
+            .into(),
+        Err(_) => return Err(HostError::NetworkAddress(address.to_string())),
+    };
+    Ok(ClientHost::Network {
+        net,
+        written: written(),
+    })
 }
 
-/// A dotted mask whose ones come first (`255.255.240.0`).
-fn valid_netmask(mask: &str) -> bool {
-    mask.parse::<Ipv4Addr>().is_ok_and(|m| {
-        let bits = u32::from(m);
-        bits.leading_ones() + bits.trailing_zeros() == 32
-    })
+/// An IPv4 network with a prefix length or a dotted mask whose ones come
+/// first (`255.255.240.0`).
+fn ipv4_net(address: Ipv4Addr, mask: &str) -> Result<IpNet, HostError> {
+    let net = match mask.parse::<u8>() {
+        Ok(prefix) => Ipv4Net::new(address, prefix).ok(),
+        Err(_) => mask
+            .parse::<Ipv4Addr>()
+            .ok()
+            .and_then(|m| Ipv4Net::with_netmask(address, m).ok()),
+    };
+    net.map(IpNet::from)
+        .ok_or_else(|| HostError::Ipv4Mask(mask.to_string()))
 }
 
 /// An e-mail address, optionally in angle brackets (`<ops@example.com>`).
@@ -174,43 +209,26 @@ pub fn host(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
             Some(value)
         }
         Err(message) => {
-            cx.error(span(pair), message);
+            cx.error(span(pair), message.to_string());
             None
         }
     }
 }
 
-const FACILITIES: &[&str] = &[
-    "log_local0",
-    "log_local1",
-    "log_local2",
-    "log_local3",
-    "log_local4",
-    "log_local5",
-    "log_local6",
-    "log_local7",
-    "log_daemon",
-    "log_user",
-    "log_mail",
-    "log_auth",
-    "log_authpriv",
-    "log_syslog",
-    "log_cron",
-];
-
 /// A syslog facility (`log_daemon`, `local0`), spelled as Monit does.
-pub fn facility(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
+pub fn facility(cx: &mut Cx, pair: &P<'_>) -> Option<Facility> {
     let value = text(pair).to_ascii_lowercase();
     let full = if value.starts_with("log_") {
         value.clone()
     } else {
         format!("log_{value}")
     };
-    if FACILITIES.contains(&full.as_str()) {
-        return Some(full);
+    if let Some(found) = Facility::from_name(&full) {
+        return Some(found);
     }
     let mut diag = Diagnostic::error(span(pair), format!("unknown syslog facility '{value}'"));
-    diag = match did_you_mean(&full, FACILITIES) {
+    let names: Vec<&str> = Facility::ALL.iter().map(|f| f.name()).collect();
+    diag = match did_you_mean(&full, &names) {
         Some(s) => diag.with_hint(format!("did you mean '{s}'?")),
         None => diag.with_hint("use log_daemon, log_user or log_local0 to log_local7"),
     };
@@ -253,7 +271,7 @@ mod tests {
             "fd00::/8",
         ];
         for n in good_networks {
-            assert_eq!(check_network(n), Ok(()), "{n}");
+            assert!(check_network(n).is_ok(), "{n}");
         }
         for n in [
             "10.0.0.0/33",
