@@ -302,6 +302,8 @@ impl StatusBoard {
             if entry.last_check.is_none() {
                 *entry = Seen {
                     last_event: entry.last_event.take().or(seen.last_event.clone()),
+                    // Runs are kept by rule position, which a reload may change.
+                    tests: Vec::new(),
                     ..seen.clone()
                 };
             }

@@ -32,7 +32,9 @@ struct Tree {
     rss: u64,
     /// Their open files, when every one could be counted.
     fds: Option<u64>,
-    total_cpu: Option<f64>,
+    /// Their cpu between the last two tables, percent of the machine (0
+    /// when there are none; None until a second table when there are).
+    cpu: Option<f64>,
 }
 
 /// What the probe keeps of a process between runs: cpu and I/O need two
@@ -40,6 +42,9 @@ struct Tree {
 #[derive(Debug, Clone, Default)]
 pub struct Samples {
     own: Option<Sample>,
+    /// The process's own ticks with its reaped children's, read live.
+    own_total: Option<Sample>,
+    /// Its descendants' ticks, read from tables.
     tree_cpu: Option<Sample>,
     tree: Option<Tree>,
     io: Option<(Instant, IoCounters)>,
@@ -100,8 +105,19 @@ pub fn measure(
     if let Some(table) = table.filter(|t| samples.tree.is_none_or(|s| s.taken != t.taken())) {
         samples.tree = Some(read_tree(stat, table, samples));
     }
+    // The tree's cpu: the process and the children it reaped, live, plus
+    // the descendants alive at the last tables (a percent of the machine).
+    let own_total = Sample {
+        ticks: stat.cpu_ticks() + stat.cutime + stat.cstime,
+        ..own
+    };
+    let own_share = cpu_percent(samples.own_total.as_ref(), &own_total, facts.cpus);
+    samples.own_total = Some(own_total);
     match samples.tree {
-        Some(tree) => tree_figures(outcome, &tree, rss, open),
+        Some(tree) => {
+            let total_cpu = own_share.zip(tree.cpu).map(|(a, b)| (a + b).min(100.0));
+            tree_figures(outcome, &tree, rss, open, total_cpu)
+        }
         None => outcome,
     }
 }
@@ -198,28 +214,21 @@ fn io_figures(
     o
 }
 
-/// The descendants' share as the table shows them, and the tree's cpu
-/// from the table before (both readings from tables, so they agree).
+/// The descendants' share as the table shows them, their cpu from the
+/// table before.
 fn read_tree(stat: &Stat, table: &ProcessTable, samples: &mut Samples) -> Tree {
     let descendants = table.descendants(stat.pid);
-    let root = table
-        .get(stat.pid)
-        .filter(|r| r.starttime == stat.starttime)
-        .unwrap_or(stat);
-    // The root's reaped-children ticks keep the sum from dropping when a
-    // child exits and is reaped between two samples.
-    let ticks = root.cpu_ticks()
-        + root.cutime
-        + root.cstime
-        + descendants.iter().map(|d| d.cpu_ticks()).sum::<u64>();
     let sample = Sample {
         pid: stat.pid,
         start_ticks: stat.starttime,
         at: table.taken(),
-        ticks,
+        ticks: descendants.iter().map(|d| d.cpu_ticks()).sum(),
     };
-    // A tree may run on every core: percent of the whole machine.
-    let total_cpu = cpu_percent(samples.tree_cpu.as_ref(), &sample, procfs::system().cpus);
+    let cpu = if descendants.is_empty() {
+        Some(0.0)
+    } else {
+        cpu_percent(samples.tree_cpu.as_ref(), &sample, procfs::system().cpus)
+    };
     samples.tree_cpu = Some(sample);
     let fds = descendants
         .iter()
@@ -231,15 +240,21 @@ fn read_tree(stat: &Stat, table: &ProcessTable, samples: &mut Samples) -> Tree {
         direct: table.direct_children(stat.pid).len() as u64,
         rss: descendants.iter().map(|d| d.rss_bytes()).sum(),
         fds,
-        total_cpu,
+        cpu,
     }
 }
 
 /// Totals over the process (as it is now) and its descendants (as the
 /// last table saw them).
-fn tree_figures(mut o: Outcome, tree: &Tree, rss: u64, open: Option<u64>) -> Outcome {
+fn tree_figures(
+    mut o: Outcome,
+    tree: &Tree,
+    rss: u64,
+    open: Option<u64>,
+    total_cpu: Option<f64>,
+) -> Outcome {
     let total_rss = rss + tree.rss;
-    if let Some(pct) = tree.total_cpu {
+    if let Some(pct) = total_cpu {
         o = o.with(Metric::TotalCpu, pct);
     }
     if let (Some(own), Some(theirs)) = (open, tree.fds) {
@@ -416,7 +431,13 @@ mod tests {
             second.value(Metric::Children),
             first.value(Metric::Children)
         );
-        for rate in [Metric::ReadBytes, Metric::WriteOperations] {
+        // No descendants: the tree's cpu is the busy process's own, live.
+        assert_eq!(
+            first.value(Metric::TotalCpu),
+            None,
+            "cpu needs two readings"
+        );
+        for rate in [Metric::ReadBytes, Metric::WriteOperations, Metric::TotalCpu] {
             let v = second.value(rate).unwrap();
             assert!(v > 0.0, "{rate:?} {second:?}");
         }
