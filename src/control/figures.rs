@@ -5,12 +5,19 @@
 //! did not measure is left out; a measured one always keeps Monit's label.
 
 use warden_engine::ServiceStatus;
+use warden_engine::events::EventKind;
 use warden_engine::status::{MonitoringStatus, TestStatus};
 use warden_probes::Metric;
 
 use super::render::{bytes, date, millis, uptime};
 
 type Rows = Vec<(&'static str, String)>;
+
+/// Whether a service shows its figures: as Monit, only once checked and
+/// monitored, and not while its target does not exist.
+pub fn shows_figures(s: &ServiceStatus) -> bool {
+    s.monitoring == MonitoringStatus::Monitored && s.failing != Some(EventKind::DoesNotExist)
+}
 
 /// A service's lines, from `status` to `data collected` (always the
 /// last): the text answers and the service page show the same rows.
@@ -23,8 +30,7 @@ pub fn monit_rows(s: &ServiceStatus) -> Rows {
     if !s.on_reboot.is_empty() {
         rows.push(("on reboot", s.on_reboot.clone()));
     }
-    // Like Monit, an unmonitored service shows no figures.
-    if s.monitoring != MonitoringStatus::NotMonitored {
+    if shows_figures(s) {
         match s.kind.as_str() {
             "Process" => process(&mut rows, s),
             "System" => system(&mut rows, s),
@@ -633,22 +639,36 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn an_unmonitored_service_shows_no_figures() {
-        let s = status(
+    fn an_unmonitored_or_missing_service_shows_no_figures() {
+        let port = serde_json::json!([{
+            "kind": "port", "host": "localhost", "port": 80, "path": null, "request": "",
+            "protocol": "DEFAULT", "socket": "TCP", "ip": "IP", "tls": false,
+            "response_time_ms": 0.2, "failed": false, "certificate_days": null,
+        }]);
+        for more in [
+            serde_json::json!({"monitoring": "not_monitored", "tests": port}),
+            serde_json::json!({"failing": "does_not_exist", "tests": port}),
+            serde_json::json!({"monitoring": "initializing", "tests": port}),
+        ] {
+            let s = status("File", &[(Metric::Size, 6.0)], more.clone());
+            let labels: Vec<&str> = monit_rows(&s).iter().map(|(l, _)| *l).collect();
+            assert_eq!(
+                labels,
+                [
+                    "status",
+                    "monitoring status",
+                    "monitoring mode",
+                    "on reboot",
+                    "data collected"
+                ],
+                "{more}"
+            );
+        }
+        let shown = status(
             "File",
             &[(Metric::Size, 6.0)],
-            serde_json::json!({"monitoring": "not_monitored"}),
+            serde_json::json!({"tests": port}),
         );
-        let labels: Vec<&str> = monit_rows(&s).iter().map(|(l, _)| *l).collect();
-        assert_eq!(
-            labels,
-            [
-                "status",
-                "monitoring status",
-                "monitoring mode",
-                "on reboot",
-                "data collected"
-            ]
-        );
+        assert_eq!(monit_rows(&shown).len(), 7, "size and the port");
     }
 }

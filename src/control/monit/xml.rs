@@ -209,7 +209,7 @@ fn service(x: &mut String, server: &Server, s: &ServiceStatus) {
     };
     el(x, "onreboot", onreboot);
     el(x, "pendingaction", 0);
-    if s.monitoring != MonitoringStatus::NotMonitored {
+    if super::super::figures::shows_figures(s) {
         figures(x, &check.kind, s);
     }
     x.push_str("</service>");
