@@ -464,7 +464,10 @@ fn fixed(check: &Check, cycle: Duration, onreboot: Option<OnReboot>) -> Fixed {
         Mode::Passive => "passive",
         Mode::Manual => "manual",
     };
-    let on_reboot = match check.onreboot.or(onreboot) {
+    // As Monit 5.33: `mode manual` means `onreboot laststate` unless the
+    // check says otherwise, and comes before the global setting.
+    let manual = (check.mode == Mode::Manual).then_some(OnReboot::Laststate);
+    let on_reboot = match check.onreboot.or(manual).or(onreboot) {
         Some(OnReboot::NoStart) => "nostart",
         Some(OnReboot::Laststate) => "laststate",
         Some(OnReboot::Start) | None => "start",
@@ -709,7 +712,8 @@ mod tests {
             "set onreboot nostart\n\
              check host h with address 127.0.0.1\n  onreboot laststate\n\
              if failed port 80 then alert\n  if failed port 81 then alert\n\
-             check file f with path /tmp/f\n  if changed checksum then alert\n",
+             check file f with path /tmp/f\n  if changed checksum then alert\n\
+             check file m with path /tmp/f\n  mode manual\n",
         );
         b.rule_probed(0, 0, &Outcome::ok("open").with(Metric::ResponseTime, 0.001));
         b.rule_probed(0, 1, &Outcome::failed(Status::Failed, "refused"));
@@ -732,6 +736,7 @@ mod tests {
             (all[0].on_reboot.as_str(), all[1].on_reboot.as_str()),
             ("laststate", "nostart")
         );
+        assert_eq!(all[2].on_reboot, "laststate", "mode manual, as Monit");
         let sum = all[1]
             .checksum
             .as_ref()
