@@ -73,6 +73,8 @@ pub fn measure(
     samples: &mut Samples,
 ) -> Outcome {
     let facts = procfs::system();
+    // Some two dozen figures: one allocation instead of four growths.
+    outcome.values.reserve(28);
     let now = Instant::now();
     let own = Sample {
         pid: stat.pid,
