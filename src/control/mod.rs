@@ -20,6 +20,7 @@
 pub mod api;
 pub mod auth;
 pub mod client;
+pub mod figures;
 pub mod metrics;
 pub mod monit;
 pub mod render;

@@ -1,8 +1,9 @@
 //! `warden status`, `summary` and `report` as text: Monit 5.33's layouts
-//! (same labels, column widths and value formats) plus Warden's additions
-//! (restarts in the window, last probe, next check, last event). Pure
-//! functions from statuses to a string, so they can be snapshotted and
-//! benchmarked; colour (ANSI, on the status words only) when asked.
+//! (same labels, column widths and value formats; a service's lines come
+//! from `figures`) plus Warden's additions (groups, restarts in the
+//! window, last probe, next check, last event). Pure functions from
+//! statuses to a string, so they can be snapshotted and benchmarked;
+//! colour (ANSI, on the status words only) when asked.
 
 use std::fmt::Write as _;
 use std::time::{Duration, UNIX_EPOCH};
@@ -150,47 +151,13 @@ fn block(out: &mut String, s: &ServiceStatus, colour: bool) {
     }
 }
 
-/// A service's lines as `monit status` prints them, label and value, from
-/// `status` to `data collected` (always the last): the text answers and
-/// the service page show the same rows.
-pub fn monit_rows(s: &ServiceStatus) -> Vec<(&'static str, String)> {
-    let mut rows = vec![
-        ("status", s.status.clone()),
-        ("monitoring status", s.monitoring.words().to_string()),
-        ("monitoring mode", s.mode.clone()),
-    ];
-    if !s.groups.is_empty() {
-        rows.push(("groups", s.groups.join(", ")));
-    }
-    let figures = [
-        ("pid", s.pid.map(|p| p.to_string())),
-        ("parent pid", s.ppid.map(|p| p.to_string())),
-        ("uptime", s.uptime_s.map(uptime)),
-        ("threads", s.threads.map(|n| n.to_string())),
-        ("children", s.children.map(|n| n.to_string())),
-        ("cpu", s.cpu_percent.map(|p| format!("{p:.1}%"))),
-        ("cpu total", s.total_cpu_percent.map(|p| format!("{p:.1}%"))),
-        ("memory", memory(s.memory_percent, s.memory_bytes)),
-        (
-            "memory total",
-            memory(s.total_memory_percent, s.total_memory_bytes),
-        ),
-        (
-            "port response time",
-            s.response_time_ms.map(|ms| match s.status.as_str() {
-                "Connection failed" => "FAILED".to_string(),
-                _ => format!("{ms:.3} ms"),
-            }),
-        ),
-    ];
-    rows.extend(figures.into_iter().filter_map(|(l, v)| Some((l, v?))));
-    let collected = s.last_check_unix_s.map_or_else(|| "-".into(), date);
-    rows.push(("data collected", collected));
-    rows
-}
+pub use super::figures::monit_rows;
 
 /// Warden's lines that Monit does not have.
 fn additions(out: &mut String, s: &ServiceStatus) {
+    if !s.groups.is_empty() {
+        line(out, "groups", &s.groups.join(", "));
+    }
     let window = match s.restart_window_cycles {
         Some(c) => format!(" within {c} cycles"),
         None => String::new(),
@@ -215,8 +182,20 @@ fn additions(out: &mut String, s: &ServiceStatus) {
     }
 }
 
+/// One `label value` line; as Monit, a value of several lines goes on
+/// under the first, indented to the value column, carriage returns left
+/// out.
 fn line(out: &mut String, label: &str, value: &str) {
-    let _ = writeln!(out, "  {label:<29}{value}");
+    let _ = write!(out, "  {label:<29}");
+    let value = value.trim_end_matches('\n');
+    for (i, part) in value.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            out.push_str(&" ".repeat(31));
+        }
+        out.extend(part.chars().filter(|c| *c != '\r'));
+    }
+    out.push('\n');
 }
 
 /// Text cut to `width` characters, ending in `...` when it was longer.
@@ -242,27 +221,48 @@ fn paint(text: &str, s: &ServiceStatus, colour: bool) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
-/// Monit's `0.0% [1.6 MB]`.
-fn memory(percent: Option<f64>, bytes: Option<u64>) -> Option<String> {
-    let b = bytes?;
-    Some(format!("{:.1}% [{}]", percent.unwrap_or(0.0), size(b)))
-}
-
-/// Bytes as Monit prints them: `0 B`, `8 kB`, `1.6 MB` (powers of 1024).
-pub fn size(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut v = bytes as f64;
+/// Bytes as Monit prints them: `0 B`, `8 kB`, `1.6 MB`, `0.5 B` (powers
+/// of 1024; a whole number without decimals, else one).
+pub fn bytes(amount: f64) -> String {
+    const UNITS: [&str; 8] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB"];
+    let sign = if amount < 0.0 { "-" } else { "" };
+    let mut v = amount.abs();
     let mut unit = 0;
     while v >= 1024.0 && unit + 1 < UNITS.len() {
         v /= 1024.0;
         unit += 1;
     }
-    if unit == 0 {
-        return format!("{bytes} B");
+    scaled(sign, v, 1, UNITS[unit])
+}
+
+/// `v unit` with no decimals when `v` is whole, else `decimals`.
+fn scaled(sign: &str, v: f64, decimals: usize, unit: &str) -> String {
+    if (v - v.round()).abs() < 1e-6 {
+        format!("{sign}{v:.0} {unit}")
+    } else {
+        format!("{sign}{v:.decimals$} {unit}")
     }
-    let text = format!("{v:.1}");
-    let text = text.strip_suffix(".0").unwrap_or(&text);
-    format!("{text} {}", UNITS[unit])
+}
+
+/// Milliseconds as Monit prints a time: `0.219 ms`, `1.500 s`, `2 m`.
+pub fn millis(ms: f64) -> String {
+    const STEPS: [(f64, &str); 6] = [
+        (1000.0, "ms"),
+        (60.0, "s"),
+        (60.0, "m"),
+        (24.0, "h"),
+        (365.0, "d"),
+        (999.0, "y"),
+    ];
+    let sign = if ms < 0.0 { "-" } else { "" };
+    let mut v = ms.abs();
+    for (base, unit) in STEPS {
+        if v < base {
+            return scaled(sign, v, 3, unit);
+        }
+        v /= base;
+    }
+    scaled(sign, v, 3, "y")
 }
 
 /// Monit's uptime: `5m`, `2h 5m`, `3d 2h 5m`.
@@ -301,9 +301,15 @@ mod tests {
     #[test]
     fn values_are_formatted_as_monit_formats_them() {
         let table = [
-            (size(0), "0 B"),
-            (size(8 * 1024), "8 kB"),
-            (size(1_677_722), "1.6 MB"),
+            (bytes(0.0), "0 B"),
+            (bytes(8.0 * 1024.0), "8 kB"),
+            (bytes(1_677_722.0), "1.6 MB"),
+            (bytes(0.5), "0.5 B"),
+            (bytes(2_055_209.0), "2.0 MB"),
+            (millis(0.219), "0.219 ms"),
+            (millis(1.0), "1 ms"),
+            (millis(1500.0), "1.500 s"),
+            (millis(120_000.0), "2 m"),
             (uptime(59), "0m"),
             (uptime(3 * 3600 + 120), "3h 2m"),
             (uptime(86_400 + 60), "1d 0h 1m"),
@@ -316,5 +322,15 @@ mod tests {
         for (got, want) in table {
             assert_eq!(got, want);
         }
+    }
+
+    #[test]
+    fn a_value_of_several_lines_goes_on_under_the_first() {
+        let mut out = String::new();
+        line(&mut out, "last output", "line1\r\nline2\n");
+        assert_eq!(
+            out,
+            "  last output                  line1\n                               line2\n"
+        );
     }
 }

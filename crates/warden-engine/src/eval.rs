@@ -73,7 +73,7 @@ impl CheckTask {
                 self.timed_out = outcome.status == warden_probes::Status::Timeout;
                 self.shared
                     .status
-                    .rule_probed(self.node.check.position(), &outcome);
+                    .rule_probed(self.node.check.position(), i, &outcome);
                 Some((!outcome.is_ok(), outcome.reason))
             }
         }

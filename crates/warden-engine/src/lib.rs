@@ -6,6 +6,7 @@
 mod act;
 pub mod backoff;
 pub mod clock;
+mod conntest;
 pub mod engine;
 mod eval;
 pub mod events;

@@ -11,9 +11,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use warden_config::Config;
-use warden_config::model::{Check, Mode, NameIndex, Test};
-use warden_probes::{Metric, Outcome, Status};
+use warden_config::model::{Check, Mode, NameIndex, OnReboot, Test};
+use warden_probes::{Metric, Outcome, Status, Text};
 
+use crate::conntest::{connection_test, tests};
 use crate::events::{Event, EventKind};
 use crate::state::{Monitoring, StateStore};
 use crate::task::CheckTask;
@@ -99,6 +100,72 @@ pub struct ServiceStatus {
     /// `response_time`, ...), in the metric's own unit (bytes, seconds,
     /// percent, count): new probes add keys, never schema changes.
     pub metrics: BTreeMap<String, f64>,
+    /// What a start of Warden does with the service: `start`, `nostart`
+    /// or `laststate` (the check's `onreboot`, else the global one).
+    #[serde(default)]
+    pub on_reboot: String,
+    /// The microseconds past `last_check_unix_s`.
+    #[serde(default)]
+    pub last_check_usec: Option<u32>,
+    /// A filesystem's type and mount options (`ext4`, `rw,relatime`).
+    #[serde(default)]
+    pub fs_type: Option<String>,
+    #[serde(default)]
+    pub fs_flags: Option<String>,
+    /// A process's security label (SELinux, AppArmor), when it has one.
+    #[serde(default)]
+    pub security_attribute: Option<String>,
+    /// The start of a program's last output (at most 512 bytes).
+    #[serde(default)]
+    pub program_output: Option<String>,
+    /// A file's digest, when a checksum rule computes one.
+    #[serde(default)]
+    pub checksum: Option<Checksum>,
+    /// The connection tests (ping, ports, unix sockets) and how their last
+    /// run went, in the order `monit status` lists them.
+    #[serde(default)]
+    pub tests: Vec<TestStatus>,
+}
+
+/// A file's digest and its algorithm (`MD5`, `SHA1`, `SHA256`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checksum {
+    pub algorithm: String,
+    pub digest: String,
+}
+
+/// One connection test of a check and its last result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestStatus {
+    /// `ping`, `port` or `unix`.
+    pub kind: String,
+    /// The host a ping or port test reaches.
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    /// A unix socket's path.
+    pub path: Option<String>,
+    /// What the test asks for (an HTTP request's path), empty when nothing.
+    pub request: String,
+    /// The protocol in Monit's words (`DEFAULT`, `HTTP`, `REDIS`, ...).
+    pub protocol: String,
+    /// `TCP` or `UDP`.
+    pub socket: String,
+    /// `IP`, `IPv4` or `IPv6`.
+    pub ip: String,
+    pub tls: bool,
+    /// The last run: its response time, or None when it failed or has
+    /// not run yet (`failed` tells them apart).
+    pub response_time_ms: Option<f64>,
+    pub failed: bool,
+    /// Days the server's certificate is still valid (TLS tests).
+    pub certificate_days: Option<f64>,
+}
+
+impl ServiceStatus {
+    /// A measured value by its metric (what `metrics` holds by name).
+    pub fn metric(&self, metric: Metric) -> Option<f64> {
+        self.metrics.get(&metric_name(metric)).copied()
+    }
 }
 
 /// The configured side of a check, as the snapshot shows it.
@@ -110,6 +177,7 @@ struct Fixed {
     window: Option<u32>,
     /// The check's period, to read the state's cycle as of now.
     period: Duration,
+    on_reboot: &'static str,
 }
 
 /// The observed side of a check: written by its task.
@@ -127,6 +195,19 @@ struct Seen {
     last_success: Option<SystemTime>,
     probe_duration: Option<Duration>,
     last_event: Option<LastEvent>,
+    /// Facts in words (a filesystem's type, a program's output).
+    texts: Vec<(Text, String)>,
+    /// The connection tests' last runs, by rule position: the response
+    /// time in seconds (None: failed) and the certificate's days left.
+    tests: Vec<RuleRun>,
+}
+
+/// The last run of one connection test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct RuleRun {
+    pub rule: u16,
+    pub response_s: Option<f64>,
+    pub certificate_days: Option<f64>,
 }
 
 impl Seen {
@@ -145,6 +226,30 @@ impl Seen {
             }
         }
     }
+
+    fn set_texts(&mut self, outcome: &Outcome) {
+        for (text, words) in &outcome.texts {
+            match self.texts.iter_mut().find(|(t, _)| t == text) {
+                Some(slot) => slot.1.clone_from(words),
+                None => self.texts.push((*text, words.clone())),
+            }
+        }
+    }
+
+    fn text(&self, text: Text) -> Option<String> {
+        self.texts
+            .iter()
+            .find(|(t, _)| *t == text)
+            .map(|(_, w)| w.clone())
+    }
+}
+
+/// Texts that rule probes give (kept when the subject probe runs again).
+fn from_rules(text: Text) -> bool {
+    matches!(
+        text,
+        Text::ChecksumMd5 | Text::ChecksumSha1 | Text::ChecksumSha256
+    )
 }
 
 /// The checks' configuration is read from the engine's config; what each
@@ -197,6 +302,8 @@ impl StatusBoard {
             if entry.last_check.is_none() {
                 *entry = Seen {
                     last_event: entry.last_event.take().or(seen.last_event.clone()),
+                    // Runs are kept by rule position, which a reload may change.
+                    tests: Vec::new(),
                     ..seen.clone()
                 };
             }
@@ -213,6 +320,7 @@ impl StatusBoard {
         let inner = self.read();
         let states = inner.state.all();
         let cycle = inner.config.settings.cycle;
+        let onreboot = inner.config.settings.onreboot;
         inner
             .config
             .checks
@@ -221,7 +329,9 @@ impl StatusBoard {
             .map(|(check, seen)| {
                 let name = &check.name.value;
                 let state = states.get(name).cloned().unwrap_or_default();
-                build(name, &fixed(check, cycle), seen, &state)
+                let mut status = build(name, &fixed(check, cycle, onreboot), seen, &state);
+                status.tests = tests(check, &seen.tests);
+                status
             })
             .collect()
     }
@@ -242,6 +352,8 @@ impl StatusBoard {
             s.ppid = outcome.process.map(|p| p.ppid);
             s.metrics.retain(|(m, _)| *m == Metric::ResponseTime);
             s.set_metrics(outcome);
+            s.texts.retain(|(t, _)| from_rules(*t));
+            s.set_texts(outcome);
             s.last_check = Some(now);
             s.probe_duration = Some(took);
             if outcome.is_ok() {
@@ -250,9 +362,36 @@ impl StatusBoard {
         });
     }
 
-    /// A rule's own probe (a connection test): its measured values.
-    pub fn rule_probed(&self, at: usize, outcome: &Outcome) {
-        self.update(at, |s| s.set_metrics(outcome));
+    /// The own probe of rule `rule` (a connection test, a checksum): its
+    /// measured values, and for a connection test how this run went.
+    pub fn rule_probed(&self, at: usize, rule: usize, outcome: &Outcome) {
+        let connection = {
+            let inner = self.read();
+            inner
+                .config
+                .checks
+                .get(at)
+                .and_then(|c| c.rules.get(rule))
+                .is_some_and(|r| connection_test(&r.test.value))
+        };
+        self.update(at, |s| {
+            s.set_metrics(outcome);
+            s.set_texts(outcome);
+            let (Ok(rule), true) = (u16::try_from(rule), connection) else {
+                return;
+            };
+            let run = RuleRun {
+                rule,
+                response_s: outcome
+                    .is_ok()
+                    .then(|| outcome.value(Metric::ResponseTime).unwrap_or(0.0)),
+                certificate_days: outcome.value(Metric::CertificateDays),
+            };
+            match s.tests.iter_mut().find(|r| r.rule == rule) {
+                Some(slot) => *slot = run,
+                None => s.tests.push(run),
+            }
+        });
     }
 
     /// The end of one evaluation: which rule (if any) is failing now.
@@ -319,13 +458,22 @@ impl CheckTask {
     }
 }
 
-fn fixed(check: &Check, cycle: Duration) -> Fixed {
+fn fixed(check: &Check, cycle: Duration, onreboot: Option<OnReboot>) -> Fixed {
     let mode = match check.mode {
         Mode::Active => "active",
         Mode::Passive => "passive",
         Mode::Manual => "manual",
     };
+    // As Monit 5.33: `mode manual` means `onreboot laststate` unless the
+    // check says otherwise, and comes before the global setting.
+    let manual = (check.mode == Mode::Manual).then_some(OnReboot::Laststate);
+    let on_reboot = match check.onreboot.or(manual).or(onreboot) {
+        Some(OnReboot::NoStart) => "nostart",
+        Some(OnReboot::Laststate) => "laststate",
+        Some(OnReboot::Start) | None => "start",
+    };
     Fixed {
+        on_reboot,
         kind: check.kind.type_name().to_string(),
         mode: mode.to_string(),
         groups: check.groups.clone(),
@@ -407,7 +555,33 @@ fn build(name: &str, fixed: &Fixed, seen: &Seen, state: &crate::CheckState) -> S
             .iter()
             .map(|(k, v)| (metric_name(*k), *v))
             .collect(),
+        on_reboot: fixed.on_reboot.to_string(),
+        last_check_usec: seen.last_check.map(|t| {
+            t.duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_micros())
+        }),
+        fs_type: seen.text(Text::FsType),
+        fs_flags: seen.text(Text::FsFlags),
+        security_attribute: seen.text(Text::SecurityAttribute),
+        program_output: seen.text(Text::ProgramOutput),
+        checksum: checksum(seen),
+        tests: Vec::new(),
     }
+}
+
+fn checksum(seen: &Seen) -> Option<Checksum> {
+    [
+        (Text::ChecksumMd5, "MD5"),
+        (Text::ChecksumSha1, "SHA1"),
+        (Text::ChecksumSha256, "SHA256"),
+    ]
+    .into_iter()
+    .find_map(|(text, algorithm)| {
+        Some(Checksum {
+            algorithm: algorithm.to_string(),
+            digest: seen.text(text)?,
+        })
+    })
 }
 
 /// A metric's snake_case name, as serde spells it.
@@ -475,7 +649,11 @@ mod tests {
             .with(Metric::Memory, 1.0)
             .with(Metric::Cpu, 9.0);
         b.probed(0, &first, Duration::ZERO);
-        b.rule_probed(0, &Outcome::ok("answered").with(Metric::ResponseTime, 0.25));
+        b.rule_probed(
+            0,
+            0,
+            &Outcome::ok("answered").with(Metric::ResponseTime, 0.25),
+        );
         b.probed(
             0,
             &Outcome::ok("running").with(Metric::Memory, 2.0),
@@ -526,6 +704,47 @@ mod tests {
             Some("Action done")
         );
         assert!(all[2].last_check_unix_s.is_none() && all[2].last_event.is_none());
+    }
+
+    #[test]
+    fn connection_runs_texts_and_onreboot_reach_the_snapshot() {
+        let b = board(
+            "set onreboot nostart\n\
+             check host h with address 127.0.0.1\n  onreboot laststate\n\
+             if failed port 80 then alert\n  if failed port 81 then alert\n\
+             check file f with path /tmp/f\n  if changed checksum then alert\n\
+             check file m with path /tmp/f\n  mode manual\n",
+        );
+        b.rule_probed(0, 0, &Outcome::ok("open").with(Metric::ResponseTime, 0.001));
+        b.rule_probed(0, 1, &Outcome::failed(Status::Failed, "refused"));
+        let sum = Outcome::ok("same").with_text(Text::ChecksumMd5, "b1946ac9");
+        b.rule_probed(1, 0, &sum);
+        // The file's own probe runs again: the rule's digest stays.
+        let stat = Outcome::ok("a file").with_text(Text::FsType, "not a file fact");
+        b.probed(1, &stat, Duration::ZERO);
+        let all = b.snapshot();
+        let ports: Vec<_> = all[0]
+            .tests
+            .iter()
+            .map(|t| (t.port, t.failed, t.response_time_ms))
+            .collect();
+        assert_eq!(
+            ports,
+            [(Some(81), true, None), (Some(80), false, Some(1.0))]
+        );
+        assert_eq!(
+            (all[0].on_reboot.as_str(), all[1].on_reboot.as_str()),
+            ("laststate", "nostart")
+        );
+        assert_eq!(all[2].on_reboot, "laststate", "mode manual, as Monit");
+        let sum = all[1]
+            .checksum
+            .as_ref()
+            .map(|c| (c.algorithm.as_str(), c.digest.as_str()));
+        assert_eq!(sum, Some(("MD5", "b1946ac9")));
+        assert!(all[1].tests.is_empty(), "a checksum is no connection test");
+        assert_eq!(all[1].fs_type.as_deref(), Some("not a file fact"));
+        assert!(all[1].last_check_usec.is_some());
     }
 
     #[test]

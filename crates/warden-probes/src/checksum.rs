@@ -12,7 +12,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use warden_config::model::HashAlgorithm;
 
-use crate::outcome::{Outcome, Status};
+use crate::outcome::{Outcome, Status, Text};
 use crate::{BoxFuture, Probe};
 
 #[derive(Debug)]
@@ -57,24 +57,32 @@ impl ChecksumProbe {
                 );
             }
         };
-        if let Some(want) = &self.expected {
-            return if &digest == want {
+        let text = match self.algorithm {
+            HashAlgorithm::Md5 => Text::ChecksumMd5,
+            HashAlgorithm::Sha1 => Text::ChecksumSha1,
+            HashAlgorithm::Sha256 => Text::ChecksumSha256,
+        };
+        let outcome = if let Some(want) = &self.expected {
+            if &digest == want {
                 Outcome::ok(format!("{name} checksum is {digest}"))
             } else {
                 Outcome::failed(
                     Status::Failed,
                     format!("{name} checksum is {digest}, expected {want}"),
                 )
-            };
-        }
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        match last.replace(digest.clone()) {
-            Some(before) if before != digest => Outcome::failed(
-                Status::Failed,
-                format!("{name} checksum changed from {before} to {digest}"),
-            ),
-            _ => Outcome::ok(format!("{name} checksum has not changed ({digest})")),
-        }
+            }
+        } else {
+            let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+            match last.replace(digest.clone()) {
+                Some(before) if before != digest => Outcome::failed(
+                    Status::Failed,
+                    format!("{name} checksum changed from {before} to {digest}"),
+                ),
+                _ => Outcome::ok(format!("{name} checksum has not changed ({digest})")),
+            }
+        };
+        // Status shows the digest whatever the rule made of it.
+        outcome.with_text(text, digest)
     }
 }
 
@@ -178,7 +186,13 @@ mod tests {
         let o = changed.run().await;
         assert!(!o.is_ok() && o.reason.contains("changed from"), "{o:?}");
         assert!(changed.run().await.is_ok());
-        assert!(!expect.run().await.is_ok());
+        let failed = expect.run().await;
+        assert!(!failed.is_ok());
+        // The digest of what is there now, for status, pass or fail.
+        assert_eq!(
+            failed.text(Text::ChecksumMd5),
+            Some(digest_file(&path, HashAlgorithm::Md5).unwrap().as_str())
+        );
     }
 
     #[tokio::test]

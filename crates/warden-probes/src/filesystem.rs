@@ -1,33 +1,58 @@
 //! `check filesystem`: space and inode usage (percent and absolute, used
-//! and free) and the mount flags, through `statvfs` on the mount point. A
-//! device path (`/dev/sda1`) is mapped to where it is mounted through
-//! `/proc/self/mountinfo`.
+//! and free) and the mount flags, through `statvfs` on the mount point; the
+//! mount point's mode and owner; its type and mount options, and the I/O of
+//! its block device (`mounts`). A device path (`/dev/sda1`) is mapped to
+//! where it is mounted through `/proc/self/mountinfo`.
 
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rustix::fs::StatVfs;
 
 use crate::latest::Latest;
+use crate::mounts::Mounts;
 use crate::outcome::{Metric, Outcome, Status};
 use crate::{BoxFuture, Probe};
 
 #[derive(Debug)]
 pub struct FilesystemProbe {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     path: PathBuf,
     latest: Arc<Latest>,
+    /// The mount table and the device's counters, kept between runs.
+    mounts: Mutex<Mounts>,
 }
 
 impl FilesystemProbe {
     pub fn new(path: PathBuf, latest: Arc<Latest>) -> Self {
-        FilesystemProbe { path, latest }
+        FilesystemProbe {
+            inner: Arc::new(Inner {
+                path,
+                latest,
+                mounts: Mutex::new(Mounts::default()),
+            }),
+        }
     }
 
     pub fn measure(&self) -> Outcome {
+        self.inner.measure()
+    }
+}
+
+impl Inner {
+    fn measure(&self) -> Outcome {
         let outcome = match mount_point(&self.path) {
             Ok(at) => match rustix::fs::statvfs(&at) {
-                Ok(vfs) => usage(&at, &vfs),
+                Ok(vfs) => {
+                    let o = owner(usage(&at, &vfs), &at);
+                    let mut mounts = self.mounts.lock().unwrap_or_else(|p| p.into_inner());
+                    mounts.figures(o, &at)
+                }
                 Err(e) => Outcome::failed(
                     Status::Error,
                     format!("cannot read the filesystem at {}: {e}", at.display()),
@@ -37,6 +62,17 @@ impl FilesystemProbe {
         };
         self.latest.publish(&outcome, None);
         outcome
+    }
+}
+
+/// The mount point's mode, uid and gid, as Monit shows them.
+fn owner(o: Outcome, at: &Path) -> Outcome {
+    match std::fs::metadata(at) {
+        Ok(m) => o
+            .with(Metric::Permission, f64::from(m.mode() & 0o7777))
+            .with(Metric::Uid, f64::from(m.uid()))
+            .with(Metric::Gid, f64::from(m.gid())),
+        Err(_) => o,
     }
 }
 
@@ -79,7 +115,7 @@ pub fn device_mount(mountinfo: &str, device: &Path) -> Option<PathBuf> {
 }
 
 /// mountinfo writes space, tab, newline and backslash as octal (`\040`).
-fn unescape(field: &str) -> String {
+pub(crate) fn unescape(field: &str) -> String {
     let mut out = String::with_capacity(field.len());
     let mut rest = field;
     while let Some(i) = rest.find('\\') {
@@ -125,6 +161,8 @@ pub fn usage(at: &Path, vfs: &StatVfs) -> Outcome {
     .with(Metric::SpaceFree, vfs.f_bavail as f64 * block)
     .with(Metric::SpaceFreePercent, pct(vfs.f_bavail as f64, blocks))
     .with(Metric::SpaceTotal, blocks * block)
+    .with(Metric::SpaceFreeTotal, vfs.f_bfree as f64 * block)
+    .with(Metric::BlockSize, block)
     .with(Metric::FsFlags, vfs.f_flag.bits() as f64);
     // Some filesystems (btrfs, tmpfs without a limit) report no inodes.
     if vfs.f_files > 0 {
@@ -149,9 +187,8 @@ impl Probe for FilesystemProbe {
         // On the blocking pool: a hung NFS mount blocks a pool thread until
         // the scheduler's timeout gives up on it, never the runtime.
         Box::pin(async move {
-            let path = self.path.clone();
-            let latest = Arc::clone(&self.latest);
-            tokio::task::spawn_blocking(move || FilesystemProbe { path, latest }.measure())
+            let inner = Arc::clone(&self.inner);
+            tokio::task::spawn_blocking(move || inner.measure())
                 .await
                 .unwrap_or_else(|e| Outcome::failed(Status::Error, e.to_string()))
         })
@@ -177,14 +214,20 @@ mod tests {
 
     #[test]
     fn a_directory_reports_space_and_inodes() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o751)).unwrap();
         let probe = FilesystemProbe::new(dir.path().into(), Arc::default());
         let o = probe.measure();
         assert!(o.is_ok(), "{o:?}");
         let used = o.value(Metric::SpaceUsedPercent).unwrap();
         assert!((0.0..=100.0).contains(&used), "{used}");
         assert!(o.value(Metric::SpaceTotal).unwrap() > 0.0);
+        assert!(o.value(Metric::SpaceFreeTotal) >= o.value(Metric::SpaceFree));
         assert!(o.value(Metric::FsFlags).is_some());
+        assert_eq!(o.value(Metric::Permission), Some(f64::from(0o751)));
+        assert!(o.text(crate::Text::FsType).is_some(), "{o:?}");
+        assert!(o.text(crate::Text::FsFlags).is_some(), "{o:?}");
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! do), and it owns no timing (the scheduler wraps every run in a timeout).
 //!
 //! Map: `registry` builds probes from a check; `process_probe` (with
-//! `process`, `resources`, `table`, `procfs`) finds and measures processes;
-//! `net` with `protocol/` tests ports; `pidfd` notices exits at once.
+//! `process`, `resources`, `table`, `procfs`, `procinfo`) finds and
+//! measures processes; `net` with `protocol/` tests ports; `pidfd` notices
+//! exits at once.
 //! Local checks (`local` wires them): `system`, `filesystem`, `file` with
 //! `checksum` and `content`, `program` with `nagios`; `latest` and
 //! `changed` let rule probes judge what the check's own probe measured.
@@ -18,6 +19,7 @@ pub mod file;
 pub mod filesystem;
 pub mod latest;
 pub mod local;
+pub mod mounts;
 pub mod nagios;
 pub mod net;
 pub mod netif;
@@ -28,6 +30,7 @@ pub mod ping;
 pub mod process;
 pub mod process_probe;
 pub mod procfs;
+pub mod procinfo;
 pub mod program;
 pub mod program_env;
 pub mod protocol;
@@ -42,7 +45,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use net::PortProbe;
-pub use outcome::{Measurement, Metric, NamedValue, Outcome, ProcessFacts, Status};
+pub use outcome::{Measurement, Metric, NamedValue, Outcome, ProcessFacts, Status, Text};
 pub use pidfd::{ExitWatch, raise_nofile_limit};
 pub use process_probe::ProcessProbe;
 pub use registry::{

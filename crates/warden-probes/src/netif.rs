@@ -1,6 +1,7 @@
-//! `check network`: an interface's link state, capacity (speed), saturation
-//! and upload / download rates in bytes and packets per second, from
-//! `/sys/class/net/IF`, and the raw counters for the totals (`transfer`).
+//! `check network`: an interface's link state, capacity (speed and
+//! duplex), saturation and upload / download rates in bytes, packets and
+//! errors per second, from `/sys/class/net/IF`, and the raw counters for
+//! the totals (`transfer`).
 //! An interface given by address is found through `getifaddrs`.
 
 use std::net::IpAddr;
@@ -22,6 +23,8 @@ pub struct Counters {
     pub tx_bytes: u64,
     pub rx_packets: u64,
     pub tx_packets: u64,
+    pub rx_errors: u64,
+    pub tx_errors: u64,
 }
 
 #[derive(Debug)]
@@ -74,6 +77,17 @@ impl NetworkProbe {
         if let Some(bits) = speed {
             o = o.with(Metric::LinkSpeed, bits);
         }
+        // Unknown (loopback, virtual links): read fails, no figure.
+        let duplex = std::fs::read_to_string(dir.join("duplex"))
+            .ok()
+            .and_then(|d| match d.trim() {
+                "full" => Some(true),
+                "half" => Some(false),
+                _ => None,
+            });
+        if let Some(full) = duplex {
+            o = o.with(Metric::LinkDuplex, if full { 1.0 } else { 0.0 });
+        }
         let Some(now) = counters(&dir) else {
             return o;
         };
@@ -81,12 +95,12 @@ impl NetworkProbe {
             .with(Metric::DownloadedBytes, now.rx_bytes as f64)
             .with(Metric::UploadedBytes, now.tx_bytes as f64)
             .with(Metric::DownloadedPackets, now.rx_packets as f64)
-            .with(Metric::UploadedPackets, now.tx_packets as f64);
+            .with(Metric::UploadedPackets, now.tx_packets as f64)
+            .with(Metric::DownloadedErrors, now.rx_errors as f64)
+            .with(Metric::UploadedErrors, now.tx_errors as f64);
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((_, before)) = last.as_ref().filter(|(n, _)| n == name) {
-            let full_duplex =
-                std::fs::read_to_string(dir.join("duplex")).is_ok_and(|d| d.trim() == "full");
-            o = rates(o, before, &now, speed, full_duplex);
+            o = rates(o, before, &now, speed, duplex.unwrap_or(false));
         }
         *last = Some((name.to_string(), now));
         o
@@ -116,6 +130,8 @@ fn counters(dir: &Path) -> Option<Counters> {
         tx_bytes: stat("tx_bytes")?,
         rx_packets: stat("rx_packets")?,
         tx_packets: stat("tx_packets")?,
+        rx_errors: stat("rx_errors").unwrap_or(0),
+        tx_errors: stat("tx_errors").unwrap_or(0),
     })
 }
 
@@ -148,7 +164,12 @@ pub fn rates(
         .with(
             Metric::UploadPackets,
             rate(now.tx_packets, before.tx_packets),
-        );
+        )
+        .with(
+            Metric::DownloadErrors,
+            rate(now.rx_errors, before.rx_errors),
+        )
+        .with(Metric::UploadErrors, rate(now.tx_errors, before.tx_errors));
     if let Some(bits) = speed {
         let used = if full_duplex { down.max(up) } else { down + up };
         o = o.with(Metric::Saturation, used * 8.0 * 100.0 / bits);
@@ -200,6 +221,8 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
             let o = probe.measure();
             assert!(o.value(Metric::UploadBytes).is_some(), "{o:?}");
+            assert!(o.value(Metric::DownloadedErrors).is_some(), "{o:?}");
+            assert_eq!(o.value(Metric::LinkDuplex), None, "loopback has no duplex");
         }
     }
 
@@ -218,6 +241,8 @@ mod tests {
             tx_bytes: bytes / 2,
             rx_packets: bytes / 100,
             tx_packets: 0,
+            rx_errors: s * 3,
+            tx_errors: 0,
         };
         // 1,250,000 B/s down = 10 Mbit/s on a 100 Mbit/s link.
         let full = rates(
@@ -238,5 +263,7 @@ mod tests {
         );
         assert_eq!(half.value(Metric::Saturation), Some(15.0));
         assert_eq!(half.value(Metric::DownloadPackets), Some(12_500.0));
+        assert_eq!(half.value(Metric::DownloadErrors), Some(3.0));
+        assert_eq!(half.value(Metric::UploadErrors), Some(0.0));
     }
 }

@@ -105,6 +105,75 @@ pub enum Metric {
     DownloadedBytes,
     UploadedPackets,
     DownloadedPackets,
+    /// A process's effective uid (`Uid` is its real uid, `Gid` its real gid).
+    Euid,
+    /// A process's open-files limits (`RLIMIT_NOFILE`).
+    FileDescriptorsSoftLimit,
+    FileDescriptorsHardLimit,
+    /// Open files of a process and all its descendants.
+    TotalFileDescriptors,
+    /// The system's open-files table: allocated but unused entries, and
+    /// its size (`/proc/sys/fs/file-nr`).
+    FileDescriptorsUnused,
+    FileDescriptorsMax,
+    /// I/O per second and since start (a process: every read and write
+    /// call and the bytes they moved; a filesystem: its block device).
+    ReadBytes,
+    ReadBytesTotal,
+    WriteBytes,
+    WriteBytesTotal,
+    ReadOperations,
+    ReadOperationsTotal,
+    WriteOperations,
+    WriteOperationsTotal,
+    /// A process's bytes that reached the storage layer.
+    DiskReadBytes,
+    DiskReadBytesTotal,
+    DiskWriteBytes,
+    DiskWriteBytesTotal,
+    /// Milliseconds a second a block device spent reading and writing.
+    ReadTime,
+    WriteTime,
+    /// The rest of the system cpu split, percent (`CpuUser` leaves out
+    /// nice and guest time, `CpuSystem` interrupts, as Monit counts them).
+    CpuNice,
+    CpuHardIrq,
+    CpuSoftIrq,
+    CpuSteal,
+    CpuGuest,
+    CpuGuestNice,
+    /// When the machine booted, seconds since the epoch.
+    BootTime,
+    /// Bytes a filesystem block holds.
+    BlockSize,
+    /// Free bytes, the blocks reserved for root included.
+    SpaceFreeTotal,
+    /// 1 full duplex, 0 half.
+    LinkDuplex,
+    /// Receive and transmit errors per second and since the link came up.
+    DownloadErrors,
+    UploadErrors,
+    DownloadedErrors,
+    UploadedErrors,
+    /// When a check's program last started, seconds since the epoch.
+    ProgramStarted,
+}
+
+/// A fact in words: status documents show it, no rule reads it as a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Text {
+    /// The filesystem type and mount options (`ext4`, `rw,relatime`).
+    FsType,
+    FsFlags,
+    /// A process's security label (`/proc/PID/attr/current`).
+    SecurityAttribute,
+    /// The start of a program's last output.
+    ProgramOutput,
+    /// A file's digest, by algorithm.
+    ChecksumMd5,
+    ChecksumSha1,
+    ChecksumSha256,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -135,6 +204,11 @@ pub struct Outcome {
     /// plugin's performance data, by its label.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub named: Vec<NamedValue>,
+    /// Facts in words (a filesystem's type, a program's output). A boxed
+    /// slice: most outcomes have none, and an outcome is returned by value
+    /// through many `Result`s.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub texts: Box<[(Text, String)]>,
 }
 
 /// A measured value with a name of its own (`time=0.2s` -> `time`, 0.2, `s`).
@@ -154,6 +228,7 @@ impl Outcome {
             values: Vec::new(),
             process: None,
             named: Vec::new(),
+            texts: Box::default(),
         }
     }
 
@@ -171,6 +246,20 @@ impl Outcome {
     pub fn with(mut self, metric: Metric, value: f64) -> Self {
         self.values.push(Measurement { metric, value });
         self
+    }
+
+    pub fn with_text(mut self, text: Text, words: impl Into<String>) -> Self {
+        let mut texts = std::mem::take(&mut self.texts).into_vec();
+        texts.push((text, words.into()));
+        self.texts = texts.into_boxed_slice();
+        self
+    }
+
+    pub fn text(&self, text: Text) -> Option<&str> {
+        self.texts
+            .iter()
+            .find(|(t, _)| *t == text)
+            .map(|(_, w)| w.as_str())
     }
 
     pub fn value(&self, metric: Metric) -> Option<f64> {

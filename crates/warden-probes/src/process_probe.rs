@@ -9,14 +9,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::outcome::{Outcome, ProcessFacts, Status};
 use crate::process::{self, FileKey, Found, Locator, Proven};
 use crate::procfs;
-use crate::resources::{self, CpuSamples};
+use crate::procinfo::Sources;
+use crate::resources::{self, Samples};
 use crate::table::{ProcessTable, TableCache};
 use crate::{BoxFuture, Probe};
 
 #[derive(Debug, Default)]
 struct Memory {
     last: Option<Proven>,
-    samples: CpuSamples,
+    samples: Samples,
     held: Option<Held>,
     /// The process proven before a `forget`: while a start is under way
     /// the pidfile may still name it, exited and unreaped.
@@ -37,6 +38,8 @@ struct Held {
     /// For `matching`: the command line, read again each run, since a
     /// process may rewrite it (setproctitle) and stop matching.
     cmdline: Option<File>,
+    /// Its I/O counters and open-files directory, for status.
+    sources: Sources,
 }
 
 #[derive(Debug)]
@@ -121,6 +124,7 @@ impl Held {
             pidfile: found.pidfile_key,
             stat,
             cmdline,
+            sources: Sources::open(facts.pid),
         };
         held.read().map(|_| held)
     }
@@ -180,10 +184,16 @@ impl Inner {
     }
 
     /// The run of a steady check, or None when the full path is needed.
-    fn check_steady(&self) -> Option<Outcome> {
+    fn check_steady(&self, table: Option<&ProcessTable>) -> Option<Outcome> {
         let mut memory = self.memory();
         let found = self.steady(&memory)?;
-        Some(self.measured(&mut memory, &found, None))
+        Some(self.measured(&mut memory, &found, table))
+    }
+
+    /// Whether status wants the process's tree again (children and
+    /// totals, every [`resources::SLOW_EVERY`] when no rule reads them).
+    fn tree_due(&self) -> bool {
+        self.memory().samples.tree_due()
     }
 
     /// Records the proven process and measures it.
@@ -204,8 +214,10 @@ impl Inner {
         });
         let mut outcome = Outcome::ok(format!("process is running with pid {}", facts.pid));
         outcome.process = Some(facts);
-        let tree = if self.tree { table } else { None };
-        resources::measure(outcome, &found.stat, tree, &mut memory.samples)
+        let by_path = Sources::default();
+        let Memory { held, samples, .. } = memory;
+        let sources = held.as_ref().map_or(&by_path, |h| &h.sources);
+        resources::measure(outcome, &found.stat, sources, table, samples)
     }
 
     /// The held process, when nothing says it changed: its pidfile (if
@@ -263,9 +275,17 @@ impl Probe for ProcessProbe {
     fn run(&self) -> BoxFuture<'_, Outcome> {
         let inner = Arc::clone(&self.inner);
         Box::pin(async move {
-            // A steady `matching` check needs no process table.
+            // Status shows children and totals even when no rule reads
+            // them: then a table up to SLOW_EVERY old, shared by all
+            // checks, does (one scan of /proc that often, not a cycle).
+            let for_status = if !inner.tree && inner.tree_due() {
+                inner.table.get_within(resources::SLOW_EVERY).await.ok()
+            } else {
+                None
+            };
+            // A steady `matching` check needs no fresh process table.
             if !inner.tree
-                && let Some(outcome) = inner.check_steady()
+                && let Some(outcome) = inner.check_steady(for_status.as_deref())
             {
                 return outcome;
             }
@@ -278,7 +298,7 @@ impl Probe for ProcessProbe {
                     }
                 }
             } else {
-                None
+                for_status
             };
             // Inline, not spawn_blocking: a pidfile and /proc/PID/stat are a
             // few microseconds of reads from memory-backed files, and 1,000

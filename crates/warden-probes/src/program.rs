@@ -15,13 +15,15 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use warden_config::model::{Program, UserRef};
 
 use crate::latest::Latest;
-use crate::outcome::{Metric, Outcome, Status};
+use crate::outcome::{Metric, Outcome, Status, Text};
 use crate::{BoxFuture, Probe, nagios};
 
 /// Monit's default program timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// How much output is kept (the rest is read and dropped).
 pub const OUTPUT_LIMIT: usize = 64 * 1024;
+/// How much of it status shows (Monit's default `programoutput` limit).
+pub const STATUS_OUTPUT_LIMIT: usize = 512;
 /// How long output is still read after the program exited.
 const PIPE_GRACE: Duration = Duration::from_millis(200);
 
@@ -210,6 +212,17 @@ pub fn outcome(ended: &Ended, output: &str) -> Outcome {
     }
 }
 
+/// The start of `output` that status shows: at most
+/// [`STATUS_OUTPUT_LIMIT`] bytes (cut at a character), without the
+/// trailing newline.
+pub fn status_output(output: &str) -> String {
+    let mut end = output.len().min(STATUS_OUTPUT_LIMIT);
+    while !output.is_char_boundary(end) {
+        end -= 1;
+    }
+    output[..end].trim_end().to_string()
+}
+
 impl Probe for ProgramProbe {
     fn kind(&self) -> &'static str {
         "program"
@@ -226,12 +239,21 @@ impl Probe for ProgramProbe {
         let env = crate::program_env::variables(&self.service, last);
         // A task of its own: if the scheduler stops waiting, the run still
         // ends at its timeout and the child is still reaped.
+        let started = std::time::SystemTime::now();
         let run = tokio::spawn(async move { run_with_env(&program, timeout, env).await });
         Box::pin(async move {
             let (ended, output) = run
                 .await
                 .unwrap_or_else(|e| (Ended::NotStarted(e.to_string()), String::new()));
-            let o = outcome(&ended, &output);
+            let mut o = outcome(&ended, &output);
+            if !matches!(ended, Ended::NotStarted(_)) {
+                let at = started
+                    .duration_since(std::time::SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                o = o
+                    .with(Metric::ProgramStarted, at as f64)
+                    .with_text(Text::ProgramOutput, status_output(&output));
+            }
             self.latest.publish(&o, Some(output));
             o
         })
@@ -271,6 +293,29 @@ mod tests {
             "program exited with status 2 (CRITICAL): PROCS CRITICAL | n=0;1;2"
         );
         assert_eq!(o.named.len(), 1);
+    }
+
+    #[test]
+    fn status_shows_the_first_512_bytes_without_the_last_newline() {
+        assert_eq!(status_output("hi there\n"), "hi there");
+        assert_eq!(status_output("a\nb\n\n"), "a\nb");
+        let long = "é".repeat(400);
+        let cut = status_output(&long);
+        assert_eq!(cut.len(), 512);
+        assert!(long.starts_with(&cut));
+    }
+
+    #[tokio::test]
+    async fn a_run_reports_when_it_started_and_its_output_for_status() {
+        let probe = ProgramProbe::new(program(&["echo", "hi", "there"]), Arc::default());
+        let before = std::time::SystemTime::now()
+            .duration_since(std::time::SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as f64;
+        let o = probe.run().await;
+        assert_eq!(o.text(Text::ProgramOutput), Some("hi there"));
+        let started = o.value(Metric::ProgramStarted).unwrap();
+        assert!((before..=before + 5.0).contains(&started), "{started}");
     }
 
     #[tokio::test]

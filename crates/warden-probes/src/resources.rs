@@ -1,12 +1,18 @@
 //! A found process's resources as [`Metric`] values: cpu from two samples,
-//! memory, threads, uptime, parent, and totals over its descendants when a
-//! process table snapshot is at hand.
+//! memory, threads, uptime, parent, ids, open files, I/O rates, and totals
+//! over its descendants when a process table snapshot is at hand.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::outcome::{Metric, Outcome};
+use crate::outcome::{Metric, Outcome, Text};
 use crate::procfs::{self, Stat};
+use crate::procinfo::{self, IoCounters, Slow, Sources};
 use crate::table::ProcessTable;
+
+/// How often the figures that need more than the process's own files are
+/// read again when no rule asks for them every cycle: its tree (a scan of
+/// every process, shared by all checks) and its ids, label and limit.
+pub const SLOW_EVERY: Duration = Duration::from_secs(30);
 
 /// A cpu-time reading of one process identity.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -17,30 +23,58 @@ struct Sample {
     ticks: u64,
 }
 
-/// The previous readings, kept by the probe between runs: cpu percent is
-/// the cpu time used between two runs over the time between them.
-#[derive(Debug, Clone, Default)]
-pub struct CpuSamples {
-    own: Option<Sample>,
-    tree: Option<Sample>,
+/// What the last table said of the process's descendants.
+#[derive(Debug, Clone, Copy)]
+struct Tree {
+    taken: Instant,
+    children: u64,
+    direct: u64,
+    rss: u64,
+    /// Their open files, when every one could be counted.
+    fds: Option<u64>,
+    /// Their cpu between the last two tables, percent of the machine (0
+    /// when there are none; None until a second table when there are).
+    cpu: Option<f64>,
 }
 
-impl CpuSamples {
+/// What the probe keeps of a process between runs: cpu and I/O need two
+/// readings, and the slow figures and the tree are read now and then.
+#[derive(Debug, Clone, Default)]
+pub struct Samples {
+    own: Option<Sample>,
+    /// The process's own ticks with its reaped children's, read live.
+    own_total: Option<Sample>,
+    /// Its descendants' ticks, read from tables.
+    tree_cpu: Option<Sample>,
+    tree: Option<Tree>,
+    io: Option<(Instant, IoCounters)>,
+    slow: Option<(Instant, Slow)>,
+}
+
+impl Samples {
     /// Forgets the readings (the process changed).
     pub fn clear(&mut self) {
-        *self = CpuSamples::default();
+        *self = Samples::default();
+    }
+
+    /// Whether the tree figures are older than [`SLOW_EVERY`] (or missing).
+    pub fn tree_due(&self) -> bool {
+        self.tree.is_none_or(|t| t.taken.elapsed() >= SLOW_EVERY)
     }
 }
 
 /// Adds the resource metrics of `stat` to `outcome`. The first run of a
-/// process has no earlier sample, so it reports no cpu figures.
+/// process has no earlier sample, so it reports no cpu or I/O rates.
 pub fn measure(
     mut outcome: Outcome,
     stat: &Stat,
+    sources: &Sources,
     table: Option<&ProcessTable>,
-    samples: &mut CpuSamples,
+    samples: &mut Samples,
 ) -> Outcome {
     let facts = procfs::system();
+    // Some two dozen figures: one allocation instead of four growths.
+    outcome.values.reserve(28);
     let now = Instant::now();
     let own = Sample {
         pid: stat.pid,
@@ -63,47 +97,175 @@ pub fn measure(
         .with(Metric::Threads, stat.num_threads as f64)
         .with(Metric::Uptime, procfs::uptime(stat.starttime).as_secs_f64())
         .with(Metric::Ppid, f64::from(stat.ppid));
-    match table {
-        Some(table) => measure_tree(outcome, stat, table, samples, now),
+    outcome = slow_figures(outcome, stat.pid, samples, now);
+    let open = sources.open_files(stat.pid);
+    outcome = open_files(outcome, open, samples);
+    if let Some(io) = sources.io(stat.pid) {
+        outcome = io_figures(outcome, &io, samples.io.as_ref(), now);
+        samples.io = Some((now, io));
+    }
+    if let Some(table) = table.filter(|t| samples.tree.is_none_or(|s| s.taken != t.taken())) {
+        samples.tree = Some(read_tree(stat, table, samples));
+    }
+    // The tree's cpu: the process and the children it reaped, live, plus
+    // the descendants alive at the last tables (a percent of the machine).
+    let own_total = Sample {
+        ticks: stat.cpu_ticks() + stat.cutime + stat.cstime,
+        ..own
+    };
+    let own_share = cpu_percent(samples.own_total.as_ref(), &own_total, facts.cpus);
+    samples.own_total = Some(own_total);
+    match samples.tree {
+        Some(tree) => {
+            let total_cpu = own_share.zip(tree.cpu).map(|(a, b)| (a + b).min(100.0));
+            tree_figures(outcome, &tree, rss, open, total_cpu)
+        }
         None => outcome,
     }
 }
 
-/// Totals over the process and all its descendants.
-fn measure_tree(
-    mut outcome: Outcome,
-    stat: &Stat,
-    table: &ProcessTable,
-    samples: &mut CpuSamples,
+/// Ids, label and open-files limit: read again every [`SLOW_EVERY`].
+fn slow_figures(mut o: Outcome, pid: u32, samples: &mut Samples, now: Instant) -> Outcome {
+    if samples
+        .slow
+        .as_ref()
+        .is_none_or(|(at, _)| at.elapsed() >= SLOW_EVERY)
+    {
+        samples.slow = Some((now, Slow::read(pid)));
+    }
+    let Some((_, slow)) = &samples.slow else {
+        return o;
+    };
+    if let Some((uid, euid, gid)) = slow.ids {
+        o = o
+            .with(Metric::Uid, f64::from(uid))
+            .with(Metric::Euid, f64::from(euid))
+            .with(Metric::Gid, f64::from(gid));
+    }
+    if let Some((soft, hard)) = slow.nofile {
+        // Monit's -1 would say "unlimited"; an unlimited side is left out.
+        if let Some(v) = soft {
+            o = o.with(Metric::FileDescriptorsSoftLimit, v as f64);
+        }
+        if let Some(v) = hard {
+            o = o.with(Metric::FileDescriptorsHardLimit, v as f64);
+        }
+    }
+    if !slow.label.is_empty() {
+        o = o.with_text(Text::SecurityAttribute, slow.label.clone());
+    }
+    o
+}
+
+/// Open files, and their share of the lower limit (Monit's percent).
+fn open_files(o: Outcome, open: Option<u64>, samples: &Samples) -> Outcome {
+    let Some(n) = open else {
+        return o;
+    };
+    let o = o.with(Metric::FileDescriptors, n as f64);
+    let limit = samples
+        .slow
+        .as_ref()
+        .and_then(|(_, s)| s.nofile)
+        .and_then(|(soft, hard)| match (soft, hard) {
+            (Some(s), Some(h)) => Some(s.min(h)),
+            (s, h) => s.or(h),
+        })
+        .filter(|l| *l > 0);
+    match limit {
+        Some(l) => o.with(Metric::FileDescriptorsPercent, n as f64 * 100.0 / l as f64),
+        None => o,
+    }
+}
+
+/// I/O totals, and rates from the reading before.
+fn io_figures(
+    mut o: Outcome,
+    io: &IoCounters,
+    before: Option<&(Instant, IoCounters)>,
     now: Instant,
 ) -> Outcome {
+    const NAMES: [(Metric, Metric); 6] = [
+        (Metric::ReadBytes, Metric::ReadBytesTotal),
+        (Metric::WriteBytes, Metric::WriteBytesTotal),
+        (Metric::ReadOperations, Metric::ReadOperationsTotal),
+        (Metric::WriteOperations, Metric::WriteOperationsTotal),
+        (Metric::DiskReadBytes, Metric::DiskReadBytesTotal),
+        (Metric::DiskWriteBytes, Metric::DiskWriteBytesTotal),
+    ];
+    let fields = |c: &IoCounters| {
+        [
+            c.rchar,
+            c.wchar,
+            c.syscr,
+            c.syscw,
+            c.read_bytes,
+            c.write_bytes,
+        ]
+    };
+    let earlier = before
+        .map(|(at, b)| (now.duration_since(*at).as_secs_f64(), fields(b)))
+        .filter(|(secs, _)| *secs > 0.0);
+    for (i, value) in fields(io).into_iter().enumerate() {
+        let (rate, total) = NAMES[i];
+        o = o.with(total, value as f64);
+        if let Some((secs, b)) = &earlier {
+            o = o.with(rate, value.saturating_sub(b[i]) as f64 / secs);
+        }
+    }
+    o
+}
+
+/// The descendants' share as the table shows them, their cpu from the
+/// table before.
+fn read_tree(stat: &Stat, table: &ProcessTable, samples: &mut Samples) -> Tree {
     let descendants = table.descendants(stat.pid);
-    let total_rss = stat.rss_bytes() + descendants.iter().map(|d| d.rss_bytes()).sum::<u64>();
-    // The root's reaped-children ticks keep the sum from dropping when a
-    // child exits and is reaped between two samples.
-    let ticks = stat.cpu_ticks()
-        + stat.cutime
-        + stat.cstime
-        + descendants.iter().map(|d| d.cpu_ticks()).sum::<u64>();
-    let tree = Sample {
+    let sample = Sample {
         pid: stat.pid,
         start_ticks: stat.starttime,
-        at: now,
-        ticks,
+        at: table.taken(),
+        ticks: descendants.iter().map(|d| d.cpu_ticks()).sum(),
     };
-    // A tree may run on every core: percent of the whole machine.
-    if let Some(pct) = cpu_percent(samples.tree.as_ref(), &tree, procfs::system().cpus) {
-        outcome = outcome.with(Metric::TotalCpu, pct);
+    let cpu = if descendants.is_empty() {
+        Some(0.0)
+    } else {
+        cpu_percent(samples.tree_cpu.as_ref(), &sample, procfs::system().cpus)
+    };
+    samples.tree_cpu = Some(sample);
+    let fds = descendants
+        .iter()
+        .map(|d| procinfo::count_fds(d.pid))
+        .sum::<Option<u64>>();
+    Tree {
+        taken: table.taken(),
+        children: descendants.len() as u64,
+        direct: table.direct_children(stat.pid).len() as u64,
+        rss: descendants.iter().map(|d| d.rss_bytes()).sum(),
+        fds,
+        cpu,
     }
-    samples.tree = Some(tree);
-    outcome
-        .with(Metric::TotalMemory, total_rss as f64)
+}
+
+/// Totals over the process (as it is now) and its descendants (as the
+/// last table saw them).
+fn tree_figures(
+    mut o: Outcome,
+    tree: &Tree,
+    rss: u64,
+    open: Option<u64>,
+    total_cpu: Option<f64>,
+) -> Outcome {
+    let total_rss = rss + tree.rss;
+    if let Some(pct) = total_cpu {
+        o = o.with(Metric::TotalCpu, pct);
+    }
+    if let (Some(own), Some(theirs)) = (open, tree.fds) {
+        o = o.with(Metric::TotalFileDescriptors, (own + theirs) as f64);
+    }
+    o.with(Metric::TotalMemory, total_rss as f64)
         .with(Metric::TotalMemoryPercent, percent_of_ram(total_rss))
-        .with(Metric::Children, descendants.len() as f64)
-        .with(
-            Metric::DirectChildren,
-            table.direct_children(stat.pid).len() as f64,
-        )
+        .with(Metric::Children, tree.children as f64)
+        .with(Metric::DirectChildren, tree.direct as f64)
 }
 
 fn cpu_percent(before: Option<&Sample>, now: &Sample, divisor: u64) -> Option<f64> {
@@ -153,9 +315,15 @@ mod tests {
     fn a_busy_process_shows_cpu_on_the_second_sample_only() {
         let child = busy_child();
         let pid = child.0.id();
-        let mut samples = CpuSamples::default();
+        let mut samples = Samples::default();
         let stat = procfs::read_stat(pid).unwrap().unwrap();
-        let first = measure(Outcome::ok("x"), &stat, None, &mut samples);
+        let first = measure(
+            Outcome::ok("x"),
+            &stat,
+            &Sources::default(),
+            None,
+            &mut samples,
+        );
         assert_eq!(first.value(Metric::Cpu), None);
         // The kernel syncs rss counters lazily: a new process may show 0.
         assert!(first.value(Metric::Memory).is_some());
@@ -166,7 +334,13 @@ mod tests {
         );
         std::thread::sleep(Duration::from_millis(300));
         let stat = procfs::read_stat(pid).unwrap().unwrap();
-        let second = measure(Outcome::ok("x"), &stat, None, &mut samples);
+        let second = measure(
+            Outcome::ok("x"),
+            &stat,
+            &Sources::default(),
+            None,
+            &mut samples,
+        );
         let cpu = second.value(Metric::Cpu).unwrap();
         assert!(cpu > 0.0 && cpu <= 100.0, "{cpu}");
     }
@@ -195,17 +369,83 @@ mod tests {
         let out = measure(
             Outcome::ok("x"),
             &stat,
+            &Sources::default(),
             Some(&table),
-            &mut CpuSamples::default(),
+            &mut Samples::default(),
         );
         assert_eq!(out.value(Metric::Children), Some(3.0));
         assert_eq!(out.value(Metric::DirectChildren), Some(2.0));
         assert!(out.value(Metric::TotalMemory) >= out.value(Metric::Memory));
+        // Each of the four shells and sleeps holds at least its three
+        // standard files (here /dev/null and the test's pipes).
+        let own = out.value(Metric::FileDescriptors).unwrap();
+        let total = out.value(Metric::TotalFileDescriptors).unwrap();
+        assert!(own >= 3.0 && total >= own + 9.0, "{own} {total}");
         for pid in table.descendants(root_pid).iter().map(|s| s.pid) {
             let _ = Command::new("kill")
                 .args(["-KILL", &pid.to_string()])
                 .status();
         }
         drop(root);
+    }
+
+    #[test]
+    fn io_rates_come_from_two_readings_and_the_tree_is_kept_between_tables() {
+        // A copier: read and write calls as fast as it can.
+        let child = Command::new("cat")
+            .arg("/dev/zero")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let child = Reaped(child);
+        let pid = child.0.id();
+        let sources = Sources::open(pid);
+        let mut samples = Samples::default();
+        let table = ProcessTable::scan().unwrap();
+        let stat = procfs::read_stat(pid).unwrap().unwrap();
+        let first = measure(
+            Outcome::ok("x"),
+            &stat,
+            &sources,
+            Some(&table),
+            &mut samples,
+        );
+        assert!(first.value(Metric::ReadBytesTotal).is_some(), "{first:?}");
+        assert_eq!(
+            first.value(Metric::ReadBytes),
+            None,
+            "a rate needs two readings"
+        );
+        assert_eq!(
+            first.value(Metric::Uid),
+            Some(f64::from(rustix::process::getuid().as_raw()))
+        );
+        assert!(
+            first.value(Metric::FileDescriptorsSoftLimit).is_some(),
+            "{first:?}"
+        );
+        assert!(!samples.tree_due(), "the table was just read");
+        std::thread::sleep(Duration::from_millis(300));
+        let stat = procfs::read_stat(pid).unwrap().unwrap();
+        // No table this time: the tree figures of the last one stay.
+        let second = measure(Outcome::ok("x"), &stat, &sources, None, &mut samples);
+        assert_eq!(
+            second.value(Metric::Children),
+            first.value(Metric::Children)
+        );
+        // No descendants: the tree's cpu is the busy process's own, live.
+        assert_eq!(
+            first.value(Metric::TotalCpu),
+            None,
+            "cpu needs two readings"
+        );
+        for rate in [Metric::ReadBytes, Metric::WriteOperations, Metric::TotalCpu] {
+            let v = second.value(rate).unwrap();
+            assert!(v > 0.0, "{rate:?} {second:?}");
+        }
+        assert!(
+            second.value(Metric::ReadBytesTotal) > first.value(Metric::ReadBytesTotal),
+            "{second:?}"
+        );
     }
 }

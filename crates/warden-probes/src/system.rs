@@ -1,5 +1,5 @@
-//! `check system`: load averages (total and per core), cpu user / system /
-//! wait percent between two runs (`/proc/stat`), memory and swap (one
+//! `check system`: load averages (total and per core), cpu per state
+//! between two runs and the boot time (`/proc/stat`), memory and swap (one
 //! sysinfo `System`, refreshed for memory only), uptime, and the open files
 //! of the whole system (`/proc/sys/fs/file-nr`).
 
@@ -10,17 +10,36 @@ use sysinfo::{MemoryRefreshKind, System};
 use crate::outcome::{Metric, Outcome};
 use crate::{BoxFuture, Probe};
 
-/// Jiffies spent per state since boot, from the `cpu` line of `/proc/stat`.
+/// Jiffies spent per state since boot, from the `cpu` line of
+/// `/proc/stat` (guest time is counted in user and nice there too).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CpuTimes {
     pub user: u64,
+    pub nice: u64,
     pub system: u64,
-    pub wait: u64,
     pub idle: u64,
-    pub total: u64,
+    pub wait: u64,
+    pub hardirq: u64,
+    pub softirq: u64,
+    pub steal: u64,
+    pub guest: u64,
+    pub guest_nice: u64,
 }
 
-/// The aggregate `cpu` line: user+nice, system+irq+softirq, iowait, idle.
+impl CpuTimes {
+    fn total(&self) -> u64 {
+        self.user
+            + self.nice
+            + self.system
+            + self.idle
+            + self.wait
+            + self.hardirq
+            + self.softirq
+            + self.steal
+    }
+}
+
+/// The aggregate `cpu` line.
 pub fn parse_cpu_times(stat: &str) -> Option<CpuTimes> {
     let line = stat.lines().find(|l| l.starts_with("cpu "))?;
     let f: Vec<u64> = line
@@ -29,37 +48,55 @@ pub fn parse_cpu_times(stat: &str) -> Option<CpuTimes> {
         .map(|v| v.parse().unwrap_or(0))
         .collect();
     let at = |i: usize| f.get(i).copied().unwrap_or(0);
-    // guest and guest_nice (8, 9) are already counted in user and nice.
     Some(CpuTimes {
-        user: at(0) + at(1),
-        system: at(2) + at(5) + at(6),
+        user: at(0),
+        nice: at(1),
+        system: at(2),
         idle: at(3),
         wait: at(4),
-        total: (0..8).map(at).sum(),
+        hardirq: at(5),
+        softirq: at(6),
+        steal: at(7),
+        guest: at(8),
+        guest_nice: at(9),
     })
 }
 
-/// Percent of time per state between two readings; None without progress.
-pub fn cpu_percent(before: &CpuTimes, now: &CpuTimes) -> Option<[(Metric, f64); 4]> {
-    let total = now.total.checked_sub(before.total).filter(|t| *t > 0)? as f64;
+/// When the machine booted (`btime` of `/proc/stat`), seconds since the epoch.
+pub fn parse_boot_time(stat: &str) -> Option<u64> {
+    let line = stat.lines().find_map(|l| l.strip_prefix("btime "))?;
+    line.trim().parse().ok()
+}
+
+/// Percent of time per state between two readings, split as Monit splits
+/// it (user and nice without their guest share); None without progress.
+pub fn cpu_percent(before: &CpuTimes, now: &CpuTimes) -> Option<Vec<(Metric, f64)>> {
+    let total = now.total().checked_sub(before.total()).filter(|t| *t > 0)? as f64;
     let pct = |a: u64, b: u64| a.saturating_sub(b) as f64 * 100.0 / total;
-    let idle = pct(now.idle, before.idle);
-    Some([
-        (Metric::CpuUser, pct(now.user, before.user)),
+    let user = |t: &CpuTimes| t.user.saturating_sub(t.guest);
+    let nice = |t: &CpuTimes| t.nice.saturating_sub(t.guest_nice);
+    Some(vec![
+        (Metric::CpuUser, pct(user(now), user(before))),
+        (Metric::CpuNice, pct(nice(now), nice(before))),
         (Metric::CpuSystem, pct(now.system, before.system)),
         (Metric::CpuWait, pct(now.wait, before.wait)),
-        (Metric::Cpu, (100.0 - idle).max(0.0)),
+        (Metric::CpuHardIrq, pct(now.hardirq, before.hardirq)),
+        (Metric::CpuSoftIrq, pct(now.softirq, before.softirq)),
+        (Metric::CpuSteal, pct(now.steal, before.steal)),
+        (Metric::CpuGuest, pct(now.guest, before.guest)),
+        (Metric::CpuGuestNice, pct(now.guest_nice, before.guest_nice)),
+        (Metric::Cpu, (100.0 - pct(now.idle, before.idle)).max(0.0)),
     ])
 }
 
-/// Open files of the system and their limit, from `/proc/sys/fs/file-nr`
-/// (`allocated unused max`).
-pub fn parse_file_nr(text: &str) -> Option<(u64, u64)> {
+/// The system's open-files table from `/proc/sys/fs/file-nr`: allocated,
+/// allocated but unused, and its size.
+pub fn parse_file_nr(text: &str) -> Option<(u64, u64, u64)> {
     let f: Vec<u64> = text
         .split_whitespace()
         .filter_map(|v| v.parse().ok())
         .collect();
-    Some((f.first()?.saturating_sub(*f.get(1)?), *f.get(2)?))
+    Some((*f.first()?, *f.get(1)?, *f.get(2)?))
 }
 
 #[derive(Debug, Default)]
@@ -90,27 +127,34 @@ impl SystemProbe {
         if let Ok(up) = System::uptime() {
             o = o.with(Metric::Uptime, up as f64);
         }
-        let now = std::fs::read_to_string("/proc/stat")
-            .ok()
-            .and_then(|t| parse_cpu_times(&t));
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let now = parse_cpu_times(&stat);
         if let Some(pcts) = state
             .cpu
             .as_ref()
             .zip(now.as_ref())
             .and_then(|(b, n)| cpu_percent(b, n))
         {
-            o.values
-                .extend(pcts.map(|(metric, value)| crate::Measurement { metric, value }));
+            o.values.extend(
+                pcts.into_iter()
+                    .map(|(metric, value)| crate::Measurement { metric, value }),
+            );
         }
         state.cpu = now;
+        if let Some(booted) = parse_boot_time(&stat) {
+            o = o.with(Metric::BootTime, booted as f64);
+        }
         o = memory(&mut state, o);
-        if let Some((used, max)) = std::fs::read_to_string("/proc/sys/fs/file-nr")
+        if let Some((allocated, unused, max)) = std::fs::read_to_string("/proc/sys/fs/file-nr")
             .ok()
             .and_then(|t| parse_file_nr(&t))
         {
+            let used = allocated.saturating_sub(unused);
             o = o
                 .with(Metric::FileDescriptors, used as f64)
-                .with(Metric::FileDescriptorsPercent, percent(used, max));
+                .with(Metric::FileDescriptorsPercent, percent(used, max))
+                .with(Metric::FileDescriptorsUnused, unused as f64)
+                .with(Metric::FileDescriptorsMax, max as f64);
         }
         o
     }
@@ -160,20 +204,38 @@ mod tests {
 
     #[test]
     fn cpu_states_are_percent_of_the_time_between_two_readings() {
+        // user nice system idle iowait irq softirq steal guest guest_nice
         let a = parse_cpu_times("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3\n").unwrap();
-        let b = parse_cpu_times("cpu  130 10 60 840 60 0 0 0 0 0\n").unwrap();
-        let p = cpu_percent(&a, &b).unwrap();
-        assert_eq!(p[0], (Metric::CpuUser, 40.0));
-        assert_eq!(p[1], (Metric::CpuSystem, 10.0));
-        assert_eq!(p[2], (Metric::CpuWait, 10.0));
-        assert_eq!(p[3], (Metric::Cpu, 60.0));
+        let b = parse_cpu_times("cpu  135 10 60 830 60 2 1 2 5 1\nbtime 1796589365\n").unwrap();
+        let p: std::collections::HashMap<Metric, f64> =
+            cpu_percent(&a, &b).unwrap().into_iter().collect();
+        // 100 jiffies passed; guest time is in user and nice already.
+        let want = [
+            (Metric::CpuUser, 30.0),
+            (Metric::CpuNice, 9.0),
+            (Metric::CpuSystem, 10.0),
+            (Metric::CpuWait, 10.0),
+            (Metric::CpuHardIrq, 2.0),
+            (Metric::CpuSoftIrq, 1.0),
+            (Metric::CpuSteal, 2.0),
+            (Metric::CpuGuest, 5.0),
+            (Metric::CpuGuestNice, 1.0),
+            (Metric::Cpu, 70.0),
+        ];
+        for (m, v) in want {
+            assert_eq!(p.get(&m), Some(&v), "{m:?}");
+        }
         assert_eq!(cpu_percent(&b, &b), None, "no time passed");
+        assert_eq!(
+            parse_boot_time("cpu 1\nbtime 1796589365\n"),
+            Some(1796589365)
+        );
     }
 
     #[test]
-    fn open_files_are_allocated_minus_unused() {
-        assert_eq!(parse_file_nr("813\t0\t2466193\n"), Some((813, 2466193)));
-        assert_eq!(parse_file_nr("900 100 1000"), Some((800, 1000)));
+    fn the_open_files_table_is_allocated_unused_and_size() {
+        assert_eq!(parse_file_nr("813\t0\t2466193\n"), Some((813, 0, 2466193)));
+        assert_eq!(parse_file_nr("900 100 1000"), Some((900, 100, 1000)));
         assert_eq!(parse_file_nr("garbage"), None);
     }
 
@@ -188,7 +250,9 @@ mod tests {
             Metric::Memory,
             Metric::MemoryPercent,
             Metric::Uptime,
+            Metric::BootTime,
             Metric::FileDescriptors,
+            Metric::FileDescriptorsMax,
         ] {
             assert!(first.value(m).is_some(), "{m:?} in {first:?}");
         }

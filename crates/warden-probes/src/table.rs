@@ -137,11 +137,14 @@ impl TableCache {
 
     /// A snapshot no older than `max_age`, scanning in `spawn_blocking` if needed.
     pub async fn get(&self) -> io::Result<Arc<ProcessTable>> {
+        self.get_within(self.max_age).await
+    }
+
+    /// A snapshot no older than `age` (a longer one than `max_age` for
+    /// figures that may be older than a cycle).
+    pub async fn get_within(&self, age: Duration) -> io::Result<Arc<ProcessTable>> {
         let mut current = self.current.lock().await;
-        if let Some(table) = current
-            .as_ref()
-            .filter(|t| t.taken.elapsed() < self.max_age)
-        {
+        if let Some(table) = current.as_ref().filter(|t| t.taken.elapsed() < age) {
             return Ok(Arc::clone(table));
         }
         let table = tokio::task::spawn_blocking(ProcessTable::scan)

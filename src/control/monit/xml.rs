@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use warden_config::Config;
-use warden_config::model::{CheckKind, OnReboot};
+use warden_config::model::CheckKind;
 use warden_engine::ServiceStatus;
 use warden_engine::events::EventKind;
-use warden_engine::status::MonitoringStatus;
+use warden_engine::status::{MonitoringStatus, TestStatus};
+use warden_probes::Metric;
 
 use super::super::ControlState;
 use super::MONIT_VERSION;
@@ -186,7 +187,7 @@ fn service(x: &mut String, server: &Server, s: &ServiceStatus) {
     let _ = write!(x, "<service type=\"{}\">", type_number(&check.kind));
     el(x, "name", &s.name);
     el(x, "collected_sec", s.last_check_unix_s.unwrap_or(0));
-    el(x, "collected_usec", 0);
+    el(x, "collected_usec", s.last_check_usec.unwrap_or(0));
     el(x, "status", event_bits(s.failing));
     el(x, "status_hint", 0);
     let monitor = match s.monitoring {
@@ -201,57 +202,401 @@ fn service(x: &mut String, server: &Server, s: &ServiceStatus) {
         _ => 0,
     };
     el(x, "monitormode", mode);
-    let onreboot = match check.onreboot.or(server.config.settings.onreboot) {
-        Some(OnReboot::NoStart) => 1,
-        Some(OnReboot::Laststate) => 2,
+    let onreboot = match s.on_reboot.as_str() {
+        "nostart" => 1,
+        "laststate" => 2,
         _ => 0,
     };
     el(x, "onreboot", onreboot);
     el(x, "pendingaction", 0);
-    if s.monitoring != MonitoringStatus::NotMonitored {
+    if super::super::figures::shows_figures(s) {
         figures(x, &check.kind, s);
     }
     x.push_str("</service>");
 }
 
-/// The figures of one type, in Monit's order.
+/// The figures of one type, in Monit's order: the type's own, then the
+/// connection tests, then the system's and the program's blocks.
 fn figures(x: &mut String, kind: &CheckKind, s: &ServiceStatus) {
-    if let CheckKind::Process { .. } = kind {
-        let Some(pid) = s.pid else {
-            return;
-        };
-        el(x, "pid", pid);
-        opt(x, "ppid", s.ppid);
-        opt(x, "uptime", s.uptime_s);
-        opt(x, "threads", s.threads);
-        opt(x, "children", s.children);
-        if let (Some(kb), Some(kbt)) = (s.memory_bytes, s.total_memory_bytes) {
-            x.push_str("<memory>");
-            el(
-                x,
-                "percent",
-                format!("{:.1}", s.memory_percent.unwrap_or(0.0)),
-            );
-            el(
-                x,
-                "percenttotal",
-                format!("{:.1}", s.total_memory_percent.unwrap_or(0.0)),
-            );
-            el(x, "kilobyte", kb / 1024);
-            el(x, "kilobytetotal", kbt / 1024);
-            x.push_str("</memory>");
+    match kind {
+        CheckKind::Process { .. } => process(x, s),
+        CheckKind::Filesystem { .. } => filesystem(x, s),
+        CheckKind::File { .. } | CheckKind::Directory { .. } | CheckKind::Fifo { .. } => {
+            file(x, kind, s)
         }
-        if let Some(cpu) = s.cpu_percent {
-            x.push_str("<cpu>");
-            el(x, "percent", format!("{cpu:.1}"));
-            el(
-                x,
-                "percenttotal",
-                format!("{:.1}", s.total_cpu_percent.unwrap_or(cpu)),
-            );
-            x.push_str("</cpu>");
+        CheckKind::System => system_files(x, s),
+        CheckKind::Network { .. } => link(x, s),
+        _ => {}
+    }
+    for t in &s.tests {
+        tested(x, t);
+    }
+    match kind {
+        CheckKind::System => system(x, s),
+        CheckKind::Program { .. } => program(x, s),
+        _ => {}
+    }
+}
+
+/// A measured value as Monit's integer fields show it.
+fn int(v: f64) -> i64 {
+    v.round() as i64
+}
+
+fn metric_el(x: &mut String, name: &str, s: &ServiceStatus, metric: Metric) {
+    opt(x, name, s.metric(metric).map(int));
+}
+
+fn process(x: &mut String, s: &ServiceStatus) {
+    let Some(pid) = s.pid else {
+        return;
+    };
+    el(x, "pid", pid);
+    opt(x, "ppid", s.ppid);
+    metric_el(x, "uid", s, Metric::Uid);
+    metric_el(x, "euid", s, Metric::Euid);
+    metric_el(x, "gid", s, Metric::Gid);
+    opt(x, "uptime", s.uptime_s);
+    opt(x, "threads", s.threads);
+    opt(x, "children", s.children);
+    if let Some(b) = s.memory_bytes {
+        x.push_str("<memory>");
+        opt(x, "percent", s.memory_percent.map(|p| format!("{p:.1}")));
+        opt(
+            x,
+            "percenttotal",
+            s.total_memory_percent.map(|p| format!("{p:.1}")),
+        );
+        el(x, "kilobyte", b / 1024);
+        opt(x, "kilobytetotal", s.total_memory_bytes.map(|b| b / 1024));
+        x.push_str("</memory>");
+    }
+    if s.cpu_percent.is_some() || s.total_cpu_percent.is_some() {
+        x.push_str("<cpu>");
+        opt(x, "percent", s.cpu_percent.map(|p| format!("{p:.1}")));
+        opt(
+            x,
+            "percenttotal",
+            s.total_cpu_percent.map(|p| format!("{p:.1}")),
+        );
+        x.push_str("</cpu>");
+    }
+    if s.metric(Metric::FileDescriptors).is_some() {
+        x.push_str("<filedescriptors>");
+        metric_el(x, "open", s, Metric::FileDescriptors);
+        metric_el(x, "opentotal", s, Metric::TotalFileDescriptors);
+        let (soft, hard) = (
+            Metric::FileDescriptorsSoftLimit,
+            Metric::FileDescriptorsHardLimit,
+        );
+        if s.metric(soft).is_some() || s.metric(hard).is_some() {
+            x.push_str("<limit>");
+            metric_el(x, "soft", s, soft);
+            metric_el(x, "hard", s, hard);
+            x.push_str("</limit>");
+        }
+        x.push_str("</filedescriptors>");
+    }
+    for (name, parts) in [
+        (
+            "read",
+            [
+                ("bytesgeneric", Metric::ReadBytes, Metric::ReadBytesTotal),
+                ("bytes", Metric::DiskReadBytes, Metric::DiskReadBytesTotal),
+                (
+                    "operations",
+                    Metric::ReadOperations,
+                    Metric::ReadOperationsTotal,
+                ),
+            ],
+        ),
+        (
+            "write",
+            [
+                ("bytesgeneric", Metric::WriteBytes, Metric::WriteBytesTotal),
+                ("bytes", Metric::DiskWriteBytes, Metric::DiskWriteBytesTotal),
+                (
+                    "operations",
+                    Metric::WriteOperations,
+                    Metric::WriteOperationsTotal,
+                ),
+            ],
+        ),
+    ] {
+        io(x, s, name, &parts);
+    }
+}
+
+/// `<read>` or `<write>`: per part, the rate (0 until two readings, as
+/// Monit) and the total.
+fn io(x: &mut String, s: &ServiceStatus, name: &str, parts: &[(&str, Metric, Metric)]) {
+    let _ = write!(x, "<{name}>");
+    for (part, rate, total) in parts {
+        if let Some(t) = s.metric(*total) {
+            let _ = write!(x, "<{part}>");
+            el(x, "count", format!("{:.0}", s.metric(*rate).unwrap_or(0.0)));
+            el(x, "total", int(t));
+            let _ = write!(x, "</{part}>");
         }
     }
+    let _ = write!(x, "</{name}>");
+}
+
+fn owner(x: &mut String, s: &ServiceStatus) {
+    opt(
+        x,
+        "mode",
+        s.metric(Metric::Permission)
+            .map(|p| format!("{:o}", int(p))),
+    );
+    metric_el(x, "uid", s, Metric::Uid);
+    metric_el(x, "gid", s, Metric::Gid);
+}
+
+fn filesystem(x: &mut String, s: &ServiceStatus) {
+    let m = |metric| s.metric(metric);
+    opt(x, "fstype", s.fs_type.as_deref());
+    opt(x, "fsflags", s.fs_flags.as_deref());
+    owner(x, s);
+    if let Some(pct) = m(Metric::SpaceUsedPercent) {
+        let mb = |b: Option<f64>| format!("{:.1}", b.unwrap_or(0.0) / 1_048_576.0);
+        x.push_str("<block>");
+        el(x, "percent", format!("{pct:.1}"));
+        el(x, "usage", mb(m(Metric::SpaceUsed)));
+        el(x, "total", mb(m(Metric::SpaceTotal)));
+        x.push_str("</block>");
+    }
+    if let Some(total) = m(Metric::InodeTotal).filter(|t| *t > 0.0) {
+        x.push_str("<inode>");
+        opt(
+            x,
+            "percent",
+            m(Metric::InodeUsedPercent).map(|p| format!("{p:.1}")),
+        );
+        metric_el(x, "usage", s, Metric::InodeUsed);
+        el(x, "total", int(total));
+        x.push_str("</inode>");
+    }
+    io(
+        x,
+        s,
+        "read",
+        &[
+            ("bytes", Metric::ReadBytes, Metric::ReadBytesTotal),
+            (
+                "operations",
+                Metric::ReadOperations,
+                Metric::ReadOperationsTotal,
+            ),
+        ],
+    );
+    io(
+        x,
+        s,
+        "write",
+        &[
+            ("bytes", Metric::WriteBytes, Metric::WriteBytesTotal),
+            (
+                "operations",
+                Metric::WriteOperations,
+                Metric::WriteOperationsTotal,
+            ),
+        ],
+    );
+    if let (Some(read), Some(write)) = (m(Metric::ReadTime), m(Metric::WriteTime)) {
+        x.push_str("<servicetime>");
+        el(x, "read", format!("{read:.3}"));
+        el(x, "write", format!("{write:.3}"));
+        x.push_str("</servicetime>");
+    }
+}
+
+fn file(x: &mut String, kind: &CheckKind, s: &ServiceStatus) {
+    if s.metric(Metric::Permission).is_none() {
+        return;
+    }
+    owner(x, s);
+    // Whole seconds, as `stat` gives them to Monit (never rounded up).
+    x.push_str("<timestamps>");
+    for (name, metric) in [
+        ("access", Metric::AccessTime),
+        ("change", Metric::ChangeTime),
+        ("modify", Metric::ModifyTime),
+    ] {
+        opt(x, name, s.metric(metric).map(|t| t.floor() as i64));
+    }
+    x.push_str("</timestamps>");
+    if let CheckKind::File { .. } = kind {
+        metric_el(x, "size", s, Metric::Size);
+        if let Some(c) = &s.checksum {
+            let _ = write!(x, "<checksum type=\"{}\">", c.algorithm);
+            text(x, &c.digest);
+            x.push_str("</checksum>");
+        }
+    }
+}
+
+fn system_files(x: &mut String, s: &ServiceStatus) {
+    let m = |metric| s.metric(metric);
+    if let (Some(used), Some(max)) = (m(Metric::FileDescriptors), m(Metric::FileDescriptorsMax)) {
+        let unused = m(Metric::FileDescriptorsUnused).unwrap_or(0.0);
+        x.push_str("<filedescriptors>");
+        el(x, "allocated", int(used + unused));
+        el(x, "unused", int(unused));
+        el(x, "maximum", int(max));
+        x.push_str("</filedescriptors>");
+    }
+}
+
+fn system(x: &mut String, s: &ServiceStatus) {
+    let m = |metric| s.metric(metric);
+    let one = |v: f64| format!("{v:.1}");
+    x.push_str("<system><load>");
+    for (name, metric) in [
+        ("avg01", Metric::LoadAvg1),
+        ("avg05", Metric::LoadAvg5),
+        ("avg15", Metric::LoadAvg15),
+    ] {
+        opt(x, name, m(metric).map(|v| format!("{v:.2}")));
+    }
+    x.push_str("</load><cpu>");
+    for (name, metric) in [
+        ("user", Metric::CpuUser),
+        ("system", Metric::CpuSystem),
+        ("nice", Metric::CpuNice),
+        ("wait", Metric::CpuWait),
+        ("hardirq", Metric::CpuHardIrq),
+        ("softirq", Metric::CpuSoftIrq),
+        ("steal", Metric::CpuSteal),
+        ("guest", Metric::CpuGuest),
+        ("guestnice", Metric::CpuGuestNice),
+    ] {
+        opt(x, name, m(metric).map(one));
+    }
+    x.push_str("</cpu>");
+    for (name, amount, pct) in [
+        ("memory", Metric::Memory, Metric::MemoryPercent),
+        ("swap", Metric::Swap, Metric::SwapPercent),
+    ] {
+        let _ = write!(x, "<{name}>");
+        opt(x, "percent", m(pct).map(one));
+        opt(x, "kilobyte", m(amount).map(|b| int(b) / 1024));
+        let _ = write!(x, "</{name}>");
+    }
+    x.push_str("</system>");
+}
+
+fn link(x: &mut String, s: &ServiceStatus) {
+    let m = |metric| s.metric(metric);
+    let Some(up) = m(Metric::LinkUp) else {
+        return;
+    };
+    // Monit's -1: not known (a loopback has no speed or duplex).
+    x.push_str("<link>");
+    el(x, "state", int(up));
+    el(x, "speed", m(Metric::LinkSpeed).map_or(-1, int));
+    el(x, "duplex", m(Metric::LinkDuplex).map_or(-1, int));
+    for (name, per_second, totals) in [
+        (
+            "download",
+            [
+                Metric::DownloadPackets,
+                Metric::DownloadBytes,
+                Metric::DownloadErrors,
+            ],
+            [
+                Metric::DownloadedPackets,
+                Metric::DownloadedBytes,
+                Metric::DownloadedErrors,
+            ],
+        ),
+        (
+            "upload",
+            [
+                Metric::UploadPackets,
+                Metric::UploadBytes,
+                Metric::UploadErrors,
+            ],
+            [
+                Metric::UploadedPackets,
+                Metric::UploadedBytes,
+                Metric::UploadedErrors,
+            ],
+        ),
+    ] {
+        let _ = write!(x, "<{name}>");
+        for (i, part) in ["packets", "bytes", "errors"].into_iter().enumerate() {
+            let _ = write!(x, "<{part}>");
+            el(x, "now", m(per_second[i]).map_or(0, |v| v.floor() as i64));
+            el(x, "total", m(totals[i]).map_or(0, int));
+            let _ = write!(x, "</{part}>");
+        }
+        let _ = write!(x, "</{name}>");
+    }
+    x.push_str("</link>");
+}
+
+/// Seconds with Monit's six decimals, -1 when the test failed or has not
+/// run.
+fn seconds(t: &TestStatus) -> String {
+    match t.response_time_ms {
+        Some(ms) if !t.failed => format!("{:.6}", ms / 1000.0),
+        _ => "-1.000000".to_string(),
+    }
+}
+
+fn tested(x: &mut String, t: &TestStatus) {
+    match t.kind.as_str() {
+        "ping" => {
+            x.push_str("<icmp>");
+            el(x, "type", "Ping");
+            el(x, "responsetime", seconds(t));
+            x.push_str("</icmp>");
+        }
+        "unix" => {
+            x.push_str("<unix>");
+            el(x, "path", t.path.as_deref().unwrap_or(""));
+            el(x, "protocol", &t.protocol);
+            el(x, "responsetime", seconds(t));
+            x.push_str("</unix>");
+        }
+        _ => {
+            x.push_str("<port>");
+            el(x, "hostname", t.host.as_deref().unwrap_or(""));
+            el(x, "portnumber", t.port.unwrap_or(0));
+            x.push_str("<request>");
+            cdata(x, &t.request);
+            x.push_str("</request>");
+            el(x, "protocol", &t.protocol);
+            el(x, "type", &t.socket);
+            el(x, "responsetime", seconds(t));
+            if t.tls {
+                x.push_str("<certificate>");
+                el(x, "valid", t.certificate_days.map_or(0, int));
+                x.push_str("</certificate>");
+            }
+            x.push_str("</port>");
+        }
+    }
+}
+
+fn program(x: &mut String, s: &ServiceStatus) {
+    let Some(started) = s.metric(Metric::ProgramStarted) else {
+        return;
+    };
+    x.push_str("<program>");
+    el(x, "started", int(started));
+    el(x, "status", s.metric(Metric::ExitStatus).map_or(0, int));
+    x.push_str("<output>");
+    cdata(x, s.program_output.as_deref().unwrap_or(""));
+    x.push_str("</output></program>");
+}
+
+/// `<![CDATA[...]]>`, with `]]>` inside written as `]]&gt;` (Monit's way).
+fn cdata(x: &mut String, words: &str) {
+    x.push_str("<![CDATA[");
+    x.push_str(&words.replace("]]>", "]]&gt;"));
+    x.push_str("]]>");
 }
 
 fn opt<T: std::fmt::Display>(x: &mut String, name: &str, value: Option<T>) {
@@ -263,8 +608,12 @@ fn opt<T: std::fmt::Display>(x: &mut String, name: &str, value: Option<T>) {
 /// `<name>value</name>`, the value escaped for XML text.
 fn el(x: &mut String, name: &str, value: impl std::fmt::Display) {
     let _ = write!(x, "<{name}>");
-    let text = value.to_string();
-    for c in text.chars() {
+    text(x, &value.to_string());
+    let _ = write!(x, "</{name}>");
+}
+
+fn text(x: &mut String, words: &str) {
+    for c in words.chars() {
         match c {
             '&' => x.push_str("&amp;"),
             '<' => x.push_str("&lt;"),
@@ -272,7 +621,6 @@ fn el(x: &mut String, name: &str, value: impl std::fmt::Display) {
             c => x.push(c),
         }
     }
-    let _ = write!(x, "</{name}>");
 }
 
 #[cfg(test)]
@@ -285,6 +633,57 @@ mod tests {
         el(&mut x, "name", "a<b>&c");
         el(&mut x, "pid", 42);
         assert_eq!(x, "<name>a&lt;b&gt;&amp;c</name><pid>42</pid>");
+    }
+
+    #[test]
+    fn figures_nest_as_monits_and_unknowns_read_as_monit_writes_them() {
+        use crate::control::figures::tests::status;
+        let s = status(
+            "Process",
+            &[
+                (Metric::Uid, 0.0),
+                (Metric::Euid, 0.0),
+                (Metric::Gid, 0.0),
+                (Metric::FileDescriptors, 5.0),
+                (Metric::ReadBytesTotal, 6976.0),
+                (Metric::ReadBytes, 2.6),
+                (Metric::DiskReadBytesTotal, 8192.0),
+                (Metric::ReadOperationsTotal, 10.0),
+            ],
+            serde_json::json!({"pid": 42, "ppid": 1}),
+        );
+        let mut x = String::new();
+        process(&mut x, &s);
+        assert_eq!(
+            x,
+            "<pid>42</pid><ppid>1</ppid><uid>0</uid><euid>0</euid><gid>0</gid>\
+             <filedescriptors><open>5</open></filedescriptors>\
+             <read><bytesgeneric><count>3</count><total>6976</total></bytesgeneric>\
+             <bytes><count>0</count><total>8192</total></bytes>\
+             <operations><count>0</count><total>10</total></operations></read><write></write>"
+        );
+        let lo = status("Network", &[(Metric::LinkUp, 1.0)], serde_json::json!({}));
+        let mut x = String::new();
+        link(&mut x, &lo);
+        assert!(
+            x.starts_with("<link><state>1</state><speed>-1</speed><duplex>-1</duplex><download><packets><now>0</now>"),
+            "{x}"
+        );
+        let prog = status(
+            "Program",
+            &[
+                (Metric::ProgramStarted, 1_796_589_178.0),
+                (Metric::ExitStatus, 3.0),
+            ],
+            serde_json::json!({"program_output": "a]]>b"}),
+        );
+        let mut x = String::new();
+        program(&mut x, &prog);
+        assert_eq!(
+            x,
+            "<program><started>1796589178</started><status>3</status>\
+             <output><![CDATA[a]]&gt;b]]></output></program>"
+        );
     }
 
     #[test]

@@ -1,0 +1,236 @@
+//! A process's figures beyond `/proc/PID/stat`, as Monit's status shows
+//! them: real and effective ids, the security label, open files and their
+//! limit, and I/O counters. The per-cycle ones (I/O, open files) are read
+//! through files kept open with the process; the ones that rarely change
+//! (ids, label, limit) are read now and then by the caller's choice.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt as _;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// `/proc/PID/io`: bytes moved by read and write calls, the calls, and
+/// the bytes that reached storage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IoCounters {
+    pub rchar: u64,
+    pub wchar: u64,
+    pub syscr: u64,
+    pub syscw: u64,
+    pub read_bytes: u64,
+    pub write_bytes: u64,
+}
+
+/// What changes rarely: read when the process is found and now and then.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Slow {
+    /// Real uid, effective uid, real gid.
+    pub ids: Option<(u32, u32, u32)>,
+    /// The open-files limit, soft and hard (None: unlimited).
+    pub nofile: Option<(Option<u64>, Option<u64>)>,
+    /// The LSM label; empty when the system has none.
+    pub label: String,
+}
+
+impl Slow {
+    pub fn read(pid: u32) -> Slow {
+        Slow {
+            ids: read_to_string(&format!("/proc/{pid}/status")).and_then(|t| parse_ids(&t)),
+            nofile: read_to_string(&format!("/proc/{pid}/limits")).and_then(|t| parse_nofile(&t)),
+            label: read_to_string(&format!("/proc/{pid}/attr/current"))
+                .map(|t| t.trim_end_matches(['\n', '\0']).to_string())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The per-cycle sources of one process, opened once and bound to it (a
+/// file under `/proc/PID` reads as an error once that process is gone,
+/// never as a newcomer with the same pid). A file that could not be
+/// opened (no permission, no spare descriptor) is read by path instead.
+#[derive(Debug, Default)]
+pub struct Sources {
+    io: Option<File>,
+    fd_dir: Option<File>,
+}
+
+impl Sources {
+    pub fn open(pid: u32) -> Sources {
+        Sources {
+            io: File::open(format!("/proc/{pid}/io")).ok(),
+            fd_dir: File::open(format!("/proc/{pid}/fd")).ok(),
+        }
+    }
+
+    pub fn io(&self, pid: u32) -> Option<IoCounters> {
+        let mut buf = [0u8; 512];
+        let n = match &self.io {
+            Some(f) => f.read_at(&mut buf, 0).ok()?,
+            None => return read_to_string(&format!("/proc/{pid}/io")).and_then(|t| parse_io(&t)),
+        };
+        parse_io(std::str::from_utf8(buf.get(..n)?).ok()?)
+    }
+
+    /// How many files the process has open.
+    pub fn open_files(&self, pid: u32) -> Option<u64> {
+        match &self.fd_dir {
+            Some(dir) if size_counts_fds() => Some(dir.metadata().ok()?.len()),
+            _ => count_fds(pid),
+        }
+    }
+}
+
+/// Open files of `pid` without a held source (a descendant in a tree).
+pub fn count_fds(pid: u32) -> Option<u64> {
+    let path = format!("/proc/{pid}/fd");
+    if size_counts_fds() {
+        return std::fs::metadata(&path).ok().map(|m| m.len());
+    }
+    Some(std::fs::read_dir(&path).ok()?.count() as u64)
+}
+
+/// Since Linux 6.2 the size of `/proc/PID/fd` is the number of open files
+/// (one `stat` instead of listing the directory).
+fn size_counts_fds() -> bool {
+    static NEW: OnceLock<bool> = OnceLock::new();
+    *NEW.get_or_init(|| {
+        let uname = rustix::system::uname();
+        release_at_least(&uname.release().to_string_lossy(), (6, 2))
+    })
+}
+
+/// Whether a kernel release (`6.18.44-fc`) is at least `major.minor`.
+pub fn release_at_least(release: &str, want: (u32, u32)) -> bool {
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let major = parts.next().unwrap_or(0);
+    let minor = parts.next().unwrap_or(0);
+    (major, minor) >= want
+}
+
+fn read_to_string(path: &str) -> Option<String> {
+    std::fs::read_to_string(Path::new(path)).ok()
+}
+
+/// `Uid:` and `Gid:` of `/proc/PID/status` (real, effective, saved, fs).
+pub fn parse_ids(status: &str) -> Option<(u32, u32, u32)> {
+    let ids = |key: &str| -> Option<Vec<u32>> {
+        let line = status.lines().find_map(|l| l.strip_prefix(key))?;
+        Some(
+            line.split_whitespace()
+                .filter_map(|v| v.parse().ok())
+                .collect(),
+        )
+    };
+    let (uid, gid) = (ids("Uid:")?, ids("Gid:")?);
+    Some((*uid.first()?, *uid.get(1)?, *gid.first()?))
+}
+
+/// The `Max open files` line of `/proc/PID/limits`.
+pub fn parse_nofile(limits: &str) -> Option<(Option<u64>, Option<u64>)> {
+    let line = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))?;
+    let mut values = line.split_whitespace().map(|v| v.parse::<u64>().ok());
+    Some((values.next()?, values.next()?))
+}
+
+pub fn parse_io(text: &str) -> Option<IoCounters> {
+    let mut io = IoCounters::default();
+    let mut seen = 0;
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let Ok(v) = value.trim().parse() else {
+            continue;
+        };
+        let slot = match key {
+            "rchar" => &mut io.rchar,
+            "wchar" => &mut io.wchar,
+            "syscr" => &mut io.syscr,
+            "syscw" => &mut io.syscw,
+            "read_bytes" => &mut io.read_bytes,
+            "write_bytes" => &mut io.write_bytes,
+            _ => continue,
+        };
+        *slot = v;
+        seen += 1;
+    }
+    (seen == 6).then_some(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_limits_and_io_are_read_from_their_proc_texts() {
+        let status = "Name:\tsleep\nUid:\t1000\t1001\t1000\t1000\nGid:\t27\t28\t27\t27\n";
+        assert_eq!(parse_ids(status), Some((1000, 1001, 27)));
+        assert_eq!(parse_ids("Name: x\n"), None);
+        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
+                      Max cpu time              unlimited            unlimited            seconds\n\
+                      Max open files            1024                 524288               files\n";
+        assert_eq!(parse_nofile(limits), Some((Some(1024), Some(524288))));
+        let unlimited =
+            "Max open files            unlimited            unlimited            files\n";
+        assert_eq!(parse_nofile(unlimited), Some((None, None)));
+        let io = "rchar: 6976\nwchar: 5\nsyscr: 10\nsyscw: 1\nread_bytes: 8192\n\
+                  write_bytes: 4096\ncancelled_write_bytes: 0\n";
+        let want = IoCounters {
+            rchar: 6976,
+            wchar: 5,
+            syscr: 10,
+            syscw: 1,
+            read_bytes: 8192,
+            write_bytes: 4096,
+        };
+        assert_eq!(parse_io(io), Some(want));
+        assert_eq!(parse_io("rchar: 1\n"), None, "a cut text is not zeros");
+    }
+
+    #[test]
+    fn kernel_releases_compare_by_major_and_minor() {
+        assert!(release_at_least("6.18.44-fc-v1300", (6, 2)));
+        assert!(release_at_least("6.2.0", (6, 2)));
+        assert!(!release_at_least("5.15.0-91-generic", (6, 2)));
+        assert!(!release_at_least("garbage", (6, 2)));
+    }
+
+    #[test]
+    fn a_child_shows_its_ids_limit_open_files_and_io() {
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("sleep")
+            .arg("30")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let slow = Slow::read(pid);
+        let uid = rustix::process::getuid().as_raw();
+        assert_eq!(slow.ids.map(|i| i.0), Some(uid));
+        assert!(
+            slow.nofile.is_some_and(|(soft, _)| soft.is_some()),
+            "{slow:?}"
+        );
+        let held = Sources::open(pid);
+        // 0, 1, 2 and whatever the test runner let it inherit; it opens none.
+        let listed = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .count() as u64;
+        assert!(listed >= 3);
+        assert_eq!(held.open_files(pid), Some(listed));
+        assert_eq!(Sources::default().open_files(pid), Some(listed), "by path");
+        // Starting a program reads its libraries with read calls.
+        let io = held.io(pid).unwrap();
+        assert!(io.rchar > 0 && io.syscr > 0, "{io:?}");
+        assert_eq!(Sources::default().io(pid), Some(io), "by path");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(held.open_files(pid), None, "gone");
+    }
+}
