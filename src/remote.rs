@@ -159,15 +159,32 @@ async fn act(client: &Client, action: Action, target: Target) -> Outcome {
     )
 }
 
-/// Asks the daemon to stop and returns once its socket is gone (bounded):
-/// scripts may start a new daemon next.
+/// Asks the daemon to stop and returns once its socket is gone and its
+/// process has exited (bounded): scripts may start a new daemon next.
 pub async fn quit(client: &Client, socket: &Path) -> Result<(), ClientError> {
+    let pid = daemon_pid(socket);
     client.post("quit").await?;
     let end = Instant::now() + Duration::from_secs(15);
-    while socket.exists() && Instant::now() < end {
+    while (socket.exists() || pid.is_some_and(running)) && Instant::now() < end {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Ok(())
+}
+
+/// The pid of the daemon answering on `socket`: the peer of a connection
+/// to it (Warden needs no pidfile to know it).
+pub fn daemon_pid(socket: &Path) -> Option<u32> {
+    let stream = std::os::unix::net::UnixStream::connect(socket).ok()?;
+    let peer = rustix::net::sockopt::socket_peercred(&stream).ok()?;
+    u32::try_from(peer.pid.as_raw_nonzero().get()).ok()
+}
+
+/// Whether `pid` is a process that has not exited (a zombie has).
+fn running(pid: u32) -> bool {
+    warden_probes::procfs::read_stat(pid)
+        .ok()
+        .flatten()
+        .is_some_and(|stat| stat.state != 'Z')
 }
 
 /// Why a `status`/`summary` found nothing to show.

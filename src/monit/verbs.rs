@@ -112,7 +112,7 @@ async fn ask(client: &Client, verb: Verb, asked: &Asked) -> Outcome {
             }
         }
         Verb::Quit => {
-            let pid = daemon_pid(&asked.socket);
+            let pid = remote::daemon_pid(&asked.socket);
             match remote::quit(client, &asked.socket).await {
                 Ok(()) => {
                     match pid {
@@ -144,7 +144,7 @@ async fn ask(client: &Client, verb: Verb, asked: &Asked) -> Outcome {
 /// `status` and `summary` as Monit prints them: the daemon's version and
 /// uptime first.
 fn show(verb: Verb, statuses: &[ServiceStatus], asked: &Asked) -> String {
-    let uptime = daemon_pid(&asked.socket)
+    let uptime = remote::daemon_pid(&asked.socket)
         .and_then(|pid| warden_probes::procfs::read_stat(pid).ok().flatten())
         .map_or(0, |stat| {
             warden_probes::procfs::uptime(stat.starttime).as_secs()
@@ -255,7 +255,7 @@ pub fn wake(socket: &Path) -> ExitCode {
 }
 
 fn awakened(socket: &Path) {
-    match daemon_pid(socket) {
+    match remote::daemon_pid(socket) {
         Some(pid) => println!("Monit daemon with PID {pid} awakened"),
         None => println!("Monit daemon awakened"),
     }
@@ -276,14 +276,6 @@ pub fn reload_quietly(socket: &Path) {
             e => eprintln!("{e}"),
         }
     }
-}
-
-/// The daemon's pid: the peer of a connection to its socket (Warden needs
-/// no pidfile to know it).
-fn daemon_pid(socket: &Path) -> Option<u32> {
-    let stream = std::os::unix::net::UnixStream::connect(socket).ok()?;
-    let peer = rustix::net::sockopt::socket_peercred(&stream).ok()?;
-    u32::try_from(peer.pid.as_raw_nonzero().get()).ok()
 }
 
 /// `procmatch PATTERN` with Monit's words for a missing or bad pattern.
