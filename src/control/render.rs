@@ -157,7 +157,7 @@ pub fn monit_rows(s: &ServiceStatus) -> Vec<(&'static str, String)> {
     let mut rows = vec![
         ("status", s.status.clone()),
         ("monitoring status", s.monitoring.words().to_string()),
-        ("monitoring mode", s.mode.clone()),
+        ("monitoring mode", s.mode.to_string()),
     ];
     if !s.groups.is_empty() {
         rows.push(("groups", s.groups.join(", ")));
