@@ -3,7 +3,8 @@
 //! over to the next), plain, STARTTLS (`using tls`) or TLS from the first
 //! byte (`using ssl`), certificates verified unless the server's options say
 //! otherwise (`{ cacertificatefile: PATH }` trusts that CA only; `verify:
-//! disable` or `selfsigned: allow` accept any certificate).
+//! disable` or `selfsigned: allow` accept any certificate). [`MAIL`] is
+//! the mail [`Sink`]: who the recipients of a service are, and sending.
 
 use std::time::Duration;
 
@@ -13,27 +14,69 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use warden_config::model::{MailSecurity, MailServer, Settings};
+use warden_config::model::{AlertRecipient, Check, MailSecurity, MailServer, Settings};
 
-use crate::format::Mail;
+use crate::alert::Destination;
+use crate::format::{Mail, Template, render};
+use crate::route::{Target, bare_address};
+pub use crate::sink::SendError;
+use crate::sink::{BoxFuture, Outgoing, Sink};
 
 /// Monit's default when `with timeout` is not given.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Why a delivery did not happen: worth retrying or not.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SendError {
-    /// The next attempt may work (server down, timeout, 4xx).
-    Temporary(String),
-    /// It never will (bad address, 5xx rejection): give up.
-    Permanent(String),
-}
+/// The mail sink.
+#[derive(Debug)]
+pub struct MailSink;
 
-impl std::fmt::Display for SendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SendError::Temporary(s) | SendError::Permanent(s) => f.write_str(s),
-        }
+pub static MAIL: MailSink = MailSink;
+
+impl Sink for MailSink {
+    fn name(&self) -> &'static str {
+        "mail"
+    }
+
+    /// Logs name a recipient by its address alone.
+    fn describe(&self, address: &str) -> String {
+        address.to_string()
+    }
+
+    /// The global `set alert` recipients less the check's `noalert`
+    /// addresses, plus its own `alert` lines (its own line wins for an
+    /// address given twice).
+    fn targets(&self, s: &Settings, check: Option<&Check>) -> Vec<Target> {
+        let recipients: Vec<&AlertRecipient> = match check {
+            Some(c) => s
+                .alerts
+                .iter()
+                .filter(|a| !c.alerts.iter().any(|own| own.address == a.address))
+                .filter(|a| {
+                    !c.noalerts
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(&a.address))
+                })
+                .chain(&c.alerts)
+                .collect(),
+            None => s.alerts.iter().collect(),
+        };
+        recipients
+            .into_iter()
+            .map(|a| Target {
+                sink: Destination::new(self.name(), bare_address(&a.address)),
+                template: Some(Template::resolve(&s.mail_format, a.mail_format.as_ref())),
+                reminder_cycles: a.reminder_cycles.filter(|n| *n > 0),
+                filter: a.filter.clone(),
+            })
+            .collect()
+    }
+
+    fn deliver<'a>(&'a self, alert: Outgoing<'a>) -> BoxFuture<'a, Result<String, SendError>> {
+        Box::pin(async move {
+            let template = alert.template.cloned().unwrap_or_default();
+            let mail = render(&template, &alert.events)
+                .ok_or_else(|| SendError::Permanent("empty alert".into()))?;
+            send(alert.settings, alert.address, &mail).await
+        })
     }
 }
 
