@@ -80,10 +80,35 @@ impl Sink for MailSink {
     }
 }
 
+/// Why a mail cannot be written or a server cannot be set up for it.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("the {what} address '{address}' is not valid: {source}")]
+    Address {
+        what: &'static str,
+        address: String,
+        source: lettre::address::AddressError,
+    },
+    #[error("{0}")]
+    Message(#[from] lettre::error::Error),
+    #[error("cannot read the CA certificate file {file}: {source}")]
+    CaFile {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("the CA certificate file {file} is not PEM: {source}")]
+    CaPem {
+        file: String,
+        source: lettre::transport::smtp::Error,
+    },
+    #[error("{}", chain(.0))]
+    Tls(lettre::transport::smtp::Error),
+}
+
 /// Sends `mail` to `to` through the first server that takes it; returns
 /// the server's answer (`127.0.0.1:2525: 250 OK`).
 pub async fn send(settings: &Settings, to: &str, mail: &Mail) -> Result<String, SendError> {
-    let message = message(to, mail).map_err(SendError::Permanent)?;
+    let message = message(to, mail).map_err(|e| SendError::Permanent(e.to_string()))?;
     let fallback;
     let servers = if settings.mailservers.is_empty() {
         // Monit's default: the local mail server.
@@ -116,10 +141,13 @@ pub async fn send(settings: &Settings, to: &str, mail: &Mail) -> Result<String, 
     Err(SendError::Temporary(failures.join("; ")))
 }
 
-fn message(to: &str, mail: &Mail) -> Result<Message, String> {
-    let mailbox = |what: &str, a: &str| {
-        a.parse::<Mailbox>()
-            .map_err(|e| format!("the {what} address '{a}' is not valid: {e}"))
+fn message(to: &str, mail: &Mail) -> Result<Message, MailError> {
+    let mailbox = |what: &'static str, a: &str| {
+        a.parse::<Mailbox>().map_err(|source| MailError::Address {
+            what,
+            address: a.to_string(),
+            source,
+        })
     };
     let mut b = Message::builder()
         .from(mailbox("from", &mail.from)?)
@@ -129,7 +157,7 @@ fn message(to: &str, mail: &Mail) -> Result<Message, String> {
     if let Some(r) = &mail.reply_to {
         b = b.reply_to(mailbox("reply-to", r)?);
     }
-    b.body(mail.body.clone()).map_err(|e| e.to_string())
+    Ok(b.body(mail.body.clone())?)
 }
 
 fn port(server: &MailServer) -> u16 {
@@ -155,7 +183,7 @@ fn localhost() -> MailServer {
 fn transport(
     server: &MailServer,
     hello: Option<&str>,
-) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
     let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&server.host)
         .port(port(server))
         .timeout(Some(server.timeout.unwrap_or(DEFAULT_TIMEOUT)));
@@ -174,7 +202,7 @@ fn transport(
 }
 
 /// TLS parameters from the server's `{ ... }` options.
-fn tls(server: &MailServer) -> Result<TlsParameters, String> {
+fn tls(server: &MailServer) -> Result<TlsParameters, MailError> {
     let options = server.ssl.as_ref().map_or(&[][..], |s| &s.options[..]);
     let get = |key: &str| {
         options
@@ -187,10 +215,14 @@ fn tls(server: &MailServer) -> Result<TlsParameters, String> {
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("cacertificatefile"))
     {
-        let pem = std::fs::read(file)
-            .map_err(|e| format!("cannot read the CA certificate file {file}: {e}"))?;
-        let cert = Certificate::from_pem(&pem)
-            .map_err(|e| format!("the CA certificate file {file} is not PEM: {e}"))?;
+        let pem = std::fs::read(file).map_err(|source| MailError::CaFile {
+            file: file.clone(),
+            source,
+        })?;
+        let cert = Certificate::from_pem(&pem).map_err(|source| MailError::CaPem {
+            file: file.clone(),
+            source,
+        })?;
         b = b
             .certificate_store(CertificateStore::None)
             .add_root_certificate(cert);
@@ -199,7 +231,7 @@ fn tls(server: &MailServer) -> Result<TlsParameters, String> {
     {
         b = b.dangerous_accept_invalid_certs(true);
     }
-    b.build_rustls().map_err(|e| chain(&e))
+    b.build_rustls().map_err(MailError::Tls)
 }
 
 /// An error with its causes (`connection error: invalid peer certificate:
@@ -246,7 +278,11 @@ mod tests {
     #[test]
     fn a_bad_address_is_a_clear_error() {
         let err = message("not an address", &mail("warden@box")).unwrap_err();
-        assert!(err.contains("recipient address 'not an address'"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("recipient address 'not an address'"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
