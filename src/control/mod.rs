@@ -110,7 +110,7 @@ pub enum Request {
         reply: oneshot::Sender<ActReport>,
     },
     /// Reload the control file; `Err` holds why it was not taken.
-    Reload(oneshot::Sender<Result<(), String>>),
+    Reload(oneshot::Sender<Result<(), ReloadError>>),
     /// Stop the daemon (services keep running); answered before it stops.
     Quit(oneshot::Sender<()>),
     /// Evaluate every check now; answers how many.
@@ -147,6 +147,13 @@ impl ErrorCode {
     pub fn is_unknown(self) -> bool {
         matches!(self, ErrorCode::UnknownService | ErrorCode::UnknownGroup)
     }
+}
+
+/// Why a reload was not taken (the old configuration runs on).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReloadError {
+    #[error("the control file has errors; keeping the running configuration")]
+    ConfigErrors,
 }
 
 /// An error for an API client: an HTTP status, a stable code and words.
@@ -320,7 +327,7 @@ impl ControlState {
         self.send(Request::Reload(reply)).await?;
         match answer.await.map_err(|_| ApiError::stopping())? {
             Ok(()) => Ok(()),
-            Err(why) => Err(ApiError::new(ErrorCode::ReloadFailed, why)),
+            Err(why) => Err(ApiError::new(ErrorCode::ReloadFailed, why.to_string())),
         }
     }
 
