@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
-use warden::control::{self, ControlState, Request};
+use warden::control::{self, ControlState, ReloadError, Request};
 use warden_config::model::LogTarget;
 use warden_config::{Config, SourceMap};
 use warden_engine::{Command, Engine, EventBus, StateStore, StatusBoard};
@@ -156,13 +156,13 @@ struct Running {
 impl Running {
     /// Reloads the control file (SIGHUP or the API); a file with errors
     /// keeps the running configuration and says why.
-    async fn reload(&mut self) -> Result<(), String> {
+    async fn reload(&mut self) -> Result<(), ReloadError> {
         tracing::info!(
             "reinitializing Warden - control file '{}'",
             self.source.path.display()
         );
         let Some((new, sources)) = reload(&self.source) else {
-            return Err("the control file has errors; keeping the running configuration".into());
+            return Err(ReloadError::ConfigErrors);
         };
         warn_unsupported(&new, &sources);
         // As at start: not held while the new engine allocates.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use warden::control::client::{Client, ClientError};
 use warden::control::render;
-use warden::control::{ActReport, Action, Target};
+use warden::control::{ActReport, Action, ErrorCode, Target};
 use warden_config::Config;
 use warden_engine::ServiceStatus;
 use warden_engine::status::{MonitoringStatus, unix_s};
@@ -110,8 +110,8 @@ fn failure(e: ClientError) -> (u8, String) {
     let code = match &e {
         ClientError::NotRunning(_) => exit::NOT_RUNNING,
         ClientError::PermissionDenied(_) => exit::PERMISSION,
-        ClientError::Api(a) if a.code.starts_with("unknown_") => exit::UNKNOWN,
-        ClientError::Api(a) if a.code == "passive" => exit::REFUSED,
+        ClientError::Api(a) if a.code.is_unknown() => exit::UNKNOWN,
+        ClientError::Api(a) if a.code == ErrorCode::Passive => exit::REFUSED,
         _ => exit::FAILED,
     };
     (code, e.to_string())

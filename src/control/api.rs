@@ -14,13 +14,12 @@
 //! passive check refuses the first three (409 `passive`).
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use warden_engine::ServiceStatus;
 
-use super::{ActReport, Action, ApiError, ControlState, Target};
+use super::{ActReport, Action, ApiError, ControlState, ErrorCode, Target};
 
 /// The API's routes with their state; merge it with other routers freely.
 pub fn api_router(state: ControlState) -> Router {
@@ -48,8 +47,7 @@ async fn one_status(
         1 => Ok(Json(found.remove(0))),
         // `all` is not a service here: use /api/v1/status.
         _ => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_service",
+            ErrorCode::UnknownService,
             "there is no service named 'all'",
         )),
     }
@@ -58,8 +56,7 @@ async fn one_status(
 fn action(word: &str) -> Result<Action, ApiError> {
     Action::parse(word).ok_or_else(|| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
+            ErrorCode::BadRequest,
             format!("unknown action '{word}': use start, stop, restart, monitor or unmonitor"),
         )
     })

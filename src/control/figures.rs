@@ -25,7 +25,7 @@ pub fn monit_rows(s: &ServiceStatus) -> Rows {
     let mut rows = vec![
         ("status", s.status.clone()),
         ("monitoring status", s.monitoring.words().to_string()),
-        ("monitoring mode", s.mode.clone()),
+        ("monitoring mode", s.mode.to_string()),
     ];
     if !s.on_reboot.is_empty() {
         rows.push(("on reboot", s.on_reboot.clone()));

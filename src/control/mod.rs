@@ -38,6 +38,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
+use warden_config::model::Mode;
 use warden_engine::{ServiceStatus, StatusBoard};
 
 pub use api::api_router;
@@ -110,11 +111,50 @@ pub enum Request {
         reply: oneshot::Sender<ActReport>,
     },
     /// Reload the control file; `Err` holds why it was not taken.
-    Reload(oneshot::Sender<Result<(), String>>),
+    Reload(oneshot::Sender<Result<(), ReloadError>>),
     /// Stop the daemon (services keep running); answered before it stops.
     Quit(oneshot::Sender<()>),
     /// Evaluate every check now; answers how many.
     Validate(oneshot::Sender<usize>),
+}
+
+/// The stable code of an API error, serialised as the README's
+/// snake_case words (`unknown_service`, ...); clients match on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    UnknownService,
+    UnknownGroup,
+    /// A passive check was asked to start, stop or restart.
+    Passive,
+    ReloadFailed,
+    DaemonStopping,
+    BadRequest,
+}
+
+impl ErrorCode {
+    /// The HTTP status each code is answered with.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::UnknownService | ErrorCode::UnknownGroup => StatusCode::NOT_FOUND,
+            ErrorCode::Passive => StatusCode::CONFLICT,
+            ErrorCode::ReloadFailed => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::DaemonStopping => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// No service or group has that name.
+    pub fn is_unknown(self) -> bool {
+        matches!(self, ErrorCode::UnknownService | ErrorCode::UnknownGroup)
+    }
+}
+
+/// Why a reload was not taken (the old configuration runs on).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReloadError {
+    #[error("the control file has errors; keeping the running configuration")]
+    ConfigErrors,
 }
 
 /// An error for an API client: an HTTP status, a stable code and words.
@@ -122,7 +162,7 @@ pub enum Request {
 pub struct ApiError {
     #[serde(skip, default = "internal")]
     pub status: u16,
-    pub code: String,
+    pub code: ErrorCode,
     pub error: String,
 }
 
@@ -131,20 +171,17 @@ fn internal() -> u16 {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &str, error: impl Into<String>) -> Self {
+    /// An error with the code's HTTP status.
+    pub fn new(code: ErrorCode, error: impl Into<String>) -> Self {
         ApiError {
-            status: status.as_u16(),
-            code: code.to_string(),
+            status: code.status().as_u16(),
+            code,
             error: error.into(),
         }
     }
 
     fn stopping() -> Self {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "daemon_stopping",
-            "the daemon is stopping",
-        )
+        ApiError::new(ErrorCode::DaemonStopping, "the daemon is stopping")
     }
 }
 
@@ -231,8 +268,7 @@ impl ControlState {
                 .map(|s| vec![s])
                 .ok_or_else(|| {
                     ApiError::new(
-                        StatusCode::NOT_FOUND,
-                        "unknown_service",
+                        ErrorCode::UnknownService,
                         format!("there is no service named '{name}'"),
                     )
                 }),
@@ -243,8 +279,7 @@ impl ControlState {
                     .collect();
                 if found.is_empty() {
                     Err(ApiError::new(
-                        StatusCode::NOT_FOUND,
-                        "unknown_group",
+                        ErrorCode::UnknownGroup,
                         format!("there is no group named '{group}'"),
                     ))
                 } else {
@@ -261,14 +296,13 @@ impl ControlState {
         let checks = self.resolve(&target)?;
         let (passive, names): (Vec<_>, Vec<_>) = checks
             .into_iter()
-            .partition(|s| action.touches_service() && s.mode == "passive");
+            .partition(|s| action.touches_service() && s.mode == Mode::Passive);
         let refused: Vec<String> = passive.into_iter().map(|s| s.name).collect();
         if let (Target::Service(name), false) = (&target, refused.is_empty())
             && name != "all"
         {
             return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "passive",
+                ErrorCode::Passive,
                 format!(
                     "'{name}' is in passive mode: Warden does not {} it",
                     action.word()
@@ -294,11 +328,7 @@ impl ControlState {
         self.send(Request::Reload(reply)).await?;
         match answer.await.map_err(|_| ApiError::stopping())? {
             Ok(()) => Ok(()),
-            Err(why) => Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "reload_failed",
-                why,
-            )),
+            Err(why) => Err(ApiError::new(ErrorCode::ReloadFailed, why.to_string())),
         }
     }
 
@@ -321,5 +351,30 @@ impl ControlState {
             .send(request)
             .await
             .map_err(|_| ApiError::stopping())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_the_readme_words_and_choose_the_http_status() {
+        let table = [
+            (ErrorCode::UnknownService, "unknown_service", 404),
+            (ErrorCode::UnknownGroup, "unknown_group", 404),
+            (ErrorCode::Passive, "passive", 409),
+            (ErrorCode::ReloadFailed, "reload_failed", 422),
+            (ErrorCode::DaemonStopping, "daemon_stopping", 503),
+            (ErrorCode::BadRequest, "bad_request", 400),
+        ];
+        for (code, word, status) in table {
+            let e = ApiError::new(code, "words");
+            let json = serde_json::to_value(&e).unwrap();
+            assert_eq!(json, serde_json::json!({"code": word, "error": "words"}));
+            assert_eq!(e.status, status, "{word}");
+            let back: ApiError = serde_json::from_value(json).unwrap();
+            assert_eq!(back.code, code);
+        }
     }
 }

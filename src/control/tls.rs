@@ -1,7 +1,7 @@
 //! TLS for the TCP interface: rustls settings from `with ssl { pemfile: F }`
 //! or `{ pemchain: F, pemkey: K }`, read each time the interface is set up.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio_rustls::rustls::ServerConfig;
@@ -9,10 +9,36 @@ use tokio_rustls::rustls::pki_types::pem::PemObject as _;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use warden_config::model::SslOptions;
 
+/// Why the TCP interface cannot be given TLS.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("ssl needs a certificate: pemfile, or pemchain and pemkey")]
+    NoCertificateOption,
+    #[error("cannot read the certificate {}: {source}", path.display())]
+    ReadCertificate {
+        path: PathBuf,
+        source: tokio_rustls::rustls::pki_types::pem::Error,
+    },
+    #[error("no certificate in {}", .0.display())]
+    NoCertificate(PathBuf),
+    #[error("no private key in {}: {source}", path.display())]
+    NoKey {
+        path: PathBuf,
+        source: tokio_rustls::rustls::pki_types::pem::Error,
+    },
+    #[error("TLS setup: {0}")]
+    Setup(tokio_rustls::rustls::Error),
+    #[error("the certificate in {} is not usable: {source}", path.display())]
+    Unusable {
+        path: PathBuf,
+        source: tokio_rustls::rustls::Error,
+    },
+}
+
 /// The TLS settings from `with ssl { pemfile: F }` (certificate and key in
 /// one file, as Monit has it) or `{ pemchain: F, pemkey: K }`; None without
 /// `ssl`. An option Warden cannot honour is a warning.
-pub fn tls_config(ssl: Option<&SslOptions>) -> Result<Option<Arc<ServerConfig>>, String> {
+pub fn tls_config(ssl: Option<&SslOptions>) -> Result<Option<Arc<ServerConfig>>, TlsError> {
     let Some(ssl) = ssl.filter(|s| s.enabled) else {
         return Ok(None);
     };
@@ -26,31 +52,39 @@ pub fn tls_config(ssl: Option<&SslOptions>) -> Result<Option<Arc<ServerConfig>>,
     let (chain, key) = match (get("pemchain"), get("pemkey"), get("pemfile")) {
         (Some(chain), Some(key), _) => (chain, key),
         (_, _, Some(file)) => (file, file),
-        _ => return Err("ssl needs a certificate: pemfile, or pemchain and pemkey".into()),
+        _ => return Err(TlsError::NoCertificateOption),
     };
     if get("clientpemfile").is_some() {
         tracing::warn!("ssl clientpemfile: client certificates are not supported yet; ignored");
     }
     let certs = certificates(chain)?;
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| format!("no private key in {}: {e}", key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|source| TlsError::NoKey {
+        path: key.to_path_buf(),
+        source,
+    })?;
     let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup: {e}"))?
+        .map_err(TlsError::Setup)?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| format!("the certificate in {} is not usable: {e}", chain.display()))?;
+        .map_err(|source| TlsError::Unusable {
+            path: chain.to_path_buf(),
+            source,
+        })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Some(Arc::new(config)))
 }
 
-fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("cannot read the certificate {}: {e}", path.display()))?;
+        .map_err(|source| TlsError::ReadCertificate {
+            path: path.to_path_buf(),
+            source,
+        })?;
     if certs.is_empty() {
-        return Err(format!("no certificate in {}", path.display()));
+        return Err(TlsError::NoCertificate(path.to_path_buf()));
     }
     Ok(certs)
 }
@@ -95,7 +129,10 @@ mod tests {
         ];
         for (options, want) in table {
             let err = tls_config(Some(&options)).unwrap_err();
-            assert!(err.contains(want), "{err:?} should say {want:?}");
+            assert!(
+                err.to_string().contains(want),
+                "{err:?} should say {want:?}"
+            );
         }
     }
 
@@ -126,6 +163,7 @@ mod tests {
         assert!(
             tls_config(Some(&no_key))
                 .unwrap_err()
+                .to_string()
                 .contains("no private key")
         );
     }

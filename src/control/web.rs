@@ -19,7 +19,7 @@ use serde::Deserialize;
 use warden_engine::ServiceStatus;
 
 use super::auth::Viewer;
-use super::{Action, ControlState, Target};
+use super::{Action, ControlState, ErrorCode, Target};
 
 const CSS: &str = include_str!("page.css");
 /// Seconds between the page's own reloads.
@@ -121,7 +121,7 @@ async fn act(State(page): State<Page>, Form(form): Form<ActionForm>) -> Response
         Ok(r) if !r.failed.is_empty() => "failed",
         Ok(r) if !r.refused.is_empty() => "refused",
         Ok(_) => "done",
-        Err(e) if e.code == "passive" => "refused",
+        Err(e) if e.code == ErrorCode::Passive => "refused",
         Err(_) => "error",
     };
     tracing::info!(

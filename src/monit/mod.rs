@@ -69,7 +69,7 @@ fn run_invocation(inv: Invocation) -> ExitCode {
     }
     let path = match control_file(inv.control.as_deref()) {
         Ok(p) => p,
-        Err(line) => return fail(&line),
+        Err(e) => return fail(&e.to_string()),
     };
     let source = ControlFile {
         path,
@@ -110,26 +110,33 @@ fn run_invocation(inv: Invocation) -> ExitCode {
     verbs::run(&source, verb, asked)
 }
 
+/// Why there is no control file to read, in Monit's words.
+#[derive(Debug, thiserror::Error)]
+enum ControlFileError {
+    #[error("The control file '{}' does not exist at {}", given.display(), cwd.display())]
+    Missing { given: PathBuf, cwd: PathBuf },
+    #[error("The control file '{}' is not a file", .0.display())]
+    NotAFile(PathBuf),
+    #[error("Cannot find the control file at {}", .0.join(", "))]
+    NotFound(Vec<String>),
+}
+
 /// `-c FILE` as Monit checks it, or Warden's default locations.
-fn control_file(given: Option<&Path>) -> Result<PathBuf, String> {
+fn control_file(given: Option<&Path>) -> Result<PathBuf, ControlFileError> {
     match given {
         Some(p) if p.is_file() => Ok(p.to_path_buf()),
-        Some(p) if !p.exists() && p.is_relative() => {
-            let cwd = std::env::current_dir().unwrap_or_default();
-            Err(format!(
-                "The control file '{}' does not exist at {}",
-                p.display(),
-                cwd.display()
-            ))
-        }
-        Some(p) => Err(format!("The control file '{}' is not a file", p.display())),
+        Some(p) if !p.exists() && p.is_relative() => Err(ControlFileError::Missing {
+            given: p.to_path_buf(),
+            cwd: std::env::current_dir().unwrap_or_default(),
+        }),
+        Some(p) => Err(ControlFileError::NotAFile(p.to_path_buf())),
         None => crate::cli::control_file(None).ok_or_else(|| {
             let home = std::env::var_os("HOME").map(PathBuf::from);
             let places: Vec<String> = warden_config::default_locations(home.as_deref())
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect();
-            format!("Cannot find the control file at {}", places.join(", "))
+            ControlFileError::NotFound(places)
         }),
     }
 }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use warden::control::client::{Client, ClientError};
 use warden::control::render;
-use warden::control::{Action, Target};
+use warden::control::{Action, ErrorCode, Target};
 use warden_engine::ServiceStatus;
 
 use super::{NOT_RUNNING, fail};
@@ -196,11 +196,11 @@ async fn act(client: &Client, action: Action, asked: &Asked) -> Outcome {
         (None, None) => return Err("no service given".into()),
     };
     let report = client.act(action, &target).await.map_err(|e| match e {
-        ClientError::Api(a) if a.code == "unknown_service" => {
+        ClientError::Api(a) if a.code == ErrorCode::UnknownService => {
             let name = asked.arg.clone().unwrap_or_default();
             format!("There is no service named \"{name}\"")
         }
-        ClientError::Api(a) if a.code == "unknown_group" => {
+        ClientError::Api(a) if a.code == ErrorCode::UnknownGroup => {
             let group = asked.group.clone().unwrap_or_default();
             format!("Group '{group}' not found")
         }

@@ -20,6 +20,22 @@ pub struct ActionContext {
     pub pid: Option<u32>,
 }
 
+/// Why a program could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the program is empty")]
+    Empty,
+    #[error("cannot read {db}: {source}")]
+    Database {
+        db: &'static str,
+        source: std::io::Error,
+    },
+    #[error("unknown user or group '{0}'")]
+    UnknownName(String),
+    #[error("{0}")]
+    Spawn(#[from] std::io::Error),
+}
+
 /// How a program run ended.
 #[derive(Debug)]
 pub enum RunOutcome {
@@ -51,9 +67,7 @@ impl RunOutcome {
 /// Runs `program` to its end or its timeout (`default` when it has none).
 pub async fn run(program: &Program, ctx: &ActionContext, default: Duration) -> RunOutcome {
     let timeout = program.timeout.unwrap_or(default);
-    let mut child = match command(program, ctx)
-        .and_then(|mut c| c.spawn().map_err(|e| e.to_string()))
-    {
+    let mut child = match command(program, ctx).and_then(|mut c| Ok(c.spawn()?)) {
         Ok(c) => c,
         Err(e) => return RunOutcome::NotStarted(format!("cannot run '{}': {e}", program.command)),
     };
@@ -78,8 +92,8 @@ fn kill_group(pid: Option<u32>) {
     let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
 }
 
-fn command(program: &Program, ctx: &ActionContext) -> Result<tokio::process::Command, String> {
-    let (exe, args) = program.argv.split_first().ok_or("the program is empty")?;
+fn command(program: &Program, ctx: &ActionContext) -> Result<tokio::process::Command, StartError> {
+    let (exe, args) = program.argv.split_first().ok_or(StartError::Empty)?;
     let mut cmd = tokio::process::Command::new(exe);
     cmd.args(args)
         .stdin(Stdio::null())
@@ -123,17 +137,17 @@ fn environment(ctx: &ActionContext) -> Vec<(&'static str, String)> {
 }
 
 /// A user or group name to its number, from a passwd-style file.
-fn resolve(who: &UserRef, db: &str) -> Result<u32, String> {
+fn resolve(who: &UserRef, db: &'static str) -> Result<u32, StartError> {
     let name = match who {
         UserRef::Id(id) => return Ok(*id),
         UserRef::Name(n) => n,
     };
-    let text = std::fs::read_to_string(db).map_err(|e| format!("cannot read {db}: {e}"))?;
+    let text = std::fs::read_to_string(db).map_err(|source| StartError::Database { db, source })?;
     text.lines()
         .map(|l| l.split(':').collect::<Vec<_>>())
         .find(|f| f.first() == Some(&name.as_str()))
         .and_then(|f| f.get(2).and_then(|id| id.parse().ok()))
-        .ok_or_else(|| format!("unknown user or group '{name}'"))
+        .ok_or_else(|| StartError::UnknownName(name.clone()))
 }
 
 #[cfg(test)]
@@ -226,9 +240,15 @@ mod tests {
 
     #[test]
     fn users_resolve_by_name_and_number() {
-        assert_eq!(resolve(&UserRef::Name("root".into()), "/etc/passwd"), Ok(0));
-        assert_eq!(resolve(&UserRef::Id(12), "/etc/passwd"), Ok(12));
-        assert!(resolve(&UserRef::Name("no-such-user-x".into()), "/etc/passwd").is_err());
+        assert_eq!(
+            resolve(&UserRef::Name("root".into()), "/etc/passwd").ok(),
+            Some(0)
+        );
+        assert_eq!(resolve(&UserRef::Id(12), "/etc/passwd").ok(), Some(12));
+        assert!(matches!(
+            resolve(&UserRef::Name("no-such-user-x".into()), "/etc/passwd"),
+            Err(StartError::UnknownName(_))
+        ));
     }
 
     fn process_alive(pid: i32) -> bool {

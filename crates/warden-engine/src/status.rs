@@ -67,7 +67,7 @@ pub struct ServiceStatus {
     pub failing: Option<EventKind>,
     pub monitoring: MonitoringStatus,
     /// `active`, `passive` or `manual`.
-    pub mode: String,
+    pub mode: Mode,
     pub groups: Vec<String>,
     /// The probe's last words (`process is running with pid 42`).
     pub reason: Option<String>,
@@ -172,7 +172,7 @@ impl ServiceStatus {
 #[derive(Debug, Clone, Default)]
 struct Fixed {
     kind: String,
-    mode: String,
+    mode: Mode,
     groups: Vec<String>,
     window: Option<u32>,
     /// The check's period, to read the state's cycle as of now.
@@ -459,11 +459,6 @@ impl CheckTask {
 }
 
 fn fixed(check: &Check, cycle: Duration, onreboot: Option<OnReboot>) -> Fixed {
-    let mode = match check.mode {
-        Mode::Active => "active",
-        Mode::Passive => "passive",
-        Mode::Manual => "manual",
-    };
     // As Monit 5.33: `mode manual` means `onreboot laststate` unless the
     // check says otherwise, and comes before the global setting.
     let manual = (check.mode == Mode::Manual).then_some(OnReboot::Laststate);
@@ -475,7 +470,7 @@ fn fixed(check: &Check, cycle: Duration, onreboot: Option<OnReboot>) -> Fixed {
     Fixed {
         on_reboot,
         kind: check.kind.type_name().to_string(),
-        mode: mode.to_string(),
+        mode: check.mode,
         groups: check.groups.clone(),
         window: check.rules.iter().find_map(|r| match r.test.value {
             Test::Restarts { cycles, .. } => Some(cycles),
@@ -527,7 +522,7 @@ fn build(name: &str, fixed: &Fixed, seen: &Seen, state: &crate::CheckState) -> S
         ok,
         failing,
         monitoring,
-        mode: fixed.mode.clone(),
+        mode: fixed.mode,
         groups: fixed.groups.clone(),
         reason: seen.subject.as_ref().map(|(_, _, r)| r.clone()),
         pid: seen.pid,
@@ -619,7 +614,7 @@ mod tests {
         assert_eq!(names, ["web", "db"]);
         assert_eq!(all[0].status, "Initializing");
         assert_eq!(all[0].groups, ["www"]);
-        assert_eq!(all[1].mode, "passive");
+        assert_eq!(all[1].mode, Mode::Passive);
         assert!(all[0].ok);
     }
 

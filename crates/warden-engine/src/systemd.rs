@@ -6,6 +6,22 @@ use std::process::Stdio;
 
 use warden_probes::{BoxFuture, Outcome, Probe, ProcessFacts, Status, procfs};
 
+/// Why systemd did not say the unit's main pid.
+#[derive(Debug, thiserror::Error)]
+enum MainPidError {
+    #[error("no systemctl command")]
+    NoCommand,
+    #[error("cannot run systemctl: {0}")]
+    Run(std::io::Error),
+    #[error("systemctl show {unit} failed: {status}")]
+    Failed {
+        unit: String,
+        status: std::process::ExitStatus,
+    },
+    #[error("systemctl gave no main pid for {unit}: {word:?}")]
+    NoPid { unit: String, word: String },
+}
+
 #[derive(Debug)]
 pub struct UnitProbe {
     unit: String,
@@ -21,8 +37,11 @@ impl UnitProbe {
         }
     }
 
-    async fn main_pid(&self) -> Result<u32, String> {
-        let (exe, first) = self.systemctl.split_first().ok_or("no systemctl command")?;
+    async fn main_pid(&self) -> Result<u32, MainPidError> {
+        let (exe, first) = self
+            .systemctl
+            .split_first()
+            .ok_or(MainPidError::NoCommand)?;
         let out = tokio::process::Command::new(exe)
             .args(first)
             .args(["show", "--property=MainPID", "--value", &self.unit])
@@ -31,18 +50,20 @@ impl UnitProbe {
             .kill_on_drop(true)
             .output()
             .await
-            .map_err(|e| format!("cannot run systemctl: {e}"))?;
+            .map_err(MainPidError::Run)?;
         if !out.status.success() {
-            return Err(format!(
-                "systemctl show {} failed: {}",
-                self.unit, out.status
-            ));
+            return Err(MainPidError::Failed {
+                unit: self.unit.clone(),
+                status: out.status,
+            });
         }
         let text = String::from_utf8_lossy(&out.stdout);
         // `--value` prints the bare number; older systemctl prints `MainPID=N`.
         let word = text.trim().trim_start_matches("MainPID=");
-        word.parse()
-            .map_err(|_| format!("systemctl gave no main pid for {}: {word:?}", self.unit))
+        word.parse().map_err(|_| MainPidError::NoPid {
+            unit: self.unit.clone(),
+            word: word.to_string(),
+        })
     }
 
     fn outcome(&self, pid: u32) -> Outcome {
@@ -84,7 +105,7 @@ impl Probe for UnitProbe {
         Box::pin(async move {
             match self.main_pid().await {
                 Ok(pid) => self.outcome(pid),
-                Err(why) => Outcome::failed(Status::Error, why),
+                Err(why) => Outcome::failed(Status::Error, why.to_string()),
             }
         })
     }

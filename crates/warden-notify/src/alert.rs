@@ -1,5 +1,5 @@
 //! What an alert carries: a snapshot of one engine event in words (what the
-//! queue stores and the sinks render), where it goes (a [`Sink`]), and the
+//! queue stores and the sinks render), where it goes (a [`Destination`]), and the
 //! event Monit's `on { ... }` filters see each kind of event as.
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -8,31 +8,36 @@ use serde::{Deserialize, Serialize};
 use warden_config::model::FilterEvent;
 use warden_engine::{Event, EventKind};
 
-/// Where an alert goes.
+/// Where an alert goes: a [`Sink`](crate::sink::Sink) by name and an
+/// address on it (an e-mail recipient, a webhook URL). Stored as
+/// `{"to": "mail", "address": "ops@example.com"}` in queue entries and the
+/// alert state.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "to", content = "address", rename_all = "snake_case")]
-pub enum Sink {
-    /// An e-mail recipient.
-    Mail(String),
-    /// A webhook URL (`set alert webhook URL`).
-    Webhook(String),
+pub struct Destination {
+    /// The sink's name.
+    pub to: String,
+    pub address: String,
 }
 
-impl Sink {
+impl Destination {
+    pub fn new(to: &str, address: impl Into<String>) -> Self {
+        Destination {
+            to: to.to_string(),
+            address: address.into(),
+        }
+    }
+
     /// A stable text key, used in the alert state file and in logs.
     pub fn key(&self) -> String {
-        match self {
-            Sink::Mail(a) => format!("mail:{a}"),
-            Sink::Webhook(u) => format!("webhook:{u}"),
-        }
+        format!("{}:{}", self.to, self.address)
     }
 }
 
-impl std::fmt::Display for Sink {
+impl std::fmt::Display for Destination {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Sink::Mail(a) => write!(f, "{a}"),
-            Sink::Webhook(u) => write!(f, "webhook {u}"),
+        match crate::sink::find(&self.to) {
+            Some(sink) => f.write_str(&sink.describe(&self.address)),
+            None => write!(f, "{} {}", self.to, self.address),
         }
     }
 }

@@ -12,10 +12,9 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{Notify, watch};
 use warden_config::model::Settings;
 
-use crate::alert::{AlertEvent, Sink, millis};
-use crate::format::render;
-use crate::mail::SendError;
+use crate::alert::{AlertEvent, Destination, millis};
 use crate::queue::{Entry, Queue};
+use crate::sink::{Outgoing, SendError};
 
 /// An alert waits this long after its last event for more to fold in.
 pub const QUIET: Duration = Duration::from_millis(1500);
@@ -29,7 +28,7 @@ pub const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// The entries that go out together as one alert.
 #[derive(Debug)]
 pub struct Group {
-    pub sink: Sink,
+    pub sink: Destination,
     pub root: String,
     pub entries: Vec<Entry>,
 }
@@ -98,10 +97,7 @@ pub struct Dispatcher {
     pub queue: Arc<Queue>,
     pub settings: watch::Receiver<Arc<Settings>>,
     pub wake: Arc<Notify>,
-    /// Built on the first webhook delivery: a TLS client loads the system's
-    /// root certificates, memory a daemon without webhooks never needs.
-    client: Option<reqwest::Client>,
-    retries: HashMap<Sink, Retry>,
+    retries: HashMap<Destination, Retry>,
 }
 
 impl Dispatcher {
@@ -114,7 +110,6 @@ impl Dispatcher {
             queue,
             settings,
             wake,
-            client: None,
             retries: HashMap::new(),
         }
     }
@@ -200,38 +195,24 @@ impl Dispatcher {
         }
     }
 
-    async fn send(&mut self, group: &Group) -> Result<String, SendError> {
-        let events = group.events();
-        match &group.sink {
-            Sink::Mail(to) => {
-                let template = group
-                    .entries
-                    .iter()
-                    .find_map(|e| e.template.clone())
-                    .unwrap_or_default();
-                let mail = render(&template, &events)
-                    .ok_or_else(|| SendError::Permanent("empty alert".into()))?;
-                let settings = self.settings.borrow().clone();
-                crate::mail::send(&settings, to, &mail).await
-            }
-            Sink::Webhook(url) => {
-                let reminder = group.entries.iter().all(|e| e.reminder);
-                let body = crate::webhook::payload(&events, reminder);
-                let client = match &self.client {
-                    Some(client) => client.clone(),
-                    None => {
-                        let client = reqwest::Client::builder()
-                            .user_agent(concat!("warden/", env!("CARGO_PKG_VERSION")))
-                            .build()
-                            .map_err(|e| {
-                                SendError::Temporary(format!("cannot set up HTTP: {e}"))
-                            })?;
-                        self.client.insert(client).clone()
-                    }
-                };
-                crate::webhook::post(&client, url, &body).await
-            }
-        }
+    /// Hands the group to its sink; a sink this Warden does not have (a
+    /// queue written by another version) never will be: given up.
+    async fn send(&self, group: &Group) -> Result<String, SendError> {
+        let Some(sink) = crate::sink::find(&group.sink.to) else {
+            return Err(SendError::Permanent(format!(
+                "Warden has no alert sink called '{}'",
+                group.sink.to
+            )));
+        };
+        let settings = self.settings.borrow().clone();
+        let alert = Outgoing {
+            address: &group.sink.address,
+            events: group.events(),
+            template: group.entries.iter().find_map(|e| e.template.as_ref()),
+            reminder: group.entries.iter().all(|e| e.reminder),
+            settings: &settings,
+        };
+        sink.deliver(alert).await
     }
 
     fn remove(&self, group: &Group) {
@@ -263,7 +244,7 @@ mod tests {
         let mut consequence = entry("web", 1_000);
         consequence.root = "db".into();
         let mut other_sink = entry("db", 1_100);
-        other_sink.sink = Sink::Webhook("http://127.0.0.1:1/".into());
+        other_sink.sink = Destination::new("webhook", "http://127.0.0.1:1/");
         let g = groups(vec![consequence, entry("db", 1_200), other_sink]);
         assert_eq!(g.len(), 2);
         let services: Vec<&str> = g[0].events().iter().map(|e| e.service.as_str()).collect();

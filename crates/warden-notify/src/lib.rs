@@ -1,5 +1,5 @@
-//! Alerts: e-mail (lettre) and webhooks (reqwest) behind a durable on-disk
-//! queue. [`Notifier::start`] runs two tasks beside the engine: one reads
+//! Alerts: e-mail (lettre) and webhooks (reqwest), each a [`Sink`] (see
+//! [`sink`]), behind a durable on-disk queue. [`Notifier::start`] runs two tasks beside the engine: one reads
 //! the event bus and decides which events become alerts ([`decide`]),
 //! writing each to the queue first ([`queue`]); the other delivers the queue
 //! with retries ([`deliver`]). Neither ever blocks a check.
@@ -17,6 +17,7 @@ pub mod mail;
 pub mod memory;
 pub mod queue;
 pub mod route;
+pub mod sink;
 pub mod webhook;
 
 use std::path::{Path, PathBuf};
@@ -30,8 +31,8 @@ use warden_config::Config;
 use warden_config::model::Settings;
 use warden_engine::EventBus;
 
-pub use alert::{AlertEvent, Sink};
-pub use mail::SendError;
+pub use alert::{AlertEvent, Destination};
+pub use sink::{SendError, Sink};
 
 /// The running alert machinery; stop it with [`Notifier::stop`].
 #[derive(Debug)]

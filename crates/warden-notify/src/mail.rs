@@ -3,7 +3,8 @@
 //! over to the next), plain, STARTTLS (`using tls`) or TLS from the first
 //! byte (`using ssl`), certificates verified unless the server's options say
 //! otherwise (`{ cacertificatefile: PATH }` trusts that CA only; `verify:
-//! disable` or `selfsigned: allow` accept any certificate).
+//! disable` or `selfsigned: allow` accept any certificate). [`MAIL`] is
+//! the mail [`Sink`]: who the recipients of a service are, and sending.
 
 use std::time::Duration;
 
@@ -13,34 +14,101 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use warden_config::model::{MailSecurity, MailServer, Settings};
+use warden_config::model::{AlertRecipient, Check, MailSecurity, MailServer, Settings};
 
-use crate::format::Mail;
+use crate::alert::Destination;
+use crate::format::{Mail, Template, render};
+use crate::route::{Target, bare_address};
+pub use crate::sink::SendError;
+use crate::sink::{BoxFuture, Outgoing, Sink};
 
 /// Monit's default when `with timeout` is not given.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Why a delivery did not happen: worth retrying or not.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SendError {
-    /// The next attempt may work (server down, timeout, 4xx).
-    Temporary(String),
-    /// It never will (bad address, 5xx rejection): give up.
-    Permanent(String),
+/// The mail sink.
+#[derive(Debug)]
+pub struct MailSink;
+
+pub static MAIL: MailSink = MailSink;
+
+impl Sink for MailSink {
+    fn name(&self) -> &'static str {
+        "mail"
+    }
+
+    /// Logs name a recipient by its address alone.
+    fn describe(&self, address: &str) -> String {
+        address.to_string()
+    }
+
+    /// The global `set alert` recipients less the check's `noalert`
+    /// addresses, plus its own `alert` lines (its own line wins for an
+    /// address given twice).
+    fn targets(&self, s: &Settings, check: Option<&Check>) -> Vec<Target> {
+        let recipients: Vec<&AlertRecipient> = match check {
+            Some(c) => s
+                .alerts
+                .iter()
+                .filter(|a| !c.alerts.iter().any(|own| own.address == a.address))
+                .filter(|a| {
+                    !c.noalerts
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(&a.address))
+                })
+                .chain(&c.alerts)
+                .collect(),
+            None => s.alerts.iter().collect(),
+        };
+        recipients
+            .into_iter()
+            .map(|a| Target {
+                sink: Destination::new(self.name(), bare_address(&a.address)),
+                template: Some(Template::resolve(&s.mail_format, a.mail_format.as_ref())),
+                reminder_cycles: a.reminder_cycles.filter(|n| *n > 0),
+                filter: a.filter.clone(),
+            })
+            .collect()
+    }
+
+    fn deliver<'a>(&'a self, alert: Outgoing<'a>) -> BoxFuture<'a, Result<String, SendError>> {
+        Box::pin(async move {
+            let template = alert.template.cloned().unwrap_or_default();
+            let mail = render(&template, &alert.events)
+                .ok_or_else(|| SendError::Permanent("empty alert".into()))?;
+            send(alert.settings, alert.address, &mail).await
+        })
+    }
 }
 
-impl std::fmt::Display for SendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SendError::Temporary(s) | SendError::Permanent(s) => f.write_str(s),
-        }
-    }
+/// Why a mail cannot be written or a server cannot be set up for it.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("the {what} address '{address}' is not valid: {source}")]
+    Address {
+        what: &'static str,
+        address: String,
+        source: lettre::address::AddressError,
+    },
+    #[error("{0}")]
+    Message(#[from] lettre::error::Error),
+    #[error("cannot read the CA certificate file {file}: {source}")]
+    CaFile {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("the CA certificate file {file} is not PEM: {source}")]
+    CaPem {
+        file: String,
+        source: lettre::transport::smtp::Error,
+    },
+    #[error("{}", chain(.0))]
+    Tls(lettre::transport::smtp::Error),
 }
 
 /// Sends `mail` to `to` through the first server that takes it; returns
 /// the server's answer (`127.0.0.1:2525: 250 OK`).
 pub async fn send(settings: &Settings, to: &str, mail: &Mail) -> Result<String, SendError> {
-    let message = message(to, mail).map_err(SendError::Permanent)?;
+    let message = message(to, mail).map_err(|e| SendError::Permanent(e.to_string()))?;
     let fallback;
     let servers = if settings.mailservers.is_empty() {
         // Monit's default: the local mail server.
@@ -73,10 +141,13 @@ pub async fn send(settings: &Settings, to: &str, mail: &Mail) -> Result<String, 
     Err(SendError::Temporary(failures.join("; ")))
 }
 
-fn message(to: &str, mail: &Mail) -> Result<Message, String> {
-    let mailbox = |what: &str, a: &str| {
-        a.parse::<Mailbox>()
-            .map_err(|e| format!("the {what} address '{a}' is not valid: {e}"))
+fn message(to: &str, mail: &Mail) -> Result<Message, MailError> {
+    let mailbox = |what: &'static str, a: &str| {
+        a.parse::<Mailbox>().map_err(|source| MailError::Address {
+            what,
+            address: a.to_string(),
+            source,
+        })
     };
     let mut b = Message::builder()
         .from(mailbox("from", &mail.from)?)
@@ -86,7 +157,7 @@ fn message(to: &str, mail: &Mail) -> Result<Message, String> {
     if let Some(r) = &mail.reply_to {
         b = b.reply_to(mailbox("reply-to", r)?);
     }
-    b.body(mail.body.clone()).map_err(|e| e.to_string())
+    Ok(b.body(mail.body.clone())?)
 }
 
 fn port(server: &MailServer) -> u16 {
@@ -112,7 +183,7 @@ fn localhost() -> MailServer {
 fn transport(
     server: &MailServer,
     hello: Option<&str>,
-) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
     let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&server.host)
         .port(port(server))
         .timeout(Some(server.timeout.unwrap_or(DEFAULT_TIMEOUT)));
@@ -131,7 +202,7 @@ fn transport(
 }
 
 /// TLS parameters from the server's `{ ... }` options.
-fn tls(server: &MailServer) -> Result<TlsParameters, String> {
+fn tls(server: &MailServer) -> Result<TlsParameters, MailError> {
     let options = server.ssl.as_ref().map_or(&[][..], |s| &s.options[..]);
     let get = |key: &str| {
         options
@@ -144,10 +215,14 @@ fn tls(server: &MailServer) -> Result<TlsParameters, String> {
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("cacertificatefile"))
     {
-        let pem = std::fs::read(file)
-            .map_err(|e| format!("cannot read the CA certificate file {file}: {e}"))?;
-        let cert = Certificate::from_pem(&pem)
-            .map_err(|e| format!("the CA certificate file {file} is not PEM: {e}"))?;
+        let pem = std::fs::read(file).map_err(|source| MailError::CaFile {
+            file: file.clone(),
+            source,
+        })?;
+        let cert = Certificate::from_pem(&pem).map_err(|source| MailError::CaPem {
+            file: file.clone(),
+            source,
+        })?;
         b = b
             .certificate_store(CertificateStore::None)
             .add_root_certificate(cert);
@@ -156,7 +231,7 @@ fn tls(server: &MailServer) -> Result<TlsParameters, String> {
     {
         b = b.dangerous_accept_invalid_certs(true);
     }
-    b.build_rustls().map_err(|e| chain(&e))
+    b.build_rustls().map_err(MailError::Tls)
 }
 
 /// An error with its causes (`connection error: invalid peer certificate:
@@ -203,7 +278,11 @@ mod tests {
     #[test]
     fn a_bad_address_is_a_clear_error() {
         let err = message("not an address", &mail("warden@box")).unwrap_err();
-        assert!(err.contains("recipient address 'not an address'"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("recipient address 'not an address'"),
+            "{err}"
+        );
     }
 
     #[tokio::test]

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::alert::{AlertEvent, Sink};
+use crate::alert::{AlertEvent, Destination};
 
 /// One failure alerted to one sink and not yet recovered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Remembered {
-    pub sink: Sink,
+    pub sink: Destination,
     /// The failure as alerted (reminders repeat it).
     pub event: AlertEvent,
     /// When it was last sent (first alert or reminder), ms since the epoch.
@@ -59,11 +59,11 @@ impl Memory {
     }
 
     /// The failure last alerted to `sink` about `service`, if it still stands.
-    pub fn failing(&self, service: &str, sink: &Sink) -> Option<&Remembered> {
+    pub fn failing(&self, service: &str, sink: &Destination) -> Option<&Remembered> {
         self.services.get(service)?.iter().find(|r| &r.sink == sink)
     }
 
-    pub fn set_failing(&mut self, sink: &Sink, event: &AlertEvent, now_ms: u64) {
+    pub fn set_failing(&mut self, sink: &Destination, event: &AlertEvent, now_ms: u64) {
         let list = self.services.entry(event.service.clone()).or_default();
         list.retain(|r| &r.sink != sink);
         list.push(Remembered {
@@ -75,7 +75,7 @@ impl Memory {
     }
 
     /// Forgets the failure told to `sink`; returns it.
-    pub fn clear(&mut self, service: &str, sink: &Sink) -> Option<Remembered> {
+    pub fn clear(&mut self, service: &str, sink: &Destination) -> Option<Remembered> {
         let list = self.services.get_mut(service)?;
         let at = list.iter().position(|r| &r.sink == sink)?;
         let gone = list.remove(at);
@@ -87,7 +87,7 @@ impl Memory {
     }
 
     /// Records that a reminder went out.
-    pub fn reminded(&mut self, service: &str, sink: &Sink, now_ms: u64) {
+    pub fn reminded(&mut self, service: &str, sink: &Destination, now_ms: u64) {
         if let Some(r) = self
             .services
             .get_mut(service)
@@ -138,7 +138,7 @@ mod tests {
     fn a_failure_alerted_is_remembered_across_a_restart() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.alerts");
-        let sink = Sink::Mail("ops@example.com".into());
+        let sink = Destination::new("mail", "ops@example.com");
         let mut m = Memory::open(Some(&path));
         m.set_failing(&sink, &entry("web", 5).event, 5);
         let again = Memory::open(Some(&path));
@@ -149,7 +149,7 @@ mod tests {
         );
         assert!(
             again
-                .failing("web", &Sink::Mail("other@example.com".into()))
+                .failing("web", &Destination::new("mail", "other@example.com"))
                 .is_none()
         );
     }
@@ -158,7 +158,7 @@ mod tests {
     fn a_cleared_failure_is_gone_from_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.alerts");
-        let sink = Sink::Webhook("http://127.0.0.1:1/".into());
+        let sink = Destination::new("webhook", "http://127.0.0.1:1/");
         let mut m = Memory::open(Some(&path));
         m.set_failing(&sink, &entry("web", 5).event, 5);
         assert!(m.clear("web", &sink).is_some());

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::alert::{AlertEvent, Sink};
+use crate::alert::{AlertEvent, Destination};
 use crate::format::Template;
 
 /// One queued alert: one event for one sink.
@@ -20,7 +20,7 @@ pub struct Entry {
     pub id: String,
     /// When it was queued, milliseconds since the epoch.
     pub queued_ms: u64,
-    pub sink: Sink,
+    pub sink: Destination,
     /// The service whose mail this event belongs in: itself, or the
     /// dependency whose failure caused it.
     pub root: String,
@@ -156,7 +156,7 @@ pub(crate) mod tests {
         Entry {
             id: String::new(),
             queued_ms,
-            sink: Sink::Mail("ops@example.com".into()),
+            sink: Destination::new("mail", "ops@example.com"),
             root: service.into(),
             reminder: false,
             event: AlertEvent {

@@ -1,24 +1,27 @@
-//! Who hears about what: a service's recipients are the global `set alert`
-//! ones (less its `noalert` addresses) plus its own `alert` lines (its own
-//! line wins for an address given twice), then every `set alert webhook`;
-//! each filtered by its `on { ... }` / `not on { ... }` list.
+//! Who hears about what: each sink in [`SINKS`] order names its targets
+//! for a service (mail: the global `set alert` recipients less its
+//! `noalert` addresses plus its own `alert` lines; then every `set alert
+//! webhook`), each filtered by its `on { ... }` / `not on { ... }` list.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use warden_config::Config;
-use warden_config::model::{AlertRecipient, Check, EventFilter, FilterEvent, NameIndex};
+use warden_config::model::{Check, EventFilter, FilterEvent, NameIndex};
 
-use crate::alert::Sink;
+use crate::alert::Destination;
 use crate::format::Template;
+use crate::sink::SINKS;
 
 /// One place an event goes, with how it is written and reminded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Target {
-    pub sink: Sink,
+    pub sink: Destination,
     pub template: Option<Template>,
     /// `with reminder on N cycles`.
     pub reminder_cycles: Option<u32>,
+    /// `[not] on { ... }`: the events it hears of.
+    pub filter: EventFilter,
 }
 
 /// The routing part of a configuration, rebuilt on every reload: read
@@ -51,36 +54,12 @@ impl Routes {
     /// None, every target regardless of filters (for recoveries, which go
     /// to whoever heard of the failure).
     pub fn targets(&self, service: &str, filter: Option<FilterEvent>) -> Vec<Target> {
-        let s = &self.config.settings;
-        let recipients: Vec<&AlertRecipient> = match self.check(service) {
-            Some(c) => s
-                .alerts
-                .iter()
-                .filter(|a| !c.alerts.iter().any(|own| own.address == a.address))
-                .filter(|a| {
-                    !c.noalerts
-                        .iter()
-                        .any(|n| n.eq_ignore_ascii_case(&a.address))
-                })
-                .chain(&c.alerts)
-                .collect(),
-            None => s.alerts.iter().collect(),
-        };
-        let ok = |f: &EventFilter| filter.is_none_or(|event| f.passes(event));
-        let mails = recipients
-            .into_iter()
-            .filter(|a| ok(&a.filter))
-            .map(|a| Target {
-                sink: Sink::Mail(bare_address(&a.address)),
-                template: Some(Template::resolve(&s.mail_format, a.mail_format.as_ref())),
-                reminder_cycles: a.reminder_cycles.filter(|n| *n > 0),
-            });
-        let hooks = s.webhooks.iter().filter(|w| ok(&w.filter)).map(|w| Target {
-            sink: Sink::Webhook(w.url.clone()),
-            template: None,
-            reminder_cycles: None,
-        });
-        mails.chain(hooks).collect()
+        let check = self.check(service);
+        SINKS
+            .iter()
+            .flat_map(|sink| sink.targets(&self.config.settings, check))
+            .filter(|t| filter.is_none_or(|event| t.filter.passes(event)))
+            .collect()
     }
 
     /// The names of the checks `service` depends on.

@@ -1,14 +1,73 @@
 //! The webhook sink (`set alert webhook URL`): one JSON POST per alert,
 //! through reqwest with rustls. The payload (documented in the README) has
 //! the root event's fields at the top, a `text` line for chat receivers,
-//! and every event of the alert in `events`.
+//! and every event of the alert in `events`. [`WEBHOOK`] is its [`Sink`].
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use warden_config::model::{Check, Settings};
 
-use crate::alert::AlertEvent;
-use crate::mail::{SendError, chain};
+use crate::alert::{AlertEvent, Destination};
+use crate::mail::chain;
+use crate::route::Target;
+use crate::sink::{BoxFuture, Outgoing, SendError, Sink};
+
+/// The webhook sink.
+#[derive(Debug)]
+pub struct WebhookSink {
+    /// Built on the first delivery: a TLS client loads the system's root
+    /// certificates, memory a daemon without webhooks never needs.
+    client: Mutex<Option<reqwest::Client>>,
+}
+
+pub static WEBHOOK: WebhookSink = WebhookSink {
+    client: Mutex::new(None),
+};
+
+impl WebhookSink {
+    fn client(&self) -> Result<reqwest::Client, SendError> {
+        // A poisoned lock only means a panic elsewhere; the client is fine.
+        let mut slot = self.client.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = &*slot {
+            return Ok(client.clone());
+        }
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("warden/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SendError::Temporary(format!("cannot set up HTTP: {e}")))?;
+        Ok(slot.insert(client).clone())
+    }
+}
+
+impl Sink for WebhookSink {
+    fn name(&self) -> &'static str {
+        "webhook"
+    }
+
+    /// Every `set alert webhook URL`, whatever the check.
+    fn targets(&self, settings: &Settings, _check: Option<&Check>) -> Vec<Target> {
+        settings
+            .webhooks
+            .iter()
+            .map(|w| Target {
+                sink: Destination::new(self.name(), w.url.clone()),
+                template: None,
+                reminder_cycles: None,
+                filter: w.filter.clone(),
+            })
+            .collect()
+    }
+
+    fn deliver<'a>(&'a self, alert: Outgoing<'a>) -> BoxFuture<'a, Result<String, SendError>> {
+        Box::pin(async move {
+            let body = payload(&alert.events, alert.reminder);
+            let client = self.client()?;
+            post(&client, alert.address, &body).await
+        })
+    }
+}
 
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -33,7 +33,7 @@ use warden_config::model::LogTarget;
 use warden_engine::ServiceStatus;
 
 use super::render;
-use super::{Action, ApiError, ControlState, Target};
+use super::{Action, ApiError, ControlState, ErrorCode, Target};
 
 /// The Monit release whose protocol and documents Warden speaks.
 pub const MONIT_VERSION: &str = "5.33.0";
@@ -340,7 +340,7 @@ pub async fn run_action(state: &ControlState, action: &str, names: &[String]) ->
                 failed.extend(r.failed);
                 refused.extend(r.refused);
             }
-            Err(e) if e.code == "passive" && many => refused.push(name),
+            Err(e) if e.code == ErrorCode::Passive && many => refused.push(name),
             Err(e) => return api_error(&e),
         }
     }

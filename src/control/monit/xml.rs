@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use warden_config::Config;
-use warden_config::model::CheckKind;
+use warden_config::model::{CheckKind, Mode};
 use warden_engine::ServiceStatus;
 use warden_engine::events::EventKind;
 use warden_engine::status::{MonitoringStatus, TestStatus};
@@ -196,10 +196,10 @@ fn service(x: &mut String, server: &Server, s: &ServiceStatus) {
         MonitoringStatus::Initializing => 2,
     };
     el(x, "monitor", monitor);
-    let mode = match s.mode.as_str() {
-        "passive" => 1,
-        "manual" => 2,
-        _ => 0,
+    let mode = match s.mode {
+        Mode::Active => 0,
+        Mode::Passive => 1,
+        Mode::Manual => 2,
     };
     el(x, "monitormode", mode);
     let onreboot = match s.on_reboot.as_str() {

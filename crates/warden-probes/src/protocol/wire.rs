@@ -42,14 +42,52 @@ pub trait Dialogue: std::fmt::Debug + Send + Sync {
     }
 }
 
-pub async fn send(stream: &mut dyn Stream, bytes: &[u8], limit: Duration) -> Result<(), String> {
+/// Why a read or write on the wire failed, before any protocol judged
+/// the answer.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("timed out sending")]
+    SendTimeout,
+    #[error("send failed: {0}")]
+    Send(std::io::Error),
+    #[error("timed out waiting for the server")]
+    Timeout,
+    #[error("timed out waiting for an answer")]
+    NoAnswer,
+    #[error("the server closed the connection")]
+    Closed,
+    #[error("read failed: {0}")]
+    Read(std::io::Error),
+    #[error("a line longer than {LINE_LIMIT} bytes")]
+    LineTooLong,
+    #[error("connection refused")]
+    Refused,
+    #[error("receive failed: {0}")]
+    Receive(std::io::Error),
+    #[error("{what}: expected {prefix:?}, got {:?}", shorten(.got))]
+    Unexpected {
+        what: String,
+        prefix: String,
+        got: String,
+    },
+}
+
+/// The protocols still say what went wrong as a reason string; this lets
+/// them `?` a wire error into it (same words).
+impl From<WireError> for String {
+    fn from(e: WireError) -> String {
+        e.to_string()
+    }
+}
+
+pub async fn send(stream: &mut dyn Stream, bytes: &[u8], limit: Duration) -> Result<(), WireError> {
     timeout(limit, async {
         stream.write_all(bytes).await?;
         stream.flush().await
     })
     .await
-    .map_err(|_| "timed out sending".to_string())?
-    .map_err(|e| format!("send failed: {e}"))
+    .map_err(|_| WireError::SendTimeout)?
+    .map_err(WireError::Send)
 }
 
 /// Reads exactly `n` bytes.
@@ -57,40 +95,36 @@ pub async fn read_exact(
     stream: &mut dyn Stream,
     n: usize,
     limit: Duration,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, WireError> {
     let mut buf = vec![0u8; n];
     match timeout(limit, stream.read_exact(&mut buf)).await {
-        Err(_) => Err("timed out waiting for the server".into()),
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            Err("the server closed the connection".into())
-        }
-        Ok(Err(e)) => Err(format!("read failed: {e}")),
+        Err(_) => Err(WireError::Timeout),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(WireError::Closed),
+        Ok(Err(e)) => Err(WireError::Read(e)),
         Ok(Ok(_)) => Ok(buf),
     }
 }
 
 /// Reads one line (up to `\n`, without the line end). Byte by byte, so
 /// nothing after the line is consumed; banners are short.
-pub async fn read_line(stream: &mut dyn Stream, limit: Duration) -> Result<String, String> {
+pub async fn read_line(stream: &mut dyn Stream, limit: Duration) -> Result<String, WireError> {
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
     let read = async {
         loop {
             match stream.read(&mut byte).await {
-                Ok(0) if line.is_empty() => return Err("the server closed the connection".into()),
+                Ok(0) if line.is_empty() => return Err(WireError::Closed),
                 Ok(0) => return Ok(()),
                 Ok(_) if byte[0] == b'\n' => return Ok(()),
-                Ok(_) if line.len() >= LINE_LIMIT => {
-                    return Err(format!("a line longer than {LINE_LIMIT} bytes"));
-                }
+                Ok(_) if line.len() >= LINE_LIMIT => return Err(WireError::LineTooLong),
                 Ok(_) => line.push(byte[0]),
-                Err(e) => return Err(format!("read failed: {e}")),
+                Err(e) => return Err(WireError::Read(e)),
             }
         }
     };
     timeout(limit, read)
         .await
-        .map_err(|_| "timed out waiting for the server".to_string())??;
+        .map_err(|_| WireError::Timeout)??;
     if line.last() == Some(&b'\r') {
         line.pop();
     }
@@ -103,31 +137,33 @@ pub async fn expect_line(
     prefix: &str,
     what: &str,
     limit: Duration,
-) -> Result<String, String> {
+) -> Result<String, WireError> {
     let line = read_line(stream, limit).await?;
     if line.starts_with(prefix) {
         Ok(line)
     } else {
-        Err(format!(
-            "{what}: expected {prefix:?}, got {:?}",
-            shorten(&line)
-        ))
+        Err(WireError::Unexpected {
+            what: what.to_string(),
+            prefix: prefix.to_string(),
+            got: line,
+        })
     }
 }
 
 /// Sends one datagram and waits for one answer.
-pub async fn udp_ask(socket: &UdpSocket, ask: &[u8], limit: Duration) -> Result<Vec<u8>, String> {
-    socket
-        .send(ask)
-        .await
-        .map_err(|e| format!("send failed: {e}"))?;
+pub async fn udp_ask(
+    socket: &UdpSocket,
+    ask: &[u8],
+    limit: Duration,
+) -> Result<Vec<u8>, WireError> {
+    socket.send(ask).await.map_err(WireError::Send)?;
     let mut buf = vec![0u8; 4096];
     let n = timeout(limit, socket.recv(&mut buf))
         .await
-        .map_err(|_| "timed out waiting for an answer".to_string())?
+        .map_err(|_| WireError::NoAnswer)?
         .map_err(|e| match e.kind() {
-            std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
-            _ => format!("receive failed: {e}"),
+            std::io::ErrorKind::ConnectionRefused => WireError::Refused,
+            _ => WireError::Receive(e),
         })?;
     buf.truncate(n);
     Ok(buf)
@@ -161,12 +197,14 @@ mod tests {
         let err = read_line(&mut client, Duration::from_millis(50))
             .await
             .unwrap_err();
-        assert!(err.contains("timed out"), "{err}");
+        assert!(matches!(err, WireError::Timeout), "{err}");
+        assert!(err.to_string().contains("timed out"), "{err}");
         drop(server);
         let err = read_exact(&mut client, 4, Duration::from_secs(5))
             .await
             .unwrap_err();
-        assert!(err.contains("closed"), "{err}");
+        assert!(matches!(err, WireError::Closed), "{err}");
+        assert!(err.to_string().contains("closed"), "{err}");
     }
 
     #[test]
