@@ -13,6 +13,7 @@ mod grammar_words;
 pub mod include;
 pub mod lower;
 pub mod model;
+pub mod names;
 mod quotes;
 pub mod source;
 pub mod span;
