@@ -14,6 +14,7 @@ pub mod changed;
 pub mod checksum;
 pub mod connect;
 pub mod content;
+pub mod date;
 pub mod dns;
 pub mod file;
 pub mod filesystem;
