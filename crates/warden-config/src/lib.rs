@@ -18,6 +18,7 @@ mod quotes;
 pub mod source;
 pub mod span;
 mod split;
+pub mod users;
 pub mod validate;
 
 use std::path::{Path, PathBuf};

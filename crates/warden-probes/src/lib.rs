@@ -37,6 +37,7 @@ pub mod program_env;
 pub mod protocol;
 pub mod registry;
 pub mod resources;
+pub mod run;
 pub mod system;
 pub mod table;
 pub mod tls;

@@ -1,25 +1,36 @@
-//! The environment a `check program` runs with: Monit's `MONIT_*`
-//! variables (service, date, host, event, description, the last exit
-//! status) and the same values again as `WARDEN_*`, as the engine gives its
-//! action programs. A check run is not caused by an event, so the event and
-//! description read `No Event`, as in Monit.
+//! The environment a program runs with, for action programs and `check
+//! program` alike: Monit's `MONIT_*` variables (service, event,
+//! description, host, date, and the process's pid or the last exit status)
+//! and the same values again as `WARDEN_*`. A check run is not caused by an
+//! event, so its event and description read `No Event`, as in Monit.
 
 use std::time::SystemTime;
 
 use crate::date::monit_date;
 
-/// `(NAME, value)` pairs, each to be set as `MONIT_NAME` and `WARDEN_NAME`.
+/// A `check program` run's variables: `(NAME, value)` pairs, each set as
+/// `MONIT_NAME` and `WARDEN_NAME`.
 pub fn variables(service: &str, last_status: Option<i32>) -> Vec<(String, String)> {
+    let status = last_status.map(|code| ("PROGRAM_STATUS", code.to_string()));
+    for_event(service, "No Event", "No Event", status)
+}
+
+/// The variables of a program run about `event` on `service`, with one
+/// more (`PROCESS_PID`, `PROGRAM_STATUS`) when given.
+pub fn for_event(
+    service: &str,
+    event: &str,
+    description: &str,
+    extra: Option<(&'static str, String)>,
+) -> Vec<(String, String)> {
     let mut env = vec![
         ("SERVICE", service.to_string()),
-        ("EVENT", "No Event".to_string()),
-        ("DESCRIPTION", "No Event".to_string()),
+        ("EVENT", event.to_string()),
+        ("DESCRIPTION", description.to_string()),
         ("HOST", hostname()),
         ("DATE", monit_date(SystemTime::now())),
     ];
-    if let Some(code) = last_status {
-        env.push(("PROGRAM_STATUS", code.to_string()));
-    }
+    env.extend(extra);
     env.into_iter()
         .flat_map(|(k, v)| {
             [
@@ -32,11 +43,15 @@ pub fn variables(service: &str, last_status: Option<i32>) -> Vec<(String, String
 
 /// The kernel's host name (what `uname -n` prints).
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_string())
+    let name = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
+    if name.is_empty() {
+        "localhost".to_string()
+    } else {
+        name
+    }
 }
 
 #[cfg(test)]
