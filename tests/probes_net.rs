@@ -539,9 +539,7 @@ async fn pgsql_answers_a_startup_and_a_trusted_login_against_postgresql() {
         println!("skipped: PostgreSQL is not installed (scripts/setup installs it)");
         return;
     };
-    let ids = warden_probes::file::id_of("postgres", Path::new("/etc/passwd")).zip(
-        warden_probes::file::id_of("postgres", Path::new("/etc/group")),
-    );
+    let ids = warden_config::users::uid("postgres").zip(warden_config::users::gid("postgres"));
     let (Some((uid, gid)), true) = (ids, rustix::process::geteuid().is_root()) else {
         println!("skipped: PostgreSQL refuses root and only root can switch to its user");
         return;

@@ -122,7 +122,7 @@ impl Access {
             let Some(c) = self
                 .users
                 .iter()
-                .find(|c| c.user == user && same(&c.password, &password))
+                .find(|c| c.user == user && same_secret(&c.password, &password))
             else {
                 return Verdict::Unauthorized("wrong user or password");
             };
@@ -200,11 +200,10 @@ fn basic(header: &str) -> Option<(String, String)> {
     Some((u.to_string(), p.to_string()))
 }
 
-/// Compares without stopping at the first difference, so the time taken
-/// does not tell how much of a password was right.
-fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Compares secrets (passwords, tokens) without stopping at the first
+/// difference, so the time taken does not tell how much of one was right.
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
+    bool::from(subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()))
 }
 
 /// The middleware: judges each request, logs and refuses, or lets it

@@ -458,7 +458,12 @@ pub(crate) mod tests {
     ) -> ServiceStatus {
         let metrics: serde_json::Map<String, serde_json::Value> = metrics
             .iter()
-            .map(|(m, v)| (warden_engine::status::metric_name(*m), (*v).into()))
+            .map(|(m, v)| {
+                (
+                    warden_engine::status::metric_name(*m).to_string(),
+                    (*v).into(),
+                )
+            })
             .collect();
         let mut json = serde_json::json!({
             "name": "s", "type": kind, "status": "OK", "ok": true,

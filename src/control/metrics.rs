@@ -180,10 +180,7 @@ async fn serve(State(metrics): State<Metrics>) -> Response {
 
 /// The event's kind as a label: `does_not_exist`, `action_done`, ...
 fn kind_label(kind: warden_engine::EventKind) -> String {
-    match serde_json::to_value(kind) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => format!("{kind:?}"),
-    }
+    kind.word().to_string()
 }
 
 async fn count_events(mut rx: Receiver<Event>, events: Family<EventLabels, Counter>) {

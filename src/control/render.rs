@@ -6,7 +6,6 @@
 //! colour (ANSI, on the status words only) when asked.
 
 use std::fmt::Write as _;
-use std::time::{Duration, UNIX_EPOCH};
 
 use warden_engine::ServiceStatus;
 use warden_engine::status::MonitoringStatus;
@@ -277,21 +276,7 @@ pub fn uptime(secs: u64) -> String {
 
 /// Monit's date in status: `Sat, 21 Nov 2026 07:07:09` (UTC here).
 pub fn date(unix_s: u64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    // `YYYY-MM-DDTHH:MM:SS+0000`, taken apart.
-    let iso = warden_engine::clock::monit_date(UNIX_EPOCH + Duration::from_secs(unix_s));
-    let month: usize = iso.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
-    format!(
-        "{}, {} {} {} {}",
-        DAYS[(unix_s / 86_400 % 7) as usize],
-        iso.get(8..10).unwrap_or("01"),
-        MONTHS[month.clamp(1, 12) - 1],
-        iso.get(0..4).unwrap_or("1970"),
-        iso.get(11..19).unwrap_or("00:00:00"),
-    )
+    warden_probes::date::status_date(unix_s)
 }
 
 #[cfg(test)]

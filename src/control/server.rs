@@ -11,6 +11,7 @@ use tokio::net::UnixListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use warden_config::model::Httpd;
+use warden_config::users;
 use warden_engine::{Command, Engine};
 
 use super::{ActReport, Action};
@@ -50,9 +51,9 @@ impl SocketAccess {
     /// Gives `path` its owner, group and mode. The owner goes first: the
     /// mode is set on a file that already has its final group.
     pub fn apply(&self, path: &Path) -> std::io::Result<()> {
-        let uid = id(self.uid.as_deref(), "user", "/etc/passwd")?
+        let uid = id(self.uid.as_deref(), "user", "/etc/passwd", users::uid)?
             .unwrap_or_else(|| rustix::process::geteuid().as_raw());
-        let gid = id(self.gid.as_deref(), "group", "/etc/group")?
+        let gid = id(self.gid.as_deref(), "group", "/etc/group", users::gid)?
             .unwrap_or_else(|| rustix::process::getegid().as_raw());
         std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|e| {
             std::io::Error::new(
@@ -68,11 +69,16 @@ impl SocketAccess {
 }
 
 /// A user or group id from a name or a number; None when not given.
-fn id(name: Option<&str>, what: &str, db: &str) -> std::io::Result<Option<u32>> {
+fn id(
+    name: Option<&str>,
+    what: &str,
+    db: &str,
+    lookup: fn(&str) -> Option<u32>,
+) -> std::io::Result<Option<u32>> {
     let Some(name) = name else {
         return Ok(None);
     };
-    match warden_probes::file::id_of(name, Path::new(db)) {
+    match lookup(name) {
         Some(id) => Ok(Some(id)),
         None => Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use warden_engine::ServiceStatus;
 
 use super::auth::Viewer;
+use super::render::bytes;
 use super::{Action, ControlState, ErrorCode, Target};
 
 const CSS: &str = include_str!("page.css");
@@ -99,7 +100,7 @@ struct ActionForm {
 }
 
 async fn act(State(page): State<Page>, Form(form): Form<ActionForm>) -> Response {
-    if !same_text(&form.csrf, &page.token) {
+    if !super::auth::same_secret(&form.csrf, &page.token) {
         tracing::warn!(
             "web interface: refused an action on '{}' without a valid CSRF token",
             form.service
@@ -165,11 +166,6 @@ fn is_same_origin(headers: &HeaderMap) -> bool {
         .split_once("://")
         .map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
     authority.eq_ignore_ascii_case(host)
-}
-
-fn same_text(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn render(page: &Page, checks: &[ServiceStatus], can_act: bool, flash: &Flash) -> String {
@@ -241,7 +237,7 @@ fn row(h: &mut String, s: &ServiceStatus, token: Option<&str>) {
         s.monitoring.words(),
         s.pid.map_or("-".into(), |p| p.to_string()),
         s.cpu_percent.map_or("-".into(), |c| format!("{c:.1}%")),
-        s.memory_bytes.map_or("-".into(), bytes),
+        s.memory_bytes.map_or("-".into(), |b| bytes(b as f64)),
         s.uptime_s.map_or("-".into(), uptime),
     );
     if let Some(token) = token {
@@ -293,22 +289,6 @@ pub fn url_encode(text: &str) -> String {
     })
 }
 
-/// 1536000 -> "1.5 MB", as Monit writes sizes.
-fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
-
 /// 93784 -> "1d 2h 3m".
 fn uptime(s: u64) -> String {
     let (d, h, m) = (s / 86_400, s / 3600 % 24, s / 60 % 60);
@@ -335,8 +315,8 @@ mod tests {
     #[test]
     fn sizes_and_uptimes_read_like_monit() {
         let table = [
-            (bytes(512), "512 B"),
-            (bytes(1_572_864), "1.5 MB"),
+            (bytes(512.0), "512 B"),
+            (bytes(1_572_864.0), "1.5 MB"),
             (uptime(42), "42s"),
         ];
         for (got, want) in table {

@@ -13,10 +13,12 @@ mod grammar_words;
 pub mod include;
 pub mod lower;
 pub mod model;
+pub mod names;
 mod quotes;
 pub mod source;
 pub mod span;
 mod split;
+pub mod users;
 pub mod validate;
 
 use std::path::{Path, PathBuf};

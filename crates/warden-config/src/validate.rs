@@ -9,6 +9,7 @@ use std::path::Path;
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::lower::Cx;
 use crate::model::{Action, Check, CheckKind, Config, ProcessTarget, Program, Test, UserRef};
+use crate::users;
 
 pub fn validate(config: &Config, cx: &mut Cx) {
     // After an error a rule may be missing: "nothing is tested" would be noise.
@@ -61,10 +62,10 @@ pub fn validate(config: &Config, cx: &mut Cx) {
                 ),
                 // Monit looks them up when it reads the file (and refuses
                 // it); Warden when it tests, so the user may come later.
-                Test::Uid(user) if !is_number(user) && !name_in("/etc/passwd", user) => {
+                Test::Uid(user) if !users::user_known(user) => {
                     cx.warning(rule.test.span, format!("user '{user}' does not exist here"))
                 }
-                Test::Gid(group) if !is_number(group) && !name_in("/etc/group", group) => {
+                Test::Gid(group) if !users::group_known(group) => {
                     cx.warning(rule.test.span, format!("group '{group}' does not exist here"))
                 }
                 _ => {}
@@ -245,25 +246,13 @@ fn program_exists(cx: &mut Cx, program: &Program) {
         }
     }
     if let Some(UserRef::Name(user)) = &program.uid
-        && !name_in("/etc/passwd", user)
+        && !users::user_known(user)
     {
         cx.warning(program.span, format!("user '{user}' does not exist here"));
     }
     if let Some(UserRef::Name(group)) = &program.gid
-        && !name_in("/etc/group", group)
+        && !users::group_known(group)
     {
         cx.warning(program.span, format!("group '{group}' does not exist here"));
     }
-}
-
-fn is_number(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_digit())
-}
-
-/// Whether `/etc/passwd`-style `file` has an entry `name` (true when the
-/// file cannot be read: nothing to judge by).
-pub(crate) fn name_in(file: &str, name: &str) -> bool {
-    std::fs::read_to_string(file)
-        .map(|t| t.lines().any(|l| l.split(':').next() == Some(name)))
-        .unwrap_or(true)
 }

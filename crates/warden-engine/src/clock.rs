@@ -1,9 +1,11 @@
-//! Dates in Monit's log format (`2026-11-21T04:51:16+0000`), in UTC, with
-//! no date crate: the civil calendar from days since the epoch; and the
-//! local wall-clock time that cron specs are matched against (Monit matches
-//! them in local time), through jiff and the system time zone.
+//! The local wall-clock time that cron specs are matched against (Monit
+//! matches them in local time), through jiff and the system time zone; and
+//! Monit's log date (`2026-11-21T04:51:16+0000`), which the probes' `date`
+//! module writes for everyone.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
+
+pub use warden_probes::date::monit_date;
 
 use warden_config::cron::CronTime;
 
@@ -28,40 +30,10 @@ fn cron_time_of(z: &jiff::Zoned) -> CronTime {
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SS+0000` for `t`.
-pub fn monit_date(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+0000",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
     fn cron_time_reads_the_wall_clock_of_the_zone() {

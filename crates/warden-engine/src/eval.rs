@@ -64,7 +64,10 @@ impl CheckTask {
                 };
                 Some((a != b, why))
             }
-            _ if local_test(test) => local_failed(test, subject?),
+            _ if local_test(test) => {
+                let owner = self.node.owners.get(i).copied().flatten();
+                local_failed(test, owner, subject?)
+            }
             _ if !running => None,
             _ => {
                 let probe = self.node.rule_probes.get(i)?.clone()?;
@@ -172,8 +175,9 @@ fn local_test(test: &Test) -> bool {
 }
 
 /// Judges a local test from the subject's metrics; None when the value was
-/// not measured (the file is missing, the first cpu sample, ...).
-fn local_failed(test: &Test, subject: &Outcome) -> Option<(bool, String)> {
+/// not measured (the file is missing, the first cpu sample, ...). `owner`
+/// is the id a `uid`/`gid` test names, as looked up at load.
+fn local_failed(test: &Test, owner: Option<u32>, subject: &Outcome) -> Option<(bool, String)> {
     let value = |m: Metric| subject.value(m);
     let compare = |what: &str, v: f64, op: Operator, limit: f64| {
         Some((
@@ -188,12 +192,13 @@ fn local_failed(test: &Test, subject: &Outcome) -> Option<(bool, String)> {
             Some((v != mode & 0o7777, why))
         }
         Test::Uid(who) | Test::Gid(who) => {
-            let (metric, word, db) = match test {
-                Test::Uid(_) => (Metric::Uid, "uid", "/etc/passwd"),
-                _ => (Metric::Gid, "gid", "/etc/group"),
+            let (metric, word, lookup): (_, _, fn(&str) -> Option<u32>) = match test {
+                Test::Uid(_) => (Metric::Uid, "uid", warden_config::users::uid),
+                _ => (Metric::Gid, "gid", warden_config::users::gid),
             };
             let v = value(metric)? as u32;
-            match warden_probes::file::id_of(who, std::path::Path::new(db)) {
+            // A name unknown at load is asked again: it may exist by now.
+            match owner.or_else(|| lookup(who)) {
                 Some(want) => Some((v != want, format!("{word} is {v}, expected {want} ({who})"))),
                 None => Some((true, format!("{word} {who} is not known on this system"))),
             }
@@ -364,11 +369,11 @@ mod tests {
             ("status = 0", false),
         ];
         for (rule, fired) in table {
-            let got = local_failed(&test_of(rule), &file).map(|(f, _)| f);
+            let got = local_failed(&test_of(rule), None, &file).map(|(f, _)| f);
             assert_eq!(got, Some(fired), "{rule}");
         }
         assert_eq!(
-            local_failed(&test_of("size > 1 KB"), &Outcome::ok("")),
+            local_failed(&test_of("size > 1 KB"), None, &Outcome::ok("")),
             None,
             "not measured"
         );

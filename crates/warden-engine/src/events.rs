@@ -57,6 +57,13 @@ impl EventKind {
         }
     }
 
+    /// The kind's serde name (`does_not_exist`), as JSON, alerts and
+    /// metric labels spell it.
+    pub fn word(self) -> &'static str {
+        // Every kind is a unit variant: it always has a name.
+        warden_config::names::variant_name(&self).unwrap_or_default()
+    }
+
     /// True for kinds that report a problem (logged as errors).
     pub fn is_failure(self) -> bool {
         matches!(
@@ -141,6 +148,32 @@ impl EventBus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kind_s_word_is_its_json_name() {
+        use EventKind::*;
+        let all = [
+            DoesNotExist,
+            Zombie,
+            ConnectionFailed,
+            ResourceLimit,
+            Failed,
+            ProbeTimeout,
+            Recovered,
+            Exists,
+            ActionDone,
+            ActionFailed,
+            Timeout,
+            Unmonitored,
+            Monitored,
+            Exec,
+            Alert,
+        ];
+        for kind in all {
+            let json = serde_json::to_value(kind).unwrap();
+            assert_eq!(Some(kind.word()), json.as_str());
+        }
+    }
 
     #[tokio::test]
     async fn a_published_event_reaches_every_subscriber() {

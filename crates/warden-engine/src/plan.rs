@@ -64,6 +64,9 @@ pub struct Node {
     pub process: Option<ProcessProbe>,
     /// Same order as `check.rules`; None where the rule reads the subject.
     pub rule_probes: Vec<Option<Arc<dyn Probe>>>,
+    /// Same order as `check.rules`: the id a `uid`/`gid` test names, looked
+    /// up once at load; None for other rules and names unknown then.
+    pub owners: Vec<Option<u32>>,
     pub period: Duration,
     pub dependants: Vec<String>,
     /// A process check with a start program restarts a missing process even
@@ -78,6 +81,15 @@ impl Node {
 
     pub fn is_process(&self) -> bool {
         matches!(self.check.kind, CheckKind::Process { .. })
+    }
+}
+
+/// The id a `uid`/`gid` test names, when this system knows it.
+fn owner(test: &Test) -> Option<u32> {
+    match test {
+        Test::Uid(who) => warden_config::users::uid(who),
+        Test::Gid(who) => warden_config::users::gid(who),
+        _ => None,
     }
 }
 
@@ -109,6 +121,7 @@ pub fn plan(config: &Arc<Config>, factory: &dyn ProbeFactory) -> Vec<Node> {
                         _ => None,
                     })
                     .collect(),
+                owners: check.rules.iter().map(|r| owner(&r.test.value)).collect(),
                 period: period(&check.schedule, config.settings.cycle),
                 dependants: dependants
                     .remove(check.name.value.as_str())

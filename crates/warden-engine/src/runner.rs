@@ -1,11 +1,13 @@
-//! Runs action programs: argv with no shell, Monit's environment variables
-//! (and `WARDEN_*` twins), `as uid/gid`, a timeout after which the whole
-//! process group is killed, and always a reaped child.
+//! Runs action programs through the probes' one runner (`warden_probes::run`:
+//! argv with no shell, `as uid/gid`, a timeout after which the whole process
+//! group is killed, and always a reaped child), with Monit's environment
+//! variables for the event (and `WARDEN_*` twins).
 
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
 
-use warden_config::model::{Program, UserRef};
+use warden_config::model::Program;
+use warden_probes::{program_env, run};
 
 /// Monit's default for start/stop/restart programs.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -18,22 +20,6 @@ pub struct ActionContext {
     pub event: String,
     pub description: String,
     pub pid: Option<u32>,
-}
-
-/// Why a program could not be started.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("the program is empty")]
-    Empty,
-    #[error("cannot read {db}: {source}")]
-    Database {
-        db: &'static str,
-        source: std::io::Error,
-    },
-    #[error("unknown user or group '{0}'")]
-    UnknownName(String),
-    #[error("{0}")]
-    Spawn(#[from] std::io::Error),
 }
 
 /// How a program run ended.
@@ -64,90 +50,20 @@ impl RunOutcome {
     }
 }
 
-/// Runs `program` to its end or its timeout (`default` when it has none).
+/// Runs `program` to its end or its timeout (`default` when it has none),
+/// through the probes' runner with its output thrown away.
 pub async fn run(program: &Program, ctx: &ActionContext, default: Duration) -> RunOutcome {
     let timeout = program.timeout.unwrap_or(default);
-    let mut child = match command(program, ctx).and_then(|mut c| Ok(c.spawn()?)) {
-        Ok(c) => c,
-        Err(e) => return RunOutcome::NotStarted(format!("cannot run '{}': {e}", program.command)),
-    };
-    match tokio::time::timeout(timeout, child.wait()).await {
-        Ok(Ok(status)) => RunOutcome::Exited(status),
-        Ok(Err(e)) => RunOutcome::NotStarted(format!("cannot wait for '{}': {e}", program.command)),
-        Err(_) => {
-            kill_group(child.id());
-            // Reap it, so no zombie is left; SIGKILL cannot be ignored.
-            let _ = child.wait().await;
-            RunOutcome::TimedOut(timeout)
-        }
+    let pid = ctx.pid.map(|pid| ("PROCESS_PID", pid.to_string()));
+    let env = program_env::for_event(&ctx.service, &ctx.event, &ctx.description, pid);
+    match run::run(program, timeout, env, run::Output::Discard)
+        .await
+        .0
+    {
+        run::Ended::Exited(status) => RunOutcome::Exited(status),
+        run::Ended::TimedOut(t) => RunOutcome::TimedOut(t),
+        run::Ended::NotStarted(why) => RunOutcome::NotStarted(why),
     }
-}
-
-fn kill_group(pid: Option<u32>) {
-    let Some(pid) = pid.and_then(|p| rustix::process::Pid::from_raw(p as i32)) else {
-        return;
-    };
-    // The child leads its own group (process_group(0)), so this reaches
-    // everything it forked that did not leave the group.
-    let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-}
-
-fn command(program: &Program, ctx: &ActionContext) -> Result<tokio::process::Command, StartError> {
-    let (exe, args) = program.argv.split_first().ok_or(StartError::Empty)?;
-    let mut cmd = tokio::process::Command::new(exe);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .kill_on_drop(false);
-    for (k, v) in environment(ctx) {
-        cmd.env(format!("MONIT_{k}"), &v)
-            .env(format!("WARDEN_{k}"), v);
-    }
-    if let Some(u) = &program.uid {
-        cmd.uid(resolve(u, "/etc/passwd")?);
-    }
-    if let Some(g) = &program.gid {
-        cmd.gid(resolve(g, "/etc/group")?);
-    }
-    Ok(cmd)
-}
-
-/// The variables, without their `MONIT_` / `WARDEN_` prefix.
-fn environment(ctx: &ActionContext) -> Vec<(&'static str, String)> {
-    let host = rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned();
-    let mut env = vec![
-        ("SERVICE", ctx.service.clone()),
-        ("EVENT", ctx.event.clone()),
-        ("DESCRIPTION", ctx.description.clone()),
-        ("HOST", host),
-        (
-            "DATE",
-            crate::clock::monit_date(std::time::SystemTime::now()),
-        ),
-    ];
-    if let Some(pid) = ctx.pid {
-        env.push(("PROCESS_PID", pid.to_string()));
-    }
-    env
-}
-
-/// A user or group name to its number, from a passwd-style file.
-fn resolve(who: &UserRef, db: &'static str) -> Result<u32, StartError> {
-    let name = match who {
-        UserRef::Id(id) => return Ok(*id),
-        UserRef::Name(n) => n,
-    };
-    let text = std::fs::read_to_string(db).map_err(|source| StartError::Database { db, source })?;
-    text.lines()
-        .map(|l| l.split(':').collect::<Vec<_>>())
-        .find(|f| f.first() == Some(&name.as_str()))
-        .and_then(|f| f.get(2).and_then(|id| id.parse().ok()))
-        .ok_or_else(|| StartError::UnknownName(name.clone()))
 }
 
 #[cfg(test)]
@@ -236,19 +152,6 @@ mod tests {
     async fn a_missing_program_is_reported_not_panicked() {
         let r = run(&program("/nonexistent/prog", None), &ctx(), DEFAULT_TIMEOUT).await;
         assert!(matches!(r, RunOutcome::NotStarted(_)), "{}", r.describe());
-    }
-
-    #[test]
-    fn users_resolve_by_name_and_number() {
-        assert_eq!(
-            resolve(&UserRef::Name("root".into()), "/etc/passwd").ok(),
-            Some(0)
-        );
-        assert_eq!(resolve(&UserRef::Id(12), "/etc/passwd").ok(), Some(12));
-        assert!(matches!(
-            resolve(&UserRef::Name("no-such-user-x".into()), "/etc/passwd"),
-            Err(StartError::UnknownName(_))
-        ));
     }
 
     fn process_alive(pid: i32) -> bool {

@@ -164,7 +164,7 @@ pub struct TestStatus {
 impl ServiceStatus {
     /// A measured value by its metric (what `metrics` holds by name).
     pub fn metric(&self, metric: Metric) -> Option<f64> {
-        self.metrics.get(&metric_name(metric)).copied()
+        self.metrics.get(metric_name(metric)).copied()
     }
 }
 
@@ -548,7 +548,7 @@ fn build(name: &str, fixed: &Fixed, seen: &Seen, state: &crate::CheckState) -> S
         metrics: seen
             .metrics
             .iter()
-            .map(|(k, v)| (metric_name(*k), *v))
+            .map(|(k, v)| (metric_name(*k).to_string(), *v))
             .collect(),
         on_reboot: fixed.on_reboot.to_string(),
         last_check_usec: seen.last_check.map(|t| {
@@ -580,11 +580,9 @@ fn checksum(seen: &Seen) -> Option<Checksum> {
 }
 
 /// A metric's snake_case name, as serde spells it.
-pub fn metric_name(metric: Metric) -> String {
-    match serde_json::to_value(metric) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => format!("{metric:?}").to_lowercase(),
-    }
+pub fn metric_name(metric: Metric) -> &'static str {
+    // Every metric is a unit variant: it always has a name.
+    warden_config::names::variant_name(&metric).unwrap_or_default()
 }
 
 pub fn unix_s(t: SystemTime) -> u64 {

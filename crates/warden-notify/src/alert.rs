@@ -81,10 +81,7 @@ impl AlertEvent {
 
 /// The kind's serde name (`does_not_exist`).
 pub fn kind_word(kind: EventKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    kind.word().to_string()
 }
 
 /// Milliseconds since the epoch (0 for a clock before 1970).

@@ -100,20 +100,6 @@ impl Probe for FileProbe {
     }
 }
 
-/// A user or group id from a name or a number, through `/etc/passwd` or
-/// `/etc/group` (`root` -> 0, `1000` -> 1000); None when unknown.
-pub fn id_of(name: &str, db: &Path) -> Option<u32> {
-    if let Ok(n) = name.parse() {
-        return Some(n);
-    }
-    let text = std::fs::read_to_string(db).ok()?;
-    text.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        (fields.next()? == name).then_some(())?;
-        fields.nth(1)?.parse().ok()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,20 +134,5 @@ mod tests {
         for (path, expect, status) in table {
             assert_eq!(stat(&path, expect).status, status, "{path:?} {expect:?}");
         }
-    }
-
-    #[test]
-    fn users_and_groups_resolve_by_name_or_number() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("passwd");
-        std::fs::write(
-            &db,
-            "root:x:0:0::/root:/bin/sh\nwww:x:33:33::/:/bin/false\n",
-        )
-        .unwrap();
-        assert_eq!(id_of("www", &db), Some(33));
-        assert_eq!(id_of("root", &db), Some(0));
-        assert_eq!(id_of("1234", &db), Some(1234));
-        assert_eq!(id_of("nobody-here", &db), None);
     }
 }

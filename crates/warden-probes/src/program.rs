@@ -1,31 +1,26 @@
-//! `check program`: runs the program every cycle (argv, no shell), keeps the
-//! first 64 KiB of its output (stdout then stderr, like Monit's output
-//! buffer, which it also drains so the program never blocks on a full pipe),
-//! and reports its exit status. Past its timeout the whole process group is
-//! killed; the child is always reaped, even when the caller gave up waiting,
-//! because the run lives in a task of its own. It sees Monit's `MONIT_*`
-//! variables and their `WARDEN_*` twins (`program_env`).
+//! `check program`: runs the program every cycle through the one runner
+//! (`run`: argv, no shell, the first 64 KiB of its output kept, the process
+//! group killed past its timeout) and reports its exit status. The child is
+//! always reaped, even when the caller gave up waiting, because the run
+//! lives in a task of its own. It sees Monit's `MONIT_*` variables and their
+//! `WARDEN_*` twins (`program_env`).
 
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt};
-use warden_config::model::{Program, UserRef};
+use warden_config::model::Program;
+use warden_config::users;
 
 use crate::latest::Latest;
 use crate::outcome::{Metric, Outcome, Status, Text};
-use crate::{BoxFuture, Probe, nagios};
+use crate::{BoxFuture, Probe, nagios, run};
+
+pub use crate::run::OUTPUT_LIMIT;
 
 /// Monit's default program timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
-/// How much output is kept (the rest is read and dropped).
-pub const OUTPUT_LIMIT: usize = 64 * 1024;
 /// How much of it status shows (Monit's default `programoutput` limit).
 pub const STATUS_OUTPUT_LIMIT: usize = 512;
-/// How long output is still read after the program exited.
-const PIPE_GRACE: Duration = Duration::from_millis(200);
 
 /// How one run ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,8 +41,12 @@ pub struct ProgramProbe {
 }
 
 impl ProgramProbe {
-    pub fn new(program: Program, latest: Arc<Latest>) -> Self {
+    pub fn new(mut program: Program, latest: Arc<Latest>) -> Self {
         let timeout = program.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        // `as uid/gid` looked up once, not every cycle; a name unknown now
+        // stays a name, asked again at each run (it may be created later).
+        program.uid = program.uid.map(|u| users::resolved(&u, users::uid));
+        program.gid = program.gid.map(|g| users::resolved(&g, users::gid));
         ProgramProbe {
             program,
             timeout,
@@ -75,111 +74,20 @@ pub async fn run_with_env(
     timeout: Duration,
     env: Vec<(String, String)>,
 ) -> (Ended, String) {
-    let mut child =
-        match command(program, env).and_then(|mut c| c.spawn().map_err(|e| e.to_string())) {
-            Ok(c) => c,
-            Err(e) => {
-                return (
-                    Ended::NotStarted(format!("cannot run '{}': {e}", program.command)),
-                    String::new(),
-                );
-            }
-        };
-    let (mut out, mut err) = (child.stdout.take(), child.stderr.take());
-    let (mut o, mut e) = (Vec::new(), Vec::new());
-    let io = async {
-        let mut readers = std::pin::pin!(async {
-            tokio::join!(keep(out.as_mut(), &mut o), keep(err.as_mut(), &mut e))
-        });
-        let exited = tokio::select! {
-            status = child.wait() => Some(status),
-            _ = &mut readers => None,
-        };
-        match exited {
-            Some(status) => {
-                // Something it started in the background may hold the
-                // pipes open: the output it wrote so far is enough.
-                let _ = tokio::time::timeout(PIPE_GRACE, readers).await;
-                status
-            }
-            None => child.wait().await,
-        }
-    };
-    match tokio::time::timeout(timeout, io).await {
-        Ok(Ok(status)) => {
+    let (ended, output) = run::run(program, timeout, env, run::Output::Keep).await;
+    let ended = match ended {
+        run::Ended::Exited(status) => {
             use std::os::unix::process::ExitStatusExt;
             let code = status
                 .code()
                 .or(status.signal().map(|s| 128 + s))
                 .unwrap_or(-1);
-            (Ended::Exited(code), joined(o, e))
+            Ended::Exited(code)
         }
-        Ok(Err(wait)) => (
-            Ended::NotStarted(format!("cannot wait for '{}': {wait}", program.command)),
-            joined(o, e),
-        ),
-        Err(_) => {
-            if let Some(pid) = child
-                .id()
-                .and_then(|p| rustix::process::Pid::from_raw(p as i32))
-            {
-                // The child leads its own group, so this reaches what it forked.
-                let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-            }
-            // SIGKILL cannot be ignored: this wait is short, and reaps it.
-            let _ = child.wait().await;
-            (Ended::TimedOut(timeout), String::new())
-        }
-    }
-}
-
-/// Reads a pipe to its end, keeping the first [`OUTPUT_LIMIT`] bytes.
-async fn keep<R: AsyncRead + Unpin>(pipe: Option<&mut R>, kept: &mut Vec<u8>) {
-    let Some(pipe) = pipe else { return };
-    let mut buf = [0u8; 8192];
-    while let Ok(n) = pipe.read(&mut buf).await {
-        if n == 0 {
-            break;
-        }
-        let room = OUTPUT_LIMIT.saturating_sub(kept.len());
-        kept.extend_from_slice(&buf[..n.min(room)]);
-    }
-}
-
-fn joined(mut out: Vec<u8>, err: Vec<u8>) -> String {
-    let room = OUTPUT_LIMIT.saturating_sub(out.len());
-    out.extend_from_slice(&err[..err.len().min(room)]);
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn command(
-    program: &Program,
-    env: Vec<(String, String)>,
-) -> Result<tokio::process::Command, String> {
-    let (exe, args) = program.argv.split_first().ok_or("the program is empty")?;
-    let mut cmd = tokio::process::Command::new(exe);
-    cmd.args(args)
-        .envs(env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(false);
-    if let Some(u) = &program.uid {
-        cmd.uid(id(u, "/etc/passwd")?);
-    }
-    if let Some(g) = &program.gid {
-        cmd.gid(id(g, "/etc/group")?);
-    }
-    Ok(cmd)
-}
-
-fn id(who: &UserRef, db: &str) -> Result<u32, String> {
-    match who {
-        UserRef::Id(n) => Ok(*n),
-        UserRef::Name(name) => crate::file::id_of(name, Path::new(db))
-            .ok_or_else(|| format!("unknown user or group '{name}'")),
-    }
+        run::Ended::TimedOut(t) => Ended::TimedOut(t),
+        run::Ended::NotStarted(why) => Ended::NotStarted(why),
+    };
+    (ended, output)
 }
 
 /// The outcome of a run: ok with its exit status whenever it ran to its

@@ -1,23 +1,36 @@
-//! The environment a `check program` runs with: Monit's `MONIT_*`
-//! variables (service, date, host, event, description, the last exit
-//! status) and the same values again as `WARDEN_*`, as the engine gives its
-//! action programs. A check run is not caused by an event, so the event and
-//! description read `No Event`, as in Monit.
+//! The environment a program runs with, for action programs and `check
+//! program` alike: Monit's `MONIT_*` variables (service, event,
+//! description, host, date, and the process's pid or the last exit status)
+//! and the same values again as `WARDEN_*`. A check run is not caused by an
+//! event, so its event and description read `No Event`, as in Monit.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-/// `(NAME, value)` pairs, each to be set as `MONIT_NAME` and `WARDEN_NAME`.
+use crate::date::monit_date;
+
+/// A `check program` run's variables: `(NAME, value)` pairs, each set as
+/// `MONIT_NAME` and `WARDEN_NAME`.
 pub fn variables(service: &str, last_status: Option<i32>) -> Vec<(String, String)> {
+    let status = last_status.map(|code| ("PROGRAM_STATUS", code.to_string()));
+    for_event(service, "No Event", "No Event", status)
+}
+
+/// The variables of a program run about `event` on `service`, with one
+/// more (`PROCESS_PID`, `PROGRAM_STATUS`) when given.
+pub fn for_event(
+    service: &str,
+    event: &str,
+    description: &str,
+    extra: Option<(&'static str, String)>,
+) -> Vec<(String, String)> {
     let mut env = vec![
         ("SERVICE", service.to_string()),
-        ("EVENT", "No Event".to_string()),
-        ("DESCRIPTION", "No Event".to_string()),
+        ("EVENT", event.to_string()),
+        ("DESCRIPTION", description.to_string()),
         ("HOST", hostname()),
-        ("DATE", date(SystemTime::now())),
+        ("DATE", monit_date(SystemTime::now())),
     ];
-    if let Some(code) = last_status {
-        env.push(("PROGRAM_STATUS", code.to_string()));
-    }
+    env.extend(extra);
     env.into_iter()
         .flat_map(|(k, v)| {
             [
@@ -30,39 +43,21 @@ pub fn variables(service: &str, last_status: Option<i32>) -> Vec<(String, String
 
 /// The kernel's host name (what `uname -n` prints).
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_string())
-}
-
-/// `YYYY-MM-DDTHH:MM:SS+0000` in UTC: the engine's date format.
-pub fn date(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Days since 1970-01-01 to a civil date (Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+0000",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let name = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
+    if name.is_empty() {
+        "localhost".to_string()
+    } else {
+        name
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
     fn dates_are_utc_in_the_engine_format() {
@@ -72,7 +67,7 @@ mod tests {
             (1_795_236_676, "2026-11-21T04:51:16+0000"),
         ];
         for (secs, want) in table {
-            assert_eq!(date(UNIX_EPOCH + Duration::from_secs(secs)), want);
+            assert_eq!(monit_date(UNIX_EPOCH + Duration::from_secs(secs)), want);
         }
     }
 

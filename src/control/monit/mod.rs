@@ -96,7 +96,9 @@ impl Params {
             return true;
         }
         match (self.cookie_token.as_deref(), self.get("securitytoken")) {
-            (Some(cookie), Some(field)) => !cookie.is_empty() && same_text(cookie, field),
+            (Some(cookie), Some(field)) => {
+                !cookie.is_empty() && super::auth::same_secret(cookie, field)
+            }
             _ => false,
         }
     }
@@ -148,11 +150,6 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
-}
-
-fn same_text(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Gives every answer a fresh token cookie (pages put the same token in

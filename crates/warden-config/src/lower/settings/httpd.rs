@@ -101,10 +101,12 @@ fn unixsocket(cx: &mut Cx, pair: P<'_>, httpd: &mut Httpd) {
                     absolute_path(cx, &p, "the unix socket").or(httpd.unixsocket.take())
             }
             (Rule::socket_uid, Some(v)) => {
-                httpd.socket_uid = socket_owner(cx, &v, "user", "/etc/passwd")
+                httpd.socket_uid =
+                    socket_owner(cx, &v, "user", "/etc/passwd", crate::users::user_known)
             }
             (Rule::socket_gid, Some(v)) => {
-                httpd.socket_gid = socket_owner(cx, &v, "group", "/etc/group")
+                httpd.socket_gid =
+                    socket_owner(cx, &v, "group", "/etc/group", crate::users::group_known)
             }
             (Rule::socket_permission, Some(v)) => httpd.socket_permission = octal_mode(cx, &v),
             _ => {}
@@ -114,9 +116,15 @@ fn unixsocket(cx: &mut Cx, pair: P<'_>, httpd: &mut Httpd) {
 
 /// `uid U` / `gid G` of the socket: a number, or a name this system knows
 /// (an error otherwise, as in Monit: the daemon could not apply it).
-fn socket_owner(cx: &mut Cx, pair: &P<'_>, what: &str, db: &str) -> Option<String> {
+fn socket_owner(
+    cx: &mut Cx,
+    pair: &P<'_>,
+    what: &str,
+    db: &str,
+    known: fn(&str) -> bool,
+) -> Option<String> {
     let name = text(pair);
-    if name.parse::<u32>().is_ok() || crate::validate::name_in(db, &name) {
+    if known(&name) {
         return Some(name);
     }
     cx.push(
