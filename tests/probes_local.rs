@@ -139,7 +139,7 @@ fn a_hanging_program_is_killed_with_its_group_at_its_timeout_and_reaped() {
     let pidfile = sb.path("hang.pid");
     sb.write_rc(&format!(
         "set daemon 1\n\
-         check program hang with path \"/bin/sh -c 'echo $$ > {}; sleep 600 & sleep 600'\" with timeout 1 seconds\n  \
+         check program hang with path \"/bin/sh -c 'echo $$ >> {}; sleep 600 & sleep 600'\" with timeout 1 seconds\n  \
          if status != 0 then alert\n",
         pidfile.display()
     ));
@@ -148,7 +148,12 @@ fn a_hanging_program_is_killed_with_its_group_at_its_timeout_and_reaped() {
         sb.log().contains("program timed out after 1 s")
     });
     assert!(timed_out, "no timeout reported:\n{}", sb.log());
+    // Each run appends its pid (the next run may be starting while this
+    // reads): the first line is the run that timed out.
     let pgid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .lines()
+        .next()
         .unwrap()
         .trim()
         .parse()
