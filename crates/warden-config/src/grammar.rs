@@ -1,18 +1,13 @@
-//! The pest binding for `grammar/*.pest`, and the translation of pest's
-//! errors into diagnostics in the user's words (rule names never leak).
+//! Parsing with the pest grammar, and the translation of pest's errors into
+//! diagnostics in the user's words (rule names never leak).
 
 use pest::Parser as _;
 use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pairs;
 
 use crate::diag::{Diagnostic, did_you_mean};
+use crate::grammar_rule::{ControlParser, Rule};
 use crate::span::Span;
-
-#[derive(Debug, pest_derive::Parser)]
-#[grammar = "../../grammar/warden.pest"]
-#[grammar = "../../grammar/settings.pest"]
-#[grammar = "../../grammar/checks.pest"]
-pub struct ControlParser;
 
 /// Parses the expanded control text into its syntax tree.
 pub fn parse(text: &str) -> Result<Pairs<'_, Rule>, Diagnostic> {

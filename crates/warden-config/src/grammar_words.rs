@@ -1,7 +1,7 @@
 //! User words for grammar rules in "expected ..." hints. A rule missing here
 //! and not a keyword is left out of hints: add the rules users can type.
 
-use crate::grammar::Rule;
+use crate::grammar_rule::Rule;
 
 pub fn describe(rule: Rule) -> Option<&'static str> {
     Some(match rule {

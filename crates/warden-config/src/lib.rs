@@ -9,6 +9,7 @@ extern crate alloc;
 pub mod cron;
 pub mod diag;
 pub mod grammar;
+pub mod grammar_rule;
 mod grammar_words;
 pub mod include;
 pub mod lower;
@@ -105,7 +106,7 @@ fn permission_problem(_: &Path, _: &std::fs::Metadata) -> Option<Diagnostic> {
 /// its folder); no permission check. Never panics, whatever the text.
 pub fn load_text(path: &Path, text: String) -> Loaded {
     let mut sources = SourceMap::default();
-    let mut cx = lower::Cx::default();
+    let mut cx = lower::LowerContext::default();
     include::expand_root(path, text, &mut sources, &mut cx.diagnostics);
     finish(sources, cx)
 }
@@ -115,7 +116,7 @@ pub fn load_text(path: &Path, text: String) -> Loaded {
 pub fn load_text_without_includes(path: &Path, text: String) -> Loaded {
     let mut sources = SourceMap::default();
     include::without_includes(path, text, &mut sources);
-    finish(sources, lower::Cx::default())
+    finish(sources, lower::LowerContext::default())
 }
 
 /// How a text is parsed.
@@ -126,7 +127,7 @@ enum Parse {
     Pieces(usize),
 }
 
-fn finish(sources: SourceMap, cx: lower::Cx) -> Loaded {
+fn finish(sources: SourceMap, cx: lower::LowerContext) -> Loaded {
     let text = sources.expanded();
     let threads = lower::threads_for(text);
     let parse = if threads > 1 || text.len() > lower::PIECE_MAX {
@@ -141,7 +142,7 @@ fn finish(sources: SourceMap, cx: lower::Cx) -> Loaded {
 /// when a piece does not parse alone (which is also what reports a syntax
 /// error) or when it is small. The config and the diagnostics are the same
 /// either way (tests compare them).
-fn finish_on(sources: SourceMap, mut cx: lower::Cx, parse: Parse) -> Loaded {
+fn finish_on(sources: SourceMap, mut cx: lower::LowerContext, parse: Parse) -> Loaded {
     let text = sources.expanded();
     let in_pieces = match parse {
         Parse::Pieces(threads) => lower::lower_runs(text, threads, &mut cx),
@@ -168,7 +169,7 @@ fn shrink(config: &mut Config) {
 }
 
 /// Parses and lowers the text in one go; None after a syntax error.
-fn whole_text(text: &str, cx: &mut lower::Cx) -> Option<Config> {
+fn whole_text(text: &str, cx: &mut lower::LowerContext) -> Option<Config> {
     match grammar::parse(text) {
         Ok(pairs) => Some(lower::lower(pairs, cx)),
         Err(d) => {

@@ -10,7 +10,7 @@ use super::*;
 
 fn load_on(path: &Path, text: &str, parse: Parse) -> Loaded {
     let mut sources = SourceMap::default();
-    let mut cx = lower::Cx::default();
+    let mut cx = lower::LowerContext::default();
     include::expand_root(path, text.to_string(), &mut sources, &mut cx.diagnostics);
     finish_on(sources, cx, parse)
 }

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::diag::{Diagnostic, did_you_mean};
-use crate::lower::Cx;
+use crate::lower::context::LowerContext;
 use crate::model::{Action, Check, CheckKind, Config, ProcessTarget, Program, Test, UserRef};
 use crate::users;
 
-pub fn validate(config: &Config, cx: &mut Cx) {
+pub fn validate(config: &Config, cx: &mut LowerContext) {
     // After an error a rule may be missing: "nothing is tested" would be noise.
     let clean = !cx.diagnostics.iter().any(Diagnostic::is_error);
     unique_names(config, cx);
@@ -85,7 +85,7 @@ pub fn validate(config: &Config, cx: &mut Cx) {
 /// without a status or content test, tests nothing: Monit refuses the file
 /// ("incomplete"); Warden says so and runs it (a program is still run and
 /// its exit status and output kept).
-fn nothing_tested(cx: &mut Cx, check: &Check) {
+fn nothing_tested(cx: &mut LowerContext, check: &Check) {
     let tested = |f: fn(&Test) -> bool| check.rules.iter().any(|r| f(&r.test.value));
     let (missing, hint) = match check.kind {
         CheckKind::Host { .. }
@@ -121,7 +121,7 @@ fn nothing_tested(cx: &mut Cx, check: &Check) {
 }
 
 /// Service names are unique, and as in Monit case does not tell two apart.
-fn unique_names(config: &Config, cx: &mut Cx) {
+fn unique_names(config: &Config, cx: &mut LowerContext) {
     let mut seen: HashMap<String, &crate::span::Spanned<String>> = HashMap::new();
     for check in &config.checks {
         if let Some(first) = seen.get(&check.name.value.to_lowercase()) {
@@ -146,7 +146,7 @@ fn unique_names(config: &Config, cx: &mut Cx) {
     }
 }
 
-fn dependencies(config: &Config, cx: &mut Cx) {
+fn dependencies(config: &Config, cx: &mut LowerContext) {
     let names: Vec<&str> = config
         .checks
         .iter()
@@ -195,7 +195,7 @@ fn visit(
     state: &mut [u8],
     stack: &mut Vec<usize>,
     names: &[&str],
-    cx: &mut Cx,
+    cx: &mut LowerContext,
 ) {
     if state[node] != 0 {
         return;
@@ -220,7 +220,7 @@ fn visit(
 /// `matching` [`Pattern`](crate::model::Pattern), ...); an error at `span`
 /// when it is no regex.
 pub(crate) fn compiled<T>(
-    cx: &mut Cx,
+    cx: &mut LowerContext,
     span: crate::span::Span,
     pattern: &str,
     compile: impl FnOnce(&str) -> Result<T, regex::Error>,
@@ -238,7 +238,7 @@ pub(crate) fn compiled<T>(
 }
 
 /// A program that is not there is a warning: it may be installed later.
-fn program_exists(cx: &mut Cx, program: &Program) {
+fn program_exists(cx: &mut LowerContext, program: &Program) {
     if let Some(first) = program.argv.first() {
         let path = Path::new(first);
         if path.is_absolute() && !path.exists() {

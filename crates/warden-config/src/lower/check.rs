@@ -3,6 +3,7 @@
 //! alerts, backoff). Rules and their tests live in the submodules.
 
 mod net;
+mod parts;
 mod rule;
 mod test;
 
@@ -10,18 +11,18 @@ mod test;
 mod tests;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use super::Cx;
-use super::common::{P, duration, integer_in, seconds, span, text};
-use crate::grammar::Rule;
+use super::common::{SyntaxNode, duration, integer_in, span, text};
+use crate::grammar_rule::Rule;
+use crate::lower::context::LowerContext;
 use crate::model::{
     Backoff, Check, CheckKind, Mode, NetworkTarget, OnReboot, Pattern, ProcessTarget, Program,
-    Regex, Schedule, UserRef,
+    Regex, Schedule,
 };
 use crate::span::{Span, Spanned};
+use parts::{address, is_keyword, placeholder_check, program, timeout};
 
-pub fn lower_check(statement: P<'_>, cx: &mut Cx) -> Option<Check> {
+pub fn lower_check(statement: SyntaxNode<'_>, cx: &mut LowerContext) -> Option<Check> {
     let whole = span(&statement);
     let mut items = statement
         .into_inner()
@@ -65,7 +66,10 @@ fn shrink(check: &mut Check) {
 }
 
 /// The check line: its name and what it watches (None after an error).
-fn head_of(head: P<'_>, cx: &mut Cx) -> Option<(Spanned<String>, Option<CheckKind>)> {
+fn head_of(
+    head: SyntaxNode<'_>,
+    cx: &mut LowerContext,
+) -> Option<(Spanned<String>, Option<CheckKind>)> {
     let rule = head.as_rule();
     let mut inner = head.into_inner();
     let name_pair = inner
@@ -74,7 +78,7 @@ fn head_of(head: P<'_>, cx: &mut Cx) -> Option<(Spanned<String>, Option<CheckKin
         .find(|p| p.as_rule() == Rule::service_name)?;
     let name = service_name(&name_pair, cx);
     let target = inner.find(|p| !is_keyword(p));
-    let path = |cx: &mut Cx| {
+    let path = |cx: &mut LowerContext| {
         target
             .as_ref()
             .map(|t| path_value(t, cx))
@@ -100,23 +104,8 @@ fn head_of(head: P<'_>, cx: &mut Cx) -> Option<(Spanned<String>, Option<CheckKin
     Some((name, kind))
 }
 
-fn is_keyword(p: &P<'_>) -> bool {
-    // Rule names are only known as text: look them up once, not per pair.
-    static KEYWORDS: std::sync::OnceLock<Vec<bool>> = std::sync::OnceLock::new();
-    let keywords = KEYWORDS.get_or_init(|| {
-        let mut table = vec![false; Rule::all_rules().len() + 1];
-        for &rule in Rule::all_rules() {
-            if let Some(slot) = table.get_mut(rule as usize) {
-                *slot = format!("{rule:?}").starts_with("kw_");
-            }
-        }
-        table
-    });
-    keywords.get(p.as_rule() as usize).copied().unwrap_or(false)
-}
-
 /// A service name; Monit replaces `$HOST` with the host name.
-fn service_name(pair: &P<'_>, cx: &mut Cx) -> Spanned<String> {
+fn service_name(pair: &SyntaxNode<'_>, cx: &mut LowerContext) -> Spanned<String> {
     let mut name = text(pair);
     if name.contains("$HOST") {
         let host = hostname();
@@ -135,52 +124,7 @@ fn hostname() -> String {
         .unwrap_or_else(|| "localhost".to_string())
 }
 
-/// A quoted value that is one template token and nothing else (`{{ x }}`,
-/// `${X}`, `%X%`, `%(x)s`) was most likely never rendered: a warning, as
-/// Monit takes any quoted text. Markup inside a longer value (`date +%F`,
-/// `"/run/{{ name }}.pid"`) is left alone, and unquoted markup is a syntax
-/// error, as in Monit. True when the value is such a token.
-pub(crate) fn placeholder_check(cx: &mut Cx, at: Span, value: &str) -> bool {
-    let found = is_template_token(value);
-    if found {
-        cx.push(
-            crate::Diagnostic::warning(
-                at,
-                format!("'{value}' looks like an unexpanded template placeholder"),
-            )
-            .with_hint("render the template (replace the placeholder with its value) first"),
-        );
-    }
-    found
-}
-
-/// Whether the whole of `value` is one template placeholder.
-pub(crate) fn is_template_token(value: &str) -> bool {
-    let v = value.trim();
-    let between = |open: &str, close: &str| {
-        v.strip_prefix(open)
-            .and_then(|rest| rest.strip_suffix(close))
-            .is_some_and(|inner| !inner.trim().is_empty() && !inner.contains(close))
-    };
-    let word = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-    };
-    between("{{", "}}")
-        || between("{%", "%}")
-        || v.strip_prefix("${")
-            .and_then(|r| r.strip_suffix('}'))
-            .is_some_and(word)
-        || v.strip_prefix('%')
-            .and_then(|r| r.strip_suffix('%'))
-            .is_some_and(word)
-        || v.strip_prefix("%(")
-            .and_then(|r| r.strip_suffix(")s").or_else(|| r.strip_suffix(")d")))
-            .is_some_and(word)
-}
-
-fn path_value(pair: &P<'_>, cx: &mut Cx) -> Option<PathBuf> {
+fn path_value(pair: &SyntaxNode<'_>, cx: &mut LowerContext) -> Option<PathBuf> {
     let value = text(pair);
     placeholder_check(cx, span(pair), &value);
     if value.is_empty() {
@@ -192,7 +136,7 @@ fn path_value(pair: &P<'_>, cx: &mut Cx) -> Option<PathBuf> {
 
 /// What a process check finds its process by; a `matching` pattern that is
 /// no regex is reported at the check's name.
-fn process_target(target: &P<'_>, name: Span, cx: &mut Cx) -> Option<CheckKind> {
+fn process_target(target: &SyntaxNode<'_>, name: Span, cx: &mut LowerContext) -> Option<CheckKind> {
     let value = target.clone().into_inner().find(|p| !is_keyword(p))?;
     let target = match target.as_rule() {
         Rule::by_pidfile => ProcessTarget::Pidfile(path_value(&value, cx)?),
@@ -214,7 +158,7 @@ fn process_target(target: &P<'_>, name: Span, cx: &mut Cx) -> Option<CheckKind> 
     Some(CheckKind::Process { target })
 }
 
-fn network_target(target: &P<'_>, cx: &mut Cx) -> Option<CheckKind> {
+fn network_target(target: &SyntaxNode<'_>, cx: &mut LowerContext) -> Option<CheckKind> {
     let value = target.clone().into_inner().find(|p| !is_keyword(p))?;
     let target = match target.as_rule() {
         Rule::by_address => NetworkTarget::Address(address(cx, &value)?),
@@ -223,53 +167,7 @@ fn network_target(target: &P<'_>, cx: &mut Cx) -> Option<CheckKind> {
     Some(CheckKind::Network { target })
 }
 
-/// A host name or an IP address, checked for shape.
-pub(crate) fn address(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
-    let value = text(pair);
-    if placeholder_check(cx, span(pair), &value) {
-        // Monit takes it as a name that never resolves; so does Warden.
-        return Some(value);
-    }
-    let dotted = !value.is_empty() && value.chars().all(|c| c.is_ascii_digit() || c == '.');
-    if dotted && value.parse::<std::net::Ipv4Addr>().is_err() {
-        // Monit takes `999.1.1.1` as a host name that never resolves: the
-        // tests on it always fail. A warning, not a refusal.
-        cx.push(
-            crate::Diagnostic::warning(
-                span(pair),
-                format!("'{value}' is not an IPv4 address: it is read as a host name, which will not resolve"),
-            )
-            .with_hint("each of the four numbers of an IPv4 address is 0-255"),
-        );
-        return Some(value);
-    }
-    let ok = if value.contains(':') || dotted {
-        value.parse::<std::net::IpAddr>().is_ok()
-    } else {
-        !value.is_empty()
-            && value.len() <= 253
-            && value.split('.').all(|label| {
-                !label.is_empty()
-                    && label.len() <= 63
-                    && label
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            })
-    };
-    if !ok {
-        cx.push(
-            crate::Diagnostic::error(
-                span(pair),
-                format!("'{value}' is not a valid host name or IP address"),
-            )
-            .with_hint("write a host name (example.org) or an address (192.0.2.1, 2001:db8::1)"),
-        );
-        return None;
-    }
-    Some(value)
-}
-
-fn item_into(check: &mut Check, item: P<'_>, cx: &mut Cx) {
+fn item_into(check: &mut Check, item: SyntaxNode<'_>, cx: &mut LowerContext) {
     match item.as_rule() {
         Rule::start_program => check.start = program_of(cx, item).map(Box::new),
         Rule::stop_program => check.stop = program_of(cx, item).map(Box::new),
@@ -326,7 +224,7 @@ fn item_into(check: &mut Check, item: P<'_>, cx: &mut Cx) {
 
 /// A group name: a word, quoted or not, without the characters Monit's
 /// lexer ends a word at (blanks, quotes, `@ : { } ( ) , ; %`).
-fn group_name(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
+fn group_name(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<String> {
     let name = text(pair);
     let bad = name
         .chars()
@@ -344,7 +242,10 @@ fn group_name(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
 }
 
 /// `ignore content|match [=|!=] "regex"`.
-fn ignore_content(cx: &mut Cx, item: P<'_>) -> Option<crate::model::IgnoreContent> {
+fn ignore_content(
+    cx: &mut LowerContext,
+    item: SyntaxNode<'_>,
+) -> Option<crate::model::IgnoreContent> {
     // `ignore not match "x"` is Monit's old spelling of `!=`.
     let mut matches = !item
         .clone()
@@ -368,77 +269,14 @@ fn ignore_content(cx: &mut Cx, item: P<'_>) -> Option<crate::model::IgnoreConten
     })
 }
 
-fn program_of(cx: &mut Cx, item: P<'_>) -> Option<Program> {
+fn program_of(cx: &mut LowerContext, item: SyntaxNode<'_>) -> Option<Program> {
     let spec = item
         .into_inner()
         .find(|p| p.as_rule() == Rule::program_spec)?;
     program(cx, spec)
 }
 
-/// A `program_spec`: the command line, `as uid/gid`, `with timeout`.
-pub(crate) fn program(cx: &mut Cx, spec: P<'_>) -> Option<Program> {
-    let at = span(&spec);
-    let mut parts = spec.into_inner();
-    let args = parts.next()?;
-    let args_span = span(&args);
-    let words: Vec<String> = args.into_inner().map(|a| text(&a)).collect();
-    let command = words.join(" ");
-    let argv = match shell_words::split(&command) {
-        Ok(argv) if !argv.is_empty() => argv,
-        Ok(_) => {
-            cx.error(args_span, "the program is empty");
-            return None;
-        }
-        Err(e) => {
-            cx.error(args_span, format!("cannot split the command line: {e}"));
-            return None;
-        }
-    };
-    placeholder_check(cx, args_span, &command);
-    let mut program = Program {
-        command,
-        argv,
-        uid: None,
-        gid: None,
-        timeout: None,
-        span: at,
-    };
-    for option in parts {
-        let rule = option.as_rule();
-        let Some(value) = option.into_inner().find(|p| !is_keyword(p)) else {
-            continue;
-        };
-        match rule {
-            Rule::run_uid => program.uid = Some(user_ref(&value)),
-            Rule::run_gid => program.gid = Some(user_ref(&value)),
-            Rule::run_timeout => program.timeout = timeout(cx, &value),
-            _ => {}
-        }
-    }
-    Some(program)
-}
-
-fn user_ref(pair: &P<'_>) -> UserRef {
-    let value = text(pair);
-    value
-        .parse::<u32>()
-        .map_or(UserRef::Name(value), UserRef::Id)
-}
-
-/// A `duration` or a bare whole number of seconds.
-pub(crate) fn timeout(cx: &mut Cx, pair: &P<'_>) -> Option<Duration> {
-    let d = match pair.as_rule() {
-        Rule::duration => duration(cx, pair),
-        _ => seconds(cx, pair),
-    }?;
-    if d.is_zero() {
-        cx.error(span(pair), "a timeout must be longer than zero");
-        return None;
-    }
-    Some(d)
-}
-
-fn schedule(cx: &mut Cx, item: P<'_>) -> Option<Schedule> {
+fn schedule(cx: &mut LowerContext, item: SyntaxNode<'_>) -> Option<Schedule> {
     let negated = item.as_rule() == Rule::not_every;
     let value = item.into_inner().find(|p| !is_keyword(p))?;
     match value.as_rule() {
@@ -476,7 +314,7 @@ fn schedule(cx: &mut Cx, item: P<'_>) -> Option<Schedule> {
 }
 
 /// Whether a `cycles` pair counts zero cycles.
-fn is_zero(cycles: &P<'_>) -> bool {
+fn is_zero(cycles: &SyntaxNode<'_>) -> bool {
     cycles
         .clone()
         .into_inner()
@@ -484,7 +322,7 @@ fn is_zero(cycles: &P<'_>) -> bool {
         .is_some_and(|n| n.as_str().parse::<u64>() == Ok(0))
 }
 
-fn mode(item: &P<'_>) -> Mode {
+fn mode(item: &SyntaxNode<'_>) -> Mode {
     match item.clone().into_inner().last().map(|p| p.as_rule()) {
         Some(Rule::kw_passive) => Mode::Passive,
         Some(Rule::kw_manual) => Mode::Manual,
@@ -492,7 +330,7 @@ fn mode(item: &P<'_>) -> Mode {
     }
 }
 
-fn onreboot(item: &P<'_>) -> Option<OnReboot> {
+fn onreboot(item: &SyntaxNode<'_>) -> Option<OnReboot> {
     match item.clone().into_inner().last()?.as_rule() {
         Rule::kw_start => Some(OnReboot::Start),
         Rule::kw_nostart => Some(OnReboot::NoStart),
@@ -500,7 +338,7 @@ fn onreboot(item: &P<'_>) -> Option<OnReboot> {
     }
 }
 
-fn backoff(cx: &mut Cx, item: P<'_>) -> Option<Backoff> {
+fn backoff(cx: &mut LowerContext, item: SyntaxNode<'_>) -> Option<Backoff> {
     let kind = item.into_inner().find(|p| !is_keyword(p))?;
     let at = span(&kind);
     let fixed = kind.as_rule() == Rule::backoff_fixed;

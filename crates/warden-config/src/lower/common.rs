@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use pest::iterators::Pair;
 
-use super::Cx;
-use crate::grammar::Rule;
+use crate::grammar_rule::Rule;
+use crate::lower::context::LowerContext;
 use crate::model::{HashAlgorithm, Operator, Quantity, Unit};
 use crate::span::Span;
 
-pub type P<'i> = Pair<'i, Rule>;
+pub type SyntaxNode<'i> = Pair<'i, Rule>;
 
 thread_local! {
     /// Where the text being lowered starts in the expanded text: a run of
@@ -27,7 +27,7 @@ pub(crate) fn at_offset<T>(base: usize, lower: impl FnOnce() -> T) -> T {
     out
 }
 
-pub fn span(pair: &P<'_>) -> Span {
+pub fn span(pair: &SyntaxNode<'_>) -> Span {
     let s = pair.as_span();
     let base = BASE.get();
     Span::new(base + s.start(), base + s.end())
@@ -35,7 +35,7 @@ pub fn span(pair: &P<'_>) -> Span {
 
 /// The value of a `string` (quotes removed, `\"` unescaped), `path`, `bare`
 /// or `service_name` pair.
-pub fn text(pair: &P<'_>) -> String {
+pub fn text(pair: &SyntaxNode<'_>) -> String {
     let raw = pair.as_str();
     match pair.as_rule() {
         Rule::string | Rule::dq_string | Rule::sq_string | Rule::service_name => unquote(raw),
@@ -73,7 +73,13 @@ pub fn unquote(raw: &str) -> String {
 }
 
 /// A whole number in `lo..=hi`, or an error naming the range.
-pub fn integer_in(cx: &mut Cx, pair: &P<'_>, what: &str, lo: u64, hi: u64) -> Option<u64> {
+pub fn integer_in(
+    cx: &mut LowerContext,
+    pair: &SyntaxNode<'_>,
+    what: &str,
+    lo: u64,
+    hi: u64,
+) -> Option<u64> {
     match pair.as_str().trim().parse::<u64>() {
         Ok(n) if (lo..=hi).contains(&n) => Some(n),
         _ => {
@@ -89,14 +95,14 @@ pub fn integer_in(cx: &mut Cx, pair: &P<'_>, what: &str, lo: u64, hi: u64) -> Op
     }
 }
 
-pub fn port(cx: &mut Cx, pair: &P<'_>) -> Option<u16> {
+pub fn port(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<u16> {
     integer_in(cx, pair, "a port", 1, 65535).map(|p| p as u16)
 }
 
 /// A port Monit takes whatever its number: 0 and numbers above 65535 are
 /// no port anyone listens on, so they are a warning (`never` says what then
 /// happens) and read as 0, which no connection reaches.
-pub fn port_or_zero(cx: &mut Cx, pair: &P<'_>, never: &str) -> Option<u16> {
+pub fn port_or_zero(cx: &mut LowerContext, pair: &SyntaxNode<'_>, never: &str) -> Option<u16> {
     let Ok(n) = pair.as_str().trim().parse::<u64>() else {
         return port(cx, pair);
     };
@@ -112,7 +118,7 @@ pub fn port_or_zero(cx: &mut Cx, pair: &P<'_>, never: &str) -> Option<u16> {
     }
 }
 
-pub fn number(cx: &mut Cx, pair: &P<'_>) -> Option<f64> {
+pub fn number(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<f64> {
     match pair.as_str().trim().parse::<f64>() {
         Ok(n) if n.is_finite() => Some(n),
         _ => {
@@ -136,7 +142,7 @@ fn unit_seconds(unit: &str) -> f64 {
 }
 
 /// A `duration` pair: `5 seconds`, `500 ms`.
-pub fn duration(cx: &mut Cx, pair: &P<'_>) -> Option<Duration> {
+pub fn duration(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<Duration> {
     let mut inner = pair.clone().into_inner();
     let n = number(cx, &inner.next()?)?;
     let unit = inner.next().map_or(1.0, |u| unit_seconds(u.as_str()));
@@ -144,12 +150,12 @@ pub fn duration(cx: &mut Cx, pair: &P<'_>) -> Option<Duration> {
 }
 
 /// A bare count of seconds (`with timeout 30` without a unit).
-pub fn seconds(cx: &mut Cx, pair: &P<'_>) -> Option<Duration> {
+pub fn seconds(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<Duration> {
     let n = number(cx, pair)?;
     seconds_to_duration(cx, span(pair), n)
 }
 
-fn seconds_to_duration(cx: &mut Cx, at: Span, secs: f64) -> Option<Duration> {
+fn seconds_to_duration(cx: &mut LowerContext, at: Span, secs: f64) -> Option<Duration> {
     if !(0.0..=1e9).contains(&secs) {
         cx.error(at, "a duration must be between 0 and a billion seconds");
         return None;
@@ -170,7 +176,7 @@ fn unit_bytes(unit: &str) -> f64 {
 
 /// A `quantity` pair: `80%`, `200 MB` (bytes), `4`. A percentage above
 /// 100 is a warning: Monit takes it, and a usage never reaches it.
-pub fn quantity(cx: &mut Cx, pair: &P<'_>) -> Option<Quantity> {
+pub fn quantity(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<Quantity> {
     let mut inner = pair.clone().into_inner();
     let value = number(cx, &inner.next()?)?;
     match inner.next() {
@@ -211,8 +217,8 @@ pub fn quantity(cx: &mut Cx, pair: &P<'_>) -> Option<Quantity> {
 /// names the algorithm (32 MD5, 40 SHA1, 64 SHA256) and must agree with
 /// `named` when the algorithm is written.
 pub fn hex_digest(
-    cx: &mut Cx,
-    pair: &P<'_>,
+    cx: &mut LowerContext,
+    pair: &SyntaxNode<'_>,
     named: Option<HashAlgorithm>,
 ) -> Option<(HashAlgorithm, String)> {
     let hash: String = text(pair)
@@ -250,7 +256,7 @@ pub fn hex_digest(
 }
 
 /// An `operator` pair.
-pub fn operator(pair: &P<'_>) -> Operator {
+pub fn operator(pair: &SyntaxNode<'_>) -> Operator {
     let op = pair.as_str().to_ascii_lowercase();
     match op.split_whitespace().collect::<Vec<_>>().join(" ").as_str() {
         ">" | "gt" | "greater" => Operator::Greater,
@@ -263,7 +269,7 @@ pub fn operator(pair: &P<'_>) -> Operator {
 }
 
 /// A `cycles` pair (`3 cycles`): the count, at least 1.
-pub fn cycles(cx: &mut Cx, pair: &P<'_>) -> Option<u32> {
+pub fn cycles(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<u32> {
     let n = pair.clone().into_inner().next()?;
     integer_in(cx, &n, "a number of cycles", 1, 1_000_000).map(|n| n as u32)
 }

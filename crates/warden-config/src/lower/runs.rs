@@ -11,10 +11,13 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::check;
 use super::common::at_offset;
-use super::{Cx, check, lower_into};
+use super::context::LowerContext;
+use super::statements::lower_into;
 use crate::diag::Diagnostic;
-use crate::grammar::{Rule, parse_quietly};
+use crate::grammar::parse_quietly;
+use crate::grammar_rule::Rule;
 use crate::model::{Check, Config};
 
 /// At most this many threads, whatever the machine has.
@@ -47,7 +50,7 @@ pub(crate) fn threads_for(text: &str) -> usize {
 /// The config of `text` parsed in `threads` pieces cut at statement
 /// boundaries, with the lowering diagnostics added to `cx`; or None (and
 /// `cx` untouched) when some piece does not parse on its own.
-pub(crate) fn lower_runs(text: &str, threads: usize, cx: &mut Cx) -> Option<Config> {
+pub(crate) fn lower_runs(text: &str, threads: usize, cx: &mut LowerContext) -> Option<Config> {
     let runs = crate::split::statement_runs(text);
     let threads = threads.max(1);
     let pieces = pieces(&runs, text.len().div_ceil(threads).min(PIECE_MAX));
@@ -123,7 +126,7 @@ fn lower_piece(text: &str, piece: Range<usize>, failed: &AtomicBool) -> Option<V
             Some(Item::Set(base + s.start()..base + s.end()))
         }
         Rule::check_statement => {
-            let mut cx = Cx::default();
+            let mut cx = LowerContext::default();
             let check = at_offset(base, || check::lower_check(statement, &mut cx)).map(Box::new);
             Some(Item::Check(check, cx.diagnostics))
         }

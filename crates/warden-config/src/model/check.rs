@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::millis::{duration_ms, opt_duration_ms};
 use super::pattern::{Pattern, Regex};
-use super::settings::AlertRecipient;
+use super::settings::{AlertRecipient, OnReboot};
 use super::test::Test;
 use crate::cron::Cron;
 use crate::span::{Span, Spanned};
@@ -167,14 +168,6 @@ impl std::fmt::Display for Mode {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnReboot {
-    Start,
-    NoStart,
-    Laststate,
-}
-
 /// A program to run: start/stop/restart, `exec`, or a `check program`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Program {
@@ -270,80 +263,4 @@ pub enum Action {
         /// `repeat every N cycles` while the rule keeps failing.
         repeat_every: Option<u32>,
     },
-}
-
-/// Comparison operators: `>`, `<`, `=`, `!=`, `>=`, `<=` (and the words
-/// `greater`, `less`, `equal`, `not equal`, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Operator {
-    Greater,
-    GreaterOrEqual,
-    Less,
-    LessOrEqual,
-    Equal,
-    NotEqual,
-}
-
-impl Operator {
-    pub fn holds(self, measured: f64, limit: f64) -> bool {
-        match self {
-            Operator::Greater => measured > limit,
-            Operator::GreaterOrEqual => measured >= limit,
-            Operator::Less => measured < limit,
-            Operator::LessOrEqual => measured <= limit,
-            Operator::Equal => measured == limit,
-            Operator::NotEqual => measured != limit,
-        }
-    }
-
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Operator::Greater => ">",
-            Operator::GreaterOrEqual => ">=",
-            Operator::Less => "<",
-            Operator::LessOrEqual => "<=",
-            Operator::Equal => "=",
-            Operator::NotEqual => "!=",
-        }
-    }
-}
-
-/// A number with its unit, normalised: bytes, percent, seconds, a count.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Quantity {
-    pub value: f64,
-    pub unit: Unit,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Unit {
-    Count,
-    Percent,
-    Bytes,
-    Seconds,
-    /// A rate per second (bytes, packets or operations).
-    BytesPerSecond,
-    PacketsPerSecond,
-    OpsPerSecond,
-}
-
-pub mod duration_ms {
-    //! Durations serialised as whole milliseconds.
-    use std::time::Duration;
-    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u128(d.as_millis())
-    }
-}
-
-pub mod opt_duration_ms {
-    //! Optional durations serialised as whole milliseconds or null.
-    use std::time::Duration;
-    pub fn serialize<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
-            None => s.serialize_none(),
-        }
-    }
 }

@@ -4,9 +4,8 @@
 use std::fmt::{self, Display, Formatter};
 use std::time::Duration;
 
-use super::check::{
-    Action, CheckKind, NetworkTarget, ProcessTarget, Quantity, Schedule, Trigger, Unit,
-};
+use super::check::{Action, CheckKind, NetworkTarget, ProcessTarget, Schedule, Trigger};
+use super::measure::{Operator, Quantity, Unit};
 use super::protocol::Protocol;
 use super::test::{Connection, Endpoint, IpVersion, Resource, SocketType, Test};
 
@@ -240,7 +239,7 @@ impl Display for Test {
 fn compared(
     f: &mut Formatter<'_>,
     what: &str,
-    compare: &Option<(super::check::Operator, Quantity)>,
+    compare: &Option<(Operator, Quantity)>,
 ) -> fmt::Result {
     match compare {
         Some((op, q)) => write!(f, "{what} {} {q}", op.symbol()),

@@ -4,6 +4,8 @@
 pub mod check;
 pub mod describe;
 pub mod event;
+pub mod measure;
+pub mod millis;
 pub mod pattern;
 pub mod protocol;
 pub mod settings;
@@ -15,6 +17,7 @@ use serde::Serialize;
 
 pub use check::*;
 pub use event::{EventFilter, FilterEvent};
+pub use measure::{Operator, Quantity, Unit};
 pub use pattern::{BytesRegex, Pattern, Regex};
 pub use protocol::Protocol;
 pub use settings::*;

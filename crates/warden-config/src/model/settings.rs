@@ -6,8 +6,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use super::check::{duration_ms, opt_duration_ms};
 use super::event::EventFilter;
+use super::millis::{duration_ms, opt_duration_ms};
 use crate::span::Span;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,7 +36,7 @@ pub struct Settings {
     /// `set limits { name: value, ... }` as written; units normalised to bytes
     /// or milliseconds.
     pub limits: Vec<(String, u64)>,
-    pub onreboot: Option<super::check::OnReboot>,
+    pub onreboot: Option<OnReboot>,
     pub mmonit: Vec<String>,
     /// `set mmonit URL with timeout N seconds`.
     #[serde(with = "opt_duration_ms")]
@@ -294,4 +294,14 @@ pub struct EventQueue {
 pub struct SslOptions {
     pub enabled: bool,
     pub options: Vec<(String, String)>,
+}
+
+/// `onreboot start|nostart|laststate`: the default in `set onreboot`, or
+/// a check's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnReboot {
+    Start,
+    NoStart,
+    Laststate,
 }

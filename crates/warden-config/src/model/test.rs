@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::check::{Operator, Quantity, duration_ms, opt_duration_ms};
+use super::measure::{Operator, Quantity};
+use super::millis::{duration_ms, opt_duration_ms};
 use super::pattern::{BytesRegex, Regex};
 use super::protocol::Protocol;
 

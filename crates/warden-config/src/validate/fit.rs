@@ -4,7 +4,7 @@
 //! of a rule that is never tested.
 
 use crate::diag::Diagnostic;
-use crate::lower::Cx;
+use crate::lower::context::LowerContext;
 use crate::model::{CheckKind, Endpoint, Resource, Rule, Test};
 
 /// The types of check, in Monit's words, for messages.
@@ -140,7 +140,7 @@ fn takes_no_recovery(test: &Test) -> Option<&'static str> {
 
 /// Errors for a rule whose test the check's type does not take, or whose
 /// test takes no `else`.
-pub(super) fn rule_fits(cx: &mut Cx, kind: &CheckKind, rule: &Rule) {
+pub(super) fn rule_fits(cx: &mut LowerContext, kind: &CheckKind, rule: &Rule) {
     let kind = Kind::of(kind);
     let (name, kinds) = takers(&rule.test.value);
     if !kinds.contains(&kind) {

@@ -3,11 +3,13 @@
 
 use std::path::PathBuf;
 
-use super::super::Cx;
-use super::super::common::{P, hex_digest, integer_in, operator, port, port_or_zero, span, text};
-use super::{address, is_keyword, placeholder_check, timeout};
+use super::super::common::{
+    SyntaxNode, hex_digest, integer_in, operator, port, port_or_zero, span, text,
+};
+use super::parts::{address, is_keyword, placeholder_check, timeout};
 use crate::diag::{Diagnostic, did_you_mean};
-use crate::grammar::Rule;
+use crate::grammar_rule::Rule;
+use crate::lower::context::LowerContext;
 use crate::model::Protocol::{
     ApacheStatus, Http, Https, Mqtt, Mysql, Mysqls, Pgsql, Radius, Redis, Sip, Smtp, Smtps,
     Websocket,
@@ -68,7 +70,7 @@ const LOGINS: &[Protocol] = &[
     Redis,
 ];
 
-pub fn lower_net_test(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
+pub fn lower_net_test(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<Test> {
     match pair.as_rule() {
         Rule::connection => connection(cx, pair).map(|c| Test::Connection(Box::new(c))),
         Rule::url_test => url_test(cx, pair).map(|u| Test::Url(Box::new(u))),
@@ -94,7 +96,7 @@ struct Gathered {
     specific: Vec<(&'static str, Span)>,
 }
 
-fn connection(cx: &mut Cx, pair: P<'_>) -> Option<Connection> {
+fn connection(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<Connection> {
     let whole = span(&pair);
     let mut parts = pair.into_inner();
     let target = parts.next()?;
@@ -161,7 +163,7 @@ fn connection(cx: &mut Cx, pair: P<'_>) -> Option<Connection> {
     })
 }
 
-fn gather<'i>(cx: &mut Cx, parts: impl Iterator<Item = P<'i>>) -> Gathered {
+fn gather<'i>(cx: &mut LowerContext, parts: impl Iterator<Item = SyntaxNode<'i>>) -> Gathered {
     let mut g = Gathered {
         ok: true,
         ..Gathered::default()
@@ -177,7 +179,7 @@ fn gather<'i>(cx: &mut Cx, parts: impl Iterator<Item = P<'i>>) -> Gathered {
 /// Each protocol-specific option goes with its protocol (`request` with
 /// http, `database` with pgsql, ...), as in Monit: elsewhere it would be
 /// read and never used.
-fn options_fit(cx: &mut Cx, protocol: Protocol, g: &Gathered) -> bool {
+fn options_fit(cx: &mut LowerContext, protocol: Protocol, g: &Gathered) -> bool {
     let mut ok = true;
     for (option, at) in &g.specific {
         let Some((_, protocols)) = PROTOCOL_OPTIONS.iter().find(|(o, _)| o == option) else {
@@ -203,7 +205,7 @@ fn options_fit(cx: &mut Cx, protocol: Protocol, g: &Gathered) -> bool {
 
 /// What a protocol itself needs: radius runs over UDP, apache-status
 /// tests at least one of its options (Monit refuses it bare).
-fn protocol_fit(cx: &mut Cx, at: Span, protocol: Protocol, g: &Gathered) -> bool {
+fn protocol_fit(cx: &mut LowerContext, at: Span, protocol: Protocol, g: &Gathered) -> bool {
     match protocol {
         Protocol::Radius if g.socket != Some(SocketType::Udp) => {
             cx.push(
@@ -231,12 +233,12 @@ fn protocol_fit(cx: &mut Cx, at: Span, protocol: Protocol, g: &Gathered) -> bool
 }
 
 /// The first non-keyword child of an option: its value.
-fn value_of<'i>(option: &P<'i>) -> Option<P<'i>> {
+fn value_of<'i>(option: &SyntaxNode<'i>) -> Option<SyntaxNode<'i>> {
     option.clone().into_inner().find(|p| !is_keyword(p))
 }
 
 /// The protocol-specific option an option pair is, if it is one.
-fn specific_name(option: &P<'_>) -> Option<&'static str> {
+fn specific_name(option: &SyntaxNode<'_>) -> Option<&'static str> {
     Some(match option.as_rule() {
         Rule::o_request => "request",
         Rule::o_status => "status",
@@ -261,7 +263,7 @@ fn specific_name(option: &P<'_>) -> Option<&'static str> {
     })
 }
 
-fn option_into(cx: &mut Cx, g: &mut Gathered, option: P<'_>) -> Option<()> {
+fn option_into(cx: &mut LowerContext, g: &mut Gathered, option: SyntaxNode<'_>) -> Option<()> {
     if let Some(name) = specific_name(&option) {
         g.specific.push((name, span(&option)));
     }
@@ -340,7 +342,7 @@ fn option_into(cx: &mut Cx, g: &mut Gathered, option: P<'_>) -> Option<()> {
 }
 
 /// `responsetime [op] N ms|s`; `<` when no operator is written.
-fn response_time(cx: &mut Cx, option: &P<'_>) -> Option<ResponseTime> {
+fn response_time(cx: &mut LowerContext, option: &SyntaxNode<'_>) -> Option<ResponseTime> {
     let value = option
         .clone()
         .into_inner()
@@ -357,7 +359,7 @@ fn response_time(cx: &mut Cx, option: &P<'_>) -> Option<ResponseTime> {
 }
 
 /// `address IP`: an IP address of this host to connect from.
-fn source_address(cx: &mut Cx, option: &P<'_>) -> Option<std::net::IpAddr> {
+fn source_address(cx: &mut LowerContext, option: &SyntaxNode<'_>) -> Option<std::net::IpAddr> {
     let value = value_of(option)?;
     let text = text(&value);
     let Ok(address) = text.parse() else {
@@ -373,14 +375,14 @@ fn source_address(cx: &mut Cx, option: &P<'_>) -> Option<std::net::IpAddr> {
     Some(address)
 }
 
-fn op_of(pair: &P<'_>) -> Operator {
+fn op_of(pair: &SyntaxNode<'_>) -> Operator {
     pair.clone()
         .into_inner()
         .find(|p| p.as_rule() == Rule::operator)
         .map_or(Operator::Equal, |p| operator(&p))
 }
 
-fn protocol(cx: &mut Cx, pair: &P<'_>) -> Option<Protocol> {
+fn protocol(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<Protocol> {
     let name = pair.as_str().to_ascii_lowercase();
     if let Some(p) = Protocol::from_name(&name) {
         return Some(p);
@@ -401,7 +403,7 @@ fn protocol(cx: &mut Cx, pair: &P<'_>) -> Option<Protocol> {
 
 /// `status = 200`. HTTP statuses are 100-599; Monit takes any number, so
 /// one outside is a warning (the comparison always or never holds).
-fn status(cx: &mut Cx, option: &P<'_>) -> Option<(Operator, u16)> {
+fn status(cx: &mut LowerContext, option: &SyntaxNode<'_>) -> Option<(Operator, u16)> {
     let n = option
         .clone()
         .into_inner()
@@ -417,7 +419,7 @@ fn status(cx: &mut Cx, option: &P<'_>) -> Option<(Operator, u16)> {
 }
 
 /// `method GET|HEAD`: the two methods Monit (and Warden) send.
-fn method(cx: &mut Cx, value: &P<'_>) -> Option<String> {
+fn method(cx: &mut LowerContext, value: &SyntaxNode<'_>) -> Option<String> {
     let method = text(value).to_ascii_uppercase();
     if method == "GET" || method == "HEAD" {
         return Some(method);
@@ -433,7 +435,7 @@ fn method(cx: &mut Cx, value: &P<'_>) -> Option<String> {
 }
 
 /// An apache-status limit is a percentage of the server's workers.
-fn apache_percent(cx: &mut Cx, option: &P<'_>) -> bool {
+fn apache_percent(cx: &mut LowerContext, option: &SyntaxNode<'_>) -> bool {
     let percent = option
         .clone()
         .into_inner()
@@ -449,7 +451,7 @@ fn apache_percent(cx: &mut Cx, option: &P<'_>) -> bool {
 }
 
 /// `ssl options { verify: enable, ... }`: the keys `set ssl` knows.
-fn ssl_options(cx: &mut Cx, option: &P<'_>) -> Option<Vec<(String, String)>> {
+fn ssl_options(cx: &mut LowerContext, option: &SyntaxNode<'_>) -> Option<Vec<(String, String)>> {
     let Some(block) = option
         .clone()
         .into_inner()
@@ -476,7 +478,7 @@ fn ssl_options(cx: &mut Cx, option: &P<'_>) -> Option<Vec<(String, String)>> {
 
 /// `[Host: example.org, Cache-Control: no-cache]`: split at commas outside
 /// quotes; quotes around a value are removed.
-fn headers(list: &P<'_>) -> Vec<String> {
+fn headers(list: &SyntaxNode<'_>) -> Vec<String> {
     let raw = list.as_str().trim_start_matches('[').trim_end_matches(']');
     let mut out = Vec::new();
     let mut current = String::new();
@@ -496,7 +498,11 @@ fn headers(list: &P<'_>) -> Vec<String> {
         .collect()
 }
 
-fn certificate(cx: &mut Cx, o: &mut ProtocolOptions, which: P<'_>) -> Option<()> {
+fn certificate(
+    cx: &mut LowerContext,
+    o: &mut ProtocolOptions,
+    which: SyntaxNode<'_>,
+) -> Option<()> {
     match which.as_rule() {
         Rule::cert_valid => {
             let n = which.into_inner().find(|p| p.as_rule() == Rule::integer)?;
@@ -518,7 +524,7 @@ fn certificate(cx: &mut Cx, o: &mut ProtocolOptions, which: P<'_>) -> Option<()>
     Some(())
 }
 
-fn url_test(cx: &mut Cx, pair: P<'_>) -> Option<UrlTest> {
+fn url_test(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<UrlTest> {
     let mut parts = pair.into_inner().filter(|p| p.as_rule() != Rule::kw_url);
     let url = parts.next()?;
     let checked = check_url(cx, &url);
@@ -534,7 +540,7 @@ fn url_test(cx: &mut Cx, pair: P<'_>) -> Option<UrlTest> {
 }
 
 /// `http[s]://[user:password@]host[:port][/path]`.
-fn check_url(cx: &mut Cx, url: &P<'_>) -> bool {
+fn check_url(cx: &mut LowerContext, url: &SyntaxNode<'_>) -> bool {
     let raw = url.as_str();
     let (scheme, rest) = raw.split_once("://").unwrap_or(("", raw));
     let authority = rest.split(['/', '?']).next().unwrap_or("");
@@ -555,7 +561,7 @@ fn check_url(cx: &mut Cx, url: &P<'_>) -> bool {
     false
 }
 
-fn ping(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
+fn ping(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<Test> {
     let (mut count, mut size, mut limit) = (None, None, None);
     for option in pair.into_inner() {
         match option.as_rule() {
@@ -581,7 +587,7 @@ fn ping(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
 
 /// `count N`: Monit's manual says 1-20 and Monit takes any number; 0 sends
 /// one ping all the same (a test needs one).
-fn ping_count(cx: &mut Cx, value: &P<'_>) -> Option<u32> {
+fn ping_count(cx: &mut LowerContext, value: &SyntaxNode<'_>) -> Option<u32> {
     let n = integer_in(cx, value, "the ping count", 0, u64::from(u16::MAX))? as u32;
     if n == 0 {
         cx.push(
@@ -592,7 +598,7 @@ fn ping_count(cx: &mut Cx, value: &P<'_>) -> Option<u32> {
     Some(n.max(1))
 }
 
-fn resolve(cx: &mut Cx, pair: P<'_>) -> Option<ResolveTest> {
+fn resolve(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<ResolveTest> {
     let mut test = ResolveTest {
         name: String::new(),
         expect: None,

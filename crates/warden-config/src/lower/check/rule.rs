@@ -2,14 +2,14 @@
 //! the trigger (`for N cycles`, `X times within Y cycles`), the actions and
 //! the recovery branch. The test itself is lowered by `test.rs`/`net.rs`.
 
-use super::super::Cx;
-use super::super::common::{P, cycles, span};
-use super::{is_keyword, program};
-use crate::grammar::Rule;
+use super::super::common::{SyntaxNode, cycles, span};
+use super::parts::{is_keyword, program};
+use crate::grammar_rule::Rule;
+use crate::lower::context::LowerContext;
 use crate::model::{Action, Recovery, Rule as CheckRule, Trigger};
 use crate::span::Spanned;
 
-pub fn lower_rule(pair: P<'_>, cx: &mut Cx) -> Option<CheckRule> {
+pub fn lower_rule(pair: SyntaxNode<'_>, cx: &mut LowerContext) -> Option<CheckRule> {
     let whole = span(&pair);
     let mut test = None;
     let mut succeeded = false;
@@ -41,7 +41,7 @@ pub fn lower_rule(pair: P<'_>, cx: &mut Cx) -> Option<CheckRule> {
 }
 
 /// `3 cycles` is 3 within 3; `3 times 5 cycles` is 3 within 5.
-fn lower_trigger(cx: &mut Cx, pair: P<'_>) -> Option<Trigger> {
+fn lower_trigger(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<Trigger> {
     let inner = pair.into_inner().next()?;
     match inner.as_rule() {
         Rule::trigger_for => {
@@ -81,7 +81,7 @@ fn lower_trigger(cx: &mut Cx, pair: P<'_>) -> Option<Trigger> {
     }
 }
 
-pub(crate) fn lower_action(cx: &mut Cx, pair: P<'_>) -> Option<Spanned<Action>> {
+pub(crate) fn lower_action(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<Spanned<Action>> {
     let at = span(&pair);
     let inner = pair.into_inner().next()?;
     let action = match inner.as_rule() {
@@ -98,7 +98,7 @@ pub(crate) fn lower_action(cx: &mut Cx, pair: P<'_>) -> Option<Spanned<Action>> 
     Some(Spanned::new(action, at))
 }
 
-fn exec(cx: &mut Cx, pair: P<'_>) -> Option<Action> {
+fn exec(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<Action> {
     let mut program_spec = None;
     let mut repeat_every = None;
     for part in pair.into_inner() {
@@ -121,7 +121,11 @@ fn exec(cx: &mut Cx, pair: P<'_>) -> Option<Action> {
 
 /// `else [if succeeded|recovered|passed [trigger] then] ACTION`; after an
 /// `if succeeded ...` test the recovery is `else if failed`.
-fn lower_recovery(cx: &mut Cx, pair: P<'_>, succeeded: bool) -> Option<Recovery> {
+fn lower_recovery(
+    cx: &mut LowerContext,
+    pair: SyntaxNode<'_>,
+    succeeded: bool,
+) -> Option<Recovery> {
     let mut trigger = Trigger::default();
     let mut action = None;
     for part in pair.into_inner() {

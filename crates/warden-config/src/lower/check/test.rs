@@ -1,19 +1,19 @@
 //! Lowering of a rule's test: existence, resources, file, filesystem,
 //! program and network-interface facts. Connection tests go to `net.rs`.
 
-use super::super::Cx;
 use super::super::common::{
-    P, cycles, duration, hex_digest, integer_in, number, operator, quantity, span, text,
+    SyntaxNode, cycles, duration, hex_digest, integer_in, number, operator, quantity, span, text,
 };
-use super::is_keyword;
-use crate::grammar::Rule;
+use super::parts::is_keyword;
+use crate::grammar_rule::Rule;
+use crate::lower::context::LowerContext;
 use crate::model::{
     Direction, HashAlgorithm, Operator, Quantity, Regex, Resource, Test, TimestampKind, Unit,
 };
 use crate::span::Spanned;
 
 /// The test and whether it is inverted (`if succeeded ...`, `if link up`).
-pub fn lower_test(cx: &mut Cx, pair: P<'_>) -> Option<(Spanned<Test>, bool)> {
+pub fn lower_test(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<(Spanned<Test>, bool)> {
     let at = span(&pair);
     let inverted = pair.as_rule() == Rule::t_succeeded
         || (pair.as_rule() == Rule::t_link_state
@@ -39,14 +39,14 @@ pub fn lower_test(cx: &mut Cx, pair: P<'_>) -> Option<(Spanned<Test>, bool)> {
     Some((Spanned::new(test, at), inverted))
 }
 
-fn restarts(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
+fn restarts(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<Test> {
     let mut parts = pair.into_inner().filter(|p| !is_keyword(p));
     let count = integer_in(cx, &parts.next()?, "the number of restarts", 1, 1_000_000)? as u32;
     let cycles = cycles(cx, &parts.next()?)?;
     Some(Test::Restarts { count, cycles })
 }
 
-fn failed(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
+fn failed(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<Test> {
     let rule = pair.as_rule();
     let value = pair.clone().into_inner().find(|p| !is_keyword(p));
     Some(match rule {
@@ -67,7 +67,7 @@ fn failed(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
 }
 
 /// `0644`, `644`, `755`: octal, at most `7777`.
-fn permission(cx: &mut Cx, pair: &P<'_>) -> Option<u32> {
+fn permission(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<u32> {
     match u32::from_str_radix(pair.as_str(), 8) {
         Ok(mode) if mode <= 0o7777 => Some(mode),
         _ => {
@@ -85,7 +85,7 @@ fn permission(cx: &mut Cx, pair: &P<'_>) -> Option<u32> {
 
 /// `[md5|sha1|sha256] checksum [expect HEX]`: the hex must be a digest
 /// of the named algorithm (or of the one its length names).
-fn checksum(cx: &mut Cx, pair: P<'_>, changed: bool) -> Option<Test> {
+fn checksum(cx: &mut LowerContext, pair: SyntaxNode<'_>, changed: bool) -> Option<Test> {
     let mut algorithm = None;
     let mut expected = None;
     for p in pair.into_inner() {
@@ -107,7 +107,7 @@ fn checksum(cx: &mut Cx, pair: P<'_>, changed: bool) -> Option<Test> {
 }
 
 /// The algorithm a `hash_algorithm` pair names.
-pub(super) fn hash_algorithm(pair: &P<'_>) -> Option<HashAlgorithm> {
+pub(super) fn hash_algorithm(pair: &SyntaxNode<'_>) -> Option<HashAlgorithm> {
     match pair.clone().into_inner().next().map(|k| k.as_rule()) {
         Some(Rule::kw_sha1) => Some(HashAlgorithm::Sha1),
         Some(Rule::kw_sha256) => Some(HashAlgorithm::Sha256),
@@ -116,7 +116,7 @@ pub(super) fn hash_algorithm(pair: &P<'_>) -> Option<HashAlgorithm> {
     }
 }
 
-fn changed(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
+fn changed(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<Test> {
     Some(match pair.as_rule() {
         Rule::c_pid => Test::PidChanged,
         Rule::c_ppid => Test::PpidChanged,
@@ -145,7 +145,7 @@ fn changed(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
     })
 }
 
-fn timestamp_kind(kind: P<'_>) -> Option<TimestampKind> {
+fn timestamp_kind(kind: SyntaxNode<'_>) -> Option<TimestampKind> {
     match kind.into_inner().next()?.as_rule() {
         Rule::kw_atime | Rule::kw_access => Some(TimestampKind::Access),
         Rule::kw_mtime | Rule::kw_modification => Some(TimestampKind::Modify),
@@ -155,7 +155,7 @@ fn timestamp_kind(kind: P<'_>) -> Option<TimestampKind> {
 }
 
 /// The operator of a test, `=` when none is written (as in Monit).
-fn op_of(pair: &P<'_>) -> Operator {
+fn op_of(pair: &SyntaxNode<'_>) -> Operator {
     pair.clone()
         .into_inner()
         .find(|p| matches!(p.as_rule(), Rule::operator | Rule::compare_op))
@@ -166,7 +166,7 @@ fn op_of(pair: &P<'_>) -> Operator {
 }
 
 /// `older` is more seconds ago (greater), `newer` fewer.
-fn compare_op(pair: &P<'_>) -> Operator {
+fn compare_op(pair: &SyntaxNode<'_>) -> Operator {
     let Some(inner) = pair.clone().into_inner().next() else {
         return Operator::Equal;
     };
@@ -177,12 +177,12 @@ fn compare_op(pair: &P<'_>) -> Operator {
     }
 }
 
-fn child<'i>(pair: &P<'i>, rule: Rule) -> Option<P<'i>> {
+fn child<'i>(pair: &SyntaxNode<'i>, rule: Rule) -> Option<SyntaxNode<'i>> {
     pair.clone().into_inner().find(|p| p.as_rule() == rule)
 }
 
 /// A `duration`, or a bare number of seconds (Monit's default unit).
-fn seconds_quantity(cx: &mut Cx, pair: &P<'_>) -> Option<Quantity> {
+fn seconds_quantity(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<Quantity> {
     let value = match child(pair, Rule::duration) {
         Some(d) => duration(cx, &d)?.as_secs_f64(),
         None => {
@@ -201,7 +201,7 @@ fn seconds_quantity(cx: &mut Cx, pair: &P<'_>) -> Option<Quantity> {
     })
 }
 
-fn timestamp(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
+fn timestamp(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<Test> {
     let limit = seconds_quantity(cx, &pair)?;
     Some(Test::Timestamp {
         which: child(&pair, Rule::timestamp_kind).and_then(timestamp_kind),
@@ -212,7 +212,12 @@ fn timestamp(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
 
 /// A quantity that must be a plain count (or a percentage when
 /// `percent_too`): no size unit.
-fn count(cx: &mut Cx, q: &P<'_>, what: &str, percent_too: bool) -> Option<Quantity> {
+fn count(
+    cx: &mut LowerContext,
+    q: &SyntaxNode<'_>,
+    what: &str,
+    percent_too: bool,
+) -> Option<Quantity> {
     let value = quantity(cx, q)?;
     let ok = match value.unit {
         Unit::Count => true,
@@ -235,7 +240,7 @@ fn count(cx: &mut Cx, q: &P<'_>, what: &str, percent_too: bool) -> Option<Quanti
 }
 
 /// A quantity that must be a size (a bare number is bytes) or a count.
-fn no_percent(cx: &mut Cx, q: &P<'_>, what: &str) -> Option<Quantity> {
+fn no_percent(cx: &mut LowerContext, q: &SyntaxNode<'_>, what: &str) -> Option<Quantity> {
     let value = quantity(cx, q)?;
     if value.unit == Unit::Percent {
         cx.error(span(q), format!("{what} cannot be a percentage"));
@@ -244,7 +249,7 @@ fn no_percent(cx: &mut Cx, q: &P<'_>, what: &str) -> Option<Quantity> {
     Some(value)
 }
 
-fn only_percent(cx: &mut Cx, q: &P<'_>, what: &str) -> Option<Quantity> {
+fn only_percent(cx: &mut LowerContext, q: &SyntaxNode<'_>, what: &str) -> Option<Quantity> {
     let value = quantity(cx, q)?;
     if value.unit != Unit::Percent {
         cx.push(
@@ -257,7 +262,7 @@ fn only_percent(cx: &mut Cx, q: &P<'_>, what: &str) -> Option<Quantity> {
 }
 
 /// Tests that compare one measured value with a limit.
-fn measured(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
+fn measured(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<Test> {
     let op = op_of(&pair);
     let q = child(&pair, Rule::quantity);
     Some(match pair.as_rule() {
@@ -337,7 +342,12 @@ fn as_bytes(q: Quantity) -> Quantity {
     }
 }
 
-fn resource_test(cx: &mut Cx, pair: P<'_>, op: Operator, q: P<'_>) -> Option<Test> {
+fn resource_test(
+    cx: &mut LowerContext,
+    pair: SyntaxNode<'_>,
+    op: Operator,
+    q: SyntaxNode<'_>,
+) -> Option<Test> {
     let r = child(&pair, Rule::resource)?.into_inner().next()?;
     let resource = match r.as_rule() {
         Rule::r_total_cpu => Resource::TotalCpu,
@@ -392,7 +402,7 @@ fn resource_test(cx: &mut Cx, pair: P<'_>, op: Operator, q: P<'_>) -> Option<Tes
     })
 }
 
-fn loadavg(r: &P<'_>) -> Resource {
+fn loadavg(r: &SyntaxNode<'_>) -> Resource {
     let per_core = child(r, Rule::per_core).is_some();
     let period = child(r, Rule::loadavg_period)
         .map(|p| p.as_str().to_string())
@@ -408,7 +418,7 @@ fn loadavg(r: &P<'_>) -> Resource {
 }
 
 /// `[disk] read|write [activity|rate] > N unit/s | N operations/s`.
-fn io(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
+fn io(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<Test> {
     let op = op_of(&pair);
     let read = child(&pair, Rule::io_read).is_some();
     let ops = child(&pair, Rule::ops_unit).is_some();
@@ -432,7 +442,7 @@ fn io(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
 }
 
 /// `upload > 10 MB/s`, `total downloaded > 1 GB in last 2 hours`.
-fn transfer(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
+fn transfer(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<Test> {
     let op = op_of(&pair);
     let direction =
         if child(&pair, Rule::kw_upload).is_some() || child(&pair, Rule::kw_uploaded).is_some() {
@@ -469,7 +479,7 @@ fn transfer(cx: &mut Cx, pair: P<'_>) -> Option<Test> {
 }
 
 /// `in last 2 hours`, `in last day`: at most a day (Monit keeps 24 hours).
-fn window(cx: &mut Cx, pair: P<'_>) -> Option<std::time::Duration> {
+fn window(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<std::time::Duration> {
     let at = span(&pair);
     let value = pair.into_inner().find(|p| !is_keyword(p))?;
     let d = match value.as_rule() {

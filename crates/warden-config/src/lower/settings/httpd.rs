@@ -3,16 +3,16 @@
 
 use std::path::PathBuf;
 
-use super::super::Cx;
-use super::super::common::{P, port, span, text};
+use super::super::common::{SyntaxNode, port, span, text};
 use super::ssl::{ssl_block, warn_if_missing};
 use super::values::{absolute_path, check_network, host};
 use crate::diag::Diagnostic;
-use crate::grammar::Rule;
+use crate::grammar_rule::Rule;
+use crate::lower::context::LowerContext;
 use crate::model::{Allow, Digest, Httpd, Settings, SslOptions};
 
 /// `set httpd ...`; several statements add to the same interface.
-pub fn set_httpd(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
+pub fn set_httpd(cx: &mut LowerContext, item: SyntaxNode<'_>, settings: &mut Settings) {
     // Later problems with the whole interface point at its keyword.
     let whole = item
         .clone()
@@ -48,7 +48,7 @@ pub fn set_httpd(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
 /// `port N`: Monit takes any number. 0 lets the system pick a free port
 /// (which no client knows); above 65535 the interface cannot listen and
 /// stays off, as Monit's does. Both are warnings.
-fn httpd_port(cx: &mut Cx, pair: &P<'_>) -> Option<u16> {
+fn httpd_port(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<u16> {
     let Ok(n) = pair.as_str().trim().parse::<u64>() else {
         return port(cx, pair);
     };
@@ -66,7 +66,7 @@ fn httpd_port(cx: &mut Cx, pair: &P<'_>) -> Option<u16> {
 
 /// TLS on the control interface needs a certificate: `pemfile`, or both
 /// `pemchain` and `pemkey`, not both ways.
-fn certificate_given(cx: &mut Cx, httpd: &Httpd) {
+fn certificate_given(cx: &mut LowerContext, httpd: &Httpd) {
     let Some(ssl) = httpd.ssl.as_ref().filter(|s| s.enabled) else {
         return;
     };
@@ -92,7 +92,7 @@ fn certificate_given(cx: &mut Cx, httpd: &Httpd) {
     }
 }
 
-fn unixsocket(cx: &mut Cx, pair: P<'_>, httpd: &mut Httpd) {
+fn unixsocket(cx: &mut LowerContext, pair: SyntaxNode<'_>, httpd: &mut Httpd) {
     for p in pair.into_inner() {
         let value = p.clone().into_inner().last();
         match (p.as_rule(), value) {
@@ -117,8 +117,8 @@ fn unixsocket(cx: &mut Cx, pair: P<'_>, httpd: &mut Httpd) {
 /// `uid U` / `gid G` of the socket: a number, or a name this system knows
 /// (an error otherwise, as in Monit: the daemon could not apply it).
 fn socket_owner(
-    cx: &mut Cx,
-    pair: &P<'_>,
+    cx: &mut LowerContext,
+    pair: &SyntaxNode<'_>,
     what: &str,
     db: &str,
     known: fn(&str) -> bool,
@@ -138,7 +138,7 @@ fn socket_owner(
 }
 
 /// `permission 0660`: an octal mode up to 07777.
-fn octal_mode(cx: &mut Cx, pair: &P<'_>) -> Option<u32> {
+fn octal_mode(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<u32> {
     match u32::from_str_radix(pair.as_str(), 8) {
         Ok(mode) if mode <= 0o7777 => Some(mode),
         _ => {
@@ -154,7 +154,7 @@ fn octal_mode(cx: &mut Cx, pair: &P<'_>) -> Option<u32> {
     }
 }
 
-fn httpd_ssl(cx: &mut Cx, pair: P<'_>, httpd: &mut Httpd) {
+fn httpd_ssl(cx: &mut LowerContext, pair: SyntaxNode<'_>, httpd: &mut Httpd) {
     let mut enabled = true;
     let mut block = None;
     for p in pair.into_inner() {
@@ -172,7 +172,7 @@ fn httpd_ssl(cx: &mut Cx, pair: P<'_>, httpd: &mut Httpd) {
 }
 
 /// The old spellings `pemfile PATH` and `clientpemfile PATH`.
-fn ssl_path(cx: &mut Cx, httpd: &mut Httpd, key: &str, value: &P<'_>) {
+fn ssl_path(cx: &mut LowerContext, httpd: &mut Httpd, key: &str, value: &SyntaxNode<'_>) {
     if let Some(path) = absolute_path(cx, value, &format!("the {key}")) {
         warn_if_missing(cx, value, key, &path.display().to_string());
         ssl_set(httpd, key, path.display().to_string());
@@ -187,8 +187,8 @@ fn ssl_set(httpd: &mut Httpd, key: &str, value: String) {
 
 const ALLOW_HINT: &str = "allow takes a host, an address, a network (10.0.0.0/8), user:password, @group or an htpasswd file";
 
-fn allow(cx: &mut Cx, pair: P<'_>) -> Option<Allow> {
-    let inner: Vec<P<'_>> = pair.into_inner().collect();
+fn allow(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<Allow> {
+    let inner: Vec<SyntaxNode<'_>> = pair.into_inner().collect();
     let read_only = inner.iter().any(|p| p.as_rule() == Rule::kw_read_only);
     let Some(value) = inner.get(1) else {
         cx.push(Diagnostic::error(span(&inner[0]), "'allow' needs a client").with_hint(ALLOW_HINT));
@@ -217,7 +217,7 @@ fn allow(cx: &mut Cx, pair: P<'_>) -> Option<Allow> {
     }
 }
 
-fn allow_host(cx: &mut Cx, value: &P<'_>, read_only: bool) -> Option<Allow> {
+fn allow_host(cx: &mut LowerContext, value: &SyntaxNode<'_>, read_only: bool) -> Option<Allow> {
     let host = inner_text(value);
     if read_only {
         cx.push(
@@ -243,7 +243,7 @@ fn allow_host(cx: &mut Cx, value: &P<'_>, read_only: bool) -> Option<Allow> {
 /// `allow [md5|crypt|cleartext] /path [users]`. The file is read when the
 /// interface starts; a missing one is a warning now (Monit's -t refuses
 /// it), as it may be put in place first.
-fn htpasswd(cx: &mut Cx, pair: P<'_>, read_only: bool) -> Option<Allow> {
+fn htpasswd(cx: &mut LowerContext, pair: SyntaxNode<'_>, read_only: bool) -> Option<Allow> {
     let mut digest = Digest::Cleartext;
     let mut path = None;
     let mut users = Vec::new();
@@ -269,7 +269,7 @@ fn htpasswd(cx: &mut Cx, pair: P<'_>, read_only: bool) -> Option<Allow> {
 }
 
 /// The text of a compound-atomic wrapper around a `string` or a word.
-fn inner_text(pair: &P<'_>) -> String {
+fn inner_text(pair: &SyntaxNode<'_>) -> String {
     match pair.clone().into_inner().next() {
         Some(inner) if inner.as_rule() == Rule::string => text(&inner),
         _ => pair.as_str().to_string(),

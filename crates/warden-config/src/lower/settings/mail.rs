@@ -2,19 +2,19 @@
 //! mail-format`, `set alert` (and a check's own `alert`, through
 //! [`lower_alert_body`]), event filters and Warden's `set alert webhook`.
 
-use super::super::Cx;
-use super::super::common::{P, duration, integer_in, port_or_zero, seconds, span, text};
+use super::super::common::{SyntaxNode, duration, integer_in, port_or_zero, seconds, span, text};
 use super::ssl::{certificate_checksum, ssl_block, ssl_version};
 use super::values::{check_email, check_mailbox, host, placeholder_address, trimmed_span};
 use crate::diag::{Diagnostic, did_you_mean};
-use crate::grammar::Rule;
+use crate::grammar_rule::Rule;
+use crate::lower::context::LowerContext;
 use crate::model::{
     AlertRecipient, EventFilter, FilterEvent, MailFormat, MailSecurity, MailServer, Settings,
     SslOptions, Webhook,
 };
 
 /// The event a word names, or an error with a did-you-mean.
-fn event(cx: &mut Cx, pair: &P<'_>) -> Option<FilterEvent> {
+fn event(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<FilterEvent> {
     let word = pair.as_str().to_ascii_lowercase();
     if let Some(found) = FilterEvent::from_word(&word) {
         return Some(found);
@@ -29,7 +29,7 @@ fn event(cx: &mut Cx, pair: &P<'_>) -> Option<FilterEvent> {
 }
 
 /// An `alert_events` pair: the events and whether they are excluded (`not`).
-fn events(cx: &mut Cx, pair: P<'_>) -> EventFilter {
+fn events(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> EventFilter {
     let whole = span(&pair);
     let mut filter = EventFilter::default();
     let mut any = false;
@@ -56,7 +56,7 @@ fn events(cx: &mut Cx, pair: P<'_>) -> EventFilter {
 }
 
 /// Lowers an `alert_body` (shared by `set alert` and a check's `alert`).
-pub fn lower_alert_body(body: P<'_>, cx: &mut Cx) -> Option<AlertRecipient> {
+pub fn lower_alert_body(body: SyntaxNode<'_>, cx: &mut LowerContext) -> Option<AlertRecipient> {
     let whole = span(&body);
     let mut recipient = AlertRecipient {
         address: String::new(),
@@ -113,7 +113,7 @@ pub fn lower_alert_body(body: P<'_>, cx: &mut Cx) -> Option<AlertRecipient> {
 }
 
 /// The single inner value of a compound-atomic wrapper (`string` or `bare`).
-fn first_inner<'i>(pair: &P<'i>) -> P<'i> {
+fn first_inner<'i>(pair: &SyntaxNode<'i>) -> SyntaxNode<'i> {
     pair.clone()
         .into_inner()
         .next()
@@ -121,7 +121,7 @@ fn first_inner<'i>(pair: &P<'i>) -> P<'i> {
 }
 
 /// `set alert ...`: a mail recipient or a webhook.
-pub fn set_alert(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
+pub fn set_alert(cx: &mut LowerContext, item: SyntaxNode<'_>, settings: &mut Settings) {
     for p in item.into_inner() {
         match p.as_rule() {
             Rule::alert_body => settings.alerts.extend(lower_alert_body(p, cx)),
@@ -131,7 +131,7 @@ pub fn set_alert(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
     }
 }
 
-fn webhook(cx: &mut Cx, pair: P<'_>) -> Option<Webhook> {
+fn webhook(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<Webhook> {
     let whole = span(&pair);
     let mut hook = Webhook {
         url: String::new(),
@@ -163,7 +163,7 @@ fn webhook(cx: &mut Cx, pair: P<'_>) -> Option<Webhook> {
 }
 
 /// A `mail_format` block; `from:` and `reply-to:` must hold an address.
-pub fn mail_format(cx: &mut Cx, pair: P<'_>) -> MailFormat {
+pub fn mail_format(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> MailFormat {
     let mut format = MailFormat::default();
     for p in pair.into_inner() {
         let which = p.as_rule();
@@ -206,7 +206,7 @@ pub fn mail_format(cx: &mut Cx, pair: P<'_>) -> MailFormat {
 
 /// `set mailserver host [port N] [username U] [password P] [using ssl|tls]
 /// , ... [with timeout N seconds] [using hostname H]`.
-pub fn set_mailserver(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
+pub fn set_mailserver(cx: &mut LowerContext, item: SyntaxNode<'_>, settings: &mut Settings) {
     let mut servers = Vec::new();
     let mut timeout = None;
     let mut after_typo = false;
@@ -238,7 +238,7 @@ const MAILSERVER_WORDS: &[&str] = &[
 
 /// A mail server "host" that is a misspelt option (`prot 25`): reported as
 /// such rather than as a bad host name.
-fn misspelt_option(cx: &mut Cx, pair: &P<'_>) -> bool {
+fn misspelt_option(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> bool {
     let word = pair.as_str().split_whitespace().next().unwrap_or("");
     let Some(suggestion) = did_you_mean(word, MAILSERVER_WORDS).filter(|_| !word.contains('.'))
     else {
@@ -256,7 +256,7 @@ fn misspelt_option(cx: &mut Cx, pair: &P<'_>) -> bool {
     true
 }
 
-fn mailserver(cx: &mut Cx, pair: P<'_>) -> Option<MailServer> {
+fn mailserver(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<MailServer> {
     let mut inner = pair.into_inner();
     let host_pair = first_inner(&inner.next()?);
     let mut server = MailServer {
@@ -304,7 +304,7 @@ fn mailserver(cx: &mut Cx, pair: P<'_>) -> Option<MailServer> {
 }
 
 /// `using ssl` is TLS from the first byte; `using tls` is STARTTLS.
-fn mail_ssl(cx: &mut Cx, pair: P<'_>) -> (MailSecurity, Option<SslOptions>) {
+fn mail_ssl(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> (MailSecurity, Option<SslOptions>) {
     let mut security = MailSecurity::Ssl;
     let mut options = None;
     for p in pair.into_inner() {
@@ -318,7 +318,7 @@ fn mail_ssl(cx: &mut Cx, pair: P<'_>) -> (MailSecurity, Option<SslOptions>) {
 }
 
 /// `using tlsv12` and friends: STARTTLS; `sslv2`/`sslv3`: TLS from the start.
-fn version_security(cx: &mut Cx, pair: &P<'_>) -> MailSecurity {
+fn version_security(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> MailSecurity {
     match ssl_version(cx, pair) {
         Some(v) if v.starts_with("ssl") => MailSecurity::Ssl,
         _ => MailSecurity::StartTls,
@@ -326,7 +326,10 @@ fn version_security(cx: &mut Cx, pair: &P<'_>) -> MailSecurity {
 }
 
 /// `timeout 30 seconds` / `timeout 30`: more than zero.
-pub fn positive_timeout(cx: &mut Cx, pair: P<'_>) -> Option<std::time::Duration> {
+pub fn positive_timeout(
+    cx: &mut LowerContext,
+    pair: SyntaxNode<'_>,
+) -> Option<std::time::Duration> {
     let value = pair.into_inner().last()?;
     let d = match value.as_rule() {
         Rule::duration => duration(cx, &value)?,

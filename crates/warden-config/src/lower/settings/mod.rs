@@ -13,9 +13,9 @@ mod tests;
 
 use std::time::Duration;
 
-use super::Cx;
-use super::common::{P, integer_in, span};
-use crate::grammar::Rule;
+use super::common::{SyntaxNode, integer_in, span};
+use crate::grammar_rule::Rule;
+use crate::lower::context::LowerContext;
 use crate::model::{LogTarget, OnReboot, Settings};
 
 pub use mail::lower_alert_body;
@@ -24,7 +24,7 @@ pub(crate) use values::check_email;
 /// Monit's longest poll cycle and start delay: one year.
 const ONE_YEAR: u64 = 31_556_952;
 
-pub fn lower_set(statement: P<'_>, settings: &mut Settings, cx: &mut Cx) {
+pub fn lower_set(statement: SyntaxNode<'_>, settings: &mut Settings, cx: &mut LowerContext) {
     let Some(item) = statement.into_inner().find(|p| p.as_rule() != Rule::kw_set) else {
         return;
     };
@@ -62,7 +62,7 @@ pub fn lower_set(statement: P<'_>, settings: &mut Settings, cx: &mut Cx) {
     }
 }
 
-fn set_daemon(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
+fn set_daemon(cx: &mut LowerContext, item: SyntaxNode<'_>, settings: &mut Settings) {
     let mut numbers = item.into_inner().filter(|p| p.as_rule() == Rule::integer);
     if let Some(n) = numbers.next()
         && let Some(secs) = integer_in(cx, &n, "the daemon cycle", 1, ONE_YEAR)
@@ -78,7 +78,7 @@ fn set_daemon(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
 }
 
 /// `set log /path`, `set log syslog [facility F]` (also `set logfile`).
-fn set_log(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
+fn set_log(cx: &mut LowerContext, item: SyntaxNode<'_>, settings: &mut Settings) {
     let Some(value) = item.into_inner().last() else {
         return;
     };
@@ -109,12 +109,12 @@ fn set_log(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
 }
 
 /// The absolute path of `set pidfile|idfile|statefile PATH`.
-fn file(cx: &mut Cx, item: P<'_>, what: &str) -> Option<std::path::PathBuf> {
+fn file(cx: &mut LowerContext, item: SyntaxNode<'_>, what: &str) -> Option<std::path::PathBuf> {
     let value = item.into_inner().last()?;
     values::absolute_path(cx, &value, what)
 }
 
-fn onreboot(item: P<'_>) -> Option<OnReboot> {
+fn onreboot(item: SyntaxNode<'_>) -> Option<OnReboot> {
     item.into_inner().last().map(|p| match p.as_rule() {
         Rule::kw_nostart => OnReboot::NoStart,
         Rule::kw_laststate => OnReboot::Laststate,

@@ -2,15 +2,15 @@
 //! event queue, `set limits { ... }` (and the old `set expectbuffer`), and
 //! `set mmonit`.
 
-use super::super::Cx;
-use super::super::common::{P, duration, integer_in, quantity, span};
+use super::super::common::{SyntaxNode, duration, integer_in, quantity, span};
 use super::mail::positive_timeout;
 use super::values::{absolute_path, trimmed_span};
 use crate::diag::{Diagnostic, did_you_mean};
-use crate::grammar::Rule;
+use crate::grammar_rule::Rule;
+use crate::lower::context::LowerContext;
 use crate::model::{EventQueue, Settings};
 
-pub fn set_eventqueue(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
+pub fn set_eventqueue(cx: &mut LowerContext, item: SyntaxNode<'_>, settings: &mut Settings) {
     let mut queue = EventQueue {
         basedir: None,
         slots: None,
@@ -62,7 +62,7 @@ const LIMITS: &[(&str, bool)] = &[
 /// Monit keeps buffer sizes in an int.
 const MAX_BUFFER: f64 = i32::MAX as f64;
 
-pub fn set_limits(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
+pub fn set_limits(cx: &mut LowerContext, item: SyntaxNode<'_>, settings: &mut Settings) {
     for limit in item.into_inner().filter(|p| p.as_rule() == Rule::limit) {
         let mut inner = limit.into_inner();
         let (Some(name), Some(value)) = (inner.next(), inner.next()) else {
@@ -98,7 +98,7 @@ pub fn set_limits(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
 }
 
 /// A buffer size in bytes: at most 2 GiB (0 keeps nothing, as in Monit).
-fn size_limit(cx: &mut Cx, name: &str, value: &P<'_>) -> Option<u64> {
+fn size_limit(cx: &mut LowerContext, name: &str, value: &SyntaxNode<'_>) -> Option<u64> {
     let percent = value
         .clone()
         .into_inner()
@@ -137,7 +137,7 @@ fn size_limit(cx: &mut Cx, name: &str, value: &P<'_>) -> Option<u64> {
 }
 
 /// A timeout in milliseconds: more than zero, with a unit.
-fn time_limit(cx: &mut Cx, name: &str, value: &P<'_>) -> Option<u64> {
+fn time_limit(cx: &mut LowerContext, name: &str, value: &SyntaxNode<'_>) -> Option<u64> {
     let hint = "write a duration such as '5 s' or '500 ms'";
     if value.as_rule() != Rule::duration {
         cx.push(
@@ -159,7 +159,7 @@ fn time_limit(cx: &mut Cx, name: &str, value: &P<'_>) -> Option<u64> {
 
 /// `set expectbuffer N unit`: Monit's older spelling of
 /// `set limits { sendExpectBuffer: ... }`.
-pub fn set_expectbuffer(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
+pub fn set_expectbuffer(cx: &mut LowerContext, item: SyntaxNode<'_>, settings: &mut Settings) {
     let whole = span(&item);
     let Some(value) = item.into_inner().last() else {
         return;
@@ -177,7 +177,7 @@ pub fn set_expectbuffer(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
 }
 
 /// `set mmonit URL [timeout N s] [ssl ...] [register without credentials]`.
-pub fn set_mmonit(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
+pub fn set_mmonit(cx: &mut LowerContext, item: SyntaxNode<'_>, settings: &mut Settings) {
     let keyword = item
         .clone()
         .into_inner()
@@ -193,7 +193,7 @@ pub fn set_mmonit(cx: &mut Cx, item: P<'_>, settings: &mut Settings) {
     }
 }
 
-fn mmonit_server(cx: &mut Cx, pair: P<'_>, settings: &mut Settings) {
+fn mmonit_server(cx: &mut LowerContext, pair: SyntaxNode<'_>, settings: &mut Settings) {
     for p in pair.into_inner() {
         match p.as_rule() {
             Rule::mmonit_url => {

@@ -2,10 +2,10 @@
 //! `set ssl`, `set httpd ... with ssl`, a mail server and M/Monit, and the
 //! bare version words (`using tlsv12`). Keys and values are checked here.
 
-use super::super::Cx;
-use super::super::common::{P, span, text};
+use super::super::common::{SyntaxNode, span, text};
 use crate::diag::{Diagnostic, did_you_mean};
-use crate::grammar::Rule;
+use crate::grammar_rule::Rule;
+use crate::lower::context::LowerContext;
 use crate::model::SslOptions;
 
 /// What a key takes.
@@ -51,7 +51,7 @@ fn canonical_version(word: &str) -> Option<String> {
 }
 
 /// An `ssl_version` pair (or a version word in a block).
-pub fn ssl_version(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
+pub fn ssl_version(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<String> {
     let found = canonical_version(pair.as_str());
     if found.is_none() {
         cx.push(
@@ -66,7 +66,7 @@ pub fn ssl_version(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
 }
 
 /// An `ssl_block` pair: options in order, keys lower-cased, values joined.
-pub fn ssl_block(cx: &mut Cx, pair: P<'_>) -> SslOptions {
+pub fn ssl_block(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> SslOptions {
     let mut options = SslOptions {
         enabled: true,
         options: Vec::new(),
@@ -82,7 +82,7 @@ pub fn ssl_block(cx: &mut Cx, pair: P<'_>) -> SslOptions {
 
 /// Whether `key` is no SSL option; an error at `at` (with a did-you-mean)
 /// when it is not one.
-pub(crate) fn unknown_key(cx: &mut Cx, at: crate::span::Span, key: &str) -> bool {
+pub(crate) fn unknown_key(cx: &mut LowerContext, at: crate::span::Span, key: &str) -> bool {
     let key = if key == "cipher" { "ciphers" } else { key };
     if KEYS.iter().any(|(k, _)| *k == key) {
         return false;
@@ -96,7 +96,7 @@ pub(crate) fn unknown_key(cx: &mut Cx, at: crate::span::Span, key: &str) -> bool
     true
 }
 
-fn ssl_option(cx: &mut Cx, pair: P<'_>) -> Option<(String, String)> {
+fn ssl_option(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<(String, String)> {
     let mut inner = pair.clone().into_inner();
     let key_pair = inner.next()?;
     let key = key_pair
@@ -113,7 +113,7 @@ fn ssl_option(cx: &mut Cx, pair: P<'_>) -> Option<(String, String)> {
         unknown_key(cx, span(&key_pair), &key);
         return None;
     };
-    let words: Vec<P<'_>> = inner.filter_map(|w| w.into_inner().next()).collect();
+    let words: Vec<SyntaxNode<'_>> = inner.filter_map(|w| w.into_inner().next()).collect();
     if words.is_empty() {
         cx.error(span(&pair), format!("'{name}:' needs a value"));
         return None;
@@ -122,7 +122,12 @@ fn ssl_option(cx: &mut Cx, pair: P<'_>) -> Option<(String, String)> {
     Some(((*name).to_string(), value))
 }
 
-fn ssl_value(cx: &mut Cx, name: &str, takes: Takes, words: &[P<'_>]) -> Option<String> {
+fn ssl_value(
+    cx: &mut LowerContext,
+    name: &str,
+    takes: Takes,
+    words: &[SyntaxNode<'_>],
+) -> Option<String> {
     if !matches!(takes, Takes::Versions) && words.len() > 1 {
         cx.error(span(&words[1]), format!("'{name}:' takes one value"));
         return None;
@@ -159,7 +164,7 @@ fn ssl_value(cx: &mut Cx, name: &str, takes: Takes, words: &[P<'_>]) -> Option<S
 
 /// Like Monit, a certificate or key file should exist; it is a warning here
 /// since the file may be installed after the config is checked.
-pub fn warn_if_missing(cx: &mut Cx, at: &P<'_>, name: &str, path: &str) {
+pub fn warn_if_missing(cx: &mut LowerContext, at: &SyntaxNode<'_>, name: &str, path: &str) {
     if !std::path::Path::new(path).exists() {
         cx.warning(span(at), format!("the {name} '{path}' does not exist"));
     }
@@ -167,8 +172,11 @@ pub fn warn_if_missing(cx: &mut Cx, at: &P<'_>, name: &str, path: &str) {
 
 /// `certificate checksum [md5|sha1|sha256] HASH` as the option
 /// `("checksum", "sha1:HASH")`; the hash's length names its kind.
-pub fn certificate_checksum(cx: &mut Cx, pair: &P<'_>) -> Option<(String, String)> {
-    let inner: Vec<P<'_>> = pair.clone().into_inner().collect();
+pub fn certificate_checksum(
+    cx: &mut LowerContext,
+    pair: &SyntaxNode<'_>,
+) -> Option<(String, String)> {
+    let inner: Vec<SyntaxNode<'_>> = pair.clone().into_inner().collect();
     let value = inner.last()?;
     let named = inner.iter().find_map(|p| match p.as_rule() {
         Rule::kw_md5 => Some("md5"),

@@ -7,9 +7,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::path::PathBuf;
 
-use super::super::Cx;
-use super::super::common::{P, span, text};
+use super::super::common::{SyntaxNode, span, text};
 use crate::diag::{Diagnostic, did_you_mean};
+use crate::lower::context::LowerContext;
 use crate::model::{ClientHost, Facility};
 use crate::span::Span;
 
@@ -167,7 +167,7 @@ pub fn check_mailbox(value: &str) -> Result<(), String> {
 
 /// A pair's span without the blanks it may end with (a mail-format line, a
 /// number whose unit was left out), so that carets cover only the value.
-pub fn trimmed_span(pair: &P<'_>) -> Span {
+pub fn trimmed_span(pair: &SyntaxNode<'_>) -> Span {
     let whole = span(pair);
     let kept = pair.as_str().trim_end().len();
     Span::new(
@@ -177,7 +177,7 @@ pub fn trimmed_span(pair: &P<'_>) -> Span {
 }
 
 /// The value of a `set_value` position as an absolute path.
-pub fn absolute_path(cx: &mut Cx, pair: &P<'_>, what: &str) -> Option<PathBuf> {
+pub fn absolute_path(cx: &mut LowerContext, pair: &SyntaxNode<'_>, what: &str) -> Option<PathBuf> {
     let value = text(pair);
     if value.starts_with('/') {
         return Some(PathBuf::from(value));
@@ -193,7 +193,7 @@ pub fn absolute_path(cx: &mut Cx, pair: &P<'_>, what: &str) -> Option<PathBuf> {
 }
 
 /// A host or address value, reported at its span when malformed.
-pub fn host(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
+pub fn host(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<String> {
     let value = text(pair);
     match check_host(&value) {
         Ok(()) => Some(value),
@@ -216,7 +216,7 @@ pub fn host(cx: &mut Cx, pair: &P<'_>) -> Option<String> {
 }
 
 /// A syslog facility (`log_daemon`, `local0`), spelled as Monit does.
-pub fn facility(cx: &mut Cx, pair: &P<'_>) -> Option<Facility> {
+pub fn facility(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<Facility> {
     let value = text(pair).to_ascii_lowercase();
     let full = if value.starts_with("log_") {
         value.clone()
