@@ -150,17 +150,17 @@ pub fn run() -> ExitCode {
         Some(Command::Status(show)) => remote(Verb::Status(show)),
         Some(Command::Summary(show)) => remote(Verb::Summary(show)),
         Some(Command::Report { what }) => remote(Verb::Report(what)),
-        Some(Command::Start(n)) => remote(Verb::Act(Action::Start, n.name)),
-        Some(Command::Stop(n)) => remote(Verb::Act(Action::Stop, n.name)),
-        Some(Command::Restart(n)) => remote(Verb::Act(Action::Restart, n.name)),
-        Some(Command::Monitor(n)) => remote(Verb::Act(Action::Monitor, n.name)),
-        Some(Command::Unmonitor(n)) => remote(Verb::Act(Action::Unmonitor, n.name)),
+        Some(Command::Start(n)) => remote(Verb::Act(ServiceAction::Start, n.name)),
+        Some(Command::Stop(n)) => remote(Verb::Act(ServiceAction::Stop, n.name)),
+        Some(Command::Restart(n)) => remote(Verb::Act(ServiceAction::Restart, n.name)),
+        Some(Command::Monitor(n)) => remote(Verb::Act(ServiceAction::Monitor, n.name)),
+        Some(Command::Unmonitor(n)) => remote(Verb::Act(ServiceAction::Unmonitor, n.name)),
         Some(Command::Reload) => remote(Verb::Reload),
         Some(Command::Quit) => remote(Verb::Quit),
     }
 }
 
-use warden::control::Action;
+use warden::control::ServiceAction;
 
 use crate::control_file::ControlFile;
 

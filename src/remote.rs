@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use warden::control::client::{Client, ClientError};
 use warden::control::render;
-use warden::control::{ActReport, Action, ErrorCode, Target};
+use warden::control::{ActReport, ErrorCode, Scope, ServiceAction};
 use warden_config::Config;
 use warden_engine::ServiceStatus;
 use warden_engine::status::{MonitoringStatus, unix_s};
@@ -24,7 +24,7 @@ pub enum Verb {
     Status(Show),
     Summary(Show),
     Report(Option<String>),
-    Act(Action, Option<String>),
+    Act(ServiceAction, Option<String>),
     Reload,
     Quit,
 }
@@ -118,13 +118,13 @@ fn failure(e: ClientError) -> (u8, String) {
 }
 
 fn target(
-    action: Action,
+    action: ServiceAction,
     name: Option<String>,
     group: Option<String>,
-) -> Result<Target, (u8, String)> {
+) -> Result<Scope, (u8, String)> {
     match (name, group) {
-        (Some(n), None) => Ok(Target::Service(n)),
-        (None, Some(g)) => Ok(Target::Group(g)),
+        (Some(n), None) => Ok(Scope::Service(n)),
+        (None, Some(g)) => Ok(Scope::Group(g)),
         (Some(_), Some(_)) => Err((
             exit::USAGE,
             format!(
@@ -139,7 +139,7 @@ fn target(
     }
 }
 
-async fn act(client: &Client, action: Action, target: Target) -> Outcome {
+async fn act(client: &Client, action: ServiceAction, target: Scope) -> Outcome {
     let report: ActReport = client.act(action, &target).await.map_err(failure)?;
     for name in &report.refused {
         eprintln!(

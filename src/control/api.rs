@@ -19,7 +19,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use warden_engine::ServiceStatus;
 
-use super::{ActReport, Action, ApiError, ControlState, ErrorCode, Target};
+use super::{ActReport, ApiError, ControlState, ErrorCode, Scope, ServiceAction};
 
 /// The API's routes with their state; merge it with other routers freely.
 pub fn api_router(state: ControlState) -> Router {
@@ -42,7 +42,7 @@ async fn one_status(
     State(state): State<ControlState>,
     Path(name): Path<String>,
 ) -> Result<Json<ServiceStatus>, ApiError> {
-    let mut found = state.resolve(&Target::Service(name))?;
+    let mut found = state.resolve(&Scope::Service(name))?;
     match found.len() {
         1 => Ok(Json(found.remove(0))),
         // `all` is not a service here: use /api/v1/status.
@@ -53,8 +53,8 @@ async fn one_status(
     }
 }
 
-fn action(word: &str) -> Result<Action, ApiError> {
-    Action::parse(word).ok_or_else(|| {
+fn action(word: &str) -> Result<ServiceAction, ApiError> {
+    ServiceAction::parse(word).ok_or_else(|| {
         ApiError::new(
             ErrorCode::BadRequest,
             format!("unknown action '{word}': use start, stop, restart, monitor or unmonitor"),
@@ -67,7 +67,7 @@ async fn act_service(
     Path((name, word)): Path<(String, String)>,
 ) -> Result<Json<ActReport>, ApiError> {
     let action = action(&word)?;
-    Ok(Json(state.act(action, Target::Service(name)).await?))
+    Ok(Json(state.act(action, Scope::Service(name)).await?))
 }
 
 async fn act_group(
@@ -75,7 +75,7 @@ async fn act_group(
     Path((group, word)): Path<(String, String)>,
 ) -> Result<Json<ActReport>, ApiError> {
     let action = action(&word)?;
-    Ok(Json(state.act(action, Target::Group(group)).await?))
+    Ok(Json(state.act(action, Scope::Group(group)).await?))
 }
 
 async fn reload(State(state): State<ControlState>) -> Result<Json<Value>, ApiError> {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use warden_engine::ServiceStatus;
 
-use super::{ActReport, Action, ApiError, Target};
+use super::{ActReport, ApiError, Scope, ServiceAction};
 
 /// Why a request to the daemon did not get an answer it wanted.
 #[derive(Debug)]
@@ -64,10 +64,14 @@ impl Client {
         self.call(reqwest::Method::GET, "/api/v1/status").await
     }
 
-    pub async fn act(&self, action: Action, target: &Target) -> Result<ActReport, ClientError> {
+    pub async fn act(
+        &self,
+        action: ServiceAction,
+        target: &Scope,
+    ) -> Result<ActReport, ClientError> {
         let path = match target {
-            Target::Service(name) => format!("/api/v1/services/{}/{}", name, action.word()),
-            Target::Group(group) => format!("/api/v1/groups/{}/{}", group, action.word()),
+            Scope::Service(name) => format!("/api/v1/services/{}/{}", name, action.word()),
+            Scope::Group(group) => format!("/api/v1/groups/{}/{}", group, action.word()),
         };
         self.call(reqwest::Method::POST, &path).await
     }

@@ -4,8 +4,8 @@
 //! Contract (shared with the TCP side: `tcp.rs`, `web.rs`, `metrics.rs`):
 //! - [`ControlState`] is cheap to clone and is all a request handler needs:
 //!   `status()` (every check's [`ServiceStatus`], config order, always the
-//!   running engine's, also across reloads), `resolve(&Target)` (names for a
-//!   service, `all` or a group; 404 errors), `act(Action, Target)` (start,
+//!   running engine's, also across reloads), `resolve(&Scope)` (names for a
+//!   service, `all` or a group; 404 errors), `act(ServiceAction, Scope)` (start,
 //!   stop, restart, monitor, unmonitor; waits until the checks answered;
 //!   passive checks refuse start/stop/restart), `reload()`, `quit()`,
 //!   `validate()` (evaluate every check now).
@@ -46,7 +46,7 @@ pub use api::api_router;
 /// What may be done to a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Action {
+pub enum ServiceAction {
     Start,
     Stop,
     Restart,
@@ -54,38 +54,41 @@ pub enum Action {
     Unmonitor,
 }
 
-impl Action {
-    pub const ALL: [Action; 5] = [
-        Action::Start,
-        Action::Stop,
-        Action::Restart,
-        Action::Monitor,
-        Action::Unmonitor,
+impl ServiceAction {
+    pub const ALL: [ServiceAction; 5] = [
+        ServiceAction::Start,
+        ServiceAction::Stop,
+        ServiceAction::Restart,
+        ServiceAction::Monitor,
+        ServiceAction::Unmonitor,
     ];
 
     pub fn word(self) -> &'static str {
         match self {
-            Action::Start => "start",
-            Action::Stop => "stop",
-            Action::Restart => "restart",
-            Action::Monitor => "monitor",
-            Action::Unmonitor => "unmonitor",
+            ServiceAction::Start => "start",
+            ServiceAction::Stop => "stop",
+            ServiceAction::Restart => "restart",
+            ServiceAction::Monitor => "monitor",
+            ServiceAction::Unmonitor => "unmonitor",
         }
     }
 
-    pub fn parse(word: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.word() == word)
+    pub fn parse(word: &str) -> Option<ServiceAction> {
+        ServiceAction::ALL.into_iter().find(|a| a.word() == word)
     }
 
     /// Start, stop and restart touch the service; passive checks refuse them.
     pub fn touches_service(self) -> bool {
-        matches!(self, Action::Start | Action::Stop | Action::Restart)
+        matches!(
+            self,
+            ServiceAction::Start | ServiceAction::Stop | ServiceAction::Restart
+        )
     }
 }
 
 /// Which checks a request is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub enum Scope {
     /// One check by name; the name `all` means every check.
     Service(String),
     Group(String),
@@ -106,7 +109,7 @@ pub struct ActReport {
 #[derive(Debug)]
 pub enum Request {
     Act {
-        action: Action,
+        action: ServiceAction,
         names: Vec<String>,
         reply: oneshot::Sender<ActReport>,
     },
@@ -258,11 +261,11 @@ impl ControlState {
     }
 
     /// The checks a target names, in config order; 404 when none.
-    pub fn resolve(&self, target: &Target) -> Result<Vec<ServiceStatus>, ApiError> {
+    pub fn resolve(&self, target: &Scope) -> Result<Vec<ServiceStatus>, ApiError> {
         let all = self.status();
         match target {
-            Target::Service(name) if name == "all" => Ok(all),
-            Target::Service(name) => all
+            Scope::Service(name) if name == "all" => Ok(all),
+            Scope::Service(name) => all
                 .into_iter()
                 .find(|s| &s.name == name)
                 .map(|s| vec![s])
@@ -272,7 +275,7 @@ impl ControlState {
                         format!("there is no service named '{name}'"),
                     )
                 }),
-            Target::Group(group) => {
+            Scope::Group(group) => {
                 let found: Vec<_> = all
                     .into_iter()
                     .filter(|s| s.groups.iter().any(|g| g == group))
@@ -292,13 +295,13 @@ impl ControlState {
     /// Runs an action on the target's checks and waits for their answers.
     /// A single passive check asked to start, stop or restart is a 409;
     /// within `all` or a group, passive checks are skipped as `refused`.
-    pub async fn act(&self, action: Action, target: Target) -> Result<ActReport, ApiError> {
+    pub async fn act(&self, action: ServiceAction, target: Scope) -> Result<ActReport, ApiError> {
         let checks = self.resolve(&target)?;
         let (passive, names): (Vec<_>, Vec<_>) = checks
             .into_iter()
             .partition(|s| action.touches_service() && s.mode == Mode::Passive);
         let refused: Vec<String> = passive.into_iter().map(|s| s.name).collect();
-        if let (Target::Service(name), false) = (&target, refused.is_empty())
+        if let (Scope::Service(name), false) = (&target, refused.is_empty())
             && name != "all"
         {
             return Err(ApiError::new(

@@ -14,7 +14,7 @@ use warden_config::model::Httpd;
 use warden_config::users;
 use warden_engine::{Command, Engine};
 
-use super::{ActReport, Action};
+use super::{ActReport, ServiceAction};
 
 /// How long an action may take before the API reports it failed (a start
 /// program's own timeout is shorter).
@@ -166,7 +166,7 @@ impl UnixServer {
 /// their answers, so the daemon's loop never waits on an action.
 pub fn act(
     engine: &Engine,
-    action: Action,
+    action: ServiceAction,
     names: Vec<String>,
 ) -> impl Future<Output = ActReport> + Send + 'static {
     let mut report = ActReport::default();
@@ -174,11 +174,11 @@ pub fn act(
     for name in names {
         let (tx, rx) = oneshot::channel();
         let cmd = match action {
-            Action::Start => Command::Start(Some(tx)),
-            Action::Stop => Command::Stop(Some(tx)),
-            Action::Restart => Command::Restart(Some(tx)),
-            Action::Monitor => Command::Monitor,
-            Action::Unmonitor => Command::Unmonitor,
+            ServiceAction::Start => Command::Start(Some(tx)),
+            ServiceAction::Stop => Command::Stop(Some(tx)),
+            ServiceAction::Restart => Command::Restart(Some(tx)),
+            ServiceAction::Monitor => Command::Monitor,
+            ServiceAction::Unmonitor => Command::Unmonitor,
         };
         let answers = action.touches_service();
         match (engine.command(&name, cmd), answers) {

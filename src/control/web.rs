@@ -20,7 +20,7 @@ use warden_engine::ServiceStatus;
 
 use super::auth::Viewer;
 use super::render::bytes;
-use super::{Action, ControlState, ErrorCode, Target};
+use super::{ControlState, ErrorCode, Scope, ServiceAction};
 
 const CSS: &str = include_str!("page.css");
 /// Seconds between the page's own reloads.
@@ -45,7 +45,7 @@ pub fn router(state: ControlState) -> Router {
         host: host.into(),
     };
     Router::new()
-        .route("/", get(show))
+        .route("/", get(index_page))
         .route("/action", post(act))
         .with_state(page)
 }
@@ -78,7 +78,7 @@ struct Flash {
     result: Option<String>,
 }
 
-async fn show(
+async fn index_page(
     State(page): State<Page>,
     viewer: Option<Extension<Viewer>>,
     Query(flash): Query<Flash>,
@@ -111,12 +111,12 @@ async fn act(State(page): State<Page>, Form(form): Form<ActionForm>) -> Response
         )
             .into_response();
     }
-    let Some(action) = Action::parse(&form.action) else {
+    let Some(action) = ServiceAction::parse(&form.action) else {
         return (StatusCode::BAD_REQUEST, "unknown action\n").into_response();
     };
     let result = match page
         .state
-        .act(action, Target::Service(form.service.clone()))
+        .act(action, Scope::Service(form.service.clone()))
         .await
     {
         Ok(r) if !r.failed.is_empty() => "failed",
@@ -202,7 +202,7 @@ fn flash_line(h: &mut String, flash: &Flash) {
     else {
         return;
     };
-    let Some(action) = Action::parse(action) else {
+    let Some(action) = ServiceAction::parse(action) else {
         return;
     };
     let (class, words) = match result.as_str() {
@@ -248,7 +248,7 @@ fn row(h: &mut String, s: &ServiceStatus, token: Option<&str>) {
              <input type=\"hidden\" name=\"csrf\" value=\"{}\">",
             escape(token)
         );
-        for a in Action::ALL {
+        for a in ServiceAction::ALL {
             let _ = write!(
                 h,
                 "<button name=\"action\" value=\"{0}\">{0}</button>",

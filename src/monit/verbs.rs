@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use warden::control::client::{Client, ClientError};
 use warden::control::render;
-use warden::control::{Action, ErrorCode, Target};
+use warden::control::{ErrorCode, Scope, ServiceAction};
 use warden_engine::ServiceStatus;
 
 use super::{NOT_RUNNING, fail};
@@ -32,7 +32,7 @@ type Outcome = Result<u8, String>;
 
 #[derive(Debug, Clone, Copy)]
 enum Verb {
-    Act(Action),
+    Act(ServiceAction),
     Status,
     Summary,
     Report,
@@ -50,7 +50,7 @@ impl Verb {
             "reload" => Verb::Reload,
             "quit" => Verb::Quit,
             "validate" => Verb::Validate,
-            other => Verb::Act(Action::parse(other)?),
+            other => Verb::Act(ServiceAction::parse(other)?),
         })
     }
 }
@@ -80,7 +80,7 @@ pub fn run(source: &ControlFile, word: &str, asked: Asked) -> ExitCode {
     let done = match (remote::runtime(), Client::new(&asked.socket)) {
         (Ok(rt), Ok(client)) => rt.block_on(ask(&client, verb, &asked)),
         (Err(e), _) => Err(format!("cannot start the runtime: {e}")),
-        (_, Err(e)) => Err(words(e)),
+        (_, Err(e)) => Err(client_error_text(e)),
     };
     match done {
         Ok(code) => ExitCode::from(code),
@@ -95,7 +95,7 @@ async fn ask(client: &Client, verb: Verb, asked: &Asked) -> Outcome {
             let statuses = remote::select(client, asked.group.clone(), arg)
                 .await
                 .map_err(not_found)?;
-            print!("{}", show(verb, &statuses, asked));
+            print!("{}", render_statuses(verb, &statuses, asked));
             Ok(0)
         }
         Verb::Report => report(client, asked).await,
@@ -108,7 +108,7 @@ async fn ask(client: &Client, verb: Verb, asked: &Asked) -> Outcome {
                     println!("Monit daemon is not running");
                     Ok(0)
                 }
-                Err(e) => Err(words(e)),
+                Err(e) => Err(client_error_text(e)),
             }
         }
         Verb::Quit => {
@@ -125,14 +125,14 @@ async fn ask(client: &Client, verb: Verb, asked: &Asked) -> Outcome {
                     println!("Monit daemon is not running");
                     Ok(0)
                 }
-                Err(e) => Err(words(e)),
+                Err(e) => Err(client_error_text(e)),
             }
         }
         Verb::Validate => {
             awakened(&asked.socket);
-            let all = remote::validated(client).await.map_err(words)?;
+            let all = remote::validated(client).await.map_err(client_error_text)?;
             match remote::pick(all, asked.group.clone(), arg) {
-                Ok(chosen) => print!("{}", show(Verb::Status, &chosen, asked)),
+                Ok(chosen) => print!("{}", render_statuses(Verb::Status, &chosen, asked)),
                 Err(e) => eprintln!("{}", not_found(e)),
             }
             // Monit's validate exits 1 whatever it found (Ansible knows).
@@ -143,7 +143,7 @@ async fn ask(client: &Client, verb: Verb, asked: &Asked) -> Outcome {
 
 /// `status` and `summary` as Monit prints them: the daemon's version and
 /// uptime first.
-fn show(verb: Verb, statuses: &[ServiceStatus], asked: &Asked) -> String {
+fn render_statuses(verb: Verb, statuses: &[ServiceStatus], asked: &Asked) -> String {
     let uptime = remote::daemon_pid(&asked.socket)
         .and_then(|pid| warden_probes::procfs::read_stat(pid).ok().flatten())
         .map_or(0, |stat| {
@@ -189,10 +189,10 @@ async fn report(client: &Client, asked: &Asked) -> Outcome {
 /// An action: silent when done, as Monit. `-g` wins over a name, as in
 /// Monit. Warden waits until it is done (Monit only queues it), so a
 /// failed start or stop is said here, exit 1.
-async fn act(client: &Client, action: Action, asked: &Asked) -> Outcome {
+async fn act(client: &Client, action: ServiceAction, asked: &Asked) -> Outcome {
     let target = match (&asked.group, &asked.arg) {
-        (Some(g), _) => Target::Group(g.clone()),
-        (None, Some(n)) => Target::Service(n.clone()),
+        (Some(g), _) => Scope::Group(g.clone()),
+        (None, Some(n)) => Scope::Service(n.clone()),
         (None, None) => return Err("no service given".into()),
     };
     let report = client.act(action, &target).await.map_err(|e| match e {
@@ -204,7 +204,7 @@ async fn act(client: &Client, action: Action, asked: &Asked) -> Outcome {
             let group = asked.group.clone().unwrap_or_default();
             format!("Group '{group}' not found")
         }
-        e => words(e),
+        e => client_error_text(e),
     })?;
     for name in &report.refused {
         eprintln!(
@@ -223,12 +223,12 @@ fn not_found(e: SelectError) -> String {
     match e {
         SelectError::NoService(n) => format!("Service '{n}' not found"),
         SelectError::NoGroup(g) => format!("Service group '{g}' not found"),
-        SelectError::Client(e) => words(e),
+        SelectError::Client(e) => client_error_text(e),
     }
 }
 
 /// Monit's words when no daemon answers; Warden's for anything else.
-fn words(e: ClientError) -> String {
+fn client_error_text(e: ClientError) -> String {
     match e {
         ClientError::NotRunning(_) => NOT_RUNNING.to_string(),
         e => e.to_string(),
@@ -242,7 +242,7 @@ pub fn wake(socket: &Path) -> ExitCode {
         client.post("validate").await
     };
     let done = match remote::runtime() {
-        Ok(rt) => rt.block_on(asked).map_err(words),
+        Ok(rt) => rt.block_on(asked).map_err(client_error_text),
         Err(e) => Err(format!("cannot start the runtime: {e}")),
     };
     match done {

@@ -16,7 +16,7 @@ use warden_engine::{Event, EventKind};
 use crate::alert::{AlertEvent, filter_event, millis};
 use crate::memory::Memory;
 use crate::queue::{Entry, Queue};
-use crate::route::{Routes, Target};
+use crate::route::{Recipient, Routes};
 
 /// How recent a dependency's event must be for a dependant's event to
 /// count as its consequence.
@@ -87,7 +87,7 @@ impl Decider {
         let now_ms = millis(SystemTime::now());
         match e.kind {
             k if k.is_failure() => {
-                for t in self.routes.targets(&e.service, Some(filter_event(k))) {
+                for t in self.routes.recipients(&e.service, Some(filter_event(k))) {
                     if self
                         .memory
                         .failing(&e.service, &t.sink)
@@ -106,7 +106,7 @@ impl Decider {
                 }
             }
             EventKind::Exists | EventKind::Recovered => {
-                for t in self.routes.targets(&e.service, None) {
+                for t in self.routes.recipients(&e.service, None) {
                     if self.memory.clear(&e.service, &t.sink).is_some() {
                         self.enqueue(&t, &ev, &root, false);
                     }
@@ -114,11 +114,14 @@ impl Decider {
             }
             _ => {
                 let forget = matches!(e.kind, EventKind::ActionDone | EventKind::Unmonitored);
-                for t in self.routes.targets(&e.service, Some(filter_event(e.kind))) {
+                for t in self
+                    .routes
+                    .recipients(&e.service, Some(filter_event(e.kind)))
+                {
                     self.enqueue(&t, &ev, &root, false);
                 }
                 if forget {
-                    for t in self.routes.targets(&e.service, None) {
+                    for t in self.routes.recipients(&e.service, None) {
                         self.memory.clear(&e.service, &t.sink);
                     }
                 }
@@ -135,7 +138,7 @@ impl Decider {
             let service = &r.event.service;
             let Some(t) = self
                 .routes
-                .targets(service, None)
+                .recipients(service, None)
                 .into_iter()
                 .find(|t| t.sink == r.sink)
             else {
@@ -176,7 +179,7 @@ impl Decider {
         }
     }
 
-    fn enqueue(&self, t: &Target, ev: &AlertEvent, root: &str, reminder: bool) {
+    fn enqueue(&self, t: &Recipient, ev: &AlertEvent, root: &str, reminder: bool) {
         let what = format!("'{}' {}: {}", ev.service, ev.event, ev.description);
         let Some(queue) = &self.queue else {
             tracing::error!("alert for {} refused (no alert queue): {what}", t.sink);

@@ -18,7 +18,7 @@ use warden_config::model::{AlertRecipient, Check, MailSecurity, MailServer, Sett
 
 use crate::alert::Destination;
 use crate::format::{Mail, Template, render};
-use crate::route::{Target, bare_address};
+use crate::route::{Recipient, bare_address};
 pub use crate::sink::SendError;
 use crate::sink::{BoxFuture, Outgoing, Sink};
 
@@ -44,7 +44,7 @@ impl Sink for MailSink {
     /// The global `set alert` recipients less the check's `noalert`
     /// addresses, plus its own `alert` lines (its own line wins for an
     /// address given twice).
-    fn targets(&self, s: &Settings, check: Option<&Check>) -> Vec<Target> {
+    fn recipients(&self, s: &Settings, check: Option<&Check>) -> Vec<Recipient> {
         let recipients: Vec<&AlertRecipient> = match check {
             Some(c) => s
                 .alerts
@@ -61,7 +61,7 @@ impl Sink for MailSink {
         };
         recipients
             .into_iter()
-            .map(|a| Target {
+            .map(|a| Recipient {
                 sink: Destination::new(self.name(), bare_address(&a.address)),
                 template: Some(Template::resolve(&s.mail_format, a.mail_format.as_ref())),
                 reminder_cycles: a.reminder_cycles.filter(|n| *n > 0),

@@ -1,4 +1,4 @@
-//! Who hears about what: each sink in [`SINKS`] order names its targets
+//! Who hears about what: each sink in [`SINKS`] order names its recipients
 //! for a service (mail: the global `set alert` recipients less its
 //! `noalert` addresses plus its own `alert` lines; then every `set alert
 //! webhook`), each filtered by its `on { ... }` / `not on { ... }` list.
@@ -15,7 +15,7 @@ use crate::sink::SINKS;
 
 /// One place an event goes, with how it is written and reminded.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Target {
+pub struct Recipient {
     pub sink: Destination,
     pub template: Option<Template>,
     /// `with reminder on N cycles`.
@@ -51,13 +51,13 @@ impl Routes {
     }
 
     /// Where an event that filters as `filter` about `service` goes; with
-    /// None, every target regardless of filters (for recoveries, which go
+    /// None, every recipient regardless of filters (for recoveries, which go
     /// to whoever heard of the failure).
-    pub fn targets(&self, service: &str, filter: Option<FilterEvent>) -> Vec<Target> {
+    pub fn recipients(&self, service: &str, filter: Option<FilterEvent>) -> Vec<Recipient> {
         let check = self.check(service);
         SINKS
             .iter()
-            .flat_map(|sink| sink.targets(&self.config.settings, check))
+            .flat_map(|sink| sink.recipients(&self.config.settings, check))
             .filter(|t| filter.is_none_or(|event| t.filter.passes(event)))
             .collect()
     }
@@ -95,7 +95,7 @@ mod tests {
     }
 
     fn sinks(r: &Routes, service: &str, filter: &str) -> Vec<String> {
-        r.targets(service, FilterEvent::from_word(filter))
+        r.recipients(service, FilterEvent::from_word(filter))
             .iter()
             .map(|t| t.sink.key())
             .collect()
@@ -132,7 +132,7 @@ mod tests {
     #[test]
     fn reminders_and_periods_come_from_the_config() {
         let r = routes(RC);
-        let dev = r.targets("web", Some(FilterEvent::Nonexist));
+        let dev = r.recipients("web", Some(FilterEvent::Nonexist));
         assert_eq!(dev[1].reminder_cycles, Some(3));
         assert_eq!(r.period("db"), Duration::from_secs(20));
         assert_eq!(r.period("unknown"), Duration::from_secs(10));

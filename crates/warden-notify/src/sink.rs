@@ -11,7 +11,7 @@ use warden_config::model::{Check, Settings};
 
 use crate::alert::AlertEvent;
 use crate::format::Template;
-use crate::route::Target;
+use crate::route::Recipient;
 
 /// A boxed future, so that sinks can sit in one list as `&dyn Sink`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -56,13 +56,13 @@ pub trait Sink: Send + Sync + std::fmt::Debug {
 
     /// Where alerts about `check` (None: a service the config does not
     /// know) go through this channel, each with its event filter.
-    fn targets(&self, settings: &Settings, check: Option<&Check>) -> Vec<Target>;
+    fn recipients(&self, settings: &Settings, check: Option<&Check>) -> Vec<Recipient>;
 
     /// Delivers one alert; `Ok` holds the receiver's answer, for the log.
     fn deliver<'a>(&'a self, alert: Outgoing<'a>) -> BoxFuture<'a, Result<String, SendError>>;
 }
 
-/// Every channel, in the order a service's targets are listed (mail
+/// Every channel, in the order a service's recipients are listed (mail
 /// recipients first, then webhooks).
 pub static SINKS: &[&dyn Sink] = &[&crate::mail::MAIL, &crate::webhook::WEBHOOK];
 

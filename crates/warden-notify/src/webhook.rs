@@ -11,7 +11,7 @@ use warden_config::model::{Check, Settings};
 
 use crate::alert::{AlertEvent, Destination};
 use crate::mail::chain;
-use crate::route::Target;
+use crate::route::Recipient;
 use crate::sink::{BoxFuture, Outgoing, SendError, Sink};
 
 /// The webhook sink.
@@ -47,11 +47,11 @@ impl Sink for WebhookSink {
     }
 
     /// Every `set alert webhook URL`, whatever the check.
-    fn targets(&self, settings: &Settings, _check: Option<&Check>) -> Vec<Target> {
+    fn recipients(&self, settings: &Settings, _check: Option<&Check>) -> Vec<Recipient> {
         settings
             .webhooks
             .iter()
-            .map(|w| Target {
+            .map(|w| Recipient {
                 sink: Destination::new(self.name(), w.url.clone()),
                 template: None,
                 reminder_cycles: None,

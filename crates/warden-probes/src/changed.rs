@@ -50,7 +50,11 @@ impl ChangedProbe {
         match before {
             Some((s, b)) if s != seq && b != now => Outcome::failed(
                 Status::Failed,
-                format!("{what} changed from {} to {}", self.show(b), self.show(now)),
+                format!(
+                    "{what} changed from {} to {}",
+                    self.format_value(b),
+                    self.format_value(now)
+                ),
             ),
             _ => Outcome::ok(format!("{what} has not changed")),
         }
@@ -58,17 +62,17 @@ impl ChangedProbe {
 }
 
 impl ChangedProbe {
-    fn show(&self, v: f64) -> String {
+    fn format_value(&self, v: f64) -> String {
         if self.octal {
             format!("{:04o}", v as u32)
         } else {
-            show(v)
+            format_number(v)
         }
     }
 }
 
 /// Whole numbers without a fraction (sizes, statuses).
-fn show(v: f64) -> String {
+fn format_number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {

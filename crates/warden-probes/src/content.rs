@@ -23,12 +23,12 @@ const READ_LIMIT: u64 = 1 << 20;
 
 /// A regex and whether a line must match it (`=`) or not (`!=`) to fire.
 #[derive(Debug, Clone)]
-pub struct Pattern {
+pub struct LinePattern {
     pub regex: Regex,
     pub matches: bool,
 }
 
-impl Pattern {
+impl LinePattern {
     /// Whether this line fires the pattern (an ignore pattern: skips it).
     fn hits(&self, line: &str) -> bool {
         self.regex.is_match(line) == self.matches
@@ -37,7 +37,7 @@ impl Pattern {
     /// The first line that fires the rule and no ignore pattern skips.
     fn fires<'a>(
         &self,
-        ignore: &[Pattern],
+        ignore: &[LinePattern],
         lines: impl Iterator<Item = &'a str>,
     ) -> Option<&'a str> {
         lines
@@ -64,14 +64,14 @@ struct Cursor {
 #[derive(Debug)]
 pub struct FileContentProbe {
     path: PathBuf,
-    pattern: Pattern,
+    pattern: LinePattern,
     /// The check's `ignore content` patterns.
-    ignore: Vec<Pattern>,
+    ignore: Vec<LinePattern>,
     cursor: Mutex<Cursor>,
 }
 
 impl FileContentProbe {
-    pub fn new(path: PathBuf, pattern: Pattern) -> Self {
+    pub fn new(path: PathBuf, pattern: LinePattern) -> Self {
         FileContentProbe {
             path,
             pattern,
@@ -81,7 +81,7 @@ impl FileContentProbe {
     }
 
     /// Lines these patterns fire on are skipped.
-    pub fn ignoring(mut self, ignore: Vec<Pattern>) -> Self {
+    pub fn ignoring(mut self, ignore: Vec<LinePattern>) -> Self {
         self.ignore = ignore;
         self
     }
@@ -156,12 +156,12 @@ impl Probe for FileContentProbe {
 #[derive(Debug)]
 pub struct OutputContentProbe {
     latest: Arc<Latest>,
-    pattern: Pattern,
-    ignore: Vec<Pattern>,
+    pattern: LinePattern,
+    ignore: Vec<LinePattern>,
 }
 
 impl OutputContentProbe {
-    pub fn new(latest: Arc<Latest>, pattern: Pattern) -> Self {
+    pub fn new(latest: Arc<Latest>, pattern: LinePattern) -> Self {
         OutputContentProbe {
             latest,
             pattern,
@@ -170,7 +170,7 @@ impl OutputContentProbe {
     }
 
     /// Lines these patterns fire on are skipped.
-    pub fn ignoring(mut self, ignore: Vec<Pattern>) -> Self {
+    pub fn ignoring(mut self, ignore: Vec<LinePattern>) -> Self {
         self.ignore = ignore;
         self
     }
@@ -208,8 +208,8 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn pattern(re: &str, matches: bool) -> Pattern {
-        Pattern {
+    fn pattern(re: &str, matches: bool) -> LinePattern {
+        LinePattern {
             regex: Regex::new(re).unwrap(),
             matches,
         }

@@ -19,7 +19,7 @@ pub enum FileType {
 }
 
 impl FileType {
-    fn words(self) -> &'static str {
+    fn noun(self) -> &'static str {
         match self {
             FileType::File => "a regular file",
             FileType::Directory => "a directory",
@@ -71,7 +71,7 @@ pub fn stat(path: &Path, expect: FileType) -> Outcome {
         Err(e) => return Outcome::failed(Status::Error, format!("cannot stat {shown}: {e}")),
     };
     if !expect.matches(meta.file_type()) {
-        return Outcome::failed(Status::Failed, format!("{shown} is not {}", expect.words()));
+        return Outcome::failed(Status::Failed, format!("{shown} is not {}", expect.noun()));
     }
     let time = |s: i64, ns: i64| s as f64 + ns as f64 / 1e9;
     let (atime, mtime, ctime) = (
@@ -79,7 +79,7 @@ pub fn stat(path: &Path, expect: FileType) -> Outcome {
         time(meta.mtime(), meta.mtime_nsec()),
         time(meta.ctime(), meta.ctime_nsec()),
     );
-    Outcome::ok(format!("{shown} is {}", expect.words()))
+    Outcome::ok(format!("{shown} is {}", expect.noun()))
         .with(Metric::Size, meta.size() as f64)
         .with(Metric::Permission, f64::from(meta.mode() & 0o7777))
         .with(Metric::Uid, f64::from(meta.uid()))

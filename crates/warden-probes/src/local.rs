@@ -12,7 +12,7 @@ use warden_config::model::{Check, CheckKind, Direction, Resource, Test, Unit};
 use crate::Probe;
 use crate::changed::ChangedProbe;
 use crate::checksum::ChecksumProbe;
-use crate::content::{FileContentProbe, OutputContentProbe, Pattern};
+use crate::content::{FileContentProbe, LinePattern, OutputContentProbe};
 use crate::file::{FileProbe, FileType};
 use crate::filesystem::FilesystemProbe;
 use crate::latest::Latest;
@@ -204,7 +204,7 @@ fn system_resource(r: Resource) -> bool {
 }
 
 /// The check's `ignore content` patterns.
-fn ignored(check: &Check) -> Vec<Pattern> {
+fn ignored(check: &Check) -> Vec<LinePattern> {
     check
         .ignore_content
         .iter()
@@ -214,8 +214,8 @@ fn ignored(check: &Check) -> Vec<Pattern> {
 
 /// A content rule's pattern: compiled at lowering, cloned here (the clone
 /// shares the compiled program).
-fn pattern_of(pattern: &warden_config::model::Regex, matches: bool) -> Pattern {
-    Pattern {
+fn pattern_of(pattern: &warden_config::model::Regex, matches: bool) -> LinePattern {
+    LinePattern {
         regex: pattern.regex().clone(),
         matches,
     }

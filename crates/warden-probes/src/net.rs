@@ -28,7 +28,7 @@ pub const UDP_SILENCE: Duration = Duration::from_secs(1);
 
 /// Where a port test connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub enum Peer {
     Tcp {
         host: String,
         port: u16,
@@ -45,12 +45,12 @@ pub enum Target {
     },
 }
 
-impl std::fmt::Display for Target {
+impl std::fmt::Display for Peer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Target::Tcp { host, port, .. } => write!(f, "{host}:{port}"),
-            Target::Udp { host, port, .. } => write!(f, "{host}:{port} (udp)"),
-            Target::Unix { path } => write!(f, "{}", path.display()),
+            Peer::Tcp { host, port, .. } => write!(f, "{host}:{port}"),
+            Peer::Udp { host, port, .. } => write!(f, "{host}:{port} (udp)"),
+            Peer::Unix { path } => write!(f, "{}", path.display()),
         }
     }
 }
@@ -58,7 +58,7 @@ impl std::fmt::Display for Target {
 /// One connection rule, ready to run.
 #[derive(Debug)]
 pub struct PortProbe {
-    target: Target,
+    target: Peer,
     conversation: Conversation,
     /// For each network operation (resolve, connect, send, each read).
     timeout: Duration,
@@ -73,10 +73,10 @@ pub struct PortProbe {
 }
 
 impl PortProbe {
-    pub fn new(target: Target, conversation: Conversation, timeout: Duration, retry: u32) -> Self {
+    pub fn new(target: Peer, conversation: Conversation, timeout: Duration, retry: u32) -> Self {
         let target = match (target, &conversation) {
-            (Target::Tcp { host, port, ip, .. }, Conversation::Speak(d)) if d.udp_only() => {
-                Target::Udp { host, port, ip }
+            (Peer::Tcp { host, port, ip, .. }, Conversation::Speak(d)) if d.udp_only() => {
+                Peer::Udp { host, port, ip }
             }
             (target, _) => target,
         };
@@ -126,7 +126,7 @@ impl PortProbe {
         }
     }
 
-    pub fn target(&self) -> &Target {
+    pub fn target(&self) -> &Peer {
         &self.target
     }
 
@@ -140,7 +140,7 @@ impl PortProbe {
 
     async fn connect_and_talk(&self, conv: &Conversation) -> Result<(), String> {
         match &self.target {
-            Target::Tcp { host, port, ip, .. } => {
+            Peer::Tcp { host, port, ip, .. } => {
                 let stream = self.connect_tcp(host, *port, *ip).await?;
                 if matches!(conv, Conversation::Connect) {
                     // Connecting was the test; dropping the stream closes it.
@@ -151,14 +151,14 @@ impl PortProbe {
                     .map_err(|e| format!("cannot use the connection to {}: {e}", self.target))?;
                 self.converse(&mut stream, conv).await
             }
-            Target::Unix { path } => {
+            Peer::Unix { path } => {
                 let mut stream = timeout(self.timeout, UnixStream::connect(path))
                     .await
                     .map_err(|_| format!("timed out connecting to {}", path.display()))?
                     .map_err(|e| format!("cannot connect to {}: {e}", path.display()))?;
                 self.converse(&mut stream, conv).await
             }
-            Target::Udp { host, port, ip } => self.udp(host, *port, *ip, conv).await,
+            Peer::Udp { host, port, ip } => self.udp(host, *port, *ip, conv).await,
         }
     }
 
@@ -199,7 +199,7 @@ impl PortProbe {
             };
             match result {
                 Ok(stream) => return Ok(stream),
-                Err(e) => last = Some(format!("cannot connect to {addr}: {}", words(&e))),
+                Err(e) => last = Some(format!("cannot connect to {addr}: {}", io_error_text(&e))),
             }
         }
         Err(last.unwrap_or_else(|| format!("{host}:{port} has no {} address", family(ip))))
@@ -266,11 +266,11 @@ impl PortProbe {
                 socket
                     .send(b"\0")
                     .await
-                    .map_err(|e| format!("cannot send to {addr}: {}", words(&e)))?;
+                    .map_err(|e| format!("cannot send to {addr}: {}", io_error_text(&e)))?;
                 let silence = UDP_SILENCE.min(self.timeout / 2);
                 let mut buf = [0u8; 512];
                 match timeout(silence, socket.recv(&mut buf)).await {
-                    Ok(Err(e)) => Err(format!("{addr} (udp): {}", words(&e))),
+                    Ok(Err(e)) => Err(format!("{addr} (udp): {}", io_error_text(&e))),
                     _ => Ok(()),
                 }
             }
@@ -292,7 +292,7 @@ fn seconds(s: f64) -> String {
 }
 
 /// An io error in the words a person expects ("connection refused").
-fn words(e: &io::Error) -> String {
+fn io_error_text(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::ConnectionRefused => "connection refused".into(),
         io::ErrorKind::TimedOut => "timed out".into(),

@@ -22,9 +22,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// How much of it status shows (Monit's default `programoutput` limit).
 pub const STATUS_OUTPUT_LIMIT: usize = 512;
 
-/// How one run ended.
+/// How one run of a check program went.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Ended {
+pub enum ProgramRun {
     /// Its exit status (128 + N when killed by signal N, like a shell).
     Exited(i32),
     TimedOut(Duration),
@@ -64,7 +64,7 @@ impl ProgramProbe {
 
 /// Runs `program` once; see the module text. Never panics, never leaves a
 /// zombie: on timeout the group is killed with SIGKILL and waited for.
-pub async fn run_once(program: &Program, timeout: Duration) -> (Ended, String) {
+pub async fn run_once(program: &Program, timeout: Duration) -> (ProgramRun, String) {
     run_with_env(program, timeout, Vec::new()).await
 }
 
@@ -73,7 +73,7 @@ pub async fn run_with_env(
     program: &Program,
     timeout: Duration,
     env: Vec<(String, String)>,
-) -> (Ended, String) {
+) -> (ProgramRun, String) {
     let (ended, output) = run::run(program, timeout, env, run::Output::Keep).await;
     let ended = match ended {
         run::Ended::Exited(status) => {
@@ -82,19 +82,19 @@ pub async fn run_with_env(
                 .code()
                 .or(status.signal().map(|s| 128 + s))
                 .unwrap_or(-1);
-            Ended::Exited(code)
+            ProgramRun::Exited(code)
         }
-        run::Ended::TimedOut(t) => Ended::TimedOut(t),
-        run::Ended::NotStarted(why) => Ended::NotStarted(why),
+        run::Ended::TimedOut(t) => ProgramRun::TimedOut(t),
+        run::Ended::NotStarted(why) => ProgramRun::NotStarted(why),
     };
     (ended, output)
 }
 
 /// The outcome of a run: ok with its exit status whenever it ran to its
 /// end (rules judge the status), failed when it timed out or never ran.
-pub fn outcome(ended: &Ended, output: &str) -> Outcome {
+pub fn outcome(ended: &ProgramRun, output: &str) -> Outcome {
     match ended {
-        Ended::Exited(code) => {
+        ProgramRun::Exited(code) => {
             let first = output.lines().next().unwrap_or("").trim();
             let state = nagios::state_word(*code, output)
                 .map(|w| format!(" ({w})"))
@@ -109,14 +109,14 @@ pub fn outcome(ended: &Ended, output: &str) -> Outcome {
             o.named = nagios::perfdata(output);
             o
         }
-        Ended::TimedOut(t) => Outcome::failed(
+        ProgramRun::TimedOut(t) => Outcome::failed(
             Status::Failed,
             format!(
                 "program timed out after {} s; its process group was killed",
                 t.as_secs_f64()
             ),
         ),
-        Ended::NotStarted(why) => Outcome::failed(Status::Error, why.clone()),
+        ProgramRun::NotStarted(why) => Outcome::failed(Status::Error, why.clone()),
     }
 }
 
@@ -152,9 +152,9 @@ impl Probe for ProgramProbe {
         Box::pin(async move {
             let (ended, output) = run
                 .await
-                .unwrap_or_else(|e| (Ended::NotStarted(e.to_string()), String::new()));
+                .unwrap_or_else(|e| (ProgramRun::NotStarted(e.to_string()), String::new()));
             let mut o = outcome(&ended, &output);
-            if !matches!(ended, Ended::NotStarted(_)) {
+            if !matches!(ended, ProgramRun::NotStarted(_)) {
                 let at = started
                     .duration_since(std::time::SystemTime::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs());
@@ -191,7 +191,7 @@ mod tests {
             "echo 'PROCS CRITICAL | n=0;1;2'; echo oops >&2; exit 2",
         ]);
         let (ended, output) = run_once(&p, Duration::from_secs(10)).await;
-        assert_eq!(ended, Ended::Exited(2));
+        assert_eq!(ended, ProgramRun::Exited(2));
         assert_eq!(output, "PROCS CRITICAL | n=0;1;2\noops\n");
         let o = outcome(&ended, &output);
         assert!(o.is_ok());
@@ -233,7 +233,7 @@ mod tests {
         let script = format!("echo $$ > {}; sleep 60 & sleep 60", pidfile.display());
         let p = program(&["sh", "-c", &script]);
         let (ended, _) = run_once(&p, Duration::from_millis(300)).await;
-        assert_eq!(ended, Ended::TimedOut(Duration::from_millis(300)));
+        assert_eq!(ended, ProgramRun::TimedOut(Duration::from_millis(300)));
         let pid: i32 = std::fs::read_to_string(&pidfile)
             .unwrap()
             .trim()
@@ -274,7 +274,7 @@ mod tests {
         let group: i32 = output.trim().parse().unwrap();
         let group = rustix::process::Pid::from_raw(group).unwrap();
         let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
-        assert_eq!(ended, Ended::Exited(3));
+        assert_eq!(ended, ProgramRun::Exited(3));
     }
 
     #[tokio::test]
@@ -289,7 +289,7 @@ mod tests {
     async fn output_beyond_64_kib_is_drained_but_not_kept() {
         let p = program(&["sh", "-c", "head -c 300000 /dev/zero | tr '\\0' x"]);
         let (ended, output) = run_once(&p, Duration::from_secs(10)).await;
-        assert_eq!(ended, Ended::Exited(0));
+        assert_eq!(ended, ProgramRun::Exited(0));
         assert_eq!(output.len(), OUTPUT_LIMIT);
     }
 }

@@ -12,7 +12,7 @@ use warden_config::model::{
 use crate::Probe;
 use crate::latest::Latest;
 use crate::local;
-use crate::net::{DEFAULT_TIMEOUT, PortProbe, Target};
+use crate::net::{DEFAULT_TIMEOUT, Peer, PortProbe};
 use crate::process::Locator;
 use crate::process_probe::ProcessProbe;
 use crate::protocol::{self, Conversation};
@@ -219,7 +219,7 @@ pub fn port_probe(conn: &Connection, kind: &CheckKind) -> Result<PortProbe, NotS
     let conversation = protocol::conversation_for(conn, &target).map_err(NotSupported)?;
     let tls_needed = matches!(
         target,
-        Target::Tcp {
+        Peer::Tcp {
             socket: SocketType::TcpSsl,
             ..
         }
@@ -237,7 +237,7 @@ pub fn port_probe(conn: &Connection, kind: &CheckKind) -> Result<PortProbe, NotS
     )
 }
 
-fn target(endpoint: &Endpoint, kind: &CheckKind) -> Result<Target, NotSupported> {
+fn target(endpoint: &Endpoint, kind: &CheckKind) -> Result<Peer, NotSupported> {
     match endpoint {
         Endpoint::Port {
             host,
@@ -252,12 +252,12 @@ fn target(endpoint: &Endpoint, kind: &CheckKind) -> Result<Target, NotSupported>
                 (None, _) => "localhost".into(),
             };
             Ok(match socket {
-                SocketType::Udp => Target::Udp {
+                SocketType::Udp => Peer::Udp {
                     host,
                     port: *port,
                     ip: *ip,
                 },
-                _ => Target::Tcp {
+                _ => Peer::Tcp {
                     host,
                     port: *port,
                     ip: *ip,
@@ -268,7 +268,7 @@ fn target(endpoint: &Endpoint, kind: &CheckKind) -> Result<Target, NotSupported>
         Endpoint::UnixSocket {
             path,
             socket: SocketType::Tcp,
-        } => Ok(Target::Unix { path: path.clone() }),
+        } => Ok(Peer::Unix { path: path.clone() }),
         Endpoint::UnixSocket { .. } => {
             Err(NotSupported("a datagram or TLS unixsocket test".into()))
         }
@@ -428,7 +428,7 @@ mod tests {
             panic!("not a connection test")
         };
         let probe = port_probe(conn, &c.kind).unwrap();
-        let want = Target::Udp {
+        let want = Peer::Udp {
             host: "192.0.2.7".into(),
             port: 53,
             ip: IpVersion::Any,

@@ -133,7 +133,7 @@ impl TotalProbe {
 
     /// Records this cycle's counter and judges the total within the window.
     pub fn judge_at(&self, now: Instant) -> Outcome {
-        let what = words(self.metric);
+        let what = counter_name(self.metric);
         let Some((_, counter)) = self.latest.value(self.metric) else {
             return Outcome::ok(format!("{what} are not known yet"));
         };
@@ -155,7 +155,7 @@ impl TotalProbe {
 }
 
 /// The counter in words: `bytes downloaded`, `packets uploaded`.
-fn words(metric: Metric) -> &'static str {
+fn counter_name(metric: Metric) -> &'static str {
     match metric {
         Metric::UploadedBytes => "bytes uploaded",
         Metric::UploadedPackets => "packets uploaded",

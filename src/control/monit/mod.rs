@@ -33,7 +33,7 @@ use warden_config::model::LogTarget;
 use warden_engine::ServiceStatus;
 
 use super::render;
-use super::{Action, ApiError, ControlState, ErrorCode, Target};
+use super::{ApiError, ControlState, ErrorCode, Scope, ServiceAction};
 
 /// The Monit release whose protocol and documents Warden speaks.
 pub const MONIT_VERSION: &str = "5.33.0";
@@ -59,7 +59,7 @@ pub fn router(state: ControlState) -> Router {
         .route("/_doaction", post(doaction))
         .route("/_runtime", get(runtime))
         .route("/_viewlog", get(viewlog))
-        .route("/{name}", get(page::show).post(page::act))
+        .route("/{name}", get(page::service_page).post(page::act))
         .layer(axum::middleware::from_fn(security_token))
         .with_state(state)
 }
@@ -304,7 +304,7 @@ async fn report(State(state): State<ControlState>, params: Params) -> Response {
 /// Carries out `action` on the named services and answers as Monit does:
 /// an empty 200 when done, its error page (which the CLI prints) when not.
 pub async fn run_action(state: &ControlState, action: &str, names: &[String]) -> Response {
-    let Some(action) = Action::parse(action) else {
+    let Some(action) = ServiceAction::parse(action) else {
         return error_page(
             StatusCode::BAD_REQUEST,
             &format!("Invalid action \"{action}\""),
@@ -332,7 +332,7 @@ pub async fn run_action(state: &ControlState, action: &str, names: &[String]) ->
     let mut refused = Vec::new();
     let many = wanted.len() > 1;
     for name in wanted {
-        match state.act(action, Target::Service(name.clone())).await {
+        match state.act(action, Scope::Service(name.clone())).await {
             Ok(r) => {
                 failed.extend(r.failed);
                 refused.extend(r.refused);

@@ -14,7 +14,7 @@ use warden_engine::ServiceStatus;
 use super::super::auth::Viewer;
 use super::super::render;
 use super::super::web::{escape, url_encode};
-use super::{Action, ControlState, PageToken, Params, error_page, run_action};
+use super::{ControlState, PageToken, Params, ServiceAction, error_page, run_action};
 
 const CSS: &str = include_str!("../page.css");
 
@@ -33,7 +33,7 @@ fn find(state: &ControlState, name: &str) -> Option<ServiceStatus> {
     state.status().into_iter().find(|s| s.name == name)
 }
 
-pub async fn show(
+pub async fn service_page(
     State(state): State<ControlState>,
     Path(name): Path<String>,
     viewer: Option<Extension<Viewer>>,
@@ -67,7 +67,7 @@ pub async fn show(
             escape(&url_encode(&service.name)),
             escape(&token)
         );
-        for a in Action::ALL {
+        for a in ServiceAction::ALL {
             let _ = write!(
                 body,
                 "<button name=\"action\" value=\"{0}\">{0}</button>",

@@ -13,7 +13,7 @@ use warden_config::model::Connection;
 use super::Conversation;
 use super::wire::{Dialogue, Stream, read_exact, send, udp_ask};
 use crate::BoxFuture;
-use crate::net::Target;
+use crate::net::Peer;
 
 const ID: [u8; 2] = [0x57, 0x44];
 const NOERROR: u8 = 0;
@@ -22,7 +22,7 @@ const REFUSED: u8 = 5;
 #[derive(Debug)]
 pub struct Dns;
 
-pub fn build(_conn: &Connection, _target: &Target) -> Result<Conversation, String> {
+pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
     Ok(Conversation::Speak(Box::new(Dns)))
 }
 

@@ -11,7 +11,7 @@ use tokio::time::timeout;
 use warden_config::model::{Connection, SendExpect};
 
 use super::Conversation;
-use crate::net::Target;
+use crate::net::Peer;
 
 /// How much an `expect` reads at most before giving up on a match (Monit's
 /// default is 256 B; banners and greetings are often longer).
@@ -23,7 +23,7 @@ pub enum Step {
     Expect(Regex),
 }
 
-pub fn build(conn: &Connection, _target: &Target) -> Result<Conversation, String> {
+pub fn build(conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
     let steps = conn
         .exchange
         .iter()

@@ -13,7 +13,7 @@ use reqwest::{Client, Method};
 use warden_config::model::{Connection, IpVersion, Operator, SocketType};
 
 use super::Conversation;
-use crate::net::{DEFAULT_TIMEOUT, Target};
+use crate::net::{DEFAULT_TIMEOUT, Peer};
 use crate::outcome::Metric;
 use crate::tls;
 
@@ -38,10 +38,10 @@ pub struct HttpTest {
 /// every condition held.
 pub type Report = (Vec<(Metric, f64)>, Result<(), String>);
 
-pub fn build_http(conn: &Connection, target: &Target) -> Result<Conversation, String> {
+pub fn build_http(conn: &Connection, target: &Peer) -> Result<Conversation, String> {
     let tls = matches!(
         target,
-        Target::Tcp {
+        Peer::Tcp {
             socket: SocketType::TcpSsl,
             ..
         }
@@ -49,11 +49,11 @@ pub fn build_http(conn: &Connection, target: &Target) -> Result<Conversation, St
     build(conn, target, tls)
 }
 
-pub fn build_https(conn: &Connection, target: &Target) -> Result<Conversation, String> {
+pub fn build_https(conn: &Connection, target: &Peer) -> Result<Conversation, String> {
     build(conn, target, true)
 }
 
-fn build(conn: &Connection, target: &Target, tls: bool) -> Result<Conversation, String> {
+fn build(conn: &Connection, target: &Peer, tls: bool) -> Result<Conversation, String> {
     let o = &conn.options;
     if o.checksum.is_some() {
         return Err("the http content checksum test".into());
@@ -69,10 +69,10 @@ fn build(conn: &Connection, target: &Target, tls: bool) -> Result<Conversation, 
     };
     let scheme = if tls { "https" } else { "http" };
     let url = match target {
-        Target::Tcp { host, port, .. } | Target::Udp { host, port, .. } => {
+        Peer::Tcp { host, port, .. } | Peer::Udp { host, port, .. } => {
             format!("{scheme}://{}:{port}{path}", bracket(host))
         }
-        Target::Unix { .. } => format!("{scheme}://localhost{path}"),
+        Peer::Unix { .. } => format!("{scheme}://localhost{path}"),
     };
     let method = match o.method.as_deref().map(str::to_ascii_uppercase).as_deref() {
         None | Some("GET") => Method::GET,
@@ -130,7 +130,7 @@ fn header(text: &str) -> Result<(HeaderName, HeaderValue), String> {
     ))
 }
 
-fn client(conn: &Connection, target: &Target) -> Result<Client, String> {
+fn client(conn: &Connection, target: &Peer) -> Result<Client, String> {
     let limit = conn.timeout.unwrap_or(DEFAULT_TIMEOUT);
     // Monit does not verify certificates unless told to (`verify: enable`).
     let verify = conn.options.ssl.iter().any(|(k, v)| {
@@ -146,12 +146,12 @@ fn client(conn: &Connection, target: &Target) -> Result<Client, String> {
         .tls_info(conn.options.certificate_valid_days.is_some())
         .user_agent(concat!("Warden/", env!("CARGO_PKG_VERSION")));
     match target {
-        Target::Unix { path } => builder = builder.unix_socket(path.clone()),
+        Peer::Unix { path } => builder = builder.unix_socket(path.clone()),
         // Binding the wildcard of one family makes reqwest keep to it.
-        Target::Tcp {
+        Peer::Tcp {
             ip: IpVersion::V4, ..
         } => builder = builder.local_address(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-        Target::Tcp {
+        Peer::Tcp {
             ip: IpVersion::V6, ..
         } => builder = builder.local_address(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
         _ => {}

@@ -8,7 +8,7 @@ use warden_config::model::Connection;
 use super::Conversation;
 use super::wire::{Dialogue, Stream, read_exact, send};
 use crate::BoxFuture;
-use crate::net::Target;
+use crate::net::Peer;
 
 /// BER: message 1, bindRequest { version 3, name "", simple "" }.
 pub const BIND: [u8; 14] = [
@@ -22,7 +22,7 @@ const MESSAGE_LIMIT: usize = 16 * 1024;
 #[derive(Debug)]
 pub struct Ldap3;
 
-pub fn build(_conn: &Connection, _target: &Target) -> Result<Conversation, String> {
+pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
     Ok(Conversation::Speak(Box::new(Ldap3)))
 }
 

@@ -9,7 +9,7 @@ use warden_config::model::Connection;
 use super::Conversation;
 use super::wire::{Dialogue, Stream, read_exact, send};
 use crate::BoxFuture;
-use crate::net::Target;
+use crate::net::Peer;
 
 const HEADER: usize = 24;
 const REQUEST_MAGIC: u8 = 0x80;
@@ -21,7 +21,7 @@ const OPAQUE: [u8; 4] = *b"wdn1";
 #[derive(Debug)]
 pub struct Memcache;
 
-pub fn build(_conn: &Connection, _target: &Target) -> Result<Conversation, String> {
+pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
     Ok(Conversation::Speak(Box::new(Memcache)))
 }
 

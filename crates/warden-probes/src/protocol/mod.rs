@@ -27,7 +27,7 @@ use std::sync::LazyLock;
 
 use warden_config::model::{Connection, Protocol};
 
-use crate::net::Target;
+use crate::net::Peer;
 
 /// What to do once connected (or instead of connecting, for HTTP, where
 /// reqwest owns the connection).
@@ -43,7 +43,7 @@ pub enum Conversation {
 }
 
 /// How a protocol turns a rule into a conversation.
-pub type Build = fn(&Connection, &Target) -> Result<Conversation, String>;
+pub type Build = fn(&Connection, &Peer) -> Result<Conversation, String>;
 
 /// One protocol Warden speaks.
 #[derive(Debug, Clone, Copy)]
@@ -162,7 +162,7 @@ pub fn find(name: &str) -> Option<&'static ProtocolDef> {
 
 /// The conversation a connection rule asks for, or why Warden cannot
 /// have it yet (the words complete "... is not supported yet").
-pub fn conversation_for(conn: &Connection, target: &Target) -> Result<Conversation, String> {
+pub fn conversation_for(conn: &Connection, target: &Peer) -> Result<Conversation, String> {
     if !conn.exchange.is_empty() && conn.protocol != Protocol::Default {
         return Err(format!(
             "send/expect combined with protocol {}",

@@ -10,7 +10,7 @@ use warden_config::model::Connection;
 use super::Conversation;
 use super::wire::{Dialogue, Stream, read_exact};
 use crate::BoxFuture;
-use crate::net::Target;
+use crate::net::Peer;
 
 /// A greeting is ~100 bytes; refuse to read absurd lengths.
 const PACKET_LIMIT: usize = 64 * 1024;
@@ -18,7 +18,7 @@ const PACKET_LIMIT: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct Mysql;
 
-pub fn build(conn: &Connection, _target: &Target) -> Result<Conversation, String> {
+pub fn build(conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
     if conn.options.username.is_some() || conn.options.password.is_some() {
         return Err("mysql login (username/password)".into());
     }

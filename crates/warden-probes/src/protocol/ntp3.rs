@@ -11,7 +11,7 @@ use warden_config::model::Connection;
 use super::Conversation;
 use super::wire::{Dialogue, Stream, udp_ask};
 use crate::BoxFuture;
-use crate::net::Target;
+use crate::net::Peer;
 
 const PACKET: usize = 48;
 /// Leap indicator 0, version 3, mode 3 (client).
@@ -20,7 +20,7 @@ const CLIENT: u8 = 0x1b;
 #[derive(Debug)]
 pub struct Ntp3;
 
-pub fn build(_conn: &Connection, _target: &Target) -> Result<Conversation, String> {
+pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
     Ok(Conversation::Speak(Box::new(Ntp3)))
 }
 

@@ -13,7 +13,7 @@ use warden_config::model::Connection;
 use super::Conversation;
 use super::wire::{Dialogue, Stream, read_exact, send};
 use crate::BoxFuture;
-use crate::net::Target;
+use crate::net::Peer;
 
 const PROTOCOL_3_0: u32 = 3 << 16;
 const MESSAGE_LIMIT: usize = 64 * 1024;
@@ -27,7 +27,7 @@ pub struct Pgsql {
     database: Option<String>,
 }
 
-pub fn build(conn: &Connection, _target: &Target) -> Result<Conversation, String> {
+pub fn build(conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
     if conn.options.password.is_some() {
         return Err("pgsql login with a password".into());
     }

@@ -7,12 +7,12 @@ use warden_config::model::Connection;
 use super::Conversation;
 use super::wire::{Dialogue, Stream, expect_line, send};
 use crate::BoxFuture;
-use crate::net::Target;
+use crate::net::Peer;
 
 #[derive(Debug)]
 pub struct Pop;
 
-pub fn build(_conn: &Connection, _target: &Target) -> Result<Conversation, String> {
+pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
     Ok(Conversation::Speak(Box::new(Pop)))
 }
 

@@ -9,7 +9,7 @@ use warden_config::model::Connection;
 use super::Conversation;
 use super::wire::{Dialogue, Stream, read_line, send, shorten};
 use crate::BoxFuture;
-use crate::net::Target;
+use crate::net::Peer;
 
 #[derive(Debug)]
 pub struct Redis {
@@ -17,7 +17,7 @@ pub struct Redis {
     password: Option<String>,
 }
 
-pub fn build(conn: &Connection, _target: &Target) -> Result<Conversation, String> {
+pub fn build(conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
     let o = &conn.options;
     if o.username.is_some() && o.password.is_none() {
         return Err("a redis username without a password".into());

@@ -9,7 +9,7 @@ use warden_config::model::Connection;
 use super::Conversation;
 use super::wire::{Dialogue, Stream, read_line, send, shorten};
 use crate::BoxFuture;
-use crate::net::Target;
+use crate::net::Peer;
 
 /// At most this many lines in one reply (a long EHLO list has ~15).
 const REPLY_LINES: usize = 100;
@@ -17,7 +17,7 @@ const REPLY_LINES: usize = 100;
 #[derive(Debug)]
 pub struct Smtp;
 
-pub fn build(conn: &Connection, _target: &Target) -> Result<Conversation, String> {
+pub fn build(conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
     if conn.options.username.is_some() {
         return Err("smtp login (username/password)".into());
     }

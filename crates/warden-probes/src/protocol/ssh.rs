@@ -9,7 +9,7 @@ use warden_config::model::Connection;
 use super::Conversation;
 use super::wire::{Dialogue, Stream, read_line, send, shorten};
 use crate::BoxFuture;
-use crate::net::Target;
+use crate::net::Peer;
 
 /// Lines a server may send before its identification (RFC 4253 4.2).
 const BANNER_LINES: usize = 20;
@@ -17,7 +17,7 @@ const BANNER_LINES: usize = 20;
 #[derive(Debug)]
 pub struct Ssh;
 
-pub fn build(_conn: &Connection, _target: &Target) -> Result<Conversation, String> {
+pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
     Ok(Conversation::Speak(Box::new(Ssh)))
 }
 

@@ -10,7 +10,7 @@ use warden_config::model::Connection;
 use super::Conversation;
 use super::wire::{Dialogue, Stream, read_exact, read_line, send, shorten};
 use crate::BoxFuture;
-use crate::net::Target;
+use crate::net::Peer;
 
 const PING: u8 = 0x9;
 const PONG: u8 = 0xa;
@@ -25,7 +25,7 @@ pub struct Websocket {
     request: String,
 }
 
-pub fn build(conn: &Connection, target: &Target) -> Result<Conversation, String> {
+pub fn build(conn: &Connection, target: &Peer) -> Result<Conversation, String> {
     let o = &conn.options;
     let extra = |name: &str| {
         o.extra
@@ -34,8 +34,8 @@ pub fn build(conn: &Connection, target: &Target) -> Result<Conversation, String>
             .map(|(_, v)| v.clone())
     };
     let host = extra("host").unwrap_or_else(|| match target {
-        Target::Tcp { host, port, .. } | Target::Udp { host, port, .. } => format!("{host}:{port}"),
-        Target::Unix { .. } => "localhost".into(),
+        Peer::Tcp { host, port, .. } | Peer::Udp { host, port, .. } => format!("{host}:{port}"),
+        Peer::Unix { .. } => "localhost".into(),
     });
     let version = extra("version").unwrap_or_else(|| "13".into());
     let origin = extra("origin").unwrap_or_else(|| "http://localhost".into());
@@ -139,7 +139,7 @@ mod tests {
             timeout: None,
             retry: None,
         };
-        let target = Target::Tcp {
+        let target = Peer::Tcp {
             host: "127.0.0.1".into(),
             port: 8080,
             ip: IpVersion::Any,
