@@ -12,9 +12,9 @@ use hickory_resolver::net::runtime::TokioRuntimeProvider;
 
 use warden_config::model::ResolveTest;
 
-use crate::net::DEFAULT_TIMEOUT;
 use crate::outcome::{Metric, Outcome, Status};
-use crate::registry::NotSupported;
+use crate::peer::DEFAULT_TIMEOUT;
+use crate::rule_probe::NotSupported;
 use crate::{BoxFuture, Probe};
 
 /// The DNS port when a server is given without one.

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use rustix::fs::StatVfs;
 
 use crate::latest::Latest;
-use crate::mounts::Mounts;
+use crate::mounts::{Mounts, unescape};
 use crate::outcome::{Metric, Outcome, Status};
 use crate::{BoxFuture, Probe};
 
@@ -112,30 +112,6 @@ pub fn device_mount(mountinfo: &str, device: &Path) -> Option<PathBuf> {
         let at = left.split_whitespace().nth(4)?;
         (Path::new(&unescape(source)) == device).then(|| PathBuf::from(unescape(at)))
     })
-}
-
-/// mountinfo writes space, tab, newline and backslash as octal (`\040`).
-pub(crate) fn unescape(field: &str) -> String {
-    let mut out = String::with_capacity(field.len());
-    let mut rest = field;
-    while let Some(i) = rest.find('\\') {
-        out.push_str(&rest[..i]);
-        let code = rest
-            .get(i + 1..i + 4)
-            .and_then(|o| u8::from_str_radix(o, 8).ok());
-        match code {
-            Some(c) => {
-                out.push(char::from(c));
-                rest = &rest[i + 4..];
-            }
-            None => {
-                out.push('\\');
-                rest = &rest[i + 1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The metrics of one `statvfs` reading. Like Monit, usage counts the

@@ -26,8 +26,10 @@ pub mod net;
 pub mod netif;
 pub mod outcome;
 pub mod pattern;
+pub mod peer;
 pub mod pidfd;
 pub mod ping;
+pub mod probe;
 pub mod process;
 pub mod process_probe;
 pub mod procfs;
@@ -37,39 +39,18 @@ pub mod program_env;
 pub mod protocol;
 pub mod registry;
 pub mod resources;
+pub mod rule_probe;
 pub mod run;
 pub mod system;
 pub mod table;
 pub mod tls;
 pub mod transfer;
 
-use std::future::Future;
-use std::pin::Pin;
-
 pub use net::PortProbe;
 pub use outcome::{Measurement, Metric, NamedValue, Outcome, ProcessFacts, Status, Text};
 pub use pidfd::{ExitWatch, raise_nofile_limit};
+pub use probe::{BoxFuture, Probe};
 pub use process_probe::ProcessProbe;
-pub use registry::{
-    CheckProbes, NotSupported, ProbeContext, RuleProbe, probes_for, protocol_names,
-};
+pub use registry::{CheckProbes, ProbeContext, probes_for, protocol_names};
+pub use rule_probe::{NotSupported, RuleProbe};
 pub use table::{ProcessTable, TableCache};
-
-/// A boxed future, so probes can live in a registry as trait objects.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// One kind of test, configured for one target.
-pub trait Probe: Send + Sync + std::fmt::Debug {
-    /// The registry name (`process`, `port`, `http`, ...), for logs and metrics.
-    fn kind(&self) -> &'static str;
-
-    /// Runs the test once. Must not block the thread: blocking work goes to
-    /// `tokio::task::spawn_blocking`.
-    fn run(&self) -> BoxFuture<'_, Outcome>;
-
-    /// A time limit of the probe's own, longer than the scheduler's default
-    /// (a program's `with timeout`); None: the scheduler's default.
-    fn timeout(&self) -> Option<std::time::Duration> {
-        None
-    }
-}

@@ -20,7 +20,7 @@ use crate::netif::NetworkProbe;
 use crate::outcome::Metric;
 use crate::ping::PingProbe;
 use crate::program::ProgramProbe;
-use crate::registry::{NotSupported, RuleProbe};
+use crate::rule_probe::{NotSupported, RuleProbe};
 use crate::system::SystemProbe;
 use crate::transfer::TotalProbe;
 

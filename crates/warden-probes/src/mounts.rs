@@ -111,10 +111,10 @@ pub fn parse_mounts(text: &str) -> Vec<Entry> {
         .filter_map(|line| {
             let mut f = line.split(' ');
             Some(Entry {
-                source: crate::filesystem::unescape(f.next()?),
-                dir: PathBuf::from(crate::filesystem::unescape(f.next()?)),
+                source: unescape(f.next()?),
+                dir: PathBuf::from(unescape(f.next()?)),
                 fstype: f.next()?.to_string(),
-                options: crate::filesystem::unescape(f.next()?),
+                options: unescape(f.next()?),
             })
         })
         .collect()
@@ -204,6 +204,30 @@ pub fn disk_figures(
     .with(Metric::WriteOperations, rate(c.writes, b.writes))
     .with(Metric::ReadTime, rate(c.read_ms, b.read_ms))
     .with(Metric::WriteTime, rate(c.write_ms, b.write_ms))
+}
+
+/// mountinfo writes space, tab, newline and backslash as octal (`\040`).
+pub(crate) fn unescape(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut rest = field;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let code = rest
+            .get(i + 1..i + 4)
+            .and_then(|o| u8::from_str_radix(o, 8).ok());
+        match code {
+            Some(c) => {
+                out.push(char::from(c));
+                rest = &rest[i + 4..];
+            }
+            None => {
+                out.push('\\');
+                rest = &rest[i + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]

@@ -5,55 +5,23 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tokio::net::{UdpSocket, UnixStream};
 use tokio::time::timeout;
 
-use warden_config::model::{IpVersion, ResponseTime, SocketType};
+use warden_config::model::{IpVersion, ResponseTime};
 
 use crate::connect::{self, Started, Tcp};
 use crate::outcome::{Metric, Outcome, Status};
+use crate::peer::Peer;
 use crate::protocol::{Conversation, generic};
 use crate::{BoxFuture, Probe};
-
-/// Monit's default connect and read timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// UDP has no handshake: a closed port answers with an ICMP error (seen as
 /// ECONNREFUSED on a connected socket) within a round trip. Silence for this
 /// long (or half the timeout, if shorter) counts as success, like Monit.
 pub const UDP_SILENCE: Duration = Duration::from_secs(1);
-
-/// Where a port test connects.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Peer {
-    Tcp {
-        host: String,
-        port: u16,
-        ip: IpVersion,
-        socket: SocketType,
-    },
-    Udp {
-        host: String,
-        port: u16,
-        ip: IpVersion,
-    },
-    Unix {
-        path: PathBuf,
-    },
-}
-
-impl std::fmt::Display for Peer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Peer::Tcp { host, port, .. } => write!(f, "{host}:{port}"),
-            Peer::Udp { host, port, .. } => write!(f, "{host}:{port} (udp)"),
-            Peer::Unix { path } => write!(f, "{}", path.display()),
-        }
-    }
-}
 
 /// One connection rule, ready to run.
 #[derive(Debug)]

@@ -12,10 +12,12 @@ use warden_config::model::{
 use crate::Probe;
 use crate::latest::Latest;
 use crate::local;
-use crate::net::{DEFAULT_TIMEOUT, Peer, PortProbe};
+use crate::net::PortProbe;
+use crate::peer::{DEFAULT_TIMEOUT, Peer};
 use crate::process::Locator;
 use crate::process_probe::ProcessProbe;
 use crate::protocol::{self, Conversation};
+pub use crate::rule_probe::{NotSupported, RuleProbe};
 use crate::table::TableCache;
 
 pub use crate::protocol::protocol_names;
@@ -32,29 +34,6 @@ impl ProbeContext {
         static SHARED: LazyLock<ProbeContext> = LazyLock::new(ProbeContext::default);
         &SHARED
     }
-}
-
-/// A test Warden cannot run yet, in words for a warning.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotSupported(pub String);
-
-impl std::fmt::Display for NotSupported {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} is not supported yet", self.0)
-    }
-}
-
-/// How one rule of a check is tested.
-#[derive(Debug, Clone)]
-pub enum RuleProbe {
-    /// Judged from the subject probe's outcome: existence, resources,
-    /// uptime, pid and ppid changes.
-    Subject,
-    /// Counted by the engine itself (`N restarts within M cycles`).
-    Engine,
-    /// Its own probe (a connection test).
-    Probe(Arc<dyn Probe>),
-    NotSupported(NotSupported),
 }
 
 /// The probes of one check.

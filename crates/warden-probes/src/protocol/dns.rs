@@ -10,10 +10,10 @@ use tokio::net::UdpSocket;
 
 use warden_config::model::Connection;
 
-use super::Conversation;
+use super::conversation::Conversation;
 use super::wire::{Dialogue, Stream, read_exact, send, udp_ask};
 use crate::BoxFuture;
-use crate::net::Peer;
+use crate::peer::Peer;
 
 const ID: [u8; 2] = [0x57, 0x44];
 const NOERROR: u8 = 0;

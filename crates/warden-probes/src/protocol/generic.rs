@@ -10,18 +10,12 @@ use tokio::time::timeout;
 
 use warden_config::model::{Connection, SendExpect};
 
-use super::Conversation;
-use crate::net::Peer;
+use super::conversation::{Conversation, Step};
+use crate::peer::Peer;
 
 /// How much an `expect` reads at most before giving up on a match (Monit's
 /// default is 256 B; banners and greetings are often longer).
 pub const EXPECT_BUFFER: usize = 4096;
-
-#[derive(Debug, Clone)]
-pub enum Step {
-    Send(Vec<u8>),
-    Expect(Regex),
-}
 
 pub fn build(conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
     let steps = conn

@@ -12,9 +12,8 @@ use reqwest::{Client, Method};
 
 use warden_config::model::{Connection, IpVersion, Operator, SocketType};
 
-use super::Conversation;
-use crate::net::{DEFAULT_TIMEOUT, Peer};
 use crate::outcome::Metric;
+use crate::peer::{DEFAULT_TIMEOUT, Peer};
 use crate::tls;
 
 /// At most this much of a body is read for `content` (Monit's default).
@@ -38,7 +37,7 @@ pub struct HttpTest {
 /// every condition held.
 pub type Report = (Vec<(Metric, f64)>, Result<(), String>);
 
-pub fn build_http(conn: &Connection, target: &Peer) -> Result<Conversation, String> {
+pub fn build_http(conn: &Connection, target: &Peer) -> Result<HttpTest, String> {
     let tls = matches!(
         target,
         Peer::Tcp {
@@ -49,11 +48,11 @@ pub fn build_http(conn: &Connection, target: &Peer) -> Result<Conversation, Stri
     build(conn, target, tls)
 }
 
-pub fn build_https(conn: &Connection, target: &Peer) -> Result<Conversation, String> {
+pub fn build_https(conn: &Connection, target: &Peer) -> Result<HttpTest, String> {
     build(conn, target, true)
 }
 
-fn build(conn: &Connection, target: &Peer, tls: bool) -> Result<Conversation, String> {
+fn build(conn: &Connection, target: &Peer, tls: bool) -> Result<HttpTest, String> {
     let o = &conn.options;
     if o.checksum.is_some() {
         return Err("the http content checksum test".into());
@@ -107,7 +106,7 @@ fn build(conn: &Connection, target: &Peer, tls: bool) -> Result<Conversation, St
         auth: o.username.clone().map(|u| (u, o.password.clone())),
         cert_min_days: o.certificate_valid_days,
     };
-    Ok(Conversation::Http(Box::new(test)))
+    Ok(test)
 }
 
 /// An IPv6 literal needs brackets in a URL.

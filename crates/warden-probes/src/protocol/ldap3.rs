@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use warden_config::model::Connection;
 
-use super::Conversation;
+use super::conversation::Conversation;
 use super::wire::{Dialogue, Stream, read_exact, send};
 use crate::BoxFuture;
-use crate::net::Peer;
+use crate::peer::Peer;
 
 /// BER: message 1, bindRequest { version 3, name "", simple "" }.
 pub const BIND: [u8; 14] = [

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use warden_config::model::Connection;
 
-use super::Conversation;
+use super::conversation::Conversation;
 use super::wire::{Dialogue, Stream, read_exact, send};
 use crate::BoxFuture;
-use crate::net::Peer;
+use crate::peer::Peer;
 
 const HEADER: usize = 24;
 const REQUEST_MAGIC: u8 = 0x80;

@@ -3,6 +3,7 @@
 //! one submodule plus that line; help text and docs come from the same
 //! table.
 
+pub mod conversation;
 pub mod dns;
 pub mod generic;
 pub mod http;
@@ -27,23 +28,9 @@ use std::sync::LazyLock;
 
 use warden_config::model::{Connection, Protocol};
 
-use crate::net::Peer;
+use crate::peer::Peer;
 
-/// What to do once connected (or instead of connecting, for HTTP, where
-/// reqwest owns the connection).
-#[derive(Debug)]
-pub enum Conversation {
-    /// Connecting is the whole test.
-    Connect,
-    /// `send`/`expect` steps in order.
-    Exchange(Vec<generic::Step>),
-    Http(Box<http::HttpTest>),
-    /// A named protocol's own conversation (smtp, redis, ...).
-    Speak(Box<dyn wire::Dialogue>),
-}
-
-/// How a protocol turns a rule into a conversation.
-pub type Build = fn(&Connection, &Peer) -> Result<Conversation, String>;
+pub use conversation::{Build, Conversation};
 
 /// One protocol Warden speaks.
 #[derive(Debug, Clone, Copy)]
@@ -77,11 +64,11 @@ pub fn speaks(protocol: Protocol) -> Option<ProtocolDef> {
         ),
         Http => def(
             "HTTP request: request, status, content, hostheader, username/password",
-            http::build_http,
+            |conn, peer| Ok(Conversation::Http(Box::new(http::build_http(conn, peer)?))),
         ),
         Https => def(
             "HTTP over TLS, with the same options as http",
-            http::build_https,
+            |conn, peer| Ok(Conversation::Http(Box::new(http::build_https(conn, peer)?))),
         ),
         Imap => def("greeting '* OK', then LOGOUT answered '* BYE'", imap::build),
         Ldap3 => def(

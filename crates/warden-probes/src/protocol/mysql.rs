@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use warden_config::model::Connection;
 
-use super::Conversation;
+use super::conversation::Conversation;
 use super::wire::{Dialogue, Stream, read_exact};
 use crate::BoxFuture;
-use crate::net::Peer;
+use crate::peer::Peer;
 
 /// A greeting is ~100 bytes; refuse to read absurd lengths.
 const PACKET_LIMIT: usize = 64 * 1024;

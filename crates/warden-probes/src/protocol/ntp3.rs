@@ -8,10 +8,10 @@ use tokio::net::UdpSocket;
 
 use warden_config::model::Connection;
 
-use super::Conversation;
+use super::conversation::Conversation;
 use super::wire::{Dialogue, Stream, udp_ask};
 use crate::BoxFuture;
-use crate::net::Peer;
+use crate::peer::Peer;
 
 const PACKET: usize = 48;
 /// Leap indicator 0, version 3, mode 3 (client).

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use warden_config::model::Connection;
 
-use super::Conversation;
+use super::conversation::Conversation;
 use super::wire::{Dialogue, Stream, read_exact, send};
 use crate::BoxFuture;
-use crate::net::Peer;
+use crate::peer::Peer;
 
 const PROTOCOL_3_0: u32 = 3 << 16;
 const MESSAGE_LIMIT: usize = 64 * 1024;

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use warden_config::model::Connection;
 
-use super::Conversation;
+use super::conversation::Conversation;
 use super::wire::{Dialogue, Stream, expect_line, send};
 use crate::BoxFuture;
-use crate::net::Peer;
+use crate::peer::Peer;
 
 #[derive(Debug)]
 pub struct Pop;

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use warden_config::model::Connection;
 
-use super::Conversation;
+use super::conversation::Conversation;
 use super::wire::{Dialogue, Stream, read_line, send, shorten};
 use crate::BoxFuture;
-use crate::net::Peer;
+use crate::peer::Peer;
 
 #[derive(Debug)]
 pub struct Redis {

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use warden_config::model::Connection;
 
-use super::Conversation;
+use super::conversation::Conversation;
 use super::wire::{Dialogue, Stream, read_exact, read_line, send, shorten};
 use crate::BoxFuture;
-use crate::net::Peer;
+use crate::peer::Peer;
 
 const PING: u8 = 0x9;
 const PONG: u8 = 0xa;
