@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use warden_config::model::Httpd;
 use warden_config::users;
-use warden_engine::{Command, Engine};
+use warden_engine::{CheckRequest, Engine};
 
 use super::{ActReport, Action};
 
@@ -174,11 +174,11 @@ pub fn act(
     for name in names {
         let (tx, rx) = oneshot::channel();
         let cmd = match action {
-            Action::Start => Command::Start(Some(tx)),
-            Action::Stop => Command::Stop(Some(tx)),
-            Action::Restart => Command::Restart(Some(tx)),
-            Action::Monitor => Command::Monitor,
-            Action::Unmonitor => Command::Unmonitor,
+            Action::Start => CheckRequest::Start(Some(tx)),
+            Action::Stop => CheckRequest::Stop(Some(tx)),
+            Action::Restart => CheckRequest::Restart(Some(tx)),
+            Action::Monitor => CheckRequest::Monitor,
+            Action::Unmonitor => CheckRequest::Unmonitor,
         };
         let answers = action.touches_service();
         match (engine.command(&name, cmd), answers) {

@@ -4,88 +4,89 @@
 use std::time::Duration;
 
 use warden_config::model::{Direction, Operator, Resource, Test, Unit};
-use warden_probes::{Metric, Outcome};
+use warden_probes::{Metric, Outcome, ProcessFacts};
 
 use crate::events::EventKind;
-use crate::task::CheckTask;
+use crate::subject::missing;
 
-impl CheckTask {
-    /// Whether rule `i` failed this cycle, with the words why; None when it
-    /// cannot be tested now (no probe yet, or the process is not running).
-    pub(crate) async fn rule_failed(
-        &mut self,
-        i: usize,
-        subject: Option<&Outcome>,
-    ) -> Option<(bool, String)> {
-        let test = &self.node.check.rules[i].test.value;
-        let running = subject.is_none_or(Outcome::is_ok);
-        match test {
-            Test::NotExist => subject.map(|s| (crate::task::missing(s), s.reason.clone())),
-            Test::Exist => subject.map(|s| (s.is_ok(), s.reason.clone())),
-            Test::Restarts { count, cycles } => {
-                let n = self
-                    .shared
-                    .state
-                    .get(self.name())
-                    .restarts
-                    .within(self.cycle, *cycles);
-                Some((
-                    n >= *count,
-                    format!("service restarted {n} times within {cycles} cycles"),
-                ))
-            }
-            Test::Resource {
-                resource,
-                op,
-                limit,
-            } => {
-                let value = subject?.value(metric_for(*resource, limit.unit)?)?;
-                let failed = op.holds(value, limit.value);
-                Some((
-                    failed,
-                    format!("{resource:?} is {value} ({} {})", op.symbol(), limit.value)
-                        .to_lowercase(),
-                ))
-            }
-            Test::Uptime { op, limit } => {
-                let value = subject?.value(Metric::Uptime)?;
-                Some((op.holds(value, limit.value), format!("uptime is {value} s")))
-            }
-            Test::PidChanged | Test::PpidChanged => {
-                let (before, now) = (self.seen?, subject?.process?);
-                let (word, a, b) = match test {
-                    Test::PidChanged => ("PID", before.pid, now.pid),
-                    _ => ("PPID", before.ppid, now.ppid),
-                };
-                let why = if a == b {
-                    format!("process {word} has not changed since the last cycle")
-                } else {
-                    format!("process {word} changed from {a} to {b}")
-                };
-                Some((a != b, why))
-            }
-            _ if local_test(test) => {
-                let owner = self.node.owners.get(i).copied().flatten();
-                local_failed(test, owner, subject?)
-            }
-            _ if !running => None,
-            _ => {
-                let probe = self.node.rule_probes.get(i)?.clone()?;
-                let timeout = rule_timeout(test).unwrap_or(self.shared.probe_timeout);
-                let outcome = self.shared.probe(probe.as_ref(), timeout).await;
-                self.timed_out = outcome.status == warden_probes::Status::Timeout;
-                self.shared
-                    .status
-                    .rule_probed(self.node.check.position(), i, &outcome);
-                Some((!outcome.is_ok(), outcome.reason))
-            }
+/// What this cycle knows for judging a rule.
+pub(crate) struct Facts<'a> {
+    /// The subject probe's outcome; None for a check without one.
+    pub subject: Option<&'a Outcome>,
+    /// The process the rules saw last cycle, for `if changed pid/ppid`.
+    pub before: Option<ProcessFacts>,
+    /// The id a `uid`/`gid` test names, as looked up at load.
+    pub owner: Option<u32>,
+    /// Restarts within a `restarts within` rule's window (read for those only).
+    pub restarts: u32,
+}
+
+/// A rule's result this cycle.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Verdict {
+    /// Tested: whether it failed, and the words why.
+    Judged(bool, String),
+    /// It cannot be tested now (not measured, the process is not running).
+    Untestable,
+    /// Its own probe decides (a connection test, a checksum, ...).
+    ByProbe,
+}
+
+/// Judges `test` from this cycle's facts.
+pub(crate) fn judge(test: &Test, facts: &Facts) -> Verdict {
+    let subject = facts.subject;
+    let verdict = |v: Option<(bool, String)>| match v {
+        Some((failed, why)) => Verdict::Judged(failed, why),
+        None => Verdict::Untestable,
+    };
+    match test {
+        Test::NotExist => verdict(subject.map(|s| (missing(s), s.reason.clone()))),
+        Test::Exist => verdict(subject.map(|s| (s.is_ok(), s.reason.clone()))),
+        Test::Restarts { count, cycles } => {
+            let n = facts.restarts;
+            Verdict::Judged(
+                n >= *count,
+                format!("service restarted {n} times within {cycles} cycles"),
+            )
         }
+        Test::Resource {
+            resource,
+            op,
+            limit,
+        } => verdict((|| {
+            let value = subject?.value(metric_for(*resource, limit.unit)?)?;
+            let failed = op.holds(value, limit.value);
+            Some((
+                failed,
+                format!("{resource:?} is {value} ({} {})", op.symbol(), limit.value).to_lowercase(),
+            ))
+        })()),
+        Test::Uptime { op, limit } => verdict((|| {
+            let value = subject?.value(Metric::Uptime)?;
+            Some((op.holds(value, limit.value), format!("uptime is {value} s")))
+        })()),
+        Test::PidChanged | Test::PpidChanged => verdict((|| {
+            let (before, now) = (facts.before?, subject?.process?);
+            let (word, a, b) = match test {
+                Test::PidChanged => ("PID", before.pid, now.pid),
+                _ => ("PPID", before.ppid, now.ppid),
+            };
+            let why = if a == b {
+                format!("process {word} has not changed since the last cycle")
+            } else {
+                format!("process {word} changed from {a} to {b}")
+            };
+            Some((a != b, why))
+        })()),
+        _ if local_test(test) => verdict(subject.and_then(|s| local_failed(test, facts.owner, s))),
+        _ if !subject.is_none_or(Outcome::is_ok) => Verdict::Untestable,
+        _ => Verdict::ByProbe,
     }
 }
 
 /// A connection test's own timeout (times its retries), with a margin, so the
 /// probe reports its failure before the scheduler's timeout cuts it off.
-fn rule_timeout(test: &Test) -> Option<Duration> {
+pub(crate) fn rule_timeout(test: &Test) -> Option<Duration> {
     match test {
         Test::Connection(c) => {
             let one = c.timeout?;

@@ -14,10 +14,10 @@ use warden_config::Config;
 use warden_config::model::{Check, Mode, NameIndex, OnReboot, Test};
 use warden_probes::{Metric, Outcome, Status, Text};
 
-use crate::conntest::{connection_test, tests};
+pub use crate::conntest::TestStatus;
+use crate::conntest::{RuleRun, connection_test, tests};
 use crate::events::{Event, EventKind};
 use crate::state::{Monitoring, StateStore};
-use crate::task::CheckTask;
 
 /// Whether Warden watches a check, as `monit status` says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,33 +134,6 @@ pub struct Checksum {
     pub digest: String,
 }
 
-/// One connection test of a check and its last result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TestStatus {
-    /// `ping`, `port` or `unix`.
-    pub kind: String,
-    /// The host a ping or port test reaches.
-    pub host: Option<String>,
-    pub port: Option<u16>,
-    /// A unix socket's path.
-    pub path: Option<String>,
-    /// What the test asks for (an HTTP request's path), empty when nothing.
-    pub request: String,
-    /// The protocol in Monit's words (`DEFAULT`, `HTTP`, `REDIS`, ...).
-    pub protocol: String,
-    /// `TCP` or `UDP`.
-    pub socket: String,
-    /// `IP`, `IPv4` or `IPv6`.
-    pub ip: String,
-    pub tls: bool,
-    /// The last run: its response time, or None when it failed or has
-    /// not run yet (`failed` tells them apart).
-    pub response_time_ms: Option<f64>,
-    pub failed: bool,
-    /// Days the server's certificate is still valid (TLS tests).
-    pub certificate_days: Option<f64>,
-}
-
 impl ServiceStatus {
     /// A measured value by its metric (what `metrics` holds by name).
     pub fn metric(&self, metric: Metric) -> Option<f64> {
@@ -170,7 +143,7 @@ impl ServiceStatus {
 
 /// The configured side of a check, as the snapshot shows it.
 #[derive(Debug, Clone, Default)]
-struct Fixed {
+struct Configured {
     kind: String,
     mode: Mode,
     groups: Vec<String>,
@@ -182,7 +155,7 @@ struct Fixed {
 
 /// The observed side of a check: written by its task.
 #[derive(Debug, Clone, Default)]
-struct Seen {
+struct Observed {
     subject: Option<(Status, EventKind, String)>,
     failing: Option<EventKind>,
     pid: Option<u32>,
@@ -202,15 +175,7 @@ struct Seen {
     tests: Vec<RuleRun>,
 }
 
-/// The last run of one connection test.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct RuleRun {
-    pub rule: u16,
-    pub response_s: Option<f64>,
-    pub certificate_days: Option<f64>,
-}
-
-impl Seen {
+impl Observed {
     fn metric(&self, metric: Metric) -> Option<f64> {
         self.metrics
             .binary_search_by_key(&metric, |(m, _)| *m)
@@ -259,7 +224,7 @@ struct Inner {
     config: Arc<Config>,
     index: NameIndex,
     /// Same order as `config.checks`.
-    seen: Vec<Seen>,
+    observed: Vec<Observed>,
     state: StateStore,
 }
 
@@ -275,7 +240,7 @@ impl StatusBoard {
         let mut inner = self.write();
         inner.config = config.clone();
         inner.index = NameIndex::new(&config.checks);
-        inner.seen = vec![Seen::default(); config.checks.len()];
+        inner.observed = vec![Observed::default(); config.checks.len()];
         inner.state = state.clone();
     }
 
@@ -288,23 +253,23 @@ impl StatusBoard {
         // Copied out first: never both boards' locks at once.
         let (config, index, before) = {
             let old = old.read();
-            (old.config.clone(), old.index.clone(), old.seen.clone())
+            (old.config.clone(), old.index.clone(), old.observed.clone())
         };
         let mut inner = self.write();
         let inner = &mut *inner;
-        for (check, entry) in inner.config.checks.iter().zip(inner.seen.iter_mut()) {
-            let Some(seen) = index
+        for (check, entry) in inner.config.checks.iter().zip(inner.observed.iter_mut()) {
+            let Some(observed) = index
                 .find(&config.checks, &check.name.value)
                 .and_then(|i| before.get(i))
             else {
                 continue;
             };
             if entry.last_check.is_none() {
-                *entry = Seen {
-                    last_event: entry.last_event.take().or(seen.last_event.clone()),
+                *entry = Observed {
+                    last_event: entry.last_event.take().or(observed.last_event.clone()),
                     // Runs are kept by rule position, which a reload may change.
                     tests: Vec::new(),
-                    ..seen.clone()
+                    ..observed.clone()
                 };
             }
         }
@@ -325,12 +290,12 @@ impl StatusBoard {
             .config
             .checks
             .iter()
-            .zip(&inner.seen)
-            .map(|(check, seen)| {
+            .zip(&inner.observed)
+            .map(|(check, observed)| {
                 let name = &check.name.value;
                 let state = states.get(name).cloned().unwrap_or_default();
-                let mut status = build(name, &fixed(check, cycle, onreboot), seen, &state);
-                status.tests = tests(check, &seen.tests);
+                let mut status = build(name, &configured(check, cycle, onreboot), observed, &state);
+                status.tests = tests(check, &observed.tests);
                 status
             })
             .collect()
@@ -345,7 +310,7 @@ impl StatusBoard {
         self.update(at, |s| {
             s.subject = Some((
                 outcome.status,
-                crate::task::kind_of(outcome),
+                crate::subject::event_of(outcome),
                 outcome.reason.clone(),
             ));
             s.pid = outcome.process.map(|p| p.pid);
@@ -428,9 +393,9 @@ impl StatusBoard {
 
     /// Changes what the board holds of the check at `at`; nothing past
     /// the config's checks.
-    fn update(&self, at: usize, f: impl FnOnce(&mut Seen)) {
-        if let Some(seen) = self.write().seen.get_mut(at) {
-            f(seen);
+    fn update(&self, at: usize, f: impl FnOnce(&mut Observed)) {
+        if let Some(observed) = self.write().observed.get_mut(at) {
+            f(observed);
         }
     }
 
@@ -443,22 +408,7 @@ impl StatusBoard {
     }
 }
 
-impl CheckTask {
-    /// Tells the board which rule, if any, has fired and not recovered.
-    pub(crate) fn report_status(&self) {
-        let failing = self
-            .rules
-            .iter()
-            .zip(&self.node.check.rules)
-            .position(|(slot, rule)| slot.state.fired() && !rule.succeeded)
-            .map(|i| self.rule_event(i));
-        self.shared
-            .status
-            .evaluated(self.node.check.position(), failing);
-    }
-}
-
-fn fixed(check: &Check, cycle: Duration, onreboot: Option<OnReboot>) -> Fixed {
+fn configured(check: &Check, cycle: Duration, onreboot: Option<OnReboot>) -> Configured {
     // As Monit 5.33: `mode manual` means `onreboot laststate` unless the
     // check says otherwise, and comes before the global setting.
     let manual = (check.mode == Mode::Manual).then_some(OnReboot::Laststate);
@@ -467,7 +417,7 @@ fn fixed(check: &Check, cycle: Duration, onreboot: Option<OnReboot>) -> Fixed {
         Some(OnReboot::Laststate) => "laststate",
         Some(OnReboot::Start) | None => "start",
     };
-    Fixed {
+    Configured {
         on_reboot,
         kind: check.kind.type_name().to_string(),
         mode: check.mode,
@@ -481,8 +431,8 @@ fn fixed(check: &Check, cycle: Duration, onreboot: Option<OnReboot>) -> Fixed {
 }
 
 /// What the check fails with now, if anything.
-fn failing(seen: &Seen, monitoring: MonitoringStatus) -> Option<EventKind> {
-    match (monitoring, &seen.subject, seen.failing) {
+fn failing(observed: &Observed, monitoring: MonitoringStatus) -> Option<EventKind> {
+    match (monitoring, &observed.subject, observed.failing) {
         (MonitoringStatus::NotMonitored | MonitoringStatus::Initializing, ..) => None,
         (_, Some((status, kind, _)), _) if *status != Status::Ok => Some(*kind),
         (_, _, kind) => kind,
@@ -499,34 +449,39 @@ fn words(failing: Option<EventKind>, monitoring: MonitoringStatus) -> (String, b
     }
 }
 
-fn build(name: &str, fixed: &Fixed, seen: &Seen, state: &crate::CheckState) -> ServiceStatus {
-    let monitoring = match (state.monitoring, seen.last_check) {
+fn build(
+    name: &str,
+    conf: &Configured,
+    observed: &Observed,
+    state: &crate::CheckState,
+) -> ServiceStatus {
+    let monitoring = match (state.monitoring, observed.last_check) {
         (Monitoring::Unmonitored, _) => MonitoringStatus::NotMonitored,
         (Monitoring::Monitored, None) => MonitoringStatus::Initializing,
         (Monitoring::Monitored, Some(_)) => MonitoringStatus::Monitored,
     };
-    let failing = failing(seen, monitoring);
+    let failing = failing(observed, monitoring);
     let (status, ok) = words(failing, monitoring);
-    let m = |metric| seen.metric(metric);
+    let m = |metric| observed.metric(metric);
     let whole = |metric| m(metric).map(|v: f64| v.max(0.0).round() as u64);
-    let restarts_in_window = match fixed.window {
-        Some(w) => state.restarts.within(state.cycle_now(fixed.period), w),
+    let restarts_in_window = match conf.window {
+        Some(w) => state.restarts.within(state.cycle_now(conf.period), w),
         None => state
             .restarts
-            .within(state.cycle_now(fixed.period), u32::MAX),
+            .within(state.cycle_now(conf.period), u32::MAX),
     };
     ServiceStatus {
         name: name.to_string(),
-        kind: fixed.kind.clone(),
+        kind: conf.kind.clone(),
         status,
         ok,
         failing,
         monitoring,
-        mode: fixed.mode,
-        groups: fixed.groups.clone(),
-        reason: seen.subject.as_ref().map(|(_, _, r)| r.clone()),
-        pid: seen.pid,
-        ppid: seen.ppid.or(m(Metric::Ppid).map(|v| v as u32)),
+        mode: conf.mode,
+        groups: conf.groups.clone(),
+        reason: observed.subject.as_ref().map(|(_, _, r)| r.clone()),
+        pid: observed.pid,
+        ppid: observed.ppid.or(m(Metric::Ppid).map(|v| v as u32)),
         uptime_s: whole(Metric::Uptime),
         threads: whole(Metric::Threads),
         children: whole(Metric::Children),
@@ -537,34 +492,34 @@ fn build(name: &str, fixed: &Fixed, seen: &Seen, state: &crate::CheckState) -> S
         total_memory_bytes: whole(Metric::TotalMemory),
         total_memory_percent: m(Metric::TotalMemoryPercent),
         response_time_ms: m(Metric::ResponseTime).map(|s| s * 1000.0),
-        last_check_unix_s: seen.last_check.map(unix_s),
-        next_check_unix_s: seen.next_check.map(unix_s),
-        last_success_unix_s: seen.last_success.map(unix_s),
-        probe_duration_ms: seen.probe_duration.map(|d| d.as_secs_f64() * 1000.0),
+        last_check_unix_s: observed.last_check.map(unix_s),
+        next_check_unix_s: observed.next_check.map(unix_s),
+        last_success_unix_s: observed.last_success.map(unix_s),
+        probe_duration_ms: observed.probe_duration.map(|d| d.as_secs_f64() * 1000.0),
         restarts_in_window: u64::from(restarts_in_window),
-        restart_window_cycles: fixed.window,
+        restart_window_cycles: conf.window,
         restarts_total: state.starts_total,
-        last_event: seen.last_event.clone(),
-        metrics: seen
+        last_event: observed.last_event.clone(),
+        metrics: observed
             .metrics
             .iter()
             .map(|(k, v)| (metric_name(*k).to_string(), *v))
             .collect(),
-        on_reboot: fixed.on_reboot.to_string(),
-        last_check_usec: seen.last_check.map(|t| {
+        on_reboot: conf.on_reboot.to_string(),
+        last_check_usec: observed.last_check.map(|t| {
             t.duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.subsec_micros())
         }),
-        fs_type: seen.text(Text::FsType),
-        fs_flags: seen.text(Text::FsFlags),
-        security_attribute: seen.text(Text::SecurityAttribute),
-        program_output: seen.text(Text::ProgramOutput),
-        checksum: checksum(seen),
+        fs_type: observed.text(Text::FsType),
+        fs_flags: observed.text(Text::FsFlags),
+        security_attribute: observed.text(Text::SecurityAttribute),
+        program_output: observed.text(Text::ProgramOutput),
+        checksum: checksum(observed),
         tests: Vec::new(),
     }
 }
 
-fn checksum(seen: &Seen) -> Option<Checksum> {
+fn checksum(observed: &Observed) -> Option<Checksum> {
     [
         (Text::ChecksumMd5, "MD5"),
         (Text::ChecksumSha1, "SHA1"),
@@ -574,7 +529,7 @@ fn checksum(seen: &Seen) -> Option<Checksum> {
     .find_map(|(text, algorithm)| {
         Some(Checksum {
             algorithm: algorithm.to_string(),
-            digest: seen.text(text)?,
+            digest: observed.text(text)?,
         })
     })
 }
