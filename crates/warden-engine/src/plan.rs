@@ -1,5 +1,6 @@
-//! The probe graph: one node per check with its subject probe, one probe per
-//! rule that needs its own (a connection test), its period and its edges
+//! The probe graph: one node per check with its subject probe, how each rule
+//! is tested (the registry's rule specs, a probe for those that need their
+//! own), its period and its edges
 //! (`depends on` and the reverse, dependants); and the cron gate that
 //! decides which of a check's ticks run under `every "spec"`.
 
@@ -10,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use warden_config::Config;
 use warden_config::cron::CronSpec;
 use warden_config::model::{Check, CheckKind, Schedule, Test};
-use warden_probes::{Probe, ProcessProbe, RuleProbe};
+use warden_probes::{Probe, ProcessProbe, RuleSpec};
 
 use crate::factory::ProbeFactory;
 
@@ -62,11 +63,9 @@ pub struct Node {
     /// The subject typed, when it is the registry's process probe: its
     /// memory of the proven identity survives reloads through the state.
     pub process: Option<ProcessProbe>,
-    /// Same order as `check.rules`; None where the rule reads the subject.
-    pub rule_probes: Vec<Option<Arc<dyn Probe>>>,
-    /// Same order as `check.rules`: the id a `uid`/`gid` test names, looked
-    /// up once at load; None for other rules and names unknown then.
-    pub owners: Vec<Option<u32>>,
+    /// How each rule is tested, as the probe registry decided; same order
+    /// as `check.rules`.
+    pub rules: Vec<RuleSpec>,
     pub period: Duration,
     pub dependants: Vec<String>,
     /// A process check with a start program restarts a missing process even
@@ -81,15 +80,6 @@ impl Node {
 
     pub fn is_process(&self) -> bool {
         matches!(self.check.kind, CheckKind::Process { .. })
-    }
-}
-
-/// The id a `uid`/`gid` test names, when this system knows it.
-fn owner(test: &Test) -> Option<u32> {
-    match test {
-        Test::Uid(who) => warden_config::users::uid(who),
-        Test::Gid(who) => warden_config::users::gid(who),
-        _ => None,
     }
 }
 
@@ -113,15 +103,7 @@ pub fn plan(config: &Arc<Config>, factory: &dyn ProbeFactory) -> Vec<Node> {
             Some(Node {
                 subject: probes.subject.ok(),
                 process: probes.process,
-                rule_probes: probes
-                    .rules
-                    .into_iter()
-                    .map(|r| match r {
-                        RuleProbe::Probe(p) => Some(p),
-                        _ => None,
-                    })
-                    .collect(),
-                owners: check.rules.iter().map(|r| owner(&r.test.value)).collect(),
+                rules: probes.rules,
                 period: period(&check.schedule, config.settings.cycle),
                 dependants: dependants
                     .remove(check.name.value.as_str())

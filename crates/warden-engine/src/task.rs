@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use tokio::time::{Instant, sleep_until};
 use warden_config::model::{Action, Test, Trigger};
-use warden_probes::{ExitWatch, Outcome, ProcessFacts, Status};
+use warden_probes::{ExitWatch, Outcome, ProcessFacts, RuleSpec, Status};
 
 use crate::backoff::BackoffState;
 use crate::context::EngineContext;
-use crate::eval::{Facts, Verdict, rule_timeout};
+use crate::eval::{Facts, Verdict, judge, rule_timeout, watched};
 use crate::events::{Event, EventKind, action_name};
 use crate::plan::{CronGate, Node};
 use crate::request::CheckRequest;
@@ -32,8 +32,6 @@ pub struct CheckTask {
     watch: Option<ExitWatch>,
     cycle: u64,
     last_status: Option<Status>,
-    /// The process the rules saw last cycle, for `if changed pid/ppid`.
-    seen: Option<ProcessFacts>,
     /// What `observe` last wrote to the state store.
     recorded: Option<(Status, Option<ProcessFacts>, String)>,
     /// `every "spec"` / `not every "spec"`: which ticks run.
@@ -50,6 +48,8 @@ struct RuleSlot {
     exec_cycle: u64,
     /// The rule's last failure was a probe timeout, not a failed test.
     timed_out: bool,
+    /// What a `changed` rule saw last (a pid, a size, a mode, ...).
+    reference: Option<f64>,
 }
 
 /// An action decided by a rule, with the event that caused it.
@@ -73,7 +73,6 @@ impl CheckTask {
             watch: None,
             cycle: saved.cycle_now(node.period),
             last_status: None,
-            seen: None,
             recorded: None,
             cron: CronGate::new(&node.check.schedule).map(Box::new),
             node,
@@ -159,9 +158,6 @@ impl CheckTask {
                 self.rule_result(i, fired, why, &mut todo);
             }
         }
-        if let Some(p) = subject.as_ref().and_then(|s| s.process) {
-            self.seen = Some(p);
-        }
         if let Some(s) = subject.as_ref().filter(|_| self.node.implicit_restart) {
             let failed = missing(s);
             let t = self
@@ -192,9 +188,9 @@ impl CheckTask {
         i: usize,
         subject: Option<&Outcome>,
     ) -> Option<(bool, String, bool)> {
-        let test = &self.node.check.rules[i].test.value;
-        let restarts = match test {
-            Test::Restarts { cycles, .. } => self
+        let spec = self.node.rules.get(i)?;
+        let restarts = match spec {
+            RuleSpec::Restarts { cycles, .. } => self
                 .ctx
                 .state
                 .get(self.name())
@@ -202,17 +198,25 @@ impl CheckTask {
                 .within(self.cycle, *cycles),
             _ => 0,
         };
+        let slot = self.rules.get_mut(i)?;
         let facts = Facts {
             subject,
-            before: self.seen,
-            owner: self.node.owners.get(i).copied().flatten(),
+            reference: slot.reference,
             restarts,
         };
-        match crate::eval::judge(test, &facts) {
+        let verdict = judge(spec, &facts);
+        if let Some(now) = watched(spec, subject) {
+            slot.reference = Some(now);
+        }
+        match verdict {
             Verdict::Judged(failed, why) => Some((failed, why, false)),
             Verdict::Untestable => None,
             Verdict::ByProbe => {
-                let probe = self.node.rule_probes.get(i)?.clone()?;
+                let RuleSpec::Probe(probe) = spec else {
+                    return None;
+                };
+                let probe = probe.clone();
+                let test = &self.node.check.rules[i].test.value;
                 let timeout = rule_timeout(test).unwrap_or(self.ctx.probe_timeout);
                 let outcome = self.ctx.probe(probe.as_ref(), timeout).await;
                 self.ctx

@@ -7,10 +7,10 @@
 //! measures processes; `net` with `protocol/` tests ports; `pidfd` notices
 //! exits at once.
 //! Local checks (`local` wires them): `system`, `filesystem`, `file` with
-//! `checksum` and `content`, `program` with `nagios`; `latest` and
-//! `changed` let rule probes judge what the check's own probe measured.
+//! `checksum` and `content`, `program` with `nagios`; `latest` lets rule
+//! probes read what the check's own probe measured; `spec` says how each
+//! rule is tested.
 
-pub mod changed;
 pub mod checksum;
 pub mod connect;
 pub mod content;
@@ -38,6 +38,7 @@ pub mod protocol;
 pub mod registry;
 pub mod resources;
 pub mod run;
+pub mod spec;
 pub mod system;
 pub mod table;
 pub mod tls;
@@ -50,9 +51,8 @@ pub use net::PortProbe;
 pub use outcome::{Measurement, Metric, NamedValue, Outcome, ProcessFacts, Status, Text};
 pub use pidfd::{ExitWatch, raise_nofile_limit};
 pub use process_probe::ProcessProbe;
-pub use registry::{
-    CheckProbes, NotSupported, ProbeContext, RuleProbe, probes_for, protocol_names,
-};
+pub use registry::{CheckProbes, NotSupported, ProbeContext, probes_for, protocol_names};
+pub use spec::{Fact, RuleSpec, SubjectTest, Words};
 pub use table::{ProcessTable, TableCache};
 
 /// A boxed future, so probes can live in a registry as trait objects.
