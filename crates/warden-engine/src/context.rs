@@ -12,6 +12,7 @@ use warden_config::model::NameIndex;
 use warden_probes::{Outcome, Probe, Status};
 
 use crate::events::EventBus;
+use crate::id::CheckId;
 use crate::request::CheckRequest;
 use crate::state::StateStore;
 
@@ -21,8 +22,8 @@ pub struct EngineContext {
     pub bus: EventBus,
     pub state: StateStore,
     pub probes: Arc<Semaphore>,
-    /// The engine's config and its checks by name: the per-check vectors
-    /// below are in config order.
+    /// The engine's config and its checks by name, for requests that name
+    /// a check; the per-check vectors below are in config order.
     config: Arc<Config>,
     index: NameIndex,
     /// Each check's mailbox; None for a check the engine does not run.
@@ -66,24 +67,32 @@ impl EngineContext {
         self.index.find(&self.config.checks, name)
     }
 
-    /// Records whether the check at `position` (in config order) is up.
-    pub fn set_up(&self, position: usize, up: bool) {
-        if let Some(flag) = self.up.get(position) {
+    /// Records whether a check is up.
+    pub fn set_up(&self, id: CheckId, up: bool) {
+        if let Some(flag) = self.up.get(id.index()) {
             flag.store(up, Ordering::Relaxed);
         }
     }
 
-    pub fn is_up(&self, name: &str) -> bool {
-        self.position(name)
-            .and_then(|i| self.up.get(i))
+    pub fn is_up(&self, id: CheckId) -> bool {
+        self.up
+            .get(id.index())
             .is_some_and(|flag| flag.load(Ordering::Relaxed))
     }
 
-    /// Sends a command to a check; false when it is gone.
-    pub fn send(&self, name: &str, cmd: CheckRequest) -> bool {
-        self.position(name)
-            .and_then(|i| self.peers.get(i)?.as_ref())
+    /// Sends a request to a check; false when it is gone.
+    pub fn send(&self, id: CheckId, cmd: CheckRequest) -> bool {
+        self.peers
+            .get(id.index())
+            .and_then(Option::as_ref)
             .is_some_and(|tx| tx.try_send(cmd))
+    }
+
+    /// Sends a request to a check named by a person (the control API).
+    pub fn send_named(&self, name: &str, cmd: CheckRequest) -> bool {
+        self.position(name)
+            .and_then(CheckId::new)
+            .is_some_and(|id| self.send(id, cmd))
     }
 
     /// Runs a probe under the global cap and within `timeout`: a hanging

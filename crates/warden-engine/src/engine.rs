@@ -49,7 +49,7 @@ impl Engine {
         let mut inboxes = Vec::with_capacity(nodes.len());
         for node in &nodes {
             let (tx, rx) = crate::mailbox::mailbox();
-            if let Some(peer) = peers.get_mut(node.check.position()) {
+            if let Some(peer) = peers.get_mut(node.check.id().index()) {
                 *peer = Some(tx);
             }
             inboxes.push(rx);
@@ -93,7 +93,7 @@ impl Engine {
 
     /// Asks a check to act (for the control API); false for unknown names.
     pub fn command(&self, name: &str, cmd: CheckRequest) -> bool {
-        self.ctx.send(name, cmd)
+        self.ctx.send_named(name, cmd)
     }
 
     /// Asks a check to start and waits for the answer.

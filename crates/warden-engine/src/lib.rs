@@ -11,6 +11,7 @@ pub mod engine;
 mod eval;
 pub mod events;
 pub mod factory;
+pub mod id;
 mod mailbox;
 pub mod plan;
 pub mod request;
@@ -25,6 +26,7 @@ mod task;
 
 pub use engine::Engine;
 pub use events::{Event, EventBus, EventKind};
+pub use id::CheckId;
 pub use request::CheckRequest;
 pub use state::{CheckState, Monitoring, StateStore};
 pub use status::{ServiceStatus, StatusBoard};

@@ -10,10 +10,11 @@ use std::time::{Duration, SystemTime};
 
 use warden_config::Config;
 use warden_config::cron::CronSpec;
-use warden_config::model::{Check, CheckKind, Schedule, Test};
+use warden_config::model::{Check, CheckKind, NameIndex, Schedule, Test};
 use warden_probes::{Probe, ProcessProbe, RuleSpec};
 
 use crate::factory::ProbeFactory;
+use crate::id::CheckId;
 
 /// A check of the running config, shared rather than copied: one config
 /// serves the daemon, the notifier and every task (a copy of each check per
@@ -21,22 +22,22 @@ use crate::factory::ProbeFactory;
 #[derive(Clone)]
 pub struct CheckRef {
     config: Arc<Config>,
-    index: usize,
+    id: CheckId,
 }
 
 impl CheckRef {
     /// None when `index` is past the config's checks.
     pub fn new(config: &Arc<Config>, index: usize) -> Option<CheckRef> {
-        (index < config.checks.len()).then(|| CheckRef {
+        let id = CheckId::new(index).filter(|_| index < config.checks.len())?;
+        Some(CheckRef {
             config: config.clone(),
-            index,
+            id,
         })
     }
 
-    /// The check's position in its config: where the engine's per-check
-    /// vectors and the status board keep it.
-    pub fn position(&self) -> usize {
-        self.index
+    /// The check's id in the running engine.
+    pub fn id(&self) -> CheckId {
+        self.id
     }
 }
 
@@ -45,7 +46,7 @@ impl std::ops::Deref for CheckRef {
 
     fn deref(&self) -> &Check {
         // In bounds: checked in `new`, and the config never changes.
-        &self.config.checks[self.index]
+        &self.config.checks[self.id.index()]
     }
 }
 
@@ -67,7 +68,10 @@ pub struct Node {
     /// as `check.rules`.
     pub rules: Vec<RuleSpec>,
     pub period: Duration,
-    pub dependants: Vec<String>,
+    pub dependants: Vec<CheckId>,
+    /// The checks of `depends on`, same order; None for a name the config
+    /// does not have (never up).
+    pub depends_on: Vec<Option<CheckId>>,
     /// A process check with a start program restarts a missing process even
     /// without `if does not exist then restart` (Monit's default).
     pub implicit_restart: bool,
@@ -85,13 +89,15 @@ impl Node {
 
 /// Builds every node; dependants are the reverse of `depends on`.
 pub fn plan(config: &Arc<Config>, factory: &dyn ProbeFactory) -> Vec<Node> {
-    let mut dependants: HashMap<&str, Vec<String>> = HashMap::new();
-    for check in &config.checks {
+    let index = NameIndex::new(&config.checks);
+    let find = |name: &str| index.find(&config.checks, name).and_then(CheckId::new);
+    let mut dependants: HashMap<&str, Vec<CheckId>> = HashMap::new();
+    for (i, check) in config.checks.iter().enumerate() {
         for dep in &check.depends_on {
             dependants
                 .entry(dep.value.as_str())
                 .or_default()
-                .push(check.name.value.clone());
+                .extend(CheckId::new(i));
         }
     }
     config
@@ -108,6 +114,7 @@ pub fn plan(config: &Arc<Config>, factory: &dyn ProbeFactory) -> Vec<Node> {
                 dependants: dependants
                     .remove(check.name.value.as_str())
                     .unwrap_or_default(),
+                depends_on: check.depends_on.iter().map(|d| find(&d.value)).collect(),
                 implicit_restart: matches!(check.kind, CheckKind::Process { .. })
                     && check.start.is_some()
                     && !check.rules.iter().any(|r| r.test.value == Test::NotExist),

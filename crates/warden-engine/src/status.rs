@@ -17,6 +17,7 @@ use warden_probes::{Metric, Outcome, Status, Text};
 pub use crate::conntest::TestStatus;
 use crate::conntest::{RuleRun, connection_test, tests};
 use crate::events::{Event, EventKind};
+use crate::id::CheckId;
 use crate::state::{Monitoring, StateStore};
 
 /// Whether Warden watches a check, as `monit status` says it.
@@ -301,13 +302,13 @@ impl StatusBoard {
             .collect()
     }
 
-    // The check tasks name their check by its position in the config (the
-    // board's, the same as the engine's); events name it by name.
+    // The check tasks name their check by its id (its position in the
+    // board's config, the same as the engine's); events name it by name.
 
     /// One subject probe's outcome and how long it took.
-    pub fn probed(&self, at: usize, outcome: &Outcome, took: Duration) {
+    pub fn probed(&self, id: CheckId, outcome: &Outcome, took: Duration) {
         let now = SystemTime::now();
-        self.update(at, |s| {
+        self.update(id, |s| {
             s.subject = Some((
                 outcome.status,
                 crate::subject::event_of(outcome),
@@ -329,17 +330,17 @@ impl StatusBoard {
 
     /// The own probe of rule `rule` (a connection test, a checksum): its
     /// measured values, and for a connection test how this run went.
-    pub fn rule_probed(&self, at: usize, rule: usize, outcome: &Outcome) {
+    pub fn rule_probed(&self, id: CheckId, rule: usize, outcome: &Outcome) {
         let connection = {
             let inner = self.read();
             inner
                 .config
                 .checks
-                .get(at)
+                .get(id.index())
                 .and_then(|c| c.rules.get(rule))
                 .is_some_and(|r| connection_test(&r.test.value))
         };
-        self.update(at, |s| {
+        self.update(id, |s| {
             s.set_metrics(outcome);
             s.set_texts(outcome);
             let (Ok(rule), true) = (u16::try_from(rule), connection) else {
@@ -360,29 +361,31 @@ impl StatusBoard {
     }
 
     /// The end of one evaluation: which rule (if any) is failing now.
-    pub fn evaluated(&self, at: usize, failing: Option<EventKind>) {
+    pub fn evaluated(&self, id: CheckId, failing: Option<EventKind>) {
         let now = SystemTime::now();
-        self.update(at, |s| {
+        self.update(id, |s| {
             s.failing = failing;
             s.last_check = Some(now);
         });
     }
 
     /// When the check runs next.
-    pub fn scheduled(&self, at: usize, next: Instant) {
+    pub fn scheduled(&self, id: CheckId, next: Instant) {
         let wall = SystemTime::now() + next.saturating_duration_since(Instant::now());
-        self.update(at, |s| s.next_check = Some(wall));
+        self.update(id, |s| s.next_check = Some(wall));
     }
 
     /// Remembers an event as its check's last one.
     pub fn record_event(&self, event: &Event) {
-        let Some(at) = ({
+        // Events name their check: resolved here, at the board's edge.
+        let found = {
             let inner = self.read();
             inner.index.find(&inner.config.checks, &event.service)
-        }) else {
+        };
+        let Some(id) = found.and_then(CheckId::new) else {
             return;
         };
-        self.update(at, |s| {
+        self.update(id, |s| {
             s.last_event = Some(LastEvent {
                 kind: event.kind.name().to_string(),
                 description: event.description.clone(),
@@ -391,10 +394,10 @@ impl StatusBoard {
         });
     }
 
-    /// Changes what the board holds of the check at `at`; nothing past
-    /// the config's checks.
-    fn update(&self, at: usize, f: impl FnOnce(&mut Observed)) {
-        if let Some(observed) = self.write().observed.get_mut(at) {
+    /// Changes what the board holds of a check; nothing past the config's
+    /// checks.
+    fn update(&self, id: CheckId, f: impl FnOnce(&mut Observed)) {
+        if let Some(observed) = self.write().observed.get_mut(id.index()) {
             f(observed);
         }
     }
@@ -548,6 +551,10 @@ pub fn unix_s(t: SystemTime) -> u64 {
 mod tests {
     use super::*;
 
+    fn id(index: usize) -> CheckId {
+        CheckId::new(index).unwrap()
+    }
+
     fn board(text: &str) -> StatusBoard {
         let loaded = warden_config::load_text(std::path::Path::new("rc"), text.to_string());
         let config = loaded.config.unwrap();
@@ -575,11 +582,11 @@ mod tests {
     fn a_probe_outcome_sets_status_and_measured_values() {
         let b = board(RC);
         let out = Outcome::failed(Status::Missing, "process is not running");
-        b.probed(0, &out, Duration::from_millis(3));
+        b.probed(id(0), &out, Duration::from_millis(3));
         let ok = Outcome::ok("running")
             .with(Metric::Memory, 2048.0)
             .with(Metric::Cpu, 1.5);
-        b.probed(1, &ok, Duration::from_millis(1));
+        b.probed(id(1), &ok, Duration::from_millis(1));
         let all = b.snapshot();
         assert_eq!(
             (all[0].status.as_str(), all[0].ok),
@@ -596,14 +603,14 @@ mod tests {
         let first = Outcome::ok("running")
             .with(Metric::Memory, 1.0)
             .with(Metric::Cpu, 9.0);
-        b.probed(0, &first, Duration::ZERO);
+        b.probed(id(0), &first, Duration::ZERO);
         b.rule_probed(
-            0,
+            id(0),
             0,
             &Outcome::ok("answered").with(Metric::ResponseTime, 0.25),
         );
         b.probed(
-            0,
+            id(0),
             &Outcome::ok("running").with(Metric::Memory, 2.0),
             Duration::ZERO,
         );
@@ -617,7 +624,11 @@ mod tests {
     #[test]
     fn a_check_outside_the_config_changes_nothing() {
         let b = board(RC);
-        b.probed(2, &Outcome::failed(Status::Missing, "gone"), Duration::ZERO);
+        b.probed(
+            id(2),
+            &Outcome::failed(Status::Missing, "gone"),
+            Duration::ZERO,
+        );
         b.record_event(&Event::new("nosuch", EventKind::ActionDone, "started"));
         let all = b.snapshot();
         assert_eq!(all.len(), 2);
@@ -631,7 +642,7 @@ mod tests {
     fn a_reload_keeps_what_the_old_board_saw_of_the_same_names() {
         let old = board(RC);
         old.probed(
-            1,
+            id(1),
             &Outcome::ok("running").with(Metric::Cpu, 4.0),
             Duration::ZERO,
         );
@@ -663,13 +674,17 @@ mod tests {
              check file f with path /tmp/f\n  if changed checksum then alert\n\
              check file m with path /tmp/f\n  mode manual\n",
         );
-        b.rule_probed(0, 0, &Outcome::ok("open").with(Metric::ResponseTime, 0.001));
-        b.rule_probed(0, 1, &Outcome::failed(Status::Failed, "refused"));
+        b.rule_probed(
+            id(0),
+            0,
+            &Outcome::ok("open").with(Metric::ResponseTime, 0.001),
+        );
+        b.rule_probed(id(0), 1, &Outcome::failed(Status::Failed, "refused"));
         let sum = Outcome::ok("same").with_text(Text::ChecksumMd5, "b1946ac9");
-        b.rule_probed(1, 0, &sum);
+        b.rule_probed(id(1), 0, &sum);
         // The file's own probe runs again: the rule's digest stays.
         let stat = Outcome::ok("a file").with_text(Text::FsType, "not a file fact");
-        b.probed(1, &stat, Duration::ZERO);
+        b.probed(id(1), &stat, Duration::ZERO);
         let all = b.snapshot();
         let ports: Vec<_> = all[0]
             .tests
@@ -698,8 +713,8 @@ mod tests {
     #[test]
     fn a_fired_rule_names_the_status() {
         let b = board(RC);
-        b.probed(0, &Outcome::ok("running"), Duration::ZERO);
-        b.evaluated(0, Some(EventKind::ConnectionFailed));
+        b.probed(id(0), &Outcome::ok("running"), Duration::ZERO);
+        b.evaluated(id(0), Some(EventKind::ConnectionFailed));
         assert_eq!(b.snapshot()[0].status, "Connection failed");
     }
 

@@ -119,7 +119,7 @@ impl CheckTask {
                     let now = std::time::SystemTime::now();
                     if !self.cron.as_mut().is_none_or(|g| g.tick(now)) {
                         tracing::debug!("'{}' skipped: the time is outside its cron spec", self.name());
-                        self.ctx.status.scheduled(self.node.check.position(), next);
+                        self.ctx.status.scheduled(self.node.check.id(), next);
                         continue;
                     }
                 }
@@ -127,7 +127,7 @@ impl CheckTask {
             // Boxed for the cycle only: the probes' futures would otherwise
             // sit in every check's task between cycles.
             Box::pin(self.evaluate()).await;
-            self.ctx.status.scheduled(self.node.check.position(), next);
+            self.ctx.status.scheduled(self.node.check.id(), next);
         }
     }
 
@@ -221,7 +221,7 @@ impl CheckTask {
                 let outcome = self.ctx.probe(probe.as_ref(), timeout).await;
                 self.ctx
                     .status
-                    .rule_probed(self.node.check.position(), i, &outcome);
+                    .rule_probed(self.node.check.id(), i, &outcome);
                 let timed_out = outcome.status == Status::Timeout;
                 Some((!outcome.is_ok(), outcome.reason, timed_out))
             }
@@ -234,9 +234,7 @@ impl CheckTask {
         let began = std::time::Instant::now();
         let outcome = self.ctx.probe(probe.as_ref(), self.ctx.probe_timeout).await;
         let took = began.elapsed();
-        self.ctx
-            .status
-            .probed(self.node.check.position(), &outcome, took);
+        self.ctx.status.probed(self.node.check.id(), &outcome, took);
         tracing::debug!("'{}' checked: {}", self.name(), outcome.reason);
         self.observe(&outcome);
         Some(outcome)
@@ -260,7 +258,7 @@ impl CheckTask {
             }
             self.last_status = Some(outcome.status);
         }
-        self.ctx.set_up(self.node.check.position(), outcome.is_ok());
+        self.ctx.set_up(self.node.check.id(), outcome.is_ok());
         let pid = outcome.process.map(|p| p.pid);
         if self.watch.as_ref().map(ExitWatch::pid) != pid {
             self.watch = outcome.process.and_then(|p| self.pin(&p));
@@ -392,9 +390,7 @@ impl CheckTask {
             .zip(&self.node.check.rules)
             .position(|(slot, rule)| slot.state.fired() && !rule.succeeded)
             .map(|i| self.rule_event(i));
-        self.ctx
-            .status
-            .evaluated(self.node.check.position(), failing);
+        self.ctx.status.evaluated(self.node.check.id(), failing);
     }
 
     /// A pidfd on the proven process, so its exit is noticed at once; None

@@ -179,8 +179,8 @@ impl CheckTask {
             .saturating_sub(began.elapsed());
         if self.wait_for(true, left.max(Duration::from_secs(1))).await {
             self.publish(EventKind::ActionDone, "started");
-            for d in self.node.dependants.clone() {
-                self.ctx.send(&d, CheckRequest::Evaluate);
+            for &d in &self.node.dependants {
+                self.ctx.send(d, CheckRequest::Evaluate);
             }
             true
         } else {
@@ -253,13 +253,13 @@ impl CheckTask {
 
     /// True when every `depends on` check is up; logs the first that is not.
     fn deps_up(&self) -> bool {
-        match self
+        let down = self
             .node
-            .check
             .depends_on
             .iter()
-            .find(|d| !self.ctx.is_up(&d.value))
-        {
+            .zip(&self.node.check.depends_on)
+            .find(|(id, _)| !id.is_some_and(|id| self.ctx.is_up(id)));
+        match down.map(|(_, d)| d) {
             Some(d) => {
                 tracing::info!("'{}' waiting for '{}' to be running", self.name(), d.value);
                 false
@@ -271,7 +271,7 @@ impl CheckTask {
     /// Sends a command to every dependant and waits for their answers.
     async fn tell_dependants(&self, cmd: impl Fn(oneshot::Sender<bool>) -> CheckRequest) {
         let mut answers = Vec::new();
-        for d in &self.node.dependants {
+        for &d in &self.node.dependants {
             let (tx, rx) = oneshot::channel();
             if self.ctx.send(d, cmd(tx)) {
                 answers.push(rx);
