@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use warden::control::render::{render_status, render_summary};
-use warden_engine::StateStore;
 use warden_engine::status::StatusBoard;
+use warden_engine::{CheckId, StateStore};
 use warden_probes::{Metric, Outcome, ProcessFacts};
 
 /// A board over `n` process checks, each probed once.
@@ -46,7 +46,9 @@ fn board(n: usize) -> StatusBoard {
             ppid: 1,
             start_ticks: 4242,
         });
-        board.probed(i, &outcome, Duration::from_micros(40));
+        if let Some(id) = CheckId::new(i) {
+            board.probed(id, &outcome, Duration::from_micros(40));
+        }
     }
     board
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use warden_config::model::Check;
 use warden_engine::factory::ProbeFactory;
 use warden_engine::{Engine, EventBus, StateStore};
-use warden_probes::{BoxFuture, CheckProbes, Outcome, Probe, RuleProbe};
+use warden_probes::{BoxFuture, CheckProbes, Outcome, Probe, RuleSpec};
 
 /// A probe that passes at once and counts its runs.
 #[derive(Debug)]
@@ -55,7 +55,7 @@ impl ProbeFactory for InstantFactory {
             rules: check
                 .rules
                 .iter()
-                .map(|_| RuleProbe::Probe(Arc::clone(&rule)))
+                .map(|_| RuleSpec::Probe(Arc::clone(&rule)))
                 .collect(),
         }
     }

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 use warden::control::{self, ControlState, ReloadError, Request};
 use warden_config::model::LogTarget;
 use warden_config::{Config, SourceMap};
-use warden_engine::{Command, Engine, EventBus, StateStore, StatusBoard};
+use warden_engine::{CheckRequest, Engine, EventBus, StateStore, StatusBoard};
 
 use crate::cli::exit;
 use crate::control_file::ControlFile;
@@ -236,7 +236,7 @@ impl Running {
                     .collect();
                 if let Some(engine) = &self.engine {
                     for name in &names {
-                        engine.command(name, Command::Evaluate);
+                        engine.command(name, CheckRequest::Evaluate);
                     }
                 }
                 let _ = reply.send(names.len());

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use warden_probes::{Metric, Outcome, Probe, RuleProbe, Status};
+use warden_probes::{Metric, Outcome, Probe, RuleSpec, Status};
 
 use util::{Sandbox, alive, answers, free_port, wait_until};
 
@@ -78,7 +78,7 @@ fn probe(rule: &str) -> Arc<dyn Probe> {
     assert!(!loaded.has_errors(), "{}", loaded.render());
     let checks = loaded.config.unwrap().checks;
     match &warden_probes::probes_for(&checks[0]).rules[0] {
-        RuleProbe::Probe(p) => Arc::clone(p),
+        RuleSpec::Probe(p) => Arc::clone(p),
         other => panic!("no probe for {rule}: {other:?}"),
     }
 }

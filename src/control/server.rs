@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use warden_config::model::Httpd;
 use warden_config::users;
-use warden_engine::{Command, Engine};
+use warden_engine::{CheckRequest, Engine};
 
 use super::{ActReport, ServiceAction};
 
@@ -174,11 +174,11 @@ pub fn act(
     for name in names {
         let (tx, rx) = oneshot::channel();
         let cmd = match action {
-            ServiceAction::Start => Command::Start(Some(tx)),
-            ServiceAction::Stop => Command::Stop(Some(tx)),
-            ServiceAction::Restart => Command::Restart(Some(tx)),
-            ServiceAction::Monitor => Command::Monitor,
-            ServiceAction::Unmonitor => Command::Unmonitor,
+            ServiceAction::Start => CheckRequest::Start(Some(tx)),
+            ServiceAction::Stop => CheckRequest::Stop(Some(tx)),
+            ServiceAction::Restart => CheckRequest::Restart(Some(tx)),
+            ServiceAction::Monitor => CheckRequest::Monitor,
+            ServiceAction::Unmonitor => CheckRequest::Unmonitor,
         };
         let answers = action.touches_service();
         match (engine.command(&name, cmd), answers) {

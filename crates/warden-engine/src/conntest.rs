@@ -3,11 +3,45 @@
 //! each, in the order `monit status` lists them (pings, ports, sockets;
 //! Monit keeps each list newest first, so the last written comes first).
 
+use serde::{Deserialize, Serialize};
 use warden_config::model::{
     Check, CheckKind, Connection, Endpoint, IpVersion, Protocol, SocketType, Test, UrlTest,
 };
 
-use crate::status::{RuleRun, TestStatus};
+/// One connection test of a check and its last result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestStatus {
+    /// `ping`, `port` or `unix`.
+    pub kind: String,
+    /// The host a ping or port test reaches.
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    /// A unix socket's path.
+    pub path: Option<String>,
+    /// What the test asks for (an HTTP request's path), empty when nothing.
+    pub request: String,
+    /// The protocol in Monit's words (`DEFAULT`, `HTTP`, `REDIS`, ...).
+    pub protocol: String,
+    /// `TCP` or `UDP`.
+    pub socket: String,
+    /// `IP`, `IPv4` or `IPv6`.
+    pub ip: String,
+    pub tls: bool,
+    /// The last run: its response time, or None when it failed or has
+    /// not run yet (`failed` tells them apart).
+    pub response_time_ms: Option<f64>,
+    pub failed: bool,
+    /// Days the server's certificate is still valid (TLS tests).
+    pub certificate_days: Option<f64>,
+}
+
+/// The last run of one connection test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct RuleRun {
+    pub rule: u16,
+    pub response_s: Option<f64>,
+    pub certificate_days: Option<f64>,
+}
 
 /// Whether a test is one status lists with its response time.
 pub fn connection_test(test: &Test) -> bool {

@@ -9,10 +9,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use warden_config::Config;
 
+use crate::context::EngineContext;
 use crate::events::EventBus;
 use crate::factory::{ProbeFactory, RegistryFactory};
 use crate::plan;
-use crate::shared::{Command, Shared};
+use crate::request::CheckRequest;
 use crate::state::StateStore;
 use crate::task::CheckTask;
 
@@ -21,7 +22,7 @@ pub const DEFAULT_PROBE_CAP: usize = 256;
 
 #[derive(Debug)]
 pub struct Engine {
-    shared: Arc<Shared>,
+    ctx: Arc<EngineContext>,
     tasks: JoinSet<()>,
 }
 
@@ -48,67 +49,67 @@ impl Engine {
         let mut inboxes = Vec::with_capacity(nodes.len());
         for node in &nodes {
             let (tx, rx) = crate::mailbox::mailbox();
-            if let Some(peer) = peers.get_mut(node.check.position()) {
+            if let Some(peer) = peers.get_mut(node.check.id().index()) {
                 *peer = Some(tx);
             }
             inboxes.push(rx);
         }
-        let shared = Arc::new(Shared::new(
+        let ctx = Arc::new(EngineContext::new(
             bus,
             state,
             config.clone(),
             peers,
             DEFAULT_PROBE_CAP,
         ));
-        shared.status.configure(config, &shared.state);
+        ctx.status.configure(config, &ctx.state);
         let mut tasks = JoinSet::new();
         // One start instant for all: checks of the same period then share
         // their wake-ups.
         let first = tokio::time::Instant::now() + config.settings.start_delay;
         for (node, inbox) in nodes.into_iter().zip(inboxes) {
-            let task = Box::new(CheckTask::new(node, shared.clone()));
+            let task = Box::new(CheckTask::new(node, ctx.clone()));
             tasks.spawn(task.run(inbox, first));
         }
-        Engine { shared, tasks }
+        Engine { ctx, tasks }
     }
 
     pub fn bus(&self) -> &EventBus {
-        &self.shared.bus
+        &self.ctx.bus
     }
 
     pub fn state(&self) -> &StateStore {
-        &self.shared.state
+        &self.ctx.state
     }
 
     /// Every check's latest status, in config order.
     pub fn status(&self) -> Vec<crate::status::ServiceStatus> {
-        self.shared.status.snapshot()
+        self.ctx.status.snapshot()
     }
 
     /// A handle on the status board that outlives a borrow of the engine.
     pub fn status_board(&self) -> crate::status::StatusBoard {
-        self.shared.status.clone()
+        self.ctx.status.clone()
     }
 
     /// Asks a check to act (for the control API); false for unknown names.
-    pub fn command(&self, name: &str, cmd: Command) -> bool {
-        self.shared.send(name, cmd)
+    pub fn command(&self, name: &str, cmd: CheckRequest) -> bool {
+        self.ctx.send_named(name, cmd)
     }
 
     /// Asks a check to start and waits for the answer.
     pub async fn start_check(&self, name: &str) -> bool {
         let (tx, rx) = oneshot::channel();
-        self.command(name, Command::Start(Some(tx))) && rx.await.unwrap_or(false)
+        self.command(name, CheckRequest::Start(Some(tx))) && rx.await.unwrap_or(false)
     }
 
     /// Stops every task, leaving the services running. A task busy with an
     /// action gets a grace period, then is cut off.
     pub async fn stop(mut self) {
-        for inbox in self.shared.peers.iter().flatten() {
+        for inbox in self.ctx.peers.iter().flatten() {
             inbox.stop();
         }
         join_within(&mut self.tasks, Duration::from_secs(5)).await;
-        self.shared.state.flush();
+        self.ctx.state.flush();
     }
 }
 

@@ -1,83 +1,120 @@
-//! Testing one rule against this cycle's facts: the subject outcome, the
-//! rule's own probe (connection tests), or the check's restart history.
+//! Judging one rule from this cycle's facts: a pure function of the rule's
+//! spec (which the probe registry decided once, at load), the subject's
+//! outcome and what the rule saw last cycle. Rules with a probe of their own
+//! are run by the check's task.
 
 use std::time::Duration;
 
-use warden_config::model::{Direction, Operator, Resource, Test, Unit};
+use warden_config::model::Test;
+use warden_probes::spec::{Fact, RuleSpec, SubjectTest, Words};
 use warden_probes::{Metric, Outcome};
 
 use crate::events::EventKind;
-use crate::task::CheckTask;
+use crate::subject::missing;
 
-impl CheckTask {
-    /// Whether rule `i` failed this cycle, with the words why; None when it
-    /// cannot be tested now (no probe yet, or the process is not running).
-    pub(crate) async fn rule_failed(
-        &mut self,
-        i: usize,
-        subject: Option<&Outcome>,
-    ) -> Option<(bool, String)> {
-        let test = &self.node.check.rules[i].test.value;
-        let running = subject.is_none_or(Outcome::is_ok);
-        match test {
-            Test::NotExist => subject.map(|s| (crate::task::missing(s), s.reason.clone())),
-            Test::Exist => subject.map(|s| (s.is_ok(), s.reason.clone())),
-            Test::Restarts { count, cycles } => {
-                let n = self
-                    .shared
-                    .state
-                    .get(self.name())
-                    .restarts
-                    .within(self.cycle, *cycles);
-                Some((
-                    n >= *count,
-                    format!("service restarted {n} times within {cycles} cycles"),
-                ))
+/// What this cycle knows for judging a rule.
+pub(crate) struct Facts<'a> {
+    /// The subject probe's outcome; None for a check without one.
+    pub subject: Option<&'a Outcome>,
+    /// What a `changed` rule saw last time (see [`watched`]).
+    pub reference: Option<f64>,
+    /// Restarts within a `restarts within` rule's window (read for those only).
+    pub restarts: u32,
+}
+
+/// A rule's result this cycle.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Verdict {
+    /// Tested: whether it failed, and the words why.
+    Judged(bool, String),
+    /// It cannot be tested now (not measured, the process is not running).
+    Untestable,
+    /// Its own probe decides (a connection test, a checksum, ...).
+    ByProbe,
+}
+
+/// Judges a rule from this cycle's facts.
+pub(crate) fn judge(spec: &RuleSpec, facts: &Facts) -> Verdict {
+    let subject = facts.subject;
+    match spec {
+        RuleSpec::Subject(test) => match subject.and_then(|s| subject_failed(test, s)) {
+            Some((failed, why)) => Verdict::Judged(failed, why),
+            None => Verdict::Untestable,
+        },
+        RuleSpec::Changed(fact) => changed(*fact, facts),
+        RuleSpec::Restarts { count, cycles } => {
+            let n = facts.restarts;
+            Verdict::Judged(
+                n >= *count,
+                format!("service restarted {n} times within {cycles} cycles"),
+            )
+        }
+        RuleSpec::Probe(_) if subject.is_none_or(Outcome::is_ok) => Verdict::ByProbe,
+        RuleSpec::Probe(_) | RuleSpec::NotSupported(_) => Verdict::Untestable,
+    }
+}
+
+/// What a `changed` rule remembers of this cycle for the next one; None:
+/// keep what it had (the fact was not measured).
+pub(crate) fn watched(spec: &RuleSpec, subject: Option<&Outcome>) -> Option<f64> {
+    let RuleSpec::Changed(fact) = spec else {
+        return None;
+    };
+    let subject = subject?;
+    match *fact {
+        Fact::Pid => subject.process.map(|p| f64::from(p.pid)),
+        Fact::Ppid => subject.process.map(|p| f64::from(p.ppid)),
+        // A rule that cannot be tested (the subject failed) keeps its reference.
+        Fact::Metric { metric, .. } => subject.value(metric).filter(|_| subject.is_ok()),
+    }
+}
+
+/// `if changed ...`: the reference is the value seen last; a pid or ppid
+/// is judged once both are known, a measured fact from its first value on.
+fn changed(fact: Fact, facts: &Facts) -> Verdict {
+    let subject = facts.subject;
+    match fact {
+        Fact::Pid | Fact::Ppid => {
+            let (Some(before), Some(now)) = (facts.reference, subject.and_then(|s| s.process))
+            else {
+                return Verdict::Untestable;
+            };
+            let (word, now) = match fact {
+                Fact::Pid => ("PID", now.pid),
+                _ => ("PPID", now.ppid),
+            };
+            let before = before as u32;
+            let why = if before == now {
+                format!("process {word} has not changed since the last cycle")
+            } else {
+                format!("process {word} changed from {before} to {now}")
+            };
+            Verdict::Judged(before != now, why)
+        }
+        Fact::Metric {
+            metric,
+            what,
+            octal,
+        } => {
+            if subject.is_some_and(|s| !s.is_ok()) {
+                return Verdict::Untestable;
             }
-            Test::Resource {
-                resource,
-                op,
-                limit,
-            } => {
-                let value = subject?.value(metric_for(*resource, limit.unit)?)?;
-                let failed = op.holds(value, limit.value);
-                Some((
-                    failed,
-                    format!("{resource:?} is {value} ({} {})", op.symbol(), limit.value)
-                        .to_lowercase(),
-                ))
-            }
-            Test::Uptime { op, limit } => {
-                let value = subject?.value(Metric::Uptime)?;
-                Some((op.holds(value, limit.value), format!("uptime is {value} s")))
-            }
-            Test::PidChanged | Test::PpidChanged => {
-                let (before, now) = (self.seen?, subject?.process?);
-                let (word, a, b) = match test {
-                    Test::PidChanged => ("PID", before.pid, now.pid),
-                    _ => ("PPID", before.ppid, now.ppid),
-                };
-                let why = if a == b {
-                    format!("process {word} has not changed since the last cycle")
+            let Some(now) = subject.and_then(|s| s.value(metric)) else {
+                return Verdict::Judged(false, format!("{what} is not known yet"));
+            };
+            let shown = |v: f64| {
+                if octal {
+                    format!("{:04o}", v as u32)
                 } else {
-                    format!("process {word} changed from {a} to {b}")
-                };
-                Some((a != b, why))
-            }
-            _ if local_test(test) => {
-                let owner = self.node.owners.get(i).copied().flatten();
-                local_failed(test, owner, subject?)
-            }
-            _ if !running => None,
-            _ => {
-                let probe = self.node.rule_probes.get(i)?.clone()?;
-                let timeout = rule_timeout(test).unwrap_or(self.shared.probe_timeout);
-                let outcome = self.shared.probe(probe.as_ref(), timeout).await;
-                self.timed_out = outcome.status == warden_probes::Status::Timeout;
-                self.shared
-                    .status
-                    .rule_probed(self.node.check.position(), i, &outcome);
-                Some((!outcome.is_ok(), outcome.reason))
+                    show_precise(v)
+                }
+            };
+            match facts.reference {
+                Some(before) if before != now => Verdict::Judged(
+                    true,
+                    format!("{what} changed from {} to {}", shown(before), shown(now)),
+                ),
+                _ => Verdict::Judged(false, format!("{what} has not changed")),
             }
         }
     }
@@ -85,7 +122,7 @@ impl CheckTask {
 
 /// A connection test's own timeout (times its retries), with a margin, so the
 /// probe reports its failure before the scheduler's timeout cuts it off.
-fn rule_timeout(test: &Test) -> Option<Duration> {
+pub(crate) fn rule_timeout(test: &Test) -> Option<Duration> {
     match test {
         Test::Connection(c) => {
             let one = c.timeout?;
@@ -93,28 +130,6 @@ fn rule_timeout(test: &Test) -> Option<Duration> {
         }
         Test::Url(u) => Some(u.timeout? + Duration::from_secs(1)),
         _ => None,
-    }
-}
-
-/// Whether the engine can judge `test` from the subject probe's outcome
-/// (the tests the registry marks [`warden_probes::RuleProbe::Subject`]).
-pub fn judged_from_subject(test: &Test) -> bool {
-    match test {
-        Test::NotExist | Test::Exist | Test::Uptime { .. } => true,
-        Test::PidChanged | Test::PpidChanged => true,
-        _ if local_test(test) => true,
-        Test::Resource {
-            resource, limit, ..
-        } => metric_for(*resource, limit.unit).is_some(),
-        _ => false,
-    }
-}
-
-/// A test's name in words for messages (`url`, `permission`, ...).
-pub fn test_words(test: &Test) -> String {
-    match test {
-        Test::Resource { resource, .. } => resource.to_string(),
-        _ => test.name().to_string(),
     }
 }
 
@@ -131,155 +146,73 @@ pub fn event_kind(test: &Test) -> EventKind {
     }
 }
 
-/// Which measured value a resource test reads; the unit picks between a
-/// percentage and an absolute amount (`mem > 50%` or `mem > 100 MB`).
-fn metric_for(resource: Resource, unit: Unit) -> Option<Metric> {
-    let pct = unit == Unit::Percent;
-    Some(match resource {
-        Resource::Cpu => Metric::Cpu,
-        Resource::TotalCpu => Metric::TotalCpu,
-        Resource::CpuUser => Metric::CpuUser,
-        Resource::CpuSystem => Metric::CpuSystem,
-        Resource::CpuWait => Metric::CpuWait,
-        Resource::Memory if pct => Metric::MemoryPercent,
-        Resource::Memory => Metric::Memory,
-        Resource::TotalMemory if pct => Metric::TotalMemoryPercent,
-        Resource::TotalMemory => Metric::TotalMemory,
-        Resource::Swap if pct => Metric::SwapPercent,
-        Resource::Swap => Metric::Swap,
-        Resource::Children => Metric::Children,
-        Resource::Threads => Metric::Threads,
-        Resource::LoadAvg1 => Metric::LoadAvg1,
-        Resource::LoadAvg5 => Metric::LoadAvg5,
-        Resource::LoadAvg15 => Metric::LoadAvg15,
-        Resource::LoadAvg1PerCore => Metric::LoadAvg1PerCore,
-        Resource::LoadAvg5PerCore => Metric::LoadAvg5PerCore,
-        Resource::LoadAvg15PerCore => Metric::LoadAvg15PerCore,
-        Resource::FileDescriptors if pct => Metric::FileDescriptorsPercent,
-        Resource::FileDescriptors => Metric::FileDescriptors,
-        _ => return None,
-    })
-}
-
-/// The tests of local checks (file, filesystem, program, network) that
-/// are judged from the subject's metrics; `changed` ones have rule probes.
-fn local_test(test: &Test) -> bool {
-    match test {
-        Test::Permission(_) | Test::Uid(_) | Test::Gid(_) => true,
-        Test::Space { .. } | Test::Saturation { .. } => true,
-        Test::Size { changed, .. } | Test::Timestamp { changed, .. } => !changed,
-        Test::Status { changed, .. } | Test::Link { changed, .. } => !changed,
-        Test::Transfer { window, .. } => window.is_none(),
-        _ => false,
-    }
-}
-
-/// Judges a local test from the subject's metrics; None when the value was
-/// not measured (the file is missing, the first cpu sample, ...). `owner`
-/// is the id a `uid`/`gid` test names, as looked up at load.
-fn local_failed(test: &Test, owner: Option<u32>, subject: &Outcome) -> Option<(bool, String)> {
+/// Judges a test from the subject's outcome; None when the value was not
+/// measured (the file is missing, the first cpu sample, ...).
+fn subject_failed(test: &SubjectTest, subject: &Outcome) -> Option<(bool, String)> {
     let value = |m: Metric| subject.value(m);
-    let compare = |what: &str, v: f64, op: Operator, limit: f64| {
-        Some((
-            op.holds(v, limit),
-            format!("{what} is {} ({} {})", show(v), op.symbol(), show(limit)),
-        ))
-    };
     match test {
-        Test::Permission(mode) => {
-            let v = value(Metric::Permission)? as u32;
-            let why = format!("permission is {v:04o}, expected {mode:04o}");
-            Some((v != mode & 0o7777, why))
-        }
-        Test::Uid(who) | Test::Gid(who) => {
-            let (metric, word, lookup): (_, _, fn(&str) -> Option<u32>) = match test {
-                Test::Uid(_) => (Metric::Uid, "uid", warden_config::users::uid),
-                _ => (Metric::Gid, "gid", warden_config::users::gid),
+        SubjectTest::Exists { fails_when_missing } => {
+            let failed = if *fails_when_missing {
+                missing(subject)
+            } else {
+                subject.is_ok()
             };
-            let v = value(metric)? as u32;
-            // A name unknown at load is asked again: it may exist by now.
-            match owner.or_else(|| lookup(who)) {
-                Some(want) => Some((v != want, format!("{word} is {v}, expected {want} ({who})"))),
-                None => Some((true, format!("{word} {who} is not known on this system"))),
-            }
+            Some((failed, subject.reason.clone()))
         }
-        Test::Size {
-            compare: Some((op, limit)),
-            ..
-        } => compare("size", value(Metric::Size)?, *op, limit.value),
-        Test::Timestamp {
-            compare: Some((op, limit)),
-            which,
-            ..
+        SubjectTest::Limit {
+            metric,
+            op,
+            limit,
+            words,
         } => {
-            let at = value(warden_probes::local::timestamp_metric(*which))?;
+            let v = value(*metric)?;
+            let why = match words {
+                Words::Resource(resource) => {
+                    format!("{resource:?} is {v} ({} {limit})", op.symbol()).to_lowercase()
+                }
+                Words::Uptime => format!("uptime is {v} s"),
+                Words::Named(what) => {
+                    format!("{what} is {} ({} {})", show(v), op.symbol(), show(*limit))
+                }
+            };
+            Some((op.holds(v, *limit), why))
+        }
+        SubjectTest::Age { metric, op, limit } => {
+            let at = value(*metric)?;
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64());
             let age = (now - at).max(0.0).round();
             Some((
-                op.holds(age, limit.value),
-                format!(
-                    "timestamp is {age} s old ({} {} s)",
-                    op.symbol(),
-                    limit.value
-                ),
+                op.holds(age, *limit),
+                format!("timestamp is {age} s old ({} {limit} s)", op.symbol()),
             ))
         }
-        Test::Space {
-            inode,
-            free,
-            op,
-            limit,
-        } => {
-            let (metric, what) = space_metric(*inode, *free, limit.unit);
-            compare(what, value(metric)?, *op, limit.value)
+        SubjectTest::Mode(mode) => {
+            let v = value(Metric::Permission)? as u32;
+            let why = format!("permission is {v:04o}, expected {mode:04o}");
+            Some((v != mode & 0o7777, why))
         }
-        Test::Status {
-            compare: Some((op, n)),
-            ..
-        } => compare("exit status", value(Metric::ExitStatus)?, *op, *n as f64),
-        Test::Link { .. } => {
+        SubjectTest::Owner { group, name, id } => {
+            let (metric, word, lookup): (_, _, fn(&str) -> Option<u32>) = if *group {
+                (Metric::Gid, "gid", warden_config::users::gid)
+            } else {
+                (Metric::Uid, "uid", warden_config::users::uid)
+            };
+            let v = value(metric)? as u32;
+            // A name unknown at load is asked again: it may exist by now.
+            match id.or_else(|| lookup(name)) {
+                Some(want) => Some((
+                    v != want,
+                    format!("{word} is {v}, expected {want} ({name})"),
+                )),
+                None => Some((true, format!("{word} {name} is not known on this system"))),
+            }
+        }
+        SubjectTest::LinkUp => {
             let up = value(Metric::LinkUp)? > 0.0;
             Some((!up, format!("link is {}", if up { "up" } else { "down" })))
         }
-        Test::Saturation { op, limit } => {
-            compare("saturation %", value(Metric::Saturation)?, *op, limit.value)
-        }
-        Test::Transfer {
-            direction,
-            op,
-            limit,
-            ..
-        } => {
-            let (metric, what) = transfer_metric(*direction, limit.unit);
-            compare(what, value(metric)?, *op, limit.value)
-        }
-        _ => None,
-    }
-}
-
-fn space_metric(inode: bool, free: bool, unit: Unit) -> (Metric, &'static str) {
-    let pct = unit == Unit::Percent;
-    match (inode, free, pct) {
-        (false, false, true) => (Metric::SpaceUsedPercent, "space usage %"),
-        (false, false, false) => (Metric::SpaceUsed, "space used"),
-        (false, true, true) => (Metric::SpaceFreePercent, "space free %"),
-        (false, true, false) => (Metric::SpaceFree, "space free"),
-        (true, false, true) => (Metric::InodeUsedPercent, "inode usage %"),
-        (true, false, false) => (Metric::InodeUsed, "inodes used"),
-        (true, true, true) => (Metric::InodeFreePercent, "inodes free %"),
-        (true, true, false) => (Metric::InodeFree, "inodes free"),
-    }
-}
-
-fn transfer_metric(direction: Direction, unit: Unit) -> (Metric, &'static str) {
-    let packets = unit == Unit::PacketsPerSecond;
-    match (direction, packets) {
-        (Direction::Upload, false) => (Metric::UploadBytes, "upload bytes/s"),
-        (Direction::Upload, true) => (Metric::UploadPackets, "upload packets/s"),
-        (Direction::Download, false) => (Metric::DownloadBytes, "download bytes/s"),
-        (Direction::Download, true) => (Metric::DownloadPackets, "download packets/s"),
     }
 }
 
@@ -292,26 +225,24 @@ fn show(v: f64) -> String {
     }
 }
 
+/// A changed value for messages: whole numbers without a fraction, others
+/// to the microsecond (timestamps).
+fn show_precise(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.6}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn memory_tests_read_percent_or_bytes_by_their_unit() {
-        assert_eq!(
-            metric_for(Resource::Memory, Unit::Percent),
-            Some(Metric::MemoryPercent)
-        );
-        assert_eq!(
-            metric_for(Resource::Memory, Unit::Bytes),
-            Some(Metric::Memory)
-        );
-        assert_eq!(metric_for(Resource::ReadOps, Unit::OpsPerSecond), None);
-    }
-
-    /// The test of `rule`, in the first type of check that takes it (a
-    /// test applies to some types only, as in Monit).
-    fn test_of(rule: &str) -> Test {
+    /// The spec of `rule`, in the first type of check that takes it (a
+    /// test applies to some types only, as in Monit), as the registry
+    /// builds it.
+    fn spec_of(rule: &str) -> RuleSpec {
         let load = |head: &str| {
             let text = format!("{head}\n if {rule} then alert\n");
             warden_config::load_text_without_includes(std::path::Path::new("t.rc"), text)
@@ -329,15 +260,20 @@ mod tests {
             .find(|loaded| !loaded.has_errors())
             .unwrap_or_else(|| load(heads[0]));
         assert!(!loaded.has_errors(), "{}", loaded.render());
-        loaded
-            .config
-            .unwrap()
-            .checks
-            .remove(0)
-            .rules
-            .remove(0)
-            .test
-            .value
+        let check = loaded.config.unwrap().checks.remove(0);
+        warden_probes::probes_for(&check).rules.remove(0)
+    }
+
+    fn failed(spec: &RuleSpec, subject: &Outcome) -> Option<bool> {
+        let facts = Facts {
+            subject: Some(subject),
+            reference: None,
+            restarts: 0,
+        };
+        match judge(spec, &facts) {
+            Verdict::Judged(failed, _) => Some(failed),
+            _ => None,
+        }
     }
 
     #[test]
@@ -369,13 +305,81 @@ mod tests {
             ("status = 0", false),
         ];
         for (rule, fired) in table {
-            let got = local_failed(&test_of(rule), None, &file).map(|(f, _)| f);
+            let got = failed(&spec_of(rule), &file);
             assert_eq!(got, Some(fired), "{rule}");
         }
         assert_eq!(
-            local_failed(&test_of("size > 1 KB"), None, &Outcome::ok("")),
+            failed(&spec_of("size > 1 KB"), &Outcome::ok("")),
             None,
             "not measured"
+        );
+    }
+
+    /// Runs a `changed` rule over one subject outcome per cycle, keeping
+    /// its reference as the task does; the words of each cycle.
+    fn changes(spec: &RuleSpec, cycles: &[Outcome]) -> Vec<Verdict> {
+        let mut reference = None;
+        cycles
+            .iter()
+            .map(|subject| {
+                let facts = Facts {
+                    subject: Some(subject),
+                    reference,
+                    restarts: 0,
+                };
+                let verdict = judge(spec, &facts);
+                reference = watched(spec, Some(subject)).or(reference);
+                verdict
+            })
+            .collect()
+    }
+
+    fn size(n: f64) -> Outcome {
+        Outcome::ok("").with(Metric::Size, n)
+    }
+
+    #[test]
+    fn the_first_value_is_the_reference_and_a_change_fires_once() {
+        let spec = RuleSpec::Changed(Fact::metric(Metric::Size, "size"));
+        let cycles: Vec<_> = [10.0, 10.0, 12.0, 12.0, 7.0].map(size).into();
+        let fired: Vec<_> = changes(&spec, &cycles)
+            .into_iter()
+            .map(|v| matches!(v, Verdict::Judged(true, _)))
+            .collect();
+        assert_eq!(fired, [false, false, true, false, true]);
+        let last = changes(&spec, &[size(7.0), size(7.0)]).pop();
+        assert_eq!(
+            last,
+            Some(Verdict::Judged(false, "size has not changed".into()))
+        );
+    }
+
+    #[test]
+    fn a_mode_change_is_told_in_octal() {
+        let spec = spec_of("changed permission");
+        let mode = |m: u32| Outcome::ok("").with(Metric::Permission, f64::from(m));
+        let last = changes(&spec, &[mode(0o644), mode(0o600), mode(0o4755)]).pop();
+        assert_eq!(
+            last,
+            Some(Verdict::Judged(
+                true,
+                "permission changed from 0600 to 4755".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn an_unknown_value_is_not_a_change() {
+        let spec = RuleSpec::Changed(Fact::metric(Metric::ExitStatus, "exit status"));
+        let status = |n: f64| Outcome::ok("").with(Metric::ExitStatus, n);
+        let seen = changes(&spec, &[Outcome::ok(""), status(1.0), status(2.0)]);
+        assert_eq!(
+            seen,
+            [
+                Verdict::Judged(false, "exit status is not known yet".into()),
+                Verdict::Judged(false, "exit status has not changed".into()),
+                Verdict::Judged(true, "exit status changed from 1 to 2".into()),
+            ]
         );
     }
 }

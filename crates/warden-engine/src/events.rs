@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
+use warden_config::model::Action;
 
 /// What happened, in Monit's vocabulary (its alert names in [`EventKind::name`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -142,6 +143,19 @@ impl EventBus {
             tracing::info!("'{}' {}", event.service, event.description);
         }
         let _ = self.tx.send(event);
+    }
+}
+
+/// The word for an action in alerts (Monit's `$ACTION`).
+pub fn action_name(action: &Action) -> &'static str {
+    match action {
+        Action::Alert => "alert",
+        Action::Restart => "restart",
+        Action::Start => "start",
+        Action::Stop => "stop",
+        Action::Monitor => "monitor",
+        Action::Unmonitor => "unmonitor",
+        Action::Exec { .. } => "exec",
     }
 }
 

@@ -3,28 +3,31 @@
 //! check does is reported as an [`Event`] and remembered in the
 //! [`StateStore`].
 
-mod act;
 pub mod backoff;
 pub mod clock;
 mod conntest;
+pub mod context;
 pub mod engine;
 mod eval;
 pub mod events;
 pub mod factory;
+pub mod id;
 mod mailbox;
 pub mod plan;
+pub mod request;
 pub mod rules;
 pub mod runner;
-pub mod shared;
 pub mod state;
 pub mod status;
+mod subject;
 pub mod support;
 pub mod systemd;
 mod task;
 
 pub use engine::Engine;
 pub use events::{Event, EventBus, EventKind};
-pub use shared::Command;
+pub use id::CheckId;
+pub use request::CheckRequest;
 pub use state::{CheckState, Monitoring, StateStore};
 pub use status::{ServiceStatus, StatusBoard};
 pub use support::unsupported;

@@ -1,5 +1,6 @@
-//! The probe graph: one node per check with its subject probe, one probe per
-//! rule that needs its own (a connection test), its period and its edges
+//! The probe graph: one node per check with its subject probe, how each rule
+//! is tested (the registry's rule specs, a probe for those that need their
+//! own), its period and its edges
 //! (`depends on` and the reverse, dependants); and the cron gate that
 //! decides which of a check's ticks run under `every "spec"`.
 
@@ -9,10 +10,11 @@ use std::time::{Duration, SystemTime};
 
 use warden_config::Config;
 use warden_config::cron::CronSpec;
-use warden_config::model::{Check, CheckKind, Schedule, Test};
-use warden_probes::{Probe, ProcessProbe, RuleProbe};
+use warden_config::model::{Check, CheckKind, NameIndex, Schedule, Test};
+use warden_probes::{Probe, ProcessProbe, RuleSpec};
 
 use crate::factory::ProbeFactory;
+use crate::id::CheckId;
 
 /// A check of the running config, shared rather than copied: one config
 /// serves the daemon, the notifier and every task (a copy of each check per
@@ -20,22 +22,22 @@ use crate::factory::ProbeFactory;
 #[derive(Clone)]
 pub struct CheckRef {
     config: Arc<Config>,
-    index: usize,
+    id: CheckId,
 }
 
 impl CheckRef {
     /// None when `index` is past the config's checks.
     pub fn new(config: &Arc<Config>, index: usize) -> Option<CheckRef> {
-        (index < config.checks.len()).then(|| CheckRef {
+        let id = CheckId::new(index).filter(|_| index < config.checks.len())?;
+        Some(CheckRef {
             config: config.clone(),
-            index,
+            id,
         })
     }
 
-    /// The check's position in its config: where the engine's per-check
-    /// vectors and the status board keep it.
-    pub fn position(&self) -> usize {
-        self.index
+    /// The check's id in the running engine.
+    pub fn id(&self) -> CheckId {
+        self.id
     }
 }
 
@@ -44,7 +46,7 @@ impl std::ops::Deref for CheckRef {
 
     fn deref(&self) -> &Check {
         // In bounds: checked in `new`, and the config never changes.
-        &self.config.checks[self.index]
+        &self.config.checks[self.id.index()]
     }
 }
 
@@ -62,13 +64,14 @@ pub struct Node {
     /// The subject typed, when it is the registry's process probe: its
     /// memory of the proven identity survives reloads through the state.
     pub process: Option<ProcessProbe>,
-    /// Same order as `check.rules`; None where the rule reads the subject.
-    pub rule_probes: Vec<Option<Arc<dyn Probe>>>,
-    /// Same order as `check.rules`: the id a `uid`/`gid` test names, looked
-    /// up once at load; None for other rules and names unknown then.
-    pub owners: Vec<Option<u32>>,
+    /// How each rule is tested, as the probe registry decided; same order
+    /// as `check.rules`.
+    pub rules: Vec<RuleSpec>,
     pub period: Duration,
-    pub dependants: Vec<String>,
+    pub dependants: Vec<CheckId>,
+    /// The checks of `depends on`, same order; None for a name the config
+    /// does not have (never up).
+    pub depends_on: Vec<Option<CheckId>>,
     /// A process check with a start program restarts a missing process even
     /// without `if does not exist then restart` (Monit's default).
     pub implicit_restart: bool,
@@ -84,24 +87,17 @@ impl Node {
     }
 }
 
-/// The id a `uid`/`gid` test names, when this system knows it.
-fn owner(test: &Test) -> Option<u32> {
-    match test {
-        Test::Uid(who) => warden_config::users::uid(who),
-        Test::Gid(who) => warden_config::users::gid(who),
-        _ => None,
-    }
-}
-
 /// Builds every node; dependants are the reverse of `depends on`.
 pub fn plan(config: &Arc<Config>, factory: &dyn ProbeFactory) -> Vec<Node> {
-    let mut dependants: HashMap<&str, Vec<String>> = HashMap::new();
-    for check in &config.checks {
+    let index = NameIndex::new(&config.checks);
+    let find = |name: &str| index.find(&config.checks, name).and_then(CheckId::new);
+    let mut dependants: HashMap<&str, Vec<CheckId>> = HashMap::new();
+    for (i, check) in config.checks.iter().enumerate() {
         for dep in &check.depends_on {
             dependants
                 .entry(dep.value.as_str())
                 .or_default()
-                .push(check.name.value.clone());
+                .extend(CheckId::new(i));
         }
     }
     config
@@ -113,19 +109,12 @@ pub fn plan(config: &Arc<Config>, factory: &dyn ProbeFactory) -> Vec<Node> {
             Some(Node {
                 subject: probes.subject.ok(),
                 process: probes.process,
-                rule_probes: probes
-                    .rules
-                    .into_iter()
-                    .map(|r| match r {
-                        RuleProbe::Probe(p) => Some(p),
-                        _ => None,
-                    })
-                    .collect(),
-                owners: check.rules.iter().map(|r| owner(&r.test.value)).collect(),
+                rules: probes.rules,
                 period: period(&check.schedule, config.settings.cycle),
                 dependants: dependants
                     .remove(check.name.value.as_str())
                     .unwrap_or_default(),
+                depends_on: check.depends_on.iter().map(|d| find(&d.value)).collect(),
                 implicit_restart: matches!(check.kind, CheckKind::Process { .. })
                     && check.start.is_some()
                     && !check.rules.iter().any(|r| r.test.value == Test::NotExist),

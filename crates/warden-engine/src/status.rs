@@ -14,10 +14,11 @@ use warden_config::Config;
 use warden_config::model::{Check, Mode, NameIndex, OnReboot, Test};
 use warden_probes::{Metric, Outcome, Status, Text};
 
-use crate::conntest::{connection_test, tests};
+pub use crate::conntest::TestStatus;
+use crate::conntest::{RuleRun, connection_test, tests};
 use crate::events::{Event, EventKind};
+use crate::id::CheckId;
 use crate::state::{Monitoring, StateStore};
-use crate::task::CheckTask;
 
 /// Whether Warden watches a check, as `monit status` says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,33 +135,6 @@ pub struct Checksum {
     pub digest: String,
 }
 
-/// One connection test of a check and its last result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TestStatus {
-    /// `ping`, `port` or `unix`.
-    pub kind: String,
-    /// The host a ping or port test reaches.
-    pub host: Option<String>,
-    pub port: Option<u16>,
-    /// A unix socket's path.
-    pub path: Option<String>,
-    /// What the test asks for (an HTTP request's path), empty when nothing.
-    pub request: String,
-    /// The protocol in Monit's words (`DEFAULT`, `HTTP`, `REDIS`, ...).
-    pub protocol: String,
-    /// `TCP` or `UDP`.
-    pub socket: String,
-    /// `IP`, `IPv4` or `IPv6`.
-    pub ip: String,
-    pub tls: bool,
-    /// The last run: its response time, or None when it failed or has
-    /// not run yet (`failed` tells them apart).
-    pub response_time_ms: Option<f64>,
-    pub failed: bool,
-    /// Days the server's certificate is still valid (TLS tests).
-    pub certificate_days: Option<f64>,
-}
-
 impl ServiceStatus {
     /// A measured value by its metric (what `metrics` holds by name).
     pub fn metric(&self, metric: Metric) -> Option<f64> {
@@ -170,7 +144,7 @@ impl ServiceStatus {
 
 /// The configured side of a check, as the snapshot shows it.
 #[derive(Debug, Clone, Default)]
-struct Fixed {
+struct Configured {
     kind: String,
     mode: Mode,
     groups: Vec<String>,
@@ -182,7 +156,7 @@ struct Fixed {
 
 /// The observed side of a check: written by its task.
 #[derive(Debug, Clone, Default)]
-struct Seen {
+struct Observed {
     subject: Option<(Status, EventKind, String)>,
     failing: Option<EventKind>,
     pid: Option<u32>,
@@ -202,15 +176,7 @@ struct Seen {
     tests: Vec<RuleRun>,
 }
 
-/// The last run of one connection test.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct RuleRun {
-    pub rule: u16,
-    pub response_s: Option<f64>,
-    pub certificate_days: Option<f64>,
-}
-
-impl Seen {
+impl Observed {
     fn metric(&self, metric: Metric) -> Option<f64> {
         self.metrics
             .binary_search_by_key(&metric, |(m, _)| *m)
@@ -259,7 +225,7 @@ struct Inner {
     config: Arc<Config>,
     index: NameIndex,
     /// Same order as `config.checks`.
-    seen: Vec<Seen>,
+    observed: Vec<Observed>,
     state: StateStore,
 }
 
@@ -275,7 +241,7 @@ impl StatusBoard {
         let mut inner = self.write();
         inner.config = config.clone();
         inner.index = NameIndex::new(&config.checks);
-        inner.seen = vec![Seen::default(); config.checks.len()];
+        inner.observed = vec![Observed::default(); config.checks.len()];
         inner.state = state.clone();
     }
 
@@ -288,23 +254,23 @@ impl StatusBoard {
         // Copied out first: never both boards' locks at once.
         let (config, index, before) = {
             let old = old.read();
-            (old.config.clone(), old.index.clone(), old.seen.clone())
+            (old.config.clone(), old.index.clone(), old.observed.clone())
         };
         let mut inner = self.write();
         let inner = &mut *inner;
-        for (check, entry) in inner.config.checks.iter().zip(inner.seen.iter_mut()) {
-            let Some(seen) = index
+        for (check, entry) in inner.config.checks.iter().zip(inner.observed.iter_mut()) {
+            let Some(observed) = index
                 .find(&config.checks, &check.name.value)
                 .and_then(|i| before.get(i))
             else {
                 continue;
             };
             if entry.last_check.is_none() {
-                *entry = Seen {
-                    last_event: entry.last_event.take().or(seen.last_event.clone()),
+                *entry = Observed {
+                    last_event: entry.last_event.take().or(observed.last_event.clone()),
                     // Runs are kept by rule position, which a reload may change.
                     tests: Vec::new(),
-                    ..seen.clone()
+                    ..observed.clone()
                 };
             }
         }
@@ -325,27 +291,27 @@ impl StatusBoard {
             .config
             .checks
             .iter()
-            .zip(&inner.seen)
-            .map(|(check, seen)| {
+            .zip(&inner.observed)
+            .map(|(check, observed)| {
                 let name = &check.name.value;
                 let state = states.get(name).cloned().unwrap_or_default();
-                let mut status = build(name, &fixed(check, cycle, onreboot), seen, &state);
-                status.tests = tests(check, &seen.tests);
+                let mut status = build(name, &configured(check, cycle, onreboot), observed, &state);
+                status.tests = tests(check, &observed.tests);
                 status
             })
             .collect()
     }
 
-    // The check tasks name their check by its position in the config (the
-    // board's, the same as the engine's); events name it by name.
+    // The check tasks name their check by its id (its position in the
+    // board's config, the same as the engine's); events name it by name.
 
     /// One subject probe's outcome and how long it took.
-    pub fn probed(&self, at: usize, outcome: &Outcome, took: Duration) {
+    pub fn probed(&self, id: CheckId, outcome: &Outcome, took: Duration) {
         let now = SystemTime::now();
-        self.update(at, |s| {
+        self.update(id, |s| {
             s.subject = Some((
                 outcome.status,
-                crate::task::kind_of(outcome),
+                crate::subject::event_of(outcome),
                 outcome.reason.clone(),
             ));
             s.pid = outcome.process.map(|p| p.pid);
@@ -364,17 +330,17 @@ impl StatusBoard {
 
     /// The own probe of rule `rule` (a connection test, a checksum): its
     /// measured values, and for a connection test how this run went.
-    pub fn rule_probed(&self, at: usize, rule: usize, outcome: &Outcome) {
+    pub fn rule_probed(&self, id: CheckId, rule: usize, outcome: &Outcome) {
         let connection = {
             let inner = self.read();
             inner
                 .config
                 .checks
-                .get(at)
+                .get(id.index())
                 .and_then(|c| c.rules.get(rule))
                 .is_some_and(|r| connection_test(&r.test.value))
         };
-        self.update(at, |s| {
+        self.update(id, |s| {
             s.set_metrics(outcome);
             s.set_texts(outcome);
             let (Ok(rule), true) = (u16::try_from(rule), connection) else {
@@ -395,29 +361,31 @@ impl StatusBoard {
     }
 
     /// The end of one evaluation: which rule (if any) is failing now.
-    pub fn evaluated(&self, at: usize, failing: Option<EventKind>) {
+    pub fn evaluated(&self, id: CheckId, failing: Option<EventKind>) {
         let now = SystemTime::now();
-        self.update(at, |s| {
+        self.update(id, |s| {
             s.failing = failing;
             s.last_check = Some(now);
         });
     }
 
     /// When the check runs next.
-    pub fn scheduled(&self, at: usize, next: Instant) {
+    pub fn scheduled(&self, id: CheckId, next: Instant) {
         let wall = SystemTime::now() + next.saturating_duration_since(Instant::now());
-        self.update(at, |s| s.next_check = Some(wall));
+        self.update(id, |s| s.next_check = Some(wall));
     }
 
     /// Remembers an event as its check's last one.
     pub fn record_event(&self, event: &Event) {
-        let Some(at) = ({
+        // Events name their check: resolved here, at the board's edge.
+        let found = {
             let inner = self.read();
             inner.index.find(&inner.config.checks, &event.service)
-        }) else {
+        };
+        let Some(id) = found.and_then(CheckId::new) else {
             return;
         };
-        self.update(at, |s| {
+        self.update(id, |s| {
             s.last_event = Some(LastEvent {
                 kind: event.kind.name().to_string(),
                 description: event.description.clone(),
@@ -426,11 +394,11 @@ impl StatusBoard {
         });
     }
 
-    /// Changes what the board holds of the check at `at`; nothing past
-    /// the config's checks.
-    fn update(&self, at: usize, f: impl FnOnce(&mut Seen)) {
-        if let Some(seen) = self.write().seen.get_mut(at) {
-            f(seen);
+    /// Changes what the board holds of a check; nothing past the config's
+    /// checks.
+    fn update(&self, id: CheckId, f: impl FnOnce(&mut Observed)) {
+        if let Some(observed) = self.write().observed.get_mut(id.index()) {
+            f(observed);
         }
     }
 
@@ -443,22 +411,7 @@ impl StatusBoard {
     }
 }
 
-impl CheckTask {
-    /// Tells the board which rule, if any, has fired and not recovered.
-    pub(crate) fn report_status(&self) {
-        let failing = self
-            .rules
-            .iter()
-            .zip(&self.node.check.rules)
-            .position(|(slot, rule)| slot.state.fired() && !rule.succeeded)
-            .map(|i| self.rule_event(i));
-        self.shared
-            .status
-            .evaluated(self.node.check.position(), failing);
-    }
-}
-
-fn fixed(check: &Check, cycle: Duration, onreboot: Option<OnReboot>) -> Fixed {
+fn configured(check: &Check, cycle: Duration, onreboot: Option<OnReboot>) -> Configured {
     // As Monit 5.33: `mode manual` means `onreboot laststate` unless the
     // check says otherwise, and comes before the global setting.
     let manual = (check.mode == Mode::Manual).then_some(OnReboot::Laststate);
@@ -467,7 +420,7 @@ fn fixed(check: &Check, cycle: Duration, onreboot: Option<OnReboot>) -> Fixed {
         Some(OnReboot::Laststate) => "laststate",
         Some(OnReboot::Start) | None => "start",
     };
-    Fixed {
+    Configured {
         on_reboot,
         kind: check.kind.type_name().to_string(),
         mode: check.mode,
@@ -481,8 +434,8 @@ fn fixed(check: &Check, cycle: Duration, onreboot: Option<OnReboot>) -> Fixed {
 }
 
 /// What the check fails with now, if anything.
-fn failing(seen: &Seen, monitoring: MonitoringStatus) -> Option<EventKind> {
-    match (monitoring, &seen.subject, seen.failing) {
+fn failing(observed: &Observed, monitoring: MonitoringStatus) -> Option<EventKind> {
+    match (monitoring, &observed.subject, observed.failing) {
         (MonitoringStatus::NotMonitored | MonitoringStatus::Initializing, ..) => None,
         (_, Some((status, kind, _)), _) if *status != Status::Ok => Some(*kind),
         (_, _, kind) => kind,
@@ -499,34 +452,39 @@ fn words(failing: Option<EventKind>, monitoring: MonitoringStatus) -> (String, b
     }
 }
 
-fn build(name: &str, fixed: &Fixed, seen: &Seen, state: &crate::CheckState) -> ServiceStatus {
-    let monitoring = match (state.monitoring, seen.last_check) {
+fn build(
+    name: &str,
+    conf: &Configured,
+    observed: &Observed,
+    state: &crate::CheckState,
+) -> ServiceStatus {
+    let monitoring = match (state.monitoring, observed.last_check) {
         (Monitoring::Unmonitored, _) => MonitoringStatus::NotMonitored,
         (Monitoring::Monitored, None) => MonitoringStatus::Initializing,
         (Monitoring::Monitored, Some(_)) => MonitoringStatus::Monitored,
     };
-    let failing = failing(seen, monitoring);
+    let failing = failing(observed, monitoring);
     let (status, ok) = words(failing, monitoring);
-    let m = |metric| seen.metric(metric);
+    let m = |metric| observed.metric(metric);
     let whole = |metric| m(metric).map(|v: f64| v.max(0.0).round() as u64);
-    let restarts_in_window = match fixed.window {
-        Some(w) => state.restarts.within(state.cycle_now(fixed.period), w),
+    let restarts_in_window = match conf.window {
+        Some(w) => state.restarts.within(state.cycle_now(conf.period), w),
         None => state
             .restarts
-            .within(state.cycle_now(fixed.period), u32::MAX),
+            .within(state.cycle_now(conf.period), u32::MAX),
     };
     ServiceStatus {
         name: name.to_string(),
-        kind: fixed.kind.clone(),
+        kind: conf.kind.clone(),
         status,
         ok,
         failing,
         monitoring,
-        mode: fixed.mode,
-        groups: fixed.groups.clone(),
-        reason: seen.subject.as_ref().map(|(_, _, r)| r.clone()),
-        pid: seen.pid,
-        ppid: seen.ppid.or(m(Metric::Ppid).map(|v| v as u32)),
+        mode: conf.mode,
+        groups: conf.groups.clone(),
+        reason: observed.subject.as_ref().map(|(_, _, r)| r.clone()),
+        pid: observed.pid,
+        ppid: observed.ppid.or(m(Metric::Ppid).map(|v| v as u32)),
         uptime_s: whole(Metric::Uptime),
         threads: whole(Metric::Threads),
         children: whole(Metric::Children),
@@ -537,34 +495,34 @@ fn build(name: &str, fixed: &Fixed, seen: &Seen, state: &crate::CheckState) -> S
         total_memory_bytes: whole(Metric::TotalMemory),
         total_memory_percent: m(Metric::TotalMemoryPercent),
         response_time_ms: m(Metric::ResponseTime).map(|s| s * 1000.0),
-        last_check_unix_s: seen.last_check.map(unix_s),
-        next_check_unix_s: seen.next_check.map(unix_s),
-        last_success_unix_s: seen.last_success.map(unix_s),
-        probe_duration_ms: seen.probe_duration.map(|d| d.as_secs_f64() * 1000.0),
+        last_check_unix_s: observed.last_check.map(unix_s),
+        next_check_unix_s: observed.next_check.map(unix_s),
+        last_success_unix_s: observed.last_success.map(unix_s),
+        probe_duration_ms: observed.probe_duration.map(|d| d.as_secs_f64() * 1000.0),
         restarts_in_window: u64::from(restarts_in_window),
-        restart_window_cycles: fixed.window,
+        restart_window_cycles: conf.window,
         restarts_total: state.starts_total,
-        last_event: seen.last_event.clone(),
-        metrics: seen
+        last_event: observed.last_event.clone(),
+        metrics: observed
             .metrics
             .iter()
             .map(|(k, v)| (metric_name(*k).to_string(), *v))
             .collect(),
-        on_reboot: fixed.on_reboot.to_string(),
-        last_check_usec: seen.last_check.map(|t| {
+        on_reboot: conf.on_reboot.to_string(),
+        last_check_usec: observed.last_check.map(|t| {
             t.duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.subsec_micros())
         }),
-        fs_type: seen.text(Text::FsType),
-        fs_flags: seen.text(Text::FsFlags),
-        security_attribute: seen.text(Text::SecurityAttribute),
-        program_output: seen.text(Text::ProgramOutput),
-        checksum: checksum(seen),
+        fs_type: observed.text(Text::FsType),
+        fs_flags: observed.text(Text::FsFlags),
+        security_attribute: observed.text(Text::SecurityAttribute),
+        program_output: observed.text(Text::ProgramOutput),
+        checksum: checksum(observed),
         tests: Vec::new(),
     }
 }
 
-fn checksum(seen: &Seen) -> Option<Checksum> {
+fn checksum(observed: &Observed) -> Option<Checksum> {
     [
         (Text::ChecksumMd5, "MD5"),
         (Text::ChecksumSha1, "SHA1"),
@@ -574,7 +532,7 @@ fn checksum(seen: &Seen) -> Option<Checksum> {
     .find_map(|(text, algorithm)| {
         Some(Checksum {
             algorithm: algorithm.to_string(),
-            digest: seen.text(text)?,
+            digest: observed.text(text)?,
         })
     })
 }
@@ -592,6 +550,10 @@ pub fn unix_s(t: SystemTime) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn id(index: usize) -> CheckId {
+        CheckId::new(index).unwrap()
+    }
 
     fn board(text: &str) -> StatusBoard {
         let loaded = warden_config::load_text(std::path::Path::new("rc"), text.to_string());
@@ -620,11 +582,11 @@ mod tests {
     fn a_probe_outcome_sets_status_and_measured_values() {
         let b = board(RC);
         let out = Outcome::failed(Status::Missing, "process is not running");
-        b.probed(0, &out, Duration::from_millis(3));
+        b.probed(id(0), &out, Duration::from_millis(3));
         let ok = Outcome::ok("running")
             .with(Metric::Memory, 2048.0)
             .with(Metric::Cpu, 1.5);
-        b.probed(1, &ok, Duration::from_millis(1));
+        b.probed(id(1), &ok, Duration::from_millis(1));
         let all = b.snapshot();
         assert_eq!(
             (all[0].status.as_str(), all[0].ok),
@@ -641,14 +603,14 @@ mod tests {
         let first = Outcome::ok("running")
             .with(Metric::Memory, 1.0)
             .with(Metric::Cpu, 9.0);
-        b.probed(0, &first, Duration::ZERO);
+        b.probed(id(0), &first, Duration::ZERO);
         b.rule_probed(
-            0,
+            id(0),
             0,
             &Outcome::ok("answered").with(Metric::ResponseTime, 0.25),
         );
         b.probed(
-            0,
+            id(0),
             &Outcome::ok("running").with(Metric::Memory, 2.0),
             Duration::ZERO,
         );
@@ -662,7 +624,11 @@ mod tests {
     #[test]
     fn a_check_outside_the_config_changes_nothing() {
         let b = board(RC);
-        b.probed(2, &Outcome::failed(Status::Missing, "gone"), Duration::ZERO);
+        b.probed(
+            id(2),
+            &Outcome::failed(Status::Missing, "gone"),
+            Duration::ZERO,
+        );
         b.record_event(&Event::new("nosuch", EventKind::ActionDone, "started"));
         let all = b.snapshot();
         assert_eq!(all.len(), 2);
@@ -676,7 +642,7 @@ mod tests {
     fn a_reload_keeps_what_the_old_board_saw_of_the_same_names() {
         let old = board(RC);
         old.probed(
-            1,
+            id(1),
             &Outcome::ok("running").with(Metric::Cpu, 4.0),
             Duration::ZERO,
         );
@@ -708,13 +674,17 @@ mod tests {
              check file f with path /tmp/f\n  if changed checksum then alert\n\
              check file m with path /tmp/f\n  mode manual\n",
         );
-        b.rule_probed(0, 0, &Outcome::ok("open").with(Metric::ResponseTime, 0.001));
-        b.rule_probed(0, 1, &Outcome::failed(Status::Failed, "refused"));
+        b.rule_probed(
+            id(0),
+            0,
+            &Outcome::ok("open").with(Metric::ResponseTime, 0.001),
+        );
+        b.rule_probed(id(0), 1, &Outcome::failed(Status::Failed, "refused"));
         let sum = Outcome::ok("same").with_text(Text::ChecksumMd5, "b1946ac9");
-        b.rule_probed(1, 0, &sum);
+        b.rule_probed(id(1), 0, &sum);
         // The file's own probe runs again: the rule's digest stays.
         let stat = Outcome::ok("a file").with_text(Text::FsType, "not a file fact");
-        b.probed(1, &stat, Duration::ZERO);
+        b.probed(id(1), &stat, Duration::ZERO);
         let all = b.snapshot();
         let ports: Vec<_> = all[0]
             .tests
@@ -743,8 +713,8 @@ mod tests {
     #[test]
     fn a_fired_rule_names_the_status() {
         let b = board(RC);
-        b.probed(0, &Outcome::ok("running"), Duration::ZERO);
-        b.evaluated(0, Some(EventKind::ConnectionFailed));
+        b.probed(id(0), &Outcome::ok("running"), Duration::ZERO);
+        b.evaluated(id(0), Some(EventKind::ConnectionFailed));
         assert_eq!(b.snapshot()[0].status, "Connection failed");
     }
 

@@ -3,9 +3,9 @@
 //! daemon's log at start and on reload. Built from the same factory the
 //! engine runs, so the list cannot drift from what actually runs.
 
-use warden_config::model::{Check, CheckKind, Rule, Test};
+use warden_config::model::CheckKind;
 use warden_config::{Config, Diagnostic};
-use warden_probes::RuleProbe;
+use warden_probes::RuleSpec;
 
 use crate::factory::{ProbeFactory, RegistryFactory};
 
@@ -26,8 +26,8 @@ pub fn unsupported_with(config: &Config, factory: &dyn ProbeFactory) -> Vec<Diag
                 format!("{why}: Warden will not test '{}'", check.name.value),
             ));
         }
-        for (rule, probe) in check.rules.iter().zip(&probes.rules) {
-            if let Some(why) = rule_gap(check, rule, probe) {
+        for (rule, spec) in check.rules.iter().zip(&probes.rules) {
+            if let RuleSpec::NotSupported(why) = spec {
                 out.push(Diagnostic::warning(
                     rule.test.span,
                     format!("{why}: this rule is never tested"),
@@ -43,23 +43,6 @@ pub fn unsupported_with(config: &Config, factory: &dyn ProbeFactory) -> Vec<Diag
 /// through its rules, which are reported one by one.
 fn subject_matters(kind: &CheckKind) -> bool {
     !matches!(kind, CheckKind::Host { .. } | CheckKind::System)
-}
-
-/// Why the engine cannot test this rule, if it cannot.
-fn rule_gap(check: &Check, rule: &Rule, probe: &RuleProbe) -> Option<String> {
-    match probe {
-        RuleProbe::NotSupported(why) => Some(why.to_string()),
-        RuleProbe::Subject if !crate::eval::judged_from_subject(&rule.test.value) => Some(format!(
-            "the {} test on check '{}' is not supported yet",
-            crate::eval::test_words(&rule.test.value),
-            check.name.value
-        )),
-        RuleProbe::Engine if !matches!(rule.test.value, Test::Restarts { .. }) => Some(format!(
-            "the {} test is not supported yet",
-            crate::eval::test_words(&rule.test.value)
-        )),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

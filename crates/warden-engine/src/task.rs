@@ -3,50 +3,53 @@
 //! inside this task, so at most one is in flight per check and waiting for a
 //! slow start never delays another check.
 
+mod act;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::{Instant, sleep_until};
 use warden_config::model::{Action, Test, Trigger};
-use warden_probes::{ExitWatch, Outcome, ProcessFacts, Status};
+use warden_probes::{ExitWatch, Outcome, ProcessFacts, RuleSpec, Status};
 
 use crate::backoff::BackoffState;
-use crate::events::{Event, EventKind};
+use crate::context::EngineContext;
+use crate::eval::{Facts, Verdict, judge, rule_timeout, watched};
+use crate::events::{Event, EventKind, action_name};
 use crate::plan::{CronGate, Node};
+use crate::request::CheckRequest;
 use crate::rules::{RuleState, Transition};
-use crate::shared::{Command, Shared};
 use crate::state::Monitoring;
+use crate::subject::{event_of, missing, status_word};
 
 pub struct CheckTask {
-    pub(crate) node: Node,
-    pub(crate) shared: Arc<Shared>,
+    node: Node,
+    ctx: Arc<EngineContext>,
     /// Same order as the check's rules.
-    pub(crate) rules: Vec<RuleSlot>,
-    pub(crate) implicit: RuleState,
-    pub(crate) backoff: BackoffState,
-    pub(crate) watch: Option<ExitWatch>,
-    pub(crate) cycle: u64,
-    pub(crate) last_status: Option<Status>,
-    /// The process the rules saw last cycle, for `if changed pid/ppid`.
-    pub(crate) seen: Option<ProcessFacts>,
+    rules: Vec<RuleSlot>,
+    implicit: RuleState,
+    backoff: BackoffState,
+    watch: Option<ExitWatch>,
+    cycle: u64,
+    last_status: Option<Status>,
     /// What `observe` last wrote to the state store.
     recorded: Option<(Status, Option<ProcessFacts>, String)>,
     /// `every "spec"` / `not every "spec"`: which ticks run.
     /// Boxed: few checks have one (64 bytes in every check's task).
-    pub(crate) cron: Option<Box<CronGate>>,
-    /// Set by the last rule probe run: it was cut off at its time limit.
-    pub(crate) timed_out: bool,
+    cron: Option<Box<CronGate>>,
 }
 
 /// What a check task remembers of one rule; one vector of these instead of
 /// one per field (each a separate allocation in every check).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct RuleSlot {
-    pub(crate) state: RuleState,
+struct RuleSlot {
+    state: RuleState,
     /// The cycle on which the rule's `exec` last ran, for `repeat every`.
-    pub(crate) exec_cycle: u64,
+    exec_cycle: u64,
     /// The rule's last failure was a probe timeout, not a failed test.
-    pub(crate) timed_out: bool,
+    timed_out: bool,
+    /// What a `changed` rule saw last (a pid, a size, a mode, ...).
+    reference: Option<f64>,
 }
 
 /// An action decided by a rule, with the event that caused it.
@@ -58,10 +61,10 @@ pub struct Todo {
 }
 
 impl CheckTask {
-    pub fn new(node: Node, shared: Arc<Shared>) -> Self {
-        let saved = shared.state.get(node.name());
+    pub fn new(node: Node, ctx: Arc<EngineContext>) -> Self {
+        let saved = ctx.state.get(node.name());
         remember(&node, saved.pid, saved.start_ticks);
-        manual_waits(&node, &shared, &saved);
+        manual_waits(&node, &ctx, &saved);
         let n = node.check.rules.len();
         CheckTask {
             rules: vec![RuleSlot::default(); n],
@@ -70,12 +73,10 @@ impl CheckTask {
             watch: None,
             cycle: saved.cycle_now(node.period),
             last_status: None,
-            seen: None,
             recorded: None,
             cron: CronGate::new(&node.check.schedule).map(Box::new),
-            timed_out: false,
             node,
-            shared,
+            ctx,
         }
     }
 
@@ -90,7 +91,7 @@ impl CheckTask {
     /// copy both in its future, which doubled the task (3.1 KB a check).
     pub async fn run(
         mut self: Box<Self>,
-        mut commands: crate::mailbox::Receiver<Command>,
+        mut commands: crate::mailbox::Receiver<CheckRequest>,
         first: Instant,
     ) {
         let mut next = first;
@@ -118,7 +119,7 @@ impl CheckTask {
                     let now = std::time::SystemTime::now();
                     if !self.cron.as_mut().is_none_or(|g| g.tick(now)) {
                         tracing::debug!("'{}' skipped: the time is outside its cron spec", self.name());
-                        self.shared.status.scheduled(self.node.check.position(), next);
+                        self.ctx.status.scheduled(self.node.check.id(), next);
                         continue;
                     }
                 }
@@ -126,9 +127,7 @@ impl CheckTask {
             // Boxed for the cycle only: the probes' futures would otherwise
             // sit in every check's task between cycles.
             Box::pin(self.evaluate()).await;
-            self.shared
-                .status
-                .scheduled(self.node.check.position(), next);
+            self.ctx.status.scheduled(self.node.check.id(), next);
         }
     }
 
@@ -140,7 +139,7 @@ impl CheckTask {
     }
 
     fn monitored(&self) -> bool {
-        self.shared.state.monitoring(self.name()) == Monitoring::Monitored
+        self.ctx.state.monitoring(self.name()) == Monitoring::Monitored
     }
 
     /// One cycle: probe, test every rule, then act on what fired.
@@ -152,16 +151,12 @@ impl CheckTask {
         let subject = self.probe_subject().await;
         let mut todo = Vec::new();
         for i in 0..self.node.check.rules.len() {
-            self.timed_out = false;
-            if let Some((failed, why)) = self.rule_failed(i, subject.as_ref()).await {
-                self.rules[i].timed_out = self.timed_out;
+            if let Some((failed, why, timed_out)) = self.test_rule(i, subject.as_ref()).await {
+                self.rules[i].timed_out = timed_out;
                 // `if succeeded ...` fires when the test passes.
                 let fired = failed != self.node.check.rules[i].succeeded;
                 self.rule_result(i, fired, why, &mut todo);
             }
-        }
-        if let Some(p) = subject.as_ref().and_then(|s| s.process) {
-            self.seen = Some(p);
         }
         if let Some(s) = subject.as_ref().filter(|_| self.node.implicit_restart) {
             let failed = missing(s);
@@ -171,7 +166,7 @@ impl CheckTask {
             if failed && matches!(t, Transition::Fired | Transition::StillFailing) {
                 todo.push(Todo {
                     action: Action::Restart,
-                    event: kind_of(s),
+                    event: event_of(s),
                     description: s.reason.clone(),
                 });
             }
@@ -185,30 +180,73 @@ impl CheckTask {
         }
     }
 
+    /// Whether rule `i` failed this cycle, the words why and whether its
+    /// probe was cut off at its time limit; None when it cannot be tested
+    /// now (no probe yet, or the process is not running).
+    async fn test_rule(
+        &mut self,
+        i: usize,
+        subject: Option<&Outcome>,
+    ) -> Option<(bool, String, bool)> {
+        let spec = self.node.rules.get(i)?;
+        let restarts = match spec {
+            RuleSpec::Restarts { cycles, .. } => self
+                .ctx
+                .state
+                .get(self.name())
+                .restarts
+                .within(self.cycle, *cycles),
+            _ => 0,
+        };
+        let slot = self.rules.get_mut(i)?;
+        let facts = Facts {
+            subject,
+            reference: slot.reference,
+            restarts,
+        };
+        let verdict = judge(spec, &facts);
+        if let Some(now) = watched(spec, subject) {
+            slot.reference = Some(now);
+        }
+        match verdict {
+            Verdict::Judged(failed, why) => Some((failed, why, false)),
+            Verdict::Untestable => None,
+            Verdict::ByProbe => {
+                let RuleSpec::Probe(probe) = spec else {
+                    return None;
+                };
+                let probe = probe.clone();
+                let test = &self.node.check.rules[i].test.value;
+                let timeout = rule_timeout(test).unwrap_or(self.ctx.probe_timeout);
+                let outcome = self.ctx.probe(probe.as_ref(), timeout).await;
+                self.ctx
+                    .status
+                    .rule_probed(self.node.check.id(), i, &outcome);
+                let timed_out = outcome.status == Status::Timeout;
+                Some((!outcome.is_ok(), outcome.reason, timed_out))
+            }
+        }
+    }
+
     /// Runs the subject probe, reports changes, and pins a running process.
-    pub(crate) async fn probe_subject(&mut self) -> Option<Outcome> {
+    async fn probe_subject(&mut self) -> Option<Outcome> {
         let probe = self.node.subject.clone()?;
         let began = std::time::Instant::now();
-        let outcome = self
-            .shared
-            .probe(probe.as_ref(), self.shared.probe_timeout)
-            .await;
+        let outcome = self.ctx.probe(probe.as_ref(), self.ctx.probe_timeout).await;
         let took = began.elapsed();
-        self.shared
-            .status
-            .probed(self.node.check.position(), &outcome, took);
+        self.ctx.status.probed(self.node.check.id(), &outcome, took);
         tracing::debug!("'{}' checked: {}", self.name(), outcome.reason);
         self.observe(&outcome);
         Some(outcome)
     }
 
     /// Records a subject outcome: events on change, state, the exit watch.
-    pub(crate) fn observe(&mut self, outcome: &Outcome) {
+    fn observe(&mut self, outcome: &Outcome) {
         if self.last_status != Some(outcome.status) {
             let kind = if outcome.is_ok() {
                 self.last_status.map(|_| EventKind::Exists)
             } else {
-                Some(kind_of(outcome))
+                Some(event_of(outcome))
             };
             if let Some(kind) = kind {
                 let event = Event::new(self.name(), kind, &outcome.reason);
@@ -216,12 +254,11 @@ impl CheckTask {
                     Some(a) => event.with_action(a),
                     None => event,
                 };
-                self.shared.bus.publish(event);
+                self.ctx.bus.publish(event);
             }
             self.last_status = Some(outcome.status);
         }
-        self.shared
-            .set_up(self.node.check.position(), outcome.is_ok());
+        self.ctx.set_up(self.node.check.id(), outcome.is_ok());
         let pid = outcome.process.map(|p| p.pid);
         if self.watch.as_ref().map(ExitWatch::pid) != pid {
             self.watch = outcome.process.and_then(|p| self.pin(&p));
@@ -236,7 +273,7 @@ impl CheckTask {
         self.recorded = Some((outcome.status, outcome.process, outcome.reason.clone()));
         let status = status_word(outcome.status);
         let cycle = self.cycle;
-        self.shared.state.update(self.node.name(), |s| {
+        self.ctx.state.update(self.node.name(), |s| {
             if s.last_status.as_deref() != Some(status) || s.pid != pid {
                 s.set_cycle(cycle);
             }
@@ -271,7 +308,7 @@ impl CheckTask {
         if transition == Transition::Fired
             && !matches!(rule.test.value, Test::NotExist | Test::Exist)
         {
-            self.shared.bus.publish(
+            self.ctx.bus.publish(
                 Event::new(self.name(), event, why.clone()).with_action(action_name(&action)),
             );
         }
@@ -287,7 +324,7 @@ impl CheckTask {
                 description: why,
             }),
             Transition::Recovered => {
-                self.shared
+                self.ctx
                     .bus
                     .publish(Event::new(self.name(), EventKind::Recovered, why.clone()));
                 if let Some(r) = &rule.recovery {
@@ -311,26 +348,26 @@ impl CheckTask {
         }
     }
 
-    async fn command(&mut self, cmd: Command) {
+    async fn command(&mut self, cmd: CheckRequest) {
         match cmd {
-            Command::Evaluate if self.cron_open() => self.evaluate().await,
-            Command::Evaluate => {}
-            Command::Start(reply) => {
+            CheckRequest::Evaluate if self.cron_open() => self.evaluate().await,
+            CheckRequest::Evaluate => {}
+            CheckRequest::Start(reply) => {
                 self.set_monitoring(Monitoring::Monitored);
                 let ok = self.start("start requested").await;
                 reply.map(|r| r.send(ok));
             }
-            Command::Stop(reply) => {
+            CheckRequest::Stop(reply) => {
                 let ok = self.stop().await;
                 reply.map(|r| r.send(ok));
             }
-            Command::Restart(reply) => {
+            CheckRequest::Restart(reply) => {
                 self.set_monitoring(Monitoring::Monitored);
                 let ok = self.restart("restart requested").await;
                 reply.map(|r| r.send(ok));
             }
-            Command::Monitor => self.set_monitoring(Monitoring::Monitored),
-            Command::Unmonitor => self.set_monitoring(Monitoring::Unmonitored),
+            CheckRequest::Monitor => self.set_monitoring(Monitoring::Monitored),
+            CheckRequest::Unmonitor => self.set_monitoring(Monitoring::Unmonitored),
         }
     }
 }
@@ -338,11 +375,22 @@ impl CheckTask {
 impl CheckTask {
     /// The event rule `i` raises: a probe timeout when its probe was cut off
     /// at its time limit, else the event of its test.
-    pub(crate) fn rule_event(&self, i: usize) -> EventKind {
+    fn rule_event(&self, i: usize) -> EventKind {
         if self.rules.get(i).is_some_and(|r| r.timed_out) {
             return EventKind::ProbeTimeout;
         }
         crate::eval::event_kind(&self.node.check.rules[i].test.value)
+    }
+
+    /// Tells the board which rule, if any, has fired and not recovered.
+    fn report_status(&self) {
+        let failing = self
+            .rules
+            .iter()
+            .zip(&self.node.check.rules)
+            .position(|(slot, rule)| slot.state.fired() && !rule.succeeded)
+            .map(|i| self.rule_event(i));
+        self.ctx.status.evaluated(self.node.check.id(), failing);
     }
 
     /// A pidfd on the proven process, so its exit is noticed at once; None
@@ -375,18 +423,6 @@ fn next_tick(next: Instant, period: Duration) -> Instant {
     tick.max(now)
 }
 
-/// The state file's word for a status.
-fn status_word(status: Status) -> &'static str {
-    match status {
-        Status::Ok => "ok",
-        Status::Missing => "missing",
-        Status::Zombie => "zombie",
-        Status::Failed => "failed",
-        Status::Error => "error",
-        Status::Timeout => "timeout",
-    }
-}
-
 /// Waits on an optional watch; with none, waits forever.
 async fn exited(watch: Option<&ExitWatch>) {
     match watch {
@@ -401,12 +437,11 @@ async fn exited(watch: Option<&ExitWatch>) {
 /// not monitored, so not started, until someone starts or monitors it; from
 /// then on its monitoring state is kept across restarts of Warden like any
 /// other (Monit's `onreboot laststate`, which 5.33 makes of `mode manual`).
-fn manual_waits(node: &Node, shared: &Shared, saved: &crate::state::CheckState) {
+fn manual_waits(node: &Node, ctx: &EngineContext, saved: &crate::state::CheckState) {
     if node.check.mode != warden_config::model::Mode::Manual || *saved != Default::default() {
         return;
     }
-    shared
-        .state
+    ctx.state
         .update(node.name(), |s| s.monitoring = Monitoring::Unmonitored);
     tracing::info!(
         "'{}' mode manual: not monitored until started ('warden start {}')",
@@ -451,34 +486,4 @@ fn subject_action(node: &Node, outcome: &Outcome) -> Option<&'static str> {
         .iter()
         .find(|r| r.test.value == Test::NotExist)?;
     Some(action_name(&rule.action.value))
-}
-
-/// The word for an action in alerts (Monit's `$ACTION`).
-pub fn action_name(action: &Action) -> &'static str {
-    match action {
-        Action::Alert => "alert",
-        Action::Restart => "restart",
-        Action::Start => "start",
-        Action::Stop => "stop",
-        Action::Monitor => "monitor",
-        Action::Unmonitor => "unmonitor",
-        Action::Exec { .. } => "exec",
-    }
-}
-
-/// True when the process is not there (gone or a zombie); an outcome that
-/// could not be tested is not a reason to start a second instance.
-pub fn missing(outcome: &Outcome) -> bool {
-    matches!(outcome.status, Status::Missing | Status::Zombie)
-}
-
-/// The event a failed subject outcome stands for.
-pub fn kind_of(outcome: &Outcome) -> EventKind {
-    match outcome.status {
-        Status::Ok => EventKind::Exists,
-        Status::Missing => EventKind::DoesNotExist,
-        Status::Zombie => EventKind::Zombie,
-        Status::Failed | Status::Error => EventKind::Failed,
-        Status::Timeout => EventKind::ProbeTimeout,
-    }
 }

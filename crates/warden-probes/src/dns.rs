@@ -14,7 +14,7 @@ use warden_config::model::ResolveTest;
 
 use crate::outcome::{Metric, Outcome, Status};
 use crate::peer::DEFAULT_TIMEOUT;
-use crate::rule_probe::NotSupported;
+use crate::unsupported::NotSupported;
 use crate::{BoxFuture, Probe};
 
 /// The DNS port when a server is given without one.

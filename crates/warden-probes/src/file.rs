@@ -4,9 +4,7 @@
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use crate::latest::Latest;
 use crate::outcome::{Metric, Outcome, Status};
 use crate::{BoxFuture, Probe};
 
@@ -40,23 +38,16 @@ impl FileType {
 pub struct FileProbe {
     path: PathBuf,
     expect: FileType,
-    latest: Arc<Latest>,
 }
 
 impl FileProbe {
-    pub fn new(path: PathBuf, expect: FileType, latest: Arc<Latest>) -> Self {
-        FileProbe {
-            path,
-            expect,
-            latest,
-        }
+    pub fn new(path: PathBuf, expect: FileType) -> Self {
+        FileProbe { path, expect }
     }
 
     /// One `stat` (following symlinks, like Monit) and its metrics.
     pub fn measure(&self) -> Outcome {
-        let outcome = stat(&self.path, self.expect);
-        self.latest.publish(&outcome, None);
-        outcome
+        stat(&self.path, self.expect)
     }
 }
 

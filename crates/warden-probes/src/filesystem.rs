@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 
 use rustix::fs::StatVfs;
 
-use crate::latest::Latest;
 use crate::mounts::{Mounts, unescape};
 use crate::outcome::{Metric, Outcome, Status};
 use crate::{BoxFuture, Probe};
@@ -23,17 +22,15 @@ pub struct FilesystemProbe {
 #[derive(Debug)]
 struct Inner {
     path: PathBuf,
-    latest: Arc<Latest>,
     /// The mount table and the device's counters, kept between runs.
     mounts: Mutex<Mounts>,
 }
 
 impl FilesystemProbe {
-    pub fn new(path: PathBuf, latest: Arc<Latest>) -> Self {
+    pub fn new(path: PathBuf) -> Self {
         FilesystemProbe {
             inner: Arc::new(Inner {
                 path,
-                latest,
                 mounts: Mutex::new(Mounts::default()),
             }),
         }
@@ -46,7 +43,7 @@ impl FilesystemProbe {
 
 impl Inner {
     fn measure(&self) -> Outcome {
-        let outcome = match mount_point(&self.path) {
+        match mount_point(&self.path) {
             Ok(at) => match rustix::fs::statvfs(&at) {
                 Ok(vfs) => {
                     let o = owner(usage(&at, &vfs), &at);
@@ -59,9 +56,7 @@ impl Inner {
                 ),
             },
             Err(outcome) => outcome,
-        };
-        self.latest.publish(&outcome, None);
-        outcome
+        }
     }
 }
 
@@ -193,7 +188,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o751)).unwrap();
-        let probe = FilesystemProbe::new(dir.path().into(), Arc::default());
+        let probe = FilesystemProbe::new(dir.path().into());
         let o = probe.measure();
         assert!(o.is_ok(), "{o:?}");
         let used = o.value(Metric::SpaceUsedPercent).unwrap();
@@ -208,7 +203,7 @@ mod tests {
 
     #[test]
     fn a_missing_path_is_missing() {
-        let probe = FilesystemProbe::new("/nonexistent/fs".into(), Arc::default());
+        let probe = FilesystemProbe::new("/nonexistent/fs".into());
         assert_eq!(probe.measure().status, Status::Missing);
     }
 }

@@ -1,6 +1,6 @@
 //! The last outcome of a check's subject probe, shared with the rule probes
-//! that judge it: `changed` tests compare it with the one before, a program
-//! check's `content` rules read its output. Rule probes run after the
+//! that read it: a program check's `content` rules read its output, a
+//! network check's `total` rules its counters. Rule probes run after the
 //! subject in the same cycle, so they always see this cycle's outcome.
 
 use std::sync::Mutex;

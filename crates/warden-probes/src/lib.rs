@@ -7,10 +7,10 @@
 //! measures processes; `net` with `protocol/` tests ports; `pidfd` notices
 //! exits at once.
 //! Local checks (`local` wires them): `system`, `filesystem`, `file` with
-//! `checksum` and `content`, `program` with `nagios`; `latest` and
-//! `changed` let rule probes judge what the check's own probe measured.
+//! `checksum` and `content`, `program` with `nagios`; `latest` lets rule
+//! probes read what the check's own probe measured; `spec` says how each
+//! rule is tested.
 
-pub mod changed;
 pub mod checksum;
 pub mod connect;
 pub mod content;
@@ -39,12 +39,13 @@ pub mod program_env;
 pub mod protocol;
 pub mod registry;
 pub mod resources;
-pub mod rule_probe;
 pub mod run;
+pub mod spec;
 pub mod system;
 pub mod table;
 pub mod tls;
 pub mod transfer;
+pub mod unsupported;
 
 pub use net::PortProbe;
 pub use outcome::{Measurement, Metric, NamedValue, Outcome, ProcessFacts, Status, Text};
@@ -52,5 +53,6 @@ pub use pidfd::{ExitWatch, raise_nofile_limit};
 pub use probe::{BoxFuture, Probe};
 pub use process_probe::ProcessProbe;
 pub use registry::{CheckProbes, ProbeContext, probes_for, protocol_names};
-pub use rule_probe::{NotSupported, RuleProbe};
+pub use spec::{Fact, RuleSpec, SubjectTest, Words};
 pub use table::{ProcessTable, TableCache};
+pub use unsupported::NotSupported;

@@ -1,6 +1,6 @@
 //! The probes of local checks (system, filesystem, file, directory, fifo,
 //! program, network) and of their rules: which rules the engine judges from
-//! the subject's metrics (`RuleProbe::Subject`) and which get a rule probe
+//! the subject's metrics (`RuleSpec::Subject`) and which get a rule probe
 //! of their own (`changed` tests, checksums, content, ping, transfer
 //! totals). The registry asks here first; `None` means "not a local matter".
 
@@ -10,7 +10,6 @@ use std::sync::Arc;
 use warden_config::model::{Check, CheckKind, Direction, Resource, Test, Unit};
 
 use crate::Probe;
-use crate::changed::ChangedProbe;
 use crate::checksum::ChecksumProbe;
 use crate::content::{FileContentProbe, LinePattern, OutputContentProbe};
 use crate::file::{FileProbe, FileType};
@@ -20,9 +19,10 @@ use crate::netif::NetworkProbe;
 use crate::outcome::Metric;
 use crate::ping::PingProbe;
 use crate::program::ProgramProbe;
-use crate::rule_probe::{NotSupported, RuleProbe};
+use crate::spec::{Fact, RuleSpec, subject_spec, timestamp_metric};
 use crate::system::SystemProbe;
 use crate::transfer::TotalProbe;
+use crate::unsupported::NotSupported;
 
 /// The subject probe of a local check; None for other kinds.
 pub fn subject(
@@ -30,15 +30,13 @@ pub fn subject(
     latest: &Arc<Latest>,
 ) -> Option<Result<Arc<dyn Probe>, NotSupported>> {
     let latest = Arc::clone(latest);
-    let file = |path: &Path, t| {
-        Arc::new(FileProbe::new(path.to_path_buf(), t, latest.clone())) as Arc<dyn Probe>
-    };
+    let file = |path: &Path, t| Arc::new(FileProbe::new(path.to_path_buf(), t)) as Arc<dyn Probe>;
     Some(Ok(match &check.kind {
         CheckKind::System => Arc::new(SystemProbe::default()),
         CheckKind::File { path } => file(path, FileType::File),
         CheckKind::Directory { path } => file(path, FileType::Directory),
         CheckKind::Fifo { path } => file(path, FileType::Fifo),
-        CheckKind::Filesystem { path } => Arc::new(FilesystemProbe::new(path.clone(), latest)),
+        CheckKind::Filesystem { path } => Arc::new(FilesystemProbe::new(path.clone())),
         CheckKind::Program { program } => {
             Arc::new(ProgramProbe::new((**program).clone(), latest).for_service(&check.name.value))
         }
@@ -49,16 +47,11 @@ pub fn subject(
 
 /// How a test of a local check is tested; None when it is not a local
 /// matter (connection tests, restarts, process checks).
-pub fn rule_probe(check: &Check, test: &Test, latest: &Arc<Latest>) -> Option<RuleProbe> {
+pub fn rule_probe(check: &Check, test: &Test, latest: &Arc<Latest>) -> Option<RuleSpec> {
     use CheckKind as K;
     let kind = &check.kind;
-    let changed = |metric, what| {
-        Some(RuleProbe::Probe(Arc::new(ChangedProbe::new(
-            Arc::clone(latest),
-            metric,
-            what,
-        ))))
-    };
+    let changed = |metric, what| Some(RuleSpec::Changed(Fact::metric(metric, what)));
+    let subject = || Some(subject_spec(test));
     let file_like = matches!(kind, K::File { .. } | K::Directory { .. } | K::Fifo { .. });
     match (kind, test) {
         (
@@ -68,7 +61,7 @@ pub fn rule_probe(check: &Check, test: &Test, latest: &Arc<Latest>) -> Option<Ru
                 size,
                 timeout,
             },
-        ) => Some(RuleProbe::Probe(Arc::new(PingProbe::new(
+        ) => Some(RuleSpec::Probe(Arc::new(PingProbe::new(
             address.clone(),
             *count,
             *size,
@@ -76,23 +69,21 @@ pub fn rule_probe(check: &Check, test: &Test, latest: &Arc<Latest>) -> Option<Ru
         )))),
         (K::Process { .. } | K::Host { .. }, _) => None,
         (_, Test::Connection(_) | Test::Restarts { .. } | Test::Url(_) | Test::Resolve(_)) => None,
-        (K::System, Test::Resource { resource, .. }) if system_resource(*resource) => {
-            Some(RuleProbe::Subject)
-        }
-        (K::System, Test::Uptime { .. }) => Some(RuleProbe::Subject),
-        (_, Test::NotExist | Test::Exist) if !matches!(kind, K::System) => Some(RuleProbe::Subject),
-        (_, Test::Permission(_) | Test::Uid(_) | Test::Gid(_)) if file_like => {
-            Some(RuleProbe::Subject)
-        }
+        (K::System, Test::Resource { resource, .. }) if system_resource(*resource) => subject(),
+        (K::System, Test::Uptime { .. }) => subject(),
+        (_, Test::NotExist | Test::Exist) if !matches!(kind, K::System) => subject(),
+        (_, Test::Permission(_) | Test::Uid(_) | Test::Gid(_)) if file_like => subject(),
         (_, Test::Size { changed: false, .. } | Test::Timestamp { changed: false, .. })
             if file_like =>
         {
-            Some(RuleProbe::Subject)
+            subject()
         }
         (_, Test::Size { changed: true, .. }) if file_like => changed(Metric::Size, "size"),
-        (_, Test::PermissionChanged) if file_like => Some(RuleProbe::Probe(Arc::new(
-            ChangedProbe::new(Arc::clone(latest), Metric::Permission, "permission").octal(),
-        ))),
+        (_, Test::PermissionChanged) if file_like => Some(RuleSpec::Changed(Fact::Metric {
+            metric: Metric::Permission,
+            what: "permission",
+            octal: true,
+        })),
         (
             _,
             Test::Timestamp {
@@ -108,37 +99,35 @@ pub fn rule_probe(check: &Check, test: &Test, latest: &Arc<Latest>) -> Option<Ru
                 expected,
                 ..
             },
-        ) => Some(RuleProbe::Probe(Arc::new(ChecksumProbe::new(
+        ) => Some(RuleSpec::Probe(Arc::new(ChecksumProbe::new(
             path.clone(),
             *algorithm,
             expected.clone(),
         )))),
-        (K::File { path }, Test::Content { matches, pattern }) => Some(RuleProbe::Probe(Arc::new(
+        (K::File { path }, Test::Content { matches, pattern }) => Some(RuleSpec::Probe(Arc::new(
             FileContentProbe::new(path.clone(), pattern_of(pattern, *matches))
                 .ignoring(ignored(check)),
         ))),
-        (K::Filesystem { .. }, Test::Space { .. }) => Some(RuleProbe::Subject),
+        (K::Filesystem { .. }, Test::Space { .. }) => subject(),
         (K::Filesystem { .. }, Test::FsFlagsChanged) => {
             changed(Metric::FsFlags, "filesystem flags")
         }
-        (K::Program { .. }, Test::Status { changed: false, .. }) => Some(RuleProbe::Subject),
+        (K::Program { .. }, Test::Status { changed: false, .. }) => subject(),
         (K::Program { .. }, Test::Status { changed: true, .. }) => {
             changed(Metric::ExitStatus, "exit status")
         }
-        (K::Program { .. }, Test::Content { matches, pattern }) => {
-            Some(RuleProbe::Probe(Arc::new(
-                OutputContentProbe::new(Arc::clone(latest), pattern_of(pattern, *matches))
-                    .ignoring(ignored(check)),
-            )))
-        }
+        (K::Program { .. }, Test::Content { matches, pattern }) => Some(RuleSpec::Probe(Arc::new(
+            OutputContentProbe::new(Arc::clone(latest), pattern_of(pattern, *matches))
+                .ignoring(ignored(check)),
+        ))),
         (K::Network { .. }, Test::Link { changed: false, .. } | Test::Saturation { .. }) => {
-            Some(RuleProbe::Subject)
+            subject()
         }
         (K::Network { .. }, Test::Link { capacity: true, .. }) => {
             changed(Metric::LinkSpeed, "link capacity")
         }
         (K::Network { .. }, Test::Link { .. }) => changed(Metric::LinkUp, "link state"),
-        (K::Network { .. }, Test::Transfer { window: None, .. }) => Some(RuleProbe::Subject),
+        (K::Network { .. }, Test::Transfer { window: None, .. }) => subject(),
         (
             K::Network { .. },
             Test::Transfer {
@@ -147,29 +136,18 @@ pub fn rule_probe(check: &Check, test: &Test, latest: &Arc<Latest>) -> Option<Ru
                 limit,
                 window: Some(window),
             },
-        ) => Some(RuleProbe::Probe(Arc::new(TotalProbe::new(
+        ) => Some(RuleSpec::Probe(Arc::new(TotalProbe::new(
             Arc::clone(latest),
             counter_metric(*direction, limit.unit),
             *op,
             limit.value,
             *window,
         )))),
-        _ => Some(RuleProbe::NotSupported(NotSupported(format!(
+        _ => Some(RuleSpec::NotSupported(NotSupported(format!(
             "the {} test on a {} check",
             test.name(),
             kind.type_name().to_lowercase()
         )))),
-    }
-}
-
-/// Which time a timestamp test reads (Monit's default: modify or change).
-pub fn timestamp_metric(which: Option<warden_config::model::TimestampKind>) -> Metric {
-    use warden_config::model::TimestampKind as T;
-    match which {
-        None => Metric::Timestamp,
-        Some(T::Access) => Metric::AccessTime,
-        Some(T::Modify) => Metric::ModifyTime,
-        Some(T::Change) => Metric::ChangeTime,
     }
 }
 

@@ -1,7 +1,8 @@
 //! Builds the probes a check needs from the config model: the check's own
 //! subject probe (the process of a `check process`) and one probe per
-//! connection rule. What Warden cannot test yet comes back as a
-//! [`NotSupported`] marker for the engine to report, never a panic.
+//! connection rule, and a [`RuleSpec`] for every rule. What Warden cannot
+//! test yet comes back as a [`NotSupported`] marker for the engine to
+//! report, never a panic.
 
 use std::sync::{Arc, LazyLock};
 
@@ -17,8 +18,9 @@ use crate::peer::{DEFAULT_TIMEOUT, Peer};
 use crate::process::Locator;
 use crate::process_probe::ProcessProbe;
 use crate::protocol::{self, Conversation};
-pub use crate::rule_probe::{NotSupported, RuleProbe};
+use crate::spec::{Fact, RuleSpec, subject_spec};
 use crate::table::TableCache;
+pub use crate::unsupported::NotSupported;
 
 pub use crate::protocol::protocol_names;
 
@@ -44,8 +46,8 @@ pub struct CheckProbes {
     /// The same probe, typed, when it is a process probe: for its memory
     /// of the proven identity (`remember`, `forget`, `last_proven`).
     pub process: Option<ProcessProbe>,
-    /// One entry per `check.rules`, in the same order.
-    pub rules: Vec<RuleProbe>,
+    /// How each of `check.rules` is tested, in the same order.
+    pub rules: Vec<RuleSpec>,
 }
 
 /// The probes for a check, sharing this process's [`ProbeContext`].
@@ -137,40 +139,37 @@ fn needs_tree(test: &Test) -> bool {
 }
 
 /// How one test of a check is tested.
-pub fn rule_probe(check: &Check, test: &Test) -> RuleProbe {
+pub fn rule_probe(check: &Check, test: &Test) -> RuleSpec {
     let kind = &check.kind;
     let process = matches!(kind, CheckKind::Process { .. });
     match test {
         Test::Connection(conn) => match port_probe(conn, kind) {
-            Ok(p) => RuleProbe::Probe(Arc::new(p)),
-            Err(e) => RuleProbe::NotSupported(e),
+            Ok(p) => RuleSpec::Probe(Arc::new(p)),
+            Err(e) => RuleSpec::NotSupported(e),
         },
         Test::Url(u) => match url_probe(u, kind) {
-            Ok(p) => RuleProbe::Probe(Arc::new(p)),
-            Err(e) => RuleProbe::NotSupported(e),
+            Ok(p) => RuleSpec::Probe(Arc::new(p)),
+            Err(e) => RuleSpec::NotSupported(e),
         },
         Test::Resolve(r) => match crate::dns::ResolveProbe::from_test(r) {
-            Ok(p) => RuleProbe::Probe(Arc::new(p)),
-            Err(e) => RuleProbe::NotSupported(e),
+            Ok(p) => RuleSpec::Probe(Arc::new(p)),
+            Err(e) => RuleSpec::NotSupported(e),
         },
-        Test::Restarts { .. } => RuleProbe::Engine,
-        Test::NotExist
-        | Test::Exist
-        | Test::Uptime { .. }
-        | Test::PidChanged
-        | Test::PpidChanged
-            if process =>
-        {
-            RuleProbe::Subject
-        }
+        Test::Restarts { count, cycles } => RuleSpec::Restarts {
+            count: *count,
+            cycles: *cycles,
+        },
+        Test::PidChanged if process => RuleSpec::Changed(Fact::Pid),
+        Test::PpidChanged if process => RuleSpec::Changed(Fact::Ppid),
+        Test::NotExist | Test::Exist | Test::Uptime { .. } if process => subject_spec(test),
         Test::Resource { resource, .. } if process && process_resource(*resource) => {
-            RuleProbe::Subject
+            subject_spec(test)
         }
-        Test::Resource { resource, .. } => RuleProbe::NotSupported(NotSupported(format!(
+        Test::Resource { resource, .. } => RuleSpec::NotSupported(NotSupported(format!(
             "the {resource} test on a {} check",
             kind.type_name().to_lowercase()
         ))),
-        other => RuleProbe::NotSupported(NotSupported(format!("the {} test", other.name()))),
+        other => RuleSpec::NotSupported(NotSupported(format!("the {} test", other.name()))),
     }
 }
 
@@ -273,10 +272,12 @@ mod tests {
             .rules
             .iter()
             .map(|r| match r {
-                RuleProbe::Subject => "subject",
-                RuleProbe::Engine => "engine",
-                RuleProbe::Probe(p) => p.kind(),
-                RuleProbe::NotSupported(_) => "unsupported",
+                RuleSpec::Subject(_) => "subject",
+                RuleSpec::Changed(Fact::Metric { .. }) => "changed",
+                RuleSpec::Changed(_) => "subject",
+                RuleSpec::Restarts { .. } => "engine",
+                RuleSpec::Probe(p) => p.kind(),
+                RuleSpec::NotSupported(_) => "unsupported",
             })
             .collect()
     }
@@ -400,7 +401,7 @@ mod tests {
              if failed port 53 type udp then alert\n",
         )[0];
         let probes = probes_for(c);
-        let RuleProbe::Probe(_) = &probes.rules[0] else {
+        let RuleSpec::Probe(_) = &probes.rules[0] else {
             panic!("no probe for the port rule")
         };
         let Test::Connection(conn) = &c.rules[0].test.value else {

@@ -1,41 +1,33 @@
-//! What every check task shares: the event bus, the state store, the probe
-//! concurrency cap, the other checks' command channels and who is up.
+//! The running engine's context, which every check task holds: the event
+//! bus, the state store, the probe concurrency cap, the other checks'
+//! mailboxes, who is up and the status board.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::Semaphore;
 use warden_config::Config;
 use warden_config::model::NameIndex;
 use warden_probes::{Outcome, Probe, Status};
 
 use crate::events::EventBus;
+use crate::id::CheckId;
+use crate::request::CheckRequest;
 use crate::state::StateStore;
 
-/// A request to one check's task, from another check or a person.
+/// What the check tasks of one engine share.
 #[derive(Debug)]
-pub enum Command {
-    /// Run the check now (a dependency came up, a person asked).
-    Evaluate,
-    Start(Option<oneshot::Sender<bool>>),
-    Stop(Option<oneshot::Sender<bool>>),
-    Restart(Option<oneshot::Sender<bool>>),
-    Monitor,
-    Unmonitor,
-}
-
-#[derive(Debug)]
-pub struct Shared {
+pub struct EngineContext {
     pub bus: EventBus,
     pub state: StateStore,
     pub probes: Arc<Semaphore>,
-    /// The engine's config and its checks by name: the per-check vectors
-    /// below are in config order.
+    /// The engine's config and its checks by name, for requests that name
+    /// a check; the per-check vectors below are in config order.
     config: Arc<Config>,
     index: NameIndex,
     /// Each check's mailbox; None for a check the engine does not run.
-    pub peers: Vec<Option<crate::mailbox::Sender<Command>>>,
+    pub peers: Vec<Option<crate::mailbox::Sender<CheckRequest>>>,
     /// Whether each check's last probe succeeded (for `depends on`).
     up: Box<[AtomicBool]>,
     pub probe_timeout: Duration,
@@ -43,13 +35,13 @@ pub struct Shared {
     pub status: crate::status::StatusBoard,
 }
 
-impl Shared {
+impl EngineContext {
     /// `peers` is in config order.
     pub fn new(
         bus: EventBus,
         state: StateStore,
         config: Arc<Config>,
-        peers: Vec<Option<crate::mailbox::Sender<Command>>>,
+        peers: Vec<Option<crate::mailbox::Sender<CheckRequest>>>,
         cap: usize,
     ) -> Self {
         let index = NameIndex::new(&config.checks);
@@ -58,7 +50,7 @@ impl Shared {
             .iter()
             .map(|_| AtomicBool::new(false))
             .collect();
-        Shared {
+        EngineContext {
             bus,
             state,
             probes: Arc::new(Semaphore::new(cap.max(1))),
@@ -75,24 +67,32 @@ impl Shared {
         self.index.find(&self.config.checks, name)
     }
 
-    /// Records whether the check at `position` (in config order) is up.
-    pub fn set_up(&self, position: usize, up: bool) {
-        if let Some(flag) = self.up.get(position) {
+    /// Records whether a check is up.
+    pub fn set_up(&self, id: CheckId, up: bool) {
+        if let Some(flag) = self.up.get(id.index()) {
             flag.store(up, Ordering::Relaxed);
         }
     }
 
-    pub fn is_up(&self, name: &str) -> bool {
-        self.position(name)
-            .and_then(|i| self.up.get(i))
+    pub fn is_up(&self, id: CheckId) -> bool {
+        self.up
+            .get(id.index())
             .is_some_and(|flag| flag.load(Ordering::Relaxed))
     }
 
-    /// Sends a command to a check; false when it is gone.
-    pub fn send(&self, name: &str, cmd: Command) -> bool {
-        self.position(name)
-            .and_then(|i| self.peers.get(i)?.as_ref())
+    /// Sends a request to a check; false when it is gone.
+    pub fn send(&self, id: CheckId, cmd: CheckRequest) -> bool {
+        self.peers
+            .get(id.index())
+            .and_then(Option::as_ref)
             .is_some_and(|tx| tx.try_send(cmd))
+    }
+
+    /// Sends a request to a check named by a person (the control API).
+    pub fn send_named(&self, name: &str, cmd: CheckRequest) -> bool {
+        self.position(name)
+            .and_then(CheckId::new)
+            .is_some_and(|id| self.send(id, cmd))
     }
 
     /// Runs a probe under the global cap and within `timeout`: a hanging
@@ -167,7 +167,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_probe_past_its_limit_is_a_probe_timeout_not_a_failure() {
-        let shared = Shared::new(
+        let shared = EngineContext::new(
             Default::default(),
             Default::default(),
             Default::default(),

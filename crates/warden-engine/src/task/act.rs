@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use warden_config::model::{Action, CheckKind, Mode, ProcessTarget, Program};
 
+use super::{CheckTask, Todo};
 use crate::events::{Event, EventKind};
+use crate::request::CheckRequest;
 use crate::runner::{self, ActionContext, DEFAULT_TIMEOUT, RunOutcome};
-use crate::shared::Command;
 use crate::state::Monitoring;
-use crate::task::{CheckTask, Todo};
 
 impl CheckTask {
-    pub(crate) async fn perform(&mut self, todo: Todo) {
+    pub(super) async fn perform(&mut self, todo: Todo) {
         let passive = self.node.check.mode == Mode::Passive;
         match &todo.action {
             Action::Start | Action::Stop | Action::Restart if passive => {
@@ -45,14 +45,14 @@ impl CheckTask {
         }
     }
 
-    pub(crate) fn publish(&self, kind: EventKind, description: impl Into<String>) {
-        self.shared
+    pub(super) fn publish(&self, kind: EventKind, description: impl Into<String>) {
+        self.ctx
             .bus
             .publish(Event::new(self.name(), kind, description));
     }
 
-    pub(crate) fn set_monitoring(&mut self, mode: Monitoring) {
-        let changed = self.shared.state.update(self.node.name(), |s| {
+    pub(super) fn set_monitoring(&mut self, mode: Monitoring) {
+        let changed = self.ctx.state.update(self.node.name(), |s| {
             std::mem::replace(&mut s.monitoring, mode) != mode
         });
         if changed {
@@ -68,7 +68,7 @@ impl CheckTask {
 
     /// Restart: the restart program, or stop then start; dependants are
     /// stopped first and started again after.
-    pub(crate) async fn restart(&mut self, why: &str) -> bool {
+    pub(super) async fn restart(&mut self, why: &str) -> bool {
         if !self.deps_up() {
             return false;
         }
@@ -88,7 +88,7 @@ impl CheckTask {
         // process is simply started.
         let running = self.probe_subject().await.is_some_and(|o| o.is_ok());
         if running {
-            self.tell_dependants(|r| Command::Stop(Some(r))).await;
+            self.tell_dependants(|r| CheckRequest::Stop(Some(r))).await;
         }
         let ok = match self.program("restart") {
             Some(p) => self.launch(&p, why).await,
@@ -98,13 +98,13 @@ impl CheckTask {
             }
         };
         if running {
-            self.tell_dependants(|r| Command::Start(Some(r))).await;
+            self.tell_dependants(|r| CheckRequest::Start(Some(r))).await;
         }
         ok
     }
 
     /// Start, unless the process is running already or a dependency is down.
-    pub(crate) async fn start(&mut self, why: &str) -> bool {
+    pub(super) async fn start(&mut self, why: &str) -> bool {
         if !self.deps_up() {
             return false;
         }
@@ -122,8 +122,8 @@ impl CheckTask {
 
     /// Stop: dependants first, then the stop program, then unmonitor (a
     /// stopped service is not started again behind the person's back).
-    pub(crate) async fn stop(&mut self) -> bool {
-        self.tell_dependants(|r| Command::Stop(Some(r))).await;
+    pub(super) async fn stop(&mut self) -> bool {
+        self.tell_dependants(|r| CheckRequest::Stop(Some(r))).await;
         let ok = self.stop_program_if_running().await;
         self.set_monitoring(Monitoring::Unmonitored);
         ok
@@ -161,7 +161,7 @@ impl CheckTask {
             probe.forget();
         }
         let cycle = self.cycle;
-        self.shared.state.update(self.node.name(), |s| {
+        self.ctx.state.update(self.node.name(), |s| {
             s.restarts.record(cycle);
             s.starts_total += 1;
             s.set_cycle(cycle);
@@ -179,8 +179,8 @@ impl CheckTask {
             .saturating_sub(began.elapsed());
         if self.wait_for(true, left.max(Duration::from_secs(1))).await {
             self.publish(EventKind::ActionDone, "started");
-            for d in self.node.dependants.clone() {
-                self.shared.send(&d, Command::Evaluate);
+            for &d in &self.node.dependants {
+                self.ctx.send(d, CheckRequest::Evaluate);
             }
             true
         } else {
@@ -208,7 +208,7 @@ impl CheckTask {
             service: self.name().to_string(),
             event: event.name().to_string(),
             description: why.to_string(),
-            pid: self.shared.state.get(self.name()).pid,
+            pid: self.ctx.state.get(self.name()).pid,
         };
         let outcome = runner::run(p, &ctx, DEFAULT_TIMEOUT).await;
         match &outcome {
@@ -253,13 +253,13 @@ impl CheckTask {
 
     /// True when every `depends on` check is up; logs the first that is not.
     fn deps_up(&self) -> bool {
-        match self
+        let down = self
             .node
-            .check
             .depends_on
             .iter()
-            .find(|d| !self.shared.is_up(&d.value))
-        {
+            .zip(&self.node.check.depends_on)
+            .find(|(id, _)| !id.is_some_and(|id| self.ctx.is_up(id)));
+        match down.map(|(_, d)| d) {
             Some(d) => {
                 tracing::info!("'{}' waiting for '{}' to be running", self.name(), d.value);
                 false
@@ -269,11 +269,11 @@ impl CheckTask {
     }
 
     /// Sends a command to every dependant and waits for their answers.
-    async fn tell_dependants(&self, cmd: impl Fn(oneshot::Sender<bool>) -> Command) {
+    async fn tell_dependants(&self, cmd: impl Fn(oneshot::Sender<bool>) -> CheckRequest) {
         let mut answers = Vec::new();
-        for d in &self.node.dependants {
+        for &d in &self.node.dependants {
             let (tx, rx) = oneshot::channel();
-            if self.shared.send(d, cmd(tx)) {
+            if self.ctx.send(d, cmd(tx)) {
                 answers.push(rx);
             }
         }
