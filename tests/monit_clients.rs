@@ -311,6 +311,11 @@ fn http(
             .and_then(|v| v.split(';').next())
             .map(str::to_string);
         let code = res.status().as_u16();
+        let server = res.headers().get("server").and_then(|v| v.to_str().ok());
+        assert!(
+            server.is_some_and(|v| v.starts_with("warden ")),
+            "Server header: {server:?}"
+        );
         (code, token, res.text().await.unwrap())
     })
 }

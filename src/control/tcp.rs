@@ -166,7 +166,8 @@ impl WebInterface {
             .routes
             .clone()
             .layer(axum::middleware::from_fn(web::same_origin))
-            .layer(axum::middleware::from_fn_with_state(access, auth::guard));
+            .layer(axum::middleware::from_fn_with_state(access, auth::guard))
+            .layer(axum::middleware::map_response(monit::name_the_server));
         Some(Serving { app, tls })
     }
 

@@ -173,6 +173,20 @@ async fn security_token(mut req: Request, next: Next) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("frame-ancestors 'self'"),
     );
+    name_the_server(res).await
+}
+
+/// Monit's answers say `Server: monit 5.33.0`; Warden's say who answers,
+/// on every listener and route (the TCP interface adds it to all).
+pub async fn name_the_server(mut res: Response) -> Response {
+    res.headers_mut().insert(
+        header::SERVER,
+        HeaderValue::from_static(concat!(
+            "warden ",
+            env!("CARGO_PKG_VERSION"),
+            " (Monit 5.33.0 protocol)"
+        )),
+    );
     res
 }
 
