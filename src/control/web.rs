@@ -35,10 +35,7 @@ struct Page {
 
 /// `GET /` and `POST /action`, with a token made now.
 pub fn router(state: ControlState) -> Router {
-    let host = rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned();
+    let host = warden_probes::program_env::hostname();
     let page = Page {
         state,
         token: csrf_token().into(),

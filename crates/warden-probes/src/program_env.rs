@@ -41,8 +41,8 @@ pub fn for_event(
         .collect()
 }
 
-/// The kernel's host name (what `uname -n` prints).
-fn hostname() -> String {
+/// The kernel's host name (what `uname -n` prints), `localhost` when unset.
+pub fn hostname() -> String {
     let name = rustix::system::uname()
         .nodename()
         .to_string_lossy()

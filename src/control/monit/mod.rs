@@ -330,12 +330,12 @@ pub async fn run_action(state: &ControlState, action: &str, names: &[String]) ->
     let known = state.status();
     // Monit always has a system service named after the host; `monit
     // restart all` names it though Warden has none unless configured.
-    let implicit = implicit_system_name();
+    let implicit = warden_probes::program_env::hostname();
     let mut wanted = Vec::new();
     for name in names {
         if known.iter().any(|s| &s.name == name) {
             wanted.push(name.clone());
-        } else if Some(name) != implicit.as_ref() {
+        } else if *name != implicit {
             return error_page(
                 StatusCode::BAD_REQUEST,
                 &format!("There is no service named \"{name}\""),
@@ -383,16 +383,6 @@ pub async fn run_action(state: &ControlState, action: &str, names: &[String]) ->
 fn api_error(e: &ApiError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     error_page(status, &e.error)
-}
-
-/// The host's name as Monit names its implicit system service, when the
-/// config has no system check of its own.
-fn implicit_system_name() -> Option<String> {
-    let name = rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned();
-    (!name.is_empty()).then_some(name)
 }
 
 async fn doaction(State(state): State<ControlState>, params: Params) -> Response {

@@ -56,7 +56,7 @@ impl Server {
             .iter()
             .find(|c| matches!(c.kind, CheckKind::System))
             .map(|c| c.name.value.clone())
-            .unwrap_or_else(hostname);
+            .unwrap_or_else(warden_probes::program_env::hostname);
         Server {
             id: state.monit_id().to_string(),
             incarnation: since(started),
@@ -72,13 +72,6 @@ impl Server {
             config: config.clone(),
         }
     }
-}
-
-fn hostname() -> String {
-    rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned()
 }
 
 /// The whole document for `statuses` (config order).
