@@ -16,7 +16,8 @@ use warden_engine::{CheckId, Event, EventKind};
 use crate::alert::{AlertEvent, filter_event, millis};
 use crate::memory::Memory;
 use crate::queue::{Entry, Queue};
-use crate::route::{Recipient, Routes};
+use crate::route::Routes;
+use crate::sink::Recipient;
 
 /// How recent a dependency's event must be for a dependant's event to
 /// count as its consequence.

@@ -1,8 +1,9 @@
 //! Alerts: e-mail (lettre) and webhooks (reqwest), each a [`Sink`] (see
-//! [`sink`]), behind a durable on-disk queue. [`Notifier::start`] runs two tasks beside the engine: one reads
-//! the event bus and decides which events become alerts ([`decide`]),
-//! writing each to the queue first ([`queue`]); the other delivers the queue
-//! with retries ([`deliver`]). Neither ever blocks a check.
+//! [`sink`], listed in [`registry`]), behind a durable on-disk queue.
+//! [`Notifier::start`] runs two tasks beside the engine: one reads the
+//! event bus and decides which events become alerts ([`decide`]), writing
+//! each to the queue first ([`queue`]); the other delivers the queue with
+//! retries ([`deliver`]). Neither ever blocks a check.
 //!
 //! Files, next to the engine's state file `S`: `S.alerts` (what was alerted,
 //! see [`memory`]) and `S.queue/` (the queue, unless `set eventqueue
@@ -16,6 +17,7 @@ pub mod format;
 pub mod mail;
 pub mod memory;
 pub mod queue;
+pub mod registry;
 pub mod route;
 pub mod sink;
 pub mod webhook;

@@ -7,23 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use warden_config::Config;
-use warden_config::model::{Check, EventFilter, FilterEvent, NameIndex};
+use warden_config::model::{Check, FilterEvent, NameIndex};
 use warden_engine::{CheckId, CheckRef};
 
-use crate::alert::Destination;
-use crate::format::Template;
-use crate::sink::SINKS;
-
-/// One place an event goes, with how it is written and reminded.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Recipient {
-    pub sink: Destination,
-    pub template: Option<Template>,
-    /// `with reminder on N cycles`.
-    pub reminder_cycles: Option<u32>,
-    /// `[not] on { ... }`: the events it hears of.
-    pub filter: EventFilter,
-}
+use crate::registry::SINKS;
+use crate::sink::Recipient;
 
 /// The routing part of one configuration, read from the config itself
 /// when an event comes (a few a cycle at most), so it costs no copy of
@@ -136,14 +124,6 @@ impl Routes {
         self.check(check)
             .map_or(cycle, |c| warden_engine::plan::period(&c.schedule, cycle))
     }
-}
-
-/// `<john@example.com>` -> `john@example.com` (Monit accepts both).
-pub fn bare_address(a: &str) -> String {
-    a.trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .to_string()
 }
 
 #[cfg(test)]
