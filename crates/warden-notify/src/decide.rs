@@ -38,7 +38,8 @@ pub struct Decider {
     pub queue: Option<Arc<Queue>>,
     pub wake: Arc<Notify>,
     pub host: String,
-    /// What each check last did, by id (for `depends on`).
+    /// What each check last did, by id (for `depends on`); empty until the
+    /// first event, as most daemons have none for long.
     views: Vec<Option<View>>,
 }
 
@@ -52,7 +53,7 @@ impl Decider {
     ) -> Self {
         memory.resolve(|name| routes.find(name));
         Decider {
-            views: vec![None; routes.len()],
+            views: Vec::new(),
             routes,
             memory,
             queue,
@@ -78,7 +79,10 @@ impl Decider {
         if Arc::ptr_eq(routes.config(), self.routes.config()) {
             return;
         }
-        let mut views = vec![None; routes.len()];
+        let mut views = Vec::new();
+        if !self.views.is_empty() {
+            views.resize(routes.len(), None);
+        }
         for (i, view) in self.views.iter().enumerate() {
             let moved = CheckId::new(i)
                 .and_then(|old| self.routes.name(old))
@@ -131,6 +135,9 @@ impl Decider {
             EventKind::Exists | EventKind::Recovered | EventKind::ActionDone => false,
             _ => check.and_then(|c| self.view(c)).is_some_and(|v| v.down),
         };
+        if self.views.is_empty() {
+            self.views.resize(self.routes.len(), None);
+        }
         if let Some(slot) = check.and_then(|c| self.views.get_mut(c.index())) {
             *slot = Some(View {
                 down,
