@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use warden_config::Config;
 use warden_notify::alert::{AlertEvent, millis};
 use warden_notify::format::{Template, render};
-use warden_notify::route::bare_address;
+use warden_notify::mail::bare_address;
 
 use crate::cli::exit;
 

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use warden_config::model::Action;
 
+use crate::id::CheckRef;
+
 /// What happened, in Monit's vocabulary (its alert names in [`EventKind::name`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -84,6 +86,13 @@ impl EventKind {
 /// One event: which check, what, when, and the words for a person.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
+    /// The check, with the config it belongs to: a reader routes the event
+    /// with that config's table even when a reload has replaced it since.
+    /// None for an event about no check of a config (tests).
+    #[serde(skip)]
+    pub check: Option<CheckRef>,
+    /// The check's name, for what outlives a config (queued alerts, the
+    /// alert memory) and for people (logs, mail text).
     pub service: String,
     pub kind: EventKind,
     pub time: SystemTime,
@@ -95,8 +104,18 @@ pub struct Event {
 }
 
 impl Event {
+    /// An event about `check`.
+    pub fn of(check: &CheckRef, kind: EventKind, description: impl Into<String>) -> Self {
+        Event {
+            check: Some(check.clone()),
+            ..Event::new(&check.name.value, kind, description)
+        }
+    }
+
+    /// An event named only, about no check of a config.
     pub fn new(service: &str, kind: EventKind, description: impl Into<String>) -> Self {
         Event {
+            check: None,
             service: service.to_string(),
             kind,
             time: SystemTime::now(),

@@ -26,7 +26,7 @@ mod task;
 
 pub use engine::Engine;
 pub use events::{Event, EventBus, EventKind};
-pub use id::CheckId;
+pub use id::{CheckId, CheckRef};
 pub use request::CheckRequest;
 pub use state::{CheckState, Monitoring, StateStore};
 pub use status::{ServiceStatus, StatusBoard};

@@ -10,51 +10,11 @@ use std::time::{Duration, SystemTime};
 
 use warden_config::Config;
 use warden_config::cron::CronSpec;
-use warden_config::model::{Check, CheckKind, NameIndex, Schedule, Test};
+use warden_config::model::{CheckKind, NameIndex, Schedule, Test};
 use warden_probes::{Probe, ProcessProbe, RuleSpec};
 
 use crate::factory::ProbeFactory;
-use crate::id::CheckId;
-
-/// A check of the running config, shared rather than copied: one config
-/// serves the daemon, the notifier and every task (a copy of each check per
-/// holder cost about 1 KB a check).
-#[derive(Clone)]
-pub struct CheckRef {
-    config: Arc<Config>,
-    id: CheckId,
-}
-
-impl CheckRef {
-    /// None when `index` is past the config's checks.
-    pub fn new(config: &Arc<Config>, index: usize) -> Option<CheckRef> {
-        let id = CheckId::new(index).filter(|_| index < config.checks.len())?;
-        Some(CheckRef {
-            config: config.clone(),
-            id,
-        })
-    }
-
-    /// The check's id in the running engine.
-    pub fn id(&self) -> CheckId {
-        self.id
-    }
-}
-
-impl std::ops::Deref for CheckRef {
-    type Target = Check;
-
-    fn deref(&self) -> &Check {
-        // In bounds: checked in `new`, and the config never changes.
-        &self.config.checks[self.id.index()]
-    }
-}
-
-impl std::fmt::Debug for CheckRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&**self, f)
-    }
-}
+use crate::id::{CheckId, CheckRef};
 
 /// One check, ready to run.
 #[derive(Debug)]

@@ -377,12 +377,19 @@ impl StatusBoard {
 
     /// Remembers an event as its check's last one.
     pub fn record_event(&self, event: &Event) {
-        // Events name their check: resolved here, at the board's edge.
         let found = {
             let inner = self.read();
-            inner.index.find(&inner.config.checks, &event.service)
+            match &event.check {
+                Some(check) if check.is_of(&inner.config) => Some(check.id()),
+                // An event of the engine this board replaced (a reload),
+                // read after it: its id is the old config's, its name holds.
+                _ => inner
+                    .index
+                    .find(&inner.config.checks, &event.service)
+                    .and_then(CheckId::new),
+            }
         };
-        let Some(id) = found.and_then(CheckId::new) else {
+        let Some(id) = found else {
             return;
         };
         self.update(id, |s| {
@@ -663,6 +670,25 @@ mod tests {
             Some("Action done")
         );
         assert!(all[2].last_check_unix_s.is_none() && all[2].last_event.is_none());
+    }
+
+    #[test]
+    fn an_event_of_a_replaced_config_lands_on_its_check_by_name() {
+        let old = board(RC);
+        let config = old.read().config.clone();
+        let web = crate::id::CheckRef::new(&config, 0).unwrap();
+        old.record_event(&Event::of(&web, EventKind::ActionDone, "started"));
+        let kind = |s: &ServiceStatus| s.last_event.as_ref().map(|e| e.kind.clone());
+        assert_eq!(kind(&old.snapshot()[0]).as_deref(), Some("Action done"));
+        // Read after a reload that lists db first: web's old position is db's.
+        let new = board(
+            "check process db with pidfile /tmp/db.pid\n\
+             check process web with pidfile /tmp/web.pid\n",
+        );
+        new.record_event(&Event::of(&web, EventKind::Exists, "running"));
+        let all = new.snapshot();
+        assert_eq!(kind(&all[0]), None);
+        assert_eq!(kind(&all[1]).as_deref(), Some("Exists"));
     }
 
     #[test]

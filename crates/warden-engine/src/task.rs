@@ -249,7 +249,7 @@ impl CheckTask {
                 Some(event_of(outcome))
             };
             if let Some(kind) = kind {
-                let event = Event::new(self.name(), kind, &outcome.reason);
+                let event = Event::of(&self.node.check, kind, &outcome.reason);
                 let event = match subject_action(&self.node, outcome).filter(|_| !outcome.is_ok()) {
                     Some(a) => event.with_action(a),
                     None => event,
@@ -309,7 +309,7 @@ impl CheckTask {
             && !matches!(rule.test.value, Test::NotExist | Test::Exist)
         {
             self.ctx.bus.publish(
-                Event::new(self.name(), event, why.clone()).with_action(action_name(&action)),
+                Event::of(&self.node.check, event, why.clone()).with_action(action_name(&action)),
             );
         }
         match transition {
@@ -324,9 +324,11 @@ impl CheckTask {
                 description: why,
             }),
             Transition::Recovered => {
-                self.ctx
-                    .bus
-                    .publish(Event::new(self.name(), EventKind::Recovered, why.clone()));
+                self.ctx.bus.publish(Event::of(
+                    &self.node.check,
+                    EventKind::Recovered,
+                    why.clone(),
+                ));
                 if let Some(r) = &rule.recovery {
                     todo.push(Todo {
                         action: r.action.value.clone(),

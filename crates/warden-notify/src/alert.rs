@@ -11,7 +11,8 @@ use warden_engine::{Event, EventKind};
 /// Where an alert goes: a [`Sink`](crate::sink::Sink) by name and an
 /// address on it (an e-mail recipient, a webhook URL). Stored as
 /// `{"to": "mail", "address": "ops@example.com"}` in queue entries and the
-/// alert state.
+/// alert state. Logs show it as its sink describes it (its `Display` is in
+/// [`crate::registry`], which knows the sinks).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Destination {
     /// The sink's name.
@@ -30,15 +31,6 @@ impl Destination {
     /// A stable text key, used in the alert state file and in logs.
     pub fn key(&self) -> String {
         format!("{}:{}", self.to, self.address)
-    }
-}
-
-impl std::fmt::Display for Destination {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match crate::sink::find(&self.to) {
-            Some(sink) => f.write_str(&sink.describe(&self.address)),
-            None => write!(f, "{} {}", self.to, self.address),
-        }
     }
 }
 

@@ -6,17 +6,18 @@
 //! (or was acted on moments ago) is queued under that dependency, so both
 //! go out as one alert about the root cause.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::Notify;
-use warden_engine::{Event, EventKind};
+use warden_engine::{CheckId, Event, EventKind};
 
 use crate::alert::{AlertEvent, filter_event, millis};
 use crate::memory::Memory;
 use crate::queue::{Entry, Queue};
-use crate::route::{Recipient, Routes};
+use crate::route::Routes;
+use crate::sink::Recipient;
 
 /// How recent a dependency's event must be for a dependant's event to
 /// count as its consequence.
@@ -30,37 +31,89 @@ struct View {
 
 #[derive(Debug)]
 pub struct Decider {
-    pub routes: Routes,
+    /// The installed routes: those of the config the last event or reload
+    /// came from. `views` and the memory's ids are in their ids.
+    routes: Routes,
     pub memory: Memory,
     pub queue: Option<Arc<Queue>>,
     pub wake: Arc<Notify>,
     pub host: String,
-    views: HashMap<String, View>,
+    /// What each check last did, by id (for `depends on`); empty until the
+    /// first event, as most daemons have none for long.
+    views: Vec<Option<View>>,
 }
 
 impl Decider {
     pub fn new(
         routes: Routes,
-        memory: Memory,
+        mut memory: Memory,
         queue: Option<Arc<Queue>>,
         wake: Arc<Notify>,
         host: String,
     ) -> Self {
+        memory.resolve(|name| routes.find(name));
         Decider {
+            views: Vec::new(),
             routes,
             memory,
             queue,
             wake,
             host,
-            views: HashMap::new(),
         }
+    }
+
+    pub fn routes(&self) -> &Routes {
+        &self.routes
     }
 
     /// A new configuration: new routes; the state of removed services goes.
     pub fn reload(&mut self, routes: Routes) {
-        self.routes = routes;
+        self.install(routes);
         let routes = &self.routes;
         self.memory.retain(|s| routes.knows(s));
+    }
+
+    /// Routes with what is kept per check moved over to their ids, by name
+    /// (once per install); nothing to move for the config installed already.
+    fn install(&mut self, routes: Routes) {
+        if Arc::ptr_eq(routes.config(), self.routes.config()) {
+            return;
+        }
+        let mut views = Vec::new();
+        if !self.views.is_empty() {
+            views.resize(routes.len(), None);
+        }
+        for (i, view) in self.views.iter().enumerate() {
+            let moved = CheckId::new(i)
+                .and_then(|old| self.routes.name(old))
+                .and_then(|name| routes.find(name))
+                .and_then(|new| views.get_mut(new.index()));
+            if let (Some(slot), Some(view)) = (moved, view) {
+                *slot = Some(*view);
+            }
+        }
+        self.views = views;
+        self.memory.resolve(|name| routes.find(name));
+        self.routes = routes;
+    }
+
+    /// The event's check in the installed routes. An event of another
+    /// config installs that config's routes first: its id means nothing in
+    /// any other. The bus carries every event of an engine before any of
+    /// the next (the daemon stops one before it starts the next), and the
+    /// reader takes those published before a reload first, so the routes
+    /// only move forward: to a config whose reload is on its way.
+    fn check_of(&mut self, e: &Event) -> Option<CheckId> {
+        let check = e.check.as_ref()?;
+        if !self.routes.is_of(check) {
+            tracing::debug!("alerts: routing with the config of '{}'", e.service);
+            self.install(Routes::new(check.config()));
+        }
+        Some(check.id())
+    }
+
+    fn view(&self, check: CheckId) -> Option<&View> {
+        self.views.get(check.index())?.as_ref()
     }
 
     pub fn on_event(&mut self, e: &Event) {
@@ -70,24 +123,32 @@ impl Decider {
             return;
         }
         let now = Instant::now();
-        let root = self.root_of(&e.service, now);
+        // None: a service no config knows, routed to the global recipients.
+        let check = self.check_of(e);
+        let root = self
+            .root_of(check, now)
+            .and_then(|r| self.routes.name(r))
+            .unwrap_or(&e.service)
+            .to_string();
         let down = match e.kind {
             k if is_condition(k) => true,
             EventKind::Exists | EventKind::Recovered | EventKind::ActionDone => false,
-            _ => self.views.get(&e.service).is_some_and(|v| v.down),
+            _ => check.and_then(|c| self.view(c)).is_some_and(|v| v.down),
         };
-        self.views.insert(
-            e.service.clone(),
-            View {
+        if self.views.is_empty() {
+            self.views.resize(self.routes.len(), None);
+        }
+        if let Some(slot) = check.and_then(|c| self.views.get_mut(c.index())) {
+            *slot = Some(View {
                 down,
                 last_event: now,
-            },
-        );
+            });
+        }
         let ev = AlertEvent::from_event(e, &self.host);
         let now_ms = millis(SystemTime::now());
         match e.kind {
             k if k.is_failure() => {
-                for t in self.routes.recipients(&e.service, Some(filter_event(k))) {
+                for t in self.routes.recipients(check, Some(filter_event(k))) {
                     if self
                         .memory
                         .failing(&e.service, &t.sink)
@@ -101,12 +162,12 @@ impl Decider {
                         );
                         continue;
                     }
-                    self.memory.set_failing(&t.sink, &ev, now_ms);
+                    self.memory.set_failing(&t.sink, &ev, check, now_ms);
                     self.enqueue(&t, &ev, &root, false);
                 }
             }
             EventKind::Exists | EventKind::Recovered => {
-                for t in self.routes.recipients(&e.service, None) {
+                for t in self.routes.recipients(check, None) {
                     if self.memory.clear(&e.service, &t.sink).is_some() {
                         self.enqueue(&t, &ev, &root, false);
                     }
@@ -114,14 +175,11 @@ impl Decider {
             }
             _ => {
                 let forget = matches!(e.kind, EventKind::ActionDone | EventKind::Unmonitored);
-                for t in self
-                    .routes
-                    .recipients(&e.service, Some(filter_event(e.kind)))
-                {
+                for t in self.routes.recipients(check, Some(filter_event(e.kind))) {
                     self.enqueue(&t, &ev, &root, false);
                 }
                 if forget {
-                    for t in self.routes.recipients(&e.service, None) {
+                    for t in self.routes.recipients(check, None) {
                         self.memory.clear(&e.service, &t.sink);
                     }
                 }
@@ -135,17 +193,16 @@ impl Decider {
         let now_ms = millis(SystemTime::now());
         let mut due = Vec::new();
         for r in self.memory.all() {
-            let service = &r.event.service;
             let Some(t) = self
                 .routes
-                .recipients(service, None)
+                .recipients(r.check, None)
                 .into_iter()
                 .find(|t| t.sink == r.sink)
             else {
                 continue;
             };
             let Some(n) = t.reminder_cycles else { continue };
-            let every = self.routes.period(service).saturating_mul(n);
+            let every = self.routes.period(r.check).saturating_mul(n);
             if now_ms.saturating_sub(r.last_sent_ms) >= every.as_millis() as u64 {
                 due.push((t, r.event.clone()));
             }
@@ -158,23 +215,23 @@ impl Decider {
     }
 
     /// The dependency (transitively) that is down or just had an event,
-    /// the furthest one up; the service itself when none.
-    fn root_of(&self, service: &str, now: Instant) -> String {
-        let mut root = service.to_string();
-        let mut seen = HashSet::from([root.clone()]);
+    /// the furthest one up; the check itself when none.
+    fn root_of(&self, check: Option<CheckId>, now: Instant) -> Option<CheckId> {
+        let mut root = check?;
+        let mut seen = HashSet::from([root]);
         loop {
-            let cause = self.routes.depends_on(&root).find(|d| {
-                !seen.contains(*d)
-                    && self.views.get(*d).is_some_and(|v| {
+            let cause = self.routes.depends_on(root).iter().copied().find(|d| {
+                !seen.contains(d)
+                    && self.view(*d).is_some_and(|v| {
                         v.down || now.duration_since(v.last_event) < CONSEQUENCE_WINDOW
                     })
             });
             match cause {
                 Some(d) => {
-                    root = d.to_string();
-                    seen.insert(root.clone());
+                    root = d;
+                    seen.insert(d);
                 }
-                None => return root,
+                None => return Some(root),
             }
         }
     }
@@ -224,8 +281,7 @@ mod tests {
         check process web with pidfile /run/web.pid\n  depends on db\n";
 
     fn decider(dir: &std::path::Path) -> Decider {
-        let loaded = warden_config::load_text(std::path::Path::new("rc"), RC.to_string());
-        let routes = Routes::new(&std::sync::Arc::new(loaded.config.unwrap()));
+        let routes = Routes::new(&config(RC));
         let queue = Arc::new(Queue::open(&dir.join("q"), None).unwrap());
         let memory = Memory::open(Some(&dir.join("alerts")));
         Decider::new(
@@ -244,20 +300,32 @@ mod tests {
             .collect()
     }
 
-    fn ev(service: &str, kind: EventKind) -> Event {
-        Event::new(service, kind, "why")
+    fn config(text: &str) -> Arc<warden_config::Config> {
+        let loaded = warden_config::load_text(std::path::Path::new("rc"), text.to_string());
+        Arc::new(loaded.config.unwrap())
+    }
+
+    /// An event as the engine running `config` publishes it.
+    fn event_of(config: &Arc<warden_config::Config>, service: &str, kind: EventKind) -> Event {
+        let at = config.checks.iter().position(|c| c.name.value == service);
+        let check = warden_engine::CheckRef::new(config, at.unwrap()).unwrap();
+        Event::of(&check, kind, "why")
+    }
+
+    fn ev(d: &Decider, service: &str, kind: EventKind) -> Event {
+        event_of(d.routes().config(), service, kind)
     }
 
     #[test]
     fn a_failure_is_queued_once_until_it_recovers() {
         let dir = tempfile::tempdir().unwrap();
         let mut d = decider(dir.path());
-        d.on_event(&ev("db", EventKind::DoesNotExist));
-        d.on_event(&ev("db", EventKind::DoesNotExist));
+        d.on_event(&ev(&d, "db", EventKind::DoesNotExist));
+        d.on_event(&ev(&d, "db", EventKind::DoesNotExist));
         assert_eq!(queued(&d).len(), 1);
-        d.on_event(&ev("db", EventKind::Exists));
-        d.on_event(&ev("db", EventKind::Exists));
-        d.on_event(&ev("db", EventKind::DoesNotExist));
+        d.on_event(&ev(&d, "db", EventKind::Exists));
+        d.on_event(&ev(&d, "db", EventKind::Exists));
+        d.on_event(&ev(&d, "db", EventKind::DoesNotExist));
         let events: Vec<String> = queued(&d).into_iter().map(|q| q.2).collect();
         assert_eq!(events, ["Does not exist", "Exists", "Does not exist"]);
     }
@@ -265,9 +333,10 @@ mod tests {
     #[test]
     fn a_failure_alerted_before_a_restart_of_warden_is_not_queued_again() {
         let dir = tempfile::tempdir().unwrap();
-        decider(dir.path()).on_event(&ev("db", EventKind::ConnectionFailed));
+        let mut first = decider(dir.path());
+        first.on_event(&ev(&first, "db", EventKind::ConnectionFailed));
         let mut again = decider(dir.path());
-        again.on_event(&ev("db", EventKind::ConnectionFailed));
+        again.on_event(&ev(&again, "db", EventKind::ConnectionFailed));
         assert_eq!(queued(&again).len(), 1);
     }
 
@@ -275,7 +344,7 @@ mod tests {
     fn a_recovery_nobody_heard_the_failure_of_is_not_queued() {
         let dir = tempfile::tempdir().unwrap();
         let mut d = decider(dir.path());
-        d.on_event(&ev("db", EventKind::Recovered));
+        d.on_event(&ev(&d, "db", EventKind::Recovered));
         assert!(queued(&d).is_empty());
     }
 
@@ -283,8 +352,8 @@ mod tests {
     fn a_dependant_failing_while_its_dependency_is_down_is_filed_under_it() {
         let dir = tempfile::tempdir().unwrap();
         let mut d = decider(dir.path());
-        d.on_event(&ev("db", EventKind::DoesNotExist));
-        d.on_event(&ev("web", EventKind::ConnectionFailed));
+        d.on_event(&ev(&d, "db", EventKind::DoesNotExist));
+        d.on_event(&ev(&d, "web", EventKind::ConnectionFailed));
         let q = queued(&d);
         assert_eq!(q[1].0, "db", "{q:?}");
         assert_eq!(q[1].1, "web");
@@ -295,14 +364,67 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let text = "set daemon 1\nset alert ops@example.com with reminder on 1 cycle\n\
             check process db with pidfile /run/db.pid\n  every 500 ms\n";
-        let loaded = warden_config::load_text(std::path::Path::new("rc"), text.to_string());
         let mut d = decider(dir.path());
-        d.reload(Routes::new(&std::sync::Arc::new(loaded.config.unwrap())));
-        d.on_event(&ev("db", EventKind::DoesNotExist));
+        d.reload(Routes::new(&config(text)));
+        d.on_event(&ev(&d, "db", EventKind::DoesNotExist));
         d.remind();
         assert_eq!(queued(&d).len(), 1, "reminded at once");
         std::thread::sleep(Duration::from_millis(600));
         d.remind();
         assert_eq!(queued(&d).len(), 2);
+    }
+
+    /// Who each queued alert went to, in order.
+    fn sinks(d: &Decider) -> Vec<(String, String)> {
+        let q = d.queue.as_ref().unwrap().load();
+        q.into_iter()
+            .map(|e| (e.event.service, e.sink.address))
+            .collect()
+    }
+
+    const BEFORE: &str = "set daemon 10\nset alert ops@example.com\n\
+        check process db with pidfile /run/db.pid\n  alert dba@example.com\n\
+        check process web with pidfile /run/web.pid\n  alert dev@example.com\n  depends on db\n";
+    /// `BEFORE` reordered, with web renamed www: web's id is db's now.
+    const AFTER: &str = "set daemon 10\nset alert ops@example.com\n\
+        check process www with pidfile /run/web.pid\n  alert dev@example.com\n  depends on db\n\
+        check process db with pidfile /run/db.pid\n  alert dba@example.com\n";
+
+    #[test]
+    fn an_event_read_after_a_reload_is_routed_with_the_config_that_emitted_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (before, after) = (config(BEFORE), config(AFTER));
+        let mut d = decider(dir.path());
+        d.reload(Routes::new(&before));
+        // The worst order: the reload reaches the reader before an event
+        // the old engine published.
+        d.reload(Routes::new(&after));
+        d.on_event(&event_of(&before, "web", EventKind::DoesNotExist));
+        d.on_event(&event_of(&after, "db", EventKind::DoesNotExist));
+        assert_eq!(
+            sinks(&d),
+            [
+                ("web".into(), "ops@example.com".into()),
+                ("web".into(), "dev@example.com".into()),
+                ("db".into(), "ops@example.com".into()),
+                ("db".into(), "dba@example.com".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dependency_down_before_a_reload_still_roots_its_dependants_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let (before, after) = (config(BEFORE), config(AFTER));
+        let mut d = decider(dir.path());
+        d.reload(Routes::new(&before));
+        d.on_event(&event_of(&before, "db", EventKind::DoesNotExist));
+        d.reload(Routes::new(&after));
+        d.on_event(&event_of(&after, "www", EventKind::ConnectionFailed));
+        let q = queued(&d);
+        assert_eq!(
+            q.last().map(|e| (e.0.as_str(), e.1.as_str())),
+            Some(("db", "www"))
+        );
     }
 }

@@ -198,7 +198,7 @@ impl Dispatcher {
     /// Hands the group to its sink; a sink this Warden does not have (a
     /// queue written by another version) never will be: given up.
     async fn send(&self, group: &Group) -> Result<String, SendError> {
-        let Some(sink) = crate::sink::find(&group.sink.to) else {
+        let Some(sink) = crate::registry::find(&group.sink.to) else {
             return Err(SendError::Permanent(format!(
                 "Warden has no alert sink called '{}'",
                 group.sink.to

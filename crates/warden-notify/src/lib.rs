@@ -1,8 +1,9 @@
 //! Alerts: e-mail (lettre) and webhooks (reqwest), each a [`Sink`] (see
-//! [`sink`]), behind a durable on-disk queue. [`Notifier::start`] runs two tasks beside the engine: one reads
-//! the event bus and decides which events become alerts ([`decide`]),
-//! writing each to the queue first ([`queue`]); the other delivers the queue
-//! with retries ([`deliver`]). Neither ever blocks a check.
+//! [`sink`], listed in [`registry`]), behind a durable on-disk queue.
+//! [`Notifier::start`] runs two tasks beside the engine: one reads the
+//! event bus and decides which events become alerts ([`decide`]), writing
+//! each to the queue first ([`queue`]); the other delivers the queue with
+//! retries ([`deliver`]). Neither ever blocks a check.
 //!
 //! Files, next to the engine's state file `S`: `S.alerts` (what was alerted,
 //! see [`memory`]) and `S.queue/` (the queue, unless `set eventqueue
@@ -16,6 +17,7 @@ pub mod format;
 pub mod mail;
 pub mod memory;
 pub mod queue;
+pub mod registry;
 pub mod route;
 pub mod sink;
 pub mod webhook;
@@ -24,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use warden_config::Config;
@@ -155,16 +157,30 @@ async fn read_events(
             _ = shutdown.changed() => break,
             got = events.recv() => match got {
                 Ok(e) => decider.on_event(&e),
-                Err(RecvError::Lagged(n)) => tracing::error!(
-                    "alerts: {n} events were lost (the event bus overflowed); their alerts are not sent"
-                ),
+                Err(RecvError::Lagged(n)) => lost(n),
                 Err(RecvError::Closed) => break,
             },
             Ok(()) = config.changed() => {
                 let c = config.borrow_and_update().clone();
+                // The old engine's events were all published before the
+                // reload (the daemon stops it first): read them first, so
+                // they are not read under the new routes.
+                for _ in 0..events.len() {
+                    match events.try_recv() {
+                        Ok(e) => decider.on_event(&e),
+                        Err(TryRecvError::Lagged(n)) => lost(n),
+                        Err(_) => break,
+                    }
+                }
                 decider.reload(route::Routes::new(&c));
             }
             _ = tick.tick() => decider.remind(),
         }
     }
+}
+
+fn lost(n: u64) {
+    tracing::error!(
+        "alerts: {n} events were lost (the event bus overflowed); their alerts are not sent"
+    );
 }

@@ -18,9 +18,8 @@ use warden_config::model::{AlertRecipient, Check, MailSecurity, MailServer, Sett
 
 use crate::alert::Destination;
 use crate::format::{Mail, Template, render};
-use crate::route::{Recipient, bare_address};
 pub use crate::sink::SendError;
-use crate::sink::{BoxFuture, Outgoing, Sink};
+use crate::sink::{BoxFuture, Outgoing, Recipient, Sink, chain};
 
 /// Monit's default when `with timeout` is not given.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -234,20 +233,12 @@ fn tls(server: &MailServer) -> Result<TlsParameters, MailError> {
     b.build_rustls().map_err(MailError::Tls)
 }
 
-/// An error with its causes (`connection error: invalid peer certificate:
-/// UnknownIssuer`), which lettre's own message leaves out.
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut words = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let s = c.to_string();
-        if !words.contains(&s) {
-            words.push_str(": ");
-            words.push_str(&s);
-        }
-        cause = c.source();
-    }
-    words
+/// `<john@example.com>` -> `john@example.com` (Monit accepts both).
+pub fn bare_address(a: &str) -> String {
+    a.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_string()
 }
 
 #[cfg(test)]

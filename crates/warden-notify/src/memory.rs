@@ -2,11 +2,13 @@
 //! service, kept in `<statefile>.alerts` (JSON, written atomically on every
 //! change), so a reload or a restart of Warden never alerts the same
 //! failure twice and a recovery is sent to exactly those told of the failure.
+//! Services are named, not [`CheckId`]s: the file outlives configs.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use warden_engine::CheckId;
 
 use crate::alert::{AlertEvent, Destination};
 
@@ -18,6 +20,11 @@ pub struct Remembered {
     pub event: AlertEvent,
     /// When it was last sent (first alert or reminder), ms since the epoch.
     pub last_sent_ms: u64,
+    /// The service's check in the installed routes, for reminders: the
+    /// file keeps names (it outlives configs), resolved once per install
+    /// (see [`Memory::resolve`]). None: a service the config does not know.
+    #[serde(skip)]
+    pub check: Option<CheckId>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -63,13 +70,22 @@ impl Memory {
         self.services.get(service)?.iter().find(|r| &r.sink == sink)
     }
 
-    pub fn set_failing(&mut self, sink: &Destination, event: &AlertEvent, now_ms: u64) {
+    /// Remembers `event` as alerted to `sink`; `check` is its service's id
+    /// in the installed routes.
+    pub fn set_failing(
+        &mut self,
+        sink: &Destination,
+        event: &AlertEvent,
+        check: Option<CheckId>,
+        now_ms: u64,
+    ) {
         let list = self.services.entry(event.service.clone()).or_default();
         list.retain(|r| &r.sink != sink);
         list.push(Remembered {
             sink: sink.clone(),
             event: event.clone(),
             last_sent_ms: now_ms,
+            check,
         });
         self.save();
     }
@@ -101,6 +117,17 @@ impl Memory {
     /// Every standing failure, for reminders.
     pub fn all(&self) -> impl Iterator<Item = &Remembered> {
         self.services.values().flatten()
+    }
+
+    /// Gives every standing failure its service's check in newly installed
+    /// routes (`find` resolves a name in them).
+    pub fn resolve(&mut self, find: impl Fn(&str) -> Option<CheckId>) {
+        for (service, list) in &mut self.services {
+            let check = find(service);
+            for r in list {
+                r.check = check;
+            }
+        }
     }
 
     /// Forgets services no longer in the configuration.
@@ -140,7 +167,7 @@ mod tests {
         let path = dir.path().join("state.alerts");
         let sink = Destination::new("mail", "ops@example.com");
         let mut m = Memory::open(Some(&path));
-        m.set_failing(&sink, &entry("web", 5).event, 5);
+        m.set_failing(&sink, &entry("web", 5).event, None, 5);
         let again = Memory::open(Some(&path));
         let r = again.failing("web", &sink).unwrap();
         assert_eq!(
@@ -160,7 +187,7 @@ mod tests {
         let path = dir.path().join("state.alerts");
         let sink = Destination::new("webhook", "http://127.0.0.1:1/");
         let mut m = Memory::open(Some(&path));
-        m.set_failing(&sink, &entry("web", 5).event, 5);
+        m.set_failing(&sink, &entry("web", 5).event, None, 5);
         assert!(m.clear("web", &sink).is_some());
         assert!(Memory::open(Some(&path)).failing("web", &sink).is_none());
     }

@@ -7,54 +7,100 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use warden_config::Config;
-use warden_config::model::{Check, EventFilter, FilterEvent, NameIndex};
+use warden_config::model::{Check, FilterEvent, NameIndex};
+use warden_engine::{CheckId, CheckRef};
 
-use crate::alert::Destination;
-use crate::format::Template;
-use crate::sink::SINKS;
+use crate::registry::SINKS;
+use crate::sink::Recipient;
 
-/// One place an event goes, with how it is written and reminded.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Recipient {
-    pub sink: Destination,
-    pub template: Option<Template>,
-    /// `with reminder on N cycles`.
-    pub reminder_cycles: Option<u32>,
-    /// `[not] on { ... }`: the events it hears of.
-    pub filter: EventFilter,
-}
-
-/// The routing part of a configuration, rebuilt on every reload: read
-/// from the config itself when an event comes (a few a cycle at most),
-/// so it costs no copy of every check's name and recipients.
+/// The routing part of one configuration, read from the config itself
+/// when an event comes (a few a cycle at most), so it costs no copy of
+/// every check's name and recipients. Checks are [`CheckId`]s of this
+/// config: only an event of the same config (see [`Routes::is_of`]) may
+/// be routed with its ids.
 #[derive(Debug, Default)]
 pub struct Routes {
     config: Arc<Config>,
+    /// Names to ids, for what names a check across configs (the alert
+    /// memory, a decider's state carried over a reload), resolved once
+    /// when these routes are installed.
     index: NameIndex,
+    /// Each check's `depends on`, resolved once: check `i`'s are
+    /// `depends[starts[i]..starts[i + 1]]` (one allocation for all).
+    starts: Box<[u32]>,
+    depends: Box<[CheckId]>,
 }
 
 impl Routes {
     pub fn new(config: &Arc<Config>) -> Routes {
+        let index = NameIndex::new(&config.checks);
+        let mut starts = Vec::with_capacity(config.checks.len() + 1);
+        let mut depends = Vec::new();
+        for check in &config.checks {
+            starts.push(u32::try_from(depends.len()).unwrap_or(u32::MAX));
+            depends.extend(
+                check
+                    .depends_on
+                    .iter()
+                    .filter_map(|d| index.find(&config.checks, &d.value).and_then(CheckId::new)),
+            );
+        }
+        starts.push(u32::try_from(depends.len()).unwrap_or(u32::MAX));
         Routes {
             config: config.clone(),
-            index: NameIndex::new(&config.checks),
+            index,
+            starts: starts.into_boxed_slice(),
+            depends: depends.into_boxed_slice(),
         }
     }
 
-    fn check(&self, service: &str) -> Option<&Check> {
-        let i = self.index.find(&self.config.checks, service)?;
-        self.config.checks.get(i)
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// True when `check`'s id is one of these routes' (the same load).
+    pub fn is_of(&self, check: &CheckRef) -> bool {
+        check.is_of(&self.config)
+    }
+
+    /// How many checks the config has (ids are below it).
+    pub fn len(&self) -> usize {
+        self.config.checks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.config.checks.is_empty()
+    }
+
+    /// The check called `name`: for names kept across configs only.
+    pub fn find(&self, name: &str) -> Option<CheckId> {
+        self.index
+            .find(&self.config.checks, name)
+            .and_then(CheckId::new)
     }
 
     pub fn knows(&self, service: &str) -> bool {
-        self.check(service).is_some()
+        self.find(service).is_some()
     }
 
-    /// Where an event that filters as `filter` about `service` goes; with
-    /// None, every recipient regardless of filters (for recoveries, which go
-    /// to whoever heard of the failure).
-    pub fn recipients(&self, service: &str, filter: Option<FilterEvent>) -> Vec<Recipient> {
-        let check = self.check(service);
+    pub fn name(&self, check: CheckId) -> Option<&str> {
+        self.check(Some(check)).map(|c| c.name.value.as_str())
+    }
+
+    fn check(&self, check: Option<CheckId>) -> Option<&Check> {
+        self.config.checks.get(check?.index())
+    }
+
+    /// Where an event that filters as `filter` about `check` goes (None: a
+    /// service the config does not know); with no filter, every recipient
+    /// regardless of filters (for recoveries, which go to whoever heard of
+    /// the failure).
+    pub fn recipients(
+        &self,
+        check: Option<CheckId>,
+        filter: Option<FilterEvent>,
+    ) -> Vec<Recipient> {
+        let check = self.check(check);
         SINKS
             .iter()
             .flat_map(|sink| sink.recipients(&self.config.settings, check))
@@ -62,27 +108,22 @@ impl Routes {
             .collect()
     }
 
-    /// The names of the checks `service` depends on.
-    pub fn depends_on(&self, service: &str) -> impl Iterator<Item = &str> {
-        self.check(service)
-            .into_iter()
-            .flat_map(|c| c.depends_on.iter().map(|d| d.value.as_str()))
+    /// The checks `check` depends on (names the config lacks left out).
+    pub fn depends_on(&self, check: CheckId) -> &[CheckId] {
+        let i = check.index();
+        let range = self.starts.get(i).zip(self.starts.get(i + 1));
+        range
+            .and_then(|(a, b)| self.depends.get(*a as usize..*b as usize))
+            .unwrap_or_default()
     }
 
-    /// The service's check period (one "cycle" for reminders).
-    pub fn period(&self, service: &str) -> Duration {
+    /// The check's period (one "cycle" for reminders); the daemon's cycle
+    /// for a service the config does not know.
+    pub fn period(&self, check: Option<CheckId>) -> Duration {
         let cycle = self.config.settings.cycle;
-        self.check(service)
+        self.check(check)
             .map_or(cycle, |c| warden_engine::plan::period(&c.schedule, cycle))
     }
-}
-
-/// `<john@example.com>` -> `john@example.com` (Monit accepts both).
-pub fn bare_address(a: &str) -> String {
-    a.trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .to_string()
 }
 
 #[cfg(test)]
@@ -95,7 +136,7 @@ mod tests {
     }
 
     fn sinks(r: &Routes, service: &str, filter: &str) -> Vec<String> {
-        r.recipients(service, FilterEvent::from_word(filter))
+        r.recipients(r.find(service), FilterEvent::from_word(filter))
             .iter()
             .map(|t| t.sink.key())
             .collect()
@@ -132,9 +173,27 @@ mod tests {
     #[test]
     fn reminders_and_periods_come_from_the_config() {
         let r = routes(RC);
-        let dev = r.recipients("web", Some(FilterEvent::Nonexist));
+        let dev = r.recipients(r.find("web"), Some(FilterEvent::Nonexist));
         assert_eq!(dev[1].reminder_cycles, Some(3));
-        assert_eq!(r.period("db"), Duration::from_secs(20));
-        assert_eq!(r.period("unknown"), Duration::from_secs(10));
+        assert_eq!(r.period(r.find("db")), Duration::from_secs(20));
+        assert_eq!(r.period(r.find("unknown")), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn dependencies_are_the_ids_of_the_same_config() {
+        let r = routes(
+            "check process db with pidfile /run/db.pid\n\
+             check process web with pidfile /run/web.pid\n  depends on db, cache\n\
+             check process cache with pidfile /run/cache.pid\n",
+        );
+        let (db, web, cache) = (r.find("db"), r.find("web"), r.find("cache"));
+        let deps: Vec<_> = web
+            .map_or(&[][..], |w| r.depends_on(w))
+            .iter()
+            .copied()
+            .map(Some)
+            .collect();
+        assert_eq!(deps, [db, cache]);
+        assert!(db.is_some_and(|d| r.depends_on(d).is_empty()));
     }
 }

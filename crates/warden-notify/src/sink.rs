@@ -1,17 +1,28 @@
 //! Alert channels as plug-ins: a [`Sink`] says what it is called, where the
-//! configuration sends alerts through it, and how it delivers one; the
-//! queue, grouping, retries and backoff stay in the dispatcher
-//! ([`crate::deliver`]). [`SINKS`] is the registry: a new channel is one
-//! module implementing [`Sink`] plus one line there.
+//! configuration sends alerts through it (its [`Recipient`]s), and how it
+//! delivers one; the queue, grouping, retries and backoff stay in the
+//! dispatcher ([`crate::deliver`]). A new channel is one module
+//! implementing [`Sink`] plus one line in [`crate::registry::SINKS`]; this
+//! module names no channel, so channels can use it freely.
 
 use std::future::Future;
 use std::pin::Pin;
 
-use warden_config::model::{Check, Settings};
+use warden_config::model::{Check, EventFilter, Settings};
 
-use crate::alert::AlertEvent;
+use crate::alert::{AlertEvent, Destination};
 use crate::format::Template;
-use crate::route::Recipient;
+
+/// One place an event goes, with how it is written and reminded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recipient {
+    pub sink: Destination,
+    pub template: Option<Template>,
+    /// `with reminder on N cycles`.
+    pub reminder_cycles: Option<u32>,
+    /// `[not] on { ... }`: the events it hears of.
+    pub filter: EventFilter,
+}
 
 /// A boxed future, so that sinks can sit in one list as `&dyn Sink`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -62,26 +73,18 @@ pub trait Sink: Send + Sync + std::fmt::Debug {
     fn deliver<'a>(&'a self, alert: Outgoing<'a>) -> BoxFuture<'a, Result<String, SendError>>;
 }
 
-/// Every channel, in the order a service's recipients are listed (mail
-/// recipients first, then webhooks).
-pub static SINKS: &[&dyn Sink] = &[&crate::mail::MAIL, &crate::webhook::WEBHOOK];
-
-/// The sink called `name`.
-pub fn find(name: &str) -> Option<&'static dyn Sink> {
-    SINKS.iter().copied().find(|s| s.name() == name)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_sink_has_its_own_name() {
-        let mut names: Vec<_> = SINKS.iter().map(|s| s.name()).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), SINKS.len());
-        assert!(find("mail").is_some() && find("webhook").is_some());
-        assert!(find("carrier pigeon").is_none());
+/// An error with its causes (`connection error: invalid peer certificate:
+/// UnknownIssuer`), which lettre's and reqwest's own messages leave out.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut words = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let s = c.to_string();
+        if !words.contains(&s) {
+            words.push_str(": ");
+            words.push_str(&s);
+        }
+        cause = c.source();
     }
+    words
 }

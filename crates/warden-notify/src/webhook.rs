@@ -10,9 +10,7 @@ use serde_json::{Value, json};
 use warden_config::model::{Check, Settings};
 
 use crate::alert::{AlertEvent, Destination};
-use crate::mail::chain;
-use crate::route::Recipient;
-use crate::sink::{BoxFuture, Outgoing, SendError, Sink};
+use crate::sink::{BoxFuture, Outgoing, Recipient, SendError, Sink, chain};
 
 /// The webhook sink.
 #[derive(Debug)]

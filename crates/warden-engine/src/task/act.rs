@@ -48,7 +48,7 @@ impl CheckTask {
     pub(super) fn publish(&self, kind: EventKind, description: impl Into<String>) {
         self.ctx
             .bus
-            .publish(Event::new(self.name(), kind, description));
+            .publish(Event::of(&self.node.check, kind, description));
     }
 
     pub(super) fn set_monitoring(&mut self, mode: Monitoring) {
