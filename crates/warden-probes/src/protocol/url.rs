@@ -6,9 +6,11 @@ use warden_config::model::{
     Connection, Endpoint, IpVersion, Options, Protocol, SocketType, UrlTest,
 };
 
+use super::error::BuildError;
+
 /// The connection rule a `url` test stands for.
-pub fn connection(test: &UrlTest) -> Result<Connection, String> {
-    let bad = || format!("'{}' is not a URL Warden can test", test.url);
+pub fn connection(test: &UrlTest) -> Result<Connection, BuildError> {
+    let bad = || BuildError::Url(test.url.clone());
     let (scheme, rest) = test.url.split_once("://").ok_or_else(bad)?;
     let https = match scheme.to_ascii_lowercase().as_str() {
         "http" => false,
