@@ -21,8 +21,6 @@ pub enum BuildError {
     /// An option, or a mix of options, the protocol does not take yet.
     #[error("{0}")]
     Feature(&'static str),
-    #[error("http method {0} is not supported (GET or HEAD)")]
-    Method(String),
     #[error("bad hostheader {0:?}")]
     HostHeader(String),
     #[error("http header {0:?} is not \"Name: value\"")]

@@ -10,7 +10,7 @@ use regex::Regex;
 use reqwest::header::{HOST, HeaderName, HeaderValue};
 use reqwest::{Client, Method};
 
-use warden_config::model::{Connection, IpVersion, Operator, SocketType};
+use warden_config::model::{Connection, HttpMethod, IpVersion, Operator, SocketType};
 
 use super::error::{BuildError, ProtocolError};
 use crate::outcome::Metric;
@@ -76,10 +76,9 @@ fn build(conn: &Connection, target: &Peer, tls: bool) -> Result<HttpTest, BuildE
         }
         Peer::Unix { .. } => format!("{scheme}://localhost{path}"),
     };
-    let method = match o.method.as_deref().map(str::to_ascii_uppercase).as_deref() {
-        None | Some("GET") => Method::GET,
-        Some("HEAD") => Method::HEAD,
-        Some(other) => return Err(BuildError::Method(other.to_string())),
+    let method = match o.method {
+        None | Some(HttpMethod::Get) => Method::GET,
+        Some(HttpMethod::Head) => Method::HEAD,
     };
     // Compiled at lowering; the clone shares the compiled program.
     let content = o

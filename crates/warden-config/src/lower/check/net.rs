@@ -15,8 +15,8 @@ use crate::model::Protocol::{
     Websocket,
 };
 use crate::model::{
-    BytesRegex, Connection, Endpoint, IpVersion, Operator, Options, Protocol, ProtocolOptions,
-    Regex, ResolveTest, ResponseTime, SendExpect, SocketType, Test, UrlTest,
+    BytesRegex, Connection, Endpoint, HttpMethod, IpVersion, Operator, Options, Protocol,
+    ProtocolOptions, Regex, ResolveTest, ResponseTime, SendExpect, SocketType, Test, UrlTest,
 };
 use crate::span::Span;
 
@@ -419,9 +419,8 @@ fn status(cx: &mut LowerContext, option: &SyntaxNode<'_>) -> Option<(Operator, u
 }
 
 /// `method GET|HEAD`: the two methods Monit (and Warden) send.
-fn method(cx: &mut LowerContext, value: &SyntaxNode<'_>) -> Option<String> {
-    let method = text(value).to_ascii_uppercase();
-    if method == "GET" || method == "HEAD" {
+fn method(cx: &mut LowerContext, value: &SyntaxNode<'_>) -> Option<HttpMethod> {
+    if let Some(method) = HttpMethod::from_name(&text(value)) {
         return Some(method);
     }
     cx.push(

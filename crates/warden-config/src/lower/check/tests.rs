@@ -754,7 +754,7 @@ fn a_port_test_keeps_host_protocol_and_options() {
         (o.username.as_deref(), o.password.as_deref()),
         (Some("u"), Some("p"))
     );
-    assert_eq!(o.method.as_deref(), Some("HEAD"));
+    assert_eq!(o.method, Some(HttpMethod::Head));
     assert_eq!(o.headers, ["Cache-Control: no-cache", "Host: a.org:80"]);
     assert_eq!(o.certificate_valid_days, Some(30));
     assert_eq!(
