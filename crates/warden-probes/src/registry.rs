@@ -187,7 +187,7 @@ pub fn url_probe(
     test: &warden_config::model::UrlTest,
     kind: &CheckKind,
 ) -> Result<PortProbe, NotSupported> {
-    let conn = protocol::url::connection(test)?;
+    let conn = protocol::url::connection(test);
     port_probe(&conn, kind)
 }
 

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 pub use check::*;
 pub use event::{EventFilter, FilterEvent};
-pub use http::HttpMethod;
+pub use http::{HttpMethod, HttpUrl};
 pub use measure::{Operator, Quantity, Unit};
 pub use pattern::{BytesRegex, Pattern, Regex};
 pub use protocol::Protocol;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::http::HttpMethod;
+use super::http::{HttpMethod, HttpUrl};
 use super::measure::{Operator, Quantity};
 use super::millis::{duration_ms, opt_duration_ms};
 use super::pattern::{BytesRegex, Regex};
@@ -365,7 +365,7 @@ pub enum SendExpect {
 /// `if failed url URL [and content = "..."] [timeout N s] [retry N]`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UrlTest {
-    pub url: String,
+    pub url: HttpUrl,
     pub content: Option<(bool, Regex)>,
     #[serde(with = "opt_duration_ms")]
     pub timeout: Option<Duration>,

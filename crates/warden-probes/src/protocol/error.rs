@@ -27,8 +27,6 @@ pub enum BuildError {
     Header(String),
     #[error("cannot set up the http client: {0}")]
     Client(#[source] reqwest::Error),
-    #[error("'{0}' is not a URL Warden can test")]
-    Url(String),
 }
 
 /// A protocol that cannot be set up is a rule Warden cannot test yet.
