@@ -167,29 +167,15 @@ fn socket_word(socket: SocketType) -> &'static str {
     }
 }
 
-/// A url test is a port test of the url's host, port and path.
+/// A url test is a port test of the url's host, port and path (parsed
+/// when the config was read).
 fn url(u: &UrlTest) -> TestStatus {
-    let (scheme, rest) = u.url.split_once("://").unwrap_or(("http", &u.url));
-    let tls = scheme.eq_ignore_ascii_case("https");
-    let (authority, request) = match rest.find(['/', '?']) {
-        Some(i) => (&rest[..i], rest[i..].to_string()),
-        None => (rest, "/".to_string()),
-    };
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !p.contains(']') => (h, p.parse().ok()),
-        _ => (authority, None),
-    };
     TestStatus {
-        host: Some(
-            host.trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string(),
-        ),
-        port: Some(port.unwrap_or(if tls { 443 } else { 80 })),
-        request,
+        host: Some(u.url.host().to_string()),
+        port: Some(u.url.port()),
+        request: u.url.request().unwrap_or("/").to_string(),
         protocol: "HTTP".to_string(),
-        tls,
+        tls: u.url.tls(),
         ..blank("port")
     }
 }

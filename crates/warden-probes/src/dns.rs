@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use hickory_resolver::Resolver;
 use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
+use hickory_resolver::net::NetError;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 
 use warden_config::model::ResolveTest;
@@ -19,6 +20,61 @@ use crate::{BoxFuture, Probe};
 
 /// The DNS port when a server is given without one.
 pub const DNS_PORT: u16 = 53;
+
+/// Why a name did not resolve as the rule wants.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    // hickory's errors are large: boxed, so a Result stays small.
+    #[error("cannot read the system's resolver settings: {0}")]
+    SystemConfig(#[source] Box<NetError>),
+    #[error("cannot set up the resolver: {0}")]
+    Setup(#[source] Box<NetError>),
+    #[error("timed out resolving {name}{}", By(*.server))]
+    Timeout {
+        name: String,
+        server: Option<SocketAddr>,
+    },
+    #[error("cannot resolve {name}{}: {source}", By(*.server))]
+    Lookup {
+        name: String,
+        server: Option<SocketAddr>,
+        source: Box<NetError>,
+    },
+    #[error("{name} resolves to {}{}, not {want}", List(.found), By(*.server))]
+    Elsewhere {
+        name: String,
+        found: Vec<IpAddr>,
+        server: Option<SocketAddr>,
+        want: IpAddr,
+    },
+}
+
+/// " by SERVER", or nothing for the system's resolvers.
+struct By(Option<SocketAddr>);
+
+impl std::fmt::Display for By {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(addr) => write!(f, " by {addr}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Addresses as a comma-separated list.
+struct List<'a>(&'a [IpAddr]);
+
+impl std::fmt::Display for List<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, ip) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{ip}")?;
+        }
+        Ok(())
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct ResolveProbe {
@@ -69,7 +125,7 @@ impl ResolveProbe {
         Ok(ResolveProbe::new(&test.name, expect, server, timeout))
     }
 
-    fn resolver(&self) -> Result<Resolver<TokioRuntimeProvider>, String> {
+    fn resolver(&self) -> Result<Resolver<TokioRuntimeProvider>, ResolveError> {
         let provider = TokioRuntimeProvider::default();
         let mut builder = match self.server {
             Some(addr) => {
@@ -82,8 +138,9 @@ impl ResolveProbe {
                 b.options_mut().use_hosts_file = ResolveHosts::Never;
                 b
             }
-            None => Resolver::builder(provider)
-                .map_err(|e| format!("cannot read the system's resolver settings: {e}"))?,
+            None => {
+                Resolver::builder(provider).map_err(|e| ResolveError::SystemConfig(Box::new(e)))?
+            }
         };
         let opts: &mut ResolverOpts = builder.options_mut();
         opts.timeout = self.timeout;
@@ -91,7 +148,7 @@ impl ResolveProbe {
         opts.cache_size = 0;
         builder
             .build()
-            .map_err(|e| format!("cannot set up the resolver: {e}"))
+            .map_err(|e| ResolveError::Setup(Box::new(e)))
     }
 
     /// A name with a dot is taken as complete (no search domains).
@@ -103,35 +160,37 @@ impl ResolveProbe {
         }
     }
 
-    fn whom(&self) -> String {
-        match self.server {
-            Some(addr) => format!(" by {addr}"),
-            None => String::new(),
-        }
-    }
-
-    async fn lookup(&self) -> Result<Vec<IpAddr>, String> {
+    async fn lookup(&self) -> Result<Vec<IpAddr>, ResolveError> {
         let resolver = self.resolver()?;
         let found = tokio::time::timeout(self.timeout, resolver.lookup_ip(self.query_name()))
             .await
-            .map_err(|_| format!("timed out resolving {}{}", self.name, self.whom()))?
-            .map_err(|e| format!("cannot resolve {}{}: {e}", self.name, self.whom()))?;
+            .map_err(|_| ResolveError::Timeout {
+                name: self.name.clone(),
+                server: self.server,
+            })?
+            .map_err(|source| ResolveError::Lookup {
+                name: self.name.clone(),
+                server: self.server,
+                source: Box::new(source),
+            })?;
         Ok(found.iter().collect())
     }
 
-    fn judge(&self, found: &[IpAddr]) -> Result<String, String> {
-        let list = found
-            .iter()
-            .map(IpAddr::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+    /// The words of a pass, or why the addresses found do not do.
+    fn judge(&self, found: Vec<IpAddr>) -> Result<String, ResolveError> {
         match self.expect {
-            Some(want) if !found.contains(&want) => Err(format!(
-                "{} resolves to {list}{}, not {want}",
+            Some(want) if !found.contains(&want) => Err(ResolveError::Elsewhere {
+                name: self.name.clone(),
+                found,
+                server: self.server,
+                want,
+            }),
+            _ => Ok(format!(
+                "{} resolves to {}{}",
                 self.name,
-                self.whom()
+                List(&found),
+                By(self.server)
             )),
-            _ => Ok(format!("{} resolves to {list}{}", self.name, self.whom())),
         }
     }
 }
@@ -144,11 +203,11 @@ impl Probe for ResolveProbe {
     fn run(&self) -> BoxFuture<'_, Outcome> {
         Box::pin(async move {
             let started = Instant::now();
-            let result = self.lookup().await.and_then(|found| self.judge(&found));
+            let result = self.lookup().await.and_then(|found| self.judge(found));
             let took = started.elapsed().as_secs_f64();
             match result {
                 Ok(why) => Outcome::ok(why),
-                Err(why) => Outcome::failed(Status::Failed, why),
+                Err(why) => Outcome::failed(Status::Failed, why.to_string()),
             }
             .with(Metric::ResponseTime, took)
         })
@@ -193,11 +252,14 @@ mod tests {
     #[test]
     fn an_unexpected_address_fails_and_names_what_was_found() {
         let p = ResolveProbe::from_test(&test(Some("192.0.2.99"), None, None)).unwrap();
-        let found = [IpAddr::from([192, 0, 2, 10])];
-        let why = p.judge(&found).unwrap_err();
-        assert_eq!(why, "web.test resolves to 192.0.2.10, not 192.0.2.99");
+        let found = vec![IpAddr::from([192, 0, 2, 10])];
+        let why = p.judge(found.clone()).unwrap_err();
+        assert_eq!(
+            why.to_string(),
+            "web.test resolves to 192.0.2.10, not 192.0.2.99"
+        );
         let p = ResolveProbe::from_test(&test(Some("192.0.2.10"), None, None)).unwrap();
-        assert!(p.judge(&found).is_ok());
+        assert_eq!(p.judge(found).unwrap(), "web.test resolves to 192.0.2.10");
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tokio::net::{UdpSocket, UnixStream};
@@ -15,13 +16,54 @@ use warden_config::model::{IpVersion, ResponseTime};
 use crate::connect::{self, Started, Tcp};
 use crate::outcome::{Metric, Outcome, Status};
 use crate::peer::Peer;
-use crate::protocol::{Conversation, generic};
+use crate::protocol::{Conversation, ProtocolError, generic};
 use crate::{BoxFuture, Probe};
 
 /// UDP has no handshake: a closed port answers with an ICMP error (seen as
 /// ECONNREFUSED on a connected socket) within a round trip. Silence for this
 /// long (or half the timeout, if shorter) counts as success, like Monit.
 pub const UDP_SILENCE: Duration = Duration::from_secs(1);
+
+/// Why a port test failed: the address, the connection, or the protocol
+/// spoken over it.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    #[error("timed out resolving {host}")]
+    ResolveTimeout { host: String },
+    #[error("cannot resolve {host}: {source}")]
+    Resolve { host: String, source: io::Error },
+    #[error("{host}:{port} has no {} address", family(*.ip))]
+    NoAddress {
+        host: String,
+        port: u16,
+        ip: IpVersion,
+    },
+    #[error("{0} is not of the family of the source address")]
+    Family(SocketAddr),
+    #[error("timed out connecting to {0}")]
+    ConnectTimeout(SocketAddr),
+    #[error("cannot connect to {addr}: {}", io_error_text(.source))]
+    Connect { addr: SocketAddr, source: io::Error },
+    #[error("timed out connecting to {}", .0.display())]
+    UnixTimeout(PathBuf),
+    #[error("cannot connect to {}: {source}", .path.display())]
+    UnixConnect { path: PathBuf, source: io::Error },
+    /// The connected socket could not be handed to the runtime.
+    #[error("cannot use the connection to {target}: {source}")]
+    Stream { target: Peer, source: io::Error },
+    #[error("cannot open a udp socket on {local}: {source}")]
+    UdpSocket {
+        local: SocketAddr,
+        source: io::Error,
+    },
+    #[error("cannot send to {addr}: {}", io_error_text(.source))]
+    UdpSend { addr: SocketAddr, source: io::Error },
+    /// The ICMP error a closed UDP port answers with.
+    #[error("{addr} (udp): {}", io_error_text(.source))]
+    UdpAnswer { addr: SocketAddr, source: io::Error },
+}
 
 /// One connection rule, ready to run.
 #[derive(Debug)]
@@ -99,14 +141,17 @@ impl PortProbe {
     }
 
     /// One try: what it measured besides the time, and whether it passed.
-    async fn attempt(&self) -> (Vec<(Metric, f64)>, Result<(), String>) {
+    async fn attempt(&self) -> (Vec<(Metric, f64)>, Result<(), NetError>) {
         match &self.conversation {
-            Conversation::Http(http) => http.run().await,
+            Conversation::Http(http) => {
+                let (values, result) = http.run().await;
+                (values, result.map_err(NetError::from))
+            }
             conv => (Vec::new(), self.connect_and_talk(conv).await),
         }
     }
 
-    async fn connect_and_talk(&self, conv: &Conversation) -> Result<(), String> {
+    async fn connect_and_talk(&self, conv: &Conversation) -> Result<(), NetError> {
         match &self.target {
             Peer::Tcp { host, port, ip, .. } => {
                 let stream = self.connect_tcp(host, *port, *ip).await?;
@@ -114,40 +159,45 @@ impl PortProbe {
                     // Connecting was the test; dropping the stream closes it.
                     return Ok(());
                 }
-                let mut stream = stream
-                    .into_tokio()
-                    .map_err(|e| format!("cannot use the connection to {}: {e}", self.target))?;
+                let mut stream = stream.into_tokio().map_err(|source| NetError::Stream {
+                    target: self.target.clone(),
+                    source,
+                })?;
                 self.converse(&mut stream, conv).await
             }
             Peer::Unix { path } => {
                 let mut stream = timeout(self.timeout, UnixStream::connect(path))
                     .await
-                    .map_err(|_| format!("timed out connecting to {}", path.display()))?
-                    .map_err(|e| format!("cannot connect to {}: {e}", path.display()))?;
+                    .map_err(|_| NetError::UnixTimeout(path.clone()))?
+                    .map_err(|source| NetError::UnixConnect {
+                        path: path.clone(),
+                        source,
+                    })?;
                 self.converse(&mut stream, conv).await
             }
             Peer::Udp { host, port, ip } => self.udp(host, *port, *ip, conv).await,
         }
     }
 
-    async fn converse<S>(&self, stream: &mut S, conv: &Conversation) -> Result<(), String>
+    async fn converse<S>(&self, stream: &mut S, conv: &Conversation) -> Result<(), NetError>
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
     {
-        match conv {
+        let talked = match conv {
             Conversation::Exchange(steps) => generic::exchange(stream, steps, self.timeout).await,
             Conversation::Speak(dialogue) => dialogue.talk(stream, self.timeout).await,
             _ => Ok(()),
-        }
+        };
+        Ok(talked?)
     }
 
     /// Tries each resolved address of the wanted family in turn, like Monit.
-    async fn connect_tcp(&self, host: &str, port: u16, ip: IpVersion) -> Result<Tcp, String> {
-        // Formatted only on failure: a passing test makes no message.
+    async fn connect_tcp(&self, host: &str, port: u16, ip: IpVersion) -> Result<Tcp, NetError> {
+        // The last address's failure is the one reported.
         let mut last = None;
         for addr in self.resolve(host, port, ip).await? {
             if self.source.is_some_and(|s| s.is_ipv4() != addr.is_ipv4()) {
-                last = Some(format!("{addr} is not of the family of the source address"));
+                last = Some(NetError::Family(addr));
                 continue;
             }
             // The timeout (and its timer) is needed only when the kernel
@@ -158,7 +208,7 @@ impl PortProbe {
                     match timeout(self.timeout, connect::finish(pending)).await {
                         Ok(r) => r,
                         Err(_) => {
-                            last = Some(format!("timed out connecting to {addr}"));
+                            last = Some(NetError::ConnectTimeout(addr));
                             continue;
                         }
                     }
@@ -167,10 +217,10 @@ impl PortProbe {
             };
             match result {
                 Ok(stream) => return Ok(stream),
-                Err(e) => last = Some(format!("cannot connect to {addr}: {}", io_error_text(&e))),
+                Err(source) => last = Some(NetError::Connect { addr, source }),
             }
         }
-        Err(last.unwrap_or_else(|| format!("{host}:{port} has no {} address", family(ip))))
+        Err(last.unwrap_or_else(|| no_address(host, port, ip)))
     }
 
     async fn resolve(
@@ -178,7 +228,7 @@ impl PortProbe {
         host: &str,
         port: u16,
         ip: IpVersion,
-    ) -> Result<Vec<SocketAddr>, String> {
+    ) -> Result<Vec<SocketAddr>, NetError> {
         let wanted = |a: &SocketAddr| match ip {
             IpVersion::Any => true,
             IpVersion::V4 => a.is_ipv4(),
@@ -196,8 +246,13 @@ impl PortProbe {
         }
         let found = timeout(self.timeout, tokio::net::lookup_host((host, port)))
             .await
-            .map_err(|_| format!("timed out resolving {host}"))?
-            .map_err(|e| format!("cannot resolve {host}: {e}"))?;
+            .map_err(|_| NetError::ResolveTimeout {
+                host: host.to_string(),
+            })?
+            .map_err(|source| NetError::Resolve {
+                host: host.to_string(),
+                source,
+            })?;
         Ok(found.filter(wanted).collect())
     }
 
@@ -207,12 +262,12 @@ impl PortProbe {
         port: u16,
         ip: IpVersion,
         conv: &Conversation,
-    ) -> Result<(), String> {
+    ) -> Result<(), NetError> {
         let addr = *self
             .resolve(host, port, ip)
             .await?
             .first()
-            .ok_or_else(|| format!("{host}:{port} has no {} address", family(ip)))?;
+            .ok_or_else(|| no_address(host, port, ip))?;
         let local: SocketAddr = match self.source {
             Some(source) => SocketAddr::new(source, 0),
             None if addr.is_ipv4() => ([0, 0, 0, 0], 0).into(),
@@ -220,29 +275,39 @@ impl PortProbe {
         };
         let socket = UdpSocket::bind(local)
             .await
-            .map_err(|e| format!("cannot open a udp socket on {local}: {e}"))?;
+            .map_err(|source| NetError::UdpSocket { local, source })?;
+        // A UDP connect sends nothing, so it is never refused nor timed
+        // out: the words are those of any other connect error.
         socket
             .connect(addr)
             .await
-            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+            .map_err(|source| NetError::Connect { addr, source })?;
         match conv {
             Conversation::Exchange(steps) => {
-                generic::udp_exchange(&socket, steps, self.timeout).await
+                Ok(generic::udp_exchange(&socket, steps, self.timeout).await?)
             }
-            Conversation::Speak(dialogue) => dialogue.talk_udp(&socket, self.timeout).await,
+            Conversation::Speak(dialogue) => Ok(dialogue.talk_udp(&socket, self.timeout).await?),
             _ => {
                 socket
                     .send(b"\0")
                     .await
-                    .map_err(|e| format!("cannot send to {addr}: {}", io_error_text(&e)))?;
+                    .map_err(|source| NetError::UdpSend { addr, source })?;
                 let silence = UDP_SILENCE.min(self.timeout / 2);
                 let mut buf = [0u8; 512];
                 match timeout(silence, socket.recv(&mut buf)).await {
-                    Ok(Err(e)) => Err(format!("{addr} (udp): {}", io_error_text(&e))),
+                    Ok(Err(source)) => Err(NetError::UdpAnswer { addr, source }),
                     _ => Ok(()),
                 }
             }
         }
+    }
+}
+
+fn no_address(host: &str, port: u16, ip: IpVersion) -> NetError {
+    NetError::NoAddress {
+        host: host.to_string(),
+        port,
+        ip,
     }
 }
 
@@ -287,7 +352,7 @@ impl Probe for PortProbe {
                 let outcome = match result {
                     Ok(()) => Outcome::ok(self.passed.clone()),
                     Err(_) if attempts <= self.retry => continue,
-                    Err(why) => Outcome::failed(Status::Failed, why),
+                    Err(why) => Outcome::failed(Status::Failed, why.to_string()),
                 };
                 let outcome = self
                     .judge_time(outcome, took)

@@ -187,14 +187,14 @@ pub fn url_probe(
     test: &warden_config::model::UrlTest,
     kind: &CheckKind,
 ) -> Result<PortProbe, NotSupported> {
-    let conn = protocol::url::connection(test).map_err(NotSupported)?;
+    let conn = protocol::url::connection(test);
     port_probe(&conn, kind)
 }
 
 /// A port probe for one connection rule.
 pub fn port_probe(conn: &Connection, kind: &CheckKind) -> Result<PortProbe, NotSupported> {
     let target = target(&conn.endpoint, kind)?;
-    let conversation = protocol::conversation_for(conn, &target).map_err(NotSupported)?;
+    let conversation = protocol::conversation_for(conn, &target)?;
     let tls_needed = matches!(
         target,
         Peer::Tcp {

@@ -37,6 +37,18 @@ pub enum Ended {
     NotStarted(String),
 }
 
+/// Why a program could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the program is empty")]
+    Empty,
+    /// Its `as uid` or `as gid` names no user or group here.
+    #[error("{0}")]
+    Owner(Box<dyn std::error::Error + Send + Sync>),
+    #[error("{0}")]
+    Spawn(#[source] std::io::Error),
+}
+
 /// Runs `program` to its end or `timeout`, with `env` added; the output
 /// kept (empty when discarded or timed out). Never panics, never leaves a
 /// zombie.
@@ -47,7 +59,7 @@ pub async fn run(
     output: Output,
 ) -> (Ended, String) {
     let spawned =
-        command(program, env, output).and_then(|mut c| c.spawn().map_err(|e| e.to_string()));
+        command(program, env, output).and_then(|mut c| c.spawn().map_err(StartError::Spawn));
     let mut child = match spawned {
         Ok(c) => c,
         Err(e) => {
@@ -123,8 +135,8 @@ fn command(
     program: &Program,
     env: Vec<(String, String)>,
     output: Output,
-) -> Result<tokio::process::Command, String> {
-    let (exe, args) = program.argv.split_first().ok_or("the program is empty")?;
+) -> Result<tokio::process::Command, StartError> {
+    let (exe, args) = program.argv.split_first().ok_or(StartError::Empty)?;
     let pipe = || match output {
         Output::Discard => Stdio::null(),
         Output::Keep => Stdio::piped(),
@@ -138,10 +150,10 @@ fn command(
         .process_group(0)
         .kill_on_drop(false);
     if let Some(u) = &program.uid {
-        cmd.uid(users::user_id(u)?);
+        cmd.uid(users::user_id(u).map_err(|e| StartError::Owner(e.into()))?);
     }
     if let Some(g) = &program.gid {
-        cmd.gid(users::group_id(g)?);
+        cmd.gid(users::group_id(g).map_err(|e| StartError::Owner(e.into()))?);
     }
     Ok(cmd)
 }

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod describe;
 pub mod event;
+pub mod http;
 pub mod measure;
 pub mod millis;
 pub mod pattern;
@@ -17,6 +18,7 @@ use serde::Serialize;
 
 pub use check::*;
 pub use event::{EventFilter, FilterEvent};
+pub use http::{HttpMethod, HttpUrl};
 pub use measure::{Operator, Quantity, Unit};
 pub use pattern::{BytesRegex, Pattern, Regex};
 pub use protocol::Protocol;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::http::{HttpMethod, HttpUrl};
 use super::measure::{Operator, Quantity};
 use super::millis::{duration_ms, opt_duration_ms};
 use super::pattern::{BytesRegex, Regex};
@@ -325,7 +326,7 @@ pub struct ProtocolOptions {
     pub username: Option<String>,
     pub password: Option<String>,
     /// HTTP `method GET|HEAD`.
-    pub method: Option<String>,
+    pub method: Option<HttpMethod>,
     /// HTTP `with http headers [...]`.
     pub headers: Vec<String>,
     /// `checksum [md5|sha1] expect X` on HTTP content.
@@ -364,7 +365,7 @@ pub enum SendExpect {
 /// `if failed url URL [and content = "..."] [timeout N s] [retry N]`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UrlTest {
-    pub url: String,
+    pub url: HttpUrl,
     pub content: Option<(bool, Regex)>,
     #[serde(with = "opt_duration_ms")]
     pub timeout: Option<Duration>,

@@ -5,6 +5,7 @@
 use regex::bytes::Regex;
 use warden_config::model::Connection;
 
+use super::error::BuildError;
 use super::http::HttpTest;
 use super::wire::Dialogue;
 use crate::peer::Peer;
@@ -31,4 +32,4 @@ pub enum Conversation {
 }
 
 /// How a protocol turns a rule into a conversation.
-pub type Build = fn(&Connection, &Peer) -> Result<Conversation, String>;
+pub type Build = fn(&Connection, &Peer) -> Result<Conversation, BuildError>;

@@ -11,6 +11,7 @@ use tokio::net::UdpSocket;
 use warden_config::model::Connection;
 
 use super::conversation::Conversation;
+use super::error::{BuildError, Field, ProtocolError};
 use super::wire::{Dialogue, Stream, read_exact, send, udp_ask};
 use crate::BoxFuture;
 use crate::peer::Peer;
@@ -22,7 +23,7 @@ const REFUSED: u8 = 5;
 #[derive(Debug)]
 pub struct Dns;
 
-pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
+pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, BuildError> {
     Ok(Conversation::Speak(Box::new(Dns)))
 }
 
@@ -34,27 +35,35 @@ pub fn query() -> Vec<u8> {
     q
 }
 
-pub fn judge(answer: &[u8]) -> Result<(), String> {
+pub fn judge(answer: &[u8]) -> Result<(), ProtocolError> {
+    let invalid = |what| ProtocolError::Invalid { proto: "DNS", what };
     if answer.len() < 12 {
-        return Err(format!("DNS: an answer of {} bytes", answer.len()));
+        return Err(ProtocolError::Length {
+            proto: "DNS",
+            what: "an answer of",
+            bytes: answer.len() as u64,
+            want: None,
+        });
     }
     if answer[..2] != ID {
-        return Err("DNS: the answer's id is not our query's".into());
+        return Err(invalid("the answer's id is not our query's"));
     }
     if answer[2] & 0x80 == 0 {
-        return Err("DNS: the answer is not a response".into());
+        return Err(invalid("the answer is not a response"));
     }
     let rcode = answer[3] & 0x0f;
     if rcode != NOERROR && rcode != REFUSED {
-        return Err(format!(
-            "DNS: the server answered with response code {rcode}"
-        ));
+        return Err(ProtocolError::Refused {
+            proto: "DNS",
+            what: "the server answered with",
+            field: Field::ResponseCode(rcode),
+        });
     }
     if answer[4..6] != [0, 1] {
-        return Err("DNS: the answer does not repeat our one question".into());
+        return Err(invalid("the answer does not repeat our one question"));
     }
     if rcode == NOERROR && answer[6..10] == [0, 0, 0, 0] {
-        return Err("DNS: no answer or authority records".into());
+        return Err(invalid("no answer or authority records"));
     }
     Ok(())
 }
@@ -64,7 +73,7 @@ impl Dialogue for Dns {
         &'a self,
         stream: &'a mut dyn Stream,
         limit: Duration,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), ProtocolError>> {
         Box::pin(async move {
             let q = query();
             let mut framed = (q.len() as u16).to_be_bytes().to_vec();
@@ -80,7 +89,7 @@ impl Dialogue for Dns {
         &'a self,
         socket: &'a UdpSocket,
         limit: Duration,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), ProtocolError>> {
         Box::pin(async move { judge(&udp_ask(socket, &query(), limit).await?) })
     }
 }
@@ -108,7 +117,7 @@ mod tests {
             (vec![0; 5], "5 bytes"),
         ];
         for (bytes, why) in cases {
-            let err = judge(&bytes).unwrap_err();
+            let err = judge(&bytes).unwrap_err().to_string();
             assert!(err.contains(why), "{why}: {err}");
         }
     }

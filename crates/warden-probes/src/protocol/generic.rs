@@ -11,13 +11,14 @@ use tokio::time::timeout;
 use warden_config::model::{Connection, SendExpect};
 
 use super::conversation::{Conversation, Step};
+use super::error::{BuildError, Missed, ProtocolError, WireError};
 use crate::peer::Peer;
 
 /// How much an `expect` reads at most before giving up on a match (Monit's
 /// default is 256 B; banners and greetings are often longer).
 pub const EXPECT_BUFFER: usize = 4096;
 
-pub fn build(conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
+pub fn build(conn: &Connection, _target: &Peer) -> Result<Conversation, BuildError> {
     let steps = conn
         .exchange
         .iter()
@@ -61,7 +62,11 @@ fn hex_byte(pair: &[u8]) -> Option<u8> {
 }
 
 /// Runs the steps over a connected stream; `Err` says which step failed.
-pub async fn exchange<S>(stream: &mut S, steps: &[Step], limit: Duration) -> Result<(), String>
+pub async fn exchange<S>(
+    stream: &mut S,
+    steps: &[Step],
+    limit: Duration,
+) -> Result<(), ProtocolError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -71,8 +76,8 @@ where
             Step::Send(bytes) => {
                 timeout(limit, stream.write_all(bytes))
                     .await
-                    .map_err(|_| "timed out sending".to_string())?
-                    .map_err(|e| format!("send failed: {e}"))?;
+                    .map_err(|_| WireError::SendTimeout)?
+                    .map_err(WireError::Send)?;
             }
             Step::Expect(re) => pending = expect(stream, re, pending, limit).await?,
         }
@@ -87,7 +92,7 @@ async fn expect<S>(
     re: &Regex,
     mut buf: Vec<u8>,
     limit: Duration,
-) -> Result<Vec<u8>, String>
+) -> Result<Vec<u8>, ProtocolError>
 where
     S: AsyncRead + Unpin,
 {
@@ -96,21 +101,27 @@ where
         if let Some(m) = re.find(&buf) {
             return Ok(buf.split_off(m.end()));
         }
-        let mismatch = |why: &str, buf: &[u8]| {
-            let got = String::from_utf8_lossy(&buf[..buf.len().min(200)]).into_owned();
-            format!("expected {:?} but {why}; got {got:?}", re.as_str())
+        let mismatch = |missed, buf: &[u8]| ProtocolError::Expect {
+            pattern: re.clone(),
+            missed: Some(missed),
+            got: Some(start_of(buf)),
         };
         if buf.len() >= EXPECT_BUFFER {
-            return Err(mismatch("no match in the first 4096 bytes", &buf));
+            return Err(mismatch(Missed::NoMatch(EXPECT_BUFFER), &buf));
         }
         let room = (EXPECT_BUFFER - buf.len()).min(chunk.len());
         match timeout(limit, stream.read(&mut chunk[..room])).await {
-            Err(_) => return Err(mismatch("timed out waiting", &buf)),
-            Ok(Err(e)) => return Err(format!("read failed: {e}")),
-            Ok(Ok(0)) => return Err(mismatch("the connection closed", &buf)),
+            Err(_) => return Err(mismatch(Missed::TimedOut, &buf)),
+            Ok(Err(e)) => return Err(WireError::Read(e).into()),
+            Ok(Ok(0)) => return Err(mismatch(Missed::Closed, &buf)),
             Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
         }
     }
+}
+
+/// What arrived, as text short enough to quote.
+fn start_of(buf: &[u8]) -> String {
+    String::from_utf8_lossy(&buf[..buf.len().min(200)]).into_owned()
 }
 
 /// The exchange over a connected UDP socket: each send is one datagram,
@@ -119,24 +130,28 @@ pub async fn udp_exchange(
     socket: &UdpSocket,
     steps: &[Step],
     limit: Duration,
-) -> Result<(), String> {
+) -> Result<(), ProtocolError> {
     let mut buf = vec![0u8; EXPECT_BUFFER];
     for step in steps {
         match step {
             Step::Send(bytes) => {
-                socket
-                    .send(bytes)
-                    .await
-                    .map_err(|e| format!("send failed: {e}"))?;
+                socket.send(bytes).await.map_err(WireError::Send)?;
             }
             Step::Expect(re) => {
                 let n = timeout(limit, socket.recv(&mut buf))
                     .await
-                    .map_err(|_| format!("expected {:?} but timed out waiting", re.as_str()))?
-                    .map_err(|e| format!("receive failed: {e}"))?;
+                    .map_err(|_| ProtocolError::Expect {
+                        pattern: re.clone(),
+                        missed: Some(Missed::TimedOut),
+                        got: None,
+                    })?
+                    .map_err(WireError::Receive)?;
                 if !re.is_match(&buf[..n]) {
-                    let got = String::from_utf8_lossy(&buf[..n.min(200)]).into_owned();
-                    return Err(format!("expected {:?}; got {got:?}", re.as_str()));
+                    return Err(ProtocolError::Expect {
+                        pattern: re.clone(),
+                        missed: None,
+                        got: Some(start_of(&buf[..n])),
+                    });
                 }
             }
         }
@@ -205,9 +220,9 @@ mod tests {
         )
         .await
         .unwrap_err();
-        assert!(
-            err.contains("500 go away") && err.contains("closed"),
-            "{err}"
+        assert_eq!(
+            err.to_string(),
+            r#"expected "^220" but the connection closed; got "500 go away\r\n""#
         );
     }
 }

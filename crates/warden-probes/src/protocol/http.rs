@@ -10,8 +10,9 @@ use regex::Regex;
 use reqwest::header::{HOST, HeaderName, HeaderValue};
 use reqwest::{Client, Method};
 
-use warden_config::model::{Connection, IpVersion, Operator, SocketType};
+use warden_config::model::{Connection, HttpMethod, IpVersion, Operator, SocketType};
 
+use super::error::{BuildError, ProtocolError};
 use crate::outcome::Metric;
 use crate::peer::{DEFAULT_TIMEOUT, Peer};
 use crate::tls;
@@ -35,9 +36,9 @@ pub struct HttpTest {
 
 /// What one request measured (HTTP status, certificate days) and whether
 /// every condition held.
-pub type Report = (Vec<(Metric, f64)>, Result<(), String>);
+pub type Report = (Vec<(Metric, f64)>, Result<(), ProtocolError>);
 
-pub fn build_http(conn: &Connection, target: &Peer) -> Result<HttpTest, String> {
+pub fn build_http(conn: &Connection, target: &Peer) -> Result<HttpTest, BuildError> {
     let tls = matches!(
         target,
         Peer::Tcp {
@@ -48,17 +49,19 @@ pub fn build_http(conn: &Connection, target: &Peer) -> Result<HttpTest, String> 
     build(conn, target, tls)
 }
 
-pub fn build_https(conn: &Connection, target: &Peer) -> Result<HttpTest, String> {
+pub fn build_https(conn: &Connection, target: &Peer) -> Result<HttpTest, BuildError> {
     build(conn, target, true)
 }
 
-fn build(conn: &Connection, target: &Peer, tls: bool) -> Result<HttpTest, String> {
+fn build(conn: &Connection, target: &Peer, tls: bool) -> Result<HttpTest, BuildError> {
     let o = &conn.options;
     if o.checksum.is_some() {
-        return Err("the http content checksum test".into());
+        return Err(BuildError::Feature("the http content checksum test"));
     }
     if o.certificate_valid_days.is_some() && !tls {
-        return Err("a certificate test over plain http (use https)".into());
+        return Err(BuildError::Feature(
+            "a certificate test over plain http (use https)",
+        ));
     }
     let path = o.request.clone().unwrap_or_else(|| "/".into());
     let path = if path.starts_with('/') {
@@ -73,14 +76,9 @@ fn build(conn: &Connection, target: &Peer, tls: bool) -> Result<HttpTest, String
         }
         Peer::Unix { .. } => format!("{scheme}://localhost{path}"),
     };
-    let method = match o.method.as_deref().map(str::to_ascii_uppercase).as_deref() {
-        None | Some("GET") => Method::GET,
-        Some("HEAD") => Method::HEAD,
-        Some(other) => {
-            return Err(format!(
-                "http method {other} is not supported (GET or HEAD)"
-            ));
-        }
+    let method = match o.method {
+        None | Some(HttpMethod::Get) => Method::GET,
+        Some(HttpMethod::Head) => Method::HEAD,
     };
     // Compiled at lowering; the clone shares the compiled program.
     let content = o
@@ -93,7 +91,8 @@ fn build(conn: &Connection, target: &Peer, tls: bool) -> Result<HttpTest, String
         .map(|h| header(h))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(host) = &o.hostheader {
-        let value = HeaderValue::from_str(host).map_err(|_| format!("bad hostheader {host:?}"))?;
+        let value =
+            HeaderValue::from_str(host).map_err(|_| BuildError::HostHeader(host.clone()))?;
         headers.push((HOST, value));
     }
     let test = HttpTest {
@@ -119,8 +118,8 @@ fn bracket(host: &str) -> String {
 }
 
 /// `Name: value` from `with http headers [...]`.
-fn header(text: &str) -> Result<(HeaderName, HeaderValue), String> {
-    let bad = || format!("http header {text:?} is not \"Name: value\"");
+fn header(text: &str) -> Result<(HeaderName, HeaderValue), BuildError> {
+    let bad = || BuildError::Header(text.to_string());
     let (name, value) = text.split_once(':').ok_or_else(bad)?;
     let value = value.trim().trim_matches('"');
     Ok((
@@ -129,7 +128,7 @@ fn header(text: &str) -> Result<(HeaderName, HeaderValue), String> {
     ))
 }
 
-fn client(conn: &Connection, target: &Peer) -> Result<Client, String> {
+fn client(conn: &Connection, target: &Peer) -> Result<Client, BuildError> {
     let limit = conn.timeout.unwrap_or(DEFAULT_TIMEOUT);
     // Monit does not verify certificates unless told to (`verify: enable`).
     let verify = conn.options.ssl.iter().any(|(k, v)| {
@@ -159,9 +158,7 @@ fn client(conn: &Connection, target: &Peer) -> Result<Client, String> {
     if let Some(source) = conn.options.source_address {
         builder = builder.local_address(source);
     }
-    builder
-        .build()
-        .map_err(|e| format!("cannot set up the http client: {e}"))
+    builder.build().map_err(BuildError::Client)
 }
 
 impl HttpTest {
@@ -173,7 +170,7 @@ impl HttpTest {
         (values, result)
     }
 
-    async fn request(&self, values: &mut Vec<(Metric, f64)>) -> Result<(), String> {
+    async fn request(&self, values: &mut Vec<(Metric, f64)>) -> Result<(), ProtocolError> {
         let mut request = self.client.request(self.method.clone(), &self.url);
         for (name, value) in &self.headers {
             request = request.header(name, value);
@@ -181,7 +178,7 @@ impl HttpTest {
         if let Some((user, password)) = &self.auth {
             request = request.basic_auth(user, password.as_deref());
         }
-        let response = request.send().await.map_err(|e| describe(&e))?;
+        let response = request.send().await.map_err(ProtocolError::Request)?;
         if let Some(min) = self.cert_min_days {
             self.certificate(&response, min, values)?;
         }
@@ -189,11 +186,12 @@ impl HttpTest {
         values.push((Metric::HttpStatus, f64::from(status)));
         let (op, expected) = self.status;
         if !op.holds(f64::from(status), f64::from(expected)) {
-            return Err(format!(
-                "HTTP status {status} from {} does not satisfy status {} {expected}",
-                self.url,
-                op.symbol()
-            ));
+            return Err(ProtocolError::HttpStatus {
+                status,
+                url: self.url.clone(),
+                op,
+                expected,
+            });
         }
         match &self.content {
             Some((must_match, re)) => self.content(response, *must_match, re).await,
@@ -206,17 +204,22 @@ impl HttpTest {
         response: &reqwest::Response,
         min: u32,
         values: &mut Vec<(Metric, f64)>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ProtocolError> {
         let der = response
             .extensions()
             .get::<reqwest::tls::TlsInfo>()
             .and_then(|info| info.peer_certificate())
-            .ok_or_else(|| format!("{} sent no certificate", self.url))?;
+            .ok_or_else(|| ProtocolError::NoCertificate {
+                url: self.url.clone(),
+            })?;
         let (days, result) = tls::check_valid_days(der, min, SystemTime::now());
         if let Some(days) = days {
             values.push((Metric::CertificateDays, days));
         }
-        result.map_err(|why| format!("{why} ({})", self.url))
+        result.map_err(|why| ProtocolError::Certificate {
+            url: self.url.clone(),
+            source: why.into(),
+        })
     }
 
     async fn content(
@@ -224,43 +227,24 @@ impl HttpTest {
         mut response: reqwest::Response,
         must_match: bool,
         re: &Regex,
-    ) -> Result<(), String> {
+    ) -> Result<(), ProtocolError> {
         let mut body = Vec::new();
         while body.len() < BODY_LIMIT {
             match response.chunk().await {
                 Ok(Some(chunk)) => body.extend_from_slice(&chunk),
                 Ok(None) => break,
-                Err(e) => return Err(describe(&e)),
+                Err(e) => return Err(ProtocolError::Request(e)),
             }
         }
         body.truncate(BODY_LIMIT);
         let text = String::from_utf8_lossy(&body);
         if re.is_match(&text) != must_match {
-            let op = if must_match { "=" } else { "!=" };
-            return Err(format!(
-                "content {op} {:?} failed for {}",
-                re.as_str(),
-                self.url
-            ));
+            return Err(ProtocolError::Content {
+                must_match,
+                pattern: re.clone(),
+                url: self.url.clone(),
+            });
         }
         Ok(())
     }
-}
-
-/// reqwest's error with its causes, which hold the useful part
-/// ("connection refused", "operation timed out").
-fn describe(e: &reqwest::Error) -> String {
-    use std::error::Error;
-    let mut text = if e.is_timeout() {
-        format!("timed out: {e}")
-    } else {
-        e.to_string()
-    };
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

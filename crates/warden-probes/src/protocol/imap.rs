@@ -6,14 +6,15 @@ use std::time::Duration;
 use warden_config::model::Connection;
 
 use super::conversation::Conversation;
-use super::wire::{Dialogue, Stream, expect_line, read_line, send, shorten};
+use super::error::{BuildError, ProtocolError};
+use super::wire::{Dialogue, Stream, expect_line, read_line, send};
 use crate::BoxFuture;
 use crate::peer::Peer;
 
 #[derive(Debug)]
 pub struct Imap;
 
-pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
+pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, BuildError> {
     Ok(Conversation::Speak(Box::new(Imap)))
 }
 
@@ -22,11 +23,14 @@ impl Dialogue for Imap {
         &'a self,
         stream: &'a mut dyn Stream,
         limit: Duration,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), ProtocolError>> {
         Box::pin(async move {
             let greeting = read_line(stream, limit).await?;
             if !(greeting.starts_with("* OK") || greeting.starts_with("* PREAUTH")) {
-                return Err(format!("IMAP greeting: {}", shorten(&greeting)));
+                return Err(ProtocolError::Reply {
+                    step: "IMAP greeting",
+                    reply: greeting,
+                });
             }
             send(stream, b"001 LOGOUT\r\n", limit).await?;
             expect_line(stream, "* BYE", "IMAP LOGOUT", limit).await?;
@@ -54,6 +58,6 @@ mod tests {
     async fn a_refusing_greeting_fails() {
         let port = lines_server("* BYE go away\r\n", &[]).await;
         let err = talk_to(port, &Imap).await.unwrap_err();
-        assert!(err.contains("go away"), "{err}");
+        assert!(err.to_string().contains("go away"), "{err}");
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use warden_config::model::Connection;
 
 use super::conversation::Conversation;
+use super::error::{BuildError, Field, ProtocolError};
 use super::wire::{Dialogue, Stream, read_exact, send};
 use crate::BoxFuture;
 use crate::peer::Peer;
@@ -22,24 +23,35 @@ const MESSAGE_LIMIT: usize = 16 * 1024;
 #[derive(Debug)]
 pub struct Ldap3;
 
-pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
+pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, BuildError> {
     Ok(Conversation::Speak(Box::new(Ldap3)))
 }
 
 /// Judges the body of the LDAPMessage answering the bind.
-pub fn judge(body: &[u8]) -> Result<(), String> {
+pub fn judge(body: &[u8]) -> Result<(), ProtocolError> {
     // messageID INTEGER 1, then the bindResponse.
     let rest = body
         .strip_prefix(&[0x02, 0x01, 0x01])
-        .ok_or("LDAP: the answer is not to our bind (message id)")?;
+        .ok_or(invalid("the answer is not to our bind (message id)"))?;
     if rest.first() != Some(&BIND_RESPONSE) {
-        return Err("LDAP: the answer is not a bind response".into());
+        return Err(invalid("the answer is not a bind response"));
     }
-    let (_, after) = length(&rest[1..]).ok_or("LDAP: a malformed bind response")?;
+    let (_, after) = length(&rest[1..]).ok_or(invalid("a malformed bind response"))?;
     match after {
         [0x0a, 0x01, 0, ..] => Ok(()),
-        [0x0a, 0x01, code, ..] => Err(format!("LDAP: anonymous bind refused (result code {code})")),
-        _ => Err("LDAP: a bind response without a result code".into()),
+        [0x0a, 0x01, code, ..] => Err(ProtocolError::Refused {
+            proto: "LDAP",
+            what: "anonymous bind refused",
+            field: Field::ResultCode(*code),
+        }),
+        _ => Err(invalid("a bind response without a result code")),
+    }
+}
+
+fn invalid(what: &'static str) -> ProtocolError {
+    ProtocolError::Invalid {
+        proto: "LDAP",
+        what,
     }
 }
 
@@ -65,19 +77,19 @@ impl Dialogue for Ldap3 {
         &'a self,
         stream: &'a mut dyn Stream,
         limit: Duration,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), ProtocolError>> {
         Box::pin(async move {
             send(stream, &BIND, limit).await?;
             let head = read_exact(stream, 2, limit).await?;
             if head[0] != 0x30 {
-                return Err("LDAP: the answer is not an LDAP message".into());
+                return Err(invalid("the answer is not an LDAP message"));
             }
             let len = if head[1] & 0x80 == 0 {
                 usize::from(head[1])
             } else {
                 let n = usize::from(head[1] & 0x7f);
                 if n == 0 || n > 4 {
-                    return Err("LDAP: a malformed message length".into());
+                    return Err(invalid("a malformed message length"));
                 }
                 let digits = read_exact(stream, n, limit).await?;
                 digits
@@ -85,7 +97,12 @@ impl Dialogue for Ldap3 {
                     .fold(0usize, |acc, b| acc << 8 | usize::from(*b))
             };
             if len > MESSAGE_LIMIT {
-                return Err(format!("LDAP: an answer of {len} bytes"));
+                return Err(ProtocolError::Length {
+                    proto: "LDAP",
+                    what: "an answer of",
+                    bytes: len as u64,
+                    want: None,
+                });
             }
             let body = read_exact(stream, len, limit).await?;
             judge(&body)?;
@@ -110,7 +127,7 @@ mod tests {
         let mut refused = SUCCESS;
         refused[9] = 49;
         let err = judge(&refused[2..]).unwrap_err();
-        assert!(err.contains("49"), "{err}");
+        assert!(err.to_string().contains("49"), "{err}");
         assert!(judge(&[0x02, 0x01, 0x07, 0x61, 0x00]).is_err());
     }
 

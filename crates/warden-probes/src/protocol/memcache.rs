@@ -7,6 +7,7 @@ use std::time::Duration;
 use warden_config::model::Connection;
 
 use super::conversation::Conversation;
+use super::error::{BuildError, Field, ProtocolError};
 use super::wire::{Dialogue, Stream, read_exact, send};
 use crate::BoxFuture;
 use crate::peer::Peer;
@@ -21,7 +22,7 @@ const OPAQUE: [u8; 4] = *b"wdn1";
 #[derive(Debug)]
 pub struct Memcache;
 
-pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
+pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, BuildError> {
     Ok(Conversation::Speak(Box::new(Memcache)))
 }
 
@@ -34,21 +35,27 @@ pub fn noop_request() -> [u8; HEADER] {
 }
 
 /// Checks a response header; its body (if any) does not matter.
-pub fn check_response(header: &[u8]) -> Result<(), String> {
+pub fn check_response(header: &[u8]) -> Result<(), ProtocolError> {
     if header.first() != Some(&RESPONSE_MAGIC) {
-        return Err(format!(
-            "MEMCACHE: not a binary-protocol response (first byte 0x{:02x})",
-            header.first().copied().unwrap_or(0)
-        ));
+        return Err(ProtocolError::Unexpected {
+            proto: "MEMCACHE",
+            what: "not a binary-protocol response",
+            field: Field::FirstByte(header.first().copied().unwrap_or(0)),
+        });
     }
     let status = u16::from_be_bytes([header[6], header[7]]);
     if status != 0 {
-        return Err(format!(
-            "MEMCACHE: the server answered with status {status}"
-        ));
+        return Err(ProtocolError::Refused {
+            proto: "MEMCACHE",
+            what: "the server answered with",
+            field: Field::Status(status),
+        });
     }
     if header[12..16] != OPAQUE {
-        return Err("MEMCACHE: the answer belongs to another request".into());
+        return Err(ProtocolError::Invalid {
+            proto: "MEMCACHE",
+            what: "the answer belongs to another request",
+        });
     }
     Ok(())
 }
@@ -58,7 +65,7 @@ impl Dialogue for Memcache {
         &'a self,
         stream: &'a mut dyn Stream,
         limit: Duration,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), ProtocolError>> {
         Box::pin(async move {
             send(stream, &noop_request(), limit).await?;
             let header = read_exact(stream, HEADER, limit).await?;
@@ -91,10 +98,10 @@ mod tests {
     async fn an_error_status_or_a_text_answer_fails() {
         let port = bytes_server(Vec::new(), vec![(HEADER, response(0x81))]).await;
         let err = talk_to(port, &Memcache).await.unwrap_err();
-        assert!(err.contains("status 129"), "{err}");
+        assert!(err.to_string().contains("status 129"), "{err}");
         let text = b"ERROR\r\nERROR\r\nERROR\r\nERROR\r\n".to_vec();
         let port = bytes_server(Vec::new(), vec![(HEADER, text)]).await;
         let err = talk_to(port, &Memcache).await.unwrap_err();
-        assert!(err.contains("not a binary-protocol"), "{err}");
+        assert!(err.to_string().contains("not a binary-protocol"), "{err}");
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod conversation;
 pub mod dns;
+pub mod error;
 pub mod generic;
 pub mod http;
 pub mod imap;
@@ -31,6 +32,7 @@ use warden_config::model::{Connection, Protocol};
 use crate::peer::Peer;
 
 pub use conversation::{Build, Conversation};
+pub use error::{BuildError, ProtocolError};
 
 /// One protocol Warden speaks.
 #[derive(Debug, Clone, Copy)]
@@ -148,20 +150,17 @@ pub fn find(name: &str) -> Option<&'static ProtocolDef> {
 }
 
 /// The conversation a connection rule asks for, or why Warden cannot
-/// have it yet (the words complete "... is not supported yet").
-pub fn conversation_for(conn: &Connection, target: &Peer) -> Result<Conversation, String> {
+/// have it yet.
+pub fn conversation_for(conn: &Connection, target: &Peer) -> Result<Conversation, BuildError> {
     if !conn.exchange.is_empty() && conn.protocol != Protocol::Default {
-        return Err(format!(
-            "send/expect combined with protocol {}",
-            conn.protocol
-        ));
+        return Err(BuildError::ExchangeWith(conn.protocol));
     }
     if !conn.exchange.is_empty() {
         return generic::build(conn, target);
     }
     match speaks(conn.protocol) {
         Some(def) => (def.build)(conn, target),
-        None => Err(format!("protocol {}", conn.protocol)),
+        None => Err(BuildError::Protocol(conn.protocol)),
     }
 }
 

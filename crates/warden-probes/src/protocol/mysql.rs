@@ -8,6 +8,7 @@ use std::time::Duration;
 use warden_config::model::Connection;
 
 use super::conversation::Conversation;
+use super::error::{BuildError, Field, ProtocolError};
 use super::wire::{Dialogue, Stream, read_exact};
 use crate::BoxFuture;
 use crate::peer::Peer;
@@ -18,15 +19,15 @@ const PACKET_LIMIT: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct Mysql;
 
-pub fn build(conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
+pub fn build(conn: &Connection, _target: &Peer) -> Result<Conversation, BuildError> {
     if conn.options.username.is_some() || conn.options.password.is_some() {
-        return Err("mysql login (username/password)".into());
+        return Err(BuildError::Feature("mysql login (username/password)"));
     }
     Ok(Conversation::Speak(Box::new(Mysql)))
 }
 
 /// Judges the greeting payload; `Ok` names the server version.
-pub fn judge_greeting(payload: &[u8]) -> Result<String, String> {
+pub fn judge_greeting(payload: &[u8]) -> Result<String, ProtocolError> {
     match payload.first() {
         Some(10) => {
             let version = payload[1..].split(|b| *b == 0).next().unwrap_or_default();
@@ -41,13 +42,21 @@ pub fn judge_greeting(payload: &[u8]) -> Result<String, String> {
                 Some(b'#') => payload.get(9..).unwrap_or_default(),
                 _ => payload.get(3..).unwrap_or_default(),
             };
-            let text = String::from_utf8_lossy(text);
-            Err(format!("MYSQL: error {code} from the server: {text}"))
+            Err(ProtocolError::ServerError {
+                proto: "MYSQL",
+                code: Some(code),
+                text: String::from_utf8_lossy(text).into_owned(),
+            })
         }
-        Some(other) => Err(format!(
-            "MYSQL: not a MySQL greeting (protocol version {other})"
-        )),
-        None => Err("MYSQL: an empty greeting".into()),
+        Some(other) => Err(ProtocolError::Unexpected {
+            proto: "MYSQL",
+            what: "not a MySQL greeting",
+            field: Field::ProtocolVersion(*other),
+        }),
+        None => Err(ProtocolError::Invalid {
+            proto: "MYSQL",
+            what: "an empty greeting",
+        }),
     }
 }
 
@@ -56,13 +65,17 @@ impl Dialogue for Mysql {
         &'a self,
         stream: &'a mut dyn Stream,
         limit: Duration,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), ProtocolError>> {
         Box::pin(async move {
             let header = read_exact(stream, 4, limit).await?;
             let len =
                 usize::from(header[0]) | usize::from(header[1]) << 8 | usize::from(header[2]) << 16;
             if len == 0 || len > PACKET_LIMIT {
-                return Err(format!("MYSQL: not a MySQL greeting ({len} bytes)"));
+                return Err(ProtocolError::Unexpected {
+                    proto: "MYSQL",
+                    what: "not a MySQL greeting",
+                    field: Field::Size(len),
+                });
             }
             let payload = read_exact(stream, len, limit).await?;
             judge_greeting(&payload).map(|_| ())
@@ -86,13 +99,17 @@ mod tests {
     #[test]
     fn greetings_are_judged_by_their_first_byte() {
         let ok = judge_greeting(b"\x0a8.0.36\0\x01\0\0\0salt");
-        assert_eq!(ok.as_deref(), Ok("8.0.36"));
-        let blocked = judge_greeting(b"\xff\x69\x04Host '10.0.0.1' is blocked").unwrap_err();
+        assert_eq!(ok.unwrap(), "8.0.36");
+        let blocked = judge_greeting(b"\xff\x69\x04Host '10.0.0.1' is blocked")
+            .unwrap_err()
+            .to_string();
         assert!(
             blocked.contains("1129") && blocked.contains("is blocked"),
             "{blocked}"
         );
-        let state = judge_greeting(b"\xff\x10\x04#08004Too many connections").unwrap_err();
+        let state = judge_greeting(b"\xff\x10\x04#08004Too many connections")
+            .unwrap_err()
+            .to_string();
         assert!(state.ends_with("Too many connections"), "{state}");
         assert!(judge_greeting(b"\x09old").is_err());
     }

@@ -9,6 +9,7 @@ use tokio::net::UdpSocket;
 use warden_config::model::Connection;
 
 use super::conversation::Conversation;
+use super::error::{BuildError, Field, ProtocolError};
 use super::wire::{Dialogue, Stream, udp_ask};
 use crate::BoxFuture;
 use crate::peer::Peer;
@@ -20,7 +21,7 @@ const CLIENT: u8 = 0x1b;
 #[derive(Debug)]
 pub struct Ntp3;
 
-pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
+pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, BuildError> {
     Ok(Conversation::Speak(Box::new(Ntp3)))
 }
 
@@ -30,21 +31,28 @@ pub fn request() -> [u8; PACKET] {
     req
 }
 
-pub fn judge(answer: &[u8]) -> Result<(), String> {
+pub fn judge(answer: &[u8]) -> Result<(), ProtocolError> {
     if answer.len() < PACKET {
-        return Err(format!(
-            "NTP: an answer of {} bytes, not {PACKET}",
-            answer.len()
-        ));
+        return Err(ProtocolError::Length {
+            proto: "NTP",
+            what: "an answer of",
+            bytes: answer.len() as u64,
+            want: Some(PACKET),
+        });
     }
     let (leap, mode) = (answer[0] >> 6, answer[0] & 0x07);
     if mode != 4 {
-        return Err(format!(
-            "NTP: the answer is not from a server (mode {mode})"
-        ));
+        return Err(ProtocolError::Unexpected {
+            proto: "NTP",
+            what: "the answer is not from a server",
+            field: Field::Mode(mode),
+        });
     }
     if leap == 3 {
-        return Err("NTP: the server is not synchronised".into());
+        return Err(ProtocolError::Invalid {
+            proto: "NTP",
+            what: "the server is not synchronised",
+        });
     }
     Ok(())
 }
@@ -58,15 +66,15 @@ impl Dialogue for Ntp3 {
         &'a self,
         _stream: &'a mut dyn Stream,
         _limit: Duration,
-    ) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async { Err("NTP needs UDP (write 'type udp')".to_string()) })
+    ) -> BoxFuture<'a, Result<(), ProtocolError>> {
+        Box::pin(async { Err(ProtocolError::NeedsUdp { proto: "NTP" }) })
     }
 
     fn talk_udp<'a>(
         &'a self,
         socket: &'a UdpSocket,
         limit: Duration,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), ProtocolError>> {
         Box::pin(async move { judge(&udp_ask(socket, &request(), limit).await?) })
     }
 }
@@ -81,9 +89,10 @@ mod tests {
         answer[0] = 0x1c; // leap 0, version 3, mode 4
         assert!(judge(&answer).is_ok());
         answer[0] = 0xdc; // leap 3: not synchronised
-        assert!(judge(&answer).unwrap_err().contains("not synchronised"));
-        assert!(judge(&request()).unwrap_err().contains("mode 3"));
-        assert!(judge(&answer[..10]).is_err());
+        let words = |a: &[u8]| judge(a).unwrap_err().to_string();
+        assert!(words(&answer).contains("not synchronised"));
+        assert!(words(&request()).contains("mode 3"));
+        assert_eq!(words(&answer[..10]), "NTP: an answer of 10 bytes, not 48");
     }
 
     #[tokio::test]

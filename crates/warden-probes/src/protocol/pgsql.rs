@@ -11,6 +11,7 @@ use std::time::Duration;
 use warden_config::model::Connection;
 
 use super::conversation::Conversation;
+use super::error::{BuildError, Field, ProtocolError};
 use super::wire::{Dialogue, Stream, read_exact, send};
 use crate::BoxFuture;
 use crate::peer::Peer;
@@ -27,9 +28,9 @@ pub struct Pgsql {
     database: Option<String>,
 }
 
-pub fn build(conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
+pub fn build(conn: &Connection, _target: &Peer) -> Result<Conversation, BuildError> {
     if conn.options.password.is_some() {
-        return Err("pgsql login with a password".into());
+        return Err(BuildError::Feature("pgsql login with a password"));
     }
     let database = conn
         .options
@@ -71,28 +72,40 @@ impl Pgsql {
     }
 
     /// Judges the first answer: its type byte and body.
-    pub fn judge(&self, kind: u8, body: &[u8]) -> Result<(), String> {
+    pub fn judge(&self, kind: u8, body: &[u8]) -> Result<(), ProtocolError> {
         let auth = body
             .get(..4)
             .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
         match (kind, auth) {
             (b'R' | b'E', _) if self.lenient() => Ok(()),
             (b'R', Some(0)) => Ok(()),
-            (b'R', Some(method)) => Err(format!(
-                "PGSQL: the server wants a password (authentication method {method})"
-            )),
-            (b'E', _) => Err(format!("PGSQL: {}", error_message(body))),
-            _ => Err(format!("PGSQL: unexpected answer type {:?}", kind as char)),
+            (b'R', Some(method)) => Err(ProtocolError::Refused {
+                proto: "PGSQL",
+                what: "the server wants a password",
+                field: Field::AuthMethod(method),
+            }),
+            (b'E', _) => Err(server_error(body)),
+            _ => Err(ProtocolError::Unexpected {
+                proto: "PGSQL",
+                what: "unexpected answer type",
+                field: Field::Type(kind),
+            }),
         }
     }
 }
 
-/// The `M` (message) field of an error response.
-fn error_message(body: &[u8]) -> String {
-    body.split(|b| *b == 0)
+/// An error response, in the words of its `M` (message) field.
+fn server_error(body: &[u8]) -> ProtocolError {
+    let text = body
+        .split(|b| *b == 0)
         .find_map(|field| field.strip_prefix(b"M"))
         .map(|m| String::from_utf8_lossy(m).into_owned())
-        .unwrap_or_else(|| "an error without a message".into())
+        .unwrap_or_else(|| "an error without a message".into());
+    ProtocolError::ServerError {
+        proto: "PGSQL",
+        code: None,
+        text,
+    }
 }
 
 impl Dialogue for Pgsql {
@@ -100,7 +113,7 @@ impl Dialogue for Pgsql {
         &'a self,
         stream: &'a mut dyn Stream,
         limit: Duration,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), ProtocolError>> {
         Box::pin(async move {
             send(stream, &self.startup(), limit).await?;
             let (kind, body) = message(stream, limit).await?;
@@ -116,25 +129,32 @@ impl Dialogue for Pgsql {
 }
 
 /// One backend message: its type byte and body.
-async fn message(stream: &mut dyn Stream, limit: Duration) -> Result<(u8, Vec<u8>), String> {
+async fn message(stream: &mut dyn Stream, limit: Duration) -> Result<(u8, Vec<u8>), ProtocolError> {
     let head = read_exact(stream, 5, limit).await?;
     let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
     if !(4..=MESSAGE_LIMIT).contains(&len) {
-        return Err(format!("PGSQL: not a PostgreSQL answer ({len} bytes)"));
+        return Err(ProtocolError::Unexpected {
+            proto: "PGSQL",
+            what: "not a PostgreSQL answer",
+            field: Field::Size(len),
+        });
     }
     Ok((head[0], read_exact(stream, len - 4, limit).await?))
 }
 
 /// After AuthenticationOk: ReadyForQuery passes, an error fails with its words.
-async fn ready(stream: &mut dyn Stream, limit: Duration) -> Result<(), String> {
+async fn ready(stream: &mut dyn Stream, limit: Duration) -> Result<(), ProtocolError> {
     for _ in 0..AFTER_LOGIN_LIMIT {
         match message(stream, limit).await? {
             (b'Z', _) => return Ok(()),
-            (b'E', body) => return Err(format!("PGSQL: {}", error_message(&body))),
+            (b'E', body) => return Err(server_error(&body)),
             _ => {}
         }
     }
-    Err("PGSQL: the server never became ready for a query".into())
+    Err(ProtocolError::Invalid {
+        proto: "PGSQL",
+        what: "the server never became ready for a query",
+    })
 }
 
 #[cfg(test)]
@@ -167,7 +187,7 @@ mod tests {
         assert!(pg(None, None).judge(b'E', err).is_ok());
         assert!(pg(None, None).judge(b'R', &5u32.to_be_bytes()).is_ok());
         let why = pg(Some("root"), None).judge(b'E', err).unwrap_err();
-        assert!(why.contains("role \"root\" does not exist"), "{why}");
+        assert_eq!(why.to_string(), "PGSQL: role \"root\" does not exist");
         assert!(
             pg(Some("app"), None)
                 .judge(b'R', &0u32.to_be_bytes())
@@ -212,9 +232,10 @@ mod tests {
             let script = vec![(login.startup().len(), answers.concat())];
             let port = bytes_server(Vec::new(), script).await;
             let got = talk_to(port, &login).await;
-            match error {
-                None => assert_eq!(got, Ok(())),
-                Some(words) => assert!(got.as_ref().is_err_and(|e| e.contains(words)), "{got:?}"),
+            match (error, got) {
+                (None, got) => assert!(got.is_ok(), "{got:?}"),
+                (Some(words), Err(e)) => assert!(e.to_string().contains(words), "{e}"),
+                (Some(words), Ok(())) => panic!("passed; expected {words:?}"),
             }
         }
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use warden_config::model::Connection;
 
 use super::conversation::Conversation;
+use super::error::{BuildError, ProtocolError};
 use super::wire::{Dialogue, Stream, expect_line, send};
 use crate::BoxFuture;
 use crate::peer::Peer;
@@ -12,7 +13,7 @@ use crate::peer::Peer;
 #[derive(Debug)]
 pub struct Pop;
 
-pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
+pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, BuildError> {
     Ok(Conversation::Speak(Box::new(Pop)))
 }
 
@@ -21,7 +22,7 @@ impl Dialogue for Pop {
         &'a self,
         stream: &'a mut dyn Stream,
         limit: Duration,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), ProtocolError>> {
         Box::pin(async move {
             expect_line(stream, "+OK", "POP greeting", limit).await?;
             send(stream, b"QUIT\r\n", limit).await?;
@@ -46,6 +47,6 @@ mod tests {
     async fn an_error_greeting_fails() {
         let port = lines_server("-ERR busy\r\n", &[]).await;
         let err = talk_to(port, &Pop).await.unwrap_err();
-        assert!(err.contains("-ERR busy"), "{err}");
+        assert!(err.to_string().contains("-ERR busy"), "{err}");
     }
 }

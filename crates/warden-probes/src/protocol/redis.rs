@@ -7,7 +7,8 @@ use std::time::Duration;
 use warden_config::model::Connection;
 
 use super::conversation::Conversation;
-use super::wire::{Dialogue, Stream, read_line, send, shorten};
+use super::error::{BuildError, ProtocolError};
+use super::wire::{Dialogue, Stream, read_line, send};
 use crate::BoxFuture;
 use crate::peer::Peer;
 
@@ -17,10 +18,10 @@ pub struct Redis {
     password: Option<String>,
 }
 
-pub fn build(conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
+pub fn build(conn: &Connection, _target: &Peer) -> Result<Conversation, BuildError> {
     let o = &conn.options;
     if o.username.is_some() && o.password.is_none() {
-        return Err("a redis username without a password".into());
+        return Err(BuildError::Feature("a redis username without a password"));
     }
     Ok(Conversation::Speak(Box::new(Redis {
         username: o.username.clone(),
@@ -38,7 +39,7 @@ pub fn command(words: &[&str]) -> Vec<u8> {
 }
 
 impl Redis {
-    async fn auth(&self, stream: &mut dyn Stream, limit: Duration) -> Result<(), String> {
+    async fn auth(&self, stream: &mut dyn Stream, limit: Duration) -> Result<(), ProtocolError> {
         let Some(password) = &self.password else {
             return Ok(());
         };
@@ -51,7 +52,10 @@ impl Redis {
         if line.starts_with("+OK") {
             Ok(())
         } else {
-            Err(format!("Redis AUTH: {}", shorten(&line)))
+            Err(ProtocolError::Reply {
+                step: "Redis AUTH",
+                reply: line,
+            })
         }
     }
 }
@@ -61,13 +65,16 @@ impl Dialogue for Redis {
         &'a self,
         stream: &'a mut dyn Stream,
         limit: Duration,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), ProtocolError>> {
         Box::pin(async move {
             self.auth(stream, limit).await?;
             send(stream, &command(&["PING"]), limit).await?;
             let line = read_line(stream, limit).await?;
             if !line.starts_with("+PONG") {
-                return Err(format!("Redis PING: {}", shorten(&line)));
+                return Err(ProtocolError::Reply {
+                    step: "Redis PING",
+                    reply: line,
+                });
             }
             send(stream, &command(&["QUIT"]), limit).await?;
             // The answer to QUIT does not matter: the server was alive.
@@ -108,7 +115,7 @@ mod tests {
     async fn a_server_that_wants_a_password_fails_and_says_so() {
         let port = lines_server("", &[("*1", "-NOAUTH Authentication required.\r\n")]).await;
         let err = talk_to(port, &redis(None, None)).await.unwrap_err();
-        assert!(err.contains("NOAUTH"), "{err}");
+        assert!(err.to_string().contains("NOAUTH"), "{err}");
     }
 
     #[tokio::test]

@@ -7,7 +7,8 @@ use std::time::Duration;
 use warden_config::model::Connection;
 
 use super::conversation::Conversation;
-use super::wire::{Dialogue, Stream, read_line, send, shorten};
+use super::error::{BuildError, ProtocolError};
+use super::wire::{Dialogue, Stream, read_line, send};
 use crate::BoxFuture;
 use crate::peer::Peer;
 
@@ -17,39 +18,50 @@ const REPLY_LINES: usize = 100;
 #[derive(Debug)]
 pub struct Smtp;
 
-pub fn build(conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
+pub fn build(conn: &Connection, _target: &Peer) -> Result<Conversation, BuildError> {
     if conn.options.username.is_some() {
-        return Err("smtp login (username/password)".into());
+        return Err(BuildError::Feature("smtp login (username/password)"));
     }
     Ok(Conversation::Speak(Box::new(Smtp)))
 }
 
 /// One reply: its code and its last line.
-pub async fn reply(stream: &mut dyn Stream, limit: Duration) -> Result<(u16, String), String> {
+pub async fn reply(
+    stream: &mut dyn Stream,
+    limit: Duration,
+) -> Result<(u16, String), ProtocolError> {
     for _ in 0..REPLY_LINES {
         let line = read_line(stream, limit).await?;
         let code = line.get(..3).and_then(|c| c.parse::<u16>().ok());
         let Some(code) = code else {
-            return Err(format!("not an SMTP reply: {:?}", shorten(&line)));
+            return Err(ProtocolError::NotReply {
+                what: "not an SMTP reply",
+                line,
+            });
         };
         if line.as_bytes().get(3) != Some(&b'-') {
             return Ok((code, line));
         }
     }
-    Err(format!("an SMTP reply longer than {REPLY_LINES} lines"))
+    Err(ProtocolError::TooManyLines {
+        what: "an SMTP reply",
+        limit: REPLY_LINES,
+    })
 }
 
+/// A reply of the class of `want` (2xx for 250), or the server's words
+/// under `step`.
 async fn expect(
     stream: &mut dyn Stream,
     want: u16,
-    after: &str,
+    step: &'static str,
     limit: Duration,
-) -> Result<(u16, String), String> {
+) -> Result<(u16, String), ProtocolError> {
     let (code, line) = reply(stream, limit).await?;
     if code / 100 == want / 100 {
         Ok((code, line))
     } else {
-        Err(format!("SMTP {after}: {}", shorten(&line)))
+        Err(ProtocolError::Reply { step, reply: line })
     }
 }
 
@@ -58,21 +70,27 @@ impl Dialogue for Smtp {
         &'a self,
         stream: &'a mut dyn Stream,
         limit: Duration,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), ProtocolError>> {
         Box::pin(async move {
-            expect(stream, 220, "greeting", limit).await?;
+            expect(stream, 220, "SMTP greeting", limit).await?;
             send(stream, b"EHLO localhost\r\n", limit).await?;
             let (code, _) = reply(stream, limit).await?;
             if code / 100 == 5 {
                 send(stream, b"HELO localhost\r\n", limit).await?;
-                expect(stream, 250, "HELO", limit).await?;
+                expect(stream, 250, "SMTP HELO", limit).await?;
             } else if code / 100 != 2 {
-                return Err(format!("SMTP EHLO answered {code}"));
+                return Err(ProtocolError::ReplyCode {
+                    step: "SMTP EHLO",
+                    code,
+                });
             }
             send(stream, b"QUIT\r\n", limit).await?;
             let (code, line) = reply(stream, limit).await?;
             if code != 221 {
-                return Err(format!("SMTP QUIT: {}", shorten(&line)));
+                return Err(ProtocolError::Reply {
+                    step: "SMTP QUIT",
+                    reply: line,
+                });
             }
             Ok(())
         })
@@ -115,6 +133,6 @@ mod tests {
     async fn a_busy_greeting_fails_with_the_servers_words() {
         let port = lines_server("421 too busy\r\n", &[]).await;
         let err = talk_to(port, &Smtp).await.unwrap_err();
-        assert!(err.contains("421 too busy"), "{err}");
+        assert_eq!(err.to_string(), "SMTP greeting: 421 too busy");
     }
 }

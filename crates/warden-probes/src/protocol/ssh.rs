@@ -7,7 +7,8 @@ use std::time::Duration;
 use warden_config::model::Connection;
 
 use super::conversation::Conversation;
-use super::wire::{Dialogue, Stream, read_line, send, shorten};
+use super::error::{BuildError, ProtocolError};
+use super::wire::{Dialogue, Stream, read_line, send};
 use crate::BoxFuture;
 use crate::peer::Peer;
 
@@ -17,7 +18,7 @@ const BANNER_LINES: usize = 20;
 #[derive(Debug)]
 pub struct Ssh;
 
-pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, String> {
+pub fn build(_conn: &Connection, _target: &Peer) -> Result<Conversation, BuildError> {
     Ok(Conversation::Speak(Box::new(Ssh)))
 }
 
@@ -26,7 +27,7 @@ impl Dialogue for Ssh {
         &'a self,
         stream: &'a mut dyn Stream,
         limit: Duration,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), ProtocolError>> {
         Box::pin(async move {
             for _ in 0..BANNER_LINES {
                 let line = read_line(stream, limit).await?;
@@ -35,10 +36,16 @@ impl Dialogue for Ssh {
                     return Ok(());
                 }
                 if line.starts_with("Protocol mismatch") {
-                    return Err(format!("SSH: {}", shorten(&line)));
+                    return Err(ProtocolError::Reply {
+                        step: "SSH",
+                        reply: line,
+                    });
                 }
             }
-            Err("SSH: no identification line from the server".into())
+            Err(ProtocolError::Invalid {
+                proto: "SSH",
+                what: "no identification line from the server",
+            })
         })
     }
 }
@@ -64,6 +71,6 @@ mod tests {
             .talk(&mut stream, Duration::from_millis(300))
             .await
             .unwrap_err();
-        assert!(err.contains("timed out"), "{err}");
+        assert!(err.to_string().contains("timed out"), "{err}");
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::error::ProtocolError;
 use super::wire::Dialogue;
 
 /// Bounds every test conversation; never a timing assertion.
@@ -63,7 +64,7 @@ pub async fn bytes_server(greeting: Vec<u8>, script: Vec<(usize, Vec<u8>)>) -> u
 }
 
 /// Connects to a loopback port and runs one conversation.
-pub async fn talk_to(port: u16, dialogue: &dyn Dialogue) -> Result<(), String> {
+pub async fn talk_to(port: u16, dialogue: &dyn Dialogue) -> Result<(), ProtocolError> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     tokio::time::timeout(GUARD, dialogue.talk(&mut stream, Duration::from_secs(5)))
         .await

@@ -8,7 +8,8 @@ use std::time::Duration;
 use warden_config::model::Connection;
 
 use super::conversation::Conversation;
-use super::wire::{Dialogue, Stream, read_exact, read_line, send, shorten};
+use super::error::{BuildError, ProtocolError};
+use super::wire::{Dialogue, Stream, read_exact, read_line, send};
 use crate::BoxFuture;
 use crate::peer::Peer;
 
@@ -25,7 +26,7 @@ pub struct Websocket {
     request: String,
 }
 
-pub fn build(conn: &Connection, target: &Peer) -> Result<Conversation, String> {
+pub fn build(conn: &Connection, target: &Peer) -> Result<Conversation, BuildError> {
     let o = &conn.options;
     let extra = |name: &str| {
         o.extra
@@ -54,7 +55,11 @@ fn frame(opcode: u8) -> [u8; 6] {
 }
 
 /// Reads frames until one with `opcode`, skipping others.
-async fn wait_for(stream: &mut dyn Stream, opcode: u8, limit: Duration) -> Result<(), String> {
+async fn wait_for(
+    stream: &mut dyn Stream,
+    opcode: u8,
+    limit: Duration,
+) -> Result<(), ProtocolError> {
     for _ in 0..FRAMES {
         let head = read_exact(stream, 2, limit).await?;
         let masked = head[1] & 0x80 != 0;
@@ -70,7 +75,12 @@ async fn wait_for(stream: &mut dyn Stream, opcode: u8, limit: Duration) -> Resul
             n => u64::from(n),
         };
         if len > FRAME_LIMIT {
-            return Err(format!("WEBSOCKET: a frame of {len} bytes"));
+            return Err(ProtocolError::Length {
+                proto: "WEBSOCKET",
+                what: "a frame of",
+                bytes: len,
+                want: None,
+            });
         }
         let skip = len as usize + if masked { 4 } else { 0 };
         read_exact(stream, skip, limit).await?;
@@ -78,9 +88,10 @@ async fn wait_for(stream: &mut dyn Stream, opcode: u8, limit: Duration) -> Resul
             return Ok(());
         }
     }
-    Err(format!(
-        "WEBSOCKET: no frame with opcode {opcode:#x} in {FRAMES}"
-    ))
+    Err(ProtocolError::NoFrame {
+        opcode,
+        looked: FRAMES,
+    })
 }
 
 impl Dialogue for Websocket {
@@ -88,12 +99,15 @@ impl Dialogue for Websocket {
         &'a self,
         stream: &'a mut dyn Stream,
         limit: Duration,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), ProtocolError>> {
         Box::pin(async move {
             send(stream, self.request.as_bytes(), limit).await?;
             let status = read_line(stream, limit).await?;
             if status.split_whitespace().nth(1) != Some("101") {
-                return Err(format!("WEBSOCKET: upgrade refused: {}", shorten(&status)));
+                return Err(ProtocolError::Reply {
+                    step: "WEBSOCKET: upgrade refused",
+                    reply: status,
+                });
             }
             let mut ended = false;
             for _ in 0..HEADER_LINES {
@@ -103,7 +117,10 @@ impl Dialogue for Websocket {
                 }
             }
             if !ended {
-                return Err("WEBSOCKET: endless response headers".into());
+                return Err(ProtocolError::Invalid {
+                    proto: "WEBSOCKET",
+                    what: "endless response headers",
+                });
             }
             send(stream, &frame(PING), limit).await?;
             wait_for(stream, PONG, limit).await?;
@@ -182,6 +199,9 @@ mod tests {
     async fn a_plain_http_answer_fails_the_upgrade() {
         let port = bytes_server(b"HTTP/1.1 200 OK\r\n\r\n".to_vec(), Vec::new()).await;
         let err = talk_to(port, &plain()).await.unwrap_err();
-        assert!(err.contains("200 OK"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "WEBSOCKET: upgrade refused: HTTP/1.1 200 OK"
+        );
     }
 }

@@ -8,6 +8,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::UdpSocket;
 use tokio::time::timeout;
 
+use super::error::{ProtocolError, WireError};
 use crate::BoxFuture;
 
 /// A connected byte stream (TCP or Unix socket).
@@ -19,12 +20,12 @@ pub const LINE_LIMIT: usize = 4096;
 
 /// One protocol's conversation, configured for one rule.
 pub trait Dialogue: std::fmt::Debug + Send + Sync {
-    /// Talks over a connected stream; `Err` says what went wrong in words.
+    /// Talks over a connected stream; `Err` says what went wrong.
     fn talk<'a>(
         &'a self,
         stream: &'a mut dyn Stream,
         limit: Duration,
-    ) -> BoxFuture<'a, Result<(), String>>;
+    ) -> BoxFuture<'a, Result<(), ProtocolError>>;
 
     /// Whether the protocol runs over UDP whatever the rule's type says
     /// (NTP, as in Monit).
@@ -37,46 +38,8 @@ pub trait Dialogue: std::fmt::Debug + Send + Sync {
         &'a self,
         _socket: &'a UdpSocket,
         _limit: Duration,
-    ) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async { Err("this protocol needs a TCP connection, not UDP".to_string()) })
-    }
-}
-
-/// Why a read or write on the wire failed, before any protocol judged
-/// the answer.
-#[derive(Debug, thiserror::Error)]
-pub enum WireError {
-    #[error("timed out sending")]
-    SendTimeout,
-    #[error("send failed: {0}")]
-    Send(std::io::Error),
-    #[error("timed out waiting for the server")]
-    Timeout,
-    #[error("timed out waiting for an answer")]
-    NoAnswer,
-    #[error("the server closed the connection")]
-    Closed,
-    #[error("read failed: {0}")]
-    Read(std::io::Error),
-    #[error("a line longer than {LINE_LIMIT} bytes")]
-    LineTooLong,
-    #[error("connection refused")]
-    Refused,
-    #[error("receive failed: {0}")]
-    Receive(std::io::Error),
-    #[error("{what}: expected {prefix:?}, got {:?}", shorten(.got))]
-    Unexpected {
-        what: String,
-        prefix: String,
-        got: String,
-    },
-}
-
-/// The protocols still say what went wrong as a reason string; this lets
-/// them `?` a wire error into it (same words).
-impl From<WireError> for String {
-    fn from(e: WireError) -> String {
-        e.to_string()
+    ) -> BoxFuture<'a, Result<(), ProtocolError>> {
+        Box::pin(async { Err(ProtocolError::NeedsTcp) })
     }
 }
 
@@ -116,7 +79,9 @@ pub async fn read_line(stream: &mut dyn Stream, limit: Duration) -> Result<Strin
                 Ok(0) if line.is_empty() => return Err(WireError::Closed),
                 Ok(0) => return Ok(()),
                 Ok(_) if byte[0] == b'\n' => return Ok(()),
-                Ok(_) if line.len() >= LINE_LIMIT => return Err(WireError::LineTooLong),
+                Ok(_) if line.len() >= LINE_LIMIT => {
+                    return Err(WireError::LineTooLong(LINE_LIMIT));
+                }
                 Ok(_) => line.push(byte[0]),
                 Err(e) => return Err(WireError::Read(e)),
             }
@@ -134,8 +99,8 @@ pub async fn read_line(stream: &mut dyn Stream, limit: Duration) -> Result<Strin
 /// Reads a line and checks that it starts with `prefix`.
 pub async fn expect_line(
     stream: &mut dyn Stream,
-    prefix: &str,
-    what: &str,
+    prefix: &'static str,
+    what: &'static str,
     limit: Duration,
 ) -> Result<String, WireError> {
     let line = read_line(stream, limit).await?;
@@ -143,8 +108,8 @@ pub async fn expect_line(
         Ok(line)
     } else {
         Err(WireError::Unexpected {
-            what: what.to_string(),
-            prefix: prefix.to_string(),
+            what,
+            prefix,
             got: line,
         })
     }
@@ -167,15 +132,6 @@ pub async fn udp_ask(
         })?;
     buf.truncate(n);
     Ok(buf)
-}
-
-/// A server's words, cut to a length that fits a log line.
-pub fn shorten(text: &str) -> String {
-    let mut cut: String = text.chars().take(120).collect();
-    if cut.len() < text.len() {
-        cut.push_str("...");
-    }
-    cut
 }
 
 #[cfg(test)]
@@ -205,11 +161,5 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, WireError::Closed), "{err}");
         assert!(err.to_string().contains("closed"), "{err}");
-    }
-
-    #[test]
-    fn long_server_text_is_shortened_for_logs() {
-        assert_eq!(shorten("ok"), "ok");
-        assert!(shorten(&"x".repeat(500)).ends_with("..."));
     }
 }

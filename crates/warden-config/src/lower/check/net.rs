@@ -15,8 +15,8 @@ use crate::model::Protocol::{
     Websocket,
 };
 use crate::model::{
-    BytesRegex, Connection, Endpoint, IpVersion, Operator, Options, Protocol, ProtocolOptions,
-    Regex, ResolveTest, ResponseTime, SendExpect, SocketType, Test, UrlTest,
+    BytesRegex, Connection, Endpoint, HttpMethod, HttpUrl, IpVersion, Operator, Options, Protocol,
+    ProtocolOptions, Regex, ResolveTest, ResponseTime, SendExpect, SocketType, Test, UrlTest,
 };
 use crate::span::Span;
 
@@ -419,9 +419,8 @@ fn status(cx: &mut LowerContext, option: &SyntaxNode<'_>) -> Option<(Operator, u
 }
 
 /// `method GET|HEAD`: the two methods Monit (and Warden) send.
-fn method(cx: &mut LowerContext, value: &SyntaxNode<'_>) -> Option<String> {
-    let method = text(value).to_ascii_uppercase();
-    if method == "GET" || method == "HEAD" {
+fn method(cx: &mut LowerContext, value: &SyntaxNode<'_>) -> Option<HttpMethod> {
+    if let Some(method) = HttpMethod::from_name(&text(value)) {
         return Some(method);
     }
     cx.push(
@@ -526,39 +525,31 @@ fn certificate(
 
 fn url_test(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<UrlTest> {
     let mut parts = pair.into_inner().filter(|p| p.as_rule() != Rule::kw_url);
-    let url = parts.next()?;
-    let checked = check_url(cx, &url);
+    let url = check_url(cx, &parts.next()?);
+    // The options are checked (and their errors told) even after a bad URL.
     let g = gather(cx, parts);
-    let content = g.options.content.clone();
-    (checked && g.ok).then(|| UrlTest {
-        url: url.as_str().to_string(),
-        content,
+    let url = url.filter(|_| g.ok)?;
+    Some(UrlTest {
+        url,
+        content: g.options.content.clone(),
         timeout: g.timeout,
         retry: g.retry,
         options: g.options,
     })
 }
 
-/// `http[s]://[user:password@]host[:port][/path]`.
-fn check_url(cx: &mut LowerContext, url: &SyntaxNode<'_>) -> bool {
+/// `http[s]://[user:password@]host[:port][/path]`, in parts. Port 0 is
+/// refused, as in a port test: no connection reaches it.
+fn check_url(cx: &mut LowerContext, url: &SyntaxNode<'_>) -> Option<HttpUrl> {
     let raw = url.as_str();
-    let (scheme, rest) = raw.split_once("://").unwrap_or(("", raw));
-    let authority = rest.split(['/', '?']).next().unwrap_or("");
-    let host_port = authority.rsplit('@').next().unwrap_or("");
-    let (host, port) = match host_port.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || host_port.starts_with('[') => (h, Some(p)),
-        _ => (host_port, None),
-    };
-    let scheme_ok = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
-    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
-    if scheme_ok && port_ok && !host.is_empty() {
-        return true;
+    if let Some(parsed) = HttpUrl::parse(raw).filter(|u| u.port() != 0) {
+        return Some(parsed);
     }
     cx.push(
         Diagnostic::error(span(url), format!("'{raw}' is not a valid URL"))
             .with_hint("write http[s]://[user:password@]host[:port][/path]"),
     );
-    false
+    None
 }
 
 fn ping(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<Test> {

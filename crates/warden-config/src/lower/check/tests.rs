@@ -754,7 +754,7 @@ fn a_port_test_keeps_host_protocol_and_options() {
         (o.username.as_deref(), o.password.as_deref()),
         (Some("u"), Some("p"))
     );
-    assert_eq!(o.method.as_deref(), Some("HEAD"));
+    assert_eq!(o.method, Some(HttpMethod::Head));
     assert_eq!(o.headers, ["Cache-Control: no-cache", "Host: a.org:80"]);
     assert_eq!(o.certificate_valid_days, Some(30));
     assert_eq!(
@@ -810,6 +810,21 @@ fn send_expect_pairs_keep_their_order() {
         SendExpect::Expect(bytes_re("^221")),
     ];
     assert_eq!((c.protocol, c.exchange), (Protocol::Default, expected));
+}
+
+#[test]
+fn a_url_keeps_its_parts_and_an_ipv6_host_needs_no_port() {
+    let check = only_check(
+        "check host h with address localhost
+           if failed url https://u:p@[::1]/x?y then alert",
+    );
+    let Test::Url(u) = &check.rules[0].test.value else {
+        panic!("url")
+    };
+    let parts = (u.url.tls(), u.url.host(), u.url.port(), u.url.request());
+    assert_eq!(parts, (true, "::1", 443, Some("/x?y")));
+    assert_eq!((u.url.username(), u.url.password()), (Some("u"), Some("p")));
+    assert_eq!(u.url.as_str(), "https://u:p@[::1]/x?y");
 }
 
 #[test]
@@ -978,6 +993,11 @@ fn bad_values_are_errors_at_the_bad_token() {
             "check host h with address h\n if failed url ftp://h/ then alert".to_string(),
             "not a valid URL",
             "ftp://h/",
+        ),
+        (
+            "check host h with address h\n if failed url http://h:0/ then alert".to_string(),
+            "not a valid URL",
+            "http://h:0/",
         ),
         (
             "check process p with pidfile run/p.pid".to_string(),
