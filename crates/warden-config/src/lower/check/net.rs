@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use super::super::common::{
-    SyntaxNode, hex_digest, integer_in, operator, port, port_or_zero, span, text,
+    SyntaxNode, compiled, hash_algorithm, hex_digest, integer_in, operator, port, port_or_zero,
+    span, text,
 };
 use super::parts::{address, is_keyword, placeholder_check, timeout};
 use crate::diag::{Diagnostic, did_you_mean};
@@ -291,7 +292,7 @@ fn option_into(cx: &mut LowerContext, g: &mut Gathered, option: SyntaxNode<'_>) 
                 .clone()
                 .into_inner()
                 .find(|p| !is_keyword(p) && p.as_rule() != Rule::operator)?;
-            let pattern = crate::validate::compiled(cx, span(&value), &text(&value), Regex::new)?;
+            let pattern = compiled(cx, span(&value), &text(&value), Regex::new)?;
             o.content = Some((op_of(&option) != Operator::NotEqual, pattern));
         }
         Rule::o_hostheader => o.hostheader = Some(text(&value_of(&option)?)),
@@ -314,12 +315,9 @@ fn option_into(cx: &mut LowerContext, g: &mut Gathered, option: SyntaxNode<'_>) 
             g.exchange.push(match option.as_rule() {
                 Rule::o_send => SendExpect::Send(value),
                 // Checked as a text regex, as Monit's are; matched on bytes.
-                _ => SendExpect::Expect(crate::validate::compiled(
-                    cx,
-                    span(&value_pair),
-                    &value,
-                    |p| regex::Regex::new(p).and_then(|_| BytesRegex::new(p)),
-                )?),
+                _ => SendExpect::Expect(compiled(cx, span(&value_pair), &value, |p| {
+                    regex::Regex::new(p).and_then(|_| BytesRegex::new(p))
+                })?),
             });
         }
         Rule::o_timeout => g.timeout = Some(timeout(cx, &value_of(&option)?)?),
@@ -514,7 +512,7 @@ fn certificate(
                 .clone()
                 .into_inner()
                 .find(|p| p.as_rule() == Rule::hash_algorithm)
-                .and_then(|p| super::test::hash_algorithm(&p));
+                .and_then(|p| hash_algorithm(&p));
             let value = which.into_inner().last()?;
             hex_digest(cx, &value, named)?;
             o.extra
