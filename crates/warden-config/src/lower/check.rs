@@ -203,7 +203,7 @@ fn item_into(check: &mut Check, item: SyntaxNode<'_>, cx: &mut LowerContext) {
             if let Some(a) = item.into_inner().find(|p| !is_keyword(p)) {
                 match super::settings::check_email(&text(&a)) {
                     Ok(address) => check.noalerts.push(address),
-                    Err(message) => cx.error(span(&a), message),
+                    Err(message) => cx.error(span(&a), message.to_string()),
                 }
             }
         }

@@ -83,7 +83,7 @@ pub fn lower_alert_body(body: SyntaxNode<'_>, cx: &mut LowerContext) -> Option<A
                         recipient.address = address;
                     }
                     Err(message) => {
-                        cx.push(Diagnostic::error(span(&p), message).with_hint(
+                        cx.push(Diagnostic::error(span(&p), message.to_string()).with_hint(
                             "alerts go to an e-mail address such as ops@example.com \
                              (or, with Warden, to 'set alert webhook URL')",
                         ));
@@ -189,7 +189,7 @@ pub fn mail_format(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> MailFormat {
             if words.is_empty() {
                 cx.error(trimmed_span(&p), format!("'{key}' needs an e-mail address"));
             } else {
-                cx.error(trimmed_span(&value), message);
+                cx.error(trimmed_span(&value), message.to_string());
             }
             continue;
         }
