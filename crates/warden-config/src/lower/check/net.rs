@@ -11,13 +11,14 @@ use super::parts::{address, is_keyword, placeholder_check, timeout};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::grammar_rule::Rule;
 use crate::lower::context::LowerContext;
+use crate::lower::ssl::test_options;
 use crate::model::Protocol::{
     ApacheStatus, Http, Https, Mqtt, Mysql, Mysqls, Pgsql, Radius, Redis, Sip, Smtp, Smtps,
     Websocket,
 };
 use crate::model::{
     BytesRegex, Connection, Endpoint, IpVersion, Operator, Options, Protocol, ProtocolOptions,
-    Regex, ResolveTest, ResponseTime, SendExpect, SocketType, Test, UrlTest,
+    Regex, ResolveTest, ResponseTime, SendExpect, SocketType, SslOptions, Test, UrlTest,
 };
 use crate::span::Span;
 
@@ -448,30 +449,18 @@ fn apache_percent(cx: &mut LowerContext, option: &SyntaxNode<'_>) -> bool {
     percent
 }
 
-/// `ssl options { verify: enable, ... }`: the keys `set ssl` knows.
-fn ssl_options(cx: &mut LowerContext, option: &SyntaxNode<'_>) -> Option<Vec<(String, String)>> {
+/// `ssl options { verify: enable, ... }` (see [`test_options`]); None
+/// without any.
+fn ssl_options(cx: &mut LowerContext, option: &SyntaxNode<'_>) -> Option<Option<Box<SslOptions>>> {
     let Some(block) = option
         .clone()
         .into_inner()
         .find(|p| p.as_rule() == Rule::option_block)
     else {
-        return Some(Vec::new());
+        return Some(None);
     };
-    let mut out = Vec::new();
-    let mut ok = true;
-    for pair in block.into_inner() {
-        let mut kv = pair.into_inner();
-        let (Some(key), Some(value)) = (kv.next(), kv.next()) else {
-            continue;
-        };
-        let name = key.as_str().to_ascii_lowercase();
-        if super::super::settings::ssl::unknown_key(cx, span(&key), &name) {
-            ok = false;
-            continue;
-        }
-        out.push((name, text(&value)));
-    }
-    ok.then_some(out)
+    let options = test_options(cx, block)?;
+    Some((!options.is_empty()).then(|| Box::new(options)))
 }
 
 /// `[Host: example.org, Cache-Control: no-cache]`: split at commas outside
