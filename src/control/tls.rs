@@ -42,19 +42,16 @@ pub fn tls_config(ssl: Option<&SslOptions>) -> Result<Option<Arc<ServerConfig>>,
     let Some(ssl) = ssl.filter(|s| s.enabled) else {
         return Ok(None);
     };
-    let get = |key: &str| {
-        ssl.options
-            .iter()
-            .rev()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| Path::new(v.as_str()))
-    };
-    let (chain, key) = match (get("pemchain"), get("pemkey"), get("pemfile")) {
+    let (chain, key) = match (
+        ssl.pemchain.as_deref(),
+        ssl.pemkey.as_deref(),
+        ssl.pemfile.as_deref(),
+    ) {
         (Some(chain), Some(key), _) => (chain, key),
         (_, _, Some(file)) => (file, file),
         _ => return Err(TlsError::NoCertificateOption),
     };
-    if get("clientpemfile").is_some() {
+    if ssl.clientpemfile.is_some() {
         tracing::warn!("ssl clientpemfile: client certificates are not supported yet; ignored");
     }
     let certs = certificates(chain)?;
@@ -92,15 +89,14 @@ fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use warden_config::model::{SelfSigned, SslOption};
 
-    fn ssl(options: &[(&str, &str)]) -> SslOptions {
-        SslOptions {
-            enabled: true,
-            options: options
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+    fn ssl(options: &[SslOption]) -> SslOptions {
+        let mut ssl = SslOptions::on();
+        for option in options {
+            ssl.set(option.clone());
         }
+        ssl
     }
 
     #[test]
@@ -117,13 +113,13 @@ mod tests {
         std::fs::write(&junk, "not a certificate\n").unwrap();
         let missing = dir.path().join("missing.pem");
         let table = [
-            (ssl(&[("selfsigned", "allow")]), "ssl needs a certificate"),
             (
-                ssl(&[("pemfile", junk.to_str().unwrap())]),
-                "no certificate in",
+                ssl(&[SslOption::SelfSigned(SelfSigned::Allow)]),
+                "ssl needs a certificate",
             ),
+            (ssl(&[SslOption::PemFile(junk)]), "no certificate in"),
             (
-                ssl(&[("pemfile", missing.to_str().unwrap())]),
+                ssl(&[SslOption::PemFile(missing)]),
                 "cannot read the certificate",
             ),
         ];
@@ -150,16 +146,16 @@ mod tests {
         std::fs::write(&chain, &cert).unwrap();
         std::fs::write(&keyfile, &key).unwrap();
         let table = [
-            ssl(&[("pemfile", both.to_str().unwrap())]),
+            ssl(&[SslOption::PemFile(both)]),
             ssl(&[
-                ("pemchain", chain.to_str().unwrap()),
-                ("pemkey", keyfile.to_str().unwrap()),
+                SslOption::PemChain(chain.clone()),
+                SslOption::PemKey(keyfile),
             ]),
         ];
         for options in table {
             assert!(tls_config(Some(&options)).unwrap().is_some(), "{options:?}");
         }
-        let no_key = ssl(&[("pemfile", chain.to_str().unwrap())]);
+        let no_key = ssl(&[SslOption::PemFile(chain)]);
         assert!(
             tls_config(Some(&no_key))
                 .unwrap_err()

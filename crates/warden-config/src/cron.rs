@@ -75,26 +75,40 @@ pub struct CronTime {
 }
 
 /// Why a spec is not valid, in words for a diagnostic.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CronError(pub String);
-
-impl fmt::Display for CronError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CronError {
+    #[error("a cron spec has 5 fields (minute hour day month weekday), not {0}")]
+    FieldCount(usize),
+    /// One field is wrong (`minute field '60': 60 is outside 0-59`).
+    #[error("{field} field '{text}': {why}")]
+    Field {
+        field: &'static str,
+        text: String,
+        why: FieldError,
+    },
 }
 
-impl std::error::Error for CronError {}
+/// What is wrong with one field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    #[error("a number is missing")]
+    NoNumber,
+    #[error("'{0}' is not a number, '*', a range a-b or a list a,b")]
+    NotANumber(String),
+    #[error("{value} is outside {lo}-{hi}")]
+    OutOfRange { value: u32, lo: u32, hi: u32 },
+    #[error("the range {from}-{to} runs backwards")]
+    Backwards { from: u32, to: u32 },
+    #[error("a step must be at least 1")]
+    ZeroStep,
+}
 
 impl CronSpec {
     /// Parses a five-field spec.
     pub fn parse(spec: &str) -> Result<CronSpec, CronError> {
         let parts: Vec<&str> = spec.split_whitespace().collect();
         if parts.len() != 5 {
-            return Err(CronError(format!(
-                "a cron spec has 5 fields (minute hour day month weekday), not {}",
-                parts.len()
-            )));
+            return Err(CronError::FieldCount(parts.len()));
         }
         let mut allowed = [0u64; 5];
         for (i, part) in parts.iter().enumerate() {
@@ -117,8 +131,12 @@ impl CronSpec {
 }
 
 /// One field: a comma-separated list of items.
-fn field(text: &str, (name, lo, hi): (&str, u32, u32)) -> Result<u64, CronError> {
-    let bad = |why: String| CronError(format!("{name} field '{text}': {why}"));
+fn field(text: &str, (name, lo, hi): (&'static str, u32, u32)) -> Result<u64, CronError> {
+    let bad = |why: FieldError| CronError::Field {
+        field: name,
+        text: text.to_string(),
+        why,
+    };
     let mut bits = 0u64;
     for item in text.split(',') {
         let (range, step) = match item.split_once('/') {
@@ -137,17 +155,17 @@ fn field(text: &str, (name, lo, hi): (&str, u32, u32)) -> Result<u64, CronError>
                 }
             },
         };
-        for n in [from, to] {
-            if n < lo || n > hi {
-                return Err(bad(format!("{n} is outside {lo}-{hi}")));
+        for value in [from, to] {
+            if value < lo || value > hi {
+                return Err(bad(FieldError::OutOfRange { value, lo, hi }));
             }
         }
         if from > to {
-            return Err(bad(format!("the range {from}-{to} runs backwards")));
+            return Err(bad(FieldError::Backwards { from, to }));
         }
         let step = step.unwrap_or(1);
         if step == 0 {
-            return Err(bad("a step must be at least 1".into()));
+            return Err(bad(FieldError::ZeroStep));
         }
         bits |= (from..=to)
             .step_by(step as usize)
@@ -156,12 +174,12 @@ fn field(text: &str, (name, lo, hi): (&str, u32, u32)) -> Result<u64, CronError>
     Ok(bits)
 }
 
-fn number(text: &str) -> Result<u32, String> {
+fn number(text: &str) -> Result<u32, FieldError> {
     if text.is_empty() {
-        return Err("a number is missing".into());
+        return Err(FieldError::NoNumber);
     }
     text.parse()
-        .map_err(|_| format!("'{text}' is not a number, '*', a range a-b or a list a,b"))
+        .map_err(|_| FieldError::NotANumber(text.to_string()))
 }
 
 #[cfg(test)]

@@ -30,22 +30,32 @@ pub fn group_known(name: &str) -> bool {
     number(name).is_some() || Group::from_name(name).map_or(true, |g| g.is_some())
 }
 
-/// A program's `as uid`: its number, or an error a person can read.
-pub fn user_id(who: &UserRef) -> Result<u32, String> {
+/// A user or group name this system does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown user or group '{0}'")]
+pub struct UnknownId(pub String);
+
+/// Callers whose errors are still words take this one's words.
+impl From<UnknownId> for String {
+    fn from(e: UnknownId) -> String {
+        e.to_string()
+    }
+}
+
+/// A program's `as uid`: its number, or which name is unknown.
+pub fn user_id(who: &UserRef) -> Result<u32, UnknownId> {
     resolve(who, uid)
 }
 
-/// A program's `as gid`: its number, or an error a person can read.
-pub fn group_id(who: &UserRef) -> Result<u32, String> {
+/// A program's `as gid`: its number, or which name is unknown.
+pub fn group_id(who: &UserRef) -> Result<u32, UnknownId> {
     resolve(who, gid)
 }
 
-fn resolve(who: &UserRef, lookup: fn(&str) -> Option<u32>) -> Result<u32, String> {
+fn resolve(who: &UserRef, lookup: fn(&str) -> Option<u32>) -> Result<u32, UnknownId> {
     match who {
         UserRef::Id(id) => Ok(*id),
-        UserRef::Name(name) => {
-            lookup(name).ok_or_else(|| format!("unknown user or group '{name}'"))
-        }
+        UserRef::Name(name) => lookup(name).ok_or_else(|| UnknownId(name.clone())),
     }
 }
 
@@ -83,6 +93,10 @@ mod tests {
         assert_eq!(user_id(&UserRef::Name("root".into())), Ok(0));
         assert_eq!(user_id(&UserRef::Id(12)), Ok(12));
         assert!(user_id(&UserRef::Name("no-such-user-x".into())).is_err());
+        assert_eq!(
+            group_id(&UserRef::Name("no-such-group-x".into())).map_err(|e| e.to_string()),
+            Err("unknown user or group 'no-such-group-x'".to_string())
+        );
     }
 
     #[test]

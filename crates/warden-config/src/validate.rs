@@ -1,5 +1,6 @@
 //! Whole-config validation after lowering: facts no single statement can
-//! check on its own (names, dependencies, regexes, paths, the environment).
+//! check on its own (names, dependencies, paths, the environment). It reads
+//! the lowered model; lowering never calls in here.
 
 mod fit;
 
@@ -214,27 +215,6 @@ fn visit(
     }
     stack.pop();
     state[node] = 2;
-}
-
-/// `pattern` compiled by `compile` (a [`Regex`](crate::model::Regex), a
-/// `matching` [`Pattern`](crate::model::Pattern), ...); an error at `span`
-/// when it is no regex.
-pub(crate) fn compiled<T>(
-    cx: &mut LowerContext,
-    span: crate::span::Span,
-    pattern: &str,
-    compile: impl FnOnce(&str) -> Result<T, regex::Error>,
-) -> Option<T> {
-    let e = match compile(pattern) {
-        Ok(compiled) => return Some(compiled),
-        Err(e) => e.to_string(),
-    };
-    let last = e.lines().last().unwrap_or("invalid").trim();
-    cx.error(
-        span,
-        format!("invalid regular expression '{pattern}': {last}"),
-    );
-    None
 }
 
 /// A program that is not there is a warning: it may be installed later.

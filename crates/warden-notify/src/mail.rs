@@ -202,32 +202,22 @@ fn transport(
 
 /// TLS parameters from the server's `{ ... }` options.
 fn tls(server: &MailServer) -> Result<TlsParameters, MailError> {
-    let options = server.ssl.as_ref().map_or(&[][..], |s| &s.options[..]);
-    let get = |key: &str| {
-        options
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.to_ascii_lowercase())
-    };
+    let ssl = server.ssl.as_ref();
     let mut b = TlsParameters::builder(server.host.clone());
-    if let Some((_, file)) = options
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("cacertificatefile"))
-    {
-        let pem = std::fs::read(file).map_err(|source| MailError::CaFile {
+    if let Some(path) = ssl.and_then(|s| s.cacertificatefile.as_deref()) {
+        let file = path.display().to_string();
+        let pem = std::fs::read(path).map_err(|source| MailError::CaFile {
             file: file.clone(),
             source,
         })?;
-        let cert = Certificate::from_pem(&pem).map_err(|source| MailError::CaPem {
-            file: file.clone(),
-            source,
-        })?;
+        let cert =
+            Certificate::from_pem(&pem).map_err(|source| MailError::CaPem { file, source })?;
         b = b
             .certificate_store(CertificateStore::None)
             .add_root_certificate(cert);
     }
-    if get("verify").as_deref() == Some("disable") || get("selfsigned").as_deref() == Some("allow")
-    {
+    let self_signed = Some(warden_config::model::SelfSigned::Allow);
+    if ssl.is_some_and(|s| s.verify == Some(false) || s.selfsigned == self_signed) {
         b = b.dangerous_accept_invalid_certs(true);
     }
     b.build_rustls().map_err(MailError::Tls)

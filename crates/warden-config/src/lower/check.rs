@@ -12,7 +12,7 @@ mod tests;
 
 use std::path::PathBuf;
 
-use super::common::{SyntaxNode, duration, integer_in, span, text};
+use super::common::{SyntaxNode, compiled, duration, integer_in, span, text};
 use crate::grammar_rule::Rule;
 use crate::lower::context::LowerContext;
 use crate::model::{
@@ -145,7 +145,7 @@ fn process_target(target: &SyntaxNode<'_>, name: Span, cx: &mut LowerContext) ->
             // After the error the check stays, as plain text that never
             // runs (a config with errors is refused): its name still counts
             // for duplicates and `depends on`.
-            let pattern = crate::validate::compiled(cx, name, &written, Pattern::new)
+            let pattern = compiled(cx, name, &written, Pattern::new)
                 .unwrap_or_else(|| Pattern::Literal(written.into()));
             ProcessTarget::Matching(pattern)
         }
@@ -203,7 +203,7 @@ fn item_into(check: &mut Check, item: SyntaxNode<'_>, cx: &mut LowerContext) {
             if let Some(a) = item.into_inner().find(|p| !is_keyword(p)) {
                 match super::settings::check_email(&text(&a)) {
                     Ok(address) => check.noalerts.push(address),
-                    Err(message) => cx.error(span(&a), message),
+                    Err(message) => cx.error(span(&a), message.to_string()),
                 }
             }
         }
@@ -265,7 +265,7 @@ fn ignore_content(
     let pattern = pattern?;
     Some(crate::model::IgnoreContent {
         matches,
-        pattern: crate::validate::compiled(cx, span(&pattern), &text(&pattern), Regex::new)?,
+        pattern: compiled(cx, span(&pattern), &text(&pattern), Regex::new)?,
     })
 }
 

@@ -1,6 +1,6 @@
 //! Lowering helpers for the shared values of `warden.pest`: strings,
-//! numbers, durations, quantities, operators. Each reports a bad value as a
-//! diagnostic at its span and returns None.
+//! numbers, durations, quantities, operators, regexes, hashes. Each reports
+//! a bad value as a diagnostic at its span and returns None.
 
 use std::time::Duration;
 
@@ -210,6 +210,37 @@ pub fn quantity(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<Quantity
             value,
             unit: Unit::Count,
         }),
+    }
+}
+
+/// `pattern` compiled by `compile` (a [`Regex`](crate::model::Regex), a
+/// `matching` [`Pattern`](crate::model::Pattern), ...); an error at `span`
+/// when it is no regex.
+pub(crate) fn compiled<T>(
+    cx: &mut LowerContext,
+    span: Span,
+    pattern: &str,
+    compile: impl FnOnce(&str) -> Result<T, regex::Error>,
+) -> Option<T> {
+    let e = match compile(pattern) {
+        Ok(compiled) => return Some(compiled),
+        Err(e) => e.to_string(),
+    };
+    let last = e.lines().last().unwrap_or("invalid").trim();
+    cx.error(
+        span,
+        format!("invalid regular expression '{pattern}': {last}"),
+    );
+    None
+}
+
+/// The algorithm a `hash_algorithm` pair names.
+pub fn hash_algorithm(pair: &SyntaxNode<'_>) -> Option<HashAlgorithm> {
+    match pair.clone().into_inner().next().map(|k| k.as_rule()) {
+        Some(Rule::kw_sha1) => Some(HashAlgorithm::Sha1),
+        Some(Rule::kw_sha256) => Some(HashAlgorithm::Sha256),
+        Some(Rule::kw_md5) => Some(HashAlgorithm::Md5),
+        _ => None,
     }
 }
 

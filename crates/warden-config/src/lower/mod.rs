@@ -7,6 +7,7 @@ pub mod common;
 pub(crate) mod context;
 mod runs;
 pub mod settings;
+pub(crate) mod ssl;
 mod statements;
 
 pub use context::LowerContext;

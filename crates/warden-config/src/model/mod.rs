@@ -4,12 +4,14 @@
 pub mod check;
 pub mod describe;
 pub mod event;
+pub mod hash;
 pub mod http;
 pub mod measure;
 pub mod millis;
 pub mod pattern;
 pub mod protocol;
 pub mod settings;
+pub mod ssl;
 pub mod test;
 
 use std::cmp::Ordering;
@@ -18,11 +20,13 @@ use serde::Serialize;
 
 pub use check::*;
 pub use event::{EventFilter, FilterEvent};
+pub use hash::HashAlgorithm;
 pub use http::{HttpMethod, HttpUrl};
 pub use measure::{Operator, Quantity, Unit};
 pub use pattern::{BytesRegex, Pattern, Regex};
 pub use protocol::Protocol;
 pub use settings::*;
+pub use ssl::{CertificateChecksum, SelfSigned, SslOption, SslOptions, SslVersion, VersionWord};
 pub use test::*;
 
 /// A whole control file with its includes, lowered and validated.

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::event::EventFilter;
 use super::millis::{duration_ms, opt_duration_ms};
+use super::ssl::SslOptions;
 use crate::span::Span;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -149,7 +150,7 @@ pub struct Httpd {
     pub port: Option<u16>,
     pub address: Option<String>,
     pub unixsocket: Option<PathBuf>,
-    /// `with ssl { ... }` / `ssl enable` options, as written.
+    /// `with ssl { ... }` / `ssl enable` options.
     pub ssl: Option<SslOptions>,
     pub allow: Vec<Allow>,
     pub signature: bool,
@@ -231,7 +232,7 @@ pub struct MailServer {
     #[serde(skip)]
     pub password: Option<String>,
     pub security: MailSecurity,
-    /// `using ssl { ... }` options, as written.
+    /// `using ssl { ... }` options and `certificate checksum`.
     pub ssl: Option<SslOptions>,
     #[serde(with = "opt_duration_ms")]
     pub timeout: Option<Duration>,
@@ -287,13 +288,6 @@ pub struct Webhook {
 pub struct EventQueue {
     pub basedir: Option<PathBuf>,
     pub slots: Option<u32>,
-}
-
-/// SSL/TLS options as written (`{ verify: enable, selfsigned: allow, ... }`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct SslOptions {
-    pub enabled: bool,
-    pub options: Vec<(String, String)>,
 }
 
 /// `onreboot start|nostart|laststate`: the default in `set onreboot`, or

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::hash::HashAlgorithm;
 use super::http::{HttpMethod, HttpUrl};
 use super::measure::{Operator, Quantity};
 use super::millis::{duration_ms, opt_duration_ms};
 use super::pattern::{BytesRegex, Regex};
 use super::protocol::Protocol;
+use super::ssl::{SslOptions, serialize_test_ssl};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "test", rename_all = "snake_case")]
@@ -172,14 +174,6 @@ pub enum Resource {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum HashAlgorithm {
-    Md5,
-    Sha1,
-    Sha256,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
 pub enum TimestampKind {
     Access,
     Modify,
@@ -262,7 +256,7 @@ static NO_OPTIONS: ProtocolOptions = ProtocolOptions {
     headers: Vec::new(),
     checksum: None,
     certificate_valid_days: None,
-    ssl: Vec::new(),
+    ssl: None,
     extra: Vec::new(),
     response_time: None,
     source_address: None,
@@ -333,8 +327,10 @@ pub struct ProtocolOptions {
     pub checksum: Option<String>,
     /// `certificate valid > N days`.
     pub certificate_valid_days: Option<u32>,
-    /// `ssl options {verify: enable, selfsigned: allow, ...}` as written.
-    pub ssl: Vec<(String, String)>,
+    /// `ssl options {verify: enable, selfsigned: allow, ...}`; None
+    /// without any.
+    #[serde(serialize_with = "serialize_test_ssl")]
+    pub ssl: Option<Box<SslOptions>>,
     /// Anything else a protocol takes, by name (e.g. `database`).
     pub extra: Vec<(String, String)>,
     /// `responsetime < 2 seconds`: slower than this, the test fails.

@@ -131,9 +131,7 @@ fn header(text: &str) -> Result<(HeaderName, HeaderValue), BuildError> {
 fn client(conn: &Connection, target: &Peer) -> Result<Client, BuildError> {
     let limit = conn.timeout.unwrap_or(DEFAULT_TIMEOUT);
     // Monit does not verify certificates unless told to (`verify: enable`).
-    let verify = conn.options.ssl.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("verify") && (v.eq_ignore_ascii_case("enable") || v == "true")
-    });
+    let verify = conn.options.ssl.as_ref().and_then(|s| s.verify) == Some(true);
     let mut builder = Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())

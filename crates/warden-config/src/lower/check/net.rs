@@ -4,19 +4,22 @@
 use std::path::PathBuf;
 
 use super::super::common::{
-    SyntaxNode, hex_digest, integer_in, operator, port, port_or_zero, span, text,
+    SyntaxNode, compiled, hash_algorithm, hex_digest, integer_in, operator, port, port_or_zero,
+    span, text,
 };
 use super::parts::{address, is_keyword, placeholder_check, timeout};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::grammar_rule::Rule;
 use crate::lower::context::LowerContext;
+use crate::lower::ssl::test_options;
 use crate::model::Protocol::{
     ApacheStatus, Http, Https, Mqtt, Mysql, Mysqls, Pgsql, Radius, Redis, Sip, Smtp, Smtps,
     Websocket,
 };
 use crate::model::{
     BytesRegex, Connection, Endpoint, HttpMethod, HttpUrl, IpVersion, Operator, Options, Protocol,
-    ProtocolOptions, Regex, ResolveTest, ResponseTime, SendExpect, SocketType, Test, UrlTest,
+    ProtocolOptions, Regex, ResolveTest, ResponseTime, SendExpect, SocketType, SslOptions, Test,
+    UrlTest,
 };
 use crate::span::Span;
 
@@ -291,7 +294,7 @@ fn option_into(cx: &mut LowerContext, g: &mut Gathered, option: SyntaxNode<'_>) 
                 .clone()
                 .into_inner()
                 .find(|p| !is_keyword(p) && p.as_rule() != Rule::operator)?;
-            let pattern = crate::validate::compiled(cx, span(&value), &text(&value), Regex::new)?;
+            let pattern = compiled(cx, span(&value), &text(&value), Regex::new)?;
             o.content = Some((op_of(&option) != Operator::NotEqual, pattern));
         }
         Rule::o_hostheader => o.hostheader = Some(text(&value_of(&option)?)),
@@ -314,12 +317,9 @@ fn option_into(cx: &mut LowerContext, g: &mut Gathered, option: SyntaxNode<'_>) 
             g.exchange.push(match option.as_rule() {
                 Rule::o_send => SendExpect::Send(value),
                 // Checked as a text regex, as Monit's are; matched on bytes.
-                _ => SendExpect::Expect(crate::validate::compiled(
-                    cx,
-                    span(&value_pair),
-                    &value,
-                    |p| regex::Regex::new(p).and_then(|_| BytesRegex::new(p)),
-                )?),
+                _ => SendExpect::Expect(compiled(cx, span(&value_pair), &value, |p| {
+                    regex::Regex::new(p).and_then(|_| BytesRegex::new(p))
+                })?),
             });
         }
         Rule::o_timeout => g.timeout = Some(timeout(cx, &value_of(&option)?)?),
@@ -449,30 +449,18 @@ fn apache_percent(cx: &mut LowerContext, option: &SyntaxNode<'_>) -> bool {
     percent
 }
 
-/// `ssl options { verify: enable, ... }`: the keys `set ssl` knows.
-fn ssl_options(cx: &mut LowerContext, option: &SyntaxNode<'_>) -> Option<Vec<(String, String)>> {
+/// `ssl options { verify: enable, ... }` (see [`test_options`]); None
+/// without any.
+fn ssl_options(cx: &mut LowerContext, option: &SyntaxNode<'_>) -> Option<Option<Box<SslOptions>>> {
     let Some(block) = option
         .clone()
         .into_inner()
         .find(|p| p.as_rule() == Rule::option_block)
     else {
-        return Some(Vec::new());
+        return Some(None);
     };
-    let mut out = Vec::new();
-    let mut ok = true;
-    for pair in block.into_inner() {
-        let mut kv = pair.into_inner();
-        let (Some(key), Some(value)) = (kv.next(), kv.next()) else {
-            continue;
-        };
-        let name = key.as_str().to_ascii_lowercase();
-        if super::super::settings::ssl::unknown_key(cx, span(&key), &name) {
-            ok = false;
-            continue;
-        }
-        out.push((name, text(&value)));
-    }
-    ok.then_some(out)
+    let options = test_options(cx, block)?;
+    Some((!options.is_empty()).then(|| Box::new(options)))
 }
 
 /// `[Host: example.org, Cache-Control: no-cache]`: split at commas outside
@@ -513,7 +501,7 @@ fn certificate(
                 .clone()
                 .into_inner()
                 .find(|p| p.as_rule() == Rule::hash_algorithm)
-                .and_then(|p| super::test::hash_algorithm(&p));
+                .and_then(|p| hash_algorithm(&p));
             let value = which.into_inner().last()?;
             hex_digest(cx, &value, named)?;
             o.extra

@@ -2,14 +2,13 @@
 //! program and network-interface facts. Connection tests go to `net.rs`.
 
 use super::super::common::{
-    SyntaxNode, cycles, duration, hex_digest, integer_in, number, operator, quantity, span, text,
+    SyntaxNode, compiled, cycles, duration, hash_algorithm, hex_digest, integer_in, number,
+    operator, quantity, span, text,
 };
 use super::parts::is_keyword;
 use crate::grammar_rule::Rule;
 use crate::lower::context::LowerContext;
-use crate::model::{
-    Direction, HashAlgorithm, Operator, Quantity, Regex, Resource, Test, TimestampKind, Unit,
-};
+use crate::model::{Direction, Operator, Quantity, Regex, Resource, Test, TimestampKind, Unit};
 use crate::span::Spanned;
 
 /// The test and whether it is inverted (`if succeeded ...`, `if link up`).
@@ -104,16 +103,6 @@ fn checksum(cx: &mut LowerContext, pair: SyntaxNode<'_>, changed: bool) -> Optio
         expected,
         changed,
     })
-}
-
-/// The algorithm a `hash_algorithm` pair names.
-pub(super) fn hash_algorithm(pair: &SyntaxNode<'_>) -> Option<HashAlgorithm> {
-    match pair.clone().into_inner().next().map(|k| k.as_rule()) {
-        Some(Rule::kw_sha1) => Some(HashAlgorithm::Sha1),
-        Some(Rule::kw_sha256) => Some(HashAlgorithm::Sha256),
-        Some(Rule::kw_md5) => Some(HashAlgorithm::Md5),
-        _ => None,
-    }
 }
 
 fn changed(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<Test> {
@@ -278,7 +267,7 @@ fn measured(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<Test> {
             // `if not match "x"` is Monit's old spelling of `content != "x"`.
             let negated = child(&pair, Rule::kw_not).is_some();
             // Reported at the whole test, as when validation checked it.
-            let pattern = crate::validate::compiled(cx, span(&pair), &text(&value), Regex::new)?;
+            let pattern = compiled(cx, span(&pair), &text(&value), Regex::new)?;
             Test::Content {
                 matches: (op != Operator::NotEqual) != negated,
                 pattern,

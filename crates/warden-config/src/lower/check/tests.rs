@@ -764,6 +764,33 @@ fn a_port_test_keeps_host_protocol_and_options() {
 }
 
 #[test]
+fn ssl_options_of_a_test_are_typed_and_shown_as_written() {
+    let c = connection(
+        "if failed port 443 ssl options { verify: Enable, selfsigned: allow, version: TLSv1.2, cacertificatefile: ca.pem, cipher: HIGH } protocol http then alert",
+    );
+    let ssl = c.options.ssl.clone().map(|s| *s).unwrap_or_default();
+    let version: Vec<VersionWord> = vec![VersionWord {
+        version: SslVersion::Tlsv12,
+        excluded: false,
+    }];
+    assert_eq!(
+        (ssl.verify, ssl.selfsigned, &ssl.version),
+        (Some(true), Some(SelfSigned::Allow), &version)
+    );
+    assert_eq!(
+        (ssl.cacertificatefile.as_deref(), ssl.ciphers.as_deref()),
+        (Some(Path::new("ca.pem")), Some("HIGH"))
+    );
+    assert_eq!(ssl.written()[0], ("verify".into(), "Enable".into()));
+    assert_eq!(ssl.written()[4], ("cipher".into(), "HIGH".into()));
+    // Words Monit does not take are kept, read as not given.
+    let odd = connection("if failed port 443 ssl options { verify: maybe } then alert");
+    assert_eq!(odd.options.ssl.as_ref().map(|s| s.verify), Some(None));
+    let bare = connection("if failed port 443 ssl then alert");
+    assert_eq!(bare.options.ssl, None);
+}
+
+#[test]
 fn socket_kind_follows_type_ssl_and_protocol() {
     let socket = |c: Connection| match c.endpoint {
         Endpoint::Port { socket, .. } | Endpoint::UnixSocket { socket, .. } => socket,

@@ -4,12 +4,12 @@
 use std::path::PathBuf;
 
 use super::super::common::{SyntaxNode, port, span, text};
-use super::ssl::{ssl_block, warn_if_missing};
 use super::values::{absolute_path, check_network, host};
 use crate::diag::Diagnostic;
 use crate::grammar_rule::Rule;
 use crate::lower::context::LowerContext;
-use crate::model::{Allow, Digest, Httpd, Settings, SslOptions};
+use crate::lower::ssl::{ssl_block_into, warn_if_missing};
+use crate::model::{Allow, Digest, Httpd, SelfSigned, Settings, SslOption, SslOptions};
 
 /// `set httpd ...`; several statements add to the same interface.
 pub fn set_httpd(cx: &mut LowerContext, item: SyntaxNode<'_>, settings: &mut Settings) {
@@ -34,9 +34,15 @@ pub fn set_httpd(cx: &mut LowerContext, item: SyntaxNode<'_>, settings: &mut Set
                 httpd.signature = !option.into_inner().any(|p| p.as_rule() == Rule::kw_disable)
             }
             (Rule::httpd_ssl, _) => httpd_ssl(cx, option, httpd),
-            (Rule::httpd_pemfile, Some(v)) => ssl_path(cx, httpd, "pemfile", &v),
-            (Rule::httpd_clientpemfile, Some(v)) => ssl_path(cx, httpd, "clientpemfile", &v),
-            (Rule::httpd_allowselfcert, _) => ssl_set(httpd, "selfsigned", "allow".into()),
+            (Rule::httpd_pemfile, Some(v)) => {
+                ssl_path(cx, httpd, "pemfile", &v, SslOption::PemFile)
+            }
+            (Rule::httpd_clientpemfile, Some(v)) => {
+                ssl_path(cx, httpd, "clientpemfile", &v, SslOption::ClientPemFile)
+            }
+            (Rule::httpd_allowselfcert, _) => {
+                ssl_set(httpd, SslOption::SelfSigned(SelfSigned::Allow))
+            }
             (Rule::httpd_read_only, _) => httpd.read_only = true,
             (Rule::httpd_allow, _) => httpd.allow.extend(allow(cx, option)),
             _ => {}
@@ -70,10 +76,14 @@ fn certificate_given(cx: &mut LowerContext, httpd: &Httpd) {
     let Some(ssl) = httpd.ssl.as_ref().filter(|s| s.enabled) else {
         return;
     };
-    let has = |key: &str| ssl.options.iter().any(|(k, _)| k == key);
+    let (file, chain, key) = (
+        ssl.pemfile.is_some(),
+        ssl.pemchain.is_some(),
+        ssl.pemkey.is_some(),
+    );
     let hint =
         "give 'pemfile: /path/cert.pem', or 'pemchain:' and 'pemkey:', in its ssl { } options";
-    if has("pemfile") && (has("pemchain") || has("pemkey")) {
+    if file && (chain || key) {
         cx.push(
             Diagnostic::error(
                 httpd.span,
@@ -81,7 +91,7 @@ fn certificate_given(cx: &mut LowerContext, httpd: &Httpd) {
             )
             .with_hint(hint),
         );
-    } else if !(has("pemfile") || (has("pemchain") && has("pemkey"))) {
+    } else if !(file || (chain && key)) {
         cx.push(
             Diagnostic::error(
                 httpd.span,
@@ -155,34 +165,35 @@ fn octal_mode(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<u32> {
 }
 
 fn httpd_ssl(cx: &mut LowerContext, pair: SyntaxNode<'_>, httpd: &mut Httpd) {
-    let mut enabled = true;
-    let mut block = None;
+    let ssl = httpd.ssl.get_or_insert_with(SslOptions::default);
+    ssl.enabled = true;
     for p in pair.into_inner() {
         match p.as_rule() {
-            Rule::kw_disable => enabled = false,
-            Rule::ssl_block => block = Some(ssl_block(cx, p)),
+            Rule::kw_disable => ssl.enabled = false,
+            Rule::ssl_block => ssl_block_into(cx, p, ssl),
             _ => {}
         }
-    }
-    let ssl = httpd.ssl.get_or_insert_with(SslOptions::default);
-    ssl.enabled = enabled;
-    if let Some(block) = block {
-        ssl.options.extend(block.options);
     }
 }
 
 /// The old spellings `pemfile PATH` and `clientpemfile PATH`.
-fn ssl_path(cx: &mut LowerContext, httpd: &mut Httpd, key: &str, value: &SyntaxNode<'_>) {
+fn ssl_path(
+    cx: &mut LowerContext,
+    httpd: &mut Httpd,
+    key: &str,
+    value: &SyntaxNode<'_>,
+    option: fn(PathBuf) -> SslOption,
+) {
     if let Some(path) = absolute_path(cx, value, &format!("the {key}")) {
         warn_if_missing(cx, value, key, &path.display().to_string());
-        ssl_set(httpd, key, path.display().to_string());
+        ssl_set(httpd, option(path));
     }
 }
 
-fn ssl_set(httpd: &mut Httpd, key: &str, value: String) {
+fn ssl_set(httpd: &mut Httpd, option: SslOption) {
     let ssl = httpd.ssl.get_or_insert_with(SslOptions::default);
     ssl.enabled = true;
-    ssl.options.push((key.to_string(), value));
+    ssl.set(option);
 }
 
 const ALLOW_HINT: &str = "allow takes a host, an address, a network (10.0.0.0/8), user:password, @group or an htpasswd file";

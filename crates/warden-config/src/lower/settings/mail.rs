@@ -3,14 +3,14 @@
 //! [`lower_alert_body`]), event filters and Warden's `set alert webhook`.
 
 use super::super::common::{SyntaxNode, duration, integer_in, port_or_zero, seconds, span, text};
-use super::ssl::{certificate_checksum, ssl_block, ssl_version};
 use super::values::{check_email, check_mailbox, host, placeholder_address, trimmed_span};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::grammar_rule::Rule;
 use crate::lower::context::LowerContext;
+use crate::lower::ssl::{certificate_checksum, ssl_block, ssl_version};
 use crate::model::{
     AlertRecipient, EventFilter, FilterEvent, MailFormat, MailSecurity, MailServer, Settings,
-    SslOptions, Webhook,
+    SslOption, SslOptions, SslVersion, Webhook,
 };
 
 /// The event a word names, or an error with a did-you-mean.
@@ -83,7 +83,7 @@ pub fn lower_alert_body(body: SyntaxNode<'_>, cx: &mut LowerContext) -> Option<A
                         recipient.address = address;
                     }
                     Err(message) => {
-                        cx.push(Diagnostic::error(span(&p), message).with_hint(
+                        cx.push(Diagnostic::error(span(&p), message.to_string()).with_hint(
                             "alerts go to an e-mail address such as ops@example.com \
                              (or, with Warden, to 'set alert webhook URL')",
                         ));
@@ -189,7 +189,7 @@ pub fn mail_format(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> MailFormat {
             if words.is_empty() {
                 cx.error(trimmed_span(&p), format!("'{key}' needs an e-mail address"));
             } else {
-                cx.error(trimmed_span(&value), message);
+                cx.error(trimmed_span(&value), message.to_string());
             }
             continue;
         }
@@ -288,10 +288,10 @@ fn mailserver(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<MailServer>
             }
             (Rule::ssl_version, _) => server.security = version_security(cx, &p),
             (Rule::certificate_checksum, _) => {
-                if let Some(option) = certificate_checksum(cx, &p) {
+                if let Some(checksum) = certificate_checksum(cx, &p) {
                     let ssl = server.ssl.get_or_insert_with(SslOptions::default);
                     ssl.enabled = true;
-                    ssl.options.push(option);
+                    ssl.set(SslOption::Checksum(checksum));
                     if server.security == MailSecurity::Plain {
                         server.security = MailSecurity::Ssl;
                     }
@@ -320,7 +320,9 @@ fn mail_ssl(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> (MailSecurity, Optio
 /// `using tlsv12` and friends: STARTTLS; `sslv2`/`sslv3`: TLS from the start.
 fn version_security(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> MailSecurity {
     match ssl_version(cx, pair) {
-        Some(v) if v.starts_with("ssl") => MailSecurity::Ssl,
+        Some(v) if !v.excluded && matches!(v.version, SslVersion::Sslv2 | SslVersion::Sslv3) => {
+            MailSecurity::Ssl
+        }
         _ => MailSecurity::StartTls,
     }
 }

@@ -1,11 +1,11 @@
 //! Lowering of `set ...` statements into [`Settings`]. The statement kinds
-//! with many options live in their own modules (httpd, mail, ssl, the
-//! daemon's machinery); the one-value statements are here.
+//! with many options live in their own modules (httpd, mail, the daemon's
+//! machinery; SSL options in `lower::ssl`); the one-value statements are
+//! here.
 
 mod httpd;
 mod mail;
 mod runtime;
-pub(crate) mod ssl;
 pub mod values;
 
 #[cfg(test)]
@@ -16,6 +16,7 @@ use std::time::Duration;
 use super::common::{SyntaxNode, integer_in, span};
 use crate::grammar_rule::Rule;
 use crate::lower::context::LowerContext;
+use crate::lower::ssl::ssl_block;
 use crate::model::{LogTarget, OnReboot, Settings};
 
 pub use mail::lower_alert_body;
@@ -49,7 +50,7 @@ pub fn lower_set(statement: SyntaxNode<'_>, settings: &mut Settings, cx: &mut Lo
         Rule::set_onreboot => settings.onreboot = onreboot(item),
         Rule::set_ssl => {
             if let Some(block) = item.into_inner().find(|p| p.as_rule() == Rule::ssl_block) {
-                settings.ssl = Some(ssl::ssl_block(cx, block));
+                settings.ssl = Some(ssl_block(cx, block));
             }
         }
         Rule::set_init => settings.init = true,

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use crate::diag::Origin;
 use crate::model::{
-    Allow, Digest, Facility, FilterEvent, LogTarget, MailSecurity, OnReboot, Settings,
+    Allow, CertificateChecksum, Digest, Facility, FilterEvent, HashAlgorithm, LogTarget,
+    MailSecurity, OnReboot, SelfSigned, Settings, SslVersion,
 };
 
 fn load(text: &str) -> crate::Loaded {
@@ -98,13 +99,21 @@ const VALID: &[(&str, Expect)] = &[
     (
         "set ssl options { verify : enable, version: tlsv12 TLSv1.3 }",
         |s| {
-            let opts = s.ssl.as_ref().map(|o| o.options.clone());
+            let opts = s.ssl.as_ref().map(|o| o.written().to_vec());
             assert_eq!(
                 opts,
                 Some(vec![
                     ("verify".into(), "enable".into()),
                     ("version".into(), "tlsv12 tlsv13".into())
                 ])
+            );
+            let typed = s.ssl.as_ref().map(|o| {
+                let versions: Vec<SslVersion> = o.version.iter().map(|w| w.version).collect();
+                (o.verify, versions)
+            });
+            assert_eq!(
+                typed,
+                Some((Some(true), vec![SslVersion::Tlsv12, SslVersion::Tlsv13]))
             );
         },
     ),
@@ -175,6 +184,32 @@ const MAIL: &[(&str, Expect)] = &[
             assert!(s.mailservers[0].ssl.is_some());
         },
     ),
+    (
+        "set mailserver mx.example.com using sslv3 using ssl { selfsigned: Allow, cacertificatefile: /ca.pem }\n certificate checksum sha1 1ED948A6F4258ACAB964227EF4EB19FCC453B0F8",
+        |s| {
+            let m = &s.mailservers[0];
+            assert_eq!(m.security, MailSecurity::Ssl);
+            let ssl = m.ssl.clone().unwrap_or_default();
+            assert_eq!(
+                (ssl.enabled, ssl.selfsigned, ssl.cacertificatefile),
+                (
+                    true,
+                    Some(SelfSigned::Allow),
+                    Some(PathBuf::from("/ca.pem"))
+                )
+            );
+            assert_eq!(
+                ssl.checksum,
+                Some(CertificateChecksum {
+                    algorithm: HashAlgorithm::Sha1,
+                    hex: "1ed948a6f4258acab964227ef4eb19fcc453b0f8".into(),
+                })
+            );
+        },
+    ),
+    ("set mailserver mx.example.com using -sslv3", |s| {
+        assert_eq!(s.mailservers[0].security, MailSecurity::StartTls);
+    }),
     (
         "set mail-format {\n     from: Monit Support <monit@foo.bar>\n reply-to: support@domain.com\n  subject: $SERVICE $EVENT at $DATE\n  message: Monit $ACTION on $HOST:\n    Yours,\n    monit\n}",
         |s| {
@@ -311,8 +346,16 @@ fn httpd_block_collects_listeners_tls_and_allow_entries() {
         },
     ];
     assert_eq!(h.allow, expected);
-    let ssl = h.ssl.map(|s| (s.enabled, s.options.len()));
+    let ssl = h.ssl.as_ref().map(|s| (s.enabled, s.written().len()));
     assert_eq!(ssl, Some((true, 2)));
+    let ssl = h.ssl.map(|s| (s.pemfile, s.selfsigned));
+    assert_eq!(
+        ssl,
+        Some((
+            Some(PathBuf::from("/etc/monit.pem")),
+            Some(SelfSigned::Allow)
+        ))
+    );
 }
 
 /// (control text, error message, the text the error's span covers)

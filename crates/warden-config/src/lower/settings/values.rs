@@ -31,6 +31,12 @@ pub enum HostError {
     NetworkAddress(String),
 }
 
+/// An e-mail address that is not one, as written (the part between `<` and
+/// `>` of a mailbox).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not an e-mail address (expected name@domain)")]
+pub struct EmailError(pub String);
+
 /// A host name (`mail.example.com`), an IPv4 or an IPv6 address.
 pub fn check_host(value: &str) -> Result<(), HostError> {
     let bare = value
@@ -117,17 +123,13 @@ fn ipv4_net(address: Ipv4Addr, mask: &str) -> Result<IpNet, HostError> {
 /// The domain may hold Monit's `$HOST`. As in Monit, the name may hold
 /// `<` and `>` (`<NAME>@example.com`, a placeholder: see
 /// [`placeholder_address`]).
-pub fn check_email(value: &str) -> Result<String, String> {
+pub fn check_email(value: &str) -> Result<String, EmailError> {
     let address = value
         .strip_prefix('<')
         .and_then(|v| v.strip_suffix('>'))
         .unwrap_or(value)
         .trim();
-    let bad = || {
-        Err(format!(
-            "'{value}' is not an e-mail address (expected name@domain)"
-        ))
-    };
+    let bad = || Err(EmailError(value.to_string()));
     let Some((local, domain)) = address.split_once('@') else {
         return bad();
     };
@@ -156,7 +158,7 @@ pub fn placeholder_address(address: &str) -> bool {
 }
 
 /// A sender or reply-to: `ops@example.com` or `Ops Team <ops@example.com>`.
-pub fn check_mailbox(value: &str) -> Result<(), String> {
+pub fn check_mailbox(value: &str) -> Result<(), EmailError> {
     match (value.find('<'), value.rfind('>')) {
         (Some(open), Some(close)) if open < close && value[close + 1..].trim().is_empty() => {
             check_email(&value[open + 1..close]).map(|_| ())
