@@ -5,10 +5,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 const DAY: f64 = 86_400.0;
 
+/// Why `certificate valid > N days` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CertificateError {
+    #[error("cannot read the server's certificate: {0}")]
+    Unreadable(#[from] x509_parser::nom::Err<x509_parser::error::X509Error>),
+    #[error("the certificate expires in {} days, less than {min_days}", .days.floor())]
+    ExpiresSoon { days: f64, min_days: u32 },
+}
+
 /// Days from `now` until the certificate's notAfter (negative once expired).
-pub fn days_left(der: &[u8], now: SystemTime) -> Result<f64, String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der)
-        .map_err(|e| format!("cannot read the server's certificate: {e}"))?;
+pub fn days_left(der: &[u8], now: SystemTime) -> Result<f64, CertificateError> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)?;
     let not_after = cert.validity().not_after.timestamp() as f64;
     let now = match now.duration_since(UNIX_EPOCH) {
         Ok(d) => d.as_secs_f64(),
@@ -22,15 +30,12 @@ pub fn check_valid_days(
     der: &[u8],
     min_days: u32,
     now: SystemTime,
-) -> (Option<f64>, Result<(), String>) {
+) -> (Option<f64>, Result<(), CertificateError>) {
     match days_left(der, now) {
         Err(e) => (None, Err(e)),
         Ok(days) if days < f64::from(min_days) => (
             Some(days),
-            Err(format!(
-                "the certificate expires in {} days, less than {min_days}",
-                days.floor()
-            )),
+            Err(CertificateError::ExpiresSoon { days, min_days }),
         ),
         Ok(days) => (Some(days), Ok(())),
     }
@@ -64,12 +69,15 @@ mod tests {
     fn valid_days_below_the_limit_fail_with_the_days_measured() {
         let der = certificate();
         let now = UNIX_EPOCH + Duration::from_secs(Y2100 - 20 * 86_400);
-        assert_eq!(check_valid_days(&der, 10, now), (Some(20.0), Ok(())));
+        let (days, result) = check_valid_days(&der, 10, now);
+        assert_eq!(days, Some(20.0));
+        assert!(result.is_ok());
         let (days, result) = check_valid_days(&der, 30, now);
         assert_eq!(days, Some(20.0));
         assert!(
             result
                 .unwrap_err()
+                .to_string()
                 .contains("expires in 20 days, less than 30")
         );
     }
@@ -78,6 +86,6 @@ mod tests {
     fn garbage_is_not_a_certificate() {
         let (days, result) = check_valid_days(b"not der", 1, SystemTime::now());
         assert_eq!(days, None);
-        assert!(result.unwrap_err().contains("cannot read"));
+        assert!(result.unwrap_err().to_string().contains("cannot read"));
     }
 }

@@ -152,7 +152,7 @@ pub enum ProtocolError {
     #[error("{source} ({url})")]
     Certificate {
         url: String,
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: crate::tls::CertificateError,
     },
     #[error("content {} {:?} failed for {url}", if *.must_match { "=" } else { "!=" }, .pattern.as_str())]
     Content {

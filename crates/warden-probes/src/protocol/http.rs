@@ -216,7 +216,7 @@ impl HttpTest {
         }
         result.map_err(|why| ProtocolError::Certificate {
             url: self.url.clone(),
-            source: why.into(),
+            source: why,
         })
     }
 
