@@ -144,21 +144,6 @@ fn meminfo() -> (u64, u64) {
     (field("MemTotal:"), field("SwapTotal:"))
 }
 
-/// Monit's service type numbers.
-pub fn type_number(kind: &CheckKind) -> u8 {
-    match kind {
-        CheckKind::Filesystem { .. } => 0,
-        CheckKind::Directory { .. } => 1,
-        CheckKind::File { .. } => 2,
-        CheckKind::Process { .. } => 3,
-        CheckKind::Host { .. } => 4,
-        CheckKind::System => 5,
-        CheckKind::Fifo { .. } => 6,
-        CheckKind::Program { .. } => 7,
-        CheckKind::Network { .. } => 8,
-    }
-}
-
 /// Monit's legacy event class bits for what a service fails with (the
 /// `<status>` mask M/Monit and the plugins read; 0 is OK).
 pub fn event_bits(failing: Option<EventKind>) -> u32 {
@@ -177,7 +162,11 @@ fn service(x: &mut String, server: &Server, s: &ServiceStatus) {
     let Some(check) = server.config.check(&s.name) else {
         return;
     };
-    let _ = write!(x, "<service type=\"{}\">", type_number(&check.kind));
+    let _ = write!(
+        x,
+        "<service type=\"{}\">",
+        check.kind.check_type().monit_number()
+    );
     el(x, "name", &s.name);
     el(x, "collected_sec", s.last_check_unix_s.unwrap_or(0));
     el(x, "collected_usec", s.last_check_usec.unwrap_or(0));

@@ -86,18 +86,88 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
+    /// The type of check, without what it watches.
+    pub fn check_type(&self) -> CheckType {
+        match self {
+            CheckKind::Process { .. } => CheckType::Process,
+            CheckKind::File { .. } => CheckType::File,
+            CheckKind::Directory { .. } => CheckType::Directory,
+            CheckKind::Fifo { .. } => CheckType::Fifo,
+            CheckKind::Filesystem { .. } => CheckType::Filesystem,
+            CheckKind::Host { .. } => CheckType::Host,
+            CheckKind::System => CheckType::System,
+            CheckKind::Program { .. } => CheckType::Program,
+            CheckKind::Network { .. } => CheckType::Network,
+        }
+    }
+
     /// The word Monit uses for this type (`Process`, `File`, ...).
     pub fn type_name(&self) -> &'static str {
+        self.check_type().monit_name()
+    }
+}
+
+/// The types of check, each with its names and Monit's number for it
+/// (the `type` of a `<service>` in Monit's XML), so that a new type is
+/// one variant here and the arms the compiler then asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CheckType {
+    Filesystem = 0,
+    Directory = 1,
+    File = 2,
+    Process = 3,
+    Host = 4,
+    System = 5,
+    Fifo = 6,
+    Program = 7,
+    Network = 8,
+}
+
+impl CheckType {
+    pub const ALL: [CheckType; 9] = [
+        CheckType::Filesystem,
+        CheckType::Directory,
+        CheckType::File,
+        CheckType::Process,
+        CheckType::Host,
+        CheckType::System,
+        CheckType::Fifo,
+        CheckType::Program,
+        CheckType::Network,
+    ];
+
+    /// Monit's service type number.
+    pub fn monit_number(self) -> u8 {
+        self as u8
+    }
+
+    /// Monit's title for the type (`Process`, `Remote Host`, ...).
+    pub fn monit_name(self) -> &'static str {
         match self {
-            CheckKind::Process { .. } => "Process",
-            CheckKind::File { .. } => "File",
-            CheckKind::Directory { .. } => "Directory",
-            CheckKind::Fifo { .. } => "Fifo",
-            CheckKind::Filesystem { .. } => "Filesystem",
-            CheckKind::Host { .. } => "Remote Host",
-            CheckKind::System => "System",
-            CheckKind::Program { .. } => "Program",
-            CheckKind::Network { .. } => "Network",
+            CheckType::Process => "Process",
+            CheckType::File => "File",
+            CheckType::Directory => "Directory",
+            CheckType::Fifo => "Fifo",
+            CheckType::Filesystem => "Filesystem",
+            CheckType::Host => "Remote Host",
+            CheckType::System => "System",
+            CheckType::Program => "Program",
+            CheckType::Network => "Network",
+        }
+    }
+
+    /// The control file's word for it (`check host ...`).
+    pub fn word(self) -> &'static str {
+        match self {
+            CheckType::Process => "process",
+            CheckType::File => "file",
+            CheckType::Directory => "directory",
+            CheckType::Fifo => "fifo",
+            CheckType::Filesystem => "filesystem",
+            CheckType::Host => "host",
+            CheckType::System => "system",
+            CheckType::Program => "program",
+            CheckType::Network => "network",
         }
     }
 }

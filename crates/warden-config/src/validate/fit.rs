@@ -5,62 +5,16 @@
 
 use crate::diag::Diagnostic;
 use crate::lower::context::LowerContext;
-use crate::model::{CheckKind, Endpoint, Resource, Rule, Test};
+use crate::model::{CheckKind, CheckType, Endpoint, Resource, Rule, Test};
 
-/// The types of check, in Monit's words, for messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Process,
-    File,
-    Filesystem,
-    Directory,
-    Fifo,
-    Host,
-    System,
-    Program,
-    Network,
-}
+use CheckType::*;
 
-use Kind::*;
-
-impl Kind {
-    fn of(kind: &CheckKind) -> Kind {
-        match kind {
-            CheckKind::Process { .. } => Process,
-            CheckKind::File { .. } => File,
-            CheckKind::Filesystem { .. } => Filesystem,
-            CheckKind::Directory { .. } => Directory,
-            CheckKind::Fifo { .. } => Fifo,
-            CheckKind::Host { .. } => Host,
-            CheckKind::System => System,
-            CheckKind::Program { .. } => Program,
-            CheckKind::Network { .. } => Network,
-        }
-    }
-
-    fn word(self) -> &'static str {
-        match self {
-            Process => "process",
-            File => "file",
-            Filesystem => "filesystem",
-            Directory => "directory",
-            Fifo => "fifo",
-            Host => "host",
-            System => "system",
-            Program => "program",
-            Network => "network",
-        }
-    }
-}
-
-const PATHS: &[Kind] = &[File, Filesystem, Directory, Fifo];
-const OWNED: &[Kind] = &[Process, File, Filesystem, Directory, Fifo];
-const ALL: &[Kind] = &[
-    Process, File, Filesystem, Directory, Fifo, Host, System, Program, Network,
-];
+const PATHS: &[CheckType] = &[File, Filesystem, Directory, Fifo];
+const OWNED: &[CheckType] = &[Process, File, Filesystem, Directory, Fifo];
+const ALL: &[CheckType] = &CheckType::ALL;
 
 /// The test's name in messages and the types of check that take it.
-fn takers(test: &Test) -> (&'static str, &'static [Kind]) {
+fn takers(test: &Test) -> (&'static str, &'static [CheckType]) {
     match test {
         Test::NotExist => ("'does not exist'", OWNED),
         Test::Exist => ("'exist'", OWNED),
@@ -95,7 +49,7 @@ fn takers(test: &Test) -> (&'static str, &'static [Kind]) {
     }
 }
 
-fn resource_takers(resource: Resource) -> (&'static str, &'static [Kind]) {
+fn resource_takers(resource: Resource) -> (&'static str, &'static [CheckType]) {
     use Resource as R;
     match resource {
         R::Cpu => ("cpu", &[Process, System]),
@@ -141,7 +95,7 @@ fn takes_no_recovery(test: &Test) -> Option<&'static str> {
 /// Errors for a rule whose test the check's type does not take, or whose
 /// test takes no `else`.
 pub(super) fn rule_fits(cx: &mut LowerContext, kind: &CheckKind, rule: &Rule) {
-    let kind = Kind::of(kind);
+    let kind = kind.check_type();
     let (name, kinds) = takers(&rule.test.value);
     if !kinds.contains(&kind) {
         let takers: Vec<&str> = kinds.iter().map(|k| k.word()).collect();
