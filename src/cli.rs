@@ -81,16 +81,9 @@ enum Command {
         /// One category only, printed as a bare number.
         what: Option<String>,
     },
-    /// Start a service (or `all`, or -g GROUP), monitoring it again.
-    Start(Name),
-    /// Stop a service and stop monitoring it.
-    Stop(Name),
-    /// Restart a service.
-    Restart(Name),
-    /// Monitor a service again.
-    Monitor(Name),
-    /// Stop monitoring a service (no probe, no action).
-    Unmonitor(Name),
+    /// `start`, `stop`, ...: one subcommand per [`ServiceAction`].
+    #[command(flatten)]
+    Act(Act),
     /// Reload the control file in the running daemon.
     Reload,
     /// Stop the daemon; the services keep running.
@@ -122,6 +115,56 @@ pub struct Name {
     pub name: Option<String>,
 }
 
+/// An action's subcommand: built from the engine's list of actions, so a
+/// new action is a new verb here with its word and help, and parsed back
+/// to the same [`ServiceAction`] that goes to the daemon.
+#[derive(Debug)]
+pub struct Act {
+    pub action: ServiceAction,
+    pub name: Option<String>,
+}
+
+impl clap::Subcommand for Act {
+    fn augment_subcommands(cmd: clap::Command) -> clap::Command {
+        ServiceAction::ALL.into_iter().fold(cmd, |cmd, action| {
+            let sub = clap::Command::new(action.word())
+                .about(action.help())
+                .long_about(None);
+            cmd.subcommand(<Name as clap::Args>::augment_args(sub))
+        })
+    }
+
+    fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_subcommands(cmd)
+    }
+
+    fn has_subcommand(name: &str) -> bool {
+        ServiceAction::parse(name).is_some()
+    }
+}
+
+impl clap::FromArgMatches for Act {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        Self::from_arg_matches_mut(&mut matches.clone())
+    }
+
+    fn from_arg_matches_mut(matches: &mut clap::ArgMatches) -> Result<Self, clap::Error> {
+        let found = matches
+            .remove_subcommand()
+            .and_then(|(word, sub)| Some((ServiceAction::parse(&word)?, sub)));
+        let Some((action, mut sub)) = found else {
+            return Err(clap::Error::new(clap::error::ErrorKind::MissingSubcommand));
+        };
+        let name = <Name as clap::FromArgMatches>::from_arg_matches_mut(&mut sub)?.name;
+        Ok(Act { action, name })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
 pub fn run() -> ExitCode {
     if crate::monit::invoked_as_monit() {
         return crate::monit::run();
@@ -150,17 +193,13 @@ pub fn run() -> ExitCode {
         Some(Command::Status(show)) => remote(Verb::Status(show)),
         Some(Command::Summary(show)) => remote(Verb::Summary(show)),
         Some(Command::Report { what }) => remote(Verb::Report(what)),
-        Some(Command::Start(n)) => remote(Verb::Act(ServiceAction::Start, n.name)),
-        Some(Command::Stop(n)) => remote(Verb::Act(ServiceAction::Stop, n.name)),
-        Some(Command::Restart(n)) => remote(Verb::Act(ServiceAction::Restart, n.name)),
-        Some(Command::Monitor(n)) => remote(Verb::Act(ServiceAction::Monitor, n.name)),
-        Some(Command::Unmonitor(n)) => remote(Verb::Act(ServiceAction::Unmonitor, n.name)),
+        Some(Command::Act(act)) => remote(Verb::Act(act.action, act.name)),
         Some(Command::Reload) => remote(Verb::Reload),
         Some(Command::Quit) => remote(Verb::Quit),
     }
 }
 
-use warden::control::ServiceAction;
+use warden_engine::ServiceAction;
 
 use crate::control_file::ControlFile;
 
@@ -241,5 +280,31 @@ fn procmatch(pattern: &str) -> ExitCode {
             eprintln!("warden: cannot read the process table: {e}");
             ExitCode::from(exit::FAILED)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn every_action_is_a_verb_with_its_help_and_parses_back_to_itself() {
+        Cli::command().debug_assert();
+        let help = Cli::command().render_help().to_string();
+        for action in ServiceAction::ALL {
+            let line = format!("  {:<12}{}", action.word(), action.help());
+            assert!(help.contains(&line), "{line} in {help}");
+            let cli = Cli::try_parse_from(["warden", "-g", "www", action.word(), "web"]).unwrap();
+            match cli.command {
+                Some(Command::Act(act)) => {
+                    assert_eq!((act.action, act.name.as_deref()), (action, Some("web")));
+                }
+                other => panic!("{} parsed as {other:?}", action.word()),
+            }
+            assert_eq!(cli.group.as_deref(), Some("www"));
+        }
+        assert!(Cli::try_parse_from(["warden", "start", "a", "b"]).is_err());
     }
 }

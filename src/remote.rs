@@ -9,10 +9,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use warden::control::client::{Client, ClientError};
 use warden::control::render;
-use warden::control::{ActReport, ErrorCode, Scope, ServiceAction};
+use warden::control::{ActReport, ErrorCode, Scope};
 use warden_config::Config;
-use warden_engine::ServiceStatus;
 use warden_engine::status::{MonitoringStatus, unix_s};
+use warden_engine::{ServiceAction, ServiceStatus};
 
 use crate::cli::{Show, exit};
 use crate::control_file::ControlFile;

@@ -5,8 +5,8 @@
 //! - [`ControlState`] is cheap to clone and is all a request handler needs:
 //!   `status()` (every check's [`ServiceStatus`], config order, always the
 //!   running engine's, also across reloads), `resolve(&Scope)` (names for a
-//!   service, `all` or a group; 404 errors), `act(ServiceAction, Scope)` (start,
-//!   stop, restart, monitor, unmonitor; waits until the checks answered;
+//!   service, `all` or a group; 404 errors), `act(ServiceAction, Scope)`
+//!   (the engine's one list of actions; waits until the checks answered;
 //!   passive checks refuse start/stop/restart), `reload()`, `quit()`,
 //!   `validate()` (evaluate every check now).
 //! - [`api_router`] serves the JSON API under `/api/v1` (see `api.rs`);
@@ -39,52 +39,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 use warden_config::model::Mode;
-use warden_engine::{ServiceStatus, StatusBoard};
+use warden_engine::{ServiceAction, ServiceStatus, StatusBoard};
 
 pub use api::api_router;
-
-/// What may be done to a check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ServiceAction {
-    Start,
-    Stop,
-    Restart,
-    Monitor,
-    Unmonitor,
-}
-
-impl ServiceAction {
-    pub const ALL: [ServiceAction; 5] = [
-        ServiceAction::Start,
-        ServiceAction::Stop,
-        ServiceAction::Restart,
-        ServiceAction::Monitor,
-        ServiceAction::Unmonitor,
-    ];
-
-    pub fn word(self) -> &'static str {
-        match self {
-            ServiceAction::Start => "start",
-            ServiceAction::Stop => "stop",
-            ServiceAction::Restart => "restart",
-            ServiceAction::Monitor => "monitor",
-            ServiceAction::Unmonitor => "unmonitor",
-        }
-    }
-
-    pub fn parse(word: &str) -> Option<ServiceAction> {
-        ServiceAction::ALL.into_iter().find(|a| a.word() == word)
-    }
-
-    /// Start, stop and restart touch the service; passive checks refuse them.
-    pub fn touches_service(self) -> bool {
-        matches!(
-            self,
-            ServiceAction::Start | ServiceAction::Stop | ServiceAction::Restart
-        )
-    }
-}
 
 /// Which checks a request is about.
 #[derive(Debug, Clone, PartialEq, Eq)]

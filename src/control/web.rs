@@ -16,11 +16,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use serde::Deserialize;
-use warden_engine::ServiceStatus;
+use warden_engine::{ServiceAction, ServiceStatus};
 
 use super::auth::Viewer;
 use super::render::bytes;
-use super::{ControlState, ErrorCode, Scope, ServiceAction};
+use super::{ControlState, ErrorCode, Scope};
 
 const CSS: &str = include_str!("page.css");
 /// Seconds between the page's own reloads.

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use warden::control::client::{Client, ClientError};
 use warden::control::render;
-use warden::control::{ErrorCode, Scope, ServiceAction};
-use warden_engine::ServiceStatus;
+use warden::control::{ErrorCode, Scope};
+use warden_engine::{ServiceAction, ServiceStatus};
 
 use super::{NOT_RUNNING, fail};
 use crate::control_file::ControlFile;

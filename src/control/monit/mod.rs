@@ -30,10 +30,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use warden_config::model::LogTarget;
-use warden_engine::ServiceStatus;
+use warden_engine::{ServiceAction, ServiceStatus};
 
 use super::render;
-use super::{ApiError, ControlState, ErrorCode, Scope, ServiceAction};
+use super::{ApiError, ControlState, ErrorCode, Scope};
 
 /// The Monit release whose protocol and documents Warden speaks.
 pub const MONIT_VERSION: &str = "5.33.0";

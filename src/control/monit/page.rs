@@ -9,12 +9,12 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, extract::Request};
-use warden_engine::ServiceStatus;
+use warden_engine::{ServiceAction, ServiceStatus};
 
 use super::super::auth::Viewer;
 use super::super::render;
 use super::super::web::{escape, url_encode};
-use super::{ControlState, PageToken, Params, ServiceAction, error_page, run_action};
+use super::{ControlState, PageToken, Params, error_page, run_action};
 
 const CSS: &str = include_str!("../page.css");
 
