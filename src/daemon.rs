@@ -116,7 +116,7 @@ fn monit_id(config: &Config, control: &Path) -> String {
         Ok(id) => id.id,
         Err(e) => {
             tracing::warn!("{e}; this run uses an id of its own");
-            control::web::csrf_token()
+            control::secret::random_token()
         }
     }
 }

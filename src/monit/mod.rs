@@ -22,7 +22,7 @@ use crate::syntax_check::syntax_check;
 use args::{Invocation, Parsed, Special};
 
 /// The Monit release whose command line this one is.
-pub use warden::control::monit::MONIT_VERSION;
+pub use warden::control::MONIT_VERSION;
 
 /// Monit's answer to a command on a control file with no daemon behind it.
 const NOT_RUNNING: &str = "Monit: the monit daemon is not running";
