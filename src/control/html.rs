@@ -1,11 +1,24 @@
-//! What Warden's HTML pages share: the style sheet and the escaping of
-//! every string put on a page or in a link (check names come from the
-//! config).
+//! What Warden's HTML pages share: the style sheet, the action buttons and
+//! the escaping of every string put on a page or in a link (check names
+//! come from the config).
 
 use std::fmt::Write as _;
 
+use warden_engine::ServiceAction;
+
 /// The one style sheet of the status page and Monit's pages.
 pub const CSS: &str = include_str!("page.css");
+
+/// One button per action, inside a form that POSTs `action=WORD`.
+pub fn action_buttons(out: &mut String) {
+    for a in ServiceAction::ALL {
+        let _ = write!(
+            out,
+            "<button name=\"action\" value=\"{0}\">{0}</button>",
+            a.word()
+        );
+    }
+}
 
 /// HTML text and attribute escaping.
 pub fn escape(text: &str) -> String {

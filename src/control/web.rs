@@ -20,7 +20,7 @@ use warden_engine::{ServiceAction, ServiceStatus};
 
 use super::auth::Viewer;
 use super::format::{Uptime, bytes, percent, uptime};
-use super::html::{CSS, escape, url_encode};
+use super::html::{CSS, action_buttons, escape, url_encode};
 use super::secret::{random_token, same_secret};
 use super::{ControlState, ErrorCode, Scope};
 
@@ -227,13 +227,7 @@ fn row(h: &mut String, s: &ServiceStatus, token: Option<&str>) {
              <input type=\"hidden\" name=\"csrf\" value=\"{}\">",
             escape(token)
         );
-        for a in ServiceAction::ALL {
-            let _ = write!(
-                h,
-                "<button name=\"action\" value=\"{0}\">{0}</button>",
-                a.word()
-            );
-        }
+        action_buttons(h);
         h.push_str("</form></td>");
     }
     h.push_str("</tr>\n");

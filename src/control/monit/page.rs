@@ -9,11 +9,11 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, extract::Request};
-use warden_engine::{ServiceAction, ServiceStatus};
+use warden_engine::ServiceStatus;
 
 use super::super::auth::Viewer;
 use super::super::figures::monit_rows;
-use super::super::html::{CSS, escape, url_encode};
+use super::super::html::{CSS, action_buttons, escape, url_encode};
 use super::{ControlState, PageToken, Params, error_page, run_action};
 
 /// A page of Warden's look with `title` and `body` (already escaped).
@@ -65,13 +65,7 @@ pub async fn service_page(
             escape(&url_encode(&service.name)),
             escape(&token)
         );
-        for a in ServiceAction::ALL {
-            let _ = write!(
-                body,
-                "<button name=\"action\" value=\"{0}\">{0}</button>",
-                a.word()
-            );
-        }
+        action_buttons(&mut body);
         body.push_str("</form>");
     }
     let title = format!("{} '{}'", service.kind, service.name);
