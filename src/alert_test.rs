@@ -11,14 +11,12 @@ use warden_notify::alert::{AlertEvent, millis};
 use warden_notify::format::{Template, render};
 use warden_notify::mail::bare_address;
 
-use crate::cli::exit;
+use crate::control_file::print_diagnostics;
+use crate::exit;
 
 pub fn run(path: &Path, address: Option<&str>) -> ExitCode {
     let loaded = warden_config::load_file(path);
-    let rendered = loaded.render();
-    if !rendered.is_empty() {
-        eprint!("{rendered}");
-    }
+    print_diagnostics(&loaded);
     let Some(config) = loaded.config else {
         return ExitCode::from(exit::CONFIG);
     };

@@ -1,37 +1,19 @@
-//! Command-line parsing (Monit's shape: options before the verb) and the
-//! commands that need no daemon (`-t`, `plan`, `procmatch`); the verbs that
-//! ask the daemon are in `remote.rs`. Called by the name `monit`, the
-//! binary reads Monit's own command line instead (`monit/`).
+//! `warden`'s command line (Monit's shape: options before the verb) and
+//! the commands that need no daemon (`plan`, `procmatch`); `-t` is
+//! `syntax_check.rs`, the verbs that ask the daemon are in `remote.rs`, the
+//! daemon is `daemon.rs`. Called by the name `monit`, the binary reads
+//! Monit's own command line instead (`monit/`, chosen in `main.rs`).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use warden_config::Loaded;
+use warden_engine::ServiceAction;
 
-/// Exit codes, fixed and documented in the README.
-pub mod exit {
-    pub const OK: u8 = 0;
-    /// The control file has errors.
-    pub const CONFIG: u8 = 1;
-    /// Bad command-line usage (clap's own code).
-    pub const USAGE: u8 = 2;
-    /// `status`, `summary`, `report`, `validate`: a service is failed or
-    /// not monitored.
-    pub const SERVICE_DOWN: u8 = 3;
-    /// No daemon answers on the control socket.
-    pub const NOT_RUNNING: u8 = 4;
-    /// The control socket exists but this user may not use it.
-    pub const PERMISSION: u8 = 5;
-    /// No service or group has that name.
-    pub const UNKNOWN: u8 = 6;
-    /// The action was refused: the service is in passive mode.
-    pub const REFUSED: u8 = 7;
-    /// The action failed (a start program failed or timed out), a reload
-    /// found errors, or the daemon's answer could not be read.
-    pub const FAILED: u8 = 8;
-}
+use crate::control_file::{self, ControlFile};
+use crate::exit;
+use crate::remote::{Show, Verb};
+use crate::syntax_check::syntax_check;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -81,16 +63,9 @@ enum Command {
         /// One category only, printed as a bare number.
         what: Option<String>,
     },
-    /// Start a service (or `all`, or -g GROUP), monitoring it again.
-    Start(Name),
-    /// Stop a service and stop monitoring it.
-    Stop(Name),
-    /// Restart a service.
-    Restart(Name),
-    /// Monitor a service again.
-    Monitor(Name),
-    /// Stop monitoring a service (no probe, no action).
-    Unmonitor(Name),
+    /// `start`, `stop`, ...: one subcommand per [`ServiceAction`].
+    #[command(flatten)]
+    Act(Act),
     /// Reload the control file in the running daemon.
     Reload,
     /// Stop the daemon; the services keep running.
@@ -108,29 +83,67 @@ enum Command {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct Show {
-    /// One service only.
-    pub name: Option<String>,
-    /// Print JSON (the schema in the README) instead of text.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, clap::Args)]
 pub struct Name {
     /// A service name, or `all`; leave out with -g GROUP.
     pub name: Option<String>,
 }
 
-pub fn run() -> ExitCode {
-    if crate::monit::invoked_as_monit() {
-        return crate::monit::run();
+/// An action's subcommand: built from the engine's list of actions, so a
+/// new action is a new verb here with its word and help, and parsed back
+/// to the same [`ServiceAction`] that goes to the daemon.
+#[derive(Debug)]
+pub struct Act {
+    pub action: ServiceAction,
+    pub name: Option<String>,
+}
+
+impl clap::Subcommand for Act {
+    fn augment_subcommands(cmd: clap::Command) -> clap::Command {
+        ServiceAction::ALL.into_iter().fold(cmd, |cmd, action| {
+            let sub = clap::Command::new(action.word())
+                .about(action.help())
+                .long_about(None);
+            cmd.subcommand(<Name as clap::Args>::augment_args(sub))
+        })
     }
+
+    fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_subcommands(cmd)
+    }
+
+    fn has_subcommand(name: &str) -> bool {
+        ServiceAction::parse(name).is_some()
+    }
+}
+
+impl clap::FromArgMatches for Act {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        Self::from_arg_matches_mut(&mut matches.clone())
+    }
+
+    fn from_arg_matches_mut(matches: &mut clap::ArgMatches) -> Result<Self, clap::Error> {
+        let found = matches
+            .remove_subcommand()
+            .and_then(|(word, sub)| Some((ServiceAction::parse(&word)?, sub)));
+        let Some((action, mut sub)) = found else {
+            return Err(clap::Error::new(clap::error::ErrorKind::MissingSubcommand));
+        };
+        let name = <Name as clap::FromArgMatches>::from_arg_matches_mut(&mut sub)?.name;
+        Ok(Act { action, name })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+pub fn run() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Procmatch { pattern }) = &cli.command {
         return procmatch(pattern);
     }
-    let Some(path) = control_file(cli.control_file.as_deref()) else {
+    let Some(path) = control_file::find(cli.control_file.as_deref()) else {
         eprintln!("warden: no control file found; pass one with -c FILE");
         return ExitCode::from(exit::CONFIG);
     };
@@ -140,7 +153,6 @@ pub fn run() -> ExitCode {
     let group = cli.group;
     let source = ControlFile::plain(&path);
     let remote = |verb| crate::remote::run(&source, group.clone(), verb);
-    use crate::remote::Verb;
     match cli.command {
         None => crate::daemon::run(&source, cli.foreground, false),
         Some(Command::Plan { json }) => plan(&path, json),
@@ -150,65 +162,15 @@ pub fn run() -> ExitCode {
         Some(Command::Status(show)) => remote(Verb::Status(show)),
         Some(Command::Summary(show)) => remote(Verb::Summary(show)),
         Some(Command::Report { what }) => remote(Verb::Report(what)),
-        Some(Command::Start(n)) => remote(Verb::Act(ServiceAction::Start, n.name)),
-        Some(Command::Stop(n)) => remote(Verb::Act(ServiceAction::Stop, n.name)),
-        Some(Command::Restart(n)) => remote(Verb::Act(ServiceAction::Restart, n.name)),
-        Some(Command::Monitor(n)) => remote(Verb::Act(ServiceAction::Monitor, n.name)),
-        Some(Command::Unmonitor(n)) => remote(Verb::Act(ServiceAction::Unmonitor, n.name)),
+        Some(Command::Act(act)) => remote(Verb::Act(act.action, act.name)),
         Some(Command::Reload) => remote(Verb::Reload),
         Some(Command::Quit) => remote(Verb::Quit),
     }
 }
 
-use warden::control::ServiceAction;
-
-use crate::control_file::ControlFile;
-
-/// `-c FILE`, or the first default location that exists.
-pub fn control_file(given: Option<&Path>) -> Option<PathBuf> {
-    if let Some(p) = given {
-        return Some(p.to_path_buf());
-    }
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    warden_config::default_locations(home.as_deref())
-        .into_iter()
-        .find(|p| p.exists())
-}
-
-/// Loads the file and prints its diagnostics to stderr.
-fn load(path: &Path) -> Loaded {
-    let loaded = warden_config::load_file(path);
-    print_diagnostics(&loaded);
-    loaded
-}
-
-fn print_diagnostics(loaded: &Loaded) {
-    let rendered = loaded.render();
-    if !rendered.is_empty() {
-        let _ = std::io::stderr().write_all(rendered.as_bytes());
-    }
-}
-
-/// `-t` (and `validate` with no daemon): the file's own diagnostics, then
-/// a warning for every check or rule the engine cannot run yet (never
-/// silently skipped).
-pub fn syntax_check(path: &Path) -> ExitCode {
-    let mut loaded = warden_config::load_file(path);
-    if let Some(config) = &loaded.config {
-        let warnings = warden_engine::unsupported(config);
-        loaded.diagnostics.extend(warnings);
-    }
-    print_diagnostics(&loaded);
-    if loaded.has_errors() {
-        ExitCode::from(exit::CONFIG)
-    } else {
-        println!("Control file syntax OK");
-        ExitCode::from(exit::OK)
-    }
-}
-
 fn plan(path: &Path, json: bool) -> ExitCode {
-    let loaded = load(path);
+    let loaded = warden_config::load_file(path);
+    control_file::print_diagnostics(&loaded);
     let Some(config) = loaded.config else {
         return ExitCode::from(exit::CONFIG);
     };
@@ -241,5 +203,31 @@ fn procmatch(pattern: &str) -> ExitCode {
             eprintln!("warden: cannot read the process table: {e}");
             ExitCode::from(exit::FAILED)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn every_action_is_a_verb_with_its_help_and_parses_back_to_itself() {
+        Cli::command().debug_assert();
+        let help = Cli::command().render_help().to_string();
+        for action in ServiceAction::ALL {
+            let line = format!("  {:<12}{}", action.word(), action.help());
+            assert!(help.contains(&line), "{line} in {help}");
+            let cli = Cli::try_parse_from(["warden", "-g", "www", action.word(), "web"]).unwrap();
+            match cli.command {
+                Some(Command::Act(act)) => {
+                    assert_eq!((act.action, act.name.as_deref()), (action, Some("web")));
+                }
+                other => panic!("{} parsed as {other:?}", action.word()),
+            }
+            assert_eq!(cli.group.as_deref(), Some("www"));
+        }
+        assert!(Cli::try_parse_from(["warden", "start", "a", "b"]).is_err());
     }
 }

@@ -1,13 +1,53 @@
-//! The control file and the settings a command line puts over it (Monit's
-//! `-d`, `-l`, `-p`, `-s`): applied each time the file is read, at start and
-//! on every reload, so the daemon and the CLI that looks for its socket
-//! agree on what the file means.
+//! The control file: where it is found, the settings a command line puts
+//! over it (Monit's `-d`, `-l`, `-p`, `-s`: applied each time the file is
+//! read, at start and on every reload), and where it puts the daemon's
+//! state file and control socket, so the daemon and the CLI that looks for
+//! its socket agree on what the file means.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use warden_config::Loaded;
 use warden_config::model::{LogTarget, Settings};
+use warden_config::{Config, Loaded};
+
+/// `-c FILE`, or the first default location that exists.
+pub fn find(given: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = given {
+        return Some(p.to_path_buf());
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    warden_config::default_locations(home.as_deref())
+        .into_iter()
+        .find(|p| p.exists())
+}
+
+/// The file's diagnostics on stderr, if it has any.
+pub fn print_diagnostics(loaded: &Loaded) {
+    let rendered = loaded.render();
+    if !rendered.is_empty() {
+        let _ = std::io::stderr().write_all(rendered.as_bytes());
+    }
+}
+
+/// Where the state lives: `set statefile`, else `~/.warden.state` like
+/// Monit's `~/.monit.state`, else next to the control file.
+pub fn statefile(config: &Config, control: &Path) -> PathBuf {
+    if let Some(p) = &config.settings.statefile {
+        return p.clone();
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".warden.state"),
+        None => control.with_extension("state"),
+    }
+}
+
+/// The daemon's control socket, found from its control file as the daemon
+/// finds it.
+pub fn socket(config: &Config, control: &Path) -> PathBuf {
+    let statefile = statefile(config, control);
+    warden::control::server::socket_path(config.settings.httpd.as_ref(), &statefile)
+}
 
 /// Settings given on the command line; they win over the control file's.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -13,12 +13,11 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 use warden::control::{self, ControlState, ReloadError, Request};
-use warden_config::model::LogTarget;
 use warden_config::{Config, SourceMap};
 use warden_engine::{CheckRequest, Engine, EventBus, StateStore, StatusBoard};
 
-use crate::cli::exit;
-use crate::control_file::ControlFile;
+use crate::control_file::{self, ControlFile};
+use crate::exit;
 
 /// Set in the detached child so it knows it is the daemon.
 const DETACHED: &str = "WARDEN_DETACHED";
@@ -63,10 +62,7 @@ pub fn run(source: &ControlFile, foreground: bool, verbose: bool) -> ExitCode {
 /// Loads the control file, printing its diagnostics; None on errors.
 fn load(source: &ControlFile) -> Option<(Config, SourceMap)> {
     let loaded = source.load();
-    let rendered = loaded.render();
-    if !rendered.is_empty() {
-        eprint!("{rendered}");
-    }
+    control_file::print_diagnostics(&loaded);
     Some((loaded.config?, loaded.sources))
 }
 
@@ -110,18 +106,6 @@ fn detach() -> ExitCode {
     }
 }
 
-/// Where the state lives: `set statefile`, else `~/.warden.state` like
-/// Monit's `~/.monit.state`, else next to the control file.
-pub fn statefile(config: &Config, control: &Path) -> PathBuf {
-    if let Some(p) = &config.settings.statefile {
-        return p.clone();
-    }
-    match std::env::var_os("HOME") {
-        Some(home) => PathBuf::from(home).join(".warden.state"),
-        None => control.with_extension("state"),
-    }
-}
-
 /// Monit's unique id of this host (`set idfile`, made when missing, as
 /// Monit does at start): the XML status names the host by it. A file that
 /// cannot be read or written leaves a random id for this run, logged.
@@ -132,7 +116,7 @@ fn monit_id(config: &Config, control: &Path) -> String {
         Ok(id) => id.id,
         Err(e) => {
             tracing::warn!("{e}; this run uses an id of its own");
-            control::web::csrf_token()
+            control::secret::random_token()
         }
     }
 }
@@ -193,7 +177,7 @@ impl Running {
     /// come through it.
     fn socket_access(&self, new: &Config) {
         let httpd = new.settings.httpd.as_ref();
-        let wanted = control::server::socket_path(httpd, &statefile(new, &self.source.path));
+        let wanted = control_file::socket(new, &self.source.path);
         if wanted != self.socket {
             tracing::warn!(
                 "the control socket stays at {} until Warden restarts (the control file now says {})",
@@ -255,7 +239,7 @@ async fn serve(source: ControlFile, config: Config, sources: SourceMap) -> ExitC
     raise_open_files_limit();
     // One copy for the engine, the notifier and the control side.
     let config = Arc::new(config);
-    let statefile = statefile(&config, &source.path);
+    let statefile = control_file::statefile(&config, &source.path);
     let state = StateStore::open(Some(statefile.clone()));
     let bus = EventBus::default();
     tracing::info!("Warden daemon with pid {} started", std::process::id());
@@ -272,7 +256,7 @@ async fn serve(source: ControlFile, config: Config, sources: SourceMap) -> ExitC
     let (board, board_rx) = watch::channel(engine.status_board());
     let events = tokio::spawn(record_events(event_rx, board_rx.clone()));
     let (requests, mut inbox) = mpsc::channel(64);
-    let socket_path = control::server::socket_path(config.settings.httpd.as_ref(), &statefile);
+    let socket_path = control_file::socket(&config, &source.path);
     let control = ControlState::new(board_rx, requests).with_info(control::DaemonInfo {
         control_file: Some(
             std::path::absolute(&source.path).unwrap_or_else(|_| source.path.clone()),
@@ -423,13 +407,5 @@ fn raise_open_files_limit() {
         Err(e) => tracing::warn!(
             "cannot raise the open files limit ({e}): exits past it are noticed by polling"
         ),
-    }
-}
-
-/// The log file, when the log goes to one (not to syslog or stderr).
-pub fn log_file(target: Option<&LogTarget>) -> Option<&Path> {
-    match target {
-        Some(LogTarget::File(p)) => Some(p),
-        _ => None,
     }
 }

@@ -3,6 +3,7 @@
 //! or, with `set log syslog`, to the local syslog socket (see [`syslog`]).
 
 use std::fmt;
+use std::path::Path;
 use std::sync::Mutex;
 
 use tracing::{Event, Level, Subscriber};
@@ -50,7 +51,7 @@ where
 pub fn init(target: Option<&LogTarget>, stderr: bool, verbose: bool) {
     let level = if verbose { "debug" } else { "info" };
     let filter = || EnvFilter::try_from_env("WARDEN_LOG").unwrap_or_else(|_| EnvFilter::new(level));
-    let file = crate::daemon::log_file(target).and_then(|p| {
+    let file = log_file(target).and_then(|p| {
         match std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -95,4 +96,12 @@ pub fn init(target: Option<&LogTarget>, stderr: bool, verbose: bool) {
         .with(stderr_layer)
         .with(syslog_layer)
         .try_init();
+}
+
+/// The log file, when the log goes to one (not to syslog or stderr).
+fn log_file(target: Option<&LogTarget>) -> Option<&Path> {
+    match target {
+        Some(LogTarget::File(p)) => Some(p),
+        _ => None,
+    }
 }

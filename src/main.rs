@@ -1,18 +1,28 @@
-//! The `warden` binary: command line, daemon wiring and output.
+//! The `warden` binary: command line, daemon wiring and output. Two
+//! fronts sit on top, `warden`'s command line (`cli`) and Monit's
+//! (`monit`), chosen by the name the binary is called by; both call down
+//! into the verbs (`remote`, `syntax_check`, ...) and the `daemon`, which
+//! know neither.
 
 mod alert_test;
 mod cli;
 mod control_file;
 mod daemon;
+mod exit;
 mod logging;
 mod monit;
 mod plan;
 mod procmatch;
 mod remote;
+mod syntax_check;
 
 fn main() -> std::process::ExitCode {
     one_malloc_arena();
-    cli::run()
+    if monit::invoked_as_monit() {
+        monit::run()
+    } else {
+        cli::run()
+    }
 }
 
 /// glibc gives every thread that allocates an arena of its own (up to 8 a

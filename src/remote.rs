@@ -3,19 +3,29 @@
 //! the control file, ask, print, and exit with a code that means something.
 
 use std::io::IsTerminal as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
 use warden::control::client::{Client, ClientError};
 use warden::control::render;
-use warden::control::{ActReport, ErrorCode, Scope, ServiceAction};
-use warden_config::Config;
-use warden_engine::ServiceStatus;
+use warden::control::{ActReport, ErrorCode, Scope};
 use warden_engine::status::{MonitoringStatus, unix_s};
+use warden_engine::{ServiceAction, ServiceStatus};
 
-use crate::cli::{Show, exit};
-use crate::control_file::ControlFile;
+use crate::control_file::{self, ControlFile};
+use crate::exit;
+use crate::syntax_check::syntax_check;
+
+/// What `status` and `summary` show, as given on the command line.
+#[derive(Debug, clap::Args)]
+pub struct Show {
+    /// One service only.
+    pub name: Option<String>,
+    /// Print JSON (the schema in the README) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// One verb and its arguments.
 #[derive(Debug)]
@@ -35,16 +45,16 @@ type Outcome = Result<u8, (u8, String)>;
 pub fn run(source: &ControlFile, group: Option<String>, verb: Verb) -> ExitCode {
     let loaded = source.load();
     let Some(config) = loaded.config else {
-        eprint!("{}", loaded.render());
+        control_file::print_diagnostics(&loaded);
         return ExitCode::from(exit::CONFIG);
     };
-    let socket = socket(&config, &source.path);
+    let socket = control_file::socket(&config, &source.path);
     if matches!(verb, Verb::Validate) && !answers(&socket) {
         eprintln!(
             "warden: no daemon answers on {}; checking the control file's syntax only",
             socket.display()
         );
-        return crate::cli::syntax_check(&source.path);
+        return syntax_check(&source.path);
     }
     let done = match (runtime(), Client::new(&socket)) {
         (Ok(rt), Ok(client)) => rt.block_on(ask(&client, &socket, group, verb)),
@@ -58,13 +68,6 @@ pub fn run(source: &ControlFile, group: Option<String>, verb: Verb) -> ExitCode 
             ExitCode::from(code)
         }
     }
-}
-
-/// The daemon's control socket, found from its control file as the daemon
-/// finds it.
-pub fn socket(config: &Config, control: &Path) -> PathBuf {
-    let statefile = crate::daemon::statefile(config, control);
-    warden::control::server::socket_path(config.settings.httpd.as_ref(), &statefile)
 }
 
 /// False when nobody listens on the socket (no file, or refused): no

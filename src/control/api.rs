@@ -10,16 +10,17 @@
 //! | `POST /api/v1/quit` | `{"quitting": true}` |
 //! | `POST /api/v1/validate` | `{"checks": N}`: every check evaluated now |
 //!
-//! `action` is `start`, `stop`, `restart`, `monitor` or `unmonitor`; a
-//! passive check refuses the first three (409 `passive`).
+//! `action` is a `ServiceAction` word (`start`, `stop`, `restart`,
+//! `monitor`, `unmonitor`); a passive check refuses the first three (409
+//! `passive`).
 
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use warden_engine::ServiceStatus;
+use warden_engine::{ServiceAction, ServiceStatus};
 
-use super::{ActReport, ApiError, ControlState, ErrorCode, Scope, ServiceAction};
+use super::{ActReport, ApiError, ControlState, ErrorCode, Scope};
 
 /// The API's routes with their state; merge it with other routers freely.
 pub fn api_router(state: ControlState) -> Router {
@@ -57,9 +58,22 @@ fn action(word: &str) -> Result<ServiceAction, ApiError> {
     ServiceAction::parse(word).ok_or_else(|| {
         ApiError::new(
             ErrorCode::BadRequest,
-            format!("unknown action '{word}': use start, stop, restart, monitor or unmonitor"),
+            format!(
+                "unknown action '{word}': use {}",
+                one_of(&ServiceAction::ALL)
+            ),
         )
     })
+}
+
+/// `a, b or c`: the words of `actions`, as the error names them.
+fn one_of(actions: &[ServiceAction]) -> String {
+    let words: Vec<&str> = actions.iter().map(|a| a.word()).collect();
+    match words.split_last() {
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 async fn act_service(

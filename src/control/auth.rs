@@ -14,6 +14,8 @@ use base64::Engine as _;
 use ipnet::IpNet;
 use warden_config::model::{Allow, ClientHost, Digest, Httpd};
 
+use super::secret::same_secret;
+
 /// The client address of a TCP connection, put on each request by the server.
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub std::net::SocketAddr);
@@ -200,10 +202,14 @@ fn basic(header: &str) -> Option<(String, String)> {
     Some((u.to_string(), p.to_string()))
 }
 
-/// Compares secrets (passwords, tokens) without stopping at the first
-/// difference, so the time taken does not tell how much of one was right.
-pub(crate) fn same_secret(a: &str, b: &str) -> bool {
-    bool::from(subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()))
+/// The paths of Monit's protocol (`control::monit`) that only read, whatever
+/// the method: the CLI asks for status with a POST, and read-only users
+/// may do that.
+pub fn only_reads(path: &str) -> bool {
+    matches!(
+        path,
+        "/_status" | "/_summary" | "/_report" | "/_runtime" | "/_viewlog"
+    )
 }
 
 /// The middleware: judges each request, logs and refuses, or lets it
@@ -216,8 +222,8 @@ pub async fn guard(State(access): State<Arc<Access>>, mut req: Request, next: Ne
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let acts = !matches!(*req.method(), Method::GET | Method::HEAD)
-        && !super::monit::only_reads(req.uri().path());
+    let acts =
+        !matches!(*req.method(), Method::GET | Method::HEAD) && !only_reads(req.uri().path());
     let who = peer.map_or_else(|| "unknown".to_string(), |p| p.to_string());
     match access.judge(ip, authorization, acts) {
         Verdict::Allowed(viewer) => {
@@ -418,5 +424,13 @@ mod tests {
             a.judge(ip("127.0.0.1"), None, false),
             Verdict::Allowed(_)
         ));
+    }
+
+    #[test]
+    fn only_status_pages_read_on_a_post() {
+        assert!(only_reads("/_status"));
+        assert!(only_reads("/_report"));
+        assert!(!only_reads("/_doaction"));
+        assert!(!only_reads("/web"));
     }
 }

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
-use warden_engine::ServiceStatus;
+use warden_engine::{ServiceAction, ServiceStatus};
 
-use super::{ActReport, ApiError, Scope, ServiceAction};
+use super::{ActReport, ApiError, Scope};
 
 /// Why a request to the daemon did not get an answer it wanted.
 #[derive(Debug)]

@@ -9,7 +9,7 @@ use warden_engine::events::EventKind;
 use warden_engine::status::{MonitoringStatus, TestStatus};
 use warden_probes::Metric;
 
-use super::render::{bytes, date, millis, uptime};
+use super::format::{Uptime, bytes, date, millis, percent, uptime, whole};
 
 type Rows = Vec<(&'static str, String)>;
 
@@ -55,12 +55,23 @@ fn push(rows: &mut Rows, label: &'static str, value: Option<String>) {
     }
 }
 
-fn whole(v: f64) -> String {
-    format!("{}", v.round() as i64)
+/// A count Monit shows as a whole number.
+fn count(v: f64) -> String {
+    whole(v).to_string()
 }
 
-fn percent_and_bytes(percent: Option<f64>, amount: Option<u64>) -> Option<String> {
-    Some(format!("{:.1}% [{}]", percent?, bytes(amount? as f64)))
+fn percent_and_bytes(share: Option<f64>, amount: Option<u64>) -> Option<String> {
+    Some(format!("{} [{}]", percent(share?), bytes(amount? as f64)))
+}
+
+/// File descriptors against their limit: `5 [0.0% of 20000 limit]`.
+fn of_limit(open: f64, limit: f64) -> String {
+    format!(
+        "{} [{} of {} limit]",
+        whole(open),
+        percent(open * 100.0 / limit),
+        whole(limit)
+    )
 }
 
 fn process(rows: &mut Rows, s: &ServiceStatus) {
@@ -70,18 +81,18 @@ fn process(rows: &mut Rows, s: &ServiceStatus) {
     let m = |metric| s.metric(metric);
     rows.push(("pid", pid.to_string()));
     push(rows, "parent pid", s.ppid.map(|p| p.to_string()));
-    push(rows, "uid", m(Metric::Uid).map(whole));
-    push(rows, "effective uid", m(Metric::Euid).map(whole));
-    push(rows, "gid", m(Metric::Gid).map(whole));
-    push(rows, "uptime", s.uptime_s.map(uptime));
-    push(rows, "threads", s.threads.map(|n| n.to_string()));
-    push(rows, "children", s.children.map(|n| n.to_string()));
-    push(rows, "cpu", s.cpu_percent.map(|p| format!("{p:.1}%")));
+    push(rows, "uid", m(Metric::Uid).map(count));
+    push(rows, "effective uid", m(Metric::Euid).map(count));
+    push(rows, "gid", m(Metric::Gid).map(count));
     push(
         rows,
-        "cpu total",
-        s.total_cpu_percent.map(|p| format!("{p:.1}%")),
+        "uptime",
+        s.uptime_s.map(|t| uptime(t, Uptime::Minutes)),
     );
+    push(rows, "threads", s.threads.map(|n| n.to_string()));
+    push(rows, "children", s.children.map(|n| n.to_string()));
+    push(rows, "cpu", s.cpu_percent.map(percent));
+    push(rows, "cpu total", s.total_cpu_percent.map(percent));
     push(
         rows,
         "memory",
@@ -106,19 +117,14 @@ fn process(rows: &mut Rows, s: &ServiceStatus) {
         rows,
         "filedescriptors",
         m(Metric::FileDescriptors).map(|open| match limit {
-            Some(l) => format!(
-                "{} [{:.1}% of {} limit]",
-                whole(open),
-                open * 100.0 / l,
-                whole(l)
-            ),
+            Some(l) => of_limit(open, l),
             None => "N/A".into(),
         }),
     );
     push(
         rows,
         "total filedescriptors",
-        m(Metric::TotalFileDescriptors).map(whole),
+        m(Metric::TotalFileDescriptors).map(count),
     );
     io(rows, s, IO_READ);
     io(rows, s, IO_WRITE);
@@ -201,18 +207,22 @@ fn system(rows: &mut Rows, s: &ServiceStatus) {
     // Monit ends the list with a space.
     let cpu: Option<String> = split
         .iter()
-        .map(|(metric, word)| Some(format!("{:.1}%{word} ", m(*metric)?)))
+        .map(|(metric, word)| Some(format!("{}{word} ", percent(m(*metric)?))))
         .collect();
     push(rows, "cpu", cpu);
     let usage =
-        |amount: Metric, pct: Metric| Some(format!("{} [{:.1}%]", bytes(m(amount)?), m(pct)?));
+        |amount: Metric, pct: Metric| Some(format!("{} [{}]", bytes(m(amount)?), percent(m(pct)?)));
     push(
         rows,
         "memory usage",
         usage(Metric::Memory, Metric::MemoryPercent),
     );
     push(rows, "swap usage", usage(Metric::Swap, Metric::SwapPercent));
-    push(rows, "uptime", s.uptime_s.map(uptime));
+    push(
+        rows,
+        "uptime",
+        s.uptime_s.map(|t| uptime(t, Uptime::Minutes)),
+    );
     push(
         rows,
         "boot time",
@@ -221,12 +231,7 @@ fn system(rows: &mut Rows, s: &ServiceStatus) {
     if let (Some(used), Some(max)) = (m(Metric::FileDescriptors), m(Metric::FileDescriptorsMax)) {
         let allocated = used + m(Metric::FileDescriptorsUnused).unwrap_or(0.0);
         let value = if max > 0.0 {
-            format!(
-                "{} [{:.1}% of {} limit]",
-                whole(allocated),
-                allocated * 100.0 / max,
-                whole(max)
-            )
+            of_limit(allocated, max)
         } else {
             "N/A".into()
         };
@@ -241,8 +246,8 @@ fn owner(rows: &mut Rows, s: &ServiceStatus) {
         "permission",
         m(Metric::Permission).map(|p| format!("{:o}", p as u32)),
     );
-    push(rows, "uid", m(Metric::Uid).map(whole));
-    push(rows, "gid", m(Metric::Gid).map(whole));
+    push(rows, "uid", m(Metric::Uid).map(count));
+    push(rows, "gid", m(Metric::Gid).map(count));
 }
 
 fn filesystem(rows: &mut Rows, s: &ServiceStatus) {
@@ -266,26 +271,26 @@ fn filesystem(rows: &mut Rows, s: &ServiceStatus) {
         rows.push((
             "space total",
             format!(
-                "{} (of which {:.1}% is reserved for root user)",
+                "{} (of which {} is reserved for root user)",
                 bytes(total),
-                share(free_total - free)
+                percent(share(free_total - free))
             ),
         ));
         rows.push((
             "space free for non superuser",
-            format!("{} [{:.1}%]", bytes(free), share(free)),
+            format!("{} [{}]", bytes(free), percent(share(free))),
         ));
         rows.push((
             "space free total",
-            format!("{} [{:.1}%]", bytes(free_total), share(free_total)),
+            format!("{} [{}]", bytes(free_total), percent(share(free_total))),
         ));
     }
     if let Some(inodes) = m(Metric::InodeTotal).filter(|n| *n > 0.0) {
-        rows.push(("inodes total", whole(inodes)));
+        rows.push(("inodes total", count(inodes)));
         if let Some(free) = m(Metric::InodeFree).filter(|n| *n > 0.0) {
             rows.push((
                 "inodes free",
-                format!("{} [{:.1}%]", whole(free), free * 100.0 / inodes),
+                format!("{} [{}]", whole(free), percent(free * 100.0 / inodes)),
             ));
         }
     }
@@ -363,9 +368,9 @@ fn network(rows: &mut Rows, s: &ServiceStatus) {
         let rate = m(metric).unwrap_or(0.0).floor();
         let value = match speed {
             Some(bits) => format!(
-                "{}/s ({:.1}% link saturation)",
+                "{}/s ({} link saturation)",
                 bytes(rate),
-                rate * 8.0 * 100.0 / bits
+                percent(rate * 8.0 * 100.0 / bits)
             ),
             None => format!("{}/s", bytes(rate)),
         };
@@ -387,7 +392,7 @@ fn program(rows: &mut Rows, s: &ServiceStatus) {
     push(
         rows,
         "last exit value",
-        s.metric(Metric::ExitStatus).map(whole),
+        s.metric(Metric::ExitStatus).map(count),
     );
     let output = s.program_output.clone().filter(|o| !o.is_empty());
     rows.push(("last output", output.unwrap_or_else(|| "-".into())));

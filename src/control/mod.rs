@@ -5,8 +5,8 @@
 //! - [`ControlState`] is cheap to clone and is all a request handler needs:
 //!   `status()` (every check's [`ServiceStatus`], config order, always the
 //!   running engine's, also across reloads), `resolve(&Scope)` (names for a
-//!   service, `all` or a group; 404 errors), `act(ServiceAction, Scope)` (start,
-//!   stop, restart, monitor, unmonitor; waits until the checks answered;
+//!   service, `all` or a group; 404 errors), `act(ServiceAction, Scope)`
+//!   (the engine's one list of actions; waits until the checks answered;
 //!   passive checks refuse start/stop/restart), `reload()`, `quit()`,
 //!   `validate()` (evaluate every check now).
 //! - [`api_router`] serves the JSON API under `/api/v1` (see `api.rs`);
@@ -16,14 +16,23 @@
 //!   "daemon_stopping" | "bad_request"}`.
 //! - The daemon owns the other end: [`Request`]s arrive in its select loop
 //!   (see `daemon.rs`), so reload and quit take the same path as signals.
+//!
+//! Layers, each importing only those below it: `format` (one function per
+//! figure), `html` and `secret` at the bottom; `figures` (a service's
+//! lines), then `render` (the text answers); `auth` (who may do what);
+//! then the routes: `api`, `web` (Warden's page), `monit` (Monit's
+//! protocol and pages), `metrics`; `server` and `tcp` serve them.
 
 pub mod api;
 pub mod auth;
 pub mod client;
 pub mod figures;
+pub mod format;
+pub mod html;
 pub mod metrics;
 pub mod monit;
 pub mod render;
+pub mod secret;
 pub mod server;
 pub mod tcp;
 pub mod tls;
@@ -39,52 +48,14 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 use warden_config::model::Mode;
-use warden_engine::{ServiceStatus, StatusBoard};
+use warden_engine::status::unix_s;
+use warden_engine::{ServiceAction, ServiceStatus, StatusBoard};
 
 pub use api::api_router;
 
-/// What may be done to a check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ServiceAction {
-    Start,
-    Stop,
-    Restart,
-    Monitor,
-    Unmonitor,
-}
-
-impl ServiceAction {
-    pub const ALL: [ServiceAction; 5] = [
-        ServiceAction::Start,
-        ServiceAction::Stop,
-        ServiceAction::Restart,
-        ServiceAction::Monitor,
-        ServiceAction::Unmonitor,
-    ];
-
-    pub fn word(self) -> &'static str {
-        match self {
-            ServiceAction::Start => "start",
-            ServiceAction::Stop => "stop",
-            ServiceAction::Restart => "restart",
-            ServiceAction::Monitor => "monitor",
-            ServiceAction::Unmonitor => "unmonitor",
-        }
-    }
-
-    pub fn parse(word: &str) -> Option<ServiceAction> {
-        ServiceAction::ALL.into_iter().find(|a| a.word() == word)
-    }
-
-    /// Start, stop and restart touch the service; passive checks refuse them.
-    pub fn touches_service(self) -> bool {
-        matches!(
-            self,
-            ServiceAction::Start | ServiceAction::Stop | ServiceAction::Restart
-        )
-    }
-}
+/// The Monit release whose protocol, documents and command line Warden
+/// speaks.
+pub const MONIT_VERSION: &str = "5.33.0";
 
 /// Which checks a request is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,6 +229,12 @@ impl ControlState {
     /// When this daemon started (for Warden's own uptime).
     pub fn started(&self) -> SystemTime {
         self.started
+    }
+
+    /// How long this daemon has run, in whole seconds as Monit counts
+    /// them (now's second less the start's), for Monit's headline and XML.
+    pub fn uptime_s(&self) -> u64 {
+        unix_s(SystemTime::now()).saturating_sub(unix_s(self.started))
     }
 
     /// The checks a target names, in config order; 404 when none.

@@ -1,6 +1,6 @@
 //! `warden status`, `summary` and `report` as text: Monit 5.33's layouts
 //! (same labels, column widths and value formats; a service's lines come
-//! from `figures`) plus Warden's additions (groups, restarts in the
+//! from `figures`, each value written by `format`) plus Warden's additions (groups, restarts in the
 //! window, last probe, next check, last event). Pure functions from
 //! statuses to a string, so they can be snapshotted and benchmarked;
 //! colour (ANSI, on the status words only) when asked.
@@ -9,6 +9,10 @@ use std::fmt::Write as _;
 
 use warden_engine::ServiceStatus;
 use warden_engine::status::MonitoringStatus;
+
+use super::MONIT_VERSION;
+use super::figures::monit_rows;
+use super::format::{Uptime, date, percent, uptime};
 
 /// `warden summary`: Monit's table of name, status and type.
 pub fn render_summary(statuses: &[ServiceStatus], colour: bool) -> String {
@@ -53,7 +57,7 @@ pub fn render_report(statuses: &[ServiceStatus]) -> String {
     for what in ["up", "down", "initialising", "unmonitored"] {
         let n = report_count(statuses, what).unwrap_or(0);
         let label = format!("{what}:");
-        let _ = writeln!(out, "{label:<16}{n} ({:.1}%)", pct(n));
+        let _ = writeln!(out, "{label:<16}{n} ({})", percent(pct(n)));
     }
     let _ = writeln!(out, "{:<16}{total} services", "total:");
     out
@@ -76,9 +80,8 @@ pub fn report_count(statuses: &[ServiceStatus], what: &str) -> Option<usize> {
 /// The first line of Monit's `status` and `summary` answers.
 pub fn monit_headline(uptime_s: u64) -> String {
     format!(
-        "Monit {} uptime: {}",
-        super::monit::MONIT_VERSION,
-        uptime(uptime_s)
+        "Monit {MONIT_VERSION} uptime: {}",
+        uptime(uptime_s, Uptime::Minutes)
     )
 }
 
@@ -150,8 +153,6 @@ fn block(out: &mut String, s: &ServiceStatus, colour: bool) {
     }
 }
 
-pub use super::figures::monit_rows;
-
 /// Warden's lines that Monit does not have.
 fn additions(out: &mut String, s: &ServiceStatus) {
     if !s.groups.is_empty() {
@@ -220,90 +221,17 @@ fn paint(text: &str, s: &ServiceStatus, colour: bool) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
-/// Bytes as Monit prints them: `0 B`, `8 kB`, `1.6 MB`, `0.5 B` (powers
-/// of 1024; a whole number without decimals, else one).
-pub fn bytes(amount: f64) -> String {
-    const UNITS: [&str; 8] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB"];
-    let sign = if amount < 0.0 { "-" } else { "" };
-    let mut v = amount.abs();
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    scaled(sign, v, 1, UNITS[unit])
-}
-
-/// `v unit` with no decimals when `v` is whole, else `decimals`.
-fn scaled(sign: &str, v: f64, decimals: usize, unit: &str) -> String {
-    if (v - v.round()).abs() < 1e-6 {
-        format!("{sign}{v:.0} {unit}")
-    } else {
-        format!("{sign}{v:.decimals$} {unit}")
-    }
-}
-
-/// Milliseconds as Monit prints a time: `0.219 ms`, `1.500 s`, `2 m`.
-pub fn millis(ms: f64) -> String {
-    const STEPS: [(f64, &str); 6] = [
-        (1000.0, "ms"),
-        (60.0, "s"),
-        (60.0, "m"),
-        (24.0, "h"),
-        (365.0, "d"),
-        (999.0, "y"),
-    ];
-    let sign = if ms < 0.0 { "-" } else { "" };
-    let mut v = ms.abs();
-    for (base, unit) in STEPS {
-        if v < base {
-            return scaled(sign, v, 3, unit);
-        }
-        v /= base;
-    }
-    scaled(sign, v, 3, "y")
-}
-
-/// Monit's uptime: `5m`, `2h 5m`, `3d 2h 5m`.
-pub fn uptime(secs: u64) -> String {
-    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
-    match (d, h) {
-        (0, 0) => format!("{m}m"),
-        (0, _) => format!("{h}h {m}m"),
-        _ => format!("{d}d {h}h {m}m"),
-    }
-}
-
-/// Monit's date in status: `Sat, 21 Nov 2026 07:07:09` (UTC here).
-pub fn date(unix_s: u64) -> String {
-    warden_probes::date::status_date(unix_s)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn values_are_formatted_as_monit_formats_them() {
-        let table = [
-            (bytes(0.0), "0 B"),
-            (bytes(8.0 * 1024.0), "8 kB"),
-            (bytes(1_677_722.0), "1.6 MB"),
-            (bytes(0.5), "0.5 B"),
-            (bytes(2_055_209.0), "2.0 MB"),
-            (millis(0.219), "0.219 ms"),
-            (millis(1.0), "1 ms"),
-            (millis(1500.0), "1.500 s"),
-            (millis(120_000.0), "2 m"),
-            (uptime(59), "0m"),
-            (uptime(3 * 3600 + 120), "3h 2m"),
-            (uptime(86_400 + 60), "1d 0h 1m"),
-            (date(1_795_245_229), "Sat, 21 Nov 2026 07:13:49"),
-            (
-                cut("Initializing - unmonitor pending", 26),
-                "Initializing - unmonito...",
-            ),
-        ];
+        // Each figure's own format is `format`'s, tested there.
+        let table = [(
+            cut("Initializing - unmonitor pending", 26),
+            "Initializing - unmonito...",
+        )];
         for (got, want) in table {
             assert_eq!(got, want);
         }

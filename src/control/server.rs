@@ -12,9 +12,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use warden_config::model::Httpd;
 use warden_config::users;
-use warden_engine::{CheckRequest, Engine};
+use warden_engine::{CheckRequest, Engine, ServiceAction};
 
-use super::{ActReport, ServiceAction};
+use super::ActReport;
 
 /// How long an action may take before the API reports it failed (a start
 /// program's own timeout is shorter).
@@ -173,15 +173,13 @@ pub fn act(
     let mut waiting = Vec::new();
     for name in names {
         let (tx, rx) = oneshot::channel();
-        let cmd = match action {
-            ServiceAction::Start => CheckRequest::Start(Some(tx)),
-            ServiceAction::Stop => CheckRequest::Stop(Some(tx)),
-            ServiceAction::Restart => CheckRequest::Restart(Some(tx)),
-            ServiceAction::Monitor => CheckRequest::Monitor,
-            ServiceAction::Unmonitor => CheckRequest::Unmonitor,
-        };
+        // Monitoring changes at once: only what touches the service is
+        // waited for (bounded by ACTION_LIMIT).
         let answers = action.touches_service();
-        match (engine.command(&name, cmd), answers) {
+        match (
+            engine.command(&name, CheckRequest::Act(action, Some(tx))),
+            answers,
+        ) {
             (false, _) => report.failed.push(name),
             (true, false) => report.done.push(name),
             (true, true) => waiting.push((name, rx)),

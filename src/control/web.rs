@@ -16,13 +16,14 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use serde::Deserialize;
-use warden_engine::ServiceStatus;
+use warden_engine::{ServiceAction, ServiceStatus};
 
 use super::auth::Viewer;
-use super::render::bytes;
-use super::{ControlState, ErrorCode, Scope, ServiceAction};
+use super::format::{Uptime, bytes, percent, uptime};
+use super::html::{CSS, action_buttons, escape, url_encode};
+use super::secret::{random_token, same_secret};
+use super::{ControlState, ErrorCode, Scope};
 
-const CSS: &str = include_str!("page.css");
 /// Seconds between the page's own reloads.
 const REFRESH_S: u32 = 5;
 
@@ -38,33 +39,13 @@ pub fn router(state: ControlState) -> Router {
     let host = warden_probes::program_env::hostname();
     let page = Page {
         state,
-        token: csrf_token().into(),
+        token: random_token().into(),
         host: host.into(),
     };
     Router::new()
         .route("/", get(index_page))
         .route("/action", post(act))
         .with_state(page)
-}
-
-/// 128 random bits in hex, from the kernel.
-pub fn csrf_token() -> String {
-    use std::io::Read as _;
-    let mut bytes = [0u8; 16];
-    if let Err(e) = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)) {
-        // Never seen on Linux; the hasher keys are random per process too.
-        tracing::warn!("cannot read /dev/urandom ({e}); using the hasher's random keys");
-        use std::hash::{BuildHasher as _, Hasher as _};
-        for chunk in bytes.chunks_mut(8) {
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_u8(0);
-            chunk.copy_from_slice(&h.finish().to_le_bytes());
-        }
-    }
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 /// What the page says after an action (`/?action=restart&service=web&result=done`).
@@ -97,7 +78,7 @@ struct ActionForm {
 }
 
 async fn act(State(page): State<Page>, Form(form): Form<ActionForm>) -> Response {
-    if !super::auth::same_secret(&form.csrf, &page.token) {
+    if !same_secret(&form.csrf, &page.token) {
         tracing::warn!(
             "web interface: refused an action on '{}' without a valid CSRF token",
             form.service
@@ -233,9 +214,10 @@ fn row(h: &mut String, s: &ServiceStatus, token: Option<&str>) {
         escape(s.reason.as_deref().unwrap_or("")),
         s.monitoring.words(),
         s.pid.map_or("-".into(), |p| p.to_string()),
-        s.cpu_percent.map_or("-".into(), |c| format!("{c:.1}%")),
+        s.cpu_percent.map_or("-".into(), percent),
         s.memory_bytes.map_or("-".into(), |b| bytes(b as f64)),
-        s.uptime_s.map_or("-".into(), uptime),
+        s.uptime_s
+            .map_or("-".into(), |t| uptime(t, Uptime::Seconds)),
     );
     if let Some(token) = token {
         let _ = write!(
@@ -245,56 +227,10 @@ fn row(h: &mut String, s: &ServiceStatus, token: Option<&str>) {
              <input type=\"hidden\" name=\"csrf\" value=\"{}\">",
             escape(token)
         );
-        for a in ServiceAction::ALL {
-            let _ = write!(
-                h,
-                "<button name=\"action\" value=\"{0}\">{0}</button>",
-                a.word()
-            );
-        }
+        action_buttons(h);
         h.push_str("</form></td>");
     }
     h.push_str("</tr>\n");
-}
-
-/// HTML text and attribute escaping.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Percent-encodes all but unreserved characters: a query value or one
-/// path segment.
-pub fn url_encode(text: &str) -> String {
-    text.bytes().fold(String::new(), |mut s, b| {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            s.push(char::from(b));
-        } else {
-            let _ = write!(s, "%{b:02X}");
-        }
-        s
-    })
-}
-
-/// 93784 -> "1d 2h 3m".
-fn uptime(s: u64) -> String {
-    let (d, h, m) = (s / 86_400, s / 3600 % 24, s / 60 % 60);
-    match (d, h) {
-        (0, 0) if m == 0 => format!("{s}s"),
-        (0, 0) => format!("{m}m"),
-        (0, _) => format!("{h}h {m}m"),
-        _ => format!("{d}d {h}h {m}m"),
-    }
 }
 
 #[cfg(test)]
@@ -302,25 +238,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_markup_character_is_escaped() {
-        assert_eq!(
-            escape(r#"<script>alert("x&'y")</script>"#),
-            "&lt;script&gt;alert(&quot;x&amp;&#39;y&quot;)&lt;/script&gt;"
-        );
-    }
-
-    #[test]
     fn sizes_and_uptimes_read_like_monit() {
         let table = [
             (bytes(512.0), "512 B"),
             (bytes(1_572_864.0), "1.5 MB"),
-            (uptime(42), "42s"),
+            (uptime(42, Uptime::Seconds), "42s"),
         ];
         for (got, want) in table {
             assert_eq!(got, want);
         }
-        assert_eq!(uptime(93_784), "1d 2h 3m");
-        assert_eq!(uptime(3_660), "1h 1m");
+        assert_eq!(uptime(93_784, Uptime::Seconds), "1d 2h 3m");
+        assert_eq!(uptime(3_660, Uptime::Seconds), "1h 1m");
     }
 
     fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
@@ -368,18 +296,5 @@ mod tests {
         for (h, want) in table {
             assert_eq!(is_same_origin(&h), want, "{h:?}");
         }
-    }
-
-    #[test]
-    fn a_csrf_token_is_32_hex_digits_and_differs_each_time() {
-        let (a, b) = (csrf_token(), csrf_token());
-        assert_eq!(a.len(), 32);
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(a, b);
-    }
-
-    #[test]
-    fn service_names_are_url_encoded() {
-        assert_eq!(url_encode("my web&x"), "my%20web%26x");
     }
 }

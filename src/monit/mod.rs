@@ -17,11 +17,12 @@ use sha1::{Digest as _, Sha1};
 use warden::monit_id;
 use warden_config::Config;
 
-use crate::control_file::ControlFile;
+use crate::control_file::{self, ControlFile};
+use crate::syntax_check::syntax_check;
 use args::{Invocation, Parsed, Special};
 
 /// The Monit release whose command line this one is.
-pub use warden::control::monit::MONIT_VERSION;
+pub use warden::control::MONIT_VERSION;
 
 /// Monit's answer to a command on a control file with no daemon behind it.
 const NOT_RUNNING: &str = "Monit: the monit daemon is not running";
@@ -76,11 +77,11 @@ fn run_invocation(inv: Invocation) -> ExitCode {
         overrides: inv.overrides.clone(),
     };
     if inv.special == Some(Special::Test) {
-        return crate::cli::syntax_check(&source.path);
+        return syntax_check(&source.path);
     }
     let loaded = source.load();
     let Some(config) = loaded.config else {
-        eprint!("{}", loaded.render());
+        control_file::print_diagnostics(&loaded);
         return ExitCode::FAILURE;
     };
     if inv.verbose > 0 {
@@ -97,7 +98,7 @@ fn run_invocation(inv: Invocation) -> ExitCode {
         && !inv.batch
         && !config.settings.terminal_batch
         && std::env::var_os("NO_COLOR").is_none();
-    let socket = crate::remote::socket(&config, &source.path);
+    let socket = control_file::socket(&config, &source.path);
     let Some((verb, rest)) = inv.words.split_first() else {
         return daemon(&source, &socket, &inv);
     };
@@ -130,7 +131,7 @@ fn control_file(given: Option<&Path>) -> Result<PathBuf, ControlFileError> {
             cwd: std::env::current_dir().unwrap_or_default(),
         }),
         Some(p) => Err(ControlFileError::NotAFile(p.to_path_buf())),
-        None => crate::cli::control_file(None).ok_or_else(|| {
+        None => control_file::find(None).ok_or_else(|| {
             let home = std::env::var_os("HOME").map(PathBuf::from);
             let places: Vec<String> = warden_config::default_locations(home.as_deref())
                 .iter()
@@ -190,7 +191,7 @@ fn id(source: &ControlFile, config: &Config, reset: bool) -> ExitCode {
         Err(e) => return fail(&e.to_string()),
     }
     // A running daemon reads the new id on reload, as Monit's does.
-    verbs::reload_quietly(&crate::remote::socket(config, &source.path));
+    verbs::reload_quietly(&control_file::socket(config, &source.path));
     ExitCode::SUCCESS
 }
 

@@ -9,12 +9,13 @@ use std::process::ExitCode;
 
 use warden::control::client::{Client, ClientError};
 use warden::control::render;
-use warden::control::{ErrorCode, Scope, ServiceAction};
-use warden_engine::ServiceStatus;
+use warden::control::{ErrorCode, Scope};
+use warden_engine::{ServiceAction, ServiceStatus};
 
 use super::{NOT_RUNNING, fail};
 use crate::control_file::ControlFile;
 use crate::remote::{self, SelectError};
+use crate::syntax_check::syntax_check;
 
 /// What a verb was asked with.
 #[derive(Debug)]
@@ -73,7 +74,7 @@ pub fn run(source: &ControlFile, word: &str, asked: Asked) -> ExitCode {
             "warden: no daemon answers on {}; checking the control file's syntax only",
             asked.socket.display()
         );
-        let _ = crate::cli::syntax_check(&source.path);
+        let _ = syntax_check(&source.path);
         // Monit's validate exits 1 whatever it found.
         return ExitCode::FAILURE;
     }

@@ -13,7 +13,7 @@ use crate::context::EngineContext;
 use crate::events::EventBus;
 use crate::factory::{ProbeFactory, RegistryFactory};
 use crate::plan;
-use crate::request::CheckRequest;
+use crate::request::{CheckRequest, ServiceAction};
 use crate::state::StateStore;
 use crate::task::CheckTask;
 
@@ -99,7 +99,8 @@ impl Engine {
     /// Asks a check to start and waits for the answer.
     pub async fn start_check(&self, name: &str) -> bool {
         let (tx, rx) = oneshot::channel();
-        self.command(name, CheckRequest::Start(Some(tx))) && rx.await.unwrap_or(false)
+        self.command(name, CheckRequest::Act(ServiceAction::Start, Some(tx)))
+            && rx.await.unwrap_or(false)
     }
 
     /// Stops every task, leaving the services running. A task busy with an

@@ -27,7 +27,7 @@ mod task;
 pub use engine::Engine;
 pub use events::{Event, EventBus, EventKind};
 pub use id::{CheckId, CheckRef};
-pub use request::CheckRequest;
+pub use request::{CheckRequest, ServiceAction};
 pub use state::{CheckState, Monitoring, StateStore};
 pub use status::{ServiceStatus, StatusBoard};
 pub use support::unsupported;

@@ -17,7 +17,7 @@ use crate::context::EngineContext;
 use crate::eval::{Facts, Verdict, judge, rule_timeout, watched};
 use crate::events::{Event, EventKind, action_name};
 use crate::plan::{CronGate, Node};
-use crate::request::CheckRequest;
+use crate::request::{CheckRequest, ServiceAction};
 use crate::rules::{RuleState, Transition};
 use crate::state::Monitoring;
 use crate::subject::{event_of, missing, status_word};
@@ -354,22 +354,33 @@ impl CheckTask {
         match cmd {
             CheckRequest::Evaluate if self.cron_open() => self.evaluate().await,
             CheckRequest::Evaluate => {}
-            CheckRequest::Start(reply) => {
+            CheckRequest::Act(action, reply) => {
+                let ok = self.carry_out(action).await;
+                reply.map(|r| r.send(ok));
+            }
+        }
+    }
+
+    /// Carries out a person's (or another check's) action; true when done.
+    async fn carry_out(&mut self, action: ServiceAction) -> bool {
+        match action {
+            ServiceAction::Start => {
                 self.set_monitoring(Monitoring::Monitored);
-                let ok = self.start("start requested").await;
-                reply.map(|r| r.send(ok));
+                self.start("start requested").await
             }
-            CheckRequest::Stop(reply) => {
-                let ok = self.stop().await;
-                reply.map(|r| r.send(ok));
-            }
-            CheckRequest::Restart(reply) => {
+            ServiceAction::Stop => self.stop().await,
+            ServiceAction::Restart => {
                 self.set_monitoring(Monitoring::Monitored);
-                let ok = self.restart("restart requested").await;
-                reply.map(|r| r.send(ok));
+                self.restart("restart requested").await
             }
-            CheckRequest::Monitor => self.set_monitoring(Monitoring::Monitored),
-            CheckRequest::Unmonitor => self.set_monitoring(Monitoring::Unmonitored),
+            ServiceAction::Monitor => {
+                self.set_monitoring(Monitoring::Monitored);
+                true
+            }
+            ServiceAction::Unmonitor => {
+                self.set_monitoring(Monitoring::Unmonitored);
+                true
+            }
         }
     }
 }

@@ -20,7 +20,6 @@ pub mod xml;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::time::SystemTime;
 
 use axum::Router;
 use axum::body::Body;
@@ -30,24 +29,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use warden_config::model::LogTarget;
-use warden_engine::ServiceStatus;
+use warden_engine::{ServiceAction, ServiceStatus};
 
-use super::render;
-use super::{ApiError, ControlState, ErrorCode, Scope, ServiceAction};
+use super::html::escape;
+use super::secret::{random_token, same_secret};
+use super::{ApiError, ControlState, ErrorCode, MONIT_VERSION, Scope, render};
 
-/// The Monit release whose protocol and documents Warden speaks.
-pub const MONIT_VERSION: &str = "5.33.0";
 /// The biggest form body read (a `restart all` names every service).
 const FORM_LIMIT: usize = 1 << 20;
-
-/// The paths of Monit's protocol that only read, whatever the method: the
-/// CLI asks for status with a POST, and read-only users may do that.
-pub fn only_reads(path: &str) -> bool {
-    matches!(
-        path,
-        "/_status" | "/_summary" | "/_report" | "/_runtime" | "/_viewlog"
-    )
-}
 
 /// Monit's routes on `state`; merge them after Warden's own (the per-service
 /// page `/{name}` matches any other single segment).
@@ -96,9 +85,7 @@ impl Params {
             return true;
         }
         match (self.cookie_token.as_deref(), self.get("securitytoken")) {
-            (Some(cookie), Some(field)) => {
-                !cookie.is_empty() && super::auth::same_secret(cookie, field)
-            }
+            (Some(cookie), Some(field)) => !cookie.is_empty() && same_secret(cookie, field),
             _ => false,
         }
     }
@@ -156,7 +143,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// their forms; handlers check a POST's pair through [`Params`]), with
 /// Monit's framing headers.
 async fn security_token(mut req: Request, next: Next) -> Response {
-    let token = super::web::csrf_token();
+    let token = random_token();
     req.extensions_mut().insert(PageToken(token.clone()));
     let mut res = next.run(req).await;
     let headers = res.headers_mut();
@@ -228,13 +215,6 @@ fn csrf_refused() -> Response {
     error_page(StatusCode::FORBIDDEN, "Invalid CSRF Token")
 }
 
-/// How long this daemon has run, for Monit's headline.
-fn uptime_s(state: &ControlState) -> u64 {
-    SystemTime::now()
-        .duration_since(state.started())
-        .map_or(0, |d| d.as_secs())
-}
-
 /// The services `service=` and `group=` select (all when neither is given);
 /// Err is the name it does not know.
 fn select<'a>(state: &ControlState, params: &'a Params) -> Result<Vec<ServiceStatus>, &'a str> {
@@ -275,7 +255,7 @@ async fn status(State(state): State<ControlState>, params: Params) -> Response {
     let summary = params
         .get("level")
         .is_some_and(|l| l.eq_ignore_ascii_case("summary"));
-    let up = uptime_s(&state);
+    let up = state.uptime_s();
     let body = if summary {
         render::render_monit_summary(up, &selected, false)
     } else {
@@ -290,7 +270,7 @@ async fn summary(State(state): State<ControlState>, params: Params) -> Response 
     }
     match select(&state, &params) {
         Ok(selected) => text(render::render_monit_summary(
-            uptime_s(&state),
+            state.uptime_s(),
             &selected,
             false,
         )),
@@ -432,8 +412,8 @@ async fn runtime(State(state): State<ControlState>) -> Response {
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td></tr>",
-            super::web::escape(label),
-            super::web::escape(&value)
+            escape(label),
+            escape(&value)
         );
     }
     page::html("Runtime", &format!("<table id=\"runtime\">{h}</table>"))
@@ -451,10 +431,7 @@ async fn viewlog(State(state): State<ControlState>) -> Response {
     match tokio::fs::read(path).await {
         Ok(bytes) => {
             let text = String::from_utf8_lossy(&bytes);
-            page::html(
-                "Log",
-                &format!("<pre id=\"log\">{}</pre>", super::web::escape(&text)),
-            )
+            page::html("Log", &format!("<pre id=\"log\">{}</pre>", escape(&text)))
         }
         Err(e) => error_page(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -513,13 +490,5 @@ mod tests {
         );
         assert_eq!(cookie(&h, "securitytoken").as_deref(), Some("xyz"));
         assert_eq!(cookie(&h, "missing"), None);
-    }
-
-    #[test]
-    fn only_status_pages_read_on_a_post() {
-        assert!(only_reads("/_status"));
-        assert!(only_reads("/_report"));
-        assert!(!only_reads("/_doaction"));
-        assert!(!only_reads("/web"));
     }
 }

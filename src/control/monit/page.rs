@@ -12,11 +12,9 @@ use axum::{Extension, extract::Request};
 use warden_engine::ServiceStatus;
 
 use super::super::auth::Viewer;
-use super::super::render;
-use super::super::web::{escape, url_encode};
-use super::{ControlState, PageToken, Params, ServiceAction, error_page, run_action};
-
-const CSS: &str = include_str!("../page.css");
+use super::super::figures::monit_rows;
+use super::super::html::{CSS, action_buttons, escape, url_encode};
+use super::{ControlState, PageToken, Params, error_page, run_action};
 
 /// A page of Warden's look with `title` and `body` (already escaped).
 pub fn html(title: &str, body: &str) -> Response {
@@ -50,7 +48,7 @@ pub async fn service_page(
     let token = token.map(|t| t.0.0);
     let mut body = String::new();
     body.push_str("<table id=\"service\">");
-    for (label, value) in render::monit_rows(&service) {
+    for (label, value) in monit_rows(&service) {
         let _ = write!(
             body,
             "<tr><td>{}</td><td>{}</td></tr>",
@@ -67,13 +65,7 @@ pub async fn service_page(
             escape(&url_encode(&service.name)),
             escape(&token)
         );
-        for a in ServiceAction::ALL {
-            let _ = write!(
-                body,
-                "<button name=\"action\" value=\"{0}\">{0}</button>",
-                a.word()
-            );
-        }
+        action_buttons(&mut body);
         body.push_str("</form>");
     }
     let title = format!("{} '{}'", service.kind, service.name);

@@ -8,17 +8,17 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use warden_config::Config;
 use warden_config::model::{CheckKind, Mode};
 use warden_engine::ServiceStatus;
 use warden_engine::events::EventKind;
-use warden_engine::status::{MonitoringStatus, TestStatus};
+use warden_engine::status::{MonitoringStatus, TestStatus, unix_s};
 use warden_probes::Metric;
 
-use super::super::ControlState;
-use super::MONIT_VERSION;
+use super::super::figures::shows_figures;
+use super::super::format::whole;
+use super::super::{ControlState, MONIT_VERSION};
 
 /// What `<server>` and `<platform>` say: this daemon and this machine.
 #[derive(Debug, Clone)]
@@ -41,11 +41,6 @@ impl Server {
     pub fn of(state: &ControlState) -> Server {
         let config = state.board().config();
         let s = &config.settings;
-        let started = state.started();
-        let since = |t: SystemTime| {
-            t.duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs())
-        };
         let httpd = s.httpd.as_ref().and_then(|h| {
             let port = h.port?;
             let address = h.address.clone().unwrap_or_else(|| "127.0.0.1".into());
@@ -59,8 +54,8 @@ impl Server {
             .unwrap_or_else(warden_probes::program_env::hostname);
         Server {
             id: state.monit_id().to_string(),
-            incarnation: since(started),
-            uptime_s: since(SystemTime::now()).saturating_sub(since(started)),
+            incarnation: unix_s(state.started()),
+            uptime_s: state.uptime_s(),
             poll_s: s.cycle.as_secs(),
             start_delay_s: s.start_delay.as_secs(),
             local_hostname,
@@ -191,7 +186,7 @@ fn service(x: &mut String, server: &Server, s: &ServiceStatus) {
     };
     el(x, "onreboot", onreboot);
     el(x, "pendingaction", 0);
-    if super::super::figures::shows_figures(s) {
+    if shows_figures(s) {
         figures(x, &check.kind, s);
     }
     x.push_str("</service>");
@@ -220,13 +215,14 @@ fn figures(x: &mut String, kind: &CheckKind, s: &ServiceStatus) {
     }
 }
 
-/// A measured value as Monit's integer fields show it.
-fn int(v: f64) -> i64 {
-    v.round() as i64
+/// A percentage or a size in MB as Monit's XML writes it: one decimal,
+/// no unit.
+fn tenths(v: f64) -> String {
+    format!("{v:.1}")
 }
 
 fn metric_el(x: &mut String, name: &str, s: &ServiceStatus, metric: Metric) {
-    opt(x, name, s.metric(metric).map(int));
+    opt(x, name, s.metric(metric).map(whole));
 }
 
 fn process(x: &mut String, s: &ServiceStatus) {
@@ -243,24 +239,16 @@ fn process(x: &mut String, s: &ServiceStatus) {
     opt(x, "children", s.children);
     if let Some(b) = s.memory_bytes {
         x.push_str("<memory>");
-        opt(x, "percent", s.memory_percent.map(|p| format!("{p:.1}")));
-        opt(
-            x,
-            "percenttotal",
-            s.total_memory_percent.map(|p| format!("{p:.1}")),
-        );
+        opt(x, "percent", s.memory_percent.map(tenths));
+        opt(x, "percenttotal", s.total_memory_percent.map(tenths));
         el(x, "kilobyte", b / 1024);
         opt(x, "kilobytetotal", s.total_memory_bytes.map(|b| b / 1024));
         x.push_str("</memory>");
     }
     if s.cpu_percent.is_some() || s.total_cpu_percent.is_some() {
         x.push_str("<cpu>");
-        opt(x, "percent", s.cpu_percent.map(|p| format!("{p:.1}")));
-        opt(
-            x,
-            "percenttotal",
-            s.total_cpu_percent.map(|p| format!("{p:.1}")),
-        );
+        opt(x, "percent", s.cpu_percent.map(tenths));
+        opt(x, "percenttotal", s.total_cpu_percent.map(tenths));
         x.push_str("</cpu>");
     }
     if s.metric(Metric::FileDescriptors).is_some() {
@@ -317,7 +305,7 @@ fn io(x: &mut String, s: &ServiceStatus, name: &str, parts: &[(&str, Metric, Met
         if let Some(t) = s.metric(*total) {
             let _ = write!(x, "<{part}>");
             el(x, "count", format!("{:.0}", s.metric(*rate).unwrap_or(0.0)));
-            el(x, "total", int(t));
+            el(x, "total", whole(t));
             let _ = write!(x, "</{part}>");
         }
     }
@@ -329,7 +317,7 @@ fn owner(x: &mut String, s: &ServiceStatus) {
         x,
         "mode",
         s.metric(Metric::Permission)
-            .map(|p| format!("{:o}", int(p))),
+            .map(|p| format!("{:o}", whole(p))),
     );
     metric_el(x, "uid", s, Metric::Uid);
     metric_el(x, "gid", s, Metric::Gid);
@@ -341,22 +329,18 @@ fn filesystem(x: &mut String, s: &ServiceStatus) {
     opt(x, "fsflags", s.fs_flags.as_deref());
     owner(x, s);
     if let Some(pct) = m(Metric::SpaceUsedPercent) {
-        let mb = |b: Option<f64>| format!("{:.1}", b.unwrap_or(0.0) / 1_048_576.0);
+        let mb = |b: Option<f64>| tenths(b.unwrap_or(0.0) / 1_048_576.0);
         x.push_str("<block>");
-        el(x, "percent", format!("{pct:.1}"));
+        el(x, "percent", tenths(pct));
         el(x, "usage", mb(m(Metric::SpaceUsed)));
         el(x, "total", mb(m(Metric::SpaceTotal)));
         x.push_str("</block>");
     }
     if let Some(total) = m(Metric::InodeTotal).filter(|t| *t > 0.0) {
         x.push_str("<inode>");
-        opt(
-            x,
-            "percent",
-            m(Metric::InodeUsedPercent).map(|p| format!("{p:.1}")),
-        );
+        opt(x, "percent", m(Metric::InodeUsedPercent).map(tenths));
         metric_el(x, "usage", s, Metric::InodeUsed);
-        el(x, "total", int(total));
+        el(x, "total", whole(total));
         x.push_str("</inode>");
     }
     io(
@@ -423,16 +407,15 @@ fn system_files(x: &mut String, s: &ServiceStatus) {
     if let (Some(used), Some(max)) = (m(Metric::FileDescriptors), m(Metric::FileDescriptorsMax)) {
         let unused = m(Metric::FileDescriptorsUnused).unwrap_or(0.0);
         x.push_str("<filedescriptors>");
-        el(x, "allocated", int(used + unused));
-        el(x, "unused", int(unused));
-        el(x, "maximum", int(max));
+        el(x, "allocated", whole(used + unused));
+        el(x, "unused", whole(unused));
+        el(x, "maximum", whole(max));
         x.push_str("</filedescriptors>");
     }
 }
 
 fn system(x: &mut String, s: &ServiceStatus) {
     let m = |metric| s.metric(metric);
-    let one = |v: f64| format!("{v:.1}");
     x.push_str("<system><load>");
     for (name, metric) in [
         ("avg01", Metric::LoadAvg1),
@@ -453,7 +436,7 @@ fn system(x: &mut String, s: &ServiceStatus) {
         ("guest", Metric::CpuGuest),
         ("guestnice", Metric::CpuGuestNice),
     ] {
-        opt(x, name, m(metric).map(one));
+        opt(x, name, m(metric).map(tenths));
     }
     x.push_str("</cpu>");
     for (name, amount, pct) in [
@@ -461,8 +444,8 @@ fn system(x: &mut String, s: &ServiceStatus) {
         ("swap", Metric::Swap, Metric::SwapPercent),
     ] {
         let _ = write!(x, "<{name}>");
-        opt(x, "percent", m(pct).map(one));
-        opt(x, "kilobyte", m(amount).map(|b| int(b) / 1024));
+        opt(x, "percent", m(pct).map(tenths));
+        opt(x, "kilobyte", m(amount).map(|b| whole(b) / 1024));
         let _ = write!(x, "</{name}>");
     }
     x.push_str("</system>");
@@ -475,9 +458,9 @@ fn link(x: &mut String, s: &ServiceStatus) {
     };
     // Monit's -1: not known (a loopback has no speed or duplex).
     x.push_str("<link>");
-    el(x, "state", int(up));
-    el(x, "speed", m(Metric::LinkSpeed).map_or(-1, int));
-    el(x, "duplex", m(Metric::LinkDuplex).map_or(-1, int));
+    el(x, "state", whole(up));
+    el(x, "speed", m(Metric::LinkSpeed).map_or(-1, whole));
+    el(x, "duplex", m(Metric::LinkDuplex).map_or(-1, whole));
     for (name, per_second, totals) in [
         (
             "download",
@@ -510,7 +493,7 @@ fn link(x: &mut String, s: &ServiceStatus) {
         for (i, part) in ["packets", "bytes", "errors"].into_iter().enumerate() {
             let _ = write!(x, "<{part}>");
             el(x, "now", m(per_second[i]).map_or(0, |v| v.floor() as i64));
-            el(x, "total", m(totals[i]).map_or(0, int));
+            el(x, "total", m(totals[i]).map_or(0, whole));
             let _ = write!(x, "</{part}>");
         }
         let _ = write!(x, "</{name}>");
@@ -554,7 +537,7 @@ fn tested(x: &mut String, t: &TestStatus) {
             el(x, "responsetime", seconds(t));
             if t.tls {
                 x.push_str("<certificate>");
-                el(x, "valid", t.certificate_days.map_or(0, int));
+                el(x, "valid", t.certificate_days.map_or(0, whole));
                 x.push_str("</certificate>");
             }
             x.push_str("</port>");
@@ -567,8 +550,8 @@ fn program(x: &mut String, s: &ServiceStatus) {
         return;
     };
     x.push_str("<program>");
-    el(x, "started", int(started));
-    el(x, "status", s.metric(Metric::ExitStatus).map_or(0, int));
+    el(x, "started", whole(started));
+    el(x, "status", s.metric(Metric::ExitStatus).map_or(0, whole));
     x.push_str("<output>");
     cdata(x, s.program_output.as_deref().unwrap_or(""));
     x.push_str("</output></program>");

@@ -10,7 +10,7 @@ use warden_config::model::{Action, CheckKind, Mode, ProcessTarget, Program};
 
 use super::{CheckTask, Todo};
 use crate::events::{Event, EventKind};
-use crate::request::CheckRequest;
+use crate::request::{CheckRequest, ServiceAction};
 use crate::runner::{self, ActionContext, DEFAULT_TIMEOUT, RunOutcome};
 use crate::state::Monitoring;
 
@@ -88,7 +88,7 @@ impl CheckTask {
         // process is simply started.
         let running = self.probe_subject().await.is_some_and(|o| o.is_ok());
         if running {
-            self.tell_dependants(|r| CheckRequest::Stop(Some(r))).await;
+            self.tell_dependants(ServiceAction::Stop).await;
         }
         let ok = match self.program("restart") {
             Some(p) => self.launch(&p, why).await,
@@ -98,7 +98,7 @@ impl CheckTask {
             }
         };
         if running {
-            self.tell_dependants(|r| CheckRequest::Start(Some(r))).await;
+            self.tell_dependants(ServiceAction::Start).await;
         }
         ok
     }
@@ -123,7 +123,7 @@ impl CheckTask {
     /// Stop: dependants first, then the stop program, then unmonitor (a
     /// stopped service is not started again behind the person's back).
     pub(super) async fn stop(&mut self) -> bool {
-        self.tell_dependants(|r| CheckRequest::Stop(Some(r))).await;
+        self.tell_dependants(ServiceAction::Stop).await;
         let ok = self.stop_program_if_running().await;
         self.set_monitoring(Monitoring::Unmonitored);
         ok
@@ -268,12 +268,12 @@ impl CheckTask {
         }
     }
 
-    /// Sends a command to every dependant and waits for their answers.
-    async fn tell_dependants(&self, cmd: impl Fn(oneshot::Sender<bool>) -> CheckRequest) {
+    /// Asks every dependant to do `action` and waits for their answers.
+    async fn tell_dependants(&self, action: ServiceAction) {
         let mut answers = Vec::new();
         for &d in &self.node.dependants {
             let (tx, rx) = oneshot::channel();
-            if self.ctx.send(d, cmd(tx)) {
+            if self.ctx.send(d, CheckRequest::Act(action, Some(tx))) {
                 answers.push(rx);
             }
         }

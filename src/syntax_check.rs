@@ -1,0 +1,26 @@
+//! `-t` (and `validate` with no daemon, from either command line): the
+//! control file's own diagnostics, then a warning for every check or rule
+//! the engine cannot run yet (never silently skipped).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::control_file::print_diagnostics;
+use crate::exit;
+
+/// Prints the diagnostics and `Control file syntax OK` when there is no
+/// error; exits 1 on errors.
+pub fn syntax_check(path: &Path) -> ExitCode {
+    let mut loaded = warden_config::load_file(path);
+    if let Some(config) = &loaded.config {
+        let warnings = warden_engine::unsupported(config);
+        loaded.diagnostics.extend(warnings);
+    }
+    print_diagnostics(&loaded);
+    if loaded.has_errors() {
+        ExitCode::from(exit::CONFIG)
+    } else {
+        println!("Control file syntax OK");
+        ExitCode::from(exit::OK)
+    }
+}
