@@ -4,9 +4,11 @@
 //! 127.0.0.1:80 type TCP/IP protocol DEFAULT`) are Monit's. A figure Warden
 //! did not measure is left out; a measured one always keeps Monit's label.
 
+use warden_config::model::CheckType;
 use warden_engine::ServiceStatus;
 use warden_engine::events::EventKind;
-use warden_engine::status::{MonitoringStatus, TestStatus};
+
+use warden_engine::status::{MonitoringStatus, Reach, TestStatus};
 use warden_probes::Metric;
 
 use super::format::{Uptime, bytes, date, millis, percent, uptime, whole};
@@ -31,14 +33,15 @@ pub fn monit_rows(s: &ServiceStatus) -> Rows {
         rows.push(("on reboot", s.on_reboot.clone()));
     }
     if shows_figures(s) {
-        match s.kind.as_str() {
-            "Process" => process(&mut rows, s),
-            "System" => system(&mut rows, s),
-            "Filesystem" => filesystem(&mut rows, s),
-            "File" | "Directory" | "Fifo" => file(&mut rows, s),
-            "Network" => network(&mut rows, s),
-            "Program" => program(&mut rows, s),
-            _ => {}
+        match s.kind {
+            CheckType::Process => process(&mut rows, s),
+            CheckType::System => system(&mut rows, s),
+            CheckType::Filesystem => filesystem(&mut rows, s),
+            CheckType::File | CheckType::Directory | CheckType::Fifo => file(&mut rows, s),
+            CheckType::Network => network(&mut rows, s),
+            CheckType::Program => program(&mut rows, s),
+            // A host's figures are its connection tests, listed below.
+            CheckType::Host => {}
         }
         for t in &s.tests {
             tested(&mut rows, t);
@@ -326,7 +329,7 @@ fn filesystem(rows: &mut Rows, s: &ServiceStatus) {
 fn file(rows: &mut Rows, s: &ServiceStatus) {
     let m = |metric| s.metric(metric);
     owner(rows, s);
-    if s.kind == "File" {
+    if s.kind == CheckType::File {
         push(rows, "size", m(Metric::Size).map(bytes));
     }
     let time = |metric| m(metric).filter(|t| *t > 0.0).map(|t| date(t as u64));
@@ -401,8 +404,8 @@ fn program(rows: &mut Rows, s: &ServiceStatus) {
 /// A connection test's line: its response time and what it reached.
 fn tested(rows: &mut Rows, t: &TestStatus) {
     let time = t.response_time_ms.map(millis);
-    match t.kind.as_str() {
-        "ping" => rows.push((
+    match t.kind {
+        Reach::Ping => rows.push((
             "ping response time",
             match (t.failed, time) {
                 (true, _) => "connection failed".into(),
@@ -410,7 +413,7 @@ fn tested(rows: &mut Rows, t: &TestStatus) {
                 (false, None) => "-".into(),
             },
         )),
-        "unix" => {
+        Reach::Unix => {
             let path = t.path.as_deref().unwrap_or("");
             let what = format!("type {} protocol {}", t.socket, t.protocol);
             let value = match (t.failed, time) {
@@ -420,7 +423,7 @@ fn tested(rows: &mut Rows, t: &TestStatus) {
             };
             rows.push(("unix socket response time", value));
         }
-        _ => {
+        Reach::Port => {
             let (host, port) = (t.host.as_deref().unwrap_or(""), t.port.unwrap_or(0));
             let kind = format!("type {}/{}", t.socket, t.ip);
             let value = match (t.failed, time) {

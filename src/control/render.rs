@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 
+use warden_config::model::CheckType;
 use warden_engine::ServiceStatus;
 use warden_engine::status::MonitoringStatus;
 
@@ -108,16 +109,16 @@ pub fn render_monit_status(uptime_s: u64, statuses: &[ServiceStatus], colour: bo
 /// type (systems first, then processes, files, fifos, directories,
 /// filesystems, hosts, networks and programs, each in config order).
 pub fn render_monit_summary(uptime_s: u64, statuses: &[ServiceStatus], colour: bool) -> String {
-    const ORDER: [&str; 9] = [
-        "System",
-        "Process",
-        "File",
-        "Fifo",
-        "Directory",
-        "Filesystem",
-        "Remote Host",
-        "Network",
-        "Program",
+    const ORDER: [CheckType; 9] = [
+        CheckType::System,
+        CheckType::Process,
+        CheckType::File,
+        CheckType::Fifo,
+        CheckType::Directory,
+        CheckType::Filesystem,
+        CheckType::Host,
+        CheckType::Network,
+        CheckType::Program,
     ];
     let mut sorted: Vec<&ServiceStatus> = statuses.iter().collect();
     sorted.sort_by_key(|s| {

@@ -209,7 +209,7 @@ fn row(h: &mut String, s: &ServiceStatus, token: Option<&str>) {
         "<tr data-service=\"{name}\"><td>{name}</td><td>{}</td>\
          <td class=\"{class}\">{}<div class=\"reason\">{}</div></td><td>{}</td>\
          <td class=\"num pid\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
-        escape(&s.kind),
+        escape(s.kind.monit_name()),
         escape(&s.status),
         escape(s.reason.as_deref().unwrap_or("")),
         s.monitoring.words(),

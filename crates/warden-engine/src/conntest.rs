@@ -8,11 +8,23 @@ use warden_config::model::{
     Check, CheckKind, Connection, Endpoint, IpVersion, Protocol, SocketType, Test, UrlTest,
 };
 
+/// What a connection test reaches; status lists them in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reach {
+    /// An ICMP echo to a host.
+    Ping,
+    /// A TCP or UDP port (a url test too).
+    Port,
+    /// A unix socket.
+    Unix,
+}
+
 /// One connection test of a check and its last result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TestStatus {
-    /// `ping`, `port` or `unix`.
-    pub kind: String,
+    /// Serialised `ping`, `port` or `unix`.
+    pub kind: Reach,
     /// The host a ping or port test reaches.
     pub host: Option<String>,
     pub port: Option<u16>,
@@ -60,10 +72,10 @@ pub(crate) fn tests(check: &Check, runs: &[RuleRun]) -> Vec<TestStatus> {
             _ => continue,
         };
         let test = with_run(test, run);
-        match test.kind.as_str() {
-            "ping" => pings.push(test),
-            "unix" => sockets.push(test),
-            _ => ports.push(test),
+        match test.kind {
+            Reach::Ping => pings.push(test),
+            Reach::Port => ports.push(test),
+            Reach::Unix => sockets.push(test),
         }
     }
     pings
@@ -83,9 +95,9 @@ fn with_run(mut test: TestStatus, run: Option<&RuleRun>) -> TestStatus {
     test
 }
 
-fn blank(kind: &str) -> TestStatus {
+fn blank(kind: Reach) -> TestStatus {
     TestStatus {
-        kind: kind.to_string(),
+        kind,
         host: None,
         port: None,
         path: None,
@@ -113,7 +125,7 @@ fn ping(check: &Check) -> TestStatus {
     TestStatus {
         host: Some(own_host(check)),
         protocol: "Ping".to_string(),
-        ..blank("ping")
+        ..blank(Reach::Ping)
     }
 }
 
@@ -148,14 +160,14 @@ fn connection(check: &Check, c: &Connection) -> TestStatus {
             }
             .to_string(),
             tls: https || *socket == SocketType::TcpSsl,
-            ..blank("port")
+            ..blank(Reach::Port)
         },
         Endpoint::UnixSocket { path, socket } => TestStatus {
             path: Some(path.display().to_string()),
             request,
             protocol,
             socket: socket_word(*socket).to_string(),
-            ..blank("unix")
+            ..blank(Reach::Unix)
         },
     }
 }
@@ -176,7 +188,7 @@ fn url(u: &UrlTest) -> TestStatus {
         request: u.url.request().unwrap_or("/").to_string(),
         protocol: "HTTP".to_string(),
         tls: u.url.tls(),
-        ..blank("port")
+        ..blank(Reach::Port)
     }
 }
 
@@ -214,22 +226,15 @@ mod tests {
         let all = tests(&c, &runs);
         let shown: Vec<_> = all
             .iter()
-            .map(|t| {
-                (
-                    t.kind.as_str(),
-                    t.host.as_deref(),
-                    t.port,
-                    t.request.as_str(),
-                )
-            })
+            .map(|t| (t.kind, t.host.as_deref(), t.port, t.request.as_str()))
             .collect();
         assert_eq!(
             shown,
             [
-                ("ping", Some("192.0.2.1"), None, ""),
-                ("port", Some("example.com"), Some(8443), "/health?full"),
-                ("port", Some("192.0.2.1"), Some(443), "/x?y=1"),
-                ("port", Some("192.0.2.1"), Some(80), ""),
+                (Reach::Ping, Some("192.0.2.1"), None, ""),
+                (Reach::Port, Some("example.com"), Some(8443), "/health?full"),
+                (Reach::Port, Some("192.0.2.1"), Some(443), "/x?y=1"),
+                (Reach::Port, Some("192.0.2.1"), Some(80), ""),
             ]
         );
         assert_eq!(all[2].protocol, "HTTP");
@@ -260,7 +265,7 @@ mod tests {
             ),
             ("UDP", "IPv6", "DNS")
         );
-        assert_eq!(all[1].kind, "unix");
+        assert_eq!(all[1].kind, Reach::Unix);
         assert_eq!(all[1].path.as_deref(), Some("/run/p.sock"));
     }
 }

@@ -11,10 +11,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use warden_config::Config;
-use warden_config::model::{Check, Mode, NameIndex, OnReboot, Test};
+use warden_config::model::{Check, CheckType, Mode, NameIndex, OnReboot, Test};
 use warden_probes::{Metric, Outcome, Status, Text};
 
-pub use crate::conntest::TestStatus;
+pub use crate::conntest::{Reach, TestStatus};
 use crate::conntest::{RuleRun, connection_test, tests};
 use crate::events::{Event, EventKind};
 use crate::id::CheckId;
@@ -55,7 +55,7 @@ pub struct ServiceStatus {
     pub name: String,
     /// Monit's type word: `Process`, `File`, `System`, `Remote Host`, ...
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: CheckType,
     /// Monit's status words: `OK`, `Does not exist`, `Connection failed`,
     /// `Resource limit matched`, `Not monitored`, `Initializing`, ...
     pub status: String,
@@ -143,9 +143,9 @@ impl ServiceStatus {
 }
 
 /// The configured side of a check, as the snapshot shows it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Configured {
-    kind: String,
+    kind: CheckType,
     mode: Mode,
     groups: Vec<String>,
     window: Option<u32>,
@@ -429,7 +429,7 @@ fn configured(check: &Check, cycle: Duration, onreboot: Option<OnReboot>) -> Con
     };
     Configured {
         on_reboot,
-        kind: check.kind.type_name().to_string(),
+        kind: check.kind.check_type(),
         mode: check.mode,
         groups: check.groups.clone(),
         window: check.rules.iter().find_map(|r| match r.test.value {
@@ -482,7 +482,7 @@ fn build(
     };
     ServiceStatus {
         name: name.to_string(),
-        kind: conf.kind.clone(),
+        kind: conf.kind,
         status,
         ok,
         failing,

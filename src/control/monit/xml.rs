@@ -12,8 +12,9 @@ use std::sync::Arc;
 use warden_config::Config;
 use warden_config::model::{CheckKind, Mode};
 use warden_engine::ServiceStatus;
+
 use warden_engine::events::EventKind;
-use warden_engine::status::{MonitoringStatus, TestStatus, unix_s};
+use warden_engine::status::{MonitoringStatus, Reach, TestStatus, unix_s};
 use warden_probes::Metric;
 
 use super::super::figures::shows_figures;
@@ -511,21 +512,21 @@ fn seconds(t: &TestStatus) -> String {
 }
 
 fn tested(x: &mut String, t: &TestStatus) {
-    match t.kind.as_str() {
-        "ping" => {
+    match t.kind {
+        Reach::Ping => {
             x.push_str("<icmp>");
             el(x, "type", "Ping");
             el(x, "responsetime", seconds(t));
             x.push_str("</icmp>");
         }
-        "unix" => {
+        Reach::Unix => {
             x.push_str("<unix>");
             el(x, "path", t.path.as_deref().unwrap_or(""));
             el(x, "protocol", &t.protocol);
             el(x, "responsetime", seconds(t));
             x.push_str("</unix>");
         }
-        _ => {
+        Reach::Port => {
             x.push_str("<port>");
             el(x, "hostname", t.host.as_deref().unwrap_or(""));
             el(x, "portnumber", t.port.unwrap_or(0));

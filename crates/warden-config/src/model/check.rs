@@ -156,6 +156,11 @@ impl CheckType {
         }
     }
 
+    /// The type Monit calls `name` (`Remote Host`), if any.
+    pub fn from_monit_name(name: &str) -> Option<CheckType> {
+        CheckType::ALL.into_iter().find(|t| t.monit_name() == name)
+    }
+
     /// The control file's word for it (`check host ...`).
     pub fn word(self) -> &'static str {
         match self {
@@ -169,6 +174,27 @@ impl CheckType {
             CheckType::Program => "program",
             CheckType::Network => "network",
         }
+    }
+}
+
+/// Serialised as Monit's name (`"Remote Host"`), as status documents show it.
+impl Serialize for CheckType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.monit_name())
+    }
+}
+
+impl<'de> Deserialize<'de> for CheckType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        CheckType::from_monit_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown check type {name:?}")))
+    }
+}
+
+impl std::fmt::Display for CheckType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.monit_name())
     }
 }
 
