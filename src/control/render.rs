@@ -109,24 +109,20 @@ pub fn render_monit_status(uptime_s: u64, statuses: &[ServiceStatus], colour: bo
 /// type (systems first, then processes, files, fifos, directories,
 /// filesystems, hosts, networks and programs, each in config order).
 pub fn render_monit_summary(uptime_s: u64, statuses: &[ServiceStatus], colour: bool) -> String {
-    const ORDER: [CheckType; 9] = [
-        CheckType::System,
-        CheckType::Process,
-        CheckType::File,
-        CheckType::Fifo,
-        CheckType::Directory,
-        CheckType::Filesystem,
-        CheckType::Host,
-        CheckType::Network,
-        CheckType::Program,
-    ];
+    // Monit's order of types in a summary (a stable sort keeps config order).
+    let rank = |t: CheckType| match t {
+        CheckType::System => 0,
+        CheckType::Process => 1,
+        CheckType::File => 2,
+        CheckType::Fifo => 3,
+        CheckType::Directory => 4,
+        CheckType::Filesystem => 5,
+        CheckType::Host => 6,
+        CheckType::Network => 7,
+        CheckType::Program => 8,
+    };
     let mut sorted: Vec<&ServiceStatus> = statuses.iter().collect();
-    sorted.sort_by_key(|s| {
-        ORDER
-            .iter()
-            .position(|k| *k == s.kind)
-            .unwrap_or(ORDER.len())
-    });
+    sorted.sort_by_key(|s| rank(s.kind));
     let owned: Vec<ServiceStatus> = sorted.into_iter().cloned().collect();
     format!(
         "{}\n{}",

@@ -41,7 +41,9 @@ pub fn subject(
             Arc::new(ProgramProbe::new((**program).clone(), latest).for_service(&check.name.value))
         }
         CheckKind::Network { target } => Arc::new(NetworkProbe::new(target.clone(), latest)),
-        _ => return None,
+        // A process's probe is typed (registry::process_subject); a host
+        // is probed only through its tests.
+        CheckKind::Process { .. } | CheckKind::Host { .. } => return None,
     }))
 }
 

@@ -204,7 +204,7 @@ fn figures(x: &mut String, kind: &CheckKind, s: &ServiceStatus) {
         }
         CheckKind::System => system_files(x, s),
         CheckKind::Network { .. } => link(x, s),
-        _ => {}
+        CheckKind::Host { .. } | CheckKind::Program { .. } => {}
     }
     for t in &s.tests {
         tested(x, t);
@@ -212,7 +212,13 @@ fn figures(x: &mut String, kind: &CheckKind, s: &ServiceStatus) {
     match kind {
         CheckKind::System => system(x, s),
         CheckKind::Program { .. } => program(x, s),
-        _ => {}
+        CheckKind::Process { .. }
+        | CheckKind::Filesystem { .. }
+        | CheckKind::File { .. }
+        | CheckKind::Directory { .. }
+        | CheckKind::Fifo { .. }
+        | CheckKind::Host { .. }
+        | CheckKind::Network { .. } => {}
     }
 }
 

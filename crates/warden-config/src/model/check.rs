@@ -107,73 +107,63 @@ impl CheckKind {
     }
 }
 
-/// The types of check, each with its names and Monit's number for it
-/// (the `type` of a `<service>` in Monit's XML), so that a new type is
-/// one variant here and the arms the compiler then asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CheckType {
-    Filesystem = 0,
-    Directory = 1,
-    File = 2,
-    Process = 3,
-    Host = 4,
-    System = 5,
-    Fifo = 6,
-    Program = 7,
-    Network = 8,
+/// Declares `CheckType` and everything said about each type in one list,
+/// so that a new type is one line here (and the arms the compiler then
+/// asks for elsewhere); no table can leave one out.
+macro_rules! check_types {
+    ($($variant:ident = $number:literal, $monit:literal, $word:literal;)*) => {
+        /// The types of check, each with Monit's number for it (the `type`
+        /// of a `<service>` in Monit's XML).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum CheckType {
+            $($variant = $number,)*
+        }
+
+        impl CheckType {
+            /// Every type, in Monit's numbering.
+            pub const ALL: &'static [CheckType] = &[$(CheckType::$variant,)*];
+
+            /// Monit's title for the type (`Process`, `Remote Host`, ...).
+            pub fn monit_name(self) -> &'static str {
+                match self {
+                    $(CheckType::$variant => $monit,)*
+                }
+            }
+
+            /// The control file's word for it (`check host ...`).
+            pub fn word(self) -> &'static str {
+                match self {
+                    $(CheckType::$variant => $word,)*
+                }
+            }
+        }
+    };
+}
+
+check_types! {
+    Filesystem = 0, "Filesystem", "filesystem";
+    Directory = 1, "Directory", "directory";
+    File = 2, "File", "file";
+    Process = 3, "Process", "process";
+    Host = 4, "Remote Host", "host";
+    System = 5, "System", "system";
+    Fifo = 6, "Fifo", "fifo";
+    Program = 7, "Program", "program";
+    Network = 8, "Network", "network";
 }
 
 impl CheckType {
-    pub const ALL: [CheckType; 9] = [
-        CheckType::Filesystem,
-        CheckType::Directory,
-        CheckType::File,
-        CheckType::Process,
-        CheckType::Host,
-        CheckType::System,
-        CheckType::Fifo,
-        CheckType::Program,
-        CheckType::Network,
-    ];
-
     /// Monit's service type number.
     pub fn monit_number(self) -> u8 {
         self as u8
     }
 
-    /// Monit's title for the type (`Process`, `Remote Host`, ...).
-    pub fn monit_name(self) -> &'static str {
-        match self {
-            CheckType::Process => "Process",
-            CheckType::File => "File",
-            CheckType::Directory => "Directory",
-            CheckType::Fifo => "Fifo",
-            CheckType::Filesystem => "Filesystem",
-            CheckType::Host => "Remote Host",
-            CheckType::System => "System",
-            CheckType::Program => "Program",
-            CheckType::Network => "Network",
-        }
-    }
-
     /// The type Monit calls `name` (`Remote Host`), if any.
     pub fn from_monit_name(name: &str) -> Option<CheckType> {
-        CheckType::ALL.into_iter().find(|t| t.monit_name() == name)
-    }
-
-    /// The control file's word for it (`check host ...`).
-    pub fn word(self) -> &'static str {
-        match self {
-            CheckType::Process => "process",
-            CheckType::File => "file",
-            CheckType::Directory => "directory",
-            CheckType::Fifo => "fifo",
-            CheckType::Filesystem => "filesystem",
-            CheckType::Host => "host",
-            CheckType::System => "system",
-            CheckType::Program => "program",
-            CheckType::Network => "network",
-        }
+        CheckType::ALL
+            .iter()
+            .copied()
+            .find(|t| t.monit_name() == name)
     }
 }
 
@@ -359,4 +349,23 @@ pub enum Action {
         /// `repeat every N cycles` while the rule keeps failing.
         repeat_every: Option<u32>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CheckType;
+
+    #[test]
+    fn check_types_are_numbered_as_monit_does_and_read_back_by_name() {
+        let numbers: Vec<u8> = CheckType::ALL.iter().map(|t| t.monit_number()).collect();
+        assert_eq!(numbers, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(CheckType::Host.monit_name(), "Remote Host");
+        assert_eq!(CheckType::Host.word(), "host");
+        for t in CheckType::ALL {
+            let json = serde_json::to_string(t).unwrap();
+            assert_eq!(json, format!("\"{}\"", t.monit_name()));
+            assert_eq!(serde_json::from_str::<CheckType>(&json).unwrap(), *t);
+        }
+        assert!(serde_json::from_str::<CheckType>("\"Host\"").is_err());
+    }
 }

@@ -11,7 +11,7 @@ use CheckType::*;
 
 const PATHS: &[CheckType] = &[File, Filesystem, Directory, Fifo];
 const OWNED: &[CheckType] = &[Process, File, Filesystem, Directory, Fifo];
-const ALL: &[CheckType] = &CheckType::ALL;
+const ALL: &[CheckType] = CheckType::ALL;
 
 /// The test's name in messages and the types of check that take it.
 fn takers(test: &Test) -> (&'static str, &'static [CheckType]) {
