@@ -182,9 +182,10 @@ impl<'de> Deserialize<'de> for CheckType {
     }
 }
 
+/// Monit's name; `pad` so that tables can give it a width (`{:<14}`).
 impl std::fmt::Display for CheckType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.monit_name())
+        f.pad(self.monit_name())
     }
 }
 
@@ -367,5 +368,6 @@ mod tests {
             assert_eq!(serde_json::from_str::<CheckType>(&json).unwrap(), *t);
         }
         assert!(serde_json::from_str::<CheckType>("\"Host\"").is_err());
+        assert_eq!(format!("[{:<8}]", CheckType::File), "[File    ]");
     }
 }
