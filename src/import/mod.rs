@@ -1,0 +1,59 @@
+//! `warden import supervisord`: prints a control file made
+//! from another tool's configuration, on stdout, to be checked and saved
+//! by the user. Checks go through the original tool to start and stop
+//! (`supervisorctl`), and the text reads the same in Monit
+//! 5.33.
+
+mod emit;
+mod supervisord;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::exit;
+
+#[derive(Debug, clap::Args)]
+pub struct Import {
+    #[command(subcommand)]
+    from: From,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum From {
+    /// A check per `[program:NAME]` of a supervisord configuration, started
+    /// and stopped through supervisorctl.
+    Supervisord {
+        /// supervisord.conf, or a file of its `[include]`.
+        file: PathBuf,
+    },
+}
+
+/// Prints the text; exits 1 when the source has errors or cannot be read.
+pub fn run(import: &Import) -> ExitCode {
+    let (text, ok, problem) = match &import.from {
+        From::Supervisord { file } => match supervisord::import(file) {
+            Ok(text) => (text, true, ""),
+            Err(why) => return failed(&why),
+        },
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        eprintln!("warden: cannot write the control text: {e}");
+        return ExitCode::from(exit::FAILED);
+    }
+    if ok {
+        ExitCode::from(exit::OK)
+    } else {
+        eprintln!("warden: {problem}: see the comments in the output");
+        ExitCode::from(exit::CONFIG)
+    }
+}
+
+fn failed(why: &str) -> ExitCode {
+    eprintln!("warden: {why}");
+    ExitCode::from(exit::CONFIG)
+}

@@ -1,0 +1,185 @@
+//! `warden import supervisord` through the real binary: the
+//! checks it prints from the fixtures in `tests/fixtures/import/`, and that
+//! both `warden -t` and Debian's `monit -t` accept the text.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import")
+}
+
+fn warden(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Writes `text` as `dir/name`, mode 0600 as both programs require.
+fn write_rc(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let rc = dir.join(name);
+    std::fs::write(&rc, text).unwrap();
+    std::fs::set_permissions(&rc, std::fs::Permissions::from_mode(0o600)).unwrap();
+    rc
+}
+
+/// `warden -t` and `monit -t` both accept `text` (saved in `dir`). Monit
+/// gets its id and state files pointed into `dir` first (it writes the id
+/// file, else in the real home).
+fn both_accept(dir: &Path, text: &str) {
+    let rc = write_rc(dir, "imported.rc", text);
+    let out = warden(&["-c", rc.to_str().unwrap(), "-t"], dir);
+    assert!(
+        out.status.success(),
+        "warden -t refuses:\n{text}\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("Control file syntax OK"));
+    let tmp = dir.display();
+    let for_monit = write_rc(
+        dir,
+        "monit.rc",
+        &format!("set idfile {tmp}/monit.id\nset statefile {tmp}/monit.state\n{text}"),
+    );
+    let out = Command::new("monit")
+        .args(["-t", "-c", for_monit.to_str().unwrap()])
+        .current_dir(dir)
+        .env("HOME", dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "monit -t refuses:\n{text}\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+/// The block of lines from `check process NAME ` to the next blank line.
+fn check_block<'a>(text: &'a str, name: &str) -> &'a str {
+    let head = format!("check process {name} ");
+    let start = text
+        .find(&head)
+        .unwrap_or_else(|| panic!("no check {name} in:\n{text}"));
+    let rest = &text[start..];
+    &rest[..rest.find("\n\n").unwrap_or(rest.len())]
+}
+
+#[test]
+fn supervisord_programs_become_checks_started_through_supervisorctl() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("supervisord.conf");
+    std::fs::copy(fixtures().join("supervisord.conf"), &conf).unwrap();
+    let out = warden(
+        &["import", "supervisord", conf.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    // Not at a place supervisorctl looks: its commands name the file.
+    let ctl = format!(
+        "/usr/bin/supervisorctl -c {}",
+        conf.canonicalize().unwrap().display()
+    );
+
+    let web = check_block(&text, "web");
+    assert!(
+        web.starts_with(
+            r#"check process web matching "/usr/bin/python3 -m http\\.server 8000 --bind 127\\.0\\.0\\.1$""#
+        ),
+        "{web}"
+    );
+    assert!(
+        web.contains(&format!("start program = \"{ctl} start site:web\"")),
+        "{web}"
+    );
+    assert!(
+        web.contains(&format!("stop program = \"{ctl} stop site:web\"")),
+        "{web}"
+    );
+    assert!(web.contains("if does not exist then restart"), "{web}");
+    assert!(!web.contains("mode manual"), "{web}");
+    assert!(
+        text.contains("# stopsignal=INT: supervisorctl stop sends it"),
+        "{text}"
+    );
+
+    // numprocs=2 with the number in the command: a check per process.
+    for n in ["00", "01"] {
+        let worker = check_block(&text, &format!("worker_{n}"));
+        assert!(
+            worker.contains(&format!(
+                "matching \"/opt/app/bin/worker --queue=worker_{n}$\""
+            )),
+            "{worker}"
+        );
+        assert!(
+            worker.contains(&format!("{ctl} start worker:worker_{n}\"")),
+            "{worker}"
+        );
+    }
+    assert!(text.contains("# autorestart=unexpected: restarted whatever its exit code"));
+
+    // Quotes gone as supervisord splits the words; regex characters escaped.
+    let report = check_block(&text, "report");
+    assert!(
+        report.starts_with(
+            r#"check process report matching "sh -c sleep 60; echo done \\(at last\\) \\$HOME$""#
+        ),
+        "{report}"
+    );
+    assert!(report.contains("if does not exist then alert"), "{report}");
+    assert!(report.contains("mode manual"), "{report}");
+
+    both_accept(dir.path(), &text);
+}
+
+#[test]
+fn supervisord_regexes_match_the_command_lines_they_were_made_from() {
+    // The regex the import writes, read back as the control file reads
+    // it, picks a real process started with that command line.
+    let dir = tempfile::tempdir().unwrap();
+    let conf = write_rc(
+        dir.path(),
+        "supervisord.conf",
+        "[program:sleeper]\ncommand=/bin/sleep 31.5\n",
+    );
+    let out = warden(
+        &["import", "supervisord", conf.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let pattern = text
+        .lines()
+        .find_map(|l| l.strip_prefix("check process sleeper matching "))
+        .unwrap()
+        .trim_matches('"')
+        .replace("\\\\", "\\");
+    let mut child = Command::new("/bin/sleep").arg("31.5").spawn().unwrap();
+    let listed = warden(&["procmatch", &pattern], dir.path());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        stdout(&listed).contains(&format!("{}", child.id())),
+        "{pattern}: {}",
+        stdout(&listed)
+    );
+    both_accept(dir.path(), &text);
+}
