@@ -1,4 +1,4 @@
-//! `warden import supervisord` through the real binary: the
+//! `warden import supervisord|systemd` through the real binary: the
 //! checks it prints from the fixtures in `tests/fixtures/import/`, and that
 //! both `warden -t` and Debian's `monit -t` accept the text.
 
@@ -182,4 +182,67 @@ fn supervisord_regexes_match_the_command_lines_they_were_made_from() {
         stdout(&listed)
     );
     both_accept(dir.path(), &text);
+}
+
+#[test]
+fn systemd_units_become_checks_by_pidfile_or_by_their_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let units = fixtures().join("systemd");
+    let arg = |name: &str| units.join(name).to_str().unwrap().to_string();
+    let (with, without, once) = (
+        arg("withpid.service"),
+        arg("nopid.service"),
+        arg("once.service"),
+    );
+    let out = warden(&["import", "systemd", &with, &without, &once], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+
+    let withpid = check_block(&text, "withpid");
+    assert!(
+        withpid.starts_with("check process withpid with pidfile \"/run/withpid.pid\""),
+        "{withpid}"
+    );
+    assert!(withpid.contains("start program = \"/bin/systemctl start withpid.service\""));
+    assert!(withpid.contains("stop program = \"/bin/systemctl stop withpid.service\""));
+    assert!(withpid.contains("if does not exist then restart"));
+
+    // The drop-in's ExecStart= replaced the unit's; its `-` prefix dropped.
+    let nopid = check_block(&text, "nopid");
+    assert!(
+        nopid.starts_with(r#"check process nopid matching "/usr/local/bin/serve\\+files( |$)""#),
+        "{nopid}"
+    );
+    assert!(text.contains("# Restart=always: restarted whenever its process is gone"));
+    assert!(
+        text.contains("# once.service: not imported: Type=oneshot"),
+        "{text}"
+    );
+    assert!(!text.contains("check process once "));
+
+    both_accept(dir.path(), &text);
+}
+
+#[test]
+fn systemd_units_are_found_by_name_and_a_missing_one_fails() {
+    // supervisor.service comes with Debian's supervisor (scripts/setup).
+    let dir = tempfile::tempdir().unwrap();
+    let out = warden(&["import", "systemd", "supervisor"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let check = check_block(&text, "supervisor");
+    assert!(
+        check.starts_with(r#"check process supervisor matching "/usr/bin/supervisord( |$)""#),
+        "{check}"
+    );
+    assert!(check.contains("\"/bin/systemctl start supervisor.service\""));
+    both_accept(dir.path(), &text);
+
+    let out = warden(
+        &["import", "systemd", "supervisor", "no-such-unit-here"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("# no-such-unit-here: not imported: no unit file"));
+    assert!(stdout(&out).contains("check process supervisor "));
 }

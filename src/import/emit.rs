@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 /// How a check finds its process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
+    Pidfile(String),
     /// A regular expression, as the engine receives it (not yet quoted).
     Matching(String),
 }
@@ -34,6 +35,7 @@ impl Check {
             comment(&mut out, note);
         }
         let target = match &self.target {
+            Target::Pidfile(p) => format!("with pidfile {}", quote(p)),
             Target::Matching(re) => format!("matching {}", quote(re)),
         };
         let _ = writeln!(out, "check process {} {target}", self.name);

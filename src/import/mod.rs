@@ -1,11 +1,12 @@
-//! `warden import supervisord`: prints a control file made
+//! `warden import supervisord|systemd`: prints a control file made
 //! from another tool's configuration, on stdout, to be checked and saved
 //! by the user. Checks go through the original tool to start and stop
-//! (`supervisorctl`), and the text reads the same in Monit
+//! (`supervisorctl`, `systemctl`), and the text reads the same in Monit
 //! 5.33.
 
 mod emit;
 mod supervisord;
+mod systemd;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -27,6 +28,12 @@ enum From {
         /// supervisord.conf, or a file of its `[include]`.
         file: PathBuf,
     },
+    /// A check per service unit, started and stopped through systemctl.
+    Systemd {
+        /// Unit names (looked up as systemd does) or unit files.
+        #[arg(required = true)]
+        units: Vec<String>,
+    },
 }
 
 /// Prints the text; exits 1 when the source has errors or cannot be read.
@@ -36,6 +43,10 @@ pub fn run(import: &Import) -> ExitCode {
             Ok(text) => (text, true, ""),
             Err(why) => return failed(&why),
         },
+        From::Systemd { units } => {
+            let (text, ok) = systemd::import(units);
+            (text, ok, "a unit could not be read")
+        }
     };
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout
