@@ -1,4 +1,4 @@
-//! `warden import supervisord|systemd` through the real binary: the
+//! `warden import monit|supervisord|systemd` through the real binary: the
 //! checks it prints from the fixtures in `tests/fixtures/import/`, and that
 //! both `warden -t` and Debian's `monit -t` accept the text.
 
@@ -245,4 +245,65 @@ fn systemd_units_are_found_by_name_and_a_missing_one_fails() {
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(stdout(&out).contains("# no-such-unit-here: not imported: no unit file"));
     assert!(stdout(&out).contains("check process supervisor "));
+}
+
+#[test]
+fn monit_file_is_printed_unchanged_with_its_includes_and_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("conf.d")).unwrap();
+    let original = std::fs::read_to_string(fixtures().join("monit/monitrc")).unwrap();
+    let rc = write_rc(dir.path(), "monitrc", &original);
+    write_rc(
+        &dir.path().join("conf.d"),
+        "cron",
+        &std::fs::read_to_string(fixtures().join("monit/conf.d/cron")).unwrap(),
+    );
+    let out = warden(&["import", "monit", rc.to_str().unwrap()], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.ends_with(&original), "{text}");
+    let header = &text[..text.len() - original.len()];
+    assert!(
+        header.lines().all(|l| l.starts_with('#') || l.is_empty()),
+        "{header}"
+    );
+    let include = dir.path().join("conf.d/cron");
+    assert!(
+        header.contains(&format!("#   {}\n", include.display())),
+        "{header}"
+    );
+    // The warning as `warden -t` gives it: file:line:col, the line, a caret.
+    let at = format!("#   {}:6:20: warning: ", rc.display());
+    assert!(header.contains(&at), "{header}");
+    assert!(header.contains("#    6 |     if failed port 99999 protocol http then alert"));
+    assert!(header.contains("1 warning(s)"), "{header}");
+
+    both_accept(dir.path(), &text);
+}
+
+#[test]
+fn monit_file_with_errors_exits_1_and_names_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let rc = write_rc(
+        dir.path(),
+        "monitrc",
+        "check process a matching \"a\"\n    if failed port 80 protocl http then alert\n",
+    );
+    let out = warden(&["import", "monit", rc.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains(&format!("#   {}:2:", rc.display())), "{text}");
+    assert!(text.contains(": error: "), "{text}");
+    assert!(text.ends_with("then alert\n"));
+
+    let out = warden(
+        &[
+            "import",
+            "monit",
+            dir.path().join("absent").to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cannot read"), "{}", stderr(&out));
 }

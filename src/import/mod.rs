@@ -1,10 +1,11 @@
-//! `warden import supervisord|systemd`: prints a control file made
+//! `warden import monit|supervisord|systemd`: prints a control file made
 //! from another tool's configuration, on stdout, to be checked and saved
 //! by the user. Checks go through the original tool to start and stop
 //! (`supervisorctl`, `systemctl`), and the text reads the same in Monit
-//! 5.33.
+//! 5.33, so Monit can stay the fallback.
 
 mod emit;
+mod monit;
 mod supervisord;
 mod systemd;
 
@@ -22,6 +23,12 @@ pub struct Import {
 
 #[derive(Debug, clap::Subcommand)]
 enum From {
+    /// Monit's control file, unchanged, with what `warden -t` says about it
+    /// as comments (default: /etc/monit/monitrc, then /etc/monitrc).
+    Monit {
+        /// The control file.
+        file: Option<PathBuf>,
+    },
     /// A check per `[program:NAME]` of a supervisord configuration, started
     /// and stopped through supervisorctl.
     Supervisord {
@@ -39,6 +46,23 @@ enum From {
 /// Prints the text; exits 1 when the source has errors or cannot be read.
 pub fn run(import: &Import) -> ExitCode {
     let (text, ok, problem) = match &import.from {
+        From::Monit { file } => {
+            let Some(path) = file.clone().or_else(monit::find) else {
+                eprintln!(
+                    "warden: no Monit control file at {}; name one: warden import monit FILE",
+                    monit::DEFAULTS.join(" or ")
+                );
+                return ExitCode::from(exit::CONFIG);
+            };
+            match monit::import(&path) {
+                Ok(imported) => (
+                    imported.text,
+                    !imported.errors,
+                    "the control file has errors",
+                ),
+                Err(why) => return failed(&why),
+            }
+        }
         From::Supervisord { file } => match supervisord::import(file) {
             Ok(text) => (text, true, ""),
             Err(why) => return failed(&why),
