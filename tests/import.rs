@@ -1,6 +1,7 @@
 //! `warden import monit|supervisord|systemd` through the real binary: the
 //! checks it prints from the fixtures in `tests/fixtures/import/`, and that
-//! both `warden -t` and Debian's `monit -t` accept the text.
+//! both `warden -t` and Debian's `monit -t` accept the text. Also the
+//! control-file examples of the README's "Migrating to Warden".
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
@@ -306,4 +307,28 @@ fn monit_file_with_errors_exits_1_and_names_them() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("cannot read"), "{}", stderr(&out));
+}
+
+/// The README's "Migrating to Warden" examples: each control-file block
+/// (fenced as `text` and holding a `check`) passes both `-t`s.
+#[test]
+fn readme_migration_examples_pass_warden_and_monit() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("\n## Migrating to Warden")
+        .expect("the section");
+    let section = &readme[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    let blocks: Vec<&str> = section
+        .split("```text\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .filter(|b| b.contains("check "))
+        .collect();
+    assert!(blocks.len() >= 5, "{} blocks", blocks.len());
+    for block in blocks {
+        let dir = tempfile::tempdir().unwrap();
+        both_accept(dir.path(), block);
+    }
 }
