@@ -186,6 +186,43 @@ fn supervisord_regexes_match_the_command_lines_they_were_made_from() {
 }
 
 #[test]
+fn supervisord_includes_are_read_and_identical_processes_are_one_check() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("conf.d")).unwrap();
+    let conf = write_rc(
+        dir.path(),
+        "supervisord.conf",
+        "[supervisord]\n[include]\nfiles = conf.d/*.conf ; the programs\n",
+    );
+    write_rc(
+        &dir.path().join("conf.d"),
+        "pool.conf",
+        "[program:pool]\ncommand=/bin/sleep 1000\nnumprocs=3\n\
+         process_name=%(program_name)s_%(process_num)s\n",
+    );
+    let out = warden(
+        &["import", "supervisord", conf.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let pool = check_block(&text, "pool");
+    assert!(
+        pool.starts_with(r#"check process pool matching "/bin/sleep 1000$""#),
+        "{pool}"
+    );
+    assert!(pool.contains(" start pool:*\""), "{pool}");
+    assert!(
+        text.contains(
+            "# numprocs=3: one check for the group (pool:*), on the oldest of its processes"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("conf.d/pool.conf"), "{text}");
+    both_accept(dir.path(), &text);
+}
+
+#[test]
 fn systemd_units_become_checks_by_pidfile_or_by_their_binary() {
     let dir = tempfile::tempdir().unwrap();
     let units = fixtures().join("systemd");

@@ -259,8 +259,13 @@ impl Program<'_> {
             } else {
                 format!("{}:{process}", self.group)
             };
+            let name = if numprocs > 1 && !per_process {
+                self.name
+            } else {
+                &process
+            };
             checks.push(Check {
-                name: names.unique(emit::service_name(&process)),
+                name: names.unique(emit::service_name(name)),
                 target: Target::Matching(regex),
                 start: format!("{ctl} start {spec}"),
                 stop: format!("{ctl} stop {spec}"),
