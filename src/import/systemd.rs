@@ -1,7 +1,8 @@
 //! `warden import systemd UNIT...`: a `check process` per service unit,
-//! found by its `PIDFile=` or else by its `ExecStart=` binary, started and
-//! stopped through `systemctl`. Every service named becomes a check, with
-//! `Restart=` or without (a note says when systemd did not restart it).
+//! found by its `PIDFile=` or else by its `ExecStart=` program (and the
+//! script after an interpreter), started and stopped through `systemctl`.
+//! Every service named becomes a check, with `Restart=` or without (a note
+//! says when systemd did not restart it).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -288,16 +289,16 @@ impl Unit {
             Target::Pidfile(path)
         } else {
             let exec = self.exec_start().ok_or("it has no ExecStart=")?;
-            let binary = binary(exec)?;
-            if binary.contains(['%', '$']) {
+            let matched = matched(&words(exec)?);
+            if matched.contains(['%', '$']) {
                 notes.push(format!(
-                    "ExecStart='s {binary} holds a specifier or variable, matched as written"
+                    "ExecStart='s {matched} holds a specifier or variable, matched as written"
                 ));
             }
             notes.push(format!(
-                "no PIDFile=: found by its command line ({binary} then a blank or the end)"
+                "no PIDFile=: found by its command line ({matched} then a blank or the end)"
             ));
-            Target::Matching(format!("{}( |$)", emit::regex_literal(&binary)))
+            Target::Matching(format!("{}( |$)", emit::regex_literal(&matched)))
         };
         let stem = self.name.strip_suffix(".service").unwrap_or(&self.name);
         Ok(Check {
@@ -312,21 +313,51 @@ impl Unit {
     }
 }
 
-/// The program of an `ExecStart=` command as its command line shows it:
-/// its prefixes (`-`, `@`, `:`, `+`, `!`) dropped, and with `@` the word
-/// after the path, which systemd passes as the process's name.
-fn binary(exec: &str) -> Result<String, String> {
+/// The words of an `ExecStart=` command as its command line shows them:
+/// its prefixes (`-`, `@`, `:`, `+`, `!`) dropped, and with `@` from the
+/// word after the path, which systemd passes as the process's name.
+fn words(exec: &str) -> Result<Vec<String>, String> {
     let prefix_len = exec
         .find(|c: char| !matches!(c, '-' | '@' | ':' | '+' | '!'))
         .unwrap_or(exec.len());
     let (prefixes, command) = exec.split_at(prefix_len);
-    let words = shell_words::split(command)
+    let mut words = shell_words::split(command)
         .map_err(|e| format!("ExecStart= cannot be split into words: {e}"))?;
-    let index = usize::from(prefixes.contains('@'));
+    if prefixes.contains('@') && !words.is_empty() {
+        words.remove(0);
+    }
+    if words.is_empty() {
+        return Err("ExecStart= is empty".to_string());
+    }
+    Ok(words)
+}
+
+/// Programs whose name alone would match every script they run.
+const INTERPRETERS: [&str; 11] = [
+    "sh", "bash", "dash", "zsh", "env", "python", "perl", "ruby", "node", "java", "php",
+];
+
+/// What the command line is matched on: the program, and after an
+/// interpreter or a shell also the words that follow, up to the first one
+/// systemd expands (`$VAR`, a specifier).
+fn matched(words: &[String]) -> String {
+    let Some(program) = words.first() else {
+        return String::new();
+    };
+    let base = program.rsplit('/').next().unwrap_or(program);
+    let version = |rest: &str| rest.chars().all(|c| c.is_ascii_digit() || c == '.');
+    let interpreter = INTERPRETERS
+        .iter()
+        .any(|i| base.strip_prefix(i).is_some_and(version));
+    if !interpreter {
+        return program.clone();
+    }
     words
-        .get(index)
+        .iter()
+        .take_while(|w| !w.contains(['$', '%']))
         .cloned()
-        .ok_or_else(|| "ExecStart= is empty".to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -343,8 +374,23 @@ mod tests {
         );
         let exec = unit.exec_start().unwrap();
         assert_eq!(exec, "-@/usr/bin/real  shown --flag");
-        assert_eq!(binary(exec).unwrap(), "shown");
-        assert_eq!(binary("/usr/sbin/sshd -D").unwrap(), "/usr/sbin/sshd");
+        assert_eq!(matched(&words(exec).unwrap()), "shown");
+        assert_eq!(
+            matched(&words("/usr/sbin/sshd -D").unwrap()),
+            "/usr/sbin/sshd"
+        );
+    }
+
+    #[test]
+    fn an_interpreter_is_matched_with_its_script_up_to_a_variable() {
+        let w = words("/usr/bin/python3.11 /opt/app/main.py --port $PORT").unwrap();
+        assert_eq!(matched(&w), "/usr/bin/python3.11 /opt/app/main.py --port");
+        let w = words("/bin/sh -c 'exec /opt/run'").unwrap();
+        assert_eq!(matched(&w), "/bin/sh -c exec /opt/run");
+        assert_eq!(
+            matched(&words("/usr/bin/shellcheck x").unwrap()),
+            "/usr/bin/shellcheck"
+        );
     }
 
     #[test]
