@@ -80,6 +80,9 @@ enum Command {
         /// A regular expression, matched against full command lines.
         pattern: String,
     },
+    /// Print a control file made from another tool's configuration (see
+    /// `import/`).
+    Import(crate::import::Import),
 }
 
 #[derive(Debug, clap::Args)]
@@ -143,6 +146,9 @@ pub fn run() -> ExitCode {
     if let Some(Command::Procmatch { pattern }) = &cli.command {
         return procmatch(pattern);
     }
+    if let Some(Command::Import(import)) = &cli.command {
+        return crate::import::run(import);
+    }
     let Some(path) = control_file::find(cli.control_file.as_deref()) else {
         eprintln!("warden: no control file found; pass one with -c FILE");
         return ExitCode::from(exit::CONFIG);
@@ -157,7 +163,7 @@ pub fn run() -> ExitCode {
         None => crate::daemon::run(&source, cli.foreground, false),
         Some(Command::Plan { json }) => plan(&path, json),
         Some(Command::AlertTest { address }) => crate::alert_test::run(&path, address.as_deref()),
-        Some(Command::Procmatch { .. }) => ExitCode::from(exit::OK),
+        Some(Command::Procmatch { .. } | Command::Import(_)) => ExitCode::from(exit::OK),
         Some(Command::Validate) => remote(Verb::Validate),
         Some(Command::Status(show)) => remote(Verb::Status(show)),
         Some(Command::Summary(show)) => remote(Verb::Summary(show)),
