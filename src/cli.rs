@@ -18,7 +18,7 @@ use crate::syntax_check::syntax_check;
 #[derive(Debug, Parser)]
 #[command(
     name = "warden",
-    version,
+    version = crate::version::TEXT,
     about = "A Monit-compatible service monitor and supervisor"
 )]
 struct Cli {

@@ -15,6 +15,7 @@ mod plan;
 mod procmatch;
 mod remote;
 mod syntax_check;
+mod version;
 
 fn main() -> std::process::ExitCode {
     one_malloc_arena();
