@@ -80,6 +80,12 @@ enum Command {
         /// A regular expression, matched against full command lines.
         pattern: String,
     },
+    /// Write the man page and shell completions into DIR (packaging).
+    #[command(name = "__generate", hide = true)]
+    Generate { dir: PathBuf },
+    /// List the service names, for shell completion.
+    #[command(name = "__complete-services", hide = true)]
+    CompleteServices,
 }
 
 #[derive(Debug, clap::Args)]
@@ -143,6 +149,9 @@ pub fn run() -> ExitCode {
     if let Some(Command::Procmatch { pattern }) = &cli.command {
         return procmatch(pattern);
     }
+    if let Some(Command::Generate { dir }) = &cli.command {
+        return crate::generate::run(dir, <Cli as clap::CommandFactory>::command());
+    }
     let Some(path) = control_file::find(cli.control_file.as_deref()) else {
         eprintln!("warden: no control file found; pass one with -c FILE");
         return ExitCode::from(exit::CONFIG);
@@ -157,7 +166,8 @@ pub fn run() -> ExitCode {
         None => crate::daemon::run(&source, cli.foreground, false),
         Some(Command::Plan { json }) => plan(&path, json),
         Some(Command::AlertTest { address }) => crate::alert_test::run(&path, address.as_deref()),
-        Some(Command::Procmatch { .. }) => ExitCode::from(exit::OK),
+        Some(Command::Procmatch { .. } | Command::Generate { .. }) => ExitCode::from(exit::OK),
+        Some(Command::CompleteServices) => crate::generate::services(&source),
         Some(Command::Validate) => remote(Verb::Validate),
         Some(Command::Status(show)) => remote(Verb::Status(show)),
         Some(Command::Summary(show)) => remote(Verb::Summary(show)),

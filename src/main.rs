@@ -9,6 +9,7 @@ mod cli;
 mod control_file;
 mod daemon;
 mod exit;
+mod generate;
 mod logging;
 mod monit;
 mod plan;
