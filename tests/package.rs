@@ -347,13 +347,32 @@ fn dpkg_installs_it_enabled_not_started_and_purge_leaves_nothing() {
         assert!(!dpkg_knows("warden-monit-compat"));
     }
 
-    // Remove keeps the state and the configuration...
+    // An upgrade (here the same version again) keeps the admin's edits to
+    // the conffile and the state, and runs postinst's upgrade path.
+    let edited = format!(
+        "{}# edited by the admin\n",
+        std::fs::read_to_string("/etc/warden/wardenrc").unwrap()
+    );
+    std::fs::write("/etc/warden/wardenrc", &edited).unwrap();
     std::fs::write("/var/lib/warden/state", "{}").unwrap();
+    let out = run(Command::new("dpkg").arg("-i").arg(&debs.warden));
+    assert!(out.status.success(), "dpkg -i again: {}", text(&out));
+    assert_eq!(
+        std::fs::read_to_string("/etc/warden/wardenrc").unwrap(),
+        edited
+    );
+    assert_eq!(mode(Path::new("/etc/warden/wardenrc")), 0o600);
+    assert!(Path::new("/var/lib/warden/state").is_file());
+
+    // Remove keeps the state and the configuration...
     let out = run(Command::new("dpkg").args(["--remove", "warden"]));
     assert!(out.status.success(), "dpkg --remove: {}", text(&out));
     assert!(!Path::new("/usr/bin/warden").exists());
     assert!(Path::new("/var/lib/warden/state").is_file());
-    assert!(Path::new("/etc/warden/wardenrc").is_file());
+    assert_eq!(
+        std::fs::read_to_string("/etc/warden/wardenrc").unwrap(),
+        edited
+    );
     // ...purge takes everything.
     let out = run(Command::new("dpkg").args(["--purge", "warden"]));
     assert!(out.status.success(), "dpkg --purge: {}", text(&out));
