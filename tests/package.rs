@@ -195,6 +195,21 @@ fn the_package_holds_the_binary_config_unit_pages_and_completions() {
 /// dpkg runs one at a time on the machine; the tests here take turns too.
 static DPKG: Mutex<()> = Mutex::new(());
 
+/// `dpkg ARGS`, waiting (up to a minute) while another dpkg or apt holds
+/// its lock rather than failing on it.
+fn dpkg(args: &[&std::ffi::OsStr]) -> Output {
+    let mut tries = 0;
+    loop {
+        let out = run(Command::new("dpkg").args(args));
+        let locked = String::from_utf8_lossy(&out.stderr).contains("locked by another process");
+        if out.status.success() || !locked || tries == 60 {
+            return out;
+        }
+        tries += 1;
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+}
+
 /// dpkg has the package installed, or its configuration left (a refused
 /// install may leave a `not-installed` entry, which holds nothing).
 fn dpkg_knows(package: &str) -> bool {
@@ -215,7 +230,7 @@ impl Drop for Purge {
                 .output()
                 .is_ok_and(|o| o.status.success());
             if listed {
-                let _ = Command::new("dpkg").args(["--purge", package]).output();
+                let _ = dpkg(&["--purge".as_ref(), package.as_ref()]);
             }
         }
     }
@@ -288,7 +303,7 @@ fn dpkg_installs_it_enabled_not_started_and_purge_leaves_nothing() {
     let debs = debs();
     let _purge = Purge;
 
-    let out = run(Command::new("dpkg").arg("-i").arg(&debs.warden));
+    let out = dpkg(&["-i".as_ref(), debs.warden.as_os_str()]);
     assert!(out.status.success(), "dpkg -i: {}", text(&out));
     for (file, want) in FILES {
         assert_eq!(mode(&Path::new("/").join(file)), want, "{file}");
@@ -336,7 +351,7 @@ fn dpkg_installs_it_enabled_not_started_and_purge_leaves_nothing() {
     // The `monit` link is refused while Debian's monit owns the name.
     if dpkg_knows("monit") {
         let monit = std::fs::read("/usr/bin/monit").unwrap();
-        let out = run(Command::new("dpkg").arg("-i").arg(&debs.compat));
+        let out = dpkg(&["-i".as_ref(), debs.compat.as_os_str()]);
         assert!(!out.status.success(), "{}", text(&out));
         assert!(
             text(&out).contains("conflicts with monit"),
@@ -355,7 +370,7 @@ fn dpkg_installs_it_enabled_not_started_and_purge_leaves_nothing() {
     );
     std::fs::write("/etc/warden/wardenrc", &edited).unwrap();
     std::fs::write("/var/lib/warden/state", "{}").unwrap();
-    let out = run(Command::new("dpkg").arg("-i").arg(&debs.warden));
+    let out = dpkg(&["-i".as_ref(), debs.warden.as_os_str()]);
     assert!(out.status.success(), "dpkg -i again: {}", text(&out));
     assert_eq!(
         std::fs::read_to_string("/etc/warden/wardenrc").unwrap(),
@@ -365,7 +380,7 @@ fn dpkg_installs_it_enabled_not_started_and_purge_leaves_nothing() {
     assert!(Path::new("/var/lib/warden/state").is_file());
 
     // Remove keeps the state and the configuration...
-    let out = run(Command::new("dpkg").args(["--remove", "warden"]));
+    let out = dpkg(&["--remove".as_ref(), "warden".as_ref()]);
     assert!(out.status.success(), "dpkg --remove: {}", text(&out));
     assert!(!Path::new("/usr/bin/warden").exists());
     assert!(Path::new("/var/lib/warden/state").is_file());
@@ -374,7 +389,7 @@ fn dpkg_installs_it_enabled_not_started_and_purge_leaves_nothing() {
         edited
     );
     // ...purge takes everything.
-    let out = run(Command::new("dpkg").args(["--purge", "warden"]));
+    let out = dpkg(&["--purge".as_ref(), "warden".as_ref()]);
     assert!(out.status.success(), "dpkg --purge: {}", text(&out));
     assert!(!dpkg_knows("warden"));
     assert_eq!(traces(), before);
