@@ -11,6 +11,9 @@
 //!   code in 64 KB windows around each first use, so the ~1 MB a running
 //!   daemon executes, spread over 7 MB of `.text`, made most of it
 //!   resident. `scripts/hot-code` regenerates the list.
+//!
+//! It also hands `warden -V` the git commit (`WARDEN_GIT_COMMIT`, "unknown"
+//! outside a git checkout) and the build profile (`WARDEN_BUILD_PROFILE`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -22,6 +25,7 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed={ORDER_FILE}");
     println!("cargo:rerun-if-env-changed=CC");
+    version_facts();
     let var = |k: &str| std::env::var(k).unwrap_or_default();
     // Only a native Linux GNU build, where rustc links through `cc` as the
     // probes do.
@@ -40,6 +44,34 @@ fn main() {
     for flag in ordering_flags(&out) {
         println!("cargo:rustc-link-arg-bins={flag}");
     }
+}
+
+/// The commit and profile `warden -V` prints. The build reruns when HEAD
+/// moves, so a new commit is never shown under an old hash.
+fn version_facts() {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .stderr(Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let commit = git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=WARDEN_GIT_COMMIT={commit}");
+    // HEAD, and the branch file it points to, live in the worktree's own
+    // git dir; packed refs in the common one.
+    let branch = git(&["symbolic-ref", "-q", "HEAD"]);
+    for path in ["HEAD", "packed-refs"].into_iter().chain(branch.as_deref()) {
+        if let Some(p) = git(&["rev-parse", "--path-format=absolute", "--git-path", path]) {
+            println!("cargo:rerun-if-changed={p}");
+        }
+    }
+    let profile = std::env::var("PROFILE").unwrap_or_else(|_| "unknown".into());
+    println!("cargo:rustc-env=WARDEN_BUILD_PROFILE={profile}");
 }
 
 /// Whether the probe command exits 0, its output discarded.

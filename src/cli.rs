@@ -18,7 +18,7 @@ use crate::syntax_check::syntax_check;
 #[derive(Debug, Parser)]
 #[command(
     name = "warden",
-    version,
+    version = crate::version::TEXT,
     about = "A Monit-compatible service monitor and supervisor"
 )]
 struct Cli {
@@ -83,6 +83,12 @@ enum Command {
     /// Print a control file made from another tool's configuration (see
     /// `import/`).
     Import(crate::import::Import),
+    /// Write the man page and shell completions into DIR (packaging).
+    #[command(name = "__generate", hide = true)]
+    Generate { dir: PathBuf },
+    /// List the service names, for shell completion.
+    #[command(name = "__complete-services", hide = true)]
+    CompleteServices,
 }
 
 #[derive(Debug, clap::Args)]
@@ -149,6 +155,9 @@ pub fn run() -> ExitCode {
     if let Some(Command::Import(import)) = &cli.command {
         return crate::import::run(import);
     }
+    if let Some(Command::Generate { dir }) = &cli.command {
+        return crate::generate::run(dir, <Cli as clap::CommandFactory>::command());
+    }
     let Some(path) = control_file::find(cli.control_file.as_deref()) else {
         eprintln!("warden: no control file found; pass one with -c FILE");
         return ExitCode::from(exit::CONFIG);
@@ -163,7 +172,10 @@ pub fn run() -> ExitCode {
         None => crate::daemon::run(&source, cli.foreground, false),
         Some(Command::Plan { json }) => plan(&path, json),
         Some(Command::AlertTest { address }) => crate::alert_test::run(&path, address.as_deref()),
-        Some(Command::Procmatch { .. } | Command::Import(_)) => ExitCode::from(exit::OK),
+        Some(Command::Procmatch { .. } | Command::Import(_) | Command::Generate { .. }) => {
+            ExitCode::from(exit::OK)
+        }
+        Some(Command::CompleteServices) => crate::generate::services(&source),
         Some(Command::Validate) => remote(Verb::Validate),
         Some(Command::Status(show)) => remote(Verb::Status(show)),
         Some(Command::Summary(show)) => remote(Verb::Summary(show)),

@@ -9,6 +9,7 @@ mod cli;
 mod control_file;
 mod daemon;
 mod exit;
+mod generate;
 mod import;
 mod logging;
 mod monit;
@@ -16,6 +17,7 @@ mod plan;
 mod procmatch;
 mod remote;
 mod syntax_check;
+mod version;
 
 fn main() -> std::process::ExitCode {
     one_malloc_arena();

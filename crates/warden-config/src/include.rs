@@ -88,6 +88,11 @@ fn include_matches(
         }
     };
     if matches.is_empty() {
+        // A drop-in folder (`include /etc/warden/conf.d/*`) that is there
+        // but empty is a normal state, not a mistake worth a warning.
+        if empty_drop_in(&full) {
+            return;
+        }
         diags.push(
             Diagnostic::warning(span, format!("include matches no file: {}", full.display()))
                 .with_hint("nothing is included; check the path or remove the line"),
@@ -202,6 +207,14 @@ fn pattern_after(text: &str, from: usize) -> Option<(String, usize)> {
     }
 }
 
+/// The pattern's last part is a glob and the folder it looks in exists.
+fn empty_drop_in(full: &Path) -> bool {
+    let globbed = full
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().contains(['*', '?', '[']));
+    globbed && full.parent().is_some_and(Path::is_dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +243,26 @@ mod tests {
         expand_root(&root, "x include *.conf y".into(), &mut map, &mut diags);
         assert!(diags.is_empty(), "{diags:?}");
         assert_eq!(map.expanded(), "x include *.conf\nA\nB\n y\n");
+    }
+
+    #[test]
+    fn an_empty_drop_in_folder_is_quiet_but_a_missing_one_warns() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("conf.d")).unwrap();
+        let root = dir.path().join("rc");
+        let mut map = SourceMap::default();
+        let mut diags = Vec::new();
+        expand_root(&root, "include conf.d/*\n".into(), &mut map, &mut diags);
+        assert!(diags.is_empty(), "{diags:?}");
+        for missing in ["include absent.d/*\n", "include conf.d/one\n"] {
+            let mut diags = Vec::new();
+            expand_root(&root, missing.into(), &mut map, &mut diags);
+            assert_eq!(diags.len(), 1, "{missing}: {diags:?}");
+            assert!(
+                diags[0].message.contains("include matches no file"),
+                "{diags:?}"
+            );
+        }
     }
 
     #[test]
