@@ -66,7 +66,11 @@ fn version_facts() {
     // git dir; packed refs in the common one.
     let branch = git(&["symbolic-ref", "-q", "HEAD"]);
     for path in ["HEAD", "packed-refs"].into_iter().chain(branch.as_deref()) {
-        if let Some(p) = git(&["rev-parse", "--path-format=absolute", "--git-path", path]) {
+        // Only a file that exists: Cargo reruns the script on every build
+        // for a missing one (no packed-refs until git packs refs).
+        if let Some(p) = git(&["rev-parse", "--path-format=absolute", "--git-path", path])
+            .filter(|p| Path::new(p).exists())
+        {
             println!("cargo:rerun-if-changed={p}");
         }
     }
