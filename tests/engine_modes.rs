@@ -209,3 +209,48 @@ fn syslog_lines_arrive_on_the_socket_with_facility_and_severity() {
     assert!(found, "{seen:#?}\n{}", sb.log());
     assert!(seen.iter().all(|l| l.starts_with('<')), "{seen:#?}");
 }
+
+/// What the packaged unit's `Type=notify` and `WatchdogSec` rely on: the
+/// daemon says READY=1 once it runs, WATCHDOG=1 at half the interval
+/// systemd gives it, RELOADING=1 then READY=1 around a reload (SIGHUP),
+/// and STOPPING=1 on its way out; all on the socket systemd names.
+#[test]
+fn systemd_hears_ready_watchdog_pings_reload_and_stopping() {
+    let sb = Sandbox::new();
+    let socket = sb.path("notify.sock");
+    let systemd = UnixDatagram::bind(&socket).unwrap();
+    systemd
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    sb.write_rc("set daemon 1\ncheck system localhost\n");
+    let w = warden_with(
+        &sb,
+        &[
+            ("NOTIFY_SOCKET", socket.to_str().unwrap()),
+            ("WATCHDOG_USEC", "400000"),
+        ],
+    );
+    let mut heard: Vec<String> = Vec::new();
+    let mut listen_until = |done: &dyn Fn(&[String]) -> bool| {
+        wait_until(Duration::from_secs(15), || {
+            let mut buf = [0u8; 512];
+            if let Ok(n) = systemd.recv(&mut buf) {
+                heard.extend(String::from_utf8_lossy(&buf[..n]).lines().map(String::from));
+            }
+            done(&heard)
+        })
+    };
+    let count = |heard: &[String], what: &str| heard.iter().filter(|l| *l == what).count();
+    // Pings every 200 ms: five within a few seconds of READY.
+    let up = listen_until(&|h| count(h, "READY=1") == 1 && count(h, "WATCHDOG=1") >= 5);
+    assert!(up, "{heard:#?}\n{}", sb.log());
+    w.signal(Signal::HUP);
+    let reloaded = listen_until(&|h| {
+        let reloading = h.iter().position(|l| l == "RELOADING=1");
+        reloading.is_some_and(|i| h[i..].iter().any(|l| l == "READY=1"))
+    });
+    assert!(reloaded, "{heard:#?}\n{}", sb.log());
+    assert!(w.terminate(), "{}", sb.log());
+    let stopping = listen_until(&|h| h.iter().any(|l| l == "STOPPING=1"));
+    assert!(stopping, "{heard:#?}\n{}", sb.log());
+}
