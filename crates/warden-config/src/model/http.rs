@@ -73,7 +73,10 @@ impl HttpUrl {
         };
         // A colon inside `[v6]` is not a port's.
         let (host, port) = match host_port.rsplit_once(':') {
-            Some((h, p)) if !p.contains(']') => (h, Some(p.parse::<u16>().ok()?)),
+            // A number past 65535 is port 0, as Monit reads it: no port.
+            Some((h, p)) if !p.contains(']') => {
+                (h, Some(u16::try_from(p.parse::<u64>().ok()?).unwrap_or(0)))
+            }
             _ => (host_port, None),
         };
         if host.is_empty() {
@@ -164,6 +167,7 @@ mod tests {
             ("http://[::1]:8080/x", false, "::1", 8080, Some("/x")),
             ("HTTPS://[::1]", true, "::1", 443, None),
             ("http://h?q", false, "h", 80, Some("?q")),
+            ("http://h:70000/", false, "h", 0, Some("/")),
         ];
         for (text, tls, host, port, request) in cases {
             let u = HttpUrl::parse(text).unwrap();

@@ -530,7 +530,18 @@ fn url_test(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> Option<UrlTest> {
 /// refused, as in a port test: no connection reaches it.
 fn check_url(cx: &mut LowerContext, url: &SyntaxNode<'_>) -> Option<HttpUrl> {
     let raw = url.as_str();
-    if let Some(parsed) = HttpUrl::parse(raw).filter(|u| u.port() != 0) {
+    if let Some(parsed) = HttpUrl::parse(raw) {
+        // Monit takes port 0 (and past 65535) as it does in a port test:
+        // a warning here too.
+        if parsed.port() == 0 {
+            cx.push(
+                Diagnostic::warning(
+                    span(url),
+                    format!("'{raw}' names no port (0 or past 65535): no connection reaches it, so this test always fails"),
+                )
+                .with_hint("a port is a whole number from 1 to 65535"),
+            );
+        }
         return Some(parsed);
     }
     cx.push(

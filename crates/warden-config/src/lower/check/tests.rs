@@ -1022,9 +1022,9 @@ fn bad_values_are_errors_at_the_bad_token() {
             "ftp://h/",
         ),
         (
-            "check host h with address h\n if failed url http://h:0/ then alert".to_string(),
+            "check host h with address h\n if failed url http://h:x/ then alert".to_string(),
             "not a valid URL",
-            "http://h:0/",
+            "http://h:x/",
         ),
         (
             "check process p with pidfile run/p.pid".to_string(),
@@ -1338,4 +1338,34 @@ fn template_markup_in_a_string_is_text_and_a_whole_token_a_warning() {
         warnings,
         ["'{{ stop_command }}' looks like an unexpanded template placeholder"]
     );
+}
+
+#[test]
+fn a_url_without_a_port_anyone_listens_on_is_a_warning_as_in_monit() {
+    for url in ["http://h:0/", "http://[::1]:70000/x"] {
+        let loaded = crate::load_text(
+            Path::new("/x/rc"),
+            format!("check host h with address h\n  if failed url {url} then alert\n"),
+        );
+        assert!(!loaded.has_errors(), "{}", loaded.render());
+        let messages: Vec<&str> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(
+            messages,
+            [format!("'{url}' names no port (0 or past 65535): no connection reaches it, so this test always fails").as_str()]
+        );
+        let url_test = loaded
+            .config
+            .iter()
+            .flat_map(|c| &c.checks)
+            .flat_map(|c| &c.rules)
+            .find_map(|r| match &r.test.value {
+                crate::model::Test::Url(u) => Some(u.url.port()),
+                _ => None,
+            });
+        assert_eq!(url_test, Some(0), "{url}");
+    }
 }
