@@ -280,6 +280,10 @@ impl History {
     pub fn event(&mut self, event: &Event) {
         if self.events.len() >= EVENTS {
             self.events.pop_front();
+        } else if self.events.len() == self.events.capacity() {
+            // Doubling, but never past the bound (a deque would take 32).
+            let more = (self.events.len() * 2).clamp(2, EVENTS) - self.events.len();
+            self.events.reserve_exact(more);
         }
         self.events.push_back(Remembered {
             time: u32::try_from(unix_s(event.time)).unwrap_or(u32::MAX),
@@ -456,6 +460,26 @@ mod tests {
         assert_eq!(spike.count(), 1, "a merge keeps the spike");
     }
 
+    /// The README's memory figures: a process check's full ring is 120
+    /// samples of 12 bytes, a host check's of 8, plus the 80-byte box.
+    #[test]
+    fn a_full_ring_costs_its_samples_and_nothing_more() {
+        assert_eq!(size_of::<History>(), 80);
+        for (kind, connection, bytes) in [
+            (CheckType::Process, false, 1440),
+            (CheckType::Process, true, 1920),
+            (CheckType::Host, true, 960),
+            (CheckType::Filesystem, false, 1440),
+        ] {
+            let series = Series::of(kind, connection);
+            let mut h = History::new(series, Duration::from_secs(1));
+            for i in 0..5000 {
+                h.sample(at(i), &vec![1.0; series.len()]);
+            }
+            assert_eq!(h.heap_bytes(), bytes, "{kind:?}");
+        }
+    }
+
     #[test]
     fn an_unmeasured_figure_reads_as_null() {
         let mut h = History::new(Series::of(CheckType::Process, false), Duration::from_secs(30));
@@ -474,6 +498,7 @@ mod tests {
         }
         let v = h.view("p", CheckType::Directory);
         assert_eq!(v.events.len(), EVENTS);
+        assert_eq!(h.events.capacity(), EVENTS, "no room past the bound");
         assert_eq!(v.events.last().map(|e| e.description.as_str()), Some("gone 29"));
         assert_eq!(v.events[0].action.as_deref(), Some("restart"));
         assert_eq!(v.events[0].event, "Does not exist");
