@@ -132,14 +132,20 @@ fn a_killed_and_restarted_service_shows_the_restart_on_its_page_in_chromium() {
     let before = sb.pid("web").unwrap();
     util::kill(before, rustix::process::Signal::KILL);
     assert!(
-        wait_until(LIMIT, || sb.pid("web").is_some_and(|p| p != before && alive(p))),
+        wait_until(LIMIT, || sb
+            .pid("web")
+            .is_some_and(|p| p != before && alive(p))),
         "{}",
         sb.log()
     );
     assert!(
         wait_until(LIMIT, || history(&sb, "web").is_some_and(|h| {
             has_event(&h, EventKind::DoesNotExist)
-                && h.events.iter().filter(|e| e.kind == EventKind::ActionDone).count() >= 2
+                && h.events
+                    .iter()
+                    .filter(|e| e.kind == EventKind::ActionDone)
+                    .count()
+                    >= 2
         })),
         "{:?}\n{}",
         history(&sb, "web"),
@@ -190,7 +196,11 @@ fn a_killed_and_restarted_service_shows_the_restart_on_its_page_in_chromium() {
     }
     let profile = tempfile::tempdir().unwrap();
     let base = format!("http://127.0.0.1:{web}");
-    let dom = chromium(profile.path(), &["--dump-dom".into()], &format!("{base}/web"));
+    let dom = chromium(
+        profile.path(),
+        &["--dump-dom".into()],
+        &format!("{base}/web"),
+    );
     let charts = part(&dom, "<div class=\"charts\">", "</div>");
     for series in ["response_time", "cpu", "memory"] {
         assert!(
@@ -216,7 +226,11 @@ fn a_killed_and_restarted_service_shows_the_restart_on_its_page_in_chromium() {
         "{timeline}"
     );
 
-    let fs = chromium(profile.path(), &["--dump-dom".into()], &format!("{base}/rootfs"));
+    let fs = chromium(
+        profile.path(),
+        &["--dump-dom".into()],
+        &format!("{base}/rootfs"),
+    );
     for series in ["space_used_percent", "inodes_used_percent"] {
         let chart = part(&fs, &format!("data-series=\"{series}\""), "</figure>");
         assert!(
@@ -225,7 +239,10 @@ fn a_killed_and_restarted_service_shows_the_restart_on_its_page_in_chromium() {
         );
     }
     for figure in ["space total", "inodes total", "inodes free"] {
-        assert!(fs.contains(&format!("<td>{figure}</td>")), "{figure}:\n{fs}");
+        assert!(
+            fs.contains(&format!("<td>{figure}</td>")),
+            "{figure}:\n{fs}"
+        );
     }
     let index = chromium(profile.path(), &["--dump-dom".into()], &format!("{base}/"));
     let row = part(&index, "<tr data-service=\"web\">", "</tr>");

@@ -115,23 +115,43 @@ impl Frame {
     }
 }
 
+/// How finely a line is drawn.
+#[derive(Debug, Clone, Copy)]
+struct Ink {
+    /// Points closer than this (px) to the previous one are merged into
+    /// it, keeping the higher: a sparkline needs no more than one per
+    /// few pixels, which keeps an index of 1,000 checks light.
+    step: f64,
+    decimals: usize,
+}
+
+const FINE: Ink = Ink {
+    step: 0.0,
+    decimals: 1,
+};
+const COARSE: Ink = Ink {
+    step: 3.0,
+    decimals: 0,
+};
+
 /// The series' line as SVG path data: a gap where a value is missing or
 /// samples lie further apart than two and a half widths; a lone point
 /// becomes a dot.
-fn line(view: &HistoryView, i: usize, f: &Frame) -> (String, Vec<(f64, f64)>) {
+fn line(view: &HistoryView, i: usize, f: &Frame, ink: Ink) -> (String, Vec<(f64, f64)>) {
     let gap = u64::from(view.sample_width_s) * 5 / 2;
     let mut d = String::new();
     let mut dots = Vec::new();
     let mut run: Vec<(f64, f64)> = Vec::new();
     let mut last_t: Option<u64> = None;
+    let p = ink.decimals;
     let mut flush = |run: &mut Vec<(f64, f64)>, d: &mut String| {
         match run.as_slice() {
             [] => {}
             [one] => dots.push(*one),
             [first, rest @ ..] => {
-                let _ = write!(d, "M{:.1} {:.1}", first.0, first.1);
+                let _ = write!(d, "M{:.p$} {:.p$}", first.0, first.1);
                 for (x, y) in rest {
-                    let _ = write!(d, "L{x:.1} {y:.1}");
+                    let _ = write!(d, "L{x:.p$} {y:.p$}");
                 }
             }
         }
@@ -144,7 +164,12 @@ fn line(view: &HistoryView, i: usize, f: &Frame) -> (String, Vec<(f64, f64)>) {
             flush(&mut run, &mut d);
         }
         if let Some(v) = value {
-            run.push((f.x(s.time_unix_s), f.y(v)));
+            let (x, y) = (f.x(s.time_unix_s), f.y(v));
+            match run.last_mut() {
+                // Up the screen is higher: the smaller y wins.
+                Some(last) if x - last.0 < ink.step => last.1 = last.1.min(y),
+                _ => run.push((x, y)),
+            }
         }
         last_t = Some(s.time_unix_s);
     }
@@ -221,12 +246,15 @@ pub fn chart(out: &mut String, view: &HistoryView, i: usize, now: u64, span: u64
     );
     axes(out, &f, unit);
     marks(out, &view.events, &f);
-    let (d, dots) = line(view, i, &f);
+    let (d, dots) = line(view, i, &f, FINE);
     if !d.is_empty() {
         let _ = write!(out, "<path class=\"line\" d=\"{d}\"/>");
     }
     for (x, y) in dots {
-        let _ = write!(out, "<circle class=\"dot\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2\"/>");
+        let _ = write!(
+            out,
+            "<circle class=\"dot\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2\"/>"
+        );
     }
     out.push_str("</svg></figure>");
 }
@@ -314,17 +342,20 @@ pub fn sparkline(out: &mut String, view: &HistoryView, now: u64) {
             let x = f.x(e.time_unix_s);
             let _ = write!(
                 out,
-                "<line class=\"{}\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"0\" y2=\"{h}\"/>",
+                "<line class=\"{}\" x1=\"{x:.0}\" x2=\"{x:.0}\" y1=\"0\" y2=\"{h}\"/>",
                 mark.class()
             );
         }
     }
-    let (d, dots) = line(view, 0, &f);
+    let (d, dots) = line(view, 0, &f, COARSE);
     if !d.is_empty() {
         let _ = write!(out, "<path class=\"line\" d=\"{d}\"/>");
     }
     for (x, y) in dots {
-        let _ = write!(out, "<circle class=\"dot\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"1.5\"/>");
+        let _ = write!(
+            out,
+            "<circle class=\"dot\" cx=\"{x:.0}\" cy=\"{y:.0}\" r=\"1.5\"/>"
+        );
     }
     out.push_str("</svg>");
 }
@@ -370,7 +401,11 @@ pub fn charts(out: &mut String, view: &HistoryView, now: u64) {
         "<h2>Last {}</h2><p class=\"meta\">One point per {} s (the largest value within it); \
          <span class=\"key failure\">failure</span> <span class=\"key start\">start</span> \
          <span class=\"key recovery\">recovery</span></p><div class=\"charts\">",
-        if span >= SPAN_S { "hour".to_string() } else { format!("{} min", span / 60) },
+        if span >= SPAN_S {
+            "hour".to_string()
+        } else {
+            format!("{} min", span / 60)
+        },
         view.sample_width_s
     );
     for i in 0..view.series.len() {
@@ -392,7 +427,11 @@ pub fn text(view: &HistoryView) -> String {
         out.push_str("  none since Warden started\n");
     }
     for e in &view.events {
-        let action = e.action.as_deref().map(|a| format!(" [{a}]")).unwrap_or_default();
+        let action = e
+            .action
+            .as_deref()
+            .map(|a| format!(" [{a}]"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "  {}  {:<24} {}{action}",
@@ -404,7 +443,11 @@ pub fn text(view: &HistoryView) -> String {
     if view.series.is_empty() {
         return out;
     }
-    let _ = writeln!(out, "\nSamples (one per {} s, newest last):", view.sample_width_s);
+    let _ = writeln!(
+        out,
+        "\nSamples (one per {} s, newest last):",
+        view.sample_width_s
+    );
     let _ = write!(out, "  {:<26}", "Time");
     for s in &view.series {
         let _ = write!(out, "{:>16}", s.title());
@@ -432,8 +475,18 @@ mod tests {
     use warden_engine::history::Sample;
 
     fn view() -> HistoryView {
-        let mut v = HistoryView::empty("a<b", CheckType::Process, &[Series::Cpu, Series::Memory], 30);
-        for (t, cpu) in [(1000, Some(1.0)), (1030, Some(3.0)), (1060, None), (1090, Some(2.0))] {
+        let mut v = HistoryView::empty(
+            "a<b",
+            CheckType::Process,
+            &[Series::Cpu, Series::Memory],
+            30,
+        );
+        for (t, cpu) in [
+            (1000, Some(1.0)),
+            (1030, Some(3.0)),
+            (1060, None),
+            (1090, Some(2.0)),
+        ] {
             v.samples.push(Sample {
                 time_unix_s: t,
                 values: vec![cpu, Some(4096.0)],
@@ -462,7 +515,11 @@ mod tests {
         assert_eq!(span(&view(), 1100), 120, "the shortest span that holds it");
         chart(&mut out, &view(), 0, 1100, 120);
         assert_eq!(out.matches("<path class=\"line\"").count(), 1, "{out}");
-        assert_eq!(out.matches("<circle").count(), 1, "the lone last point: {out}");
+        assert_eq!(
+            out.matches("<circle").count(),
+            1,
+            "the lone last point: {out}"
+        );
         assert!(out.contains("class=\"mark failure\" data-kind=\"does_not_exist\""));
         assert!(out.contains("class=\"mark start\" data-kind=\"action_done\""));
         assert!(!out.contains("<script>"), "escaped: {out}");
@@ -482,10 +539,68 @@ mod tests {
     fn the_text_lists_events_and_samples_with_a_dash_for_the_unmeasured() {
         let out = text(&view());
         assert!(out.starts_with("History of 'a<b' (Process)"), "{out}");
-        assert!(out.contains("Does not exist           <script>gone</script> [restart]"), "{out}");
+        assert!(
+            out.contains("Does not exist           <script>gone</script> [restart]"),
+            "{out}"
+        );
         let rows: Vec<&str> = out.lines().filter(|l| l.contains("4 kB")).collect();
         assert_eq!(rows.len(), 4, "{out}");
         assert!(rows[2].contains(" - "), "{out}");
+    }
+
+    /// A full hour of a process check with a port test: 120 samples, 20
+    /// events. The bytes are the README's page weight.
+    fn full_hour() -> HistoryView {
+        let series = [Series::ResponseTime, Series::Cpu, Series::Memory];
+        let mut v = HistoryView::empty("web", CheckType::Process, &series, 30);
+        for i in 0..120u64 {
+            let wave = (i as f64 / 7.0).sin().abs();
+            v.samples.push(Sample {
+                time_unix_s: 10_000 + i * 30,
+                values: vec![
+                    Some(0.3 + wave),
+                    Some(12.0 * wave),
+                    Some(11.5e6 + wave * 1e6),
+                ],
+            });
+        }
+        for i in 0..20u64 {
+            v.events.push(PastEvent {
+                time_unix_s: 10_000 + i * 180,
+                kind: if i % 2 == 0 {
+                    EventKind::DoesNotExist
+                } else {
+                    EventKind::ActionDone
+                },
+                event: "Does not exist".into(),
+                description: "process is not running".into(),
+                action: Some("restart".into()),
+            });
+        }
+        v
+    }
+
+    #[test]
+    fn a_full_hour_stays_light() {
+        let v = full_hour();
+        let now = 10_000 + 3600;
+        let (mut charts_html, mut timeline_html, mut spark) =
+            (String::new(), String::new(), String::new());
+        charts(&mut charts_html, &v, now);
+        timeline(&mut timeline_html, &v);
+        sparkline(&mut spark, &v, now);
+        eprintln!(
+            "a full hour: charts {} B, timeline {} B, sparkline {} B",
+            charts_html.len(),
+            timeline_html.len(),
+            spark.len()
+        );
+        assert!(charts_html.len() < 24_000, "{}", charts_html.len());
+        assert!(spark.len() < 2_000, "{}", spark.len());
+        assert!(
+            spark.matches('L').count() <= 40,
+            "a point per 3 px at most: {spark}"
+        );
     }
 
     #[test]

@@ -303,19 +303,29 @@ impl History {
         }
         self.events = events;
         if older.series == self.series {
-            let newer = std::mem::replace(self, History { events: VecDeque::new(), ..older });
+            let newer = std::mem::replace(
+                self,
+                History {
+                    events: VecDeque::new(),
+                    ..older
+                },
+            );
             self.events = newer.events;
             let stride = self.stride();
             for s in newer.data.chunks_exact(stride) {
                 let values: Vec<f32> = s[1..].iter().map(|v| f32::from_bits(*v)).collect();
-                self.sample(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(s[0])), &values);
+                self.sample(
+                    SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(s[0])),
+                    &values,
+                );
             }
         }
     }
 
     /// The bytes this history holds on the heap (its vectors' capacity).
     pub fn heap_bytes(&self) -> usize {
-        self.data.capacity() * 4 + self.events.capacity() * size_of::<Remembered>()
+        self.data.capacity() * 4
+            + self.events.capacity() * size_of::<Remembered>()
             + self
                 .events
                 .iter()
@@ -452,7 +462,11 @@ mod tests {
             h.sample(at(i), &[if i == 5000 { 99.0 } else { 1.0 }]);
         }
         assert!(h.len() <= SAMPLES);
-        assert_eq!(h.width_s(), 32, "1 s doubled until 120 samples span an hour");
+        assert_eq!(
+            h.width_s(),
+            32,
+            "1 s doubled until 120 samples span an hour"
+        );
         let t = times(&h);
         assert!(7200 - t[0] >= 3600, "reaches back an hour: {t:?}");
         let view = h.view("x", CheckType::Host);
@@ -482,7 +496,10 @@ mod tests {
 
     #[test]
     fn an_unmeasured_figure_reads_as_null() {
-        let mut h = History::new(Series::of(CheckType::Process, false), Duration::from_secs(30));
+        let mut h = History::new(
+            Series::of(CheckType::Process, false),
+            Duration::from_secs(30),
+        );
         h.sample(at(0), &[f32::NAN, 1024.0]);
         let v = h.view("p", CheckType::Process);
         assert_eq!(v.series, [Series::Cpu, Series::Memory]);
@@ -493,13 +510,17 @@ mod tests {
     fn events_are_kept_newest_last_and_bounded() {
         let mut h = History::new(&[], Duration::from_secs(30));
         for i in 0..30 {
-            let e = Event::new("p", EventKind::DoesNotExist, format!("gone {i}")).with_action("restart");
+            let e = Event::new("p", EventKind::DoesNotExist, format!("gone {i}"))
+                .with_action("restart");
             h.event(&e);
         }
         let v = h.view("p", CheckType::Directory);
         assert_eq!(v.events.len(), EVENTS);
         assert_eq!(h.events.capacity(), EVENTS, "no room past the bound");
-        assert_eq!(v.events.last().map(|e| e.description.as_str()), Some("gone 29"));
+        assert_eq!(
+            v.events.last().map(|e| e.description.as_str()),
+            Some("gone 29")
+        );
         assert_eq!(v.events[0].action.as_deref(), Some("restart"));
         assert_eq!(v.events[0].event, "Does not exist");
     }
@@ -518,6 +539,9 @@ mod tests {
         // Another type: the events stay, the samples do not fit.
         let mut other = History::new(Series::of(CheckType::Host, true), Duration::from_secs(30));
         other.adopt(old);
-        assert_eq!((other.len(), other.view("p", CheckType::Host).events.len()), (0, 1));
+        assert_eq!(
+            (other.len(), other.view("p", CheckType::Host).events.len()),
+            (0, 1)
+        );
     }
 }

@@ -259,7 +259,12 @@ impl StatusBoard {
         let (config, index, before, mut histories) = {
             let mut old = old.write();
             let histories: Vec<_> = old.observed.iter_mut().map(|o| o.history.take()).collect();
-            (old.config.clone(), old.index.clone(), old.observed.clone(), histories)
+            (
+                old.config.clone(),
+                old.index.clone(),
+                old.observed.clone(),
+                histories,
+            )
         };
         let mut inner = self.write();
         let inner = &mut *inner;
@@ -445,7 +450,11 @@ impl StatusBoard {
         let inner = self.read();
         let i = inner.index.find(&inner.config.checks, name)?;
         let check = inner.config.checks.get(i)?;
-        Some(view(check, inner.observed.get(i)?, inner.config.settings.cycle))
+        Some(view(
+            check,
+            inner.observed.get(i)?,
+            inner.config.settings.cycle,
+        ))
     }
 
     /// Every check's history, in config order (the index page's sparklines).
@@ -855,8 +864,14 @@ mod tests {
             .with(Metric::Memory, 4096.0);
         old.probed(id(0), &running, Duration::ZERO);
         old.evaluated(id(0), None);
-        old.probed(id(0), &Outcome::failed(Status::Missing, "gone"), Duration::ZERO);
-        old.record_event(&Event::new("web", EventKind::DoesNotExist, "gone").with_action("restart"));
+        old.probed(
+            id(0),
+            &Outcome::failed(Status::Missing, "gone"),
+            Duration::ZERO,
+        );
+        old.record_event(
+            &Event::new("web", EventKind::DoesNotExist, "gone").with_action("restart"),
+        );
         let web = old.history("web").unwrap();
         assert_eq!(web.series, [Series::Cpu, Series::Memory]);
         assert_eq!(web.samples[0].values, [Some(2.5), Some(4096.0)]);
