@@ -261,12 +261,11 @@ impl History {
         let n = self.len();
         for i in 0..n / 2 {
             let (a, b) = (2 * i * stride, (2 * i + 1) * stride);
-            let values: Vec<f32> = self.data[b + 1..b + stride]
-                .iter()
-                .map(|v| f32::from_bits(*v))
-                .collect();
             self.data.copy_within(a..a + stride, i * stride);
-            merge(&mut self.data[i * stride + 1..(i + 1) * stride], &values);
+            for k in 1..stride {
+                let v = f32::from_bits(self.data[b + k]);
+                merge_one(&mut self.data[i * stride + k], v);
+            }
         }
         if n % 2 == 1 {
             let last = (n - 1) * stride;
@@ -371,10 +370,14 @@ impl History {
 /// value beats NaN.
 fn merge(into: &mut [u32], values: &[f32]) {
     for (slot, v) in into.iter_mut().zip(values) {
-        let old = f32::from_bits(*slot);
-        if old.is_nan() || *v > old {
-            *slot = v.to_bits();
-        }
+        merge_one(slot, *v);
+    }
+}
+
+fn merge_one(slot: &mut u32, v: f32) {
+    let old = f32::from_bits(*slot);
+    if old.is_nan() || v > old {
+        *slot = v.to_bits();
     }
 }
 
