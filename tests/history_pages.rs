@@ -94,15 +94,16 @@ fn screenshots() -> PathBuf {
     dir
 }
 
-/// Writes `target/screenshots/NAME.png` of `url`; true when written.
-fn screenshot(profile: &Path, url: &str, name: &str, height: u32) -> bool {
+/// Writes `target/screenshots/NAME.png` of `url` (the top `height` px of
+/// it); true when written.
+fn screenshot(profile: &Path, url: &str, name: &str, (width, height): (u32, u32)) -> bool {
     let file = screenshots().join(format!("{name}.png"));
     let _ = std::fs::remove_file(&file);
     chromium(
         profile,
         &[
             format!("--screenshot={}", file.display()),
-            format!("--window-size=1100,{height}"),
+            format!("--window-size={width},{height}"),
         ],
         url,
     );
@@ -210,11 +211,11 @@ fn a_killed_and_restarted_service_shows_the_restart_on_its_page_in_chromium() {
     }
     let memory = part(charts, "data-series=\"memory\"", "</figure>");
     assert!(
-        memory.contains("<line class=\"mark start\" data-kind=\"action_done\""),
+        memory.contains("<g class=\"mark start\" data-kind=\"action_done\">"),
         "the restart on the chart:\n{memory}"
     );
     assert!(
-        memory.contains("<line class=\"mark failure\" data-kind=\"does_not_exist\""),
+        memory.contains("<g class=\"mark failure\" data-kind=\"does_not_exist\">"),
         "the kill on the chart:\n{memory}"
     );
     assert!(memory.contains("<path class=\"line\""), "{memory}");
@@ -250,15 +251,17 @@ fn a_killed_and_restarted_service_shows_the_restart_on_its_page_in_chromium() {
     assert!(row.contains("<svg class=\"spark\""), "{row}");
     assert!(row.contains("class=\"mark failure\""), "{row}");
 
-    for (path, name, height) in [
-        ("/web", "process", 1250),
-        ("/rootfs", "filesystem", 1000),
-        ("/box", "system", 1000),
-        ("/loop", "host", 900),
-        ("/", "index", 500),
+    // One per page type; `service-page` is the README's (doc/service-page.png).
+    for (path, name, size) in [
+        ("/web", "process", (1100, 1600)),
+        ("/rootfs", "filesystem", (1100, 1000)),
+        ("/box", "system", (1100, 1000)),
+        ("/loop", "host", (1100, 900)),
+        ("/", "index", (1100, 500)),
+        ("/web", "service-page", (1200, 600)),
     ] {
         assert!(
-            screenshot(profile.path(), &format!("{base}{path}"), name, height),
+            screenshot(profile.path(), &format!("{base}{path}"), name, size),
             "no screenshot of {path}"
         );
     }

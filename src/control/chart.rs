@@ -22,7 +22,7 @@ const WIDTH: f64 = 500.0;
 const HEIGHT: f64 = 140.0;
 /// Room for the value labels (left) and the time labels (bottom).
 const LEFT: f64 = 64.0;
-const BOTTOM: f64 = 20.0;
+const BOTTOM: f64 = 26.0;
 const TOP: f64 = 8.0;
 
 /// How an event is marked on the time axis.
@@ -177,21 +177,26 @@ fn line(view: &HistoryView, i: usize, f: &Frame, ink: Ink) -> (String, Vec<(f64,
     (d, dots)
 }
 
-/// The events of the last hour as marks across a plot.
+/// The events of the span as marks across a plot: a line and a small
+/// triangle, at the top for a failure and at the bottom for a start or a
+/// recovery, so that a restart a moment after its failure still shows both.
 fn marks(out: &mut String, events: &[PastEvent], f: &Frame) {
     for e in events.iter().filter(|e| e.time_unix_s >= f.from) {
         let Some(mark) = Mark::of(e.kind) else {
             continue;
         };
         let x = f.x(e.time_unix_s);
+        let (top, bottom) = (f.y0, f.y0 + f.h);
+        let tip = match mark {
+            Mark::Failure => format!("M{:.1} {top:.1}l-4 -6h8z", x),
+            Mark::Start | Mark::Recovery => format!("M{:.1} {bottom:.1}l-4 6h8z", x),
+        };
         let _ = write!(
             out,
-            "<line class=\"{}\" data-kind=\"{}\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{:.1}\" y2=\"{:.1}\">\
-             <title>{} {}: {}</title></line>",
+            "<g class=\"{}\" data-kind=\"{}\"><title>{} {}: {}</title>\
+             <line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{top:.1}\" y2=\"{bottom:.1}\"/><path d=\"{tip}\"/></g>",
             mark.class(),
             e.kind.word(),
-            f.y0,
-            f.y0 + f.h,
             escape(&date(e.time_unix_s)),
             escape(&e.event),
             escape(&e.description),
@@ -295,7 +300,7 @@ fn axes(out: &mut String, f: &Frame, unit: Unit) {
         let _ = write!(
             out,
             "<text class=\"label\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{words}</text>",
-            f.y0 + f.h + 14.0
+            f.y0 + f.h + 20.0
         );
     }
 }
@@ -520,8 +525,8 @@ mod tests {
             1,
             "the lone last point: {out}"
         );
-        assert!(out.contains("class=\"mark failure\" data-kind=\"does_not_exist\""));
-        assert!(out.contains("class=\"mark start\" data-kind=\"action_done\""));
+        assert!(out.contains("<g class=\"mark failure\" data-kind=\"does_not_exist\">"));
+        assert!(out.contains("<g class=\"mark start\" data-kind=\"action_done\">"));
         assert!(!out.contains("<script>"), "escaped: {out}");
     }
 
