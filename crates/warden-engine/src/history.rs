@@ -19,7 +19,6 @@ use warden_config::model::{Check, CheckType};
 use warden_probes::Metric;
 
 use crate::events::{Event, EventKind};
-use crate::status::unix_s;
 
 /// The most samples a check keeps: an hour at 30 s each.
 pub const SAMPLES: usize = 120;
@@ -219,7 +218,7 @@ impl History {
         if self.series.is_empty() || values.len() != self.series.len() {
             return;
         }
-        let t = u32::try_from(unix_s(time)).unwrap_or(u32::MAX);
+        let t = seconds(time);
         let stride = self.stride();
         let n = self.len();
         if let Some(last) = n.checked_sub(1)
@@ -285,7 +284,7 @@ impl History {
             self.events.reserve_exact(more);
         }
         self.events.push_back(Remembered {
-            time: u32::try_from(unix_s(event.time)).unwrap_or(u32::MAX),
+            time: seconds(event.time),
             kind: event.kind,
             description: event.description.as_str().into(),
             action: event.action.as_deref().map(Into::into),
@@ -364,6 +363,12 @@ impl History {
                 .collect(),
         }
     }
+}
+
+/// Unix seconds as stored (a `u32` reaches 2106).
+fn seconds(t: SystemTime) -> u32 {
+    let s = t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    u32::try_from(s).unwrap_or(u32::MAX)
 }
 
 /// Keeps the larger of each pair (a spike must not vanish in a merge); a
