@@ -24,6 +24,8 @@ use crate::events::{Event, EventKind};
 pub const SAMPLES: usize = 120;
 /// The events a check keeps.
 pub const EVENTS: usize = 20;
+/// The most series a check type draws.
+pub const MOST_SERIES: usize = 3;
 /// How far back the samples reach once the ring is full.
 pub const SPAN: Duration = Duration::from_secs(3600);
 
@@ -367,7 +369,9 @@ impl History {
 
 /// Unix seconds as stored (a `u32` reaches 2106).
 fn seconds(t: SystemTime) -> u32 {
-    let s = t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let s = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     u32::try_from(s).unwrap_or(u32::MAX)
 }
 
@@ -499,6 +503,18 @@ mod tests {
                 h.sample(at(i), &vec![1.0; series.len()]);
             }
             assert_eq!(h.heap_bytes(), bytes, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn no_type_draws_more_than_the_most_series() {
+        for kind in CheckType::ALL {
+            for connection in [false, true] {
+                assert!(
+                    Series::of(*kind, connection).len() <= MOST_SERIES,
+                    "{kind:?}"
+                );
+            }
         }
     }
 

@@ -17,7 +17,7 @@ use warden_probes::{Metric, Outcome, Status, Text};
 pub use crate::conntest::{Reach, TestStatus};
 use crate::conntest::{RuleRun, connection_test, tests};
 use crate::events::{Event, EventKind};
-use crate::history::{History, HistoryView, Series};
+use crate::history::{History, HistoryView, MOST_SERIES, Series};
 use crate::id::CheckId;
 use crate::state::{Monitoring, StateStore};
 
@@ -398,9 +398,9 @@ impl StatusBoard {
             .history
             .get_or_insert_with(|| new_history(check, inner.config.settings.cycle))
             .series();
-        let values = sample(s, series);
+        let (values, n) = sample(s, series);
         if let Some(h) = s.history.as_mut() {
-            h.sample(now, &values);
+            h.sample(now, &values[..n]);
         }
     }
 
@@ -519,23 +519,28 @@ fn view(check: &Check, observed: &Observed, cycle: Duration) -> HistoryView {
 /// This cycle's figures of `series`: NaN for all while the subject fails
 /// (a missing process has no CPU); response time is the slowest
 /// connection test that answered.
-fn sample(observed: &Observed, series: &[Series]) -> Vec<f32> {
+fn sample(observed: &Observed, series: &[Series]) -> ([f32; MOST_SERIES], usize) {
     let failed = matches!(&observed.subject, Some((status, ..)) if *status != Status::Ok);
-    series
-        .iter()
-        .map(|s| match s {
-            _ if failed => f32::NAN,
-            Series::ResponseTime => {
-                let slowest = observed
-                    .tests
-                    .iter()
-                    .filter_map(|r| r.response_s)
-                    .reduce(f64::max);
-                s.read(slowest)
-            }
-            _ => s.read(observed.metric(s.board_metric())),
-        })
-        .collect()
+    // On the stack: every check takes a sample every cycle.
+    let mut values = [f32::NAN; MOST_SERIES];
+    let figures = series.iter().map(|s| match s {
+        _ if failed => f32::NAN,
+        Series::ResponseTime => {
+            let slowest = observed
+                .tests
+                .iter()
+                .filter_map(|r| r.response_s)
+                .reduce(f64::max);
+            s.read(slowest)
+        }
+        _ => s.read(observed.metric(s.board_metric())),
+    });
+    let mut n = 0;
+    for (slot, v) in values.iter_mut().zip(figures) {
+        *slot = v;
+        n += 1;
+    }
+    (values, n)
 }
 
 fn configured(check: &Check, cycle: Duration, onreboot: Option<OnReboot>) -> Configured {
