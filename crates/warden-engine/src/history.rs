@@ -346,10 +346,7 @@ impl History {
                 .chunks_exact(stride)
                 .map(|s| Sample {
                     time_unix_s: u64::from(s[0]),
-                    values: s[1..]
-                        .iter()
-                        .map(|v| Some(f64::from(f32::from_bits(*v))).filter(|v| v.is_finite()))
-                        .collect(),
+                    values: s[1..].iter().map(|v| widen(f32::from_bits(*v))).collect(),
                 })
                 .collect(),
             events: self
@@ -365,6 +362,20 @@ impl History {
                 .collect(),
         }
     }
+}
+
+/// A stored value as the view shows it: to the 7 significant digits an
+/// `f32` holds (not `11.557342529296877`); None for NaN.
+fn widen(v: f32) -> Option<f64> {
+    let v = f64::from(v);
+    if !v.is_finite() {
+        return None;
+    }
+    if v == 0.0 {
+        return Some(0.0);
+    }
+    let scale = 10f64.powi(6 - v.abs().log10().floor() as i32);
+    Some((v * scale).round() / scale)
 }
 
 /// Unix seconds as stored (a `u32` reaches 2106).
@@ -503,6 +514,19 @@ mod tests {
                 h.sample(at(i), &vec![1.0; series.len()]);
             }
             assert_eq!(h.heap_bytes(), bytes, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_value_reads_with_the_digits_it_was_stored_with() {
+        let table = [
+            (11.557_342_5_f32, Some(11.55734)),
+            (0.0, Some(0.0)),
+            (1.5e6, Some(1.5e6)),
+            (f32::NAN, None),
+        ];
+        for (stored, shown) in table {
+            assert_eq!(widen(stored), shown, "{stored}");
         }
     }
 
