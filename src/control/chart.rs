@@ -553,15 +553,16 @@ mod tests {
         assert!(rows[2].contains(" - "), "{out}");
     }
 
-    /// A full hour of a process check with a port test: 120 samples, 20
-    /// events. The bytes are the README's page weight.
+    /// A full hour of a process check with a port test: 60 samples (the
+    /// most a check keeps), 20 events. The bytes are the README's page
+    /// weight.
     fn full_hour() -> HistoryView {
         let series = [Series::ResponseTime, Series::Cpu, Series::Memory];
-        let mut v = HistoryView::empty("web", CheckType::Process, &series, 30);
-        for i in 0..120u64 {
+        let mut v = HistoryView::empty("web", CheckType::Process, &series, 60);
+        for i in 0..60u64 {
             let wave = (i as f64 / 7.0).sin().abs();
             v.samples.push(Sample {
-                time_unix_s: 10_000 + i * 30,
+                time_unix_s: 10_000 + i * 60,
                 values: vec![
                     Some(0.3 + wave),
                     Some(12.0 * wave),

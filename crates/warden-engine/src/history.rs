@@ -7,7 +7,7 @@
 //! time and one `f32` per figure, stored interleaved in one vector that
 //! grows only as samples come, up to [`SAMPLES`] (fewer for slow checks:
 //! an hour at the check's period). When the ring is full but covers less
-//! than an hour (a period under 30 s), neighbouring samples are merged
+//! than an hour (a period under a minute), neighbouring samples are merged
 //! pairwise (the larger value of each figure kept), so that it always
 //! reaches back an hour at the finest resolution its size allows.
 
@@ -20,8 +20,9 @@ use warden_probes::Metric;
 
 use crate::events::{Event, EventKind};
 
-/// The most samples a check keeps: an hour at 30 s each.
-pub const SAMPLES: usize = 120;
+/// The most samples a check keeps: an hour at a minute each (a chart's
+/// hour needs no more; 120 would put 1,000 port checks above Monit's RSS).
+pub const SAMPLES: usize = 60;
 /// The events a check keeps.
 pub const EVENTS: usize = 20;
 /// The most series a check type draws.
@@ -469,13 +470,14 @@ mod tests {
 
     #[test]
     fn a_slow_check_keeps_an_hour_at_its_period_and_no_more() {
-        let mut h = History::new(Series::of(CheckType::Host, true), Duration::from_secs(60));
+        // Debian's monitrc: `set daemon 120`.
+        let mut h = History::new(Series::of(CheckType::Host, true), Duration::from_secs(120));
         for i in 0..100 {
-            h.sample(at(i * 60), &[i as f32]);
+            h.sample(at(i * 120), &[i as f32]);
         }
-        assert_eq!(h.len(), 60, "an hour of minutes");
-        assert_eq!(times(&h).first(), Some(&(40 * 60)));
-        assert_eq!(h.data.capacity(), 60 * 2, "never more room than the cap");
+        assert_eq!(h.len(), 30, "an hour of two-minute samples");
+        assert_eq!(times(&h).first(), Some(&(70 * 120)));
+        assert_eq!(h.data.capacity(), 30 * 2, "never more room than the cap");
     }
 
     #[test]
@@ -485,11 +487,7 @@ mod tests {
             h.sample(at(i), &[if i == 5000 { 99.0 } else { 1.0 }]);
         }
         assert!(h.len() <= SAMPLES);
-        assert_eq!(
-            h.width_s(),
-            32,
-            "1 s doubled until 120 samples span an hour"
-        );
+        assert_eq!(h.width_s(), 64, "1 s doubled until 60 samples span an hour");
         let t = times(&h);
         assert!(7200 - t[0] >= 3600, "reaches back an hour: {t:?}");
         let view = h.view("x", CheckType::Host);
@@ -497,16 +495,16 @@ mod tests {
         assert_eq!(spike.count(), 1, "a merge keeps the spike");
     }
 
-    /// The README's memory figures: a process check's full ring is 120
+    /// The README's memory figures: a process check's full ring is 60
     /// samples of 12 bytes, a host check's of 8, plus the 80-byte box.
     #[test]
     fn a_full_ring_costs_its_samples_and_nothing_more() {
         assert_eq!(size_of::<History>(), 80);
         for (kind, connection, bytes) in [
-            (CheckType::Process, false, 1440),
-            (CheckType::Process, true, 1920),
-            (CheckType::Host, true, 960),
-            (CheckType::Filesystem, false, 1440),
+            (CheckType::Process, false, 720),
+            (CheckType::Process, true, 960),
+            (CheckType::Host, true, 480),
+            (CheckType::Filesystem, false, 720),
         ] {
             let series = Series::of(kind, connection);
             let mut h = History::new(series, Duration::from_secs(1));
