@@ -601,6 +601,13 @@ mod tests {
             timeline_html.len(),
             spark.len()
         );
+        let quiet = HistoryView {
+            events: Vec::new(),
+            ..v.clone()
+        };
+        let mut calm = String::new();
+        charts(&mut calm, &quiet, now);
+        eprintln!("a full hour without events: charts {} B", calm.len());
         assert!(charts_html.len() < 24_000, "{}", charts_html.len());
         assert!(spark.len() < 2_000, "{}", spark.len());
         assert!(
