@@ -518,7 +518,7 @@ mod tests {
     #[test]
     fn a_value_reads_with_the_digits_it_was_stored_with() {
         let table = [
-            (11.557_342_5_f32, Some(11.55734)),
+            (11.557_343_f32, Some(11.55734)),
             (0.0, Some(0.0)),
             (1.5e6, Some(1.5e6)),
             (f32::NAN, None),
