@@ -178,12 +178,6 @@ pub fn set_expectbuffer(cx: &mut LowerContext, item: SyntaxNode<'_>, settings: &
 
 /// `set mmonit URL [timeout N s] [ssl ...] [register without credentials]`.
 pub fn set_mmonit(cx: &mut LowerContext, item: SyntaxNode<'_>, settings: &mut Settings) {
-    let keyword = item
-        .clone()
-        .into_inner()
-        .next()
-        .map_or_else(|| span(&item), |k| span(&k));
-    cx.not_supported(keyword, "reporting to M/Monit");
     for p in item.into_inner() {
         match p.as_rule() {
             Rule::mmonit_server => mmonit_server(cx, p, settings),
