@@ -564,15 +564,71 @@ fn events_wait_while_m_monit_is_down_and_arrive_in_order_once_it_answers() {
         events.starts_with(&want),
         "delivered in this order: {events:?}"
     );
-    assert!(daemon.stop());
-    let log = log();
-    let said = |needle: &str| log.lines().filter(|l| l.contains(needle)).count();
+    let log_now = log();
+    let said = |needle: &str| log_now.lines().filter(|l| l.contains(needle)).count();
     assert_eq!(
         said("M/Monit: cannot send"),
         1,
-        "one error per outage:\n{log}"
+        "one error per outage:\n{log_now}"
     );
-    assert_eq!(said("takes messages again"), 1, "{log}");
+    assert_eq!(said("takes messages again"), 1, "{log_now}");
+
+    // A reload is Monit's "reloaded" instance event.
+    util::kill(daemon.0.id() as i32, rustix::process::Signal::HUP);
+    let reloaded = |p: &Post| {
+        p.accepted
+            && p.event_field("service").as_deref() == Some("Monit")
+            && p.event_field("message")
+                .is_some_and(|m| m.ends_with("reloaded"))
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || collector
+            .posts()
+            .iter()
+            .any(reloaded)),
+        "no reload event; log:\n{}",
+        log()
+    );
+
+    // Down again, the service killed, Warden killed: the events wait on
+    // disk and the next Warden sends them first.
+    collector.refuse.store(true, Ordering::SeqCst);
+    let pid = sleeper_pid(dir.path()).unwrap();
+    util::kill(pid, rustix::process::Signal::KILL);
+    assert!(
+        wait_until(Duration::from_secs(20), || queued() >= 2
+            && sleeper_pid(dir.path()).is_some_and(|p| p != pid)),
+        "the failure and the recovery do not wait; log:\n{}",
+        log()
+    );
+    drop(daemon);
+    collector.take();
+    collector.refuse.store(false, Ordering::SeqCst);
+    let again = Daemon::start(env!("CARGO_BIN_EXE_warden"), &rc, dir.path());
+    assert!(
+        wait_until(Duration::from_secs(15), || queued() == 0
+            && collector.posts().iter().filter(|p| p.accepted).count() >= 3),
+        "the next Warden did not send what waited; log:\n{}",
+        log()
+    );
+    let events: Vec<(String, String)> = collector
+        .posts()
+        .iter()
+        .filter(|p| p.accepted)
+        .filter_map(|p| Some((p.event_field("service")?, p.event_field("state")?)))
+        .collect();
+    // The failure, the recovery, the restart done, then the new start.
+    let want = [
+        ("sleeper".to_string(), "1".to_string()),
+        ("sleeper".into(), "0".into()),
+        ("sleeper".into(), "2".into()),
+        ("Monit".into(), "2".into()),
+    ];
+    assert!(
+        events.starts_with(&want),
+        "after the restart, in this order: {events:?}"
+    );
+    assert!(again.stop());
     if let Some(pid) = sleeper_pid(dir.path()) {
         util::kill(pid, rustix::process::Signal::KILL);
     }

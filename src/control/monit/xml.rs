@@ -783,6 +783,81 @@ mod tests {
     }
 
     #[test]
+    fn the_collector_layout_names_services_by_attribute_and_ends_with_the_event() {
+        use crate::control::figures::tests::status;
+        let text = "check process web with pidfile /run/web.pid\n  group www\n\
+                    check file \"a\\\"b\" with path /etc/hosts\n  group www\n";
+        let loaded = warden_config::load_text_without_includes(
+            std::path::Path::new("/etc/monitrc"),
+            text.to_string(),
+        );
+        let config = Arc::new(loaded.config.expect("the file loads"));
+        let server = Server {
+            id: "ab\"c".into(),
+            incarnation: 7,
+            uptime_s: 1,
+            poll_s: 30,
+            start_delay_s: 0,
+            local_hostname: "box".into(),
+            control_file: "/etc/monitrc".into(),
+            httpd: Some(("127.0.0.1".into(), 2812, false)),
+            unix_socket: None,
+            config: config.clone(),
+        };
+        let mut web = status("Process", &[], serde_json::json!({"groups": ["www"]}));
+        web.name = "web".into();
+        let mut file = status("File", &[], serde_json::json!({"groups": ["www"]}));
+        file.name = config.checks[1].name.value.clone();
+        let event = EventMessage {
+            collected_sec: 5,
+            collected_usec: 6,
+            service: "web".into(),
+            service_type: 3,
+            id: 0x200,
+            state: 1,
+            action: 2,
+            message: "gone ]]> away".into(),
+        };
+        let doc = collector_document(&server, &[web, file], Some(("admin", "pw")), Some(&event));
+        assert!(
+            doc.starts_with(
+                "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\
+                 <monit id=\"ab&quot;c\" incarnation=\"7\" version=\"5.33.0\"><server><uptime>1</uptime>"
+            ),
+            "{doc}"
+        );
+        assert!(doc.contains("<credentials><username>admin</username><password>pw</password></credentials></server><platform>"), "{doc}");
+        assert!(
+            doc.contains("<services><service name=\"web\"><type>3</type><collected_sec>"),
+            "{doc}"
+        );
+        assert!(
+            doc.contains("<service name=\"a&quot;b\"><type>2</type>"),
+            "{doc}"
+        );
+        assert!(
+            doc.ends_with(
+                "</services><servicegroups><servicegroup name=\"www\"><service>web</service>\
+                 <service>a\"b</service></servicegroup></servicegroups>\
+                 <event><collected_sec>5</collected_sec><collected_usec>6</collected_usec>\
+                 <service>web</service><type>3</type><id>512</id><state>1</state><action>2</action>\
+                 <message><![CDATA[gone ]]&gt; away]]></message></event></monit>"
+            ),
+            "{doc}"
+        );
+        let plain = collector_document(&server, &[], Some(("admin", "pw")), None);
+        assert!(plain.ends_with("<services></services><servicegroups></servicegroups></monit>"));
+        let no_httpd = Server {
+            httpd: None,
+            ..server
+        };
+        assert!(
+            !collector_document(&no_httpd, &[], Some(("admin", "pw")), None)
+                .contains("credentials")
+        );
+    }
+
+    #[test]
     fn failures_map_to_monit_event_classes() {
         assert_eq!(event_bits(None), 0);
         assert_eq!(event_bits(Some(EventKind::DoesNotExist)), 0x200);
