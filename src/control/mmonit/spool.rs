@@ -45,6 +45,13 @@ impl Spool {
             .recursive(true)
             .mode(0o700)
             .create(dir)?;
+        // A message half written when Warden was killed was never queued.
+        for e in std::fs::read_dir(dir)?.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
         Ok(Spool {
             dir: dir.to_path_buf(),
             slots,
