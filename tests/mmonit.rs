@@ -620,7 +620,11 @@ fn events_wait_while_m_monit_is_down_and_arrive_in_order_once_it_answers() {
             && collector.posts().iter().filter(|p| p.accepted).count() >= 3),
         "the next Warden did not send what waited ({} queued, {:?}); log:\n{}",
         queued(),
-        collector.posts().iter().map(|p| (p.accepted, p.event())).collect::<Vec<_>>(),
+        collector
+            .posts()
+            .iter()
+            .map(|p| (p.accepted, p.event()))
+            .collect::<Vec<_>>(),
         log()
     );
     let events: Vec<(String, String)> = collector

@@ -117,11 +117,6 @@ impl Spool {
         atomic::sync_dir(&self.dir);
     }
 
-    /// How many messages wait.
-    pub fn len(&self) -> usize {
-        self.ids().len()
-    }
-
     fn ids(&self) -> Vec<String> {
         let Ok(dir) = std::fs::read_dir(&self.dir) else {
             return Vec::new();

@@ -212,6 +212,18 @@ fn mmonit_server(cx: &mut LowerContext, pair: SyntaxNode<'_>, settings: &mut Set
             Rule::mmonit_timeout => {
                 settings.mmonit_timeout = positive_timeout(cx, p).or(settings.mmonit_timeout)
             }
+            // An https URL is verified against the system's roots; options
+            // that would change that are said, not silently dropped.
+            Rule::mailserver_ssl
+                if p.clone()
+                    .into_inner()
+                    .any(|i| i.as_rule() == Rule::ssl_block) =>
+            {
+                cx.not_supported(span(&p), "an ssl option for M/Monit")
+            }
+            Rule::ssl_version | Rule::certificate_checksum => {
+                cx.not_supported(span(&p), "an ssl option for M/Monit")
+            }
             _ => {}
         }
     }

@@ -670,3 +670,23 @@ fn a_quoted_password_is_never_a_keyword() {
         (Some("port"), Some("ssl"), None)
     );
 }
+
+#[test]
+fn m_monit_is_taken_without_a_warning_but_its_ssl_options_are_said() {
+    let plain = load("set mmonit https://monit:monit@10.0.0.1:8443/collector with timeout 5 s");
+    assert!(plain.diagnostics.is_empty(), "{}", plain.render());
+    for text in [
+        "set mmonit https://10.0.0.1:8443/collector with ssl { selfsigned: allow }",
+        "set mmonit https://10.0.0.1:8443/collector certificate checksum = \"ab\"",
+    ] {
+        let loaded = load(text);
+        assert!(!loaded.has_errors(), "{text}\n{}", loaded.render());
+        assert!(
+            loaded.diagnostics.iter().any(|d| d
+                .message
+                .starts_with("an ssl option for M/Monit is not supported yet")),
+            "{text}: {}",
+            loaded.render()
+        );
+    }
+}
