@@ -51,19 +51,11 @@ impl Collector {
         queue: &Path,
         slots: Option<u32>,
     ) -> Collector {
-        let spool = match Spool::open(queue, slots) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                tracing::error!(
-                    "cannot open the M/Monit queue {}: {e}; M/Monit gets status messages but no events",
-                    queue.display()
-                );
-                None
-            }
-        };
         let sender = Arc::new(Sender {
             control,
-            spool,
+            queue: queue.to_path_buf(),
+            slots,
+            spool: std::sync::OnceLock::new(),
             wake: Notify::new(),
             targets: std::sync::Mutex::new(None),
         });
@@ -137,7 +129,10 @@ impl Targets {
 #[derive(Debug)]
 struct Sender {
     control: ControlState,
-    spool: Option<Spool>,
+    queue: std::path::PathBuf,
+    slots: Option<u32>,
+    /// Opened when a message is first queued: no folder without `set mmonit`.
+    spool: std::sync::OnceLock<Option<Spool>>,
     wake: Notify,
     /// Built again when a reload brings another configuration.
     targets: std::sync::Mutex<Option<Arc<Targets>>>,
@@ -156,6 +151,22 @@ impl Sender {
         let targets = Arc::new(targets(config));
         *cached = Some(targets.clone());
         (!targets.list.is_empty()).then_some(targets)
+    }
+
+    /// The queue, opened (created) on first use; an error is logged once.
+    fn spool(&self) -> Option<&Spool> {
+        self.spool
+            .get_or_init(|| match Spool::open(&self.queue, self.slots) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::error!(
+                        "cannot open the M/Monit queue {}: {e}; M/Monit gets status messages but no events",
+                        self.queue.display()
+                    );
+                    None
+                }
+            })
+            .as_ref()
     }
 
     /// The document as M/Monit gets it, with `event` when there is one.
@@ -182,7 +193,10 @@ impl Sender {
     /// Queues an event message and wakes the sender (nothing without
     /// `set mmonit`).
     async fn post_event(&self, event: EventMessage) {
-        let (Some(spool), Some(targets)) = (&self.spool, self.configured()) else {
+        let Some(targets) = self.configured() else {
+            return;
+        };
+        let Some(spool) = self.spool() else {
             return;
         };
         let body = self.document(&targets, Some(&event)).await;
@@ -198,7 +212,10 @@ impl Sender {
 
     /// Sends the queued events, oldest first, until one is not accepted.
     async fn flush(&self) {
-        let (Some(spool), Some(targets)) = (&self.spool, self.configured()) else {
+        let Some(targets) = self.configured() else {
+            return;
+        };
+        let Some(spool) = self.spool() else {
             return;
         };
         for queued in spool.load() {
