@@ -100,6 +100,8 @@ struct Target {
     /// The URL without its credentials.
     url: reqwest::Url,
     auth: Option<(String, String)>,
+    /// `with timeout N seconds` after this URL, else 5 s.
+    timeout: Duration,
     /// Whether the last post failed: a failure is logged once per outage.
     down: std::sync::atomic::AtomicBool,
 }
@@ -110,7 +112,6 @@ struct Targets {
     config: Arc<Config>,
     list: Vec<Target>,
     client: reqwest::Client,
-    timeout: Duration,
     /// The address toward the first URL, found once.
     local_ip: tokio::sync::OnceCell<Option<String>>,
 }
@@ -119,7 +120,7 @@ impl Targets {
     async fn local_ip(&self) -> Option<String> {
         let first = self.list.first()?;
         self.local_ip
-            .get_or_init(|| local_ip(first, self.timeout))
+            .get_or_init(|| local_ip(first, first.timeout))
             .await
             .clone()
     }
@@ -316,6 +317,7 @@ async fn post(client: &reqwest::Client, t: &Target, body: &str, what: &str) -> b
     use std::sync::atomic::Ordering;
     let mut request = client
         .post(t.url.clone())
+        .timeout(t.timeout)
         .header(reqwest::header::CONTENT_TYPE, "text/xml")
         .header(reqwest::header::PRAGMA, "no-cache")
         .header(reqwest::header::ACCEPT, "*/*")
@@ -354,15 +356,13 @@ async fn post(client: &reqwest::Client, t: &Target, body: &str, what: &str) -> b
 /// cannot use is logged and skipped.
 fn targets(config: Arc<Config>) -> Targets {
     let settings = &config.settings;
-    let timeout = settings.mmonit_timeout.unwrap_or(DEFAULT_TIMEOUT);
     let user_agent = format!(
         "Monit/{} Warden/{}",
         super::MONIT_VERSION,
         env!("CARGO_PKG_VERSION")
     );
+    // Each request carries its URL's timeout (connecting included).
     let client = reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout)
         .no_proxy()
         .user_agent(user_agent)
         .build()
@@ -370,10 +370,16 @@ fn targets(config: Arc<Config>) -> Targets {
     let list = settings
         .mmonit
         .iter()
-        .filter_map(|text| match target(text) {
-            Ok(t) => Some(t),
+        .filter_map(|server| match target(&server.url) {
+            Ok(mut t) => {
+                t.timeout = server.timeout.unwrap_or(DEFAULT_TIMEOUT);
+                Some(t)
+            }
             Err(why) => {
-                tracing::error!("M/Monit: cannot use the URL {}: {why}", hide_password(text));
+                tracing::error!(
+                    "M/Monit: cannot use the URL {}: {why}",
+                    hide_password(&server.url)
+                );
                 None
             }
         })
@@ -385,7 +391,6 @@ fn targets(config: Arc<Config>) -> Targets {
         config: config.clone(),
         list,
         client,
-        timeout,
         local_ip: tokio::sync::OnceCell::new(),
     }
 }
@@ -406,6 +411,7 @@ fn target(text: &str) -> Result<Target, String> {
     Ok(Target {
         url,
         auth,
+        timeout: DEFAULT_TIMEOUT,
         down: std::sync::atomic::AtomicBool::new(false),
     })
 }
@@ -483,6 +489,26 @@ mod tests {
         let plain = target("https://[::1]/collector").unwrap();
         assert_eq!(plain.auth, None);
         assert!(target("not a url").is_err());
+    }
+
+    #[test]
+    fn each_url_keeps_its_own_timeout_and_a_bad_one_is_skipped() {
+        let text = "set mmonit http://a:1/c timeout 2 s, http://b:1/c, http://[::1/c\n\
+                    check file f with path /etc/hosts\n";
+        let loaded = warden_config::load_text_without_includes(
+            std::path::Path::new("/etc/monitrc"),
+            text.to_string(),
+        );
+        let config = Arc::new(loaded.config.expect("loads"));
+        let t = targets(config);
+        let got: Vec<_> = t.list.iter().map(|t| (t.url.as_str(), t.timeout)).collect();
+        assert_eq!(
+            got,
+            [
+                ("http://a:1/c", Duration::from_secs(2)),
+                ("http://b:1/c", DEFAULT_TIMEOUT)
+            ]
+        );
     }
 
     #[test]

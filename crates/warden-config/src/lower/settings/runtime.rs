@@ -8,7 +8,7 @@ use super::values::{absolute_path, trimmed_span};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::grammar_rule::Rule;
 use crate::lower::context::LowerContext;
-use crate::model::{EventQueue, Settings};
+use crate::model::{EventQueue, MmonitServer, Settings};
 
 pub fn set_eventqueue(cx: &mut LowerContext, item: SyntaxNode<'_>, settings: &mut Settings) {
     let mut queue = EventQueue {
@@ -201,7 +201,10 @@ fn mmonit_server(cx: &mut LowerContext, pair: SyntaxNode<'_>, settings: &mut Set
                         !h.is_empty() && !h.starts_with('/') && !h.starts_with(':')
                     });
                 if ok {
-                    settings.mmonit.push(url.to_string());
+                    settings.mmonit.push(MmonitServer {
+                        url: url.to_string(),
+                        timeout: None,
+                    });
                 } else {
                     cx.error(
                         span(&p),
@@ -209,8 +212,12 @@ fn mmonit_server(cx: &mut LowerContext, pair: SyntaxNode<'_>, settings: &mut Set
                     );
                 }
             }
+            // The URL comes first in the grammar: the timeout is its own.
             Rule::mmonit_timeout => {
-                settings.mmonit_timeout = positive_timeout(cx, p).or(settings.mmonit_timeout)
+                let timeout = positive_timeout(cx, p);
+                if let Some(server) = settings.mmonit.last_mut() {
+                    server.timeout = timeout.or(server.timeout);
+                }
             }
             // An https URL is verified against the system's roots; options
             // that would change that are said, not silently dropped.
