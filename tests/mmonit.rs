@@ -181,6 +181,12 @@ impl Drop for Daemon {
 }
 
 fn control_file(dir: &Path, collector: u16, httpd: u16) -> std::path::PathBuf {
+    let mmonit = format!("http://monit:monit@127.0.0.1:{collector}/collector");
+    control_file_with(dir, &mmonit, httpd)
+}
+
+/// The test's control file with `set mmonit MMONIT`.
+fn control_file_with(dir: &Path, mmonit: &str, httpd: u16) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt as _;
     let d = dir.display();
     let text = format!(
@@ -188,7 +194,7 @@ fn control_file(dir: &Path, collector: u16, httpd: u16) -> std::path::PathBuf {
          set pidfile {d}/daemon.pid\n\
          set idfile {d}/id\n\
          set statefile {d}/state\n\
-         set mmonit http://monit:monit@127.0.0.1:{collector}/collector\n\
+         set mmonit {mmonit}\n\
          set httpd port {httpd} use address 127.0.0.1 allow admin:pw\n\
          check system mmonitbox\n\
          check process sleeper with pidfile {d}/sleeper.pid\n  \
@@ -646,6 +652,64 @@ fn events_wait_while_m_monit_is_down_and_arrive_in_order_once_it_answers() {
         "after the restart, in this order: {events:?}"
     );
     assert!(again.stop());
+    if let Some(pid) = sleeper_pid(dir.path()) {
+        util::kill(pid, rustix::process::Signal::KILL);
+    }
+}
+
+#[test]
+fn every_url_gets_each_message_and_one_acceptance_is_enough() {
+    util::subreaper();
+    let dir = tempfile::tempdir().unwrap();
+    let (up, down) = (Collector::start(), Collector::start());
+    down.refuse.store(true, Ordering::SeqCst);
+    let mmonit = format!(
+        "http://a:b@127.0.0.1:{}/collector, http://127.0.0.1:{}/other with timeout 2 seconds \
+         and register without credentials",
+        up.port, down.port
+    );
+    let rc = control_file_with(dir.path(), &mmonit, free_port());
+    let daemon = Daemon::start(env!("CARGO_BIN_EXE_warden"), &rc, dir.path());
+    let log = || std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default();
+    let recovered = |c: &Collector| c.posts().iter().any(|p| is_event(p, "sleeper", "0"));
+    assert!(
+        wait_until(Duration::from_secs(20), || recovered(&up)
+            && recovered(&down)),
+        "both collectors get the events; log:\n{}",
+        log()
+    );
+    let queue = dir.path().join("state.queue/mmonit");
+    let queued = std::fs::read_dir(&queue).map_or(0, |d| {
+        d.flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".xml"))
+            .count()
+    });
+    assert_eq!(queued, 0, "one collector accepted: nothing waits");
+    assert!(daemon.stop());
+    let (ups, downs) = (up.posts(), down.posts());
+    assert!(
+        ups.iter()
+            .all(|p| p.request_line == "POST /collector HTTP/1.1"
+                && p.header("authorization") == Some("Basic YTpi"))
+    );
+    assert!(
+        downs.iter().all(
+            |p| p.request_line == "POST /other HTTP/1.1" && p.header("authorization").is_none()
+        )
+    );
+    assert!(
+        ups.iter().all(|p| !p.body.contains("<credentials>")),
+        "register without credentials: {}",
+        ups[0].body
+    );
+    let log = log();
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.contains("M/Monit: cannot send"))
+            .count(),
+        1,
+        "the refusing one is said once:\n{log}"
+    );
     if let Some(pid) = sleeper_pid(dir.path()) {
         util::kill(pid, rustix::process::Signal::KILL);
     }
