@@ -134,11 +134,7 @@ struct Df {
 fn df(path: &str) -> Df {
     let text = output(
         "df",
-        &[
-            "-B1",
-            "--output=size,used,avail,itotal,iused,iavail",
-            path,
-        ],
+        &["-B1", "--output=size,used,avail,itotal,iused,iavail", path],
     );
     let line = text.lines().nth(1).unwrap();
     Df {
@@ -287,7 +283,10 @@ fn a_filesystems_space_inodes_type_and_io_agree_with_df_stat_and_findmnt() {
         "{page}"
     );
     for label in ["space total", "space free total", "inodes free", "restarts"] {
-        assert!(page.contains(&format!("<td>{label}</td>")), "{label}: {page}");
+        assert!(
+            page.contains(&format!("<td>{label}</td>")),
+            "{label}: {page}"
+        );
     }
 }
 
@@ -373,14 +372,24 @@ fn a_processs_ids_threads_children_memory_files_and_io_agree_with_proc() {
     let io = |key: &str| field(&read(format!("/proc/{pid}/io")), key);
     let t = now();
     let (io_before, tree_before) = (
-        [io("rchar"), io("wchar"), io("read_bytes"), io("write_bytes")],
+        [
+            io("rchar"),
+            io("wchar"),
+            io("read_bytes"),
+            io("write_bytes"),
+        ],
         rss(pid) + descendants(pid).iter().map(|p| rss(*p)).sum::<f64>(),
     );
     let (rss_before, s) = (rss(pid), fresh(&sb, "worker", t));
     let tree_after = rss(pid) + descendants(pid).iter().map(|p| rss(*p)).sum::<f64>();
     let (proc_status, io_after) = (
         status(pid),
-        [io("rchar"), io("wchar"), io("read_bytes"), io("write_bytes")],
+        [
+            io("rchar"),
+            io("wchar"),
+            io("read_bytes"),
+            io("write_bytes"),
+        ],
     );
 
     assert_eq!(s.pid, Some(pid as u32));
@@ -395,7 +404,9 @@ fn a_processs_ids_threads_children_memory_files_and_io_agree_with_proc() {
             .lines()
             .find_map(|l| l.strip_prefix(key))
             .unwrap();
-        line.split_whitespace().map(|v| v.parse().unwrap()).collect()
+        line.split_whitespace()
+            .map(|v| v.parse().unwrap())
+            .collect()
     };
     let (uids, gids) = (ids("Uid:"), ids("Gid:"));
     assert_eq!(metric(&s, "uid"), uids[0], "uid");
@@ -435,7 +446,9 @@ fn a_processs_ids_threads_children_memory_files_and_io_agree_with_proc() {
     let age = now() - (btime + start_ticks / tick);
     between("uptime", s.uptime_s.unwrap() as f64, age, age, 2.0);
     // Open files: the entries of /proc/PID/fd; the limit from limits.
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
     assert_eq!(metric(&s, "file_descriptors"), fds as f64, "open files");
     let limits = read(format!("/proc/{pid}/limits"));
     let open = limits
@@ -658,5 +671,39 @@ fn a_links_counters_agree_with_sys_class_net_and_a_programs_run_with_its_own() {
         Some(String::from_utf8_lossy(&run.stdout).trim_end())
     );
     let started = metric(&p, "program_started");
-    assert!(started >= t.floor() && started <= now(), "started {started}");
+    assert!(
+        started >= t.floor() && started <= now(),
+        "started {started}"
+    );
+}
+
+#[test]
+fn a_content_rule_shows_content_match_no_then_yes_while_a_new_line_fires_it() {
+    let sb = Sandbox::new();
+    let log = sb.path("app.log");
+    std::fs::write(&log, "started\n").unwrap();
+    sb.write_rc(
+        "set daemon 1\n\
+         check file applog with path {dir}/app.log\n  if content = \"ERROR\" then alert\n",
+    );
+    let _warden = sb.warden();
+    let s = fresh(&sb, "applog", now());
+    assert_eq!(s.content_match, Some(false));
+    let text = sb.cli(&["status", "applog"]).stdout;
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("  content match") && l.ends_with(" no")),
+        "{text}"
+    );
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    writeln!(f, "an ERROR here").unwrap();
+    // It fires for the cycle that reads the line, then no new line does.
+    let yes = wait_until(Duration::from_secs(10), || {
+        sb.status_of("applog").and_then(|s| s.content_match) == Some(true)
+    });
+    assert!(yes, "{:?}", sb.status_of("applog"));
+    let no = wait_until(Duration::from_secs(10), || {
+        sb.status_of("applog").and_then(|s| s.content_match) == Some(false)
+    });
+    assert!(no, "{:?}", sb.status_of("applog"));
 }

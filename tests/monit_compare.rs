@@ -62,7 +62,8 @@ fn control_file(dir: &Path, who: &str, port: u16, (open, closed): (u16, u16)) ->
            if failed unixsocket {d}/u.sock then alert\n\
          check system comparehost\n\
          check filesystem rootfs with path /\n\
-         check file afile with path {d}/file\n  if failed checksum then alert\n\
+         check file afile with path {d}/file\n  if failed checksum then alert\n  \
+           if content = \"^never-there$\" then alert\n\
          check directory adir with path {d}/adir\n\
          check fifo afifo with path {d}/afifo\n\
          check host loop with address 127.0.0.1\n  if failed port {open} then alert\n  \

@@ -93,9 +93,9 @@ fn warden_rows(rows: &mut Rows, s: &ServiceStatus) {
     push(
         rows,
         "last event",
-        s.last_event.as_ref().map(|e| {
-            format!("{}: {} at {}", e.kind, e.description, date(e.time_unix_s))
-        }),
+        s.last_event
+            .as_ref()
+            .map(|e| format!("{}: {} at {}", e.kind, e.description, date(e.time_unix_s))),
     );
 }
 
@@ -410,6 +410,12 @@ fn file(rows: &mut Rows, s: &ServiceStatus) {
     push(rows, "modify timestamp", time(Metric::ModifyTime));
     push(
         rows,
+        "content match",
+        s.content_match
+            .map(|m| if m { "yes" } else { "no" }.to_string()),
+    );
+    push(
+        rows,
         "checksum",
         s.checksum
             .as_ref()
@@ -684,6 +690,31 @@ pub(crate) mod tests {
             serde_json::json!({}),
         )));
         assert_eq!(down[4], "link=-");
+    }
+
+    #[test]
+    fn a_file_with_a_content_rule_says_whether_it_matches_after_its_times() {
+        let times = [(Metric::ModifyTime, 1_795_245_229.0), (Metric::Size, 6.0)];
+        for (firing, word) in [(false, "no"), (true, "yes")] {
+            let s = status(
+                "File",
+                &times,
+                serde_json::json!({"content_match": firing,
+                    "checksum": {"algorithm": "MD5", "digest": "ab"}}),
+            );
+            let rows = labels_and_values(&monit_rows(&s));
+            let at = rows.iter().position(|r| r.starts_with("modify timestamp="));
+            assert_eq!(
+                rows[at.unwrap() + 1..at.unwrap() + 3],
+                [format!("content match={word}"), "checksum=ab (MD5)".into()]
+            );
+        }
+        let none = status("File", &times, serde_json::json!({}));
+        assert!(
+            !labels_and_values(&monit_rows(&none))
+                .iter()
+                .any(|r| r.starts_with("content"))
+        );
     }
 
     #[test]
