@@ -160,9 +160,15 @@ fn disk_counters(path: &str) -> Option<[f64; 4]> {
 /// One filesystem's figures against `df`, `stat -f`, `stat` and
 /// `findmnt`, read around a fresh probe.
 fn filesystem_agrees(sb: &Sandbox, name: &str, path: &str) {
-    let (before, disk_before, t) = (df(path), disk_counters(path), now());
+    // Free blocks (root's reserve included) and the fundamental block size.
+    let free_total = || {
+        let f = output("stat", &["-f", "-c", "%f %S", path]);
+        nth(&f, 0) * nth(&f, 1)
+    };
+    let (before, disk_before, free_before, t) =
+        (df(path), disk_counters(path), free_total(), now());
     let s = fresh(sb, name, t);
-    let (after, disk_after) = (df(path), disk_counters(path));
+    let (after, disk_after, free_after) = (df(path), disk_counters(path), free_total());
     // Size and inode count do not move; free space and inodes do, with
     // every other program on the machine: Warden's reading lies between
     // df's before and after, give or take 64 MiB or 0.1% of the size
@@ -181,6 +187,13 @@ fn filesystem_agrees(sb: &Sandbox, name: &str, path: &str) {
         metric(&s, "space_free"),
         before.avail,
         after.avail,
+        tolerance,
+    );
+    between(
+        "space free total",
+        metric(&s, "space_free_total"),
+        free_before,
+        free_after,
         tolerance,
     );
     let used_percent = metric(&s, "space_used") * 100.0 / metric(&s, "space_total");

@@ -718,6 +718,32 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_page_table_escapes_and_keeps_the_lines_of_a_long_value() {
+        let s = status(
+            "Program",
+            &[(Metric::ProgramStarted, 1.0), (Metric::ExitStatus, 0.0)],
+            serde_json::json!({"program_output": "<b>one</b>\ntwo\n", "groups": ["a&b"]}),
+        );
+        let table = html_table(&s);
+        assert!(table.starts_with("<table id=\"service\"><tr><td>status</td><td>OK</td></tr>"));
+        assert!(
+            table.contains(
+                "<tr><td>last output</td><td><pre>&lt;b&gt;one&lt;/b&gt;\ntwo</pre></td></tr>"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.contains("<tr><td>groups</td><td>a&amp;b</td></tr>"),
+            "{table}"
+        );
+        let labels: Vec<&str> = status_rows(&s).iter().map(|(l, _)| *l).collect();
+        assert_eq!(
+            labels[labels.len() - 3..],
+            ["groups", "restarts", "data collected"]
+        );
+    }
+
+    #[test]
     fn connection_tests_read_as_monit_lists_them() {
         let test = |kind: &str, more: serde_json::Value| {
             let mut t = serde_json::json!({
