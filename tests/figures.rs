@@ -720,3 +720,88 @@ fn a_content_rule_shows_content_match_no_then_yes_while_a_new_line_fires_it() {
     });
     assert!(no, "{:?}", sb.status_of("applog"));
 }
+
+/// A process's cpu ticks (user and system) from `/proc/PID/stat`.
+fn ticks(pid: i32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    Some(nth(rest, 11) + nth(rest, 12))
+}
+
+/// The ticks at `t`, between the two samples around it (linear).
+fn ticks_at(samples: &[(f64, f64)], t: f64) -> Option<f64> {
+    let after = samples.iter().position(|(at, _)| *at >= t)?;
+    let (t1, k1) = samples[after.checked_sub(1)?];
+    let (t2, k2) = samples[after];
+    Some(k1 + (k2 - k1) * (t - t1) / (t2 - t1).max(1e-9))
+}
+
+#[test]
+fn a_busy_processs_cpu_agrees_with_its_ticks_in_proc_over_the_same_second() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let sb = Sandbox::new();
+    let spinner = Command::new("/usr/bin/python3")
+        .args(["-c", "while True: pass"])
+        .process_group(0)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let tree = Tree(spinner);
+    let pid = tree.0.id() as i32;
+    std::fs::write(sb.path("spinner.pid"), format!("{pid}\n")).unwrap();
+    sb.write_rc("set daemon 1\ncheck process spinner with pidfile {dir}/spinner.pid\n");
+    let _warden = sb.warden();
+    // The kernel's count, every 5 ms, with the time it was read.
+    let (stop, samples) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(Mutex::new(Vec::new())),
+    );
+    let sampler = {
+        let (stop, samples) = (Arc::clone(&stop), Arc::clone(&samples));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(k) = ticks(pid) {
+                    samples.lock().unwrap().push((now(), k));
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    // Every collection Warden makes, with the cpu it showed then.
+    let mut seen: Vec<(f64, Option<f64>)> = Vec::new();
+    let pairs = |seen: &[(f64, Option<f64>)]| -> Vec<(f64, f64, f64)> {
+        seen.windows(2)
+            .filter_map(|w| Some((w[0].0, w[1].0, w[1].1?)))
+            .filter(|(a, b, _)| b - a < 1.5)
+            .collect()
+    };
+    let enough = wait_until(Duration::from_secs(30), || {
+        if let Some(s) = sb.status_of("spinner") {
+            let at = collected(&s);
+            if seen.last().is_none_or(|(t, _)| at > *t) && at > 0.0 {
+                seen.push((at, s.cpu_percent));
+            }
+        }
+        pairs(&seen).len() >= 3
+    });
+    stop.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    assert!(enough, "three checks a cycle apart: {seen:?}");
+    let samples = samples.lock().unwrap();
+    let tick: f64 = output("getconf", &["CLK_TCK"]).trim().parse().unwrap();
+    // Warden reads /proc a moment before it stamps the collection, the
+    // same moment at both ends; ticks are 10 ms. Within 5 points of one
+    // core (100% is one core for a one-thread process, as in Monit).
+    for (t1, t2, cpu) in pairs(&seen) {
+        let (Some(k1), Some(k2)) = (ticks_at(&samples, t1), ticks_at(&samples, t2)) else {
+            panic!("no samples around {t1} and {t2}");
+        };
+        let kernel = (k2 - k1) / tick / (t2 - t1) * 100.0;
+        println!("cpu from {t1:.3} to {t2:.3}: Warden {cpu:.1}%, the kernel's ticks {kernel:.1}%");
+        assert!(
+            (cpu - kernel).abs() <= 5.0,
+            "cpu {cpu:.1}% from {t1:.3} to {t2:.3}, the kernel's ticks say {kernel:.1}%"
+        );
+    }
+}
