@@ -3,6 +3,8 @@
 //! Python, and guards that kill everything a test started.
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+pub mod xml;
+
 use std::io::Read as _;
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt as _;

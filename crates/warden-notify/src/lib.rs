@@ -10,7 +10,7 @@
 //! basedir` names another folder).
 
 pub mod alert;
-mod atomic;
+pub mod atomic;
 pub mod decide;
 pub mod deliver;
 pub mod format;

@@ -38,10 +38,8 @@ pub struct Settings {
     /// or milliseconds.
     pub limits: Vec<(String, u64)>,
     pub onreboot: Option<OnReboot>,
-    pub mmonit: Vec<String>,
-    /// `set mmonit URL with timeout N seconds`.
-    #[serde(with = "opt_duration_ms")]
-    pub mmonit_timeout: Option<Duration>,
+    /// `set mmonit URL [with timeout N seconds], ...`.
+    pub mmonit: Vec<MmonitServer>,
     /// False after `register without credentials`.
     pub mmonit_credentials: bool,
     /// `set init`: run in the foreground (for init/upstart/systemd).
@@ -72,7 +70,6 @@ impl Default for Settings {
             limits: Vec::new(),
             onreboot: None,
             mmonit: Vec::new(),
-            mmonit_timeout: None,
             mmonit_credentials: true,
             init: false,
             ssl: None,
@@ -282,6 +279,15 @@ pub struct Webhook {
     pub filter: EventFilter,
     #[serde(skip)]
     pub span: Span,
+}
+
+/// One M/Monit collector of `set mmonit`, with its own timeout (Monit's
+/// default, 5 s, when None).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MmonitServer {
+    pub url: String,
+    #[serde(with = "opt_duration_ms")]
+    pub timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
