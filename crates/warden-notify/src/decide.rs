@@ -176,7 +176,10 @@ impl Decider {
             _ => {
                 let forget = matches!(e.kind, EventKind::ActionDone | EventKind::Unmonitored);
                 for t in self.routes.recipients(check, Some(filter_event(e.kind))) {
-                    self.enqueue(&t, &ev, &root, false);
+                    let takes = crate::registry::find(&t.sink.to).is_none_or(|s| s.takes(e.kind));
+                    if takes {
+                        self.enqueue(&t, &ev, &root, false);
+                    }
                 }
                 if forget {
                     for t in self.routes.recipients(check, None) {
@@ -201,8 +204,11 @@ impl Decider {
             else {
                 continue;
             };
-            let Some(n) = t.reminder_cycles else { continue };
-            let every = self.routes.period(r.check).saturating_mul(n);
+            let every = match (t.repost, t.reminder_cycles) {
+                (Some(every), _) => every,
+                (None, Some(n)) => self.routes.period(r.check).saturating_mul(n),
+                (None, None) => continue,
+            };
             if now_ms.saturating_sub(r.last_sent_ms) >= every.as_millis() as u64 {
                 due.push((t, r.event.clone()));
             }
@@ -250,6 +256,7 @@ impl Decider {
             reminder,
             event: ev.clone(),
             template: t.template.clone(),
+            labels: t.labels.clone(),
         };
         match queue.push(&entry) {
             Ok(id) => {

@@ -16,8 +16,9 @@ use crate::alert::{AlertEvent, Destination, millis};
 use crate::queue::{Entry, Queue};
 use crate::sink::{Outgoing, SendError};
 
-/// An alert waits this long after its last event for more to fold in.
-pub const QUIET: Duration = Duration::from_millis(1500);
+/// An alert waits this long after its last event for more to fold in
+/// (unless its sink says otherwise, see [`crate::sink::Sink::quiet`]).
+pub use crate::sink::QUIET;
 /// ... but never longer than this after its first.
 pub const MAX_HOLD: Duration = Duration::from_secs(10);
 /// Retry delays double from 1 s up to this cap.
@@ -43,11 +44,12 @@ impl Group {
         own.into_iter().chain(others).map(|e| &e.event).collect()
     }
 
-    /// How long until it may go: zero when ready.
-    pub fn wait(&self, now_ms: u64) -> Duration {
+    /// How long until it may go, when it waits `quiet` after its last
+    /// event: zero when ready.
+    pub fn wait(&self, now_ms: u64, quiet: Duration) -> Duration {
         let oldest = self.entries.first().map_or(0, |e| e.queued_ms);
         let newest = self.entries.iter().map(|e| e.queued_ms).max().unwrap_or(0);
-        let quiet = (newest + QUIET.as_millis() as u64).saturating_sub(now_ms);
+        let quiet = (newest + quiet.as_millis() as u64).saturating_sub(now_ms);
         let hold = (oldest + MAX_HOLD.as_millis() as u64).saturating_sub(now_ms);
         Duration::from_millis(quiet.min(hold))
     }
@@ -137,7 +139,8 @@ impl Dispatcher {
             if *shutdown.borrow() {
                 break;
             }
-            let wait = group.wait(millis(SystemTime::now()));
+            let quiet = crate::registry::find(&group.sink.to).map_or(QUIET, |s| s.quiet());
+            let wait = group.wait(millis(SystemTime::now()), quiet);
             let backoff = self
                 .retries
                 .get(&group.sink)
@@ -211,6 +214,13 @@ impl Dispatcher {
             template: group.entries.iter().find_map(|e| e.template.as_ref()),
             reminder: group.entries.iter().all(|e| e.reminder),
             settings: &settings,
+            labels: group
+                .entries
+                .iter()
+                .rev()
+                .map(|e| e.labels.as_slice())
+                .find(|l| !l.is_empty())
+                .unwrap_or_default(),
         };
         sink.deliver(alert).await
     }
@@ -254,9 +264,10 @@ mod tests {
     #[test]
     fn a_group_waits_for_quiet_but_not_past_the_hold() {
         let g = groups(vec![entry("a", 10_000), entry("a", 10_500)]).remove(0);
-        assert_eq!(g.wait(10_600), Duration::from_millis(1_400));
-        assert_eq!(g.wait(12_000), Duration::ZERO);
+        assert_eq!(g.wait(10_600, QUIET), Duration::from_millis(1_400));
+        assert_eq!(g.wait(12_000, QUIET), Duration::ZERO);
+        assert_eq!(g.wait(10_600, Duration::ZERO), Duration::ZERO);
         let busy = groups((0..30).map(|i| entry("a", 10_000 + i * 500)).collect()).remove(0);
-        assert_eq!(busy.wait(20_000), Duration::ZERO);
+        assert_eq!(busy.wait(20_000, QUIET), Duration::ZERO);
     }
 }

@@ -1,4 +1,4 @@
-//! Alerts: e-mail (lettre) and webhooks (reqwest), each a [`Sink`] (see
+//! Alerts: e-mail (lettre), webhooks and Alertmanager (reqwest), each a [`Sink`] (see
 //! [`sink`], listed in [`registry`]), behind a durable on-disk queue.
 //! [`Notifier::start`] runs two tasks beside the engine: one reads the
 //! event bus and decides which events become alerts ([`decide`]), writing
@@ -10,6 +10,7 @@
 //! basedir` names another folder).
 
 pub mod alert;
+pub mod alertmanager;
 mod atomic;
 pub mod decide;
 pub mod deliver;
