@@ -65,7 +65,7 @@ fn prestart(sb: &Sandbox, port: u16) {
 fn kill_web(sb: &Sandbox) -> Instant {
     let pid = sb.pid("web").unwrap();
     let watched = wait_until(Duration::from_secs(15), || {
-        sb.status_of("web").is_some_and(|s| s.pid == Some(pid))
+        sb.status_of("web").is_some_and(|s| s.pid == Some(pid as u32))
     });
     assert!(watched, "Warden never saw web running:\n{}", sb.log());
     let at = Instant::now();

@@ -68,7 +68,7 @@ impl Host {
     fn kill_web(&self) -> Instant {
         let pid = self.sb.pid("web").unwrap();
         let watched = wait_until(Duration::from_secs(15), || {
-            self.sb.status_of("web").is_some_and(|s| s.pid == Some(pid) && s.ok)
+            self.sb.status_of("web").is_some_and(|s| s.pid == Some(pid as u32) && s.ok)
         });
         assert!(watched, "{}: web not watched:\n{}", self.name, self.sb.log());
         let at = Instant::now();

@@ -54,7 +54,7 @@ impl Alertmanager {
             dir: dir.to_path_buf(),
         };
         assert!(
-            super::wait_until(Duration::from_secs(20), || get(port, "/-/ready")
+            crate::util::wait_until(Duration::from_secs(20), || get(port, "/-/ready")
                 .is_some_and(|(code, _)| code == 200)),
             "Alertmanager did not start:\n{}",
             am.log()
@@ -63,7 +63,7 @@ impl Alertmanager {
     }
 
     pub fn log(&self) -> String {
-        super::file(&self.dir.join("alertmanager.log"))
+        crate::util::file(&self.dir.join("alertmanager.log"))
     }
 
     /// The active alerts (`GET /api/v2/alerts`); resolved ones are not listed.
@@ -134,7 +134,7 @@ impl Prometheus {
             dir: dir.to_path_buf(),
         };
         assert!(
-            super::wait_until(Duration::from_secs(30), || get(port, "/-/ready")
+            crate::util::wait_until(Duration::from_secs(30), || get(port, "/-/ready")
                 .is_some_and(|(code, _)| code == 200)),
             "Prometheus did not start:\n{}",
             p.log()
@@ -143,7 +143,7 @@ impl Prometheus {
     }
 
     pub fn log(&self) -> String {
-        super::file(&self.dir.join("prometheus.log"))
+        crate::util::file(&self.dir.join("prometheus.log"))
     }
 
     /// `GET path`, parsed as JSON (Null when it does not answer).
