@@ -5,9 +5,9 @@
 //! arrives, counted, once it is up.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
-mod util;
 #[path = "util/alertmanager.rs"]
 mod am;
+mod util;
 
 use std::path::Path;
 use std::process::Command;
@@ -65,7 +65,8 @@ fn prestart(sb: &Sandbox, port: u16) {
 fn kill_web(sb: &Sandbox) -> Instant {
     let pid = sb.pid("web").unwrap();
     let watched = wait_until(Duration::from_secs(15), || {
-        sb.status_of("web").is_some_and(|s| s.pid == Some(pid as u32))
+        sb.status_of("web")
+            .is_some_and(|s| s.pid == Some(pid as u32))
     });
     assert!(watched, "Warden never saw web running:\n{}", sb.log());
     let at = Instant::now();
@@ -97,7 +98,9 @@ fn a_killed_service_fires_in_alertmanager_with_its_labels_and_resolves_when_rest
     let _w = sb.warden();
     // ghost never exists: a standing alert, the first one posted.
     assert!(
-        wait_until(Duration::from_secs(15), || am.alert(&[("service", "ghost")]).is_some()),
+        wait_until(Duration::from_secs(15), || am
+            .alert(&[("service", "ghost")])
+            .is_some()),
         "no alert for ghost:\n{}",
         sb.log()
     );
@@ -106,7 +109,10 @@ fn a_killed_service_fires_in_alertmanager_with_its_labels_and_resolves_when_rest
     let shown = wait_until(Duration::from_secs(5), || am.alert(&web).is_some());
     let took = killed.elapsed();
     assert!(shown, "no alert for web in Alertmanager:\n{}", sb.log());
-    eprintln!("kill -> alert listed by Alertmanager: {} ms", took.as_millis());
+    eprintln!(
+        "kill -> alert listed by Alertmanager: {} ms",
+        took.as_millis()
+    );
 
     let alert = am.alert(&web).unwrap();
     let labels = &alert["labels"];
@@ -122,7 +128,9 @@ fn a_killed_service_fires_in_alertmanager_with_its_labels_and_resolves_when_rest
         assert_eq!(labels[k], v, "label {k} of {alert:#}");
     }
     assert_eq!(alert["status"]["state"], "active", "{alert:#}");
-    let description = alert["annotations"]["description"].as_str().unwrap_or_default();
+    let description = alert["annotations"]["description"]
+        .as_str()
+        .unwrap_or_default();
     assert!(!description.is_empty(), "{alert:#}");
     assert_eq!(alert["annotations"]["action"], "restart", "{alert:#}");
     assert_eq!(
@@ -130,14 +138,20 @@ fn a_killed_service_fires_in_alertmanager_with_its_labels_and_resolves_when_rest
         format!("http://{}:{httpd}/web", host()),
         "{alert:#}"
     );
-    assert_eq!(am.alert(&[("service", "ghost")]).unwrap()["labels"]["group"], serde_json::Value::Null);
+    assert_eq!(
+        am.alert(&[("service", "ghost")]).unwrap()["labels"]["group"],
+        serde_json::Value::Null
+    );
 
     // Warden starts it again after the pause: the alert is resolved.
     let resolved = wait_until(Duration::from_secs(20), || am.alert(&web).is_none());
     assert!(resolved, "web's alert still active:\n{}", sb.log());
     assert!(util::answers(port), "web is not back");
     assert!(am.received("resolved") >= 1);
-    assert!(am.alert(&[("service", "ghost")]).is_some(), "ghost resolved?");
+    assert!(
+        am.alert(&[("service", "ghost")]).is_some(),
+        "ghost resolved?"
+    );
 }
 
 #[test]
@@ -156,14 +170,22 @@ fn alerts_raised_while_alertmanager_is_down_arrive_once_it_is_up() {
     let back = wait_until(Duration::from_secs(20), || {
         sb.log_count("'web' started") > 0 || sb.log_count("'web' process is running") > 0
     });
-    assert!(back && wait_until(Duration::from_secs(10), || util::answers(port)), "{}", sb.log());
+    assert!(
+        back && wait_until(Duration::from_secs(10), || util::answers(port)),
+        "{}",
+        sb.log()
+    );
     assert!(
         wait_until(Duration::from_secs(15), || queued(&sb) >= 3),
         "not queued:\n{}",
         sb.log()
     );
     let states = queued(&sb);
-    assert!(sb.log_count("not delivered (attempt 1)") > 0, "{}", sb.log());
+    assert!(
+        sb.log_count("not delivered (attempt 1)") > 0,
+        "{}",
+        sb.log()
+    );
 
     let am = Alertmanager::start(&sb.path("am"), am_port);
     let arrived = wait_until(Duration::from_secs(40), || queued(&sb) == 0);
@@ -173,7 +195,18 @@ fn alerts_raised_while_alertmanager_is_down_arrive_once_it_is_up() {
         "queued while Alertmanager was down: {states} alert states; \
          received once it was up: {firing} firing, {resolved} resolved"
     );
-    assert!(firing >= 2 && resolved >= 1, "{firing} firing, {resolved} resolved");
-    assert!(am.alert(&[("service", "ghost")]).is_some(), "{:#?}", am.alerts());
-    assert!(am.alert(&[("service", "web")]).is_none(), "{:#?}", am.alerts());
+    assert!(
+        firing >= 2 && resolved >= 1,
+        "{firing} firing, {resolved} resolved"
+    );
+    assert!(
+        am.alert(&[("service", "ghost")]).is_some(),
+        "{:#?}",
+        am.alerts()
+    );
+    assert!(
+        am.alert(&[("service", "web")]).is_none(),
+        "{:#?}",
+        am.alerts()
+    );
 }

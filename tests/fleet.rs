@@ -8,9 +8,9 @@
 //! has started it again; a whole daemon stopped fires `WardenDown`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
-mod util;
 #[path = "util/alertmanager.rs"]
 mod am;
+mod util;
 
 use std::path::Path;
 use std::process::Command;
@@ -68,9 +68,16 @@ impl Host {
     fn kill_web(&self) -> Instant {
         let pid = self.sb.pid("web").unwrap();
         let watched = wait_until(Duration::from_secs(15), || {
-            self.sb.status_of("web").is_some_and(|s| s.pid == Some(pid as u32) && s.ok)
+            self.sb
+                .status_of("web")
+                .is_some_and(|s| s.pid == Some(pid as u32) && s.ok)
         });
-        assert!(watched, "{}: web not watched:\n{}", self.name, self.sb.log());
+        assert!(
+            watched,
+            "{}: web not watched:\n{}",
+            self.name,
+            self.sb.log()
+        );
         let at = Instant::now();
         util::kill(pid, Signal::KILL);
         at
@@ -83,7 +90,10 @@ fn installed() -> bool {
         .filter(|p| !Path::new(p).exists())
         .collect();
     if !missing.is_empty() {
-        eprintln!("SKIP: {} not installed (scripts/setup installs them)", missing.join(", "));
+        eprintln!(
+            "SKIP: {} not installed (scripts/setup installs them)",
+            missing.join(", ")
+        );
     }
     missing.is_empty()
 }
@@ -134,15 +144,26 @@ fn three_wardens_one_prometheus_one_alertmanager() {
         let v = prom.api("/api/v1/query?query=up%7Bjob%3D%22warden%22%7D%3D%3D1");
         v["data"]["result"].as_array().is_some_and(|r| r.len() == 3)
     });
-    assert!(all_up, "Prometheus does not scrape all three:\n{}", prom.log());
+    assert!(
+        all_up,
+        "Prometheus does not scrape all three:\n{}",
+        prom.log()
+    );
 
     // The third host goes away first: its rule's `for` runs while the
     // second host's service is killed and timed.
     let stopped = Instant::now();
-    assert!(hosts[2].warden.take().unwrap().terminate(), "fleet-3 did not stop");
+    assert!(
+        hosts[2].warden.take().unwrap().terminate(),
+        "fleet-3 did not stop"
+    );
 
     let second = &hosts[1];
-    let web2 = [("service", "web"), ("host", "fleet-2"), ("alertname", "WardenCheckFailed")];
+    let web2 = [
+        ("service", "web"),
+        ("host", "fleet-2"),
+        ("alertname", "WardenCheckFailed"),
+    ];
     let mut times = Vec::new();
     for round in 0..KILLS {
         let killed = second.kill_web();
@@ -164,12 +185,20 @@ fn three_wardens_one_prometheus_one_alertmanager() {
         let others: Vec<_> = am
             .alerts()
             .into_iter()
-            .filter(|a| a["labels"]["alertname"] == "WardenCheckFailed" && a["labels"]["host"] != "fleet-2")
+            .filter(|a| {
+                a["labels"]["alertname"] == "WardenCheckFailed" && a["labels"]["host"] != "fleet-2"
+            })
             .collect();
         assert!(others.is_empty(), "{others:#?}");
         let resolved = wait_until(Duration::from_secs(15), || am.alert(&web2).is_none());
-        assert!(resolved, "round {round}: not resolved:\n{}", second.sb.log());
-        assert!(wait_until(Duration::from_secs(5), || util::answers(second.port)));
+        assert!(
+            resolved,
+            "round {round}: not resolved:\n{}",
+            second.sb.log()
+        );
+        assert!(wait_until(Duration::from_secs(5), || util::answers(
+            second.port
+        )));
     }
     let worst = times.iter().max().copied().unwrap_or_default();
     eprintln!(
@@ -184,12 +213,26 @@ fn three_wardens_one_prometheus_one_alertmanager() {
     // reaches the same Alertmanager (the rule waits its `for` first).
     let down = [("alertname", "WardenDown"), ("host", "fleet-3")];
     let fired = wait_until(Duration::from_secs(150), || am.alert(&down).is_some());
-    assert!(fired, "no WardenDown for fleet-3:\n{:#?}\n{}", am.alerts(), prom.log());
-    eprintln!("daemon stopped -> WardenDown in Alertmanager: {} s", stopped.elapsed().as_secs());
+    assert!(
+        fired,
+        "no WardenDown for fleet-3:\n{:#?}\n{}",
+        am.alerts(),
+        prom.log()
+    );
+    eprintln!(
+        "daemon stopped -> WardenDown in Alertmanager: {} s",
+        stopped.elapsed().as_secs()
+    );
     let alert = am.alert(&down).unwrap();
-    assert_eq!(alert["labels"]["instance"], format!("127.0.0.1:{}", hosts[2].httpd));
+    assert_eq!(
+        alert["labels"]["instance"],
+        format!("127.0.0.1:{}", hosts[2].httpd)
+    );
     // The hosts still running are not down.
     for h in &hosts[..2] {
-        assert!(am.alert(&[("alertname", "WardenDown"), ("host", h.name.as_str())]).is_none());
+        assert!(
+            am.alert(&[("alertname", "WardenDown"), ("host", h.name.as_str())])
+                .is_none()
+        );
     }
 }

@@ -83,7 +83,8 @@ impl Alertmanager {
     /// How many alerts it received through the v2 API with `status`
     /// (`firing` or `resolved`), from its own counter.
     pub fn received(&self, status: &str) -> u64 {
-        let needle = format!("alertmanager_alerts_received_total{{status=\"{status}\",version=\"v2\"}} ");
+        let needle =
+            format!("alertmanager_alerts_received_total{{status=\"{status}\",version=\"v2\"}} ");
         get(self.port, "/metrics")
             .and_then(|(_, body)| {
                 body.lines()
@@ -120,8 +121,14 @@ impl Prometheus {
         std::fs::write(dir.join("prometheus.yml"), config).unwrap();
         let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
         let child = Command::new(PROMETHEUS)
-            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("tsdb").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -193,7 +193,11 @@ impl Decider {
     /// Queues a reminder for every standing failure whose sink asked for
     /// one and whose last alert is N of the service's cycles old.
     pub fn remind(&mut self) {
-        let now_ms = millis(SystemTime::now());
+        self.remind_at(millis(SystemTime::now()));
+    }
+
+    /// [`Decider::remind`] as if it were `now_ms`.
+    pub fn remind_at(&mut self, now_ms: u64) {
         let mut due = Vec::new();
         for r in self.memory.all() {
             let Some(t) = self
@@ -379,6 +383,38 @@ mod tests {
         std::thread::sleep(Duration::from_millis(600));
         d.remind();
         assert_eq!(queued(&d).len(), 2);
+    }
+
+    #[test]
+    fn a_standing_failure_is_posted_to_alertmanager_again_every_cycle_within_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "set daemon 20\nset alertmanager http://127.0.0.1:9 labels { env: x }\n\
+            check process db with pidfile /run/db.pid\n  group data\n";
+        let mut d = decider(dir.path());
+        d.reload(Routes::new(&config(text)));
+        d.on_event(&ev(&d, "db", EventKind::DoesNotExist));
+        let now = millis(SystemTime::now());
+        d.remind_at(now + 19_000);
+        assert_eq!(queued(&d).len(), 1, "reposted before a cycle passed");
+        d.remind_at(now + 21_000);
+        let q = d.queue.as_ref().unwrap().load();
+        assert_eq!(q.len(), 2);
+        assert!(q[1].reminder && q[1].sink.to == "alertmanager");
+        let labels: Vec<(&str, &str)> = q[1]
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            labels,
+            [("type", "process"), ("group", "data"), ("env", "x")]
+        );
+        // Recovered: the resolution goes, and no more reposts.
+        d.on_event(&ev(&d, "db", EventKind::Exists));
+        d.on_event(&ev(&d, "db", EventKind::ActionDone));
+        d.remind_at(now + 100_000);
+        let kinds: Vec<String> = queued(&d).into_iter().map(|e| e.2).collect();
+        assert_eq!(kinds, ["Does not exist", "Does not exist", "Exists"]);
     }
 
     /// Who each queued alert went to, in order.
