@@ -34,6 +34,7 @@ pub struct Settings {
     /// Warden extension: `set alert webhook URL [...]`.
     pub webhooks: Vec<Webhook>,
     /// Warden extension: `set alertmanager URL [labels {...}] [...]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alertmanagers: Vec<Alertmanager>,
     pub eventqueue: Option<EventQueue>,
     /// `set limits { name: value, ... }` as written; units normalised to bytes
