@@ -121,6 +121,17 @@ fn prometheus_config(hosts: &[Host], am_port: u16) -> String {
     )
 }
 
+/// Files in a host's queue folder (next to its state file).
+fn queued(sb: &Sandbox) -> usize {
+    std::fs::read_dir(sb.path("state.queue"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -133,7 +144,7 @@ fn three_wardens_one_prometheus_one_alertmanager() {
     }
     let scratch = tempfile::tempdir().unwrap();
     let (am_port, prom_port) = (free_port(), free_port());
-    let am = Alertmanager::start(&scratch.path().join("am"), am_port);
+    let mut am = Alertmanager::start(&scratch.path().join("am"), am_port);
     let mut hosts: Vec<Host> = (1..=3).map(|n| Host::start(n, am_port)).collect();
     let prom = Prometheus::start(
         &scratch.path().join("prometheus"),
@@ -150,7 +161,50 @@ fn three_wardens_one_prometheus_one_alertmanager() {
         prom.log()
     );
 
-    // The third host goes away first: its rule's `for` runs while the
+    // Alertmanager down: the first and second hosts' services are killed
+    // and started again meanwhile; every state waits in their queues and
+    // arrives once it is back (counted by Alertmanager, which so far got
+    // nothing: no Prometheus alert fires while every Warden answers).
+    let down = Instant::now();
+    am.stop();
+    for h in &hosts[..2] {
+        h.kill_web();
+    }
+    for h in &hosts[..2] {
+        let both = wait_until(Duration::from_secs(20), || queued(&h.sb) >= 2);
+        assert!(both, "{}: not queued:\n{}", h.name, h.sb.log());
+        assert!(wait_until(Duration::from_secs(10), || util::answers(
+            h.port
+        )));
+    }
+    // A while down: each host has tried and failed to deliver.
+    std::thread::sleep(Duration::from_secs(4));
+    for h in &hosts[..2] {
+        assert!(
+            h.sb.log_count("not delivered (attempt 2)") > 0,
+            "{}",
+            h.sb.log()
+        );
+    }
+    let states: usize = hosts[..2].iter().map(|h| queued(&h.sb)).sum();
+    let down_for = down.elapsed();
+    let am = Alertmanager::start(&scratch.path().join("am"), am_port);
+    let back = Instant::now();
+    let emptied = wait_until(Duration::from_secs(40), || {
+        hosts[..2].iter().all(|h| queued(&h.sb) == 0)
+    });
+    assert!(emptied, "still queued:\n{}", hosts[1].sb.log());
+    let (firing, resolved) = (am.received("firing"), am.received("resolved"));
+    eprintln!(
+        "Alertmanager down for {} ms: {states} alert states queued on two hosts; \
+         {firing} firing and {resolved} resolved received within {} ms of its return",
+        down_for.as_millis(),
+        back.elapsed().as_millis()
+    );
+    assert_eq!((firing, resolved), (2, 2), "each state once");
+    assert!(am.alerts().is_empty(), "{:#?}", am.alerts());
+
+    // The third host goes away: its rule's `for` runs while the
     // second host's service is killed and timed.
     let stopped = Instant::now();
     assert!(
@@ -167,7 +221,16 @@ fn three_wardens_one_prometheus_one_alertmanager() {
     let mut times = Vec::new();
     for round in 0..KILLS {
         let killed = second.kill_web();
-        let shown = wait_until(Duration::from_secs(5), || am.alert(&web2).is_some());
+        // Asked every 2 ms (an answer takes about as long), not wait_until's 20.
+        let shown = loop {
+            if am.alert(&web2).is_some() {
+                break true;
+            }
+            if killed.elapsed() > Duration::from_secs(5) {
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
         let took = killed.elapsed();
         assert!(shown, "round {round}: no alert:\n{}", second.sb.log());
         times.push(took);
