@@ -467,5 +467,7 @@ mod tests {
         assert!(ALERTMANAGER.takes(EventKind::Unmonitored));
         assert!(!ALERTMANAGER.takes(EventKind::ActionDone));
         assert!(!ALERTMANAGER.takes(EventKind::Monitored));
+        // Alertmanager groups: nothing waits for more to fold in.
+        assert_eq!(ALERTMANAGER.quiet(), Duration::ZERO);
     }
 }
