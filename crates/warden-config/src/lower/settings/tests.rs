@@ -472,6 +472,11 @@ const BAD: &[(&str, &str, &str)] = &[
         "not { }",
     ),
     (
+        "set alertmanager labels { env: x }",
+        "unexpected 'labels'",
+        "labels",
+    ),
+    (
         "set alertmanager am.example:9093",
         "'am.example:9093' is not an http:// or https:// URL",
         "am.example:9093",
