@@ -210,3 +210,31 @@ fn alerts_raised_while_alertmanager_is_down_arrive_once_it_is_up() {
         am.alerts()
     );
 }
+
+#[test]
+fn a_standing_failure_is_posted_again_before_its_end_lapses() {
+    if !installed() {
+        return;
+    }
+    let sb = Sandbox::new();
+    let (httpd, am_port, port) = (free_port(), free_port(), free_port());
+    let am = Alertmanager::start(&sb.path("am"), am_port);
+    sb.write_rc(&rc(&sb, httpd, am_port, port, 0));
+    prestart(&sb, port);
+    let _w = sb.warden();
+    let ghost = [("service", "ghost")];
+    assert!(
+        wait_until(Duration::from_secs(15), || am.alert(&ghost).is_some()),
+        "{}",
+        sb.log()
+    );
+    let first = am.alert(&ghost).unwrap();
+    let ends = |a: &serde_json::Value| a["endsAt"].as_str().unwrap_or_default().to_string();
+    // At `set daemon 1` the check re-posts every 10 s (the shortest period).
+    let again = wait_until(Duration::from_secs(25), || am.received("firing") >= 2);
+    assert!(again, "no re-post:\n{}", sb.log());
+    let later = am.alert(&ghost).unwrap();
+    assert_eq!(later["startsAt"], first["startsAt"], "the same alert");
+    // RFC 3339 in UTC sorts as text.
+    assert!(ends(&later) > ends(&first), "{first:#}\n{later:#}");
+}
