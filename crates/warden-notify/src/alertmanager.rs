@@ -110,13 +110,10 @@ impl Sink for AlertmanagerSink {
             let now = SystemTime::now();
             let client = self.client()?;
             let url = format!("{}/api/v2/alerts", alert.address.trim_end_matches('/'));
-            let waves = waves(&alert.events);
+            let waves = waves(&alert.events, &alert.labels);
             let mut answers = Vec::new();
             for wave in &waves {
-                let body: Vec<Value> = wave
-                    .iter()
-                    .map(|s| body(s, alert.labels, alert.settings, now))
-                    .collect();
+                let body: Vec<Value> = wave.iter().map(|s| body(s, alert.settings, now)).collect();
                 answers.push(post(&client, &url, &Value::Array(body)).await?);
             }
             let posted: usize = waves.iter().map(Vec::len).sum();
@@ -155,6 +152,9 @@ pub struct State<'a> {
     /// When the failure began, when known (a resolution's own event is its
     /// end).
     pub since_ms: Option<u64>,
+    /// The labels stored with the event: its check's type and groups, and
+    /// the configured ones.
+    pub labels: &'a [(String, String)],
 }
 
 impl State<'_> {
@@ -167,9 +167,14 @@ impl State<'_> {
 /// in the first wave, its second in the next, and so on (an Alertmanager
 /// takes an array in any order, so one service's states must go in
 /// separate posts, in order). Repeats of a firing state fold into one.
-pub fn waves<'a>(events: &[&'a AlertEvent]) -> Vec<Vec<State<'a>>> {
+/// `labels` are each event's, in the same order (none: no labels).
+pub fn waves<'a>(
+    events: &[&'a AlertEvent],
+    labels: &[&'a [(String, String)]],
+) -> Vec<Vec<State<'a>>> {
     let mut per_service: Vec<(&str, Vec<State<'a>>)> = Vec::new();
-    for e in events {
+    for (i, e) in events.iter().enumerate() {
+        let own: &[(String, String)] = labels.get(i).copied().unwrap_or_default();
         let at = match per_service.iter().position(|(s, _)| *s == e.service) {
             Some(i) => i,
             None => {
@@ -189,6 +194,7 @@ pub fn waves<'a>(events: &[&'a AlertEvent]) -> Vec<Vec<State<'a>>> {
                     *slot = State {
                         event: e,
                         since_ms: prev.since_ms,
+                        labels: own,
                     };
                 }
             }
@@ -199,7 +205,11 @@ pub fn waves<'a>(events: &[&'a AlertEvent]) -> Vec<Vec<State<'a>>> {
                 } else {
                     last.and_then(|p| p.since_ms)
                 };
-                states.push(State { event: e, since_ms });
+                states.push(State {
+                    event: e,
+                    since_ms,
+                    labels: own,
+                });
             }
         }
     }
@@ -214,9 +224,9 @@ pub fn waves<'a>(events: &[&'a AlertEvent]) -> Vec<Vec<State<'a>>> {
         .collect()
 }
 
-/// Warden's labels for a state, then `labels` (the check's type and
-/// groups, and the configured ones, which win).
-pub fn labels_of(state: &State<'_>, labels: &[(String, String)]) -> Map<String, Value> {
+/// Warden's labels for a state, then the state's own (the check's type
+/// and groups, and the configured ones, which win).
+pub fn labels_of(state: &State<'_>) -> Map<String, Value> {
     let e = state.event;
     let severity = if e.kind == EventKind::ResourceLimit.word() {
         "warning"
@@ -228,22 +238,17 @@ pub fn labels_of(state: &State<'_>, labels: &[(String, String)]) -> Map<String, 
     out.insert("service".into(), e.service.clone().into());
     out.insert("host".into(), e.host.clone().into());
     out.insert("severity".into(), severity.into());
-    for (k, v) in labels {
+    for (k, v) in state.labels {
         out.insert(k.clone(), v.clone().into());
     }
     out
 }
 
 /// One alert of the posted array.
-pub fn body(
-    state: &State<'_>,
-    labels: &[(String, String)],
-    settings: &Settings,
-    now: SystemTime,
-) -> Value {
+pub fn body(state: &State<'_>, settings: &Settings, now: SystemTime) -> Value {
     let e = state.event;
     let mut alert = Map::new();
-    alert.insert("labels".into(), Value::Object(labels_of(state, labels)));
+    alert.insert("labels".into(), Value::Object(labels_of(state)));
     alert.insert(
         "annotations".into(),
         json!({
@@ -354,7 +359,11 @@ mod tests {
             event("a", false, 3),
         );
         let (b1, a4) = (event("b", true, 4), event("a", true, 5));
-        let got = waves(&[&a1, &a2, &a3, &b1, &a4]);
+        let (a, b) = (
+            [("type".to_string(), "process".to_string())],
+            [("type".into(), "host".into())],
+        );
+        let got = waves(&[&a1, &a2, &a3, &b1, &a4], &[&a, &a, &a, &b, &a]);
         assert_eq!(
             shape(&got),
             [
@@ -365,6 +374,9 @@ mod tests {
         );
         // The repeat folded into the first state speaks of the latest event.
         assert_eq!(got[0][0].event.timestamp_ms, 2);
+        // Each service keeps its own labels in a wave of several.
+        assert_eq!(labels_of(&got[0][1])["type"], "host");
+        assert_eq!(labels_of(&got[0][0])["type"], "process");
     }
 
     #[test]
@@ -372,12 +384,12 @@ mod tests {
         let settings = Settings::default();
         let (fail, back) = (event("web", true, 1_000), event("web", false, 61_000));
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
-        let w = waves(&[&fail, &back]);
         let labels = [
             ("env".to_string(), "prod".to_string()),
             ("host".into(), "h2".into()),
         ];
-        let firing = body(&w[0][0], &labels, &settings, now);
+        let w = waves(&[&fail, &back], &[&labels, &labels]);
+        let firing = body(&w[0][0], &settings, now);
         assert_eq!(firing["startsAt"], "1970-01-01T00:00:01Z");
         assert_eq!(firing["endsAt"], "1970-01-01T00:05:40Z");
         assert_eq!(firing["labels"]["alertname"], ALERTNAME);
@@ -389,7 +401,7 @@ mod tests {
             "process is not running"
         );
         assert!(firing.get("generatorURL").is_none());
-        let resolved = body(&w[1][0], &labels, &settings, now);
+        let resolved = body(&w[1][0], &settings, now);
         assert_eq!(resolved["startsAt"], "1970-01-01T00:00:01Z");
         assert_eq!(resolved["endsAt"], "1970-01-01T00:01:01Z");
     }

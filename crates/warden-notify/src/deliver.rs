@@ -37,11 +37,20 @@ pub struct Group {
 impl Group {
     /// The events, the root's own first.
     pub fn events(&self) -> Vec<&AlertEvent> {
+        self.ordered().map(|e| &e.event).collect()
+    }
+
+    /// Each event's labels, in the order of [`Group::events`].
+    pub fn labels(&self) -> Vec<&[(String, String)]> {
+        self.ordered().map(|e| e.labels.as_slice()).collect()
+    }
+
+    fn ordered(&self) -> impl Iterator<Item = &Entry> {
         let (own, others): (Vec<&Entry>, Vec<&Entry>) = self
             .entries
             .iter()
             .partition(|e| e.event.service == self.root);
-        own.into_iter().chain(others).map(|e| &e.event).collect()
+        own.into_iter().chain(others)
     }
 
     /// How long until it may go, when it waits `quiet` after its last
@@ -214,13 +223,7 @@ impl Dispatcher {
             template: group.entries.iter().find_map(|e| e.template.as_ref()),
             reminder: group.entries.iter().all(|e| e.reminder),
             settings: &settings,
-            labels: group
-                .entries
-                .iter()
-                .rev()
-                .map(|e| e.labels.as_slice())
-                .find(|l| !l.is_empty())
-                .unwrap_or_default(),
+            labels: group.labels(),
         };
         sink.deliver(alert).await
     }

@@ -63,8 +63,9 @@ pub struct Outgoing<'a> {
     pub reminder: bool,
     /// The running configuration's settings (mail servers, ...).
     pub settings: &'a Settings,
-    /// The labels stored with the entries (Alertmanager only).
-    pub labels: &'a [(String, String)],
+    /// The labels stored with each event's entry, in the order of
+    /// `events` (Alertmanager only; empty for other sinks' entries).
+    pub labels: Vec<&'a [(String, String)]>,
 }
 
 /// An alert channel.
