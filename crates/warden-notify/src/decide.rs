@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use warden_engine::{CheckId, Event, EventKind};
 
 use crate::alert::{AlertEvent, filter_event, millis};
+use crate::deliver::Unreachable;
 use crate::memory::Memory;
 use crate::queue::{Entry, Queue};
 use crate::route::Routes;
@@ -41,6 +42,8 @@ pub struct Decider {
     /// What each check last did, by id (for `depends on`); empty until the
     /// first event, as most daemons have none for long.
     views: Vec<Option<View>>,
+    /// Destinations being retried: no re-posts are queued for them.
+    pub unreachable: Unreachable,
 }
 
 impl Decider {
@@ -54,6 +57,7 @@ impl Decider {
         memory.resolve(|name| routes.find(name));
         Decider {
             views: Vec::new(),
+            unreachable: Unreachable::default(),
             routes,
             memory,
             queue,
@@ -209,6 +213,8 @@ impl Decider {
                 continue;
             };
             let every = match (t.repost, t.reminder_cycles) {
+                // Its backlog holds the failure already.
+                (Some(_), _) if self.unreachable.contains(&t.sink) => continue,
                 (Some(every), _) => every,
                 (None, Some(n)) => self.routes.period(r.check).saturating_mul(n),
                 (None, None) => continue,
@@ -409,6 +415,11 @@ mod tests {
             labels,
             [("type", "process"), ("group", "data"), ("env", "x")]
         );
+        // While the Alertmanager is being retried, no re-post is queued.
+        d.unreachable.set(&q[1].sink, true);
+        d.remind_at(now + 60_000);
+        assert_eq!(queued(&d).len(), 2);
+        d.unreachable.set(&q[1].sink, false);
         // Recovered: the resolution goes, and no more reposts.
         d.on_event(&ev(&d, "db", EventKind::Exists));
         d.on_event(&ev(&d, "db", EventKind::ActionDone));

@@ -96,6 +96,31 @@ pub fn groups(entries: Vec<Entry>) -> Vec<Group> {
     out
 }
 
+/// The destinations whose last delivery failed and is being retried,
+/// shared with the decider: a re-post to one of them is not queued (the
+/// backlog holds the failure already, and the sink posts it afresh), so a
+/// receiver down for a day does not fill the queue with re-posts.
+#[derive(Debug, Default, Clone)]
+pub struct Unreachable(Arc<std::sync::Mutex<std::collections::HashSet<Destination>>>);
+
+impl Unreachable {
+    pub fn contains(&self, sink: &Destination) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(sink)
+    }
+
+    pub fn set(&self, sink: &Destination, down: bool) {
+        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if down {
+            set.insert(sink.clone());
+        } else {
+            set.remove(sink);
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Retry {
     attempts: u32,
@@ -108,6 +133,8 @@ pub struct Dispatcher {
     pub queue: Arc<Queue>,
     pub settings: watch::Receiver<Arc<Settings>>,
     pub wake: Arc<Notify>,
+    /// Shared with the decider (see [`Unreachable`]).
+    pub unreachable: Unreachable,
     retries: HashMap<Destination, Retry>,
 }
 
@@ -121,6 +148,7 @@ impl Dispatcher {
             queue,
             settings,
             wake,
+            unreachable: Unreachable::default(),
             retries: HashMap::new(),
         }
     }
@@ -174,10 +202,12 @@ impl Dispatcher {
             Ok(answer) => {
                 tracing::info!("alert {what} delivered to {}: {answer}", group.sink);
                 self.retries.remove(&group.sink);
+                self.unreachable.set(&group.sink, false);
                 self.remove(&group);
             }
             Err(SendError::Permanent(why)) => {
                 tracing::error!("alert {what} to {} given up: {why}", group.sink);
+                self.unreachable.set(&group.sink, false);
                 self.remove(&group);
             }
             Err(SendError::Temporary(why)) => {
@@ -193,6 +223,7 @@ impl Dispatcher {
                     self.remove(&group);
                     return;
                 }
+                self.unreachable.set(&group.sink, true);
                 let r = self.retries.entry(group.sink.clone()).or_default();
                 r.attempts += 1;
                 let delay = backoff(r.attempts);

@@ -107,11 +107,13 @@ impl Notifier {
             wake.clone(),
             host_name(),
         );
+        let unreachable = decider.unreachable.clone();
         let mut tasks = JoinSet::new();
         let events = bus.subscribe();
         tasks.spawn(read_events(decider, events, config_rx, shutdown_rx.clone()));
         if let Some(q) = queue {
-            let d = deliver::Dispatcher::new(q, settings_rx, wake);
+            let mut d = deliver::Dispatcher::new(q, settings_rx, wake);
+            d.unreachable = unreachable;
             tasks.spawn(d.run(shutdown_rx));
         }
         Notifier {
