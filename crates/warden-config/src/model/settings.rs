@@ -33,6 +33,9 @@ pub struct Settings {
     pub alerts: Vec<AlertRecipient>,
     /// Warden extension: `set alert webhook URL [...]`.
     pub webhooks: Vec<Webhook>,
+    /// Warden extension: `set alertmanager URL [labels {...}] [...]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alertmanagers: Vec<Alertmanager>,
     pub eventqueue: Option<EventQueue>,
     /// `set limits { name: value, ... }` as written; units normalised to bytes
     /// or milliseconds.
@@ -66,6 +69,7 @@ impl Default for Settings {
             mail_format: MailFormat::default(),
             alerts: Vec::new(),
             webhooks: Vec::new(),
+            alertmanagers: Vec::new(),
             eventqueue: None,
             limits: Vec::new(),
             onreboot: None,
@@ -288,6 +292,21 @@ pub struct MmonitServer {
     pub url: String,
     #[serde(with = "opt_duration_ms")]
     pub timeout: Option<Duration>,
+}
+
+/// Warden extension: `set alertmanager URL [labels { NAME: VALUE, ... }]
+/// [[not] on { events }]`: alerts posted to an Alertmanager's
+/// `/api/v2/alerts` (the base URL, without that path).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alertmanager {
+    pub url: String,
+    /// Added to every alert's labels, in the order written; they replace
+    /// Warden's own labels of the same name (`host`, `severity`, ...).
+    pub labels: Vec<(String, String)>,
+    #[serde(flatten)]
+    pub filter: EventFilter,
+    #[serde(skip)]
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -292,6 +292,27 @@ const MAIL: &[(&str, Expect)] = &[
             );
         },
     ),
+    (
+        "set alertmanager http://127.0.0.1:9093/ labels { env: prod, team: \"db ops\" } not on { action }\n\
+         set alertmanager 'https://am.example/prefix'",
+        |s| {
+            let am = &s.alertmanagers[0];
+            assert_eq!(am.url, "http://127.0.0.1:9093");
+            assert_eq!(
+                am.labels,
+                [
+                    ("env".into(), "prod".into()),
+                    ("team".into(), "db ops".into())
+                ]
+            );
+            assert_eq!(
+                (am.filter.events.clone(), am.filter.exclude),
+                (vec![FilterEvent::Action], true)
+            );
+            assert_eq!(s.alertmanagers[1].url, "https://am.example/prefix");
+            assert!(s.alertmanagers[1].labels.is_empty());
+        },
+    ),
     ("set alert webhook@example.com", |s| {
         assert_eq!(s.alerts[0].address, "webhook@example.com")
     }),
@@ -469,6 +490,46 @@ const BAD: &[(&str, &str, &str)] = &[
         "set alert a@b not { }",
         "the event list is empty",
         "not { }",
+    ),
+    (
+        "set alertmanager labels { env: x }",
+        "unexpected 'labels'",
+        "labels",
+    ),
+    (
+        "set alertmanager am.example:9093",
+        "'am.example:9093' is not an http:// or https:// URL",
+        "am.example:9093",
+    ),
+    (
+        "set alertmanager http://a:9093 labels { my-env: x }",
+        "'my-env' is not a label name",
+        "my-env:",
+    ),
+    (
+        "set alertmanager http://a:9093 labels { __name__: x }",
+        "'__name__' is not a label name: names starting with '__' are Prometheus's own",
+        "__name__:",
+    ),
+    (
+        "set alertmanager http://a:9093 labels { env: x, env: y }",
+        "the label 'env' is given twice",
+        "env:",
+    ),
+    (
+        "set alertmanager http://a:9093 labels { env: '' }",
+        "the label 'env' has an empty value",
+        "''",
+    ),
+    (
+        "set alertmanager http://a:9093 labels { }",
+        "the label list is empty",
+        "labels { }",
+    ),
+    (
+        "set alertmanager http://a:9093\nset alertmanager http://a:9093/ labels { env: x }",
+        "the Alertmanager http://a:9093 is set twice",
+        "alertmanager http://a:9093/ labels { env: x }",
     ),
     (
         "set alert webhook \"ftp://x\"",
