@@ -56,7 +56,7 @@ fn promtool(dir: &Path, args: &[&str]) -> Result<String, String> {
 fn promtool_checks_the_rules_runs_their_unit_tests_and_checks_the_example_config() {
     let dir = etc("prometheus");
     let rules = promtool(&dir, &["check", "rules", "warden-rules.yml"]).unwrap();
-    assert!(rules.contains("SUCCESS: 8 rules found"), "{rules}");
+    assert!(rules.contains("SUCCESS: 9 rules found"), "{rules}");
     let tests = promtool(&dir, &["test", "rules", "warden-rules.test.yml"]).unwrap();
     assert!(tests.contains("SUCCESS"), "{tests}");
     let config = promtool(&dir, &["check", "config", "prometheus.yml"]).unwrap();
@@ -130,11 +130,62 @@ fn dashboard_queries() -> Vec<String> {
     out
 }
 
+/// http.server wrapped in TLS with the given certificate.
+const HTTPS_SERVER: &str = r#"
+import http.server, ssl, sys
+port, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *_):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", port), Quiet)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(cert, key)
+server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+"#;
+
+/// A loopback HTTPS server with a self-signed certificate that expires on
+/// 1 January two years from now.
+fn https_server(sb: &Sandbox, port: u16) -> Guard {
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let year = 1970 + (now / 31_556_952) as i32;
+    params.not_after = rcgen::date_time_ymd(year + 2, 1, 1);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let (cert_path, key_path) = (sb.path("cert.pem"), sb.path("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    std::fs::write(sb.path("https.py"), HTTPS_SERVER).unwrap();
+    let server = Command::new("/usr/bin/python3")
+        .arg(sb.path("https.py"))
+        .arg(port.to_string())
+        .args([&cert_path, &key_path])
+        .current_dir(sb.dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Guard(server);
+    assert!(wait_until(LIMIT, || answers(port)), "no HTTPS server");
+    server
+}
+
+/// A Warden and the HTTPS server one of its checks reaches.
+struct Host {
+    _warden: util::Warden,
+    _tls: Guard,
+}
+
 /// A Warden with one check of each type whose figures the rules and the
 /// dashboard read, serving on `port`; returns once every check has been
 /// evaluated and measured.
-fn fleet_host(sb: &Sandbox, port: u16) -> util::Warden {
-    let svc = free_port();
+fn fleet_host(sb: &Sandbox, port: u16) -> Host {
+    let (svc, tls) = (free_port(), free_port());
+    let server = https_server(sb, tls);
     let pid = sb.pidfile("web");
     sb.write_rc(&format!(
         "set daemon 1\nset httpd port {port}\n  allow localhost\n\
@@ -143,6 +194,8 @@ fn fleet_host(sb: &Sandbox, port: u16) -> util::Warden {
            stop program = \"/bin/sh -c 'kill -9 $(cat {pid})'\"\n  \
            if failed port {svc} then restart\n\
          check host local with address 127.0.0.1\n  if failed port {svc} then alert\n\
+         check host secure with address 127.0.0.1\n  \
+           if failed port {tls} protocol https certificate valid > 1 days then alert\n\
          check filesystem root with path /\n\
          check system fleethost\n\
          check file rc with path {rc}\n\
@@ -157,7 +210,7 @@ fn fleet_host(sb: &Sandbox, port: u16) -> util::Warden {
     let measured = |s: &ServiceStatus, figure: &str| s.metrics.contains_key(figure);
     let ready = wait_until(LIMIT, || {
         let all = sb.statuses();
-        all.len() == 7
+        all.len() == 8
             && all.iter().all(|s| s.ok && s.status == "OK")
             && all.iter().any(|s| s.name == "web" && measured(s, "memory"))
             && all
@@ -166,9 +219,15 @@ fn fleet_host(sb: &Sandbox, port: u16) -> util::Warden {
             && all
                 .iter()
                 .any(|s| s.name == "fleethost" && measured(s, "cpu_user"))
+            && all
+                .iter()
+                .any(|s| s.name == "secure" && s.tests.iter().any(|t| t.certificate_days.is_some()))
     });
     assert!(ready, "{:#?}\n{}", sb.statuses(), sb.log());
-    w
+    Host {
+        _warden: w,
+        _tls: server,
+    }
 }
 
 fn client() -> reqwest::Client {
@@ -327,6 +386,28 @@ async fn the_served_values_agree_with_the_status() {
         let served = sample(&samples, family, &[("check", check), ("type", kind)]);
         assert_eq!(served, Some(of(check)[figure]), "{family}\n{text}");
     }
+    // Each connection test, labelled by what it reaches.
+    let secure = &statuses.iter().find(|s| s.name == "secure").unwrap().tests[0];
+    let target = format!("127.0.0.1:{}", secure.port.unwrap());
+    let l = [
+        ("check", "secure"),
+        ("type", "host"),
+        ("test", target.as_str()),
+        ("protocol", "http"),
+    ];
+    assert_eq!(
+        sample(&samples, "warden_check_test_up", &l),
+        Some(1.0),
+        "{text}"
+    );
+    let days = sample(&samples, "warden_check_test_certificate_days", &l).unwrap();
+    let want = secure.certificate_days.unwrap();
+    assert!(
+        (days - want).abs() < 0.01 && days > 300.0,
+        "{days} vs {want}"
+    );
+    let response = sample(&samples, "warden_check_test_response_time_seconds", &l);
+    assert!(response.is_some_and(|r| r > 0.0 && r < 5.0), "{text}");
     // A process's memory, within what a second of running can change.
     let web = [("check", "web"), ("type", "process")];
     let memory = sample(&samples, "warden_check_memory_bytes", &web).unwrap();
@@ -509,7 +590,7 @@ async fn prometheus_on_the_shipped_config_finds_warden_loads_the_rules_and_runs_
         assert_eq!(answer["status"], "success", "{expr}: {answer}");
     }
     let failing = query(prom, "count(warden_check_up == 1)").await;
-    assert_eq!(failing["data"]["result"][0]["value"][1], "7", "{failing}");
+    assert_eq!(failing["data"]["result"][0]["value"][1], "8", "{failing}");
 
     // The shipped rules are loaded and evaluate without an error.
     let mut rules = serde_json::Value::Null;
@@ -534,7 +615,7 @@ async fn prometheus_on_the_shipped_config_finds_warden_loads_the_rules_and_runs_
     let group = &rules["data"]["groups"][0];
     assert_eq!(group["name"], "warden", "{rules}");
     let all = group["rules"].as_array().unwrap();
-    assert_eq!(all.len(), 8, "{rules}");
+    assert_eq!(all.len(), 9, "{rules}");
     for r in all {
         assert_eq!(r["health"], "ok", "{r}");
     }

@@ -12,7 +12,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use warden_engine::status::MonitoringStatus;
+use warden_engine::status::{MonitoringStatus, Reach, TestStatus};
 use warden_engine::{EventKind, ServiceStatus};
 
 type FloatGauge = Gauge<f64, std::sync::atomic::AtomicU64>;
@@ -29,6 +29,15 @@ struct StatusLabels {
     check: String,
     r#type: String,
     status: String,
+}
+
+/// One connection test of a check: what it reaches and how it speaks.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TestLabels {
+    check: String,
+    r#type: String,
+    test: String,
+    protocol: String,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -51,6 +60,9 @@ const FIXED: &[&str] = &[
     "warden_check_last_success_timestamp_seconds",
     "warden_check_last_check_timestamp_seconds",
     "warden_check_next_check_timestamp_seconds",
+    "warden_check_test_up",
+    "warden_check_test_response_time_seconds",
+    "warden_check_test_certificate_days",
 ];
 
 /// Gauge or counter.
@@ -318,7 +330,62 @@ pub fn register(registry: &mut Registry, checks: &[ServiceStatus]) {
         "When the check is due next (unix time); in the past means it runs late",
         next,
     );
+    register_tests(registry, checks);
     register_figures(registry, checks);
+}
+
+/// What a connection test reaches, as its `test` label: `HOST:PORT`
+/// (`[::1]:PORT`), `ping:HOST`, `unix:PATH`.
+fn test_target(t: &TestStatus) -> String {
+    let host = t.host.as_deref().unwrap_or_default();
+    match t.kind {
+        Reach::Port if host.contains(':') => format!("[{host}]:{}", t.port.unwrap_or(0)),
+        Reach::Port => format!("{host}:{}", t.port.unwrap_or(0)),
+        Reach::Ping => format!("ping:{host}"),
+        Reach::Unix => format!("unix:{}", t.path.as_deref().unwrap_or_default()),
+    }
+}
+
+/// One sample per connection test (ports, sockets, pings, urls) that has
+/// run: whether it passed, its response time, its certificate's days.
+fn register_tests(registry: &mut Registry, checks: &[ServiceStatus]) {
+    let up = Family::<TestLabels, Gauge>::default();
+    let response = Family::<TestLabels, FloatGauge>::default();
+    let certificate = Family::<TestLabels, FloatGauge>::default();
+    for s in checks {
+        for t in &s.tests {
+            let l = TestLabels {
+                check: s.name.clone(),
+                r#type: s.kind.word().to_string(),
+                test: test_target(t),
+                protocol: t.protocol.to_ascii_lowercase(),
+            };
+            if t.failed || t.response_time_ms.is_some() {
+                up.get_or_create(&l).set(i64::from(!t.failed));
+            }
+            if let Some(ms) = t.response_time_ms {
+                response.get_or_create(&l).set(ms / 1000.0);
+            }
+            if let Some(days) = t.certificate_days {
+                certificate.get_or_create(&l).set(days);
+            }
+        }
+    }
+    registry.register(
+        "warden_check_test_up",
+        "1 when the check's connection test (port, unix socket, ping, url) last passed, 0 when it failed",
+        up,
+    );
+    registry.register(
+        "warden_check_test_response_time_seconds",
+        "The connection test's last response time",
+        response,
+    );
+    registry.register(
+        "warden_check_test_certificate_days",
+        "Days the TLS certificate the connection test last saw is still valid",
+        certificate,
+    );
 }
 
 /// One family per figure the board holds (`status --json`'s `metrics`),
@@ -415,6 +482,42 @@ mod tests {
         ];
         for (name, want) in table {
             assert_eq!(figure(name), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_connection_test_is_labelled_by_what_it_reaches() {
+        let test = |kind, host: Option<&str>, port, path: Option<&str>| TestStatus {
+            kind,
+            host: host.map(str::to_string),
+            port,
+            path: path.map(str::to_string),
+            request: String::new(),
+            protocol: "HTTP".into(),
+            socket: "TCP".into(),
+            ip: "IP".into(),
+            tls: false,
+            response_time_ms: None,
+            failed: false,
+            certificate_days: None,
+        };
+        let table = [
+            (
+                test(Reach::Port, Some("127.0.0.1"), Some(80), None),
+                "127.0.0.1:80",
+            ),
+            (test(Reach::Port, Some("::1"), Some(80), None), "[::1]:80"),
+            (
+                test(Reach::Ping, Some("db.example"), None, None),
+                "ping:db.example",
+            ),
+            (
+                test(Reach::Unix, None, None, Some("/run/x.sock")),
+                "unix:/run/x.sock",
+            ),
+        ];
+        for (t, want) in table {
+            assert_eq!(test_target(&t), want);
         }
     }
 
