@@ -298,8 +298,10 @@ async fn the_served_values_agree_with_the_status() {
     let sb = Sandbox::new();
     let port = free_port();
     let _w = fleet_host(&sb, port);
-    let (text, samples) = scrape(port).await;
+    // The status first: a figure a later probe adds (a rate needs two)
+    // is then in the scrape too.
     let statuses = sb.statuses();
+    let (text, samples) = scrape(port).await;
 
     // warden_build_info says what `warden -V` says.
     let version = sb.cli(&["-V"]).stdout;
