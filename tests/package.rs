@@ -87,10 +87,22 @@ const FILES: [(&str, u32); 14] = [
     ("usr/share/zsh/vendor-completions/_warden", 0o644),
     ("usr/share/fish/vendor_completions.d/warden.fish", 0o644),
     ("usr/share/doc/warden/copyright", 0o644),
-    ("usr/share/doc/warden/examples/prometheus/prometheus.yml", 0o644),
-    ("usr/share/doc/warden/examples/prometheus/warden-rules.yml", 0o644),
-    ("usr/share/doc/warden/examples/prometheus/warden-rules.test.yml", 0o644),
-    ("usr/share/doc/warden/examples/prometheus/targets/warden.json", 0o644),
+    (
+        "usr/share/doc/warden/examples/prometheus/prometheus.yml",
+        0o644,
+    ),
+    (
+        "usr/share/doc/warden/examples/prometheus/warden-rules.yml",
+        0o644,
+    ),
+    (
+        "usr/share/doc/warden/examples/prometheus/warden-rules.test.yml",
+        0o644,
+    ),
+    (
+        "usr/share/doc/warden/examples/prometheus/targets/warden.json",
+        0o644,
+    ),
     ("usr/share/doc/warden/examples/grafana/warden.json", 0o644),
 ];
 

@@ -192,7 +192,7 @@ fn fleet_host(sb: &Sandbox, port: u16) -> Host {
          check process web with pidfile {pid}\n  \
            start program = \"{start}\" with timeout 10 seconds\n  \
            stop program = \"/bin/sh -c 'kill -9 $(cat {pid})'\"\n  \
-           if failed port {svc} then restart\n\
+           if failed port {svc} then restart\n  group www\n\
          check host local with address 127.0.0.1\n  if failed port {svc} then alert\n\
          check host secure with address 127.0.0.1\n  \
            if failed port {tls} protocol https certificate valid > 1 days then alert\n\
@@ -325,6 +325,17 @@ async fn the_served_values_agree_with_the_status() {
         "{text}"
     );
 
+    let info = [
+        ("check", "web"),
+        ("type", "process"),
+        ("mode", "active"),
+        ("group", "www"),
+    ];
+    assert_eq!(
+        sample(&samples, "warden_check_info", &info),
+        Some(1.0),
+        "{text}"
+    );
     for s in &statuses {
         let (name, kind) = (s.name.as_str(), s.kind.word());
         let l = [("check", name), ("type", kind)];
@@ -541,8 +552,12 @@ async fn prometheus_on_the_shipped_config_finds_warden_loads_the_rules_and_runs_
     )
     .unwrap();
     std::fs::create_dir(sb.path("targets")).unwrap();
-    let targets =
-        format!("[{{\"targets\": [\"localhost:{port}\"], \"labels\": {{\"env\": \"test\"}}}}]");
+    // Two targets for the one Warden: one named by its address, one given
+    // a host label, which the relabelling keeps.
+    let targets = format!(
+        "[{{\"targets\": [\"localhost:{port}\"], \"labels\": {{\"env\": \"test\"}}}},\n \
+         {{\"targets\": [\"127.0.0.1:{port}\"], \"labels\": {{\"host\": \"fleet-1\"}}}}]"
+    );
     std::fs::write(sb.path("targets/warden.json"), targets).unwrap();
     let log = std::fs::File::create(sb.path("prometheus.log")).unwrap();
     let _p = Guard(
@@ -560,23 +575,24 @@ async fn prometheus_on_the_shipped_config_finds_warden_loads_the_rules_and_runs_
     );
     let why = || util::file(&sb.path("prometheus.log"));
 
-    // Found through the targets file, labelled with its host by the
-    // relabelling, and scraped.
-    let up = "up{job=\"warden\", host=\"localhost\", env=\"test\"}";
-    let mut answer = serde_json::Value::Null;
-    for _ in 0..120 {
-        answer = query(prom, up).await;
-        if answer["data"]["result"][0]["value"][1] == "1" {
-            break;
+    // Both targets found through the targets file, labelled with their
+    // host (by the relabelling, or as the file says), and scraped.
+    let ups = [
+        "up{job=\"warden\", host=\"localhost\", env=\"test\"}",
+        "up{job=\"warden\", host=\"fleet-1\", instance=~\"127.0.0.1:.*\"}",
+    ];
+    for up in ups {
+        let mut answer = serde_json::Value::Null;
+        for _ in 0..120 {
+            answer = query(prom, up).await;
+            if answer["data"]["result"][0]["value"][1] == "1" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        let value = &answer["data"]["result"][0]["value"][1];
+        assert_eq!(value, "1", "{up}: {answer}\n{}", why());
     }
-    assert_eq!(
-        answer["data"]["result"][0]["value"][1],
-        "1",
-        "{answer}\n{}",
-        why()
-    );
     // A few more scrapes, so that rate() has two samples to work with.
     tokio::time::sleep(Duration::from_secs(3)).await;
 
@@ -591,8 +607,12 @@ async fn prometheus_on_the_shipped_config_finds_warden_loads_the_rules_and_runs_
         let answer = query(prom, &expr).await;
         assert_eq!(answer["status"], "success", "{expr}: {answer}");
     }
-    let failing = query(prom, "count(warden_check_up == 1)").await;
-    assert_eq!(failing["data"]["result"][0]["value"][1], "8", "{failing}");
+    let up = query(prom, "count by (host) (warden_check_up == 1)").await;
+    let hosts = up["data"]["result"].as_array().unwrap();
+    assert_eq!(hosts.len(), 2, "{up}");
+    for h in hosts {
+        assert_eq!(h["value"][1], "8", "{up}");
+    }
 
     // The shipped rules are loaded and evaluate without an error.
     let mut rules = serde_json::Value::Null;

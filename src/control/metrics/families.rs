@@ -7,7 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -31,6 +32,33 @@ struct StatusLabels {
     status: String,
 }
 
+/// What the config says of a check, for joins (`group_left(group, mode)`).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InfoLabels {
+    check: String,
+    r#type: String,
+    mode: String,
+    /// The check's groups joined by commas, as Warden's Alertmanager
+    /// alerts label them (empty when it has none).
+    group: String,
+}
+
+/// One info sample per check. (A `Family` of `Info` encodes its labels
+/// with a stray leading comma in prometheus-client 0.25; an info metric
+/// may hold several samples, each with its own labels.)
+#[derive(Debug, Default)]
+struct CheckInfo(Vec<InfoLabels>);
+
+impl EncodeMetric for CheckInfo {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        self.0.iter().try_for_each(|l| encoder.encode_info(l))
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Info
+    }
+}
+
 /// One connection test of a check: what it reaches and how it speaks.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TestLabels {
@@ -50,6 +78,8 @@ struct MonitoringLabels {
 /// The families every scrape has, whatever the checks measure. A figure
 /// whose family name would clash with one of these is left out.
 const FIXED: &[&str] = &[
+    "warden_check",
+    "warden_check_info",
     "warden_check_up",
     "warden_check_monitored",
     "warden_check_status",
@@ -220,6 +250,7 @@ fn status_state(s: &ServiceStatus) -> &'static str {
 
 /// Registers every per-check family, filled from `checks`.
 pub fn register(registry: &mut Registry, checks: &[ServiceStatus]) {
+    let mut info = CheckInfo::default();
     let up = Family::<CheckLabels, Gauge>::default();
     let monitored = Family::<CheckLabels, Gauge>::default();
     let status = Family::<StatusLabels, Gauge>::default();
@@ -235,6 +266,12 @@ pub fn register(registry: &mut Registry, checks: &[ServiceStatus]) {
             check: s.name.clone(),
             r#type: s.kind.word().to_string(),
         };
+        info.0.push(InfoLabels {
+            check: l.check.clone(),
+            r#type: l.r#type.clone(),
+            mode: s.mode.as_str().to_string(),
+            group: s.groups.join(","),
+        });
         let watched = s.monitoring == MonitoringStatus::Monitored;
         up.get_or_create(&l).set(i64::from(s.ok && watched));
         monitored
@@ -277,6 +314,12 @@ pub fn register(registry: &mut Registry, checks: &[ServiceStatus]) {
         seconds(&last, checked);
         seconds(&next, s.next_check_unix_s.map(|t| t as f64));
     }
+    registry.register(
+        "warden_check",
+        "What the config says of the check: its mode (active, passive, manual) and groups \
+         (joined by commas)",
+        info,
+    );
     registry.register(
         "warden_check_up",
         "1 when the check is monitored and its last evaluation passed, else 0",
