@@ -62,8 +62,9 @@ fn control_file(dir: &Path, who: &str, port: u16, (open, closed): (u16, u16)) ->
            if failed unixsocket {d}/u.sock then alert\n\
          check system comparehost\n\
          check filesystem rootfs with path /\n\
-         check file afile with path {d}/file\n  if failed checksum then alert\n\
-         check directory adir with path {d}/adir\n\
+         check file afile with path {d}/file\n  if failed checksum then alert\n  \
+           if content = \"^never-there$\" then alert\n\
+         check directory adir with path {d}/adir not every \"0 3 31 2 *\"\n\
          check fifo afifo with path {d}/afifo\n\
          check host loop with address 127.0.0.1\n  if failed port {open} then alert\n  \
            if failed port {closed} then alert\n  if failed ping then alert\n\
@@ -378,6 +379,8 @@ const SAME_VALUES: &[&str] = &[
     "monit/service[type=2]/size",
     "monit/service[type=2]/timestamps/modify",
     "monit/service[type=2]/checksum[@type=MD5]",
+    "monit/service[type=1]/every/type",
+    "monit/service[type=1]/every/cron",
     "monit/service[type=1]/mode",
     "monit/service[type=1]/timestamps/modify",
     "monit/service[type=6]/mode",

@@ -8,9 +8,10 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use warden_config::Config;
-use warden_config::model::{CheckKind, Mode};
+use warden_config::model::{CheckKind, Mode, Schedule};
 use warden_engine::ServiceStatus;
 
 use warden_engine::events::EventKind;
@@ -187,10 +188,47 @@ fn service(x: &mut String, server: &Server, s: &ServiceStatus) {
     };
     el(x, "onreboot", onreboot);
     el(x, "pendingaction", 0);
+    every(
+        x,
+        &check.schedule,
+        s,
+        server.poll_s,
+        unix_s(SystemTime::now()),
+    );
     if shows_figures(s) {
         figures(x, &check.kind, s);
     }
     x.push_str("</service>");
+}
+
+/// Monit's `<every>` for a check with its own schedule: type 2 with the
+/// cycles counted since the last run (`counter`, 0 to `number` - 1) for
+/// `every N cycles`, 3 and 4 with the spec for `every` and `not every` a
+/// cron spec. Warden's `every 5 s` has no Monit form and no element.
+fn every(x: &mut String, schedule: &Schedule, s: &ServiceStatus, poll_s: u64, now: u64) {
+    match schedule {
+        Schedule::Cycles(n) if *n > 1 => {
+            // Warden runs such a check on its own timer: the cycles since
+            // its last run stand for Monit's count of skipped cycles.
+            let since = s.last_check_unix_s.map_or(0, |t| now.saturating_sub(t));
+            let counter = (since / poll_s.max(1)).min(u64::from(*n - 1));
+            let _ = write!(
+                x,
+                "<every><type>2</type><counter>{counter}</counter><number>{n}</number></every>"
+            );
+        }
+        Schedule::Cron(spec) | Schedule::NotCron(spec) => {
+            let kind = if matches!(schedule, Schedule::Cron(_)) {
+                3
+            } else {
+                4
+            };
+            let _ = write!(x, "<every><type>{kind}</type>");
+            el(x, "cron", spec.as_str());
+            x.push_str("</every>");
+        }
+        Schedule::Cycles(_) | Schedule::Interval(_) => {}
+    }
 }
 
 /// The figures of one type, in Monit's order: the type's own, then the
@@ -655,6 +693,43 @@ mod tests {
             x,
             "<program><started>1796589178</started><status>3</status>\
              <output><![CDATA[a]]&gt;b]]></output></program>"
+        );
+    }
+
+    #[test]
+    fn a_check_with_its_own_schedule_says_it_in_every_as_monit() {
+        use crate::control::figures::tests::status;
+        use warden_config::cron::Cron;
+        // Checked at 1_795_245_229 (the helper's time), two cycles of 2 s ago.
+        let s = status("File", &[], serde_json::json!({}));
+        let now = 1_795_245_229 + 4;
+        let shown = |schedule: Schedule| {
+            let mut x = String::new();
+            every(&mut x, &schedule, &s, 2, now);
+            x
+        };
+        assert_eq!(
+            shown(Schedule::Cycles(3)),
+            "<every><type>2</type><counter>2</counter><number>3</number></every>"
+        );
+        assert_eq!(
+            shown(Schedule::Cycles(2)),
+            "<every><type>2</type><counter>1</counter><number>2</number></every>",
+            "never past number - 1"
+        );
+        let cron = || Box::new(Cron::parse("0 3 * * *").unwrap());
+        assert_eq!(
+            shown(Schedule::Cron(cron())),
+            "<every><type>3</type><cron>0 3 * * *</cron></every>"
+        );
+        assert_eq!(
+            shown(Schedule::NotCron(cron())),
+            "<every><type>4</type><cron>0 3 * * *</cron></every>"
+        );
+        assert_eq!(shown(Schedule::Cycles(1)), "");
+        assert_eq!(
+            shown(Schedule::Interval(std::time::Duration::from_secs(5))),
+            ""
         );
     }
 
