@@ -649,3 +649,33 @@ async fn prometheus_on_the_shipped_config_finds_warden_loads_the_rules_and_runs_
     .await;
     assert_eq!(firing["data"]["result"], serde_json::json!([]), "{firing}");
 }
+
+#[test]
+fn the_dashboard_panels_have_unique_ids_queries_and_places_of_their_own() {
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&read(&etc("grafana/warden.json"))).unwrap();
+    assert_eq!(dashboard["uid"], "warden-fleet");
+    let panels = dashboard["panels"].as_array().unwrap();
+    let mut ids = BTreeSet::new();
+    let mut cells = BTreeSet::new();
+    for p in panels {
+        assert!(ids.insert(p["id"].as_u64().unwrap()), "id twice: {p}");
+        let at = |k: &str| p["gridPos"][k].as_u64().unwrap();
+        assert!(at("x") + at("w") <= 24, "wider than the grid: {p}");
+        // Every grid cell belongs to one panel at most.
+        for x in at("x")..at("x") + at("w") {
+            for y in at("y")..at("y") + at("h") {
+                assert!(cells.insert((x, y)), "overlaps another panel: {p}");
+            }
+        }
+        if p["type"] == "row" {
+            continue;
+        }
+        assert_eq!(p["datasource"]["uid"], "${datasource}", "{p}");
+        let targets = p["targets"].as_array().unwrap();
+        assert!(!targets.is_empty(), "{p}");
+        for t in targets {
+            assert!(!t["expr"].as_str().unwrap().is_empty(), "{p}");
+        }
+    }
+}
