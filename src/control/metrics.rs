@@ -32,6 +32,7 @@ const LAG_TICK: Duration = Duration::from_millis(500);
 /// The OpenMetrics media type Prometheus asks for.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+mod board;
 mod families;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -183,7 +184,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn events_are_counted_by_check_and_type() {
+    async fn events_are_counted_by_check_and_event() {
         let (_board, board_rx) = tokio::sync::watch::channel(warden_engine::StatusBoard::default());
         let (requests, _inbox) = tokio::sync::mpsc::channel(1);
         let (tx, rx) = tokio::sync::broadcast::channel(8);
