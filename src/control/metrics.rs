@@ -107,7 +107,9 @@ impl Metrics {
                 profile: env!("WARDEN_BUILD_PROFILE"),
             }),
         );
-        families::register(&mut registry, &self.state.status());
+        let checks = self.state.status();
+        families::register(&mut registry, &checks);
+        board::register(&mut registry, &checks);
         registry.register(
             "warden_events",
             "Events by check and event (Monit's event names, snake_case)",

@@ -1,9 +1,10 @@
 //! The per-check metric families, made afresh from one status snapshot at
 //! each scrape: info, up, status and monitoring state sets, restarts,
-//! timings, connection tests; the board's figures are `board`'s. Every
-//! family is labelled `check` (the service's name) and `type` (the control
-//! file's word: `process`, `filesystem`, `host`, ...), so cardinality is
-//! bounded by the config: checks x states, checks x figures.
+//! timings, connection tests (the board's figures are `board`'s, which
+//! reads the fixed names here). Every family is labelled `check` (the
+//! service's name) and `type` (the control file's word: `process`,
+//! `filesystem`, `host`, ...), so cardinality is bounded by the config:
+//! checks x states, checks x figures.
 
 use std::collections::BTreeSet;
 
@@ -119,7 +120,6 @@ pub fn register(registry: &mut Registry, checks: &[ServiceStatus]) {
     checks.iter().for_each(|s| families.add(s));
     families.register(registry);
     register_tests(registry, checks);
-    super::board::register(registry, checks);
 }
 
 /// The fixed per-check families, filled one check at a time.
