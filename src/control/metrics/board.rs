@@ -15,6 +15,11 @@ use super::families::{CheckLabels, FIXED, FloatCounter, FloatGauge};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Gauge,
+    /// A gauge the board holds in milliseconds, served in seconds (the
+    /// base unit).
+    GaugeOfMillis,
+    /// A gauge the board holds in days, served in seconds.
+    GaugeOfDays,
     Counter,
 }
 
@@ -79,14 +84,20 @@ const FAMILIES: &[(&str, Kind, &str)] = &[
     ("upload_errors", Kind::Gauge, "upload_errors_per_second"),
     ("download_errors", Kind::Gauge, "download_errors_per_second"),
     (
+        "certificate_days",
+        Kind::GaugeOfDays,
+        "certificate_valid_seconds",
+    ),
+    // Milliseconds a second: the share of time the device was busy.
+    (
         "read_time",
-        Kind::Gauge,
-        "read_time_milliseconds_per_second",
+        Kind::GaugeOfMillis,
+        "read_time_seconds_per_second",
     ),
     (
         "write_time",
-        Kind::Gauge,
-        "write_time_milliseconds_per_second",
+        Kind::GaugeOfMillis,
+        "write_time_seconds_per_second",
     ),
     // Sizes, not counts of events: gauges, named as node_exporter names
     // its filesystem sizes.
@@ -107,10 +118,11 @@ const FAMILIES: &[(&str, Kind, &str)] = &[
 ];
 
 /// How a board figure is served.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Figure {
-    /// A gauge family of this name.
-    Gauge(String),
+    /// A gauge family of this name, and what the board's value is
+    /// multiplied by (1, 0.001 from milliseconds, 86400 from days).
+    Gauge(String, f64),
     /// A figure that only grows (`..._total` on the board): a counter
     /// family registered under this name (the encoder adds `_total`).
     Counter(String),
@@ -141,7 +153,9 @@ pub fn figure(name: &str) -> Option<Figure> {
         .any(|f| *f == family || family.strip_suffix("_total") == Some(f));
     match kind {
         _ if clashes => None,
-        Kind::Gauge => Some(Figure::Gauge(family)),
+        Kind::Gauge => Some(Figure::Gauge(family, 1.0)),
+        Kind::GaugeOfMillis => Some(Figure::Gauge(family, 0.001)),
+        Kind::GaugeOfDays => Some(Figure::Gauge(family, 86_400.0)),
         Kind::Counter => Some(Figure::Counter(family)),
     }
 }
@@ -162,11 +176,11 @@ pub(super) fn register(registry: &mut Registry, checks: &[ServiceStatus]) {
                 continue;
             }
             match figure(name) {
-                Some(Figure::Gauge(family)) => {
+                Some(Figure::Gauge(family, scale)) => {
                     let (_, f) = gauges
                         .entry(family)
                         .or_insert_with(|| (name.clone(), Family::default()));
-                    f.get_or_create(&l).set(*value);
+                    f.get_or_create(&l).set(value * scale);
                 }
                 Some(Figure::Counter(family)) => {
                     let (_, f) = counters
@@ -201,23 +215,26 @@ mod tests {
         let table = [
             (
                 "cpu",
-                Some(Figure::Gauge("warden_check_cpu_percent".into())),
+                Some(Figure::Gauge("warden_check_cpu_percent".into(), 1.0)),
             ),
             (
                 "memory",
-                Some(Figure::Gauge("warden_check_memory_bytes".into())),
+                Some(Figure::Gauge("warden_check_memory_bytes".into(), 1.0)),
             ),
             (
                 "response_time",
-                Some(Figure::Gauge("warden_check_response_time_seconds".into())),
+                Some(Figure::Gauge(
+                    "warden_check_response_time_seconds".into(),
+                    1.0,
+                )),
             ),
             (
                 "space_used_percent",
-                Some(Figure::Gauge("warden_check_space_used_percent".into())),
+                Some(Figure::Gauge("warden_check_space_used_percent".into(), 1.0)),
             ),
             (
                 "load_avg1",
-                Some(Figure::Gauge("warden_check_load_avg1".into())),
+                Some(Figure::Gauge("warden_check_load_avg1".into(), 1.0)),
             ),
             (
                 "read_bytes_total",
@@ -225,15 +242,25 @@ mod tests {
             ),
             (
                 "a_figure_added_later",
-                Some(Figure::Gauge("warden_check_a_figure_added_later".into())),
+                Some(Figure::Gauge(
+                    "warden_check_a_figure_added_later".into(),
+                    1.0,
+                )),
             ),
             (
                 "space_total",
-                Some(Figure::Gauge("warden_check_space_size_bytes".into())),
+                Some(Figure::Gauge("warden_check_space_size_bytes".into(), 1.0)),
             ),
             (
                 "uploaded_bytes",
                 Some(Figure::Counter("warden_check_uploaded_bytes".into())),
+            ),
+            (
+                "read_time",
+                Some(Figure::Gauge(
+                    "warden_check_read_time_seconds_per_second".into(),
+                    0.001,
+                )),
             ),
             ("up", None),
             ("restarts_total", None),

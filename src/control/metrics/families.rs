@@ -93,7 +93,7 @@ pub(super) const FIXED: &[&str] = &[
     "warden_check_next_check_timestamp_seconds",
     "warden_check_test_up",
     "warden_check_test_response_time_seconds",
-    "warden_check_test_certificate_days",
+    "warden_check_test_certificate_valid_seconds",
 ];
 
 /// The status state set's states: every state a check can be in, so that
@@ -289,7 +289,7 @@ fn test_target(t: &TestStatus) -> String {
 }
 
 /// One sample per connection test (ports, sockets, pings, urls) that has
-/// run: whether it passed, its response time, its certificate's days.
+/// run: whether it passed, its response time, how long its certificate is still valid.
 fn register_tests(registry: &mut Registry, checks: &[ServiceStatus]) {
     let up = Family::<TestLabels, Gauge>::default();
     let response = Family::<TestLabels, FloatGauge>::default();
@@ -309,7 +309,7 @@ fn register_tests(registry: &mut Registry, checks: &[ServiceStatus]) {
                 response.get_or_create(&l).set(ms / 1000.0);
             }
             if let Some(days) = t.certificate_days {
-                certificate.get_or_create(&l).set(days);
+                certificate.get_or_create(&l).set(days * 86_400.0);
             }
         }
     }
@@ -324,8 +324,8 @@ fn register_tests(registry: &mut Registry, checks: &[ServiceStatus]) {
         response,
     );
     registry.register(
-        "warden_check_test_certificate_days",
-        "Days the TLS certificate the connection test last saw is still valid",
+        "warden_check_test_certificate_valid_seconds",
+        "How long the TLS certificate the connection test last saw is still valid",
         certificate,
     );
 }
