@@ -31,6 +31,20 @@ pub enum MonitoringStatus {
 }
 
 impl MonitoringStatus {
+    /// Every state, in the order `/metrics` lists them.
+    pub const ALL: &'static [MonitoringStatus] = &[
+        MonitoringStatus::Monitored,
+        MonitoringStatus::NotMonitored,
+        MonitoringStatus::Initializing,
+    ];
+
+    /// The state's serde name (`not_monitored`), as JSON and metric labels
+    /// spell it.
+    pub fn word(self) -> &'static str {
+        // Every state is a unit variant: it always has a name.
+        warden_config::names::variant_name(&self).unwrap_or_default()
+    }
+
     pub fn words(self) -> &'static str {
         match self {
             MonitoringStatus::Monitored => "Monitored",
