@@ -250,6 +250,7 @@ async fn serve(source: ControlFile, config: Config, sources: SourceMap) -> ExitC
     // Subscribed before the engine starts, so its first events are kept.
     let event_rx = bus.subscribe();
     let metrics_rx = bus.subscribe();
+    let mmonit_rx = bus.subscribe();
     // Before the engine: it subscribes to the bus, so it sees the first events.
     let notifier = warden_notify::Notifier::start(&config, bus.clone(), &statefile);
     let engine = Engine::start(&config, state.clone(), bus.clone());
@@ -265,6 +266,11 @@ async fn serve(source: ControlFile, config: Config, sources: SourceMap) -> ExitC
         socket: Some(socket_path.clone()),
     });
     let metrics = control::metrics::Metrics::start(control.clone(), metrics_rx);
+    // `set mmonit`: its event messages wait in the alert queue's folder.
+    let mmonit_queue = warden_notify::queue_dir(&config, &statefile).join("mmonit");
+    let slots = config.settings.eventqueue.as_ref().and_then(|q| q.slots);
+    let collector =
+        control::mmonit::Collector::start(control.clone(), mmonit_rx, &mmonit_queue, slots).await;
     let Some((server, socket)) = serve_socket(&config, socket_path, control.clone(), &metrics)
     else {
         engine.stop().await;
@@ -324,6 +330,7 @@ async fn serve(source: ControlFile, config: Config, sources: SourceMap) -> ExitC
         engine.stop().await;
     }
     running.notifier.stop().await;
+    collector.stop().await;
     watchdog.abort();
     events.abort();
     if let Some(p) = &running.config.settings.pidfile {

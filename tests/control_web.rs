@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use util::{Sandbox, alive, answers, free_port, wait_until};
+use util::{Sandbox, alive, answers, free_port, parse_openmetrics, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -206,46 +206,6 @@ async fn a_bad_certificate_is_a_clear_error_and_the_daemon_runs_on() {
     );
 }
 
-/// Every sample of an OpenMetrics exposition, as `name{k="v",...}` -> value,
-/// through Python's prometheus_client parser (strict: it rejects text that
-/// is not OpenMetrics, such as a missing `# EOF`).
-fn parse_openmetrics(text: &str) -> HashMap<String, f64> {
-    const PARSE: &str = r#"
-import sys
-from prometheus_client.openmetrics.parser import text_string_to_metric_families
-for family in text_string_to_metric_families(sys.stdin.read()):
-    for s in family.samples:
-        labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
-        print(f"{s.name}{{{labels}}} {s.value}")
-"#;
-    let mut child = Command::new("/usr/bin/python3")
-        .args(["-c", PARSE])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 with prometheus_client (scripts/setup installs it)");
-    use std::io::Write as _;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "not OpenMetrics: {}\n{text}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.rsplit_once(' '))
-        .map(|(k, v)| (k.to_string(), v.parse().unwrap()))
-        .collect()
-}
-
 async fn metrics(url: &str) -> HashMap<String, f64> {
     let res = get(url, None).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -268,7 +228,7 @@ async fn metrics_parse_as_openmetrics_and_follow_a_killed_service() {
     let check = format!("{}  mode passive\n", service(&sb, "web", svc, ""));
     let _w = daemon(&sb, port, "allow localhost", &check);
     let url = format!("http://127.0.0.1:{port}/metrics");
-    let up = r#"warden_check_up{check="web"}"#;
+    let up = r#"warden_check_up{check="web",type="process"}"#;
 
     let mut seen = HashMap::new();
     for _ in 0..100 {
@@ -280,10 +240,10 @@ async fn metrics_parse_as_openmetrics_and_follow_a_killed_service() {
     }
     assert_eq!(seen.get(up), Some(&1.0), "{seen:?}\n{}", sb.log());
     for name in [
-        r#"warden_check_monitored{check="web"}"#,
-        r#"warden_check_restarts_total{check="web"}"#,
-        r#"warden_check_probe_duration_seconds{check="web"}"#,
-        r#"warden_check_last_success_timestamp_seconds{check="web"}"#,
+        r#"warden_check_monitored{check="web",type="process"}"#,
+        r#"warden_check_restarts_total{check="web",type="process"}"#,
+        r#"warden_check_probe_duration_seconds{check="web",type="process"}"#,
+        r#"warden_check_last_success_timestamp_seconds{check="web",type="process"}"#,
         "warden_uptime_seconds{}",
         "warden_scheduler_lag_seconds_count{}",
     ] {
@@ -291,7 +251,7 @@ async fn metrics_parse_as_openmetrics_and_follow_a_killed_service() {
     }
 
     util::kill(sb.pid("web").unwrap(), rustix::process::Signal::KILL);
-    let gone = r#"warden_events_total{check="web",type="does_not_exist"}"#;
+    let gone = r#"warden_events_total{check="web",event="does_not_exist"}"#;
     for _ in 0..100 {
         seen = metrics(&url).await;
         if seen.get(up) == Some(&0.0) && seen.get(gone).is_some_and(|n| *n >= 1.0) {

@@ -17,6 +17,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use util::xml::{Elem, parse_xml, xml_paths};
 use util::{free_port, wait_until};
 
 /// XML paths only one side has, and why; `+` Warden only, `-` Monit only.
@@ -62,8 +63,9 @@ fn control_file(dir: &Path, who: &str, port: u16, (open, closed): (u16, u16)) ->
            if failed unixsocket {d}/u.sock then alert\n\
          check system comparehost\n\
          check filesystem rootfs with path /\n\
-         check file afile with path {d}/file\n  if failed checksum then alert\n\
-         check directory adir with path {d}/adir\n\
+         check file afile with path {d}/file\n  if failed checksum then alert\n  \
+           if content = \"^never-there$\" then alert\n\
+         check directory adir with path {d}/adir not every \"0 3 31 2 *\"\n\
          check fifo afifo with path {d}/afifo\n\
          check host loop with address 127.0.0.1\n  if failed port {open} then alert\n  \
            if failed port {closed} then alert\n  if failed ping then alert\n\
@@ -98,103 +100,6 @@ fn get(port: u16, path: &str) -> Option<String> {
         .then_some(())
         .filter(|()| head.contains(" 200 "))?;
     Some(body.to_string())
-}
-
-/// An element of the status document.
-#[derive(Debug, Default)]
-struct Elem {
-    name: String,
-    attrs: Vec<(String, String)>,
-    text: String,
-    children: Vec<Elem>,
-}
-
-/// A small reader for the status document: tags, attributes in double
-/// quotes, text, CDATA, the declaration; enough for Monit's XML.
-fn parse_xml(doc: &str) -> Option<Elem> {
-    let mut stack: Vec<Elem> = vec![Elem::default()];
-    let mut rest = doc;
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix("<![CDATA[") {
-            let end = r.find("]]>")?;
-            stack.last_mut()?.text.push_str(&r[..end]);
-            rest = &r[end + 3..];
-        } else if let Some(r) = rest.strip_prefix("<?") {
-            rest = &r[r.find("?>")? + 2..];
-        } else if let Some(r) = rest.strip_prefix("</") {
-            let end = r.find('>')?;
-            let done = stack.pop()?;
-            if done.name != r[..end].trim() {
-                return None;
-            }
-            stack.last_mut()?.children.push(done);
-            rest = &r[end + 1..];
-        } else if let Some(r) = rest.strip_prefix('<') {
-            let end = r.find('>')?;
-            let (tag, empty) = match r[..end].strip_suffix('/') {
-                Some(t) => (t, true),
-                None => (&r[..end], false),
-            };
-            let (name, mut attrs_text) = tag.split_once(' ').unwrap_or((tag, ""));
-            let mut e = Elem {
-                name: name.to_string(),
-                ..Elem::default()
-            };
-            while let Some((key, after)) = attrs_text.split_once("=\"") {
-                let (value, next) = after.split_once('"')?;
-                e.attrs.push((key.trim().to_string(), value.to_string()));
-                attrs_text = next;
-            }
-            if empty {
-                stack.last_mut()?.children.push(e);
-            } else {
-                stack.push(e);
-            }
-            rest = &r[end + 1..];
-        } else {
-            let end = rest.find('<').unwrap_or(rest.len());
-            let text = rest[..end]
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&amp;", "&");
-            stack.last_mut()?.text.push_str(&text);
-            rest = &rest[end..];
-        }
-    }
-    let mut root = stack.pop()?;
-    (stack.is_empty() && root.children.len() == 1).then(|| root.children.remove(0))
-}
-
-/// Every element's path in document order (`monit/service[type=3]/pid`,
-/// attributes other than a service's type as `[@name=value]`), with its
-/// text.
-fn paths(e: &Elem, parent: &str, out: &mut Vec<(String, String)>) {
-    let mut step = e.name.clone();
-    for (k, v) in &e.attrs {
-        if e.name == "service" && k == "type" {
-            step = format!("service[type={v}]");
-        } else {
-            step.push_str(&format!("[@{k}={v}]"));
-        }
-    }
-    let path = if parent.is_empty() {
-        step
-    } else {
-        format!("{parent}/{step}")
-    };
-    out.push((path.clone(), e.text.clone()));
-    for c in &e.children {
-        paths(c, &path, out);
-    }
-}
-
-/// The paths of a document; none when it is not one.
-fn xml_paths(doc: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    if let Some(root) = parse_xml(doc) {
-        paths(&root, "", &mut out);
-    }
-    out
 }
 
 /// Polls `cond` every 300 ms (gently: Monit serves one request at a time)
@@ -378,6 +283,8 @@ const SAME_VALUES: &[&str] = &[
     "monit/service[type=2]/size",
     "monit/service[type=2]/timestamps/modify",
     "monit/service[type=2]/checksum[@type=MD5]",
+    "monit/service[type=1]/every/type",
+    "monit/service[type=1]/every/cron",
     "monit/service[type=1]/mode",
     "monit/service[type=1]/timestamps/modify",
     "monit/service[type=6]/mode",

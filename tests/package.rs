@@ -77,7 +77,7 @@ fn man_quietly(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-const FILES: [(&str, u32); 9] = [
+const FILES: [(&str, u32); 14] = [
     ("usr/bin/warden", 0o755),
     ("etc/warden/wardenrc", 0o600),
     ("usr/lib/systemd/system/warden.service", 0o644),
@@ -87,6 +87,23 @@ const FILES: [(&str, u32); 9] = [
     ("usr/share/zsh/vendor-completions/_warden", 0o644),
     ("usr/share/fish/vendor_completions.d/warden.fish", 0o644),
     ("usr/share/doc/warden/copyright", 0o644),
+    (
+        "usr/share/doc/warden/examples/prometheus/prometheus.yml",
+        0o644,
+    ),
+    (
+        "usr/share/doc/warden/examples/prometheus/warden-rules.yml",
+        0o644,
+    ),
+    (
+        "usr/share/doc/warden/examples/prometheus/warden-rules.test.yml",
+        0o644,
+    ),
+    (
+        "usr/share/doc/warden/examples/prometheus/targets/warden.json",
+        0o644,
+    ),
+    ("usr/share/doc/warden/examples/grafana/warden.json", 0o644),
 ];
 
 #[test]
@@ -108,6 +125,14 @@ fn the_package_holds_the_binary_config_unit_pages_and_completions() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(etc, ["wardenrc"]);
+
+    // The Prometheus examples work where the package puts them (their
+    // paths are relative to the config's folder).
+    let examples = root.path().join("usr/share/doc/warden/examples/prometheus");
+    let out = run(Command::new("/usr/bin/promtool")
+        .args(["check", "config", "prometheus.yml"])
+        .current_dir(&examples));
+    assert!(out.status.success(), "{}", text(&out));
 
     // The unpacked binary is the one built, and the config it ships is good.
     let bin = root.path().join("usr/bin/warden");

@@ -3,6 +3,9 @@
 //! formats (`0.0% [1.6 MB]`, `0 B/s [6.8 kB total]`, `0.219 ms to
 //! 127.0.0.1:80 type TCP/IP protocol DEFAULT`) are Monit's. A figure Warden
 //! did not measure is left out; a measured one always keeps Monit's label.
+//! [`status_rows`] adds Warden's own lines (restarts, last probe, next
+//! check, last event) for `warden status` and the service page, and
+//! [`html_table`] is that page's figure table.
 
 use warden_config::model::CheckType;
 use warden_engine::ServiceStatus;
@@ -12,8 +15,10 @@ use warden_engine::status::{MonitoringStatus, Reach, TestStatus};
 use warden_probes::Metric;
 
 use super::format::{Uptime, bytes, date, millis, percent, uptime, whole};
+use super::html::escape;
 
-type Rows = Vec<(&'static str, String)>;
+/// A service's lines: label and value, in the order they are shown.
+pub type Rows = Vec<(&'static str, String)>;
 
 /// Whether a service shows its figures: as Monit, only once checked and
 /// monitored, and not while its target does not exist.
@@ -50,6 +55,73 @@ pub fn monit_rows(s: &ServiceStatus) -> Rows {
     let collected = s.last_check_unix_s.map_or_else(|| "-".into(), date);
     rows.push(("data collected", collected));
     rows
+}
+
+/// A service's lines as `warden status` and the service page show them:
+/// Monit's, then Warden's own (groups, restarts, last probe, next check,
+/// last event), then `data collected`, last as in Monit.
+pub fn status_rows(s: &ServiceStatus) -> Rows {
+    let mut rows = monit_rows(s);
+    let collected = rows.pop();
+    warden_rows(&mut rows, s);
+    rows.extend(collected);
+    rows
+}
+
+/// Warden's lines that Monit does not have.
+fn warden_rows(rows: &mut Rows, s: &ServiceStatus) {
+    if !s.groups.is_empty() {
+        rows.push(("groups", s.groups.join(", ")));
+    }
+    let window = match s.restart_window_cycles {
+        Some(c) => format!(" within {c} cycles"),
+        None => String::new(),
+    };
+    rows.push((
+        "restarts",
+        format!(
+            "{}{window} [{} total]",
+            s.restarts_in_window, s.restarts_total
+        ),
+    ));
+    push(
+        rows,
+        "last probe took",
+        s.probe_duration_ms.map(|ms| format!("{ms:.3} ms")),
+    );
+    push(rows, "next check", s.next_check_unix_s.map(date));
+    push(
+        rows,
+        "last event",
+        s.last_event
+            .as_ref()
+            .map(|e| format!("{}: {} at {}", e.kind, e.description, date(e.time_unix_s))),
+    );
+}
+
+/// The figure table of a service's page (`<table id="service">`): one row
+/// per line of [`status_rows`], every string escaped; as on Monit's page,
+/// a value of several lines (a program's output) keeps its lines in a
+/// `<pre>`.
+pub fn html_table(s: &ServiceStatus) -> String {
+    let rows = status_rows(s);
+    let mut out = String::with_capacity(64 * rows.len() + 32);
+    out.push_str("<table id=\"service\">");
+    for (label, value) in rows {
+        let value = value.trim_end_matches('\n');
+        let (open, close) = if value.contains('\n') {
+            ("<pre>", "</pre>")
+        } else {
+            ("", "")
+        };
+        out.push_str(&format!(
+            "<tr><td>{}</td><td>{open}{}{close}</td></tr>",
+            escape(label),
+            escape(value)
+        ));
+    }
+    out.push_str("</table>");
+    out
 }
 
 fn push(rows: &mut Rows, label: &'static str, value: Option<String>) {
@@ -338,6 +410,12 @@ fn file(rows: &mut Rows, s: &ServiceStatus) {
     push(rows, "modify timestamp", time(Metric::ModifyTime));
     push(
         rows,
+        "content match",
+        s.content_match
+            .map(|m| if m { "yes" } else { "no" }.to_string()),
+    );
+    push(
+        rows,
         "checksum",
         s.checksum
             .as_ref()
@@ -612,6 +690,57 @@ pub(crate) mod tests {
             serde_json::json!({}),
         )));
         assert_eq!(down[4], "link=-");
+    }
+
+    #[test]
+    fn a_file_with_a_content_rule_says_whether_it_matches_after_its_times() {
+        let times = [(Metric::ModifyTime, 1_795_245_229.0), (Metric::Size, 6.0)];
+        for (firing, word) in [(false, "no"), (true, "yes")] {
+            let s = status(
+                "File",
+                &times,
+                serde_json::json!({"content_match": firing,
+                    "checksum": {"algorithm": "MD5", "digest": "ab"}}),
+            );
+            let rows = labels_and_values(&monit_rows(&s));
+            let at = rows.iter().position(|r| r.starts_with("modify timestamp="));
+            assert_eq!(
+                rows[at.unwrap() + 1..at.unwrap() + 3],
+                [format!("content match={word}"), "checksum=ab (MD5)".into()]
+            );
+        }
+        let none = status("File", &times, serde_json::json!({}));
+        assert!(
+            !labels_and_values(&monit_rows(&none))
+                .iter()
+                .any(|r| r.starts_with("content"))
+        );
+    }
+
+    #[test]
+    fn the_page_table_escapes_and_keeps_the_lines_of_a_long_value() {
+        let s = status(
+            "Program",
+            &[(Metric::ProgramStarted, 1.0), (Metric::ExitStatus, 0.0)],
+            serde_json::json!({"program_output": "<b>one</b>\ntwo\n", "groups": ["a&b"]}),
+        );
+        let table = html_table(&s);
+        assert!(table.starts_with("<table id=\"service\"><tr><td>status</td><td>OK</td></tr>"));
+        assert!(
+            table.contains(
+                "<tr><td>last output</td><td><pre>&lt;b&gt;one&lt;/b&gt;\ntwo</pre></td></tr>"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.contains("<tr><td>groups</td><td>a&amp;b</td></tr>"),
+            "{table}"
+        );
+        let labels: Vec<&str> = status_rows(&s).iter().map(|(l, _)| *l).collect();
+        assert_eq!(
+            labels[labels.len() - 3..],
+            ["groups", "restarts", "data collected"]
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `GET /metrics`: Prometheus metrics in OpenMetrics text, served on the
-//! Unix socket and on the TCP interface. Per-check gauges are read from the
-//! status board at scrape time; event counts come from the event bus, and
-//! the scheduler lag from a timer task that measures how late it wakes.
+//! Unix socket and on the TCP interface. Per-check families are read from
+//! the status board at scrape time (`families`); event counts come from the
+//! event bus, and the scheduler lag from a timer task that measures how
+//! late it wakes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,12 +17,12 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
-use warden_engine::status::MonitoringStatus;
-use warden_engine::{Event, ServiceStatus};
+use warden_engine::Event;
 
 use super::ControlState;
 
@@ -31,15 +32,21 @@ const LAG_TICK: Duration = Duration::from_millis(500);
 /// The OpenMetrics media type Prometheus asks for.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CheckLabels {
-    check: String,
-}
+mod board;
+mod families;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EventLabels {
     check: String,
-    r#type: String,
+    event: String,
+}
+
+/// What `warden -V` says was built, as `warden_build_info`'s labels.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+    commit: &'static str,
+    profile: &'static str,
 }
 
 /// Metrics that live across scrapes; cheap to clone.
@@ -91,10 +98,21 @@ impl Metrics {
     /// The whole exposition, ending in `# EOF`.
     pub fn render(&self) -> Result<String, std::fmt::Error> {
         let mut registry = Registry::default();
-        register_checks(&mut registry, &self.state.status());
+        registry.register(
+            "warden_build",
+            "The Warden build that serves these metrics (as `warden -V`)",
+            Info::new(BuildLabels {
+                version: env!("CARGO_PKG_VERSION"),
+                commit: env!("WARDEN_GIT_COMMIT"),
+                profile: env!("WARDEN_BUILD_PROFILE"),
+            }),
+        );
+        let checks = self.state.status();
+        families::register(&mut registry, &checks);
+        board::register(&mut registry, &checks);
         registry.register(
             "warden_events",
-            "Events by check and type (Monit's event names, snake_case)",
+            "Events by check and event (Monit's event names, snake_case)",
             self.events.clone(),
         );
         let uptime = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
@@ -113,59 +131,6 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut out, &registry)?;
         Ok(out)
     }
-}
-
-type FloatGauge = Gauge<f64, std::sync::atomic::AtomicU64>;
-
-/// The per-check families, filled from one status snapshot.
-fn register_checks(registry: &mut Registry, checks: &[ServiceStatus]) {
-    let up = Family::<CheckLabels, Gauge>::default();
-    let monitored = Family::<CheckLabels, Gauge>::default();
-    let restarts = Family::<CheckLabels, Counter>::default();
-    let duration = Family::<CheckLabels, FloatGauge>::default();
-    let success = Family::<CheckLabels, FloatGauge>::default();
-    for s in checks {
-        let l = CheckLabels {
-            check: s.name.clone(),
-        };
-        let watched = s.monitoring == MonitoringStatus::Monitored;
-        up.get_or_create(&l).set(i64::from(s.ok && watched));
-        monitored
-            .get_or_create(&l)
-            .set(i64::from(s.monitoring != MonitoringStatus::NotMonitored));
-        restarts.get_or_create(&l).inc_by(s.restarts_total);
-        if let Some(ms) = s.probe_duration_ms {
-            duration.get_or_create(&l).set(ms / 1000.0);
-        }
-        if let Some(t) = s.last_success_unix_s {
-            success.get_or_create(&l).set(t as f64);
-        }
-    }
-    registry.register(
-        "warden_check_up",
-        "1 when the check's last probe passed, else 0",
-        up,
-    );
-    registry.register(
-        "warden_check_monitored",
-        "1 when Warden watches the check, 0 after unmonitor",
-        monitored,
-    );
-    registry.register(
-        "warden_check_restarts",
-        "Starts and restarts Warden made for the check",
-        restarts,
-    );
-    registry.register(
-        "warden_check_probe_duration_seconds",
-        "How long the check's last probe took",
-        duration,
-    );
-    registry.register(
-        "warden_check_last_success_timestamp_seconds",
-        "When the check's probe last passed (unix time)",
-        success,
-    );
 }
 
 async fn serve(State(metrics): State<Metrics>) -> Response {
@@ -190,7 +155,7 @@ async fn count_events(mut rx: Receiver<Event>, events: Family<EventLabels, Count
                 events
                     .get_or_create(&EventLabels {
                         check: e.service,
-                        r#type: kind_label(e.kind),
+                        event: kind_label(e.kind),
                     })
                     .inc();
             }
@@ -221,7 +186,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn events_are_counted_by_check_and_type() {
+    async fn events_are_counted_by_check_and_event() {
         let (_board, board_rx) = tokio::sync::watch::channel(warden_engine::StatusBoard::default());
         let (requests, _inbox) = tokio::sync::mpsc::channel(1);
         let (tx, rx) = tokio::sync::broadcast::channel(8);
@@ -231,7 +196,7 @@ mod tests {
             tx.send(Event::new("web", gone, "process is not running"))
                 .unwrap();
         }
-        let want = r#"warden_events_total{check="web",type="does_not_exist"} 2"#;
+        let want = r#"warden_events_total{check="web",event="does_not_exist"} 2"#;
         let mut text = String::new();
         for _ in 0..200 {
             text = metrics.render().unwrap();

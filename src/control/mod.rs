@@ -21,7 +21,8 @@
 //! figure), `html` and `secret` at the bottom; `figures` (a service's
 //! lines) and `chart` (its history as SVG), then `render` (the text answers); `auth` (who may do what);
 //! then the routes: `api`, `web` (Warden's page), `monit` (Monit's
-//! protocol and pages), `metrics`; `server` and `tcp` serve them.
+//! protocol and pages), `metrics`; `server` and `tcp` serve them, and
+//! `mmonit` posts `monit`'s documents to M/Monit.
 
 pub mod api;
 pub mod auth;
@@ -31,6 +32,7 @@ pub mod figures;
 pub mod format;
 pub mod html;
 pub mod metrics;
+pub mod mmonit;
 pub mod monit;
 pub mod render;
 pub mod secret;
@@ -236,6 +238,11 @@ impl ControlState {
     /// The running engine's status board.
     pub fn board(&self) -> StatusBoard {
         self.board.borrow().clone()
+    }
+
+    /// Follows the running engine's board: it changes on every reload.
+    pub fn board_watch(&self) -> watch::Receiver<StatusBoard> {
+        self.board.clone()
     }
 
     /// When this daemon started (for Warden's own uptime).

@@ -12,8 +12,8 @@ use warden_engine::ServiceStatus;
 use warden_engine::status::MonitoringStatus;
 
 use super::MONIT_VERSION;
-use super::figures::monit_rows;
-use super::format::{Uptime, date, percent, uptime};
+use super::figures::{monit_rows, status_rows};
+use super::format::{Uptime, percent, uptime};
 
 /// `warden summary`: Monit's table of name, status and type.
 pub fn render_summary(statuses: &[ServiceStatus], colour: bool) -> String {
@@ -133,49 +133,12 @@ pub fn render_monit_summary(uptime_s: u64, statuses: &[ServiceStatus], colour: b
 
 fn block(out: &mut String, s: &ServiceStatus, colour: bool) {
     let _ = writeln!(out, "{} '{}'", s.kind, s.name);
-    let rows = monit_rows(s);
-    let (collected, rows) = rows
-        .split_last()
-        .map_or((None, &rows[..]), |(c, r)| (Some(c), r));
-    for (label, value) in rows {
-        if *label == "status" {
-            line(out, label, &paint(value, s, colour));
+    for (label, value) in status_rows(s) {
+        if label == "status" {
+            line(out, label, &paint(&value, s, colour));
         } else {
-            line(out, label, value);
+            line(out, label, &value);
         }
-    }
-    additions(out, s);
-    if let Some((label, value)) = collected {
-        line(out, label, value);
-    }
-}
-
-/// Warden's lines that Monit does not have.
-fn additions(out: &mut String, s: &ServiceStatus) {
-    if !s.groups.is_empty() {
-        line(out, "groups", &s.groups.join(", "));
-    }
-    let window = match s.restart_window_cycles {
-        Some(c) => format!(" within {c} cycles"),
-        None => String::new(),
-    };
-    line(
-        out,
-        "restarts",
-        &format!(
-            "{}{window} [{} total]",
-            s.restarts_in_window, s.restarts_total
-        ),
-    );
-    if let Some(ms) = s.probe_duration_ms {
-        line(out, "last probe took", &format!("{ms:.3} ms"));
-    }
-    if let Some(t) = s.next_check_unix_s {
-        line(out, "next check", &date(t));
-    }
-    if let Some(e) = &s.last_event {
-        let text = format!("{}: {} at {}", e.kind, e.description, date(e.time_unix_s));
-        line(out, "last event", &text);
     }
 }
 

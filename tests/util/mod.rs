@@ -3,6 +3,8 @@
 //! Python, and guards that kill everything a test started.
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+pub mod xml;
+
 use std::io::Read as _;
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt as _;
@@ -454,4 +456,44 @@ pub fn zombies_of(parent: i32) -> Vec<i32> {
 
 pub fn file(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
+}
+
+/// Every sample of an OpenMetrics exposition, as `name{k="v",...}` (labels
+/// sorted) -> value, through Python's prometheus_client parser (strict: it
+/// rejects text that is not OpenMetrics, such as a missing `# EOF`).
+pub fn parse_openmetrics(text: &str) -> std::collections::HashMap<String, f64> {
+    const PARSE: &str = r#"
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
+        print(f"{s.name}{{{labels}}} {s.value}")
+"#;
+    let mut child = Command::new("/usr/bin/python3")
+        .args(["-c", PARSE])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 with prometheus_client (scripts/setup installs it)");
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "not OpenMetrics: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.rsplit_once(' '))
+        .map(|(k, v)| (k.to_string(), v.parse().unwrap()))
+        .collect()
 }

@@ -67,19 +67,22 @@ impl EventKind {
         warden_config::names::variant_name(&self).unwrap_or_default()
     }
 
+    /// The kinds that report a problem (logged as errors): what a check
+    /// can be failing with (the states of `/metrics`' status state set).
+    pub const FAILURES: [EventKind; 8] = [
+        EventKind::DoesNotExist,
+        EventKind::Zombie,
+        EventKind::ConnectionFailed,
+        EventKind::ResourceLimit,
+        EventKind::Failed,
+        EventKind::ProbeTimeout,
+        EventKind::ActionFailed,
+        EventKind::Timeout,
+    ];
+
     /// True for kinds that report a problem (logged as errors).
     pub fn is_failure(self) -> bool {
-        matches!(
-            self,
-            EventKind::DoesNotExist
-                | EventKind::Zombie
-                | EventKind::ConnectionFailed
-                | EventKind::ResourceLimit
-                | EventKind::Failed
-                | EventKind::ProbeTimeout
-                | EventKind::ActionFailed
-                | EventKind::Timeout
-        )
+        Self::FAILURES.contains(&self)
     }
 }
 

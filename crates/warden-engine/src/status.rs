@@ -32,6 +32,20 @@ pub enum MonitoringStatus {
 }
 
 impl MonitoringStatus {
+    /// Every state, in the order `/metrics` lists them.
+    pub const ALL: &'static [MonitoringStatus] = &[
+        MonitoringStatus::Monitored,
+        MonitoringStatus::NotMonitored,
+        MonitoringStatus::Initializing,
+    ];
+
+    /// The state's serde name (`not_monitored`), as JSON and metric labels
+    /// spell it.
+    pub fn word(self) -> &'static str {
+        // Every state is a unit variant: it always has a name.
+        warden_config::names::variant_name(&self).unwrap_or_default()
+    }
+
     pub fn words(self) -> &'static str {
         match self {
             MonitoringStatus::Monitored => "Monitored",
@@ -123,6 +137,10 @@ pub struct ServiceStatus {
     /// A file's digest, when a checksum rule computes one.
     #[serde(default)]
     pub checksum: Option<Checksum>,
+    /// Whether a content rule fires now (a line it looks for was found):
+    /// Monit's `content match`; none when the check has no content rule.
+    #[serde(default)]
+    pub content_match: Option<bool>,
     /// The connection tests (ping, ports, unix sockets) and how their last
     /// run went, in the order `monit status` lists them.
     #[serde(default)]
@@ -153,6 +171,8 @@ struct Configured {
     /// The check's period, to read the state's cycle as of now.
     period: Duration,
     on_reboot: &'static str,
+    /// Whether it has a content rule (Monit then shows `content match`).
+    content: bool,
 }
 
 /// The observed side of a check: written by its task.
@@ -175,6 +195,10 @@ struct Observed {
     /// The connection tests' last runs, by rule position: the response
     /// time in seconds (None: failed) and the certificate's days left.
     tests: Vec<RuleRun>,
+    /// The content rules firing at their last run, one bit per rule
+    /// position (positions past 31 share the last bit). A u32 fits in the
+    /// struct's padding.
+    content_firing: u32,
     /// Recent samples and events; made at the first one (boxed: a check
     /// that never sampled pays one pointer).
     history: Option<Box<History>>,
@@ -289,6 +313,7 @@ impl StatusBoard {
                     last_event: entry.last_event.take().or(observed.last_event.clone()),
                     // Runs are kept by rule position, which a reload may change.
                     tests: Vec::new(),
+                    content_firing: 0,
                     history: entry.history.take(),
                     ..observed.clone()
                 };
@@ -351,18 +376,31 @@ impl StatusBoard {
     /// The own probe of rule `rule` (a connection test, a checksum): its
     /// measured values, and for a connection test how this run went.
     pub fn rule_probed(&self, id: CheckId, rule: usize, outcome: &Outcome) {
-        let connection = {
+        let (connection, content) = {
             let inner = self.read();
-            inner
+            let test = inner
                 .config
                 .checks
                 .get(id.index())
                 .and_then(|c| c.rules.get(rule))
-                .is_some_and(|r| connection_test(&r.test.value))
+                .map(|r| &r.test.value);
+            (
+                test.is_some_and(connection_test),
+                matches!(test, Some(Test::Content { .. })),
+            )
         };
         self.update(id, |s| {
             s.set_metrics(outcome);
             s.set_texts(outcome);
+            if content {
+                // A content probe fails when a line fires its rule.
+                let bit = 1u32 << rule.min(31);
+                if outcome.is_ok() {
+                    s.content_firing &= !bit;
+                } else {
+                    s.content_firing |= bit;
+                }
+            }
             let (Ok(rule), true) = (u16::try_from(rule), connection) else {
                 return;
             };
@@ -562,6 +600,10 @@ fn configured(check: &Check, cycle: Duration, onreboot: Option<OnReboot>) -> Con
             _ => None,
         }),
         period: crate::plan::period(&check.schedule, cycle),
+        content: check
+            .rules
+            .iter()
+            .any(|r| matches!(r.test.value, Test::Content { .. })),
     }
 }
 
@@ -650,6 +692,7 @@ fn build(
         security_attribute: observed.text(Text::SecurityAttribute),
         program_output: observed.text(Text::ProgramOutput),
         checksum: checksum(observed),
+        content_match: conf.content.then_some(observed.content_firing != 0),
         tests: Vec::new(),
     }
 }
@@ -751,6 +794,25 @@ mod tests {
         assert_eq!(names, ["memory", "response_time"]);
         assert_eq!(web.memory_bytes, Some(2));
         assert_eq!(web.response_time_ms, Some(250.0));
+    }
+
+    #[test]
+    fn content_match_says_whether_any_content_rule_fires_now() {
+        let b = board(
+            "check file log with path /tmp/log\n\
+             if content = \"ERROR\" then alert\n  if content = \"FATAL\" then alert\n\
+             check file plain with path /tmp/f\n",
+        );
+        let fired = Outcome::failed(Status::Failed, "a line matches");
+        let quiet = Outcome::ok("no new line matches");
+        let now = |b: &StatusBoard| b.snapshot()[0].content_match;
+        assert_eq!(now(&b), Some(false), "shown before the first run");
+        b.rule_probed(id(0), 0, &fired);
+        b.rule_probed(id(0), 1, &quiet);
+        assert_eq!(now(&b), Some(true), "one of the two fires");
+        b.rule_probed(id(0), 0, &quiet);
+        assert_eq!(now(&b), Some(false));
+        assert_eq!(b.snapshot()[1].content_match, None, "no content rule");
     }
 
     #[test]

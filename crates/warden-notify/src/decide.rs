@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use warden_engine::{CheckId, Event, EventKind};
 
 use crate::alert::{AlertEvent, filter_event, millis};
+use crate::deliver::Unreachable;
 use crate::memory::Memory;
 use crate::queue::{Entry, Queue};
 use crate::route::Routes;
@@ -41,6 +42,8 @@ pub struct Decider {
     /// What each check last did, by id (for `depends on`); empty until the
     /// first event, as most daemons have none for long.
     views: Vec<Option<View>>,
+    /// Destinations being retried: no re-posts are queued for them.
+    pub unreachable: Unreachable,
 }
 
 impl Decider {
@@ -54,6 +57,7 @@ impl Decider {
         memory.resolve(|name| routes.find(name));
         Decider {
             views: Vec::new(),
+            unreachable: Unreachable::default(),
             routes,
             memory,
             queue,
@@ -176,7 +180,10 @@ impl Decider {
             _ => {
                 let forget = matches!(e.kind, EventKind::ActionDone | EventKind::Unmonitored);
                 for t in self.routes.recipients(check, Some(filter_event(e.kind))) {
-                    self.enqueue(&t, &ev, &root, false);
+                    let takes = crate::registry::find(&t.sink.to).is_none_or(|s| s.takes(e.kind));
+                    if takes {
+                        self.enqueue(&t, &ev, &root, false);
+                    }
                 }
                 if forget {
                     for t in self.routes.recipients(check, None) {
@@ -190,7 +197,11 @@ impl Decider {
     /// Queues a reminder for every standing failure whose sink asked for
     /// one and whose last alert is N of the service's cycles old.
     pub fn remind(&mut self) {
-        let now_ms = millis(SystemTime::now());
+        self.remind_at(millis(SystemTime::now()));
+    }
+
+    /// [`Decider::remind`] as if it were `now_ms`.
+    pub fn remind_at(&mut self, now_ms: u64) {
         let mut due = Vec::new();
         for r in self.memory.all() {
             let Some(t) = self
@@ -201,8 +212,13 @@ impl Decider {
             else {
                 continue;
             };
-            let Some(n) = t.reminder_cycles else { continue };
-            let every = self.routes.period(r.check).saturating_mul(n);
+            let every = match (t.repost, t.reminder_cycles) {
+                // Its backlog holds the failure already.
+                (Some(_), _) if self.unreachable.contains(&t.sink) => continue,
+                (Some(every), _) => every,
+                (None, Some(n)) => self.routes.period(r.check).saturating_mul(n),
+                (None, None) => continue,
+            };
             if now_ms.saturating_sub(r.last_sent_ms) >= every.as_millis() as u64 {
                 due.push((t, r.event.clone()));
             }
@@ -250,6 +266,7 @@ impl Decider {
             reminder,
             event: ev.clone(),
             template: t.template.clone(),
+            labels: t.labels.clone(),
         };
         match queue.push(&entry) {
             Ok(id) => {
@@ -372,6 +389,43 @@ mod tests {
         std::thread::sleep(Duration::from_millis(600));
         d.remind();
         assert_eq!(queued(&d).len(), 2);
+    }
+
+    #[test]
+    fn a_standing_failure_is_posted_to_alertmanager_again_every_cycle_within_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "set daemon 20\nset alertmanager http://127.0.0.1:9 labels { env: x }\n\
+            check process db with pidfile /run/db.pid\n  group data\n";
+        let mut d = decider(dir.path());
+        d.reload(Routes::new(&config(text)));
+        d.on_event(&ev(&d, "db", EventKind::DoesNotExist));
+        let now = millis(SystemTime::now());
+        d.remind_at(now + 19_000);
+        assert_eq!(queued(&d).len(), 1, "reposted before a cycle passed");
+        d.remind_at(now + 21_000);
+        let q = d.queue.as_ref().unwrap().load();
+        assert_eq!(q.len(), 2);
+        assert!(q[1].reminder && q[1].sink.to == "alertmanager");
+        let labels: Vec<(&str, &str)> = q[1]
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            labels,
+            [("type", "process"), ("group", "data"), ("env", "x")]
+        );
+        // While the Alertmanager is being retried, no re-post is queued.
+        d.unreachable.set(&q[1].sink, true);
+        d.remind_at(now + 60_000);
+        assert_eq!(queued(&d).len(), 2);
+        d.unreachable.set(&q[1].sink, false);
+        // Recovered: the resolution goes, and no more reposts.
+        d.on_event(&ev(&d, "db", EventKind::Exists));
+        d.on_event(&ev(&d, "db", EventKind::ActionDone));
+        d.remind_at(now + 100_000);
+        let kinds: Vec<String> = queued(&d).into_iter().map(|e| e.2).collect();
+        assert_eq!(kinds, ["Does not exist", "Does not exist", "Exists"]);
     }
 
     /// Who each queued alert went to, in order.

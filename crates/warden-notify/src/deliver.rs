@@ -16,8 +16,9 @@ use crate::alert::{AlertEvent, Destination, millis};
 use crate::queue::{Entry, Queue};
 use crate::sink::{Outgoing, SendError};
 
-/// An alert waits this long after its last event for more to fold in.
-pub const QUIET: Duration = Duration::from_millis(1500);
+/// An alert waits this long after its last event for more to fold in
+/// (unless its sink says otherwise, see [`crate::sink::Sink::quiet`]).
+pub use crate::sink::QUIET;
 /// ... but never longer than this after its first.
 pub const MAX_HOLD: Duration = Duration::from_secs(10);
 /// Retry delays double from 1 s up to this cap.
@@ -36,18 +37,28 @@ pub struct Group {
 impl Group {
     /// The events, the root's own first.
     pub fn events(&self) -> Vec<&AlertEvent> {
+        self.ordered().map(|e| &e.event).collect()
+    }
+
+    /// Each event's labels, in the order of [`Group::events`].
+    pub fn labels(&self) -> Vec<&[(String, String)]> {
+        self.ordered().map(|e| e.labels.as_slice()).collect()
+    }
+
+    fn ordered(&self) -> impl Iterator<Item = &Entry> {
         let (own, others): (Vec<&Entry>, Vec<&Entry>) = self
             .entries
             .iter()
             .partition(|e| e.event.service == self.root);
-        own.into_iter().chain(others).map(|e| &e.event).collect()
+        own.into_iter().chain(others)
     }
 
-    /// How long until it may go: zero when ready.
-    pub fn wait(&self, now_ms: u64) -> Duration {
+    /// How long until it may go, when it waits `quiet` after its last
+    /// event: zero when ready.
+    pub fn wait(&self, now_ms: u64, quiet: Duration) -> Duration {
         let oldest = self.entries.first().map_or(0, |e| e.queued_ms);
         let newest = self.entries.iter().map(|e| e.queued_ms).max().unwrap_or(0);
-        let quiet = (newest + QUIET.as_millis() as u64).saturating_sub(now_ms);
+        let quiet = (newest + quiet.as_millis() as u64).saturating_sub(now_ms);
         let hold = (oldest + MAX_HOLD.as_millis() as u64).saturating_sub(now_ms);
         Duration::from_millis(quiet.min(hold))
     }
@@ -85,6 +96,31 @@ pub fn groups(entries: Vec<Entry>) -> Vec<Group> {
     out
 }
 
+/// The destinations whose last delivery failed and is being retried,
+/// shared with the decider: a re-post to one of them is not queued (the
+/// backlog holds the failure already, and the sink posts it afresh), so a
+/// receiver down for a day does not fill the queue with re-posts.
+#[derive(Debug, Default, Clone)]
+pub struct Unreachable(Arc<std::sync::Mutex<std::collections::HashSet<Destination>>>);
+
+impl Unreachable {
+    pub fn contains(&self, sink: &Destination) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(sink)
+    }
+
+    pub fn set(&self, sink: &Destination, down: bool) {
+        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if down {
+            set.insert(sink.clone());
+        } else {
+            set.remove(sink);
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Retry {
     attempts: u32,
@@ -97,6 +133,8 @@ pub struct Dispatcher {
     pub queue: Arc<Queue>,
     pub settings: watch::Receiver<Arc<Settings>>,
     pub wake: Arc<Notify>,
+    /// Shared with the decider (see [`Unreachable`]).
+    pub unreachable: Unreachable,
     retries: HashMap<Destination, Retry>,
 }
 
@@ -110,6 +148,7 @@ impl Dispatcher {
             queue,
             settings,
             wake,
+            unreachable: Unreachable::default(),
             retries: HashMap::new(),
         }
     }
@@ -137,7 +176,8 @@ impl Dispatcher {
             if *shutdown.borrow() {
                 break;
             }
-            let wait = group.wait(millis(SystemTime::now()));
+            let quiet = crate::registry::find(&group.sink.to).map_or(QUIET, |s| s.quiet());
+            let wait = group.wait(millis(SystemTime::now()), quiet);
             let backoff = self
                 .retries
                 .get(&group.sink)
@@ -162,10 +202,12 @@ impl Dispatcher {
             Ok(answer) => {
                 tracing::info!("alert {what} delivered to {}: {answer}", group.sink);
                 self.retries.remove(&group.sink);
+                self.unreachable.set(&group.sink, false);
                 self.remove(&group);
             }
             Err(SendError::Permanent(why)) => {
                 tracing::error!("alert {what} to {} given up: {why}", group.sink);
+                self.unreachable.set(&group.sink, false);
                 self.remove(&group);
             }
             Err(SendError::Temporary(why)) => {
@@ -181,6 +223,7 @@ impl Dispatcher {
                     self.remove(&group);
                     return;
                 }
+                self.unreachable.set(&group.sink, true);
                 let r = self.retries.entry(group.sink.clone()).or_default();
                 r.attempts += 1;
                 let delay = backoff(r.attempts);
@@ -211,6 +254,7 @@ impl Dispatcher {
             template: group.entries.iter().find_map(|e| e.template.as_ref()),
             reminder: group.entries.iter().all(|e| e.reminder),
             settings: &settings,
+            labels: group.labels(),
         };
         sink.deliver(alert).await
     }
@@ -254,9 +298,10 @@ mod tests {
     #[test]
     fn a_group_waits_for_quiet_but_not_past_the_hold() {
         let g = groups(vec![entry("a", 10_000), entry("a", 10_500)]).remove(0);
-        assert_eq!(g.wait(10_600), Duration::from_millis(1_400));
-        assert_eq!(g.wait(12_000), Duration::ZERO);
+        assert_eq!(g.wait(10_600, QUIET), Duration::from_millis(1_400));
+        assert_eq!(g.wait(12_000, QUIET), Duration::ZERO);
+        assert_eq!(g.wait(10_600, Duration::ZERO), Duration::ZERO);
         let busy = groups((0..30).map(|i| entry("a", 10_000 + i * 500)).collect()).remove(0);
-        assert_eq!(busy.wait(20_000), Duration::ZERO);
+        assert_eq!(busy.wait(20_000, QUIET), Duration::ZERO);
     }
 }

@@ -1,4 +1,4 @@
-//! Alerts: e-mail (lettre) and webhooks (reqwest), each a [`Sink`] (see
+//! Alerts: e-mail (lettre), webhooks and Alertmanager (reqwest), each a [`Sink`] (see
 //! [`sink`], listed in [`registry`]), behind a durable on-disk queue.
 //! [`Notifier::start`] runs two tasks beside the engine: one reads the
 //! event bus and decides which events become alerts ([`decide`]), writing
@@ -10,7 +10,8 @@
 //! basedir` names another folder).
 
 pub mod alert;
-mod atomic;
+pub mod alertmanager;
+pub mod atomic;
 pub mod decide;
 pub mod deliver;
 pub mod format;
@@ -106,11 +107,13 @@ impl Notifier {
             wake.clone(),
             host_name(),
         );
+        let unreachable = decider.unreachable.clone();
         let mut tasks = JoinSet::new();
         let events = bus.subscribe();
         tasks.spawn(read_events(decider, events, config_rx, shutdown_rx.clone()));
         if let Some(q) = queue {
-            let d = deliver::Dispatcher::new(q, settings_rx, wake);
+            let mut d = deliver::Dispatcher::new(q, settings_rx, wake);
+            d.unreachable = unreachable;
             tasks.spawn(d.run(shutdown_rx));
         }
         Notifier {

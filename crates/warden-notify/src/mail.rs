@@ -65,6 +65,8 @@ impl Sink for MailSink {
                 template: Some(Template::resolve(&s.mail_format, a.mail_format.as_ref())),
                 reminder_cycles: a.reminder_cycles.filter(|n| *n > 0),
                 filter: a.filter.clone(),
+                repost: None,
+                labels: Vec::new(),
             })
             .collect()
     }

@@ -31,6 +31,9 @@ pub struct Entry {
     /// The mail format (mail sinks only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<Template>,
+    /// The labels (Alertmanager only), as the recipient had them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -171,6 +174,7 @@ pub(crate) mod tests {
                 host: "box".into(),
             },
             template: Some(Template::default()),
+            labels: Vec::new(),
         }
     }
 

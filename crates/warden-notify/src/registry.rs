@@ -6,8 +6,12 @@ use crate::alert::Destination;
 use crate::sink::Sink;
 
 /// Every channel, in the order a service's recipients are listed (mail
-/// recipients first, then webhooks).
-pub static SINKS: &[&dyn Sink] = &[&crate::mail::MAIL, &crate::webhook::WEBHOOK];
+/// recipients first, then webhooks, then Alertmanagers).
+pub static SINKS: &[&dyn Sink] = &[
+    &crate::mail::MAIL,
+    &crate::webhook::WEBHOOK,
+    &crate::alertmanager::ALERTMANAGER,
+];
 
 /// The sink called `name`.
 pub fn find(name: &str) -> Option<&'static dyn Sink> {

@@ -7,8 +7,10 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use warden_config::model::{Check, EventFilter, Settings};
+use warden_engine::EventKind;
 
 use crate::alert::{AlertEvent, Destination};
 use crate::format::Template;
@@ -22,7 +24,17 @@ pub struct Recipient {
     pub reminder_cycles: Option<u32>,
     /// `[not] on { ... }`: the events it hears of.
     pub filter: EventFilter,
+    /// Repeat a standing failure this often, whatever the reminder says
+    /// (Alertmanager: before the alert's `endsAt` lapses).
+    pub repost: Option<Duration>,
+    /// Labels stored with each queued alert (Alertmanager only): the
+    /// check's type and groups, then the configured ones.
+    pub labels: Vec<(String, String)>,
 }
+
+/// How long an alert waits, by default, after its last event for more to
+/// fold in (a restart is one mail, not three).
+pub const QUIET: Duration = Duration::from_millis(1500);
 
 /// A boxed future, so that sinks can sit in one list as `&dyn Sink`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -51,6 +63,9 @@ pub struct Outgoing<'a> {
     pub reminder: bool,
     /// The running configuration's settings (mail servers, ...).
     pub settings: &'a Settings,
+    /// The labels stored with each event's entry, in the order of
+    /// `events` (Alertmanager only; empty for other sinks' entries).
+    pub labels: Vec<&'a [(String, String)]>,
 }
 
 /// An alert channel.
@@ -68,6 +83,18 @@ pub trait Sink: Send + Sync + std::fmt::Debug {
     /// Where alerts about `check` (None: a service the config does not
     /// know) go through this channel, each with its event filter.
     fn recipients(&self, settings: &Settings, check: Option<&Check>) -> Vec<Recipient>;
+
+    /// Whether events of this kind are for this channel at all (an
+    /// Alertmanager hears of failures and their end, not of actions).
+    fn takes(&self, _kind: EventKind) -> bool {
+        true
+    }
+
+    /// How long an alert waits after its last event for more to fold in;
+    /// zero for a receiver that groups alerts itself.
+    fn quiet(&self) -> Duration {
+        QUIET
+    }
 
     /// Delivers one alert; `Ok` holds the receiver's answer, for the log.
     fn deliver<'a>(&'a self, alert: Outgoing<'a>) -> BoxFuture<'a, Result<String, SendError>>;

@@ -54,6 +54,8 @@ impl Sink for WebhookSink {
                 template: None,
                 reminder_cycles: None,
                 filter: w.filter.clone(),
+                repost: None,
+                labels: Vec::new(),
             })
             .collect()
     }

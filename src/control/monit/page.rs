@@ -1,5 +1,5 @@
-//! Monit's per-service page, `GET /NAME`: every line `monit status` shows
-//! for the service, and for users who may act, Monit's action buttons (a
+//! Monit's per-service page, `GET /NAME`: every line `warden status` shows
+//! for the service (Monit's, then Warden's own), and for users who may act, Monit's action buttons (a
 //! form that POSTs `action=...` with the page's CSRF token to `/NAME`),
 //! with its last hour as charts above and its event timeline below (`chart`).
 //! Every string is HTML-escaped: service names come from the config.
@@ -13,7 +13,7 @@ use axum::{Extension, extract::Request};
 use warden_engine::ServiceStatus;
 
 use super::super::auth::Viewer;
-use super::super::figures::monit_rows;
+use super::super::figures::html_table;
 use super::super::html::{CSS, action_buttons, escape, url_encode};
 use super::{ControlState, PageToken, Params, error_page, run_action};
 
@@ -47,22 +47,13 @@ pub async fn service_page(
     // Without the auth layer (the Unix socket) nobody is known: show only.
     let can_act = viewer.is_some_and(|v| !v.read_only);
     let token = token.map(|t| t.0.0);
-    let mut body = String::new();
     let history = state.board().history(&service.name);
     let now = warden_engine::status::unix_s(std::time::SystemTime::now());
+    let mut body = String::new();
     if let Some(view) = &history {
         super::super::chart::charts(&mut body, view, now);
     }
-    body.push_str("<table id=\"service\">");
-    for (label, value) in monit_rows(&service) {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td></tr>",
-            escape(label),
-            escape(&value)
-        );
-    }
-    body.push_str("</table>");
+    body.push_str(&html_table(&service));
     if let (true, Some(token)) = (can_act, token) {
         let _ = write!(
             body,

@@ -8,9 +8,10 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use warden_config::Config;
-use warden_config::model::{CheckKind, Mode};
+use warden_config::model::{CheckKind, Mode, Schedule};
 use warden_engine::ServiceStatus;
 
 use warden_engine::events::EventKind;
@@ -74,20 +75,125 @@ impl Server {
 pub fn document(server: &Server, statuses: &[ServiceStatus]) -> String {
     let mut x = String::with_capacity(1024 + 800 * statuses.len());
     x.push_str("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><monit>");
+    x.push_str("<server>");
+    el(&mut x, "id", &server.id);
+    el(&mut x, "incarnation", server.incarnation);
+    el(&mut x, "version", MONIT_VERSION);
     head(&mut x, server);
+    x.push_str("</server>");
     platform(&mut x);
     for s in statuses {
-        service(&mut x, server, s);
+        service(&mut x, server, s, Layout::Status);
     }
     x.push_str("</monit>");
     x
 }
 
+/// One event of a collector message (`<event>`), in Monit's numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventMessage {
+    pub collected_sec: u64,
+    pub collected_usec: u32,
+    /// The service's name, or `Monit` for the daemon's own events.
+    pub service: String,
+    /// The service's type number (5, the system's, for the daemon's own).
+    pub service_type: u8,
+    /// Monit's event id bit (0x200 does not exist, 0x10000 instance, ...).
+    pub id: u32,
+    /// 0 succeeded, 1 failed, 2 changed.
+    pub state: u8,
+    /// Monit's action number (1 alert, 2 restart, 3 stop, 6 start, ...).
+    pub action: u8,
+    pub message: String,
+}
+
+/// Monit's collector message (the document M/Monit's `/collector` reads,
+/// Monit's format version 2): the same figures as [`document`], with the
+/// daemon's id, incarnation and version as attributes of `<monit>`, the
+/// httpd credentials M/Monit calls back with, the services under
+/// `<services>` (each `<service name="N"><type>T</type>...`), the groups
+/// under `<servicegroups>`, and the event, when there is one, last.
+pub fn collector_document(
+    server: &Server,
+    statuses: &[ServiceStatus],
+    credentials: Option<(&str, &str)>,
+    event: Option<&EventMessage>,
+) -> String {
+    let mut x = String::with_capacity(1536 + 800 * statuses.len());
+    x.push_str("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><monit id=\"");
+    attr(&mut x, &server.id);
+    let _ = write!(
+        x,
+        "\" incarnation=\"{}\" version=\"{MONIT_VERSION}\"><server>",
+        server.incarnation
+    );
+    head(&mut x, server);
+    // Monit sends them only with an httpd: they are how M/Monit reaches it.
+    if let (Some((user, password)), true) = (credentials, server.httpd.is_some()) {
+        x.push_str("<credentials>");
+        el(&mut x, "username", user);
+        el(&mut x, "password", password);
+        x.push_str("</credentials>");
+    }
+    x.push_str("</server>");
+    platform(&mut x);
+    x.push_str("<services>");
+    for s in statuses {
+        service(&mut x, server, s, Layout::Collector);
+    }
+    x.push_str("</services><servicegroups>");
+    for (group, members) in groups(statuses) {
+        x.push_str("<servicegroup name=\"");
+        attr(&mut x, group);
+        x.push_str("\">");
+        for m in members {
+            el(&mut x, "service", m);
+        }
+        x.push_str("</servicegroup>");
+    }
+    x.push_str("</servicegroups>");
+    if let Some(e) = event {
+        x.push_str("<event>");
+        el(&mut x, "collected_sec", e.collected_sec);
+        el(&mut x, "collected_usec", e.collected_usec);
+        el(&mut x, "service", &e.service);
+        el(&mut x, "type", e.service_type);
+        el(&mut x, "id", e.id);
+        el(&mut x, "state", e.state);
+        el(&mut x, "action", e.action);
+        x.push_str("<message>");
+        cdata(&mut x, &e.message);
+        x.push_str("</message></event>");
+    }
+    x.push_str("</monit>");
+    x
+}
+
+/// Each group with its members, groups in the order they first appear.
+fn groups(statuses: &[ServiceStatus]) -> Vec<(&str, Vec<&str>)> {
+    let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
+    for s in statuses {
+        for g in &s.groups {
+            match out.iter_mut().find(|(name, _)| name == g) {
+                Some((_, members)) => members.push(&s.name),
+                None => out.push((g, vec![&s.name])),
+            }
+        }
+    }
+    out
+}
+
+/// Which of Monit's two layouts a service is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// `/_status?format=xml`: `<service type="N"><name>...`.
+    Status,
+    /// The collector's: `<service name="..."><type>N</type>...`.
+    Collector,
+}
+
+/// `<server>`'s figures after the id, incarnation and version.
 fn head(x: &mut String, server: &Server) {
-    x.push_str("<server>");
-    el(x, "id", &server.id);
-    el(x, "incarnation", server.incarnation);
-    el(x, "version", MONIT_VERSION);
     el(x, "uptime", server.uptime_s);
     el(x, "poll", server.poll_s);
     el(x, "startdelay", server.start_delay_s);
@@ -105,7 +211,6 @@ fn head(x: &mut String, server: &Server) {
         }
         x.push_str("</httpd>");
     }
-    x.push_str("</server>");
 }
 
 fn platform(x: &mut String) {
@@ -154,16 +259,23 @@ pub fn event_bits(failing: Option<EventKind>) -> u32 {
     }
 }
 
-fn service(x: &mut String, server: &Server, s: &ServiceStatus) {
+fn service(x: &mut String, server: &Server, s: &ServiceStatus, layout: Layout) {
     let Some(check) = server.config.check(&s.name) else {
         return;
     };
-    let _ = write!(
-        x,
-        "<service type=\"{}\">",
-        check.kind.check_type().monit_number()
-    );
-    el(x, "name", &s.name);
+    let number = check.kind.check_type().monit_number();
+    match layout {
+        Layout::Status => {
+            let _ = write!(x, "<service type=\"{number}\">");
+            el(x, "name", &s.name);
+        }
+        Layout::Collector => {
+            x.push_str("<service name=\"");
+            attr(x, &s.name);
+            x.push_str("\">");
+            el(x, "type", number);
+        }
+    }
     el(x, "collected_sec", s.last_check_unix_s.unwrap_or(0));
     el(x, "collected_usec", s.last_check_usec.unwrap_or(0));
     el(x, "status", event_bits(s.failing));
@@ -187,10 +299,47 @@ fn service(x: &mut String, server: &Server, s: &ServiceStatus) {
     };
     el(x, "onreboot", onreboot);
     el(x, "pendingaction", 0);
+    every(
+        x,
+        &check.schedule,
+        s,
+        server.poll_s,
+        unix_s(SystemTime::now()),
+    );
     if shows_figures(s) {
         figures(x, &check.kind, s);
     }
     x.push_str("</service>");
+}
+
+/// Monit's `<every>` for a check with its own schedule: type 2 with the
+/// cycles counted since the last run (`counter`, 0 to `number` - 1) for
+/// `every N cycles`, 3 and 4 with the spec for `every` and `not every` a
+/// cron spec. Warden's `every 5 s` has no Monit form and no element.
+fn every(x: &mut String, schedule: &Schedule, s: &ServiceStatus, poll_s: u64, now: u64) {
+    match schedule {
+        Schedule::Cycles(n) if *n > 1 => {
+            // Warden runs such a check on its own timer: the cycles since
+            // its last run stand for Monit's count of skipped cycles.
+            let since = s.last_check_unix_s.map_or(0, |t| now.saturating_sub(t));
+            let counter = (since / poll_s.max(1)).min(u64::from(*n - 1));
+            let _ = write!(
+                x,
+                "<every><type>2</type><counter>{counter}</counter><number>{n}</number></every>"
+            );
+        }
+        Schedule::Cron(spec) | Schedule::NotCron(spec) => {
+            let kind = if matches!(schedule, Schedule::Cron(_)) {
+                3
+            } else {
+                4
+            };
+            let _ = write!(x, "<every><type>{kind}</type>");
+            el(x, "cron", spec.as_str());
+            x.push_str("</every>");
+        }
+        Schedule::Cycles(_) | Schedule::Interval(_) => {}
+    }
 }
 
 /// The figures of one type, in Monit's order: the type's own, then the
@@ -584,6 +733,19 @@ fn el(x: &mut String, name: &str, value: impl std::fmt::Display) {
     let _ = write!(x, "</{name}>");
 }
 
+/// An attribute's value: text escaping plus the double quote.
+fn attr(x: &mut String, words: &str) {
+    for part in words.split_inclusive('"') {
+        match part.strip_suffix('"') {
+            Some(p) => {
+                text(x, p);
+                x.push_str("&quot;");
+            }
+            None => text(x, part),
+        }
+    }
+}
+
 fn text(x: &mut String, words: &str) {
     for c in words.chars() {
         match c {
@@ -655,6 +817,118 @@ mod tests {
             x,
             "<program><started>1796589178</started><status>3</status>\
              <output><![CDATA[a]]&gt;b]]></output></program>"
+        );
+    }
+
+    #[test]
+    fn the_collector_layout_names_services_by_attribute_and_ends_with_the_event() {
+        use crate::control::figures::tests::status;
+        let text = "check process web with pidfile /run/web.pid\n  group www\n\
+                    check file \"a\\\"b\" with path /etc/hosts\n  group www\n";
+        let loaded = warden_config::load_text_without_includes(
+            std::path::Path::new("/etc/monitrc"),
+            text.to_string(),
+        );
+        let config = Arc::new(loaded.config.expect("the file loads"));
+        let server = Server {
+            id: "ab\"c".into(),
+            incarnation: 7,
+            uptime_s: 1,
+            poll_s: 30,
+            start_delay_s: 0,
+            local_hostname: "box".into(),
+            control_file: "/etc/monitrc".into(),
+            httpd: Some(("127.0.0.1".into(), 2812, false)),
+            unix_socket: None,
+            config: config.clone(),
+        };
+        let mut web = status("Process", &[], serde_json::json!({"groups": ["www"]}));
+        web.name = "web".into();
+        let mut file = status("File", &[], serde_json::json!({"groups": ["www"]}));
+        file.name = config.checks[1].name.value.clone();
+        let event = EventMessage {
+            collected_sec: 5,
+            collected_usec: 6,
+            service: "web".into(),
+            service_type: 3,
+            id: 0x200,
+            state: 1,
+            action: 2,
+            message: "gone ]]> away".into(),
+        };
+        let doc = collector_document(&server, &[web, file], Some(("admin", "pw")), Some(&event));
+        assert!(
+            doc.starts_with(
+                "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\
+                 <monit id=\"ab&quot;c\" incarnation=\"7\" version=\"5.33.0\"><server><uptime>1</uptime>"
+            ),
+            "{doc}"
+        );
+        assert!(doc.contains("<credentials><username>admin</username><password>pw</password></credentials></server><platform>"), "{doc}");
+        assert!(
+            doc.contains("<services><service name=\"web\"><type>3</type><collected_sec>"),
+            "{doc}"
+        );
+        assert!(
+            doc.contains("<service name=\"a&quot;b\"><type>2</type>"),
+            "{doc}"
+        );
+        assert!(
+            doc.ends_with(
+                "</services><servicegroups><servicegroup name=\"www\"><service>web</service>\
+                 <service>a\"b</service></servicegroup></servicegroups>\
+                 <event><collected_sec>5</collected_sec><collected_usec>6</collected_usec>\
+                 <service>web</service><type>3</type><id>512</id><state>1</state><action>2</action>\
+                 <message><![CDATA[gone ]]&gt; away]]></message></event></monit>"
+            ),
+            "{doc}"
+        );
+        let plain = collector_document(&server, &[], Some(("admin", "pw")), None);
+        assert!(plain.ends_with("<services></services><servicegroups></servicegroups></monit>"));
+        let no_httpd = Server {
+            httpd: None,
+            ..server
+        };
+        assert!(
+            !collector_document(&no_httpd, &[], Some(("admin", "pw")), None)
+                .contains("credentials")
+        );
+    }
+
+    #[test]
+    fn a_check_with_its_own_schedule_says_it_in_every_as_monit() {
+        use crate::control::figures::tests::status;
+        use warden_config::cron::Cron;
+        // Checked at 1_795_245_229 (the helper's time), two cycles of 2 s ago.
+        let s = status("File", &[], serde_json::json!({}));
+        let now = 1_795_245_229 + 4;
+        let shown = |schedule: Schedule| {
+            let mut x = String::new();
+            every(&mut x, &schedule, &s, 2, now);
+            x
+        };
+        assert_eq!(
+            shown(Schedule::Cycles(3)),
+            "<every><type>2</type><counter>2</counter><number>3</number></every>"
+        );
+        assert_eq!(
+            shown(Schedule::Cycles(2)),
+            "<every><type>2</type><counter>1</counter><number>2</number></every>",
+            "never past number - 1"
+        );
+        let cron = || Box::new(Cron::parse("0 3 * * *").unwrap());
+        assert_eq!(
+            shown(Schedule::Cron(cron())),
+            "<every><type>3</type><cron>0 3 * * *</cron></every>"
+        );
+        assert_eq!(
+            shown(Schedule::NotCron(cron())),
+            "<every><type>4</type><cron>0 3 * * *</cron></every>"
+        );
+        assert_eq!(shown(Schedule::Cycles(1)), "");
+        assert_eq!(
+            shown(Schedule::Interval(std::time::Duration::from_secs(5))),
+            ""
         );
     }
 

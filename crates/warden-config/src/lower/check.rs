@@ -42,6 +42,7 @@ pub fn lower_check(statement: SyntaxNode<'_>, cx: &mut LowerContext) -> Option<C
         onreboot: None,
         alerts: Vec::new(),
         noalerts: Vec::new(),
+        alertmanagers: Vec::new(),
         rules: Vec::new(),
         backoff: None,
         ignore_content: Vec::new(),
@@ -62,6 +63,7 @@ fn shrink(check: &mut Check) {
     check.groups.shrink_to_fit();
     check.alerts.shrink_to_fit();
     check.noalerts.shrink_to_fit();
+    check.alertmanagers.shrink_to_fit();
     check.ignore_content.shrink_to_fit();
 }
 
@@ -201,10 +203,22 @@ fn item_into(check: &mut Check, item: SyntaxNode<'_>, cx: &mut LowerContext) {
         }
         Rule::check_noalert => {
             if let Some(a) = item.into_inner().find(|p| !is_keyword(p)) {
-                match super::settings::check_email(&text(&a)) {
+                let value = text(&a);
+                match super::settings::check_email(&value) {
                     Ok(address) => check.noalerts.push(address),
+                    // Warden: an Alertmanager this check does not post to.
+                    Err(_) if super::settings::alertmanager::url(&value).is_ok() => {
+                        check
+                            .noalerts
+                            .extend(super::settings::alertmanager::url(&value).ok());
+                    }
                     Err(message) => cx.error(span(&a), message.to_string()),
                 }
+            }
+        }
+        Rule::check_alertmanager => {
+            if let Some(am) = super::settings::alertmanager::alertmanager(cx, item) {
+                check.alertmanagers.push(am);
             }
         }
         Rule::ignore_content => {

@@ -30,8 +30,13 @@ pub struct Check {
     pub onreboot: Option<OnReboot>,
     /// Per-check `alert ADDR ...` recipients, added to the global ones.
     pub alerts: Vec<AlertRecipient>,
-    /// Per-check `noalert ADDR`: global recipients this check does not mail.
+    /// Per-check `noalert ADDR`: global recipients this check does not mail
+    /// (or, with Warden, a `set alertmanager` URL it does not post to).
     pub noalerts: Vec<String>,
+    /// Warden extension: the check's own `alertmanager URL [labels {...}]`
+    /// lines, added to the global ones (its labels win for a URL in both).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alertmanagers: Vec<super::settings::Alertmanager>,
     pub rules: Vec<Rule>,
     /// Warden extension: delay between automatic restarts.
     pub backoff: Option<Box<Backoff>>,

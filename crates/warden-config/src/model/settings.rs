@@ -33,15 +33,16 @@ pub struct Settings {
     pub alerts: Vec<AlertRecipient>,
     /// Warden extension: `set alert webhook URL [...]`.
     pub webhooks: Vec<Webhook>,
+    /// Warden extension: `set alertmanager URL [labels {...}] [...]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alertmanagers: Vec<Alertmanager>,
     pub eventqueue: Option<EventQueue>,
     /// `set limits { name: value, ... }` as written; units normalised to bytes
     /// or milliseconds.
     pub limits: Vec<(String, u64)>,
     pub onreboot: Option<OnReboot>,
-    pub mmonit: Vec<String>,
-    /// `set mmonit URL with timeout N seconds`.
-    #[serde(with = "opt_duration_ms")]
-    pub mmonit_timeout: Option<Duration>,
+    /// `set mmonit URL [with timeout N seconds], ...`.
+    pub mmonit: Vec<MmonitServer>,
     /// False after `register without credentials`.
     pub mmonit_credentials: bool,
     /// `set init`: run in the foreground (for init/upstart/systemd).
@@ -68,11 +69,11 @@ impl Default for Settings {
             mail_format: MailFormat::default(),
             alerts: Vec::new(),
             webhooks: Vec::new(),
+            alertmanagers: Vec::new(),
             eventqueue: None,
             limits: Vec::new(),
             onreboot: None,
             mmonit: Vec::new(),
-            mmonit_timeout: None,
             mmonit_credentials: true,
             init: false,
             ssl: None,
@@ -278,6 +279,30 @@ pub struct AlertRecipient {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Webhook {
     pub url: String,
+    #[serde(flatten)]
+    pub filter: EventFilter,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// One M/Monit collector of `set mmonit`, with its own timeout (Monit's
+/// default, 5 s, when None).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MmonitServer {
+    pub url: String,
+    #[serde(with = "opt_duration_ms")]
+    pub timeout: Option<Duration>,
+}
+
+/// Warden extension: `set alertmanager URL [labels { NAME: VALUE, ... }]
+/// [[not] on { events }]`: alerts posted to an Alertmanager's
+/// `/api/v2/alerts` (the base URL, without that path).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alertmanager {
+    pub url: String,
+    /// Added to every alert's labels, in the order written; they replace
+    /// Warden's own labels of the same name (`host`, `severity`, ...).
+    pub labels: Vec<(String, String)>,
     #[serde(flatten)]
     pub filter: EventFilter,
     #[serde(skip)]

@@ -29,7 +29,7 @@ fn event(cx: &mut LowerContext, pair: &SyntaxNode<'_>) -> Option<FilterEvent> {
 }
 
 /// An `alert_events` pair: the events and whether they are excluded (`not`).
-fn events(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> EventFilter {
+pub(super) fn events(cx: &mut LowerContext, pair: SyntaxNode<'_>) -> EventFilter {
     let whole = span(&pair);
     let mut filter = EventFilter::default();
     let mut any = false;

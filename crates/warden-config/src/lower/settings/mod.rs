@@ -3,6 +3,7 @@
 //! machinery; SSL options in `lower::ssl`); the one-value statements are
 //! here.
 
+pub mod alertmanager;
 mod httpd;
 mod mail;
 mod runtime;
@@ -43,6 +44,7 @@ pub fn lower_set(statement: SyntaxNode<'_>, settings: &mut Settings, cx: &mut Lo
             }
         }
         Rule::set_alert => mail::set_alert(cx, item, settings),
+        Rule::set_alertmanager => alertmanager::set_alertmanager(cx, item, settings),
         Rule::set_eventqueue => runtime::set_eventqueue(cx, item, settings),
         Rule::set_limits => runtime::set_limits(cx, item, settings),
         Rule::set_expectbuffer => runtime::set_expectbuffer(cx, item, settings),

@@ -8,7 +8,7 @@ use super::values::{absolute_path, trimmed_span};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::grammar_rule::Rule;
 use crate::lower::context::LowerContext;
-use crate::model::{EventQueue, Settings};
+use crate::model::{EventQueue, MmonitServer, Settings};
 
 pub fn set_eventqueue(cx: &mut LowerContext, item: SyntaxNode<'_>, settings: &mut Settings) {
     let mut queue = EventQueue {
@@ -178,12 +178,6 @@ pub fn set_expectbuffer(cx: &mut LowerContext, item: SyntaxNode<'_>, settings: &
 
 /// `set mmonit URL [timeout N s] [ssl ...] [register without credentials]`.
 pub fn set_mmonit(cx: &mut LowerContext, item: SyntaxNode<'_>, settings: &mut Settings) {
-    let keyword = item
-        .clone()
-        .into_inner()
-        .next()
-        .map_or_else(|| span(&item), |k| span(&k));
-    cx.not_supported(keyword, "reporting to M/Monit");
     for p in item.into_inner() {
         match p.as_rule() {
             Rule::mmonit_server => mmonit_server(cx, p, settings),
@@ -207,7 +201,10 @@ fn mmonit_server(cx: &mut LowerContext, pair: SyntaxNode<'_>, settings: &mut Set
                         !h.is_empty() && !h.starts_with('/') && !h.starts_with(':')
                     });
                 if ok {
-                    settings.mmonit.push(url.to_string());
+                    settings.mmonit.push(MmonitServer {
+                        url: url.to_string(),
+                        timeout: None,
+                    });
                 } else {
                     cx.error(
                         span(&p),
@@ -215,8 +212,24 @@ fn mmonit_server(cx: &mut LowerContext, pair: SyntaxNode<'_>, settings: &mut Set
                     );
                 }
             }
+            // The URL comes first in the grammar: the timeout is its own.
             Rule::mmonit_timeout => {
-                settings.mmonit_timeout = positive_timeout(cx, p).or(settings.mmonit_timeout)
+                let timeout = positive_timeout(cx, p);
+                if let Some(server) = settings.mmonit.last_mut() {
+                    server.timeout = timeout.or(server.timeout);
+                }
+            }
+            // An https URL is verified against the system's roots; options
+            // that would change that are said, not silently dropped.
+            Rule::mailserver_ssl
+                if p.clone()
+                    .into_inner()
+                    .any(|i| i.as_rule() == Rule::ssl_block) =>
+            {
+                cx.not_supported(span(&p), "an ssl option for M/Monit")
+            }
+            Rule::ssl_version | Rule::certificate_checksum => {
+                cx.not_supported(span(&p), "an ssl option for M/Monit")
             }
             _ => {}
         }

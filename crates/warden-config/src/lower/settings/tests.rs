@@ -120,14 +120,34 @@ const VALID: &[(&str, Expect)] = &[
     (
         "set mmonit http://monit:monit@server1:19840/collector with timeout 5 seconds and register without credentials",
         |s| {
+            let servers: Vec<_> = s
+                .mmonit
+                .iter()
+                .map(|m| (m.url.as_str(), m.timeout))
+                .collect();
             assert_eq!(
-                s.mmonit,
-                vec!["http://monit:monit@server1:19840/collector".to_string()]
+                servers,
+                [("http://monit:monit@server1:19840/collector", Some(secs(5)))]
             );
+            assert!(!s.mmonit_credentials);
+        },
+    ),
+    (
+        "set mmonit http://a:8080/collector timeout 2 s, http://b:8080/collector",
+        |s| {
+            let servers: Vec<_> = s
+                .mmonit
+                .iter()
+                .map(|m| (m.url.as_str(), m.timeout))
+                .collect();
             assert_eq!(
-                (s.mmonit_timeout, s.mmonit_credentials),
-                (Some(secs(5)), false)
+                servers,
+                [
+                    ("http://a:8080/collector", Some(secs(2))),
+                    ("http://b:8080/collector", None)
+                ]
             );
+            assert!(s.mmonit_credentials);
         },
     ),
 ];
@@ -270,6 +290,27 @@ const MAIL: &[(&str, Expect)] = &[
                     .as_deref(),
                 Some("x")
             );
+        },
+    ),
+    (
+        "set alertmanager http://127.0.0.1:9093/ labels { env: prod, team: \"db ops\" } not on { action }\n\
+         set alertmanager 'https://am.example/prefix'",
+        |s| {
+            let am = &s.alertmanagers[0];
+            assert_eq!(am.url, "http://127.0.0.1:9093");
+            assert_eq!(
+                am.labels,
+                [
+                    ("env".into(), "prod".into()),
+                    ("team".into(), "db ops".into())
+                ]
+            );
+            assert_eq!(
+                (am.filter.events.clone(), am.filter.exclude),
+                (vec![FilterEvent::Action], true)
+            );
+            assert_eq!(s.alertmanagers[1].url, "https://am.example/prefix");
+            assert!(s.alertmanagers[1].labels.is_empty());
         },
     ),
     ("set alert webhook@example.com", |s| {
@@ -449,6 +490,46 @@ const BAD: &[(&str, &str, &str)] = &[
         "set alert a@b not { }",
         "the event list is empty",
         "not { }",
+    ),
+    (
+        "set alertmanager labels { env: x }",
+        "unexpected 'labels'",
+        "labels",
+    ),
+    (
+        "set alertmanager am.example:9093",
+        "'am.example:9093' is not an http:// or https:// URL",
+        "am.example:9093",
+    ),
+    (
+        "set alertmanager http://a:9093 labels { my-env: x }",
+        "'my-env' is not a label name",
+        "my-env:",
+    ),
+    (
+        "set alertmanager http://a:9093 labels { __name__: x }",
+        "'__name__' is not a label name: names starting with '__' are Prometheus's own",
+        "__name__:",
+    ),
+    (
+        "set alertmanager http://a:9093 labels { env: x, env: y }",
+        "the label 'env' is given twice",
+        "env:",
+    ),
+    (
+        "set alertmanager http://a:9093 labels { env: '' }",
+        "the label 'env' has an empty value",
+        "''",
+    ),
+    (
+        "set alertmanager http://a:9093 labels { }",
+        "the label list is empty",
+        "labels { }",
+    ),
+    (
+        "set alertmanager http://a:9093\nset alertmanager http://a:9093/ labels { env: x }",
+        "the Alertmanager http://a:9093 is set twice",
+        "alertmanager http://a:9093/ labels { env: x }",
     ),
     (
         "set alert webhook \"ftp://x\"",
@@ -669,4 +750,31 @@ fn a_quoted_password_is_never_a_keyword() {
         (m.username.as_deref(), m.password.as_deref(), m.port),
         (Some("port"), Some("ssl"), None)
     );
+}
+
+#[test]
+fn m_monit_is_taken_without_a_warning_but_its_ssl_options_are_said() {
+    let plain = load("set mmonit https://monit:monit@10.0.0.1:8443/collector with timeout 5 s");
+    assert!(plain.diagnostics.is_empty(), "{}", plain.render());
+    for text in [
+        "set mmonit https://10.0.0.1:8443/collector with ssl { selfsigned: allow }",
+        "set mmonit https://10.0.0.1:8443/collector certificate checksum = \"ab\"",
+    ] {
+        let loaded = load(text);
+        assert!(!loaded.has_errors(), "{text}\n{}", loaded.render());
+        assert!(
+            loaded.diagnostics.iter().any(|d| d
+                .message
+                .starts_with("an ssl option for M/Monit is not supported yet")),
+            "{text}: {}",
+            loaded.render()
+        );
+    }
+}
+
+#[test]
+fn m_monit_urls_in_a_list_do_not_keep_the_comma() {
+    let s = settings("set mmonit http://a:8080/collector, http://b:8080/collector");
+    let urls: Vec<_> = s.mmonit.iter().map(|m| m.url.as_str()).collect();
+    assert_eq!(urls, ["http://a:8080/collector", "http://b:8080/collector"]);
 }
