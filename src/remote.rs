@@ -25,6 +25,10 @@ pub struct Show {
     /// Print JSON (the schema in the README) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// With `status NAME`: the service's recent events and samples (the
+    /// last hour the daemon keeps in memory) instead of its status.
+    #[arg(long)]
+    pub history: bool,
 }
 
 /// One verb and its arguments.
@@ -241,6 +245,9 @@ fn not_selected(e: SelectError) -> (u8, String) {
 }
 
 async fn show_status(client: &Client, group: Option<String>, show: Show, summary: bool) -> Outcome {
+    if show.history {
+        return history(client, show, summary).await;
+    }
     let statuses = select(client, group, show.name)
         .await
         .map_err(not_selected)?;
@@ -253,6 +260,25 @@ async fn show_status(client: &Client, group: Option<String>, show: Show, summary
     };
     print!("{text}");
     Ok(verdict(&statuses))
+}
+
+/// `status NAME --history`: one service's events and samples.
+async fn history(client: &Client, show: Show, summary: bool) -> Outcome {
+    let verb = if summary { "summary" } else { "status" };
+    let (Some(name), false) = (show.name, summary) else {
+        return Err((
+            exit::USAGE,
+            format!("{verb} --history needs one service: warden status NAME --history"),
+        ));
+    };
+    let view = client.history(&name).await.map_err(failure)?;
+    let text = if show.json {
+        json(&view)?
+    } else {
+        warden::control::chart::text(&view)
+    };
+    print!("{text}");
+    Ok(exit::OK)
 }
 
 /// `summary --json`: name, type, status, ok and monitoring only.

@@ -4,6 +4,7 @@
 //! | --- | --- |
 //! | `GET /api/v1/status` | `[ServiceStatus]`, config order |
 //! | `GET /api/v1/status/{name}` | `ServiceStatus`; 404 `unknown_service` |
+//! | `GET /api/v1/status/{name}/history` | `HistoryView`: recent samples and events; 404 `unknown_service` |
 //! | `POST /api/v1/services/{name}/{action}` | `ActReport`; `name` may be `all` |
 //! | `POST /api/v1/groups/{group}/{action}` | `ActReport`; 404 `unknown_group` |
 //! | `POST /api/v1/reload` | `{"reloaded": true}`; 422 `reload_failed` |
@@ -18,6 +19,7 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use warden_engine::history::HistoryView;
 use warden_engine::{ServiceAction, ServiceStatus};
 
 use super::{ActReport, ApiError, ControlState, ErrorCode, Scope};
@@ -27,6 +29,7 @@ pub fn api_router(state: ControlState) -> Router {
     Router::new()
         .route("/api/v1/status", get(all_status))
         .route("/api/v1/status/{name}", get(one_status))
+        .route("/api/v1/status/{name}/history", get(history))
         .route("/api/v1/services/{name}/{action}", post(act_service))
         .route("/api/v1/groups/{group}/{action}", post(act_group))
         .route("/api/v1/reload", post(reload))
@@ -52,6 +55,13 @@ async fn one_status(
             "there is no service named 'all'",
         )),
     }
+}
+
+async fn history(
+    State(state): State<ControlState>,
+    Path(name): Path<String>,
+) -> Result<Json<HistoryView>, ApiError> {
+    Ok(Json(state.history(&name)?))
 }
 
 fn action(word: &str) -> Result<ServiceAction, ApiError> {

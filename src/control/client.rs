@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
+use warden_engine::history::HistoryView;
 use warden_engine::{ServiceAction, ServiceStatus};
 
 use super::{ActReport, ApiError, Scope};
@@ -62,6 +63,12 @@ impl Client {
 
     pub async fn status(&self) -> Result<Vec<ServiceStatus>, ClientError> {
         self.call(reqwest::Method::GET, "/api/v1/status").await
+    }
+
+    /// One service's recent samples and events.
+    pub async fn history(&self, name: &str) -> Result<HistoryView, ClientError> {
+        let path = format!("/api/v1/status/{}/history", super::html::url_encode(name));
+        self.call(reqwest::Method::GET, &path).await
     }
 
     pub async fn act(

@@ -19,13 +19,14 @@
 //!
 //! Layers, each importing only those below it: `format` (one function per
 //! figure), `html` and `secret` at the bottom; `figures` (a service's
-//! lines), then `render` (the text answers); `auth` (who may do what);
+//! lines) and `chart` (its history as SVG), then `render` (the text answers); `auth` (who may do what);
 //! then the routes: `api`, `web` (Warden's page), `monit` (Monit's
 //! protocol and pages), `metrics`; `server` and `tcp` serve them, and
 //! `mmonit` posts `monit`'s documents to M/Monit.
 
 pub mod api;
 pub mod auth;
+pub mod chart;
 pub mod client;
 pub mod figures;
 pub mod format;
@@ -50,6 +51,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 use warden_config::model::Mode;
+use warden_engine::history::HistoryView;
 use warden_engine::status::unix_s;
 use warden_engine::{ServiceAction, ServiceStatus, StatusBoard};
 
@@ -221,6 +223,16 @@ impl ControlState {
     /// Every check's status, in config order.
     pub fn status(&self) -> Vec<ServiceStatus> {
         self.board.borrow().snapshot()
+    }
+
+    /// One check's recent samples and events; 404 for an unknown name.
+    pub fn history(&self, name: &str) -> Result<HistoryView, ApiError> {
+        self.board.borrow().history(name).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::UnknownService,
+                format!("there is no service named '{name}'"),
+            )
+        })
     }
 
     /// The running engine's status board.

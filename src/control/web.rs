@@ -1,5 +1,6 @@
 //! The status page of the TCP interface: `GET /` lists every check (status,
-//! type, pid, cpu, memory, uptime) and refreshes itself; users who may act
+//! type, pid, cpu, memory, uptime, a sparkline of its last hour, a link to
+//! its own page `/NAME`) and refreshes itself; users who may act
 //! get start/stop/restart/monitor/unmonitor buttons, plain HTML forms that
 //! POST to `/action`. CSRF guard: every form carries a random token made at
 //! daemon start (a POST without it is refused), and [`same_origin`] refuses
@@ -16,9 +17,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use serde::Deserialize;
+use warden_engine::history::HistoryView;
+use warden_engine::status::unix_s;
 use warden_engine::{ServiceAction, ServiceStatus};
 
 use super::auth::Viewer;
+use super::chart;
 use super::format::{Uptime, bytes, percent, uptime};
 use super::html::{CSS, action_buttons, escape, url_encode};
 use super::secret::{random_token, same_secret};
@@ -64,7 +68,8 @@ async fn index_page(
     // Without the auth layer nobody is known: show, never offer to act.
     let can_act = viewer.is_some_and(|v| !v.read_only);
     let checks = page.state.status();
-    let html = render(&page, &checks, can_act, &flash);
+    let histories = page.state.board().histories();
+    let html = render(&page, &checks, &histories, can_act, &flash);
     ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
 }
 
@@ -146,7 +151,13 @@ fn is_same_origin(headers: &HeaderMap) -> bool {
     authority.eq_ignore_ascii_case(host)
 }
 
-fn render(page: &Page, checks: &[ServiceStatus], can_act: bool, flash: &Flash) -> String {
+fn render(
+    page: &Page,
+    checks: &[ServiceStatus],
+    histories: &[HistoryView],
+    can_act: bool,
+    flash: &Flash,
+) -> String {
     let mut h = String::with_capacity(4096 + checks.len() * 600);
     let _ = write!(
         h,
@@ -160,15 +171,19 @@ fn render(page: &Page, checks: &[ServiceStatus], can_act: bool, flash: &Flash) -
     flash_line(&mut h, flash);
     h.push_str(
         "<table id=\"services\"><thead><tr><th>Service</th><th>Type</th><th>Status</th>\
-         <th>Monitoring</th><th>PID</th><th>CPU</th><th>Memory</th><th>Uptime</th>",
+         <th>Monitoring</th><th>PID</th><th>CPU</th><th>Memory</th><th>Uptime</th><th>Last hour</th>",
     );
     h.push_str(if can_act {
         "<th>Actions</th></tr></thead><tbody>"
     } else {
         "</tr></thead><tbody>"
     });
+    let now = unix_s(std::time::SystemTime::now());
     for s in checks {
-        row(&mut h, s, can_act.then_some(&*page.token));
+        // Read apart from the statuses: a reload in between may reorder.
+        let history = histories.iter().find(|v| v.name == s.name);
+        row(&mut h, s, history, now, can_act.then_some(&*page.token));
+        h.push_str("</tr>\n");
     }
     h.push_str("</tbody></table></body></html>\n");
     h
@@ -197,7 +212,13 @@ fn flash_line(h: &mut String, flash: &Flash) {
     );
 }
 
-fn row(h: &mut String, s: &ServiceStatus, token: Option<&str>) {
+fn row(
+    h: &mut String,
+    s: &ServiceStatus,
+    history: Option<&HistoryView>,
+    now: u64,
+    token: Option<&str>,
+) {
     let class = match (s.ok, s.monitoring) {
         (_, warden_engine::status::MonitoringStatus::NotMonitored) => "idle",
         (true, _) => "ok",
@@ -206,9 +227,10 @@ fn row(h: &mut String, s: &ServiceStatus, token: Option<&str>) {
     let name = escape(&s.name);
     let _ = write!(
         h,
-        "<tr data-service=\"{name}\"><td>{name}</td><td>{}</td>\
+        "<tr data-service=\"{name}\"><td><a href=\"/{}\">{name}</a></td><td>{}</td>\
          <td class=\"{class}\">{}<div class=\"reason\">{}</div></td><td>{}</td>\
          <td class=\"num pid\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
+        escape(&url_encode(&s.name)),
         escape(s.kind.monit_name()),
         escape(&s.status),
         escape(s.reason.as_deref().unwrap_or("")),
@@ -219,6 +241,11 @@ fn row(h: &mut String, s: &ServiceStatus, token: Option<&str>) {
         s.uptime_s
             .map_or("-".into(), |t| uptime(t, Uptime::Seconds)),
     );
+    h.push_str("<td>");
+    if let Some(view) = history {
+        chart::sparkline(h, view, now);
+    }
+    h.push_str("</td>");
     if let Some(token) = token {
         let _ = write!(
             h,
@@ -230,7 +257,6 @@ fn row(h: &mut String, s: &ServiceStatus, token: Option<&str>) {
         action_buttons(h);
         h.push_str("</form></td>");
     }
-    h.push_str("</tr>\n");
 }
 
 #[cfg(test)]

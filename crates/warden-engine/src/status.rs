@@ -17,6 +17,7 @@ use warden_probes::{Metric, Outcome, Status, Text};
 pub use crate::conntest::{Reach, TestStatus};
 use crate::conntest::{RuleRun, connection_test, tests};
 use crate::events::{Event, EventKind};
+use crate::history::{History, HistoryView, MOST_SERIES, Series};
 use crate::id::CheckId;
 use crate::state::{Monitoring, StateStore};
 
@@ -196,8 +197,11 @@ struct Observed {
     tests: Vec<RuleRun>,
     /// The content rules firing at their last run, one bit per rule
     /// position (positions past 31 share the last bit). A u32 fits in the
-    /// struct's padding: 248 bytes with or without it, 256 with a u64.
+    /// struct's padding.
     content_firing: u32,
+    /// Recent samples and events; made at the first one (boxed: a check
+    /// that never sampled pays one pointer).
+    history: Option<Box<History>>,
 }
 
 impl Observed {
@@ -270,31 +274,47 @@ impl StatusBoard {
     }
 
     /// Takes over what an older board saw (a reload), for checks this one
-    /// has not probed yet.
+    /// has not probed yet; the histories always (moved out of the old one).
     pub fn carry_over(&self, old: &StatusBoard) {
         if Arc::ptr_eq(&self.inner, &old.inner) {
             return;
         }
         // Copied out first: never both boards' locks at once.
-        let (config, index, before) = {
-            let old = old.read();
-            (old.config.clone(), old.index.clone(), old.observed.clone())
+        let (config, index, before, mut histories) = {
+            let mut old = old.write();
+            let histories: Vec<_> = old.observed.iter_mut().map(|o| o.history.take()).collect();
+            (
+                old.config.clone(),
+                old.index.clone(),
+                old.observed.clone(),
+                histories,
+            )
         };
         let mut inner = self.write();
         let inner = &mut *inner;
+        let cycle = inner.config.settings.cycle;
         for (check, entry) in inner.config.checks.iter().zip(inner.observed.iter_mut()) {
-            let Some(observed) = index
-                .find(&config.checks, &check.name.value)
-                .and_then(|i| before.get(i))
-            else {
+            let Some(i) = index.find(&config.checks, &check.name.value) else {
                 continue;
             };
+            let Some(observed) = before.get(i) else {
+                continue;
+            };
+            if let Some(older) = histories.get_mut(i).and_then(Option::take) {
+                let mut history = entry
+                    .history
+                    .take()
+                    .unwrap_or_else(|| new_history(check, cycle));
+                history.adopt(*older);
+                entry.history = Some(history);
+            }
             if entry.last_check.is_none() {
                 *entry = Observed {
                     last_event: entry.last_event.take().or(observed.last_event.clone()),
                     // Runs are kept by rule position, which a reload may change.
                     tests: Vec::new(),
                     content_firing: 0,
+                    history: entry.history.take(),
                     ..observed.clone()
                 };
             }
@@ -399,12 +419,27 @@ impl StatusBoard {
     }
 
     /// The end of one evaluation: which rule (if any) is failing now.
+    /// A sample of the check's figures goes into its history.
     pub fn evaluated(&self, id: CheckId, failing: Option<EventKind>) {
         let now = SystemTime::now();
-        self.update(id, |s| {
-            s.failing = failing;
-            s.last_check = Some(now);
-        });
+        let mut inner = self.write();
+        let inner = &mut *inner;
+        let (Some(check), Some(s)) = (
+            inner.config.checks.get(id.index()),
+            inner.observed.get_mut(id.index()),
+        ) else {
+            return;
+        };
+        s.failing = failing;
+        s.last_check = Some(now);
+        let series = s
+            .history
+            .get_or_insert_with(|| new_history(check, inner.config.settings.cycle))
+            .series();
+        let (values, n) = sample(s, series);
+        if let Some(h) = s.history.as_mut() {
+            h.sample(now, &values[..n]);
+        }
     }
 
     /// When the check runs next.
@@ -430,13 +465,58 @@ impl StatusBoard {
         let Some(id) = found else {
             return;
         };
-        self.update(id, |s| {
-            s.last_event = Some(LastEvent {
-                kind: event.kind.name().to_string(),
-                description: event.description.clone(),
-                time_unix_s: unix_s(event.time),
-            });
+        let mut inner = self.write();
+        let inner = &mut *inner;
+        let (Some(check), Some(s)) = (
+            inner.config.checks.get(id.index()),
+            inner.observed.get_mut(id.index()),
+        ) else {
+            return;
+        };
+        s.last_event = Some(LastEvent {
+            kind: event.kind.name().to_string(),
+            description: event.description.clone(),
+            time_unix_s: unix_s(event.time),
         });
+        s.history
+            .get_or_insert_with(|| new_history(check, inner.config.settings.cycle))
+            .event(event);
+    }
+
+    /// One check's recent samples and events; None for an unknown name.
+    pub fn history(&self, name: &str) -> Option<HistoryView> {
+        let inner = self.read();
+        let i = inner.index.find(&inner.config.checks, name)?;
+        let check = inner.config.checks.get(i)?;
+        Some(view(
+            check,
+            inner.observed.get(i)?,
+            inner.config.settings.cycle,
+        ))
+    }
+
+    /// Every check's history, in config order (the index page's sparklines).
+    pub fn histories(&self) -> Vec<HistoryView> {
+        let inner = self.read();
+        let cycle = inner.config.settings.cycle;
+        inner
+            .config
+            .checks
+            .iter()
+            .zip(&inner.observed)
+            .map(|(check, observed)| view(check, observed, cycle))
+            .collect()
+    }
+
+    /// The bytes the histories hold on the heap, all checks together.
+    pub fn history_bytes(&self) -> usize {
+        let inner = self.read();
+        inner
+            .observed
+            .iter()
+            .filter_map(|o| o.history.as_ref())
+            .map(|h| size_of::<History>() + h.heap_bytes())
+            .sum()
     }
 
     /// Changes what the board holds of a check; nothing past the config's
@@ -454,6 +534,51 @@ impl StatusBoard {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
         self.inner.write().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+fn new_history(check: &Check, cycle: Duration) -> Box<History> {
+    Box::new(History::new(
+        Series::of_check(check),
+        crate::plan::period(&check.schedule, cycle),
+    ))
+}
+
+fn view(check: &Check, observed: &Observed, cycle: Duration) -> HistoryView {
+    let kind = check.kind.check_type();
+    match &observed.history {
+        Some(h) => h.view(&check.name.value, kind),
+        None => {
+            let fresh = new_history(check, cycle);
+            HistoryView::empty(&check.name.value, kind, fresh.series(), fresh.width_s())
+        }
+    }
+}
+
+/// This cycle's figures of `series`: NaN for all while the subject fails
+/// (a missing process has no CPU); response time is the slowest
+/// connection test that answered.
+fn sample(observed: &Observed, series: &[Series]) -> ([f32; MOST_SERIES], usize) {
+    let failed = matches!(&observed.subject, Some((status, ..)) if *status != Status::Ok);
+    // On the stack: every check takes a sample every cycle.
+    let mut values = [f32::NAN; MOST_SERIES];
+    let figures = series.iter().map(|s| match s {
+        _ if failed => f32::NAN,
+        Series::ResponseTime => {
+            let slowest = observed
+                .tests
+                .iter()
+                .filter_map(|r| r.response_s)
+                .reduce(f64::max);
+            s.read(slowest)
+        }
+        _ => s.read(observed.metric(s.board_metric())),
+    });
+    let mut n = 0;
+    for (slot, v) in values.iter_mut().zip(figures) {
+        *slot = v;
+        n += 1;
+    }
+    (values, n)
 }
 
 fn configured(check: &Check, cycle: Duration, onreboot: Option<OnReboot>) -> Configured {
@@ -796,6 +921,38 @@ mod tests {
         assert!(all[1].tests.is_empty(), "a checksum is no connection test");
         assert_eq!(all[1].fs_type.as_deref(), Some("not a file fact"));
         assert!(all[1].last_check_usec.is_some());
+    }
+
+    #[test]
+    fn each_evaluation_samples_the_figures_and_a_reload_moves_the_history() {
+        let old = board(RC);
+        let running = Outcome::ok("running")
+            .with(Metric::Cpu, 2.5)
+            .with(Metric::Memory, 4096.0);
+        old.probed(id(0), &running, Duration::ZERO);
+        old.evaluated(id(0), None);
+        old.probed(
+            id(0),
+            &Outcome::failed(Status::Missing, "gone"),
+            Duration::ZERO,
+        );
+        old.record_event(
+            &Event::new("web", EventKind::DoesNotExist, "gone").with_action("restart"),
+        );
+        let web = old.history("web").unwrap();
+        assert_eq!(web.series, [Series::Cpu, Series::Memory]);
+        assert_eq!(web.samples[0].values, [Some(2.5), Some(4096.0)]);
+        assert_eq!(web.events[0].action.as_deref(), Some("restart"));
+        assert!(old.history("db").unwrap().samples.is_empty());
+        assert!(old.history("nosuch").is_none());
+        assert!(old.history_bytes() > 0);
+        let new = board(
+            "check process db with pidfile /tmp/db.pid\n\
+             check process web with pidfile /tmp/web.pid\n",
+        );
+        new.carry_over(&old);
+        assert_eq!(new.history("web"), Some(web), "moved whole");
+        assert_eq!(old.history_bytes(), 0, "moved, not copied");
     }
 
     #[test]

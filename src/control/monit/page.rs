@@ -1,6 +1,7 @@
 //! Monit's per-service page, `GET /NAME`: every line `warden status` shows
 //! for the service (Monit's, then Warden's own), and for users who may act, Monit's action buttons (a
-//! form that POSTs `action=...` with the page's CSRF token to `/NAME`).
+//! form that POSTs `action=...` with the page's CSRF token to `/NAME`),
+//! with its last hour as charts above and its event timeline below (`chart`).
 //! Every string is HTML-escaped: service names come from the config.
 
 use std::fmt::Write as _;
@@ -46,7 +47,13 @@ pub async fn service_page(
     // Without the auth layer (the Unix socket) nobody is known: show only.
     let can_act = viewer.is_some_and(|v| !v.read_only);
     let token = token.map(|t| t.0.0);
-    let mut body = html_table(&service);
+    let history = state.board().history(&service.name);
+    let now = warden_engine::status::unix_s(std::time::SystemTime::now());
+    let mut body = String::new();
+    if let Some(view) = &history {
+        super::super::chart::charts(&mut body, view, now);
+    }
+    body.push_str(&html_table(&service));
     if let (true, Some(token)) = (can_act, token) {
         let _ = write!(
             body,
@@ -57,6 +64,9 @@ pub async fn service_page(
         );
         action_buttons(&mut body);
         body.push_str("</form>");
+    }
+    if let Some(view) = &history {
+        super::super::chart::timeline(&mut body, view);
     }
     let title = format!("{} '{}'", service.kind, service.name);
     html(&title, &body)
