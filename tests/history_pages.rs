@@ -250,6 +250,12 @@ fn a_killed_and_restarted_service_shows_the_restart_on_its_page_in_chromium() {
     assert!(row.contains("<a href=\"/web\">web</a>"), "{row}");
     assert!(row.contains("<svg class=\"spark\""), "{row}");
     assert!(row.contains("class=\"mark failure\""), "{row}");
+    // A row without pid, CPU or memory still shows its type's own figures.
+    let fs_row = part(&index, "<tr data-service=\"rootfs\">", "</tr>");
+    assert!(fs_row.contains("space used "), "{fs_row}");
+    assert!(fs_row.contains("inodes used "), "{fs_row}");
+    let system_row = part(&index, "<tr data-service=\"box\">", "</tr>");
+    assert!(system_row.contains("load (1 min) "), "{system_row}");
 
     // One per page type; `service-page` is the README's (doc/service-page.png).
     for (path, name, size) in [
@@ -257,7 +263,7 @@ fn a_killed_and_restarted_service_shows_the_restart_on_its_page_in_chromium() {
         ("/rootfs", "filesystem", (1100, 1000)),
         ("/box", "system", (1100, 1000)),
         ("/loop", "host", (1100, 900)),
-        ("/", "index", (1100, 500)),
+        ("/", "index", (1300, 500)),
         ("/web", "service-page", (1200, 600)),
     ] {
         assert!(

@@ -17,7 +17,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use serde::Deserialize;
-use warden_engine::history::HistoryView;
+use warden_engine::history::{HistoryView, Series};
 use warden_engine::status::unix_s;
 use warden_engine::{ServiceAction, ServiceStatus};
 
@@ -171,7 +171,7 @@ fn render(
     flash_line(&mut h, flash);
     h.push_str(
         "<table id=\"services\"><thead><tr><th>Service</th><th>Type</th><th>Status</th>\
-         <th>Monitoring</th><th>PID</th><th>CPU</th><th>Memory</th><th>Uptime</th><th>Last hour</th>",
+         <th>Monitoring</th><th>PID</th><th>CPU</th><th>Memory</th><th>Uptime</th><th>Figures</th><th>Last hour</th>",
     );
     h.push_str(if can_act {
         "<th>Actions</th></tr></thead><tbody>"
@@ -241,6 +241,7 @@ fn row(
         s.uptime_s
             .map_or("-".into(), |t| uptime(t, Uptime::Seconds)),
     );
+    figures_cell(h, s);
     h.push_str("<td>");
     if let Some(view) = history {
         chart::sparkline(h, view, now);
@@ -257,6 +258,41 @@ fn row(
         action_buttons(h);
         h.push_str("</form></td>");
     }
+}
+
+/// The type's own figures (a filesystem's space and inodes used, the
+/// system's load, a host's response time), so that a row that has no pid,
+/// CPU or memory still says how the check is doing.
+fn figures_cell(h: &mut String, s: &ServiceStatus) {
+    h.push_str("<td class=\"figures\">");
+    let mut first = true;
+    for &series in Series::of(s.kind, !s.tests.is_empty()) {
+        // Not twice what a column of its own shows.
+        let in_column = match series {
+            Series::Cpu => s.cpu_percent.is_some(),
+            Series::Memory => s.memory_bytes.is_some(),
+            _ => false,
+        };
+        if in_column {
+            continue;
+        }
+        let value = match series {
+            Series::ResponseTime => s.response_time_ms,
+            _ => s.metric(series.metric()),
+        };
+        let Some(value) = value else { continue };
+        if !first {
+            h.push_str("<br>");
+        }
+        first = false;
+        let _ = write!(
+            h,
+            "{} {}",
+            series.title().to_lowercase(),
+            escape(&chart::value_text(series.unit(), value))
+        );
+    }
+    h.push_str("</td>");
 }
 
 #[cfg(test)]

@@ -98,7 +98,7 @@ impl Series {
 
     /// The status board's metric it reads (response time aside: the
     /// board's connection runs).
-    fn metric(self) -> Metric {
+    pub fn metric(self) -> Metric {
         match self {
             Series::ResponseTime => Metric::ResponseTime,
             Series::Cpu => Metric::Cpu,
