@@ -154,8 +154,20 @@ mod tests {
             "sleep 300012",
             "",
         ];
-        let hay = [hay.as_slice(), &["worker --queue q1 -x", "a#b&c~d", "worker -queue"]].concat();
-        for pattern in ["sleep 3000123", "sleep", "3 x", " ", "--queue q1", "#b&c~", "-"] {
+        let hay = [
+            hay.as_slice(),
+            &["worker --queue q1 -x", "a#b&c~d", "worker -queue"],
+        ]
+        .concat();
+        for pattern in [
+            "sleep 3000123",
+            "sleep",
+            "3 x",
+            " ",
+            "--queue q1",
+            "#b&c~",
+            "-",
+        ] {
             let literal = Pattern::new(pattern).unwrap();
             assert!(matches!(literal, Pattern::Literal(_)), "{pattern:?}");
             let re = regex::Regex::new(pattern).unwrap();
