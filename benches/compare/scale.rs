@@ -218,9 +218,12 @@ fn status_ages(port: u16, kind: Kind, since_unix: f64) -> Option<Ages> {
                 .and_then(|v| v.trim().parse::<f64>().ok())
         };
         let at = num("collected_sec").unwrap_or(0.0) + num("collected_usec").unwrap_or(0.0) / 1e6;
-        // Whole seconds in the document: a check collected in the start's
-        // own second counts.
-        if at >= since_unix.floor() {
+        // Monit gives every service a collected time from its start on and
+        // says `<monitor>2</monitor>` (initializing) until it has checked
+        // it; Warden the same. Whole seconds in the document: a check
+        // collected in the start's own second counts.
+        let initializing = num("monitor") == Some(2.0);
+        if at >= since_unix.floor() && !initializing {
             ages.collected += 1;
             ages.oldest_s = ages.oldest_s.max(now - at);
         } else {
