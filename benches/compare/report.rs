@@ -217,6 +217,12 @@ fn scale_rows(name: &str) -> Vec<Row> {
             first_goal,
         ),
         row(
+            "checks done at the first-cycle limit",
+            &["checked_at_limit"],
+            1.0,
+            None,
+        ),
+        row(
             "oldest check's age, median s",
             &["oldest_check_s", "median"],
             1.0,
