@@ -16,6 +16,7 @@ mod procs;
 mod report;
 mod restart;
 mod sandbox;
+mod scale;
 mod stats;
 
 use std::path::PathBuf;
@@ -35,8 +36,9 @@ struct Options {
 
 const USAGE: &str = "usage: compare [--smoke] [--only SCENARIO[,SCENARIO...]] \
 [--monitor warden|monit] [--out FILE] | --table FILE\nscenarios: restart, overhead-10, overhead-100, \
-overhead-1000, overhead-port-100, overhead-port-1000, hol, config \
-(a prefix such as `overhead` selects all of its kind)";
+overhead-1000, overhead-port-100, overhead-port-1000, hol, config, \
+scale-{pidfile,matching,port}-{10,100,1000,10000} (a prefix such as `overhead` \
+or `scale-port` selects all of its kind)";
 
 fn options() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
@@ -136,6 +138,7 @@ fn scenarios(full: bool) -> Vec<Scenario> {
         run: Box::new(move |m, bin| hol::run(m, bin, size)),
         floor: None,
     });
+    scale_scenarios(full, &mut list);
     list.push(Scenario {
         name: "config",
         run: Box::new(move |m, bin| {
@@ -144,6 +147,45 @@ fn scenarios(full: bool) -> Vec<Scenario> {
         floor: None,
     });
     list
+}
+
+/// Each kind of check at 10 to 10,000 checks, each with its floor; a smoke
+/// run has the smallest size of each kind only, at 3 checks.
+fn scale_scenarios(full: bool, list: &mut Vec<Scenario>) {
+    let pick = move |f: u64, s: u64| if full { f } else { s };
+    let timing = scale::Timing {
+        warmup: pick(5, 1),
+        seconds: pick(30, 1),
+        first_limit: pick(180, 20),
+        samples: pick(3, 1) as usize,
+    };
+    let sizes: &[usize] = if full {
+        &[10, 100, 1000, 10_000]
+    } else {
+        &[10]
+    };
+    for kind in scale::Kind::ALL {
+        for &size in sizes {
+            let n = if full { size } else { 3 };
+            let name: &'static str =
+                Box::leak(format!("scale-{}-{size}", kind.name()).into_boxed_str());
+            let floor: Floor = match kind {
+                scale::Kind::Port => Box::new(move || {
+                    let mut f = overhead::connect_floor(n, timing.warmup, timing.seconds)?;
+                    if let Some(cpu) = f["cpu_s_per_min"].as_f64() {
+                        f["cpu_us_per_check_cycle"] = json!(cpu / 60.0 * 1e6 / n as f64);
+                    }
+                    Ok(f)
+                }),
+                _ => Box::new(move || scale::process_floor(kind, n, timing.warmup, timing.seconds)),
+            };
+            list.push(Scenario {
+                name,
+                run: Box::new(move |m, bin| scale::run(m, bin, kind, n, timing)),
+                floor: Some(floor),
+            });
+        }
+    }
 }
 
 /// Whether `--only` selects `name`: the name itself or a `-`-prefix of it.
@@ -194,6 +236,12 @@ fn above_floor(per: &mut Map<String, Value>, floor: &Value) {
             && let Some(r) = r.as_object_mut()
         {
             r.insert("cpu_above_floor_s_per_min".into(), json!(cpu - f));
+            if let Some(n) = r.get("checks").and_then(Value::as_f64) {
+                r.insert(
+                    "cpu_above_floor_us_per_check_cycle".into(),
+                    json!((cpu - f) / 60.0 * 1e6 / n),
+                );
+            }
         }
     }
 }
@@ -214,6 +262,12 @@ fn main() {
             std::process::exit(2);
         }
         overhead::connect_loop(num(n) as usize, num(warmup), num(seconds), &ports);
+    }
+    if let [_, flag, kind, warmup, seconds, list] = args.as_slice()
+        && flag == "--proc-floor"
+    {
+        let num = |s: &str| s.parse().unwrap_or(0);
+        scale::process_floor_loop(kind, num(warmup), num(seconds), std::path::Path::new(list));
     }
     // `--table FILE`: print the table of a saved run.
     if let [_, flag, file] = std::env::args().collect::<Vec<_>>().as_slice()

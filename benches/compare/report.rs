@@ -112,6 +112,7 @@ fn rows(name: &str) -> Vec<Row> {
                 None,
             ),
         ],
+        n if n.starts_with("scale-") => scale_rows(n),
         "config" => vec![row(
             "validate with -t, median ms",
             &["wall_ms", "median"],
@@ -151,6 +152,121 @@ fn rows(name: &str) -> Vec<Row> {
             ));
             rows
         }
+    }
+}
+
+/// The rows of a scale scenario (`scale-KIND-SIZE`): the goals of issue 18
+/// where they are ratios or Warden's own figures.
+fn scale_rows(name: &str) -> Vec<Row> {
+    let row = |metric, path, scale, goal| Row {
+        scenario: name.to_string(),
+        metric,
+        path,
+        scale,
+        goal,
+        floor: false,
+    };
+    let cpu_goal = (name == "scale-pidfile-10000").then_some(Goal::RatioAtLeast(4.0));
+    let first_goal = name.ends_with("-10000").then_some(Goal::WardenAtMost(2.0));
+    let mb = 1.0 / 1024.0;
+    vec![
+        row(
+            "CPU s/min (self + reaped children)",
+            &["cpu_s_per_min"],
+            1.0,
+            cpu_goal,
+        ),
+        row("CPU us/check/cycle", &["cpu_us_per_check_cycle"], 1.0, None),
+        Row {
+            floor: true,
+            ..row(
+                "CPU us/check/cycle, the floor",
+                &["cpu_us_per_check_cycle"],
+                1.0,
+                None,
+            )
+        },
+        row(
+            "CPU us/check/cycle above the floor",
+            &["cpu_above_floor_us_per_check_cycle"],
+            1.0,
+            None,
+        ),
+        row(
+            "peak RSS MB after the first cycle",
+            &["vm_hwm_kb"],
+            mb,
+            Some(Goal::RatioAtLeast(1.0)),
+        ),
+        row(
+            "peak RSS MB up to the first cycle",
+            &["vm_hwm_startup_kb"],
+            mb,
+            None,
+        ),
+        row(
+            "peak RSS bytes per check",
+            &["rss_bytes_per_check"],
+            1.0,
+            None,
+        ),
+        row(
+            "start -> first complete cycle, s",
+            &["first_cycle_s"],
+            1.0,
+            first_goal,
+        ),
+        row(
+            "checks done at the first-cycle limit",
+            &["checked_at_limit"],
+            1.0,
+            None,
+        ),
+        row(
+            "oldest check's age, median s",
+            &["oldest_check_s", "median"],
+            1.0,
+            None,
+        ),
+    ]
+}
+
+/// How cost grows with the number of checks: per kind and monitor, CPU per
+/// check per cycle and peak RSS per check at each size measured.
+fn growth(report: &Value) -> String {
+    let mut s = String::new();
+    let scenarios = &report["scenarios"];
+    for kind in ["pidfile", "matching", "port"] {
+        let sizes: Vec<(&str, &Value)> = ["10", "100", "1000", "10000"]
+            .into_iter()
+            .filter_map(|n| Some((n, scenarios.get(format!("scale-{kind}-{n}"))?)))
+            .collect();
+        if sizes.is_empty() {
+            continue;
+        }
+        for who in ["monit", "warden", "floor"] {
+            let cells = |path: &[&str]| {
+                sizes
+                    .iter()
+                    .map(|(n, r)| format!("{n}: {}", num(figure(r, who, path, 1.0))))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let _ = write!(
+                s,
+                "{kind:<8} {who:<6} CPU us/check/cycle {}",
+                cells(&["cpu_us_per_check_cycle"])
+            );
+            if who != "floor" {
+                let _ = write!(s, "; RSS bytes/check {}", cells(&["rss_bytes_per_check"]));
+            }
+            s.push('\n');
+        }
+    }
+    if s.is_empty() {
+        s
+    } else {
+        format!("\ncost per check as the number of checks grows (scale scenarios):\n{s}")
     }
 }
 
@@ -227,7 +343,7 @@ pub fn table(report: &Value) -> String {
             );
         }
     }
-    s
+    s + &growth(report)
 }
 
 fn num(x: Option<f64>) -> String {

@@ -146,3 +146,22 @@ fn every_fixture_and_corpus_file_means_the_same_run_by_run() {
         );
     }
 }
+
+#[test]
+fn a_missing_program_is_reported_at_every_check_that_names_it() {
+    // The look-up is made once per program; the warning is not.
+    let text = "check process a with pidfile /run/a.pid\n  start program = \"/nonexistent/x a\"\n\
+                check process b with pidfile /run/b.pid\n  start program = \"/nonexistent/x b\"\n  \
+                stop program = \"/bin/sh -c true\"\n";
+    let loaded = load_text_without_includes(Path::new("/etc/warden/rc"), text.to_string());
+    let missing: Vec<usize> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.message == "program '/nonexistent/x' does not exist")
+        .filter_map(|d| match &d.origin {
+            diag::Origin::Span(s) => loaded.sources.locate(s.start).map(|l| l.line),
+            diag::Origin::File(_) => None,
+        })
+        .collect();
+    assert_eq!(missing, [2, 4], "{}", loaded.render());
+}

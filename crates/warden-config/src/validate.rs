@@ -17,6 +17,7 @@ pub fn validate(config: &Config, cx: &mut LowerContext) {
     let clean = !cx.diagnostics.iter().any(Diagnostic::is_error);
     unique_names(config, cx);
     dependencies(config, cx);
+    let mut programs = Programs::default();
     for check in &config.checks {
         match &check.kind {
             CheckKind::Process { target } => match target {
@@ -42,12 +43,14 @@ pub fn validate(config: &Config, cx: &mut LowerContext) {
         if clean {
             nothing_tested(cx, check);
         }
-        let programs = [&check.start, &check.stop, &check.restart];
-        for program in programs.into_iter().flatten() {
-            program_exists(cx, program);
+        for program in [&check.start, &check.stop, &check.restart]
+            .into_iter()
+            .flatten()
+        {
+            programs.check(cx, program);
         }
         if let CheckKind::Program { program } = &check.kind {
-            program_exists(cx, program);
+            programs.check(cx, program);
         }
         for rule in &check.rules {
             fit::rule_fits(cx, &check.kind, rule);
@@ -75,7 +78,7 @@ pub fn validate(config: &Config, cx: &mut LowerContext) {
                 std::iter::once(&rule.action).chain(rule.recovery.as_ref().map(|r| &r.action));
             for action in actions {
                 if let Action::Exec { program, .. } = &action.value {
-                    program_exists(cx, program);
+                    programs.check(cx, program);
                 }
             }
         }
@@ -217,22 +220,35 @@ fn visit(
     state[node] = 2;
 }
 
-/// A program that is not there is a warning: it may be installed later.
-fn program_exists(cx: &mut LowerContext, program: &Program) {
-    if let Some(first) = program.argv.first() {
-        let path = Path::new(first);
-        if path.is_absolute() && !path.exists() {
-            cx.warning(program.span, format!("program '{first}' does not exist"));
+/// Whether each program named so far is there: a big file names the same
+/// few programs thousands of times, and each look costs a system call.
+#[derive(Default)]
+struct Programs<'a> {
+    exists: HashMap<&'a str, bool>,
+}
+
+impl<'a> Programs<'a> {
+    /// A program that is not there is a warning: it may be installed later.
+    fn check(&mut self, cx: &mut LowerContext, program: &'a Program) {
+        if let Some(first) = program.argv.first() {
+            let path = Path::new(first);
+            let exists = *self
+                .exists
+                .entry(first.as_str())
+                .or_insert_with(|| !path.is_absolute() || path.exists());
+            if !exists {
+                cx.warning(program.span, format!("program '{first}' does not exist"));
+            }
         }
-    }
-    if let Some(UserRef::Name(user)) = &program.uid
-        && !users::user_known(user)
-    {
-        cx.warning(program.span, format!("user '{user}' does not exist here"));
-    }
-    if let Some(UserRef::Name(group)) = &program.gid
-        && !users::group_known(group)
-    {
-        cx.warning(program.span, format!("group '{group}' does not exist here"));
+        if let Some(UserRef::Name(user)) = &program.uid
+            && !users::user_known(user)
+        {
+            cx.warning(program.span, format!("user '{user}' does not exist here"));
+        }
+        if let Some(UserRef::Name(group)) = &program.gid
+            && !users::group_known(group)
+        {
+            cx.warning(program.span, format!("group '{group}' does not exist here"));
+        }
     }
 }

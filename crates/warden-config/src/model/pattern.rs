@@ -74,7 +74,9 @@ compiled!(
 /// those are a substring search holding only the text, where a compiled
 /// regex holds about 5 KB once used (its engines and search cache), 2.5 MB
 /// for 500 `matching` checks. Anything with a regex meta character is a
-/// regex, with the same meaning as before.
+/// regex, with the same meaning as before. `-`, `#`, `&` and `~` are plain
+/// text outside a class (`[...]`) and without the `x` flag, both of which
+/// need a meta character, so `worker --queue q1` is a substring search.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pattern {
     /// No meta character: matching is containment, exactly as the regex.
@@ -82,9 +84,14 @@ pub enum Pattern {
     Regex(Regex),
 }
 
+/// The characters that mean something to the regex engine outside a class.
+const META: &[char] = &[
+    '\\', '.', '+', '*', '?', '(', ')', '|', '[', ']', '{', '}', '^', '$',
+];
+
 impl Pattern {
     pub fn new(pattern: &str) -> Result<Pattern, regex::Error> {
-        if regex::escape(pattern) == pattern {
+        if !pattern.contains(META) {
             Ok(Pattern::Literal(pattern.into()))
         } else {
             Regex::new(pattern).map(Pattern::Regex)
@@ -147,10 +154,24 @@ mod tests {
             "sleep 300012",
             "",
         ];
-        for pattern in ["sleep 3000123", "sleep", "3 x", " "] {
+        let hay = [
+            hay.as_slice(),
+            &["worker --queue q1 -x", "a#b&c~d", "worker -queue"],
+        ]
+        .concat();
+        for pattern in [
+            "sleep 3000123",
+            "sleep",
+            "3 x",
+            " ",
+            "--queue q1",
+            "#b&c~",
+            "-",
+        ] {
             let literal = Pattern::new(pattern).unwrap();
+            assert!(matches!(literal, Pattern::Literal(_)), "{pattern:?}");
             let re = regex::Regex::new(pattern).unwrap();
-            for h in hay {
+            for h in &hay {
                 assert_eq!(literal.is_match(h), re.is_match(h), "{pattern:?} on {h:?}");
             }
         }
