@@ -185,7 +185,7 @@ fn malformed(rng: &mut Rng) -> Vec<u8> {
     let broken_line = rng.below(2) == 0;
     let line = if broken_line {
         // At least one part surely wrong: an unknown version or a NUL.
-        let v = if *v == "HTTP/1.1" { "HTTP/1.1x" } else { v };
+        let v = if v == "HTTP/1.1" { "HTTP/1.1x" } else { v };
         format!("{m} {t} {v}")
     } else {
         format!("GET {t} HTTP/1.1")
@@ -357,8 +357,8 @@ fn the_tcp_interface_refuses_malformed_unauthenticated_forged_and_injecting_requ
             h.push(("Authorization", a));
         }
         let r = exchange(tcp(port), &request(m, p, &h, &body), wait);
-        let ok = r.status == Some(401) && r.head.contains("WWW-Authenticate: Basic realm=\"warden\"")
-            || r.status == Some(401) && r.head.to_ascii_lowercase().contains("www-authenticate: basic");
+        let ok = r.status == Some(401)
+            && r.head.to_ascii_lowercase().contains("www-authenticate: basic realm=\"warden\"");
         t.judge(ok, || format!("{m} {p} {h:?} -> {r:?}"));
     }
     doors.push(("tcp bad credentials", t));
@@ -492,8 +492,9 @@ fn memory_kb(pid: i32) -> (u64, u64) {
 /// server stops reading; returns the answer.
 fn flood<S: Read + Write>(mut s: S, head: &str, filler: &[u8], mb: usize) -> Reply {
     let _ = s.write_all(head.as_bytes());
-    for _ in 0..mb * 16 {
-        if s.write_all(&filler.repeat(65536 / filler.len())).is_err() {
+    let block = filler.repeat((65536 / filler.len()).max(1));
+    for _ in 0..mb * 1024 * 1024 / block.len() {
+        if s.write_all(&block).is_err() {
             break;
         }
     }
@@ -682,6 +683,27 @@ fn get_as_admin(port: u16, target: &str) -> (Reply, Vec<u8>) {
     (Reply { status, head }, body)
 }
 
+/// The first service's name, read by Python's expat (a strict XML 1.0
+/// parser), or its complaint.
+fn strict_xml(doc: &[u8]) -> Result<String, String> {
+    const READ: &str = "import sys, xml.etree.ElementTree as E\n\
+        sys.stdout.write(E.fromstring(sys.stdin.buffer.read()).find('service/name').text)";
+    let mut child = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", READ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(doc).unwrap();
+    let out = child.wait_with_output().unwrap();
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
 #[test]
 fn hostile_names_and_outputs_come_out_escaped_in_pages_json_xml_and_mail() {
     use std::os::unix::fs::PermissionsExt as _;
@@ -692,18 +714,31 @@ fn hostile_names_and_outputs_come_out_escaped_in_pages_json_xml_and_mail() {
     std::fs::write(&script, NOISY).unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let quoted = NAME.replace('"', "\\\"");
+    // A matched line becomes the event's description, and so the subject.
+    let log = sb.path("watched.log");
+    std::fs::write(&log, "").unwrap();
     sb.write_rc(&format!(
         "set daemon 1\nset statefile {{dir}}/state\nset mailserver 127.0.0.1 port {smtp_port}\n\
          set mail-format {{ subject: $SERVICE $EVENT $DESCRIPTION }}\nset alert ops@example.com\n\
          set httpd port {port} allow {ADMIN}\n\
-         check program \"{quoted}\" with path \"{}\"\n  if status != 0 then alert\n",
-        script.display()
+         check program \"{quoted}\" with path \"{}\"\n  if status != 0 then alert\n\
+         check file log with path \"{}\"\n  if content = \"Inject\" then alert\n",
+        script.display(),
+        log.display(),
     ));
     let mut w = sb.warden();
     assert!(wait_until(LIMIT, || answers(port)), "no web interface:\n{}", sb.log());
     assert!(
         wait_until(LIMIT, || !smtp.messages().is_empty()),
         "no mail:\n{}",
+        sb.log()
+    );
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    f.write_all(b"Inject\rX-Injected: 1\r\nSubject: forged\rBcc: x@evil.example\r\n").unwrap();
+    drop(f);
+    assert!(
+        wait_until(LIMIT, || smtp.messages().iter().any(|m| m.contains("Inject"))),
+        "no content mail:\n{}",
         sb.log()
     );
     let mut t = Tally::default();
@@ -728,16 +763,11 @@ fn hostile_names_and_outputs_come_out_escaped_in_pages_json_xml_and_mail() {
         .and_then(|j| j.as_array())
         .is_some_and(|a| a.iter().any(|s| s["name"] == NAME));
     t.judge(r.status == Some(200) && named, || format!("JSON: {json:?}"));
-    // XML: well formed, valid UTF-8, no raw markup from the output.
+    // XML: well formed for a strict parser (expat), the name intact.
     let (r, body) = get_as_admin(port, "/_status?format=xml");
-    let xml = String::from_utf8(body.clone());
-    let ok = r.status == Some(200)
-        && xml.as_ref().is_ok_and(|x| {
-            util::xml::parse_xml(x).is_some()
-                && !x.contains("<script>")
-                && !x.chars().any(|c| c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
-        });
-    t.judge(ok, || format!("XML: {}", String::from_utf8_lossy(&body)));
+    let strict = strict_xml(&body);
+    let ok = r.status == Some(200) && strict.as_deref() == Ok(NAME);
+    t.judge(ok, || format!("XML {strict:?}: {}", String::from_utf8_lossy(&body)));
     // Mail: every header line is a header or its folded continuation.
     for mail in smtp.messages() {
         let head = mail.trim_start().split("\n\n").next().unwrap_or("").to_string();
@@ -747,7 +777,9 @@ fn hostile_names_and_outputs_come_out_escaped_in_pages_json_xml_and_mail() {
                 || l.split_once(": ").is_some_and(|(k, _)| {
                     !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 }))
-                || l.to_ascii_lowercase().starts_with("x-injected")
+                || ["x-injected", "bcc:", "subject: forged"]
+                    .iter()
+                    .any(|h| l.to_ascii_lowercase().trim_start().starts_with(h))
         });
         t.judge(bad.is_none(), || format!("mail header line {bad:?} in:\n{head}"));
     }
