@@ -47,6 +47,8 @@ struct Tally {
     tried: usize,
     refused: usize,
     wrong: Vec<String>,
+    /// Answers by status ("closed" when none), for the report.
+    answers: std::collections::BTreeMap<String, usize>,
 }
 
 impl Tally {
@@ -58,11 +60,15 @@ impl Tally {
             self.wrong.push(what());
         }
     }
+    fn saw(&mut self, r: &Reply) {
+        let key = r.status.map_or("closed".to_string(), |s| s.to_string());
+        *self.answers.entry(key).or_default() += 1;
+    }
     fn report(&self, door: &str, panics: usize) {
         // The README's table is made from these lines.
         eprintln!(
-            "HOSTILE door={door} tried={} refused={} panics={panics}",
-            self.tried, self.refused
+            "HOSTILE door={door} tried={} refused={} panics={panics} answers={:?}",
+            self.tried, self.refused, self.answers
         );
         assert!(self.wrong.is_empty(), "{door}: not refused:\n{:#?}", self.wrong);
         assert_eq!(panics, 0, "{door}: the daemon panicked");
@@ -345,6 +351,7 @@ fn the_tcp_interface_refuses_malformed_unauthenticated_forged_and_injecting_requ
     for _ in 0..300 {
         let req = malformed(&mut rng);
         let r = exchange(tcp(port), &req, wait);
+        t.saw(&r);
         t.judge(refused(&r), || format!("{:?} -> {r:?}", String::from_utf8_lossy(&req)));
     }
     doors.push(("tcp malformed", t));
@@ -359,6 +366,7 @@ fn the_tcp_interface_refuses_malformed_unauthenticated_forged_and_injecting_requ
         let r = exchange(tcp(port), &request(m, p, &h, &body), wait);
         let ok = r.status == Some(401)
             && r.head.to_ascii_lowercase().contains("www-authenticate: basic realm=\"warden\"");
+        t.saw(&r);
         t.judge(ok, || format!("{m} {p} {h:?} -> {r:?}"));
     }
     doors.push(("tcp bad credentials", t));
@@ -401,6 +409,7 @@ fn the_tcp_interface_refuses_malformed_unauthenticated_forged_and_injecting_requ
             continue;
         }
         let r = exchange(tcp(port), &request(m, p, &headers, &body), wait);
+        t.saw(&r);
         t.judge(r.status == Some(403), || format!("{why}: {m} {p} -> {r:?}"));
     }
     doors.push(("tcp csrf and read-only", t));
@@ -421,6 +430,7 @@ fn the_tcp_interface_refuses_malformed_unauthenticated_forged_and_injecting_requ
             } else {
                 r.status.is_some_and(|s| s < 500)
             };
+        t.saw(&r);
         t.judge(ok, || {
             format!("{:?} -> {r:?}", String::from_utf8_lossy(&req[..req.len().min(300)]))
         });
@@ -451,6 +461,7 @@ fn the_unix_socket_refuses_malformed_and_injecting_requests() {
     for _ in 0..300 {
         let req = malformed(&mut rng);
         let r = exchange(unix(&socket), &req, wait);
+        t.saw(&r);
         t.judge(refused(&r), || format!("{:?} -> {r:?}", String::from_utf8_lossy(&req)));
     }
     let mut names = Tally::default();
@@ -463,6 +474,7 @@ fn the_unix_socket_refuses_malformed_and_injecting_requests() {
             .lines()
             .any(|l| l.to_ascii_lowercase().starts_with("x-injected"));
         let ok = !injected && if acts { refused(&r) } else { r.status.is_some_and(|s| s < 500) };
+        names.saw(&r);
         names.judge(ok, || {
             format!("{:?} -> {r:?}", String::from_utf8_lossy(&req[..req.len().min(300)]))
         });
@@ -555,6 +567,7 @@ fn huge_requests_are_refused_and_memory_stays_bounded() {
             .collect();
         for th in threads {
             let (what, r) = th.join().unwrap();
+            t.saw(&r);
             t.judge(refused(&r), || format!("{what} -> {r:?}"));
         }
         assert!(still_answers(port), "{}", sb.log());
@@ -752,6 +765,7 @@ fn hostile_names_and_outputs_come_out_escaped_in_pages_json_xml_and_mail() {
             && !html.contains("<script>")
             && !html.contains("'n')</script>&\"")
             && html.contains("&lt;script&gt;");
+        t.saw(&r);
         t.judge(ok, || format!("HTML {target}: {r:?}\n{html}"));
     }
     // JSON: valid, with the name as it is.
@@ -762,11 +776,13 @@ fn hostile_names_and_outputs_come_out_escaped_in_pages_json_xml_and_mail() {
         .ok()
         .and_then(|j| j.as_array())
         .is_some_and(|a| a.iter().any(|s| s["name"] == NAME));
+    t.saw(&r);
     t.judge(r.status == Some(200) && named, || format!("JSON: {json:?}"));
     // XML: well formed for a strict parser (expat), the name intact.
     let (r, body) = get_as_admin(port, "/_status?format=xml");
     let strict = strict_xml(&body);
     let ok = r.status == Some(200) && strict.as_deref() == Ok(NAME);
+    t.saw(&r);
     t.judge(ok, || format!("XML {strict:?}: {}", String::from_utf8_lossy(&body)));
     // Mail: every header line is a header or its folded continuation.
     for mail in smtp.messages() {
