@@ -70,7 +70,11 @@ impl Tally {
             "HOSTILE door={door} tried={} refused={} panics={panics} answers={:?}",
             self.tried, self.refused, self.answers
         );
-        assert!(self.wrong.is_empty(), "{door}: not refused:\n{:#?}", self.wrong);
+        assert!(
+            self.wrong.is_empty(),
+            "{door}: not refused:\n{:#?}",
+            self.wrong
+        );
         assert_eq!(panics, 0, "{door}: the daemon panicked");
     }
 }
@@ -167,12 +171,43 @@ fn request(method: &str, target: &str, headers: &[(&str, String)], body: &str) -
 
 /// A request broken in at least one place: its request line or a header.
 fn malformed(rng: &mut Rng) -> Vec<u8> {
-    let methods: &[&str] = &["GET", "POST", "G E T", "", "\0GET", "GET\t", "P\u{7f}ST", "BREW", "get"];
-    let targets: &[&str] = &[
-        "/", "*", "", "/\0", "/%", "/%zz", "/a b", "//..//..", "http://[::1", "/_status?%",
-        "/api/v1/status/%ff%fe", "/_doaction?service=%00", "/\u{1}", "?", "/metrics#x",
+    let methods: &[&str] = &[
+        "GET",
+        "POST",
+        "G E T",
+        "",
+        "\0GET",
+        "GET\t",
+        "P\u{7f}ST",
+        "BREW",
+        "get",
     ];
-    let versions: &[&str] = &["HTTP/1.1", "HTTP/9.9", "HTTP/1.1x", "", "HTTP/1", "HTTP/", "http/1.1"];
+    let targets: &[&str] = &[
+        "/",
+        "*",
+        "",
+        "/\0",
+        "/%",
+        "/%zz",
+        "/a b",
+        "//..//..",
+        "http://[::1",
+        "/_status?%",
+        "/api/v1/status/%ff%fe",
+        "/_doaction?service=%00",
+        "/\u{1}",
+        "?",
+        "/metrics#x",
+    ];
+    let versions: &[&str] = &[
+        "HTTP/1.1",
+        "HTTP/9.9",
+        "HTTP/1.1x",
+        "",
+        "HTTP/1",
+        "HTTP/",
+        "http/1.1",
+    ];
     let bad_headers: &[&str] = &[
         "NoColon",
         ": empty-name",
@@ -225,7 +260,11 @@ fn act_paths(rng: &mut Rng) -> (&'static str, &'static str, String) {
         ("POST", "/api/v1/services/all/unmonitor", ""),
         ("POST", "/api/v1/groups/g/stop", ""),
         ("POST", "/api/v1/quit", ""),
-        ("POST", "/_doaction", "action=stop&service=web&securitytoken=t"),
+        (
+            "POST",
+            "/_doaction",
+            "action=stop&service=web&securitytoken=t",
+        ),
         ("POST", "/web", "action=unmonitor&securitytoken=t"),
         ("POST", "/action", "service=web&action=stop&csrf=x"),
         ("GET", "/", ""),
@@ -259,10 +298,25 @@ fn bad_credentials(rng: &mut Rng) -> Option<String> {
 /// service's name or `all`, so no request built from them may act.
 fn hostile_name(rng: &mut Rng) -> String {
     let names: &[&str] = &[
-        "..", "..%2fweb", "%2e%2e", "%2e%2e%2fetc%2fpasswd", "web%0d%0aX-Injected:%201",
-        "web%0aSet-Cookie:%20a=b", "web%00", "%00", "we%20b", "web%2f..", "%ff%fe", "<script>",
-        "%3cscript%3ealert(1)%3c%2fscript%3e", "'%22%3e", "web;rm%20-rf", "$(id)", "%25",
-        "web%5c..", "%c0%ae%c0%ae",
+        "..",
+        "..%2fweb",
+        "%2e%2e",
+        "%2e%2e%2fetc%2fpasswd",
+        "web%0d%0aX-Injected:%201",
+        "web%0aSet-Cookie:%20a=b",
+        "web%00",
+        "%00",
+        "we%20b",
+        "web%2f..",
+        "%ff%fe",
+        "<script>",
+        "%3cscript%3ealert(1)%3c%2fscript%3e",
+        "'%22%3e",
+        "web;rm%20-rf",
+        "$(id)",
+        "%25",
+        "web%5c..",
+        "%c0%ae%c0%ae",
     ];
     match rng.below(8) {
         0 => "w".repeat(1 + rng.below(100_000)),
@@ -276,9 +330,21 @@ fn injection(rng: &mut Rng, name: &str, auth: &[(&str, String)]) -> (Vec<u8>, bo
     let (method, target, body) = match rng.below(7) {
         0 => ("GET", format!("/api/v1/status/{name}"), String::new()),
         1 => ("GET", format!("/{name}"), String::new()),
-        2 => ("GET", format!("/_status?format=xml&service={name}"), String::new()),
-        3 => ("POST", format!("/api/v1/services/{name}/stop"), String::new()),
-        4 => ("POST", format!("/api/v1/services/web/{name}"), String::new()),
+        2 => (
+            "GET",
+            format!("/_status?format=xml&service={name}"),
+            String::new(),
+        ),
+        3 => (
+            "POST",
+            format!("/api/v1/services/{name}/stop"),
+            String::new(),
+        ),
+        4 => (
+            "POST",
+            format!("/api/v1/services/web/{name}"),
+            String::new(),
+        ),
         5 => ("POST", format!("/api/v1/groups/{name}/stop"), String::new()),
         _ => (
             "POST",
@@ -304,7 +370,10 @@ fn refused(r: &Reply) -> bool {
 /// What must not change while the doors are knocked on.
 fn fingerprint(sb: &Sandbox, name: &str) -> String {
     let s = sb.status_of(name).expect("the service is listed");
-    format!("pid={:?} monitoring={:?} mode={:?}", s.pid, s.monitoring, s.mode)
+    format!(
+        "pid={:?} monitoring={:?} mode={:?}",
+        s.pid, s.monitoring, s.mode
+    )
 }
 
 fn panics(sb: &Sandbox) -> usize {
@@ -332,7 +401,12 @@ fn daemon(sb: &Sandbox, port: u16, web_port: u16) -> util::Warden {
 
 /// The daemon is alive and an honest client is answered.
 fn still_answers(port: u16) -> bool {
-    let req = request("GET", "/api/v1/status", &[("Authorization", basic(ADMIN))], "");
+    let req = request(
+        "GET",
+        "/api/v1/status",
+        &[("Authorization", basic(ADMIN))],
+        "",
+    );
     exchange(tcp(port), &req, Duration::from_secs(5)).status == Some(200)
 }
 
@@ -352,7 +426,9 @@ fn the_tcp_interface_refuses_malformed_unauthenticated_forged_and_injecting_requ
         let req = malformed(&mut rng);
         let r = exchange(tcp(port), &req, wait);
         t.saw(&r);
-        t.judge(refused(&r), || format!("{:?} -> {r:?}", String::from_utf8_lossy(&req)));
+        t.judge(refused(&r), || {
+            format!("{:?} -> {r:?}", String::from_utf8_lossy(&req))
+        });
     }
     doors.push(("tcp malformed", t));
 
@@ -365,7 +441,9 @@ fn the_tcp_interface_refuses_malformed_unauthenticated_forged_and_injecting_requ
         }
         let r = exchange(tcp(port), &request(m, p, &h, &body), wait);
         let ok = r.status == Some(401)
-            && r.head.to_ascii_lowercase().contains("www-authenticate: basic realm=\"warden\"");
+            && r.head
+                .to_ascii_lowercase()
+                .contains("www-authenticate: basic realm=\"warden\"");
         t.saw(&r);
         t.judge(ok, || format!("{m} {p} {h:?} -> {r:?}"));
     }
@@ -393,7 +471,11 @@ fn the_tcp_interface_refuses_malformed_unauthenticated_forged_and_injecting_requ
                 vec![
                     admin[0].clone(),
                     (
-                        if rng.below(2) == 0 { "Origin" } else { "Referer" },
+                        if rng.below(2) == 0 {
+                            "Origin"
+                        } else {
+                            "Referer"
+                        },
                         "http://evil.example/".to_string(),
                     ),
                     ("Cookie", "securitytoken=t".to_string()),
@@ -432,14 +514,21 @@ fn the_tcp_interface_refuses_malformed_unauthenticated_forged_and_injecting_requ
             };
         t.saw(&r);
         t.judge(ok, || {
-            format!("{:?} -> {r:?}", String::from_utf8_lossy(&req[..req.len().min(300)]))
+            format!(
+                "{:?} -> {r:?}",
+                String::from_utf8_lossy(&req[..req.len().min(300)])
+            )
         });
     }
     doors.push(("tcp names", t));
 
     assert!(still_answers(port), "{}", sb.log());
     assert!(matches!(w.child.try_wait(), Ok(None)), "the daemon died");
-    assert_eq!(fingerprint(&sb, "web"), before, "a refusal touched the service");
+    assert_eq!(
+        fingerprint(&sb, "web"),
+        before,
+        "a refusal touched the service"
+    );
     let p = panics(&sb);
     for (door, t) in &doors {
         t.report(door, p);
@@ -462,7 +551,9 @@ fn the_unix_socket_refuses_malformed_and_injecting_requests() {
         let req = malformed(&mut rng);
         let r = exchange(unix(&socket), &req, wait);
         t.saw(&r);
-        t.judge(refused(&r), || format!("{:?} -> {r:?}", String::from_utf8_lossy(&req)));
+        t.judge(refused(&r), || {
+            format!("{:?} -> {r:?}", String::from_utf8_lossy(&req))
+        });
     }
     let mut names = Tally::default();
     for _ in 0..300 {
@@ -473,15 +564,27 @@ fn the_unix_socket_refuses_malformed_and_injecting_requests() {
             .head
             .lines()
             .any(|l| l.to_ascii_lowercase().starts_with("x-injected"));
-        let ok = !injected && if acts { refused(&r) } else { r.status.is_some_and(|s| s < 500) };
+        let ok = !injected
+            && if acts {
+                refused(&r)
+            } else {
+                r.status.is_some_and(|s| s < 500)
+            };
         names.saw(&r);
         names.judge(ok, || {
-            format!("{:?} -> {r:?}", String::from_utf8_lossy(&req[..req.len().min(300)]))
+            format!(
+                "{:?} -> {r:?}",
+                String::from_utf8_lossy(&req[..req.len().min(300)])
+            )
         });
     }
     assert!(still_answers(port), "{}", sb.log());
     assert!(matches!(w.child.try_wait(), Ok(None)), "the daemon died");
-    assert_eq!(fingerprint(&sb, "web"), before, "a refusal touched the service");
+    assert_eq!(
+        fingerprint(&sb, "web"),
+        before,
+        "a refusal touched the service"
+    );
     let p = panics(&sb);
     t.report("unix socket malformed", p);
     names.report("unix socket names", p);
@@ -544,7 +647,16 @@ fn huge_requests_are_refused_and_memory_stays_bounded() {
             (big_body("/_doaction"), b"w".to_vec(), false),
             (big_body("/action"), b"w".to_vec(), false),
             (big_body("/_status"), b"w".to_vec(), false),
-            (chunked("/_summary"), b"10000\r\n".iter().chain(&[b'a'; 65536]).chain(b"\r\n").copied().collect(), false),
+            (
+                chunked("/_summary"),
+                b"10000\r\n"
+                    .iter()
+                    .chain(&[b'a'; 65536])
+                    .chain(b"\r\n")
+                    .copied()
+                    .collect(),
+                false,
+            ),
             (huge_header.clone(), b"a".to_vec(), false),
             (many_headers.clone(), b"X-A: b\r\n".to_vec(), false),
             (big_body("/api/v1/status"), b"w".to_vec(), true),
@@ -561,7 +673,10 @@ fn huge_requests_are_refused_and_memory_stays_bounded() {
                     } else {
                         flood(tcp(port), &head, &filler, 64)
                     };
-                    (format!("round {round} case {i} {}", &head[..head.len().min(40)]), r)
+                    (
+                        format!("round {round} case {i} {}", &head[..head.len().min(40)]),
+                        r,
+                    )
                 })
             })
             .collect();
@@ -628,12 +743,16 @@ fn slow_clients_are_timed_out_and_an_honest_client_is_still_served() {
             match r.read(&mut b) {
                 Ok(0) => break true,
                 Ok(_) => continue,
-                Err(e) => break e.kind() != std::io::ErrorKind::WouldBlock
-                    && e.kind() != std::io::ErrorKind::TimedOut,
+                Err(e) => {
+                    break e.kind() != std::io::ErrorKind::WouldBlock
+                        && e.kind() != std::io::ErrorKind::TimedOut;
+                }
             }
         };
         let door = if i % 10 == 0 { "socket" } else { "tcp" };
-        t.judge(closed, || format!("slow client {i} on the {door} still open"));
+        t.judge(closed, || {
+            format!("slow client {i} on the {door} still open")
+        });
     }
     assert!(still_answers(port), "{}", sb.log());
     t.report("slow clients", panics(&sb));
@@ -658,7 +777,10 @@ impl Smtp {
             .stderr(log)
             .spawn()
             .expect("aiosmtpd (scripts/setup installs python3-aiosmtpd)");
-        assert!(wait_until(Duration::from_secs(10), || answers(port)), "aiosmtpd did not listen");
+        assert!(
+            wait_until(Duration::from_secs(10), || answers(port)),
+            "aiosmtpd did not listen"
+        );
         Smtp { child, out }
     }
 
@@ -666,7 +788,12 @@ impl Smtp {
         util::file(&self.out)
             .split("---------- MESSAGE FOLLOWS ----------")
             .skip(1)
-            .map(|m| m.split("------------ END MESSAGE ------------").next().unwrap_or("").to_string())
+            .map(|m| {
+                m.split("------------ END MESSAGE ------------")
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
             .collect()
     }
 }
@@ -689,7 +816,10 @@ fn get_as_admin(port: u16, target: &str) -> (Reply, Vec<u8>) {
     s.write_all(&req).unwrap();
     let mut all = Vec::new();
     let _ = s.read_to_end(&mut all);
-    let at = all.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(all.len());
+    let at = all
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(all.len());
     let head = String::from_utf8_lossy(&all[..at]).to_string();
     let status = head.get(9..12).and_then(|c| c.parse().ok());
     let body = all.get(at + 4..).unwrap_or_default().to_vec();
@@ -740,17 +870,25 @@ fn hostile_names_and_outputs_come_out_escaped_in_pages_json_xml_and_mail() {
         log.display(),
     ));
     let mut w = sb.warden();
-    assert!(wait_until(LIMIT, || answers(port)), "no web interface:\n{}", sb.log());
+    assert!(
+        wait_until(LIMIT, || answers(port)),
+        "no web interface:\n{}",
+        sb.log()
+    );
     assert!(
         wait_until(LIMIT, || !smtp.messages().is_empty()),
         "no mail:\n{}",
         sb.log()
     );
     let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
-    f.write_all(b"Inject\rX-Injected: 1\r\nSubject: forged\rBcc: x@evil.example\r\n").unwrap();
+    f.write_all(b"Inject\rX-Injected: 1\r\nSubject: forged\rBcc: x@evil.example\r\n")
+        .unwrap();
     drop(f);
     assert!(
-        wait_until(LIMIT, || smtp.messages().iter().any(|m| m.contains("Inject"))),
+        wait_until(LIMIT, || smtp
+            .messages()
+            .iter()
+            .any(|m| m.contains("Inject"))),
         "no content mail:\n{}",
         sb.log()
     );
@@ -783,10 +921,17 @@ fn hostile_names_and_outputs_come_out_escaped_in_pages_json_xml_and_mail() {
     let strict = strict_xml(&body);
     let ok = r.status == Some(200) && strict.as_deref() == Ok(NAME);
     t.saw(&r);
-    t.judge(ok, || format!("XML {strict:?}: {}", String::from_utf8_lossy(&body)));
+    t.judge(ok, || {
+        format!("XML {strict:?}: {}", String::from_utf8_lossy(&body))
+    });
     // Mail: every header line is a header or its folded continuation.
     for mail in smtp.messages() {
-        let head = mail.trim_start().split("\n\n").next().unwrap_or("").to_string();
+        let head = mail
+            .trim_start()
+            .split("\n\n")
+            .next()
+            .unwrap_or("")
+            .to_string();
         let bad = head.lines().find(|l| {
             let l = l.trim_end_matches('\r');
             !(l.starts_with([' ', '\t'])
@@ -797,7 +942,9 @@ fn hostile_names_and_outputs_come_out_escaped_in_pages_json_xml_and_mail() {
                     .iter()
                     .any(|h| l.to_ascii_lowercase().trim_start().starts_with(h))
         });
-        t.judge(bad.is_none(), || format!("mail header line {bad:?} in:\n{head}"));
+        t.judge(bad.is_none(), || {
+            format!("mail header line {bad:?} in:\n{head}")
+        });
     }
     assert!(matches!(w.child.try_wait(), Ok(None)), "the daemon died");
     t.report("escaping (html, json, xml, mail)", panics(&sb));
@@ -812,7 +959,10 @@ fn both_check(sb: &Sandbox, rc: &Path) -> (i32, util::CliOutput) {
         .arg(rc)
         .output()
         .expect("Debian's monit");
-    (monit.status.code().unwrap_or(-1), sb.cli_as(&[], rc, &["-t"]))
+    (
+        monit.status.code().unwrap_or(-1),
+        sb.cli_as(&[], rc, &["-t"]),
+    )
 }
 
 #[test]
@@ -825,10 +975,34 @@ fn a_control_file_owned_by_another_user_or_open_to_others_is_refused_as_monit_do
     let cases: &[(&str, u32, Option<u32>, bool, &str)] = &[
         ("0600 mine", 0o600, None, true, ""),
         ("0700 mine", 0o700, None, true, ""),
-        ("0644 mine", 0o644, None, false, "readable or writable by group or others"),
-        ("0666 mine", 0o666, None, false, "readable or writable by group or others"),
-        ("0640 mine", 0o640, None, false, "readable or writable by group or others"),
-        ("0600 nobody's", 0o600, Some(65534), false, "must be owned by you"),
+        (
+            "0644 mine",
+            0o644,
+            None,
+            false,
+            "readable or writable by group or others",
+        ),
+        (
+            "0666 mine",
+            0o666,
+            None,
+            false,
+            "readable or writable by group or others",
+        ),
+        (
+            "0640 mine",
+            0o640,
+            None,
+            false,
+            "readable or writable by group or others",
+        ),
+        (
+            "0600 nobody's",
+            0o600,
+            Some(65534),
+            false,
+            "must be owned by you",
+        ),
     ];
     let mut t = Tally::default();
     for (what, mode, owner, accepted, words) in cases {
@@ -854,7 +1028,12 @@ fn a_control_file_owned_by_another_user_or_open_to_others_is_refused_as_monit_do
     for (what, mode, owner, words) in [
         ("include 0666", 0o666, None, "writable by group or others"),
         ("include 0620", 0o620, None, "writable by group or others"),
-        ("include 0644 nobody's", 0o644, Some(65534), "owned by uid 65534"),
+        (
+            "include 0644 nobody's",
+            0o644,
+            Some(65534),
+            "owned by uid 65534",
+        ),
     ] {
         if owner.is_some() && me != 0 {
             continue;

@@ -150,8 +150,12 @@ fn open_to_others(found: &Path) -> Option<String> {
             meta.mode() & 0o7777
         ));
     }
-    (meta.uid() != me && meta.uid() != 0)
-        .then(|| format!("included file {shown} is owned by uid {}, not by you or root", meta.uid()))
+    (meta.uid() != me && meta.uid() != 0).then(|| {
+        format!(
+            "included file {shown} is owned by uid {}, not by you or root",
+            meta.uid()
+        )
+    })
 }
 
 /// An `include PATTERN` directive found in a file.
