@@ -247,7 +247,7 @@ fn malformed(rng: &mut Rng) -> Vec<u8> {
     let mut bytes = r.into_bytes();
     if rng.below(5) == 0 {
         // A few raw non-UTF-8 bytes in the head.
-        let at = rng.below(bytes.len().min(20).max(1));
+        let at = rng.below(bytes.len().clamp(1, 20));
         bytes.insert(at, 0xff);
     }
     bytes

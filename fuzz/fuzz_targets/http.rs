@@ -69,7 +69,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let res = rt.block_on(app.clone().oneshot(req));
         if let Ok(res) = res {
             // A server error would be a bug: bad input is a 4xx.
-            assert!(res.status().as_u16() < 500 || res.status().as_u16() == 503, "{}", res.status());
+            assert!(
+                res.status().as_u16() < 500 || res.status().as_u16() == 503,
+                "{}",
+                res.status()
+            );
         }
     });
 });
