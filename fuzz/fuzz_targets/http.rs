@@ -66,14 +66,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             let app = rt.block_on(async { routes() });
             (rt, app)
         });
-        let res = rt.block_on(app.clone().oneshot(req));
-        if let Ok(res) = res {
-            // A server error would be a bug: bad input is a 4xx.
-            assert!(
-                res.status().as_u16() < 500 || res.status().as_u16() == 503,
-                "{}",
-                res.status()
-            );
-        }
+        let Ok(res) = rt.block_on(app.clone().oneshot(req));
+        // A server error would be a bug: bad input is a 4xx. (503: the
+        // daemon is gone, as here where nobody answers actions.)
+        let code = res.status().as_u16();
+        assert!(code < 500 || code == 503, "{code}");
     });
 });
