@@ -805,6 +805,26 @@ impl Drop for Smtp {
     }
 }
 
+/// A webhook receiver: each POST becomes one line of `out`, a JSON object
+/// with its header names and its body parsed strictly (Python's json), or
+/// the parser's complaint.
+const RECEIVER: &str = r#"
+import http.server, json, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        try:
+            payload, error = json.loads(body.decode("utf-8")), None
+        except Exception as e:
+            payload, error = None, repr(e)
+        line = {"headers": [k.lower() for k in self.headers.keys()], "payload": payload, "error": error}
+        with open(out, "a") as f: f.write(json.dumps(line) + "\n")
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *_): pass
+http.server.HTTPServer(("127.0.0.1", port), Hook).serve_forever()
+"#;
+
 /// A check name and program output made to break out of HTML, JSON, XML
 /// and mail headers.
 const NAME: &str = r#"<script>alert('n')</script>&"q"#;
@@ -851,8 +871,18 @@ fn strict_xml(doc: &[u8]) -> Result<String, String> {
 fn hostile_names_and_outputs_come_out_escaped_in_pages_json_xml_and_mail() {
     use std::os::unix::fs::PermissionsExt as _;
     let sb = Sandbox::new();
-    let (port, smtp_port) = (free_port(), free_port());
+    let (port, smtp_port, hook_port) = (free_port(), free_port(), free_port());
     let smtp = Smtp::start(&sb, smtp_port);
+    std::fs::write(sb.path("receiver.py"), RECEIVER).unwrap();
+    let hooks = sb.path("hooks.jsonl");
+    let mut receiver = std::process::Command::new("/usr/bin/python3")
+        .arg(sb.path("receiver.py"))
+        .arg(hook_port.to_string())
+        .arg(&hooks)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(10), || answers(hook_port)));
     let script = sb.path("noisy.sh");
     std::fs::write(&script, NOISY).unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -863,6 +893,7 @@ fn hostile_names_and_outputs_come_out_escaped_in_pages_json_xml_and_mail() {
     sb.write_rc(&format!(
         "set daemon 1\nset statefile {{dir}}/state\nset mailserver 127.0.0.1 port {smtp_port}\n\
          set mail-format {{ subject: $SERVICE $EVENT $DESCRIPTION }}\nset alert ops@example.com\n\
+         set alert webhook \"http://127.0.0.1:{hook_port}/hook\"\n\
          set httpd port {port} allow {ADMIN}\n\
          check program \"{quoted}\" with path \"{}\"\n  if status != 0 then alert\n\
          check file log with path \"{}\"\n  if content = \"Inject\" then alert\n",
@@ -946,8 +977,29 @@ fn hostile_names_and_outputs_come_out_escaped_in_pages_json_xml_and_mail() {
             format!("mail header line {bad:?} in:\n{head}")
         });
     }
+    // Webhooks: strict JSON with the name intact, no header from the output.
+    let lines = |want: usize| {
+        wait_until(LIMIT, || util::file(&hooks).lines().count() >= want);
+        util::file(&hooks)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .collect::<Vec<_>>()
+    };
+    let posts = lines(2);
+    let _ = receiver.kill();
+    let _ = receiver.wait();
+    t.judge(
+        posts.iter().any(|p| p["payload"]["service"] == NAME),
+        || format!("no webhook names the check: {posts:?}"),
+    );
+    for post in &posts {
+        let headers = post["headers"].as_array().cloned().unwrap_or_default();
+        let ok =
+            post["error"].is_null() && !headers.iter().any(|h| h == "x-injected" || h == "bcc");
+        t.judge(ok, || format!("webhook: {post}"));
+    }
     assert!(matches!(w.child.try_wait(), Ok(None)), "the daemon died");
-    t.report("escaping (html, json, xml, mail)", panics(&sb));
+    t.report("escaping (html, json, xml, mail, webhook)", panics(&sb));
 }
 
 /// `monit -t` and `warden -t` on the same control file (Debian's Monit,
