@@ -7,8 +7,16 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::UnixListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use warden_config::model::Httpd;
 use warden_config::users;
@@ -128,17 +136,37 @@ pub struct UnixServer {
 }
 
 impl UnixServer {
+    /// Serves `router` on `listener`, each connection as the TCP
+    /// interface serves its own: a client that does not send its request's
+    /// head within [`HEADER_TIMEOUT`] is disconnected, so slow clients
+    /// cannot hold the socket's connections open for ever.
     pub fn serve(listener: UnixListener, path: PathBuf, router: axum::Router) -> Self {
-        let (shutdown, stop) = oneshot::channel::<()>();
+        let router = router.layer(axum::middleware::from_fn(one_host));
+        let (shutdown, mut stop) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stop.await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::error!("the control socket stopped: {e}");
+            let (closing, closed) = watch::channel(());
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                let accepted = tokio::select! {
+                    biased;
+                    _ = &mut stop => break,
+                    accepted = listener.accept() => accepted,
+                };
+                match accepted {
+                    Ok((stream, _)) => {
+                        connections.spawn(connection(stream, router.clone(), closed.clone()));
+                    }
+                    Err(e) => {
+                        // Out of file descriptors, most likely: wait, do not spin.
+                        tracing::warn!("control socket: cannot accept a connection: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+                while connections.try_join_next().is_some() {}
             }
+            // Answers in flight finish (a quit's own answer), then they close.
+            drop(closing);
+            while connections.join_next().await.is_some() {}
         });
         UnixServer {
             path,
@@ -159,6 +187,50 @@ impl UnixServer {
             task.abort();
         }
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// A client gets this long to send a request's head (and, on TCP, to
+/// finish the TLS handshake).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Refuses a request with more than one `Host` header (400), as HTTP/1.1
+/// says a server must: two hosts would leave the same-origin check
+/// guessing which one the client meant.
+pub async fn one_host(req: Request, next: Next) -> Response {
+    if req.headers().get_all(header::HOST).iter().nth(1).is_some() {
+        return (
+            StatusCode::BAD_REQUEST,
+            "bad request: more than one Host header\n",
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+/// Serves HTTP/1.1 on one connection until the client is done, or until
+/// `closing` changes (its sender dropped: a reload replaced the TCP setup,
+/// or the daemon stops): then the request in flight is answered (a reload
+/// or quit asked over this very connection) and the connection closes.
+pub async fn connection<S>(io: S, app: Router, mut closing: watch::Receiver<()>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(TokioIo::new(io), TowerToHyperService::new(app));
+    tokio::pin!(conn);
+    let served = tokio::select! {
+        served = conn.as_mut() => served,
+        // Only the sender's drop changes it.
+        _ = closing.changed() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = served {
+        tracing::debug!("control connection ended: {e}");
     }
 }
 

@@ -21,9 +21,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
@@ -32,11 +29,12 @@ use warden_config::model::Httpd;
 
 use super::auth::{self, Access, Peer};
 use super::metrics::Metrics;
+use super::server::{self, connection};
 use super::tls::tls_config;
 use super::{ControlState, api_router, monit, web};
 
 /// A client gets this long to finish the TLS handshake or send its headers.
-const HANDSHAKE: Duration = Duration::from_secs(10);
+const HANDSHAKE: Duration = server::HEADER_TIMEOUT;
 
 /// The TCP interface for the daemon's whole life: off, or listening as the
 /// last loaded control file says. Its listeners stop when it is dropped.
@@ -167,7 +165,8 @@ impl WebInterface {
             .clone()
             .layer(axum::middleware::from_fn(web::same_origin))
             .layer(axum::middleware::from_fn_with_state(access, auth::guard))
-            .layer(axum::middleware::map_response(monit::name_the_server));
+            .layer(axum::middleware::map_response(monit::name_the_server))
+            .layer(axum::middleware::from_fn(server::one_host));
         Some(Serving { app, tls })
     }
 
@@ -280,31 +279,6 @@ async fn current_setup(
         return res;
     }
     next.run(req).await
-}
-
-/// Serves HTTP/1.1 on one connection until the client is done, or until
-/// its setup is replaced: then the request in flight is answered (a reload
-/// asked over this very connection) and the connection closes.
-async fn connection<S>(io: S, app: Router, mut closing: watch::Receiver<()>)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let conn = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HANDSHAKE)
-        .serve_connection(TokioIo::new(io), TowerToHyperService::new(app));
-    tokio::pin!(conn);
-    let served = tokio::select! {
-        served = conn.as_mut() => served,
-        // Only the sender's drop changes it.
-        _ = closing.changed() => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
-        }
-    };
-    if let Err(e) = served {
-        tracing::debug!("web interface: connection ended: {e}");
-    }
 }
 
 #[cfg(test)]

@@ -115,6 +115,12 @@ fn include_matches(
             ));
             return;
         }
+        if let Some(why) = open_to_others(&found) {
+            diags.push(
+                Diagnostic::warning(span, why)
+                    .with_hint("anyone who can change it can run programs as Warden's user"),
+            );
+        }
         match std::fs::read(&found) {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -128,6 +134,28 @@ fn include_matches(
             )),
         }
     }
+}
+
+/// Why an included file is open to others: writable by group or others,
+/// or owned by someone other than this user or root. Monit reads such a
+/// file silently; Warden reads it too (a drop-in) but warns.
+fn open_to_others(found: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = std::fs::metadata(found).ok()?;
+    let me = rustix::process::geteuid().as_raw();
+    let shown = found.display();
+    if meta.mode() & 0o022 != 0 {
+        return Some(format!(
+            "included file {shown} is writable by group or others (mode {:04o})",
+            meta.mode() & 0o7777
+        ));
+    }
+    (meta.uid() != me && meta.uid() != 0).then(|| {
+        format!(
+            "included file {shown} is owned by uid {}, not by you or root",
+            meta.uid()
+        )
+    })
 }
 
 /// An `include PATTERN` directive found in a file.

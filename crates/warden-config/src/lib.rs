@@ -49,8 +49,9 @@ impl Loaded {
     }
 }
 
-/// Loads a control file from disk: it must exist, be a regular file and not
-/// be readable by group or others (like Monit).
+/// Loads a control file from disk: it must exist, be a regular file, be
+/// owned by the effective user and not be readable by group or others
+/// (like Monit).
 pub fn load_file(path: &Path) -> Loaded {
     let failed = |d: Diagnostic| Loaded {
         config: None,
@@ -86,7 +87,21 @@ pub fn load_file(path: &Path) -> Loaded {
 
 #[cfg(unix)]
 fn permission_problem(path: &Path, meta: &std::fs::Metadata) -> Option<Diagnostic> {
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    // Monit's rule: a file someone else owns could be changed under us.
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Some(
+            Diagnostic::file_error(
+                path,
+                format!(
+                    "the control file must be owned by you (uid {me}); it is owned by uid {}",
+                    meta.uid()
+                ),
+            )
+            .with_hint(format!("run: chown {me} {}", path.display())),
+        );
+    }
     let mode = meta.permissions().mode() & 0o777;
     (mode & 0o077 != 0).then(|| {
         Diagnostic::file_error(

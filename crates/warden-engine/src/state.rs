@@ -252,10 +252,16 @@ struct FileFormatRef<'a> {
     checks: &'a BTreeMap<String, CheckState>,
 }
 
+/// The checks a state file's bytes hold; an error for anything else (the
+/// fuzz target `state` feeds it any bytes).
+pub fn parse(bytes: &[u8]) -> Result<BTreeMap<String, CheckState>, serde_json::Error> {
+    serde_json::from_slice::<FileFormat>(bytes).map(|f| f.checks)
+}
+
 fn read(path: &Path) -> BTreeMap<String, CheckState> {
     match std::fs::read(path) {
-        Ok(bytes) => match serde_json::from_slice::<FileFormat>(&bytes) {
-            Ok(f) => f.checks,
+        Ok(bytes) => match parse(&bytes) {
+            Ok(checks) => checks,
             Err(e) => {
                 tracing::warn!("ignoring the unreadable state file {}: {e}", path.display());
                 BTreeMap::new()

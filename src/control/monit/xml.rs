@@ -716,8 +716,19 @@ fn program(x: &mut String, s: &ServiceStatus) {
 /// `<![CDATA[...]]>`, with `]]>` inside written as `]]&gt;` (Monit's way).
 fn cdata(x: &mut String, words: &str) {
     x.push_str("<![CDATA[");
-    x.push_str(&words.replace("]]>", "]]&gt;"));
+    x.extend(words.replace("]]>", "]]&gt;").chars().map(xml_char));
     x.push_str("]]>");
+}
+
+/// A character XML 1.0 forbids everywhere, even in CDATA (a control
+/// character in a program's output), as U+FFFD: Monit writes it raw and
+/// its document no longer parses.
+fn xml_char(c: char) -> char {
+    match c {
+        '\t' | '\n' | '\r' => c,
+        c if c < ' ' || c == '\u{fffe}' || c == '\u{ffff}' => '\u{fffd}',
+        c => c,
+    }
 }
 
 fn opt<T: std::fmt::Display>(x: &mut String, name: &str, value: Option<T>) {
@@ -752,7 +763,7 @@ fn text(x: &mut String, words: &str) {
             '&' => x.push_str("&amp;"),
             '<' => x.push_str("&lt;"),
             '>' => x.push_str("&gt;"),
-            c => x.push(c),
+            c => x.push(xml_char(c)),
         }
     }
 }
@@ -760,6 +771,14 @@ fn text(x: &mut String, words: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_never_reach_the_document() {
+        let mut x = String::new();
+        cdata(&mut x, "a\u{1}b\tc]]>d");
+        text(&mut x, "e\u{0}f\u{1b}<");
+        assert_eq!(x, "<![CDATA[a\u{fffd}b\tc]]&gt;d]]>e\u{fffd}f\u{fffd}&lt;");
+    }
 
     #[test]
     fn text_is_escaped_and_numbers_are_plain() {
