@@ -7,7 +7,6 @@
 //! are `alertname`, `service`, `type`, `host`, `group`, `severity` and the
 //! configured ones, which win. [`ALERTMANAGER`] is its [`Sink`].
 
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value, json};
@@ -15,6 +14,7 @@ use warden_config::model::{Alertmanager, Check, Settings};
 use warden_engine::EventKind;
 
 use crate::alert::{AlertEvent, Destination, millis};
+use crate::http::LazyClient;
 use crate::sink::{BoxFuture, Outgoing, Recipient, SendError, Sink, chain};
 
 /// The `alertname` of every alert Warden posts.
@@ -33,30 +33,12 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// The Alertmanager sink.
 #[derive(Debug)]
 pub struct AlertmanagerSink {
-    /// Built on the first delivery (see the webhook sink's).
-    client: Mutex<Option<reqwest::Client>>,
+    client: LazyClient,
 }
 
 pub static ALERTMANAGER: AlertmanagerSink = AlertmanagerSink {
-    client: Mutex::new(None),
+    client: LazyClient::new(|b| b.connect_timeout(Duration::from_secs(5)).no_proxy()),
 };
-
-impl AlertmanagerSink {
-    fn client(&self) -> Result<reqwest::Client, SendError> {
-        // A poisoned lock only means a panic elsewhere; the client is fine.
-        let mut slot = self.client.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(client) = &*slot {
-            return Ok(client.clone());
-        }
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("warden/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(5))
-            .no_proxy()
-            .build()
-            .map_err(|e| SendError::Temporary(format!("cannot set up HTTP: {e}")))?;
-        Ok(slot.insert(client).clone())
-    }
-}
 
 impl Sink for AlertmanagerSink {
     fn name(&self) -> &'static str {
@@ -108,7 +90,7 @@ impl Sink for AlertmanagerSink {
     fn deliver<'a>(&'a self, alert: Outgoing<'a>) -> BoxFuture<'a, Result<String, SendError>> {
         Box::pin(async move {
             let now = SystemTime::now();
-            let client = self.client()?;
+            let client = self.client.get()?;
             let url = format!("{}/api/v2/alerts", alert.address.trim_end_matches('/'));
             let waves = waves(&alert.events, &alert.labels);
             let mut answers = Vec::new();

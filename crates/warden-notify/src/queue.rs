@@ -4,12 +4,12 @@
 //! File names sort by time, so delivery goes oldest first; `slots` caps the
 //! number of files, and a refused alert is an error naming it.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::alert::{AlertEvent, Destination};
+use crate::folder::{Folder, FolderError};
 use crate::format::Template;
 
 /// One queued alert: one event for one sink.
@@ -36,118 +36,49 @@ pub struct Entry {
     pub labels: Vec<(String, String)>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum QueueError {
-    #[error("the alert queue {dir} is full ({slots} slots)")]
-    Full { dir: String, slots: u32 },
-    #[error("cannot write to the alert queue {dir}: {source}")]
-    Io { dir: String, source: std::io::Error },
-}
+/// The alert queue refuses an alert (full, or the disk does).
+pub type QueueError = FolderError;
 
 #[derive(Debug)]
 pub struct Queue {
-    dir: PathBuf,
-    slots: Option<u32>,
-    seq: AtomicU64,
+    folder: Folder,
 }
 
 impl Queue {
     /// Opens (creating, mode 0700: alerts name hosts and services) the folder.
     pub fn open(dir: &Path, slots: Option<u32>) -> std::io::Result<Queue> {
-        use std::os::unix::fs::DirBuilderExt as _;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
         Ok(Queue {
-            dir: dir.to_path_buf(),
-            slots,
-            seq: AtomicU64::new(0),
+            folder: Folder::open(dir, slots, "json", "alert queue")?,
         })
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.folder.dir()
     }
 
     /// Writes `entry` as a new file; returns its id.
     pub fn push(&self, entry: &Entry) -> Result<String, QueueError> {
-        let io = |source| QueueError::Io {
-            dir: self.dir.display().to_string(),
-            source,
-        };
-        if let Some(slots) = self.slots
-            && self.ids().len() >= slots as usize
-        {
-            return Err(QueueError::Full {
-                dir: self.dir.display().to_string(),
-                slots,
-            });
-        }
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let id = format!("{:013}-{}-{seq:06}", entry.queued_ms, std::process::id());
-        let text = serde_json::to_vec_pretty(entry).map_err(|e| io(std::io::Error::other(e)))?;
-        crate::atomic::write(&self.path(&id), &text).map_err(io)?;
-        Ok(id)
+        let text = serde_json::to_vec_pretty(entry).map_err(|e| FolderError::Io {
+            what: "alert queue",
+            dir: self.dir().display().to_string(),
+            source: std::io::Error::other(e),
+        })?;
+        self.folder.push(entry.queued_ms, &text)
     }
 
     /// Every entry, oldest first. A file that cannot be read as an entry is
     /// renamed `*.bad` (kept for a person to read) and logged, once.
     pub fn load(&self) -> Vec<Entry> {
-        let mut out = Vec::new();
-        for id in self.ids() {
-            let path = self.path(&id);
-            let parsed = std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice::<Entry>(&b).map_err(|e| e.to_string()));
-            match parsed {
-                Ok(mut e) => {
-                    e.id = id;
-                    out.push(e);
-                }
-                // Removed meanwhile (delivered by another pass): nothing to say.
-                Err(_) if !path.exists() => {}
-                Err(why) => {
-                    tracing::error!(
-                        "alert queue: cannot read {} ({why}); renamed to .bad",
-                        path.display()
-                    );
-                    let _ = std::fs::rename(&path, path.with_extension("bad"));
-                }
-            }
-        }
-        out
+        self.folder.load(|id, bytes| {
+            let mut entry = serde_json::from_slice::<Entry>(&bytes).map_err(|e| e.to_string())?;
+            entry.id = id;
+            Ok(entry)
+        })
     }
 
     /// Removes a delivered (or given up) entry.
     pub fn remove(&self, id: &str) {
-        if let Err(e) = std::fs::remove_file(self.path(id))
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::error!("alert queue: cannot remove {id}: {e}");
-        }
-        crate::atomic::sync_dir(&self.dir);
-    }
-
-    /// Ids of the queued entries, sorted (oldest first).
-    fn ids(&self) -> Vec<String> {
-        let Ok(dir) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let mut ids: Vec<String> = dir
-            .flatten()
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                let id = name.strip_suffix(".json")?;
-                (!id.starts_with('.')).then(|| id.to_string())
-            })
-            .collect();
-        ids.sort();
-        ids
-    }
-
-    fn path(&self, id: &str) -> PathBuf {
-        self.dir.join(format!("{id}.json"))
+        self.folder.remove(id);
     }
 }
 

@@ -3,41 +3,24 @@
 //! the root event's fields at the top, a `text` line for chat receivers,
 //! and every event of the alert in `events`. [`WEBHOOK`] is its [`Sink`].
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use warden_config::model::{Check, Settings};
 
 use crate::alert::{AlertEvent, Destination};
+use crate::http::LazyClient;
 use crate::sink::{BoxFuture, Outgoing, Recipient, SendError, Sink, chain};
 
 /// The webhook sink.
 #[derive(Debug)]
 pub struct WebhookSink {
-    /// Built on the first delivery: a TLS client loads the system's root
-    /// certificates, memory a daemon without webhooks never needs.
-    client: Mutex<Option<reqwest::Client>>,
+    client: LazyClient,
 }
 
 pub static WEBHOOK: WebhookSink = WebhookSink {
-    client: Mutex::new(None),
+    client: LazyClient::new(|b| b),
 };
-
-impl WebhookSink {
-    fn client(&self) -> Result<reqwest::Client, SendError> {
-        // A poisoned lock only means a panic elsewhere; the client is fine.
-        let mut slot = self.client.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(client) = &*slot {
-            return Ok(client.clone());
-        }
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("warden/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| SendError::Temporary(format!("cannot set up HTTP: {e}")))?;
-        Ok(slot.insert(client).clone())
-    }
-}
 
 impl Sink for WebhookSink {
     fn name(&self) -> &'static str {
@@ -63,7 +46,7 @@ impl Sink for WebhookSink {
     fn deliver<'a>(&'a self, alert: Outgoing<'a>) -> BoxFuture<'a, Result<String, SendError>> {
         Box::pin(async move {
             let body = payload(&alert.events, alert.reminder);
-            let client = self.client()?;
+            let client = self.client.get()?;
             post(&client, alert.address, &body).await
         })
     }

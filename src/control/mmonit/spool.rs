@@ -4,22 +4,16 @@
 //! M/Monit being down nor Warden being killed loses an event. Names sort
 //! by time: messages go oldest first. `set eventqueue slots N` caps it.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use warden_notify::atomic;
+use warden_notify::folder::{Folder, FolderError};
 
 /// A message still unsent after this long is given up (as alerts are).
 pub const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
 
-#[derive(Debug, thiserror::Error)]
-pub enum SpoolError {
-    #[error("the M/Monit queue {dir} is full ({slots} slots)")]
-    Full { dir: String, slots: u32 },
-    #[error("cannot write to the M/Monit queue {dir}: {source}")]
-    Io { dir: String, source: std::io::Error },
-}
+/// The spool refuses a message (full, or the disk does).
+pub type SpoolError = FolderError;
 
 /// One queued message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,109 +26,41 @@ pub struct Queued {
 
 #[derive(Debug)]
 pub struct Spool {
-    dir: PathBuf,
-    slots: Option<u32>,
-    seq: AtomicU64,
+    folder: Folder,
 }
 
 impl Spool {
     /// Opens (creating, mode 0700: messages hold the httpd credentials).
     pub fn open(dir: &Path, slots: Option<u32>) -> std::io::Result<Spool> {
-        use std::os::unix::fs::DirBuilderExt as _;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
-        // A message half written when Warden was killed was never queued.
-        for e in std::fs::read_dir(dir)?.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') && name.ends_with(".tmp") {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
         Ok(Spool {
-            dir: dir.to_path_buf(),
-            slots,
-            seq: AtomicU64::new(0),
+            folder: Folder::open(dir, slots, "xml", "M/Monit queue")?,
         })
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.folder.dir()
     }
 
     /// Writes `body` as a new file; returns its id.
     pub fn push(&self, body: &str) -> Result<String, SpoolError> {
-        let dir = self.dir.display().to_string();
-        if let Some(slots) = self.slots
-            && self.ids().len() >= slots as usize
-        {
-            return Err(SpoolError::Full { dir, slots });
-        }
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let id = format!("{:013}-{}-{seq:06}", now_ms(), std::process::id());
-        atomic::write(&self.path(&id), body.as_bytes())
-            .map_err(|source| SpoolError::Io { dir, source })?;
-        Ok(id)
+        self.folder.push(now_ms(), body.as_bytes())
     }
 
     /// Every message, oldest first; a file that cannot be read is logged
     /// and renamed `*.bad`.
     pub fn load(&self) -> Vec<Queued> {
-        let mut out = Vec::new();
-        for id in self.ids() {
-            let path = self.path(&id);
-            match std::fs::read_to_string(&path) {
-                Ok(body) => out.push(Queued {
-                    queued_ms: id
-                        .split('-')
-                        .next()
-                        .and_then(|t| t.parse().ok())
-                        .unwrap_or(0),
-                    id,
-                    body,
-                }),
-                Err(_) if !path.exists() => {}
-                Err(e) => {
-                    tracing::error!(
-                        "M/Monit queue: cannot read {} ({e}); renamed to .bad",
-                        path.display()
-                    );
-                    let _ = std::fs::rename(&path, path.with_extension("bad"));
-                }
-            }
-        }
-        out
+        self.folder.load(|id, bytes| {
+            Ok(Queued {
+                queued_ms: Folder::queued_ms(&id),
+                body: String::from_utf8(bytes).map_err(|e| e.to_string())?,
+                id,
+            })
+        })
     }
 
     /// Removes a delivered (or given up) message.
     pub fn remove(&self, id: &str) {
-        if let Err(e) = std::fs::remove_file(self.path(id))
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::error!("M/Monit queue: cannot remove {id}: {e}");
-        }
-        atomic::sync_dir(&self.dir);
-    }
-
-    fn ids(&self) -> Vec<String> {
-        let Ok(dir) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let mut ids: Vec<String> = dir
-            .flatten()
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                let id = name.strip_suffix(".xml")?;
-                (!id.starts_with('.')).then(|| id.to_string())
-            })
-            .collect();
-        ids.sort();
-        ids
-    }
-
-    fn path(&self, id: &str) -> PathBuf {
-        self.dir.join(format!("{id}.xml"))
+        self.folder.remove(id);
     }
 }
 
