@@ -133,16 +133,21 @@ pub fn connect_floor(n: usize, warmup: u64, seconds: u64) -> Result<Value, Strin
 /// the start of every second, spread over `ports`; prints its own CPU
 /// seconds per minute over `seconds` after `warmup`, and exits.
 pub fn connect_loop(n: usize, warmup: u64, seconds: u64, ports: &[u16]) -> ! {
-    let me = std::process::id() as i32;
-    let burst = || {
+    floor_loop(warmup, seconds, || {
         for i in 0..n {
             let port = ports[i % ports.len()];
             drop(std::net::TcpStream::connect(("127.0.0.1", port)));
         }
-    };
+    })
+}
+
+/// A floor child's clock: `burst` at the start of every second (counted
+/// from now); prints the child's own CPU seconds per minute over `seconds`
+/// after `warmup`, and exits.
+pub fn floor_loop(warmup: u64, seconds: u64, mut burst: impl FnMut()) -> ! {
+    let me = std::process::id() as i32;
     let start = Instant::now();
-    // One burst at the start of each of these seconds (counted from start).
-    let run = |seconds: std::ops::Range<u64>| {
+    let mut run = |seconds: std::ops::Range<u64>| {
         for s in seconds {
             burst();
             let next = start + Duration::from_secs(s + 1);

@@ -290,7 +290,6 @@ pub fn process_floor(kind: Kind, n: usize, warmup: u64, seconds: u64) -> Result<
 /// the start of every second does each check's system calls; prints its
 /// own CPU seconds per minute over `seconds` after `warmup`, and exits.
 pub fn process_floor_loop(kind: &str, warmup: u64, seconds: u64, list: &Path) -> ! {
-    let me = std::process::id() as i32;
     let text = std::fs::read_to_string(list).unwrap_or_default();
     let watched: Vec<(String, std::fs::File)> = text
         .lines()
@@ -305,35 +304,12 @@ pub fn process_floor_loop(kind: &str, warmup: u64, seconds: u64, list: &Path) ->
     }
     let by_pidfile = kind == "pidfile";
     let mut buf = [0u8; 512];
-    let mut burst = || {
+    crate::overhead::floor_loop(warmup, seconds, || {
         for (pidfile, stat) in &watched {
             if by_pidfile {
                 let _ = rustix::fs::stat(pidfile.as_str());
             }
             let _ = rustix::io::pread(stat, &mut buf, 0);
         }
-    };
-    let start = Instant::now();
-    let mut run = |seconds: std::ops::Range<u64>| {
-        for s in seconds {
-            burst();
-            let next = start + Duration::from_secs(s + 1);
-            std::thread::sleep(next.saturating_duration_since(Instant::now()));
-        }
-    };
-    run(0..warmup);
-    let Some((before, _)) = procs::cpu_ticks(me) else {
-        std::process::exit(1)
-    };
-    let measured = Instant::now();
-    run(warmup..warmup + seconds);
-    let Some((after, _)) = procs::cpu_ticks(me) else {
-        std::process::exit(1)
-    };
-    let secs = measured.elapsed().as_secs_f64();
-    println!(
-        "{}",
-        (after - before) as f64 / procs::ticks_per_second() / secs * 60.0
-    );
-    std::process::exit(0)
+    })
 }

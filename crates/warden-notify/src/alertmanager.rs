@@ -14,8 +14,8 @@ use warden_config::model::{Alertmanager, Check, Settings};
 use warden_engine::EventKind;
 
 use crate::alert::{AlertEvent, Destination, millis};
-use crate::http::LazyClient;
-use crate::sink::{BoxFuture, Outgoing, Recipient, SendError, Sink, chain};
+use crate::http::{LazyClient, post};
+use crate::sink::{BoxFuture, Outgoing, Recipient, SendError, Sink};
 
 /// The `alertname` of every alert Warden posts.
 pub const ALERTNAME: &str = "WardenCheckFailed";
@@ -27,9 +27,6 @@ pub const REPOST_MIN: Duration = Duration::from_secs(10);
 /// re-post periods, so a late re-post or two never lets it lapse, and an
 /// alert of a Warden that died resolves itself within minutes.
 pub const LEASE: Duration = Duration::from_secs(4 * 60);
-/// One POST's time limit.
-pub const TIMEOUT: Duration = Duration::from_secs(10);
-
 /// The Alertmanager sink.
 #[derive(Debug)]
 pub struct AlertmanagerSink {
@@ -282,29 +279,6 @@ pub fn generator_url(settings: &Settings, service: &str, host: &str) -> Option<S
     let mut url = reqwest::Url::parse(&format!("{scheme}://{at}:{port}/")).ok()?;
     url.path_segments_mut().ok()?.push(service);
     Some(url.to_string())
-}
-
-/// POSTs one array; 2xx is delivered, 408/429/5xx and network errors are
-/// retried, any other status (a body Alertmanager refuses) given up.
-async fn post(client: &reqwest::Client, url: &str, body: &Value) -> Result<String, SendError> {
-    let answer = client
-        .post(url)
-        .timeout(TIMEOUT)
-        .json(body)
-        .send()
-        .await
-        .map_err(|e| SendError::Temporary(chain(&e)))?;
-    let status = answer.status();
-    if status.is_success() {
-        return Ok(format!("HTTP {status}"));
-    }
-    let words = answer.text().await.unwrap_or_default();
-    let words = format!("{url} answered HTTP {status}: {}", words.trim());
-    if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
-        Err(SendError::Temporary(words))
-    } else {
-        Err(SendError::Permanent(words))
-    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,14 @@
 //! memory a daemon that never posts does not need.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
-use crate::sink::SendError;
+use serde_json::Value;
+
+use crate::sink::{SendError, chain};
+
+/// One POST's time limit.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
 pub struct LazyClient {
@@ -36,5 +42,35 @@ impl LazyClient {
             .build()
             .map_err(|e| SendError::Temporary(format!("cannot set up HTTP: {e}")))?;
         Ok(slot.insert(client).clone())
+    }
+}
+
+/// POSTs `body` as JSON to `url`: a 2xx answer is delivered, 408/429/5xx
+/// and network errors are retried, any other status (a body the receiver
+/// refuses) is given up, with the receiver's words.
+pub async fn post(client: &reqwest::Client, url: &str, body: &Value) -> Result<String, SendError> {
+    let answer = client
+        .post(url)
+        .timeout(TIMEOUT)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| SendError::Temporary(chain(&e)))?;
+    let status = answer.status();
+    if status.is_success() {
+        return Ok(format!("HTTP {status}"));
+    }
+    let said = answer.text().await.unwrap_or_default();
+    // A page of HTML from a proxy is not worth a log line of its own.
+    let said: String = said.trim().chars().take(200).collect();
+    let words = if said.is_empty() {
+        format!("{url} answered HTTP {status}")
+    } else {
+        format!("{url} answered HTTP {status}: {said}")
+    };
+    if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
+        Err(SendError::Temporary(words))
+    } else {
+        Err(SendError::Permanent(words))
     }
 }

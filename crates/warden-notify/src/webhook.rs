@@ -3,14 +3,12 @@
 //! the root event's fields at the top, a `text` line for chat receivers,
 //! and every event of the alert in `events`. [`WEBHOOK`] is its [`Sink`].
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use warden_config::model::{Check, Settings};
 
 use crate::alert::{AlertEvent, Destination};
-use crate::http::LazyClient;
-use crate::sink::{BoxFuture, Outgoing, Recipient, SendError, Sink, chain};
+use crate::http::{LazyClient, post};
+use crate::sink::{BoxFuture, Outgoing, Recipient, SendError, Sink};
 
 /// The webhook sink.
 #[derive(Debug)]
@@ -52,8 +50,6 @@ impl Sink for WebhookSink {
     }
 }
 
-pub const TIMEOUT: Duration = Duration::from_secs(10);
-
 /// The JSON body for an alert made of `events` (the first is the cause).
 pub fn payload(events: &[&AlertEvent], reminder: bool) -> Value {
     let Some(first) = events.first() else {
@@ -75,28 +71,6 @@ pub fn payload(events: &[&AlertEvent], reminder: bool) -> Value {
         "text": format!("warden alert -- {} {} on {}: {}", first.event, first.service, first.host, first.description),
         "events": events,
     })
-}
-
-/// POSTs `body` to `url`; a 2xx answer is delivered, 408/429/5xx and
-/// network errors are retried, any other status is given up.
-pub async fn post(client: &reqwest::Client, url: &str, body: &Value) -> Result<String, SendError> {
-    let answer = client
-        .post(url)
-        .timeout(TIMEOUT)
-        .json(body)
-        .send()
-        .await
-        .map_err(|e| SendError::Temporary(chain(&e)))?;
-    let status = answer.status();
-    if status.is_success() {
-        return Ok(format!("HTTP {status}"));
-    }
-    let words = format!("{url} answered HTTP {status}");
-    if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
-        Err(SendError::Temporary(words))
-    } else {
-        Err(SendError::Permanent(words))
-    }
 }
 
 #[cfg(test)]
