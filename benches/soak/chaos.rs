@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::peers::Peer;
 use crate::procs::{self, Child};
 use crate::watch::{Warden, now};
-use crate::world::{Kind, World, marker};
+use crate::world::{Kind, World};
 
 /// splitmix64: small, seeded, the same faults for the same seed.
 #[derive(Debug)]
@@ -167,14 +167,14 @@ impl<'a> Chaos<'a> {
     /// The running service's pid, when its pidfile names a live instance.
     fn live_pid(&self, name: &str) -> Option<i32> {
         let pid = procs::read_pid(&self.world.pidfile(name))?;
-        procs::is_service(pid, &marker(name)).then_some(pid)
+        procs::is_service(pid, &self.world.marker(name)).then_some(pid)
     }
 
     /// SIGKILLs the service through a pidfd (the identity checked is the
     /// process signalled); its pid, or None when it is not running now.
     fn kill(&self, name: &str) -> Option<i32> {
         let pid = self.live_pid(name)?;
-        procs::kill_service(pid, &marker(name)).map(|_| pid)
+        procs::kill_service(pid, &self.world.marker(name)).map(|_| pid)
     }
 
     fn signal(&self, pid: i32, name: &str, sig: Signal) -> bool {
@@ -186,7 +186,7 @@ impl<'a> Chaos<'a> {
         };
         // A stopped process reads as state T, still this service.
         let ours = std::fs::read(format!("/proc/{pid}/cmdline"))
-            .is_ok_and(|c| c.windows(marker(name).len()).any(|w| w == marker(name)));
+            .is_ok_and(|c| c.windows(self.world.marker(name).len()).any(|w| w == self.world.marker(name)));
         ours && rustix::process::pidfd_send_signal(fd.as_fd(), sig).is_ok()
     }
 
@@ -401,15 +401,16 @@ impl<'a> Chaos<'a> {
     /// then the good file is written back (a later restart reads it).
     fn reload_broken(&mut self) -> bool {
         let good = self.world.control_file(&self.extra_text());
+        // The CLI reads the control file too: ask before and after.
+        let before = self.warden.status().map(|l| l.len());
         if self.world.write_rc(&format!("{good}check process broken with pidfile\n")).is_err() {
             return false;
         }
-        let before = self.warden.status().map(|l| l.len());
         self.warden.signal(Signal::HUP);
         std::thread::sleep(Duration::from_secs(3));
-        let after = self.warden.status().map(|l| l.len());
         let alive = self.warden.alive();
         let _ = self.world.write_rc(&good);
+        let after = self.warden.status().map(|l| l.len());
         self.log(
             "sighup-broken",
             "warden",

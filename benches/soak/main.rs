@@ -126,16 +126,26 @@ fn run(o: &Options) -> Result<bool, String> {
     let mut hook = Peer::webhook(world.dir.path(), world.hook_port)?;
     smtp.up()?;
     hook.up()?;
+    world.start_passive()?;
     let mut warden = Warden::new(warden_bin(), world.dir.path());
     warden.start()?;
     let t0 = now();
-    let up = wait_until(Duration::from_secs(180), Duration::from_millis(500), || {
+    let up = wait_until(Duration::from_secs(if o.full { 180 } else { 60 }), Duration::from_millis(500), || {
         warden.status().is_some_and(|l| {
             l.iter().filter(|s| s["name"] != "crash-000").all(|s| s["status"] == "OK")
         })
     });
     if !up {
-        return Err(format!("services not all OK 180 s after start; see {}", warden.log_path().display()));
+        let log = std::fs::read_to_string(warden.log_path()).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(15).collect();
+        let bad: Vec<String> = warden
+            .status()
+            .unwrap_or_default()
+            .iter()
+            .filter(|s| s["status"] != "OK")
+            .map(|s| format!("{} {} {}", s["name"], s["status"], s["reason"]))
+            .collect();
+        return Err(format!("services not all OK 180 s after start: {bad:?}\nwarden log:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n")));
     }
     println!("soak: all services up after {:.1} s", now() - t0);
     let watcher = Watcher::start(&warden, if o.full { 60.0 } else { 10.0 });
@@ -198,30 +208,13 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target")), PathBuf::from)
 }
 
-/// Every process on the machine: (pid, ppid, state, command line).
-fn processes() -> Vec<(i32, i32, char, Vec<u8>)> {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter_map(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let rest = stat.rsplit_once(')')?.1;
-            let mut f = rest.split_whitespace();
-            let state = f.next()?.chars().next()?;
-            let ppid = f.next()?.parse().ok()?;
-            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            Some((pid, ppid, state, cmd))
-        })
-        .collect()
-}
-
 fn finish(world: &World, chaos: &Chaos, _w: &Watcher) -> Result<verdict::End, String> {
     let status = chaos.warden.status().ok_or("Warden does not answer at the end")?;
     let wpid = chaos.warden.pid.load(std::sync::atomic::Ordering::SeqCst);
-    let all = processes();
+    let all = world::processes();
     let mut running: HashMap<String, Vec<i32>> = HashMap::new();
     for s in &world.services {
-        let m = world::marker(&s.name);
+        let m = world.marker(&s.name);
         let pids: Vec<i32> = all
             .iter()
             .filter(|p| p.2 != 'Z' && p.3.windows(m.len()).any(|w| w == m))
@@ -245,19 +238,13 @@ fn finish(world: &World, chaos: &Chaos, _w: &Watcher) -> Result<verdict::End, St
 }
 
 /// Stops Warden first (so nothing is started again), then every process
-/// of the soak: services by their marker, the zombie parents by theirs.
+/// of the soak.
 fn cleanup(world: &World, chaos: &mut Chaos) {
     chaos.warden.kill();
     for p in &mut chaos.peers {
         p.down();
     }
-    let dir = world.dir.path().as_os_str().as_encoded_bytes().to_vec();
-    for (pid, _, state, cmd) in processes() {
-        let ours = cmd.windows(dir.len()).any(|w| w == dir.as_slice()) && cmd.windows(8).any(|w| w == b"--serve\0" || w == b"--zparen");
-        if ours && state != 'Z' && let Some(p) = rustix::process::Pid::from_raw(pid) {
-            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
-        }
-    }
+    world::kill_services(world.dir.path());
     chaos.unrelated.clear();
 }
 

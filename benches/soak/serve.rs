@@ -92,7 +92,7 @@ fn stop(dir: &Path, name: &str) {
     }
     let pid = crate::procs::read_pid(&dir.join(format!("{name}.pid")));
     if let Some(pid) = pid
-        && crate::procs::is_service(pid, &crate::world::marker(name))
+        && crate::procs::is_service(pid, &crate::world::marker(dir, name))
         && let Some(p) = Pid::from_raw(pid)
     {
         let _ = rustix::process::kill_process(p, Signal::TERM);

@@ -25,6 +25,16 @@ const NOTICED: &[&str] = &[
     "passive-kill",
 ];
 
+/// Ledger lines that end a fault's window rather than start a fault.
+const FOLLOW_UPS: &[&str] = &[
+    "sigcont",
+    "start-ok-again",
+    "program-ok-again",
+    "file-back",
+    "smtp-up",
+    "webhook-up",
+];
+
 /// One row of the table: a fault kind and what became of its instances.
 #[derive(Debug, Default)]
 struct Row {
@@ -84,7 +94,7 @@ pub fn judge(world: &World, ledger: &[Entry], rec: &Record, want: &HashMap<Strin
     let kinds: HashMap<&str, Kind> = world.services.iter().map(|s| (s.name.as_str(), s.kind)).collect();
     let mut rows: Vec<(&str, Row)> = Vec::new();
     let empty = Vec::new();
-    for e in ledger {
+    for e in ledger.iter().filter(|e| !FOLLOW_UPS.contains(&e.fault)) {
         let i = rows.iter().position(|r| r.0 == e.fault).unwrap_or_else(|| {
             rows.push((e.fault, Row::default()));
             rows.len() - 1
@@ -125,6 +135,7 @@ pub fn judge(world: &World, ledger: &[Entry], rec: &Record, want: &HashMap<Strin
                 if let Some(t) = d["answered_after_s"].as_f64() {
                     r.detected += 1;
                     r.repaired += 1;
+                    r.detect_s.push(t);
                     r.repair_s.push(t);
                 }
             }

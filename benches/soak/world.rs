@@ -199,7 +199,7 @@ impl World {
                 c
             }
             Kind::Matching => format!(
-                "check process {n} matching \"--serve.{n}.\"\n{}",
+                "check process {n} matching \"--serve.{n}.{d}\"\n{}",
                 start("serve")
             ),
             Kind::Port => format!(
@@ -224,6 +224,19 @@ impl World {
         std::fs::rename(&tmp, self.rc()).map_err(|e| format!("rename rc: {e}"))
     }
 
+    /// Warden never starts a passive service: the harness does, once.
+    pub fn start_passive(&self) -> Result<(), String> {
+        let d = self.dir.path();
+        let mut cmd = std::process::Command::new("/bin/sh");
+        cmd.arg(d.join("start.sh"))
+            .arg(d)
+            .arg("passive-000")
+            .arg(&self.exe)
+            .arg("serve");
+        crate::procs::Child::spawn(&mut cmd)?.wait(std::time::Duration::from_secs(10));
+        Ok(())
+    }
+
     pub fn set_mode(&self, name: &str, mode: Option<&str>) {
         let p = self.path(&format!("{name}.mode"));
         let _ = match mode {
@@ -238,9 +251,60 @@ pub fn number(name: &str) -> usize {
     name.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
-/// The marker in a service process's command line: `--serve\0NAME\0`.
-pub fn marker(name: &str) -> Vec<u8> {
-    format!("--serve\0{name}\0").into_bytes()
+/// The marker in a service process's command line: `--serve NAME DIR`
+/// (the folder too, so that no other soak's services match).
+pub fn marker(dir: &Path, name: &str) -> Vec<u8> {
+    let mut m = format!("--serve\0{name}\0").into_bytes();
+    m.extend_from_slice(dir.as_os_str().as_encoded_bytes());
+    m.push(0);
+    m
+}
+
+impl World {
+    pub fn marker(&self, name: &str) -> Vec<u8> {
+        marker(self.dir.path(), name)
+    }
+}
+
+/// Every process on the machine: (pid, ppid, state, command line).
+pub fn processes() -> Vec<(i32, i32, char, Vec<u8>)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let rest = stat.rsplit_once(')')?.1;
+            let mut f = rest.split_whitespace();
+            let state = f.next()?.chars().next()?;
+            let ppid = f.next()?.parse().ok()?;
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            Some((pid, ppid, state, cmd))
+        })
+        .collect()
+}
+
+/// SIGKILLs, by pid, every service process and zombie parent of the soak
+/// in `dir`, known by the folder in its command line.
+pub fn kill_services(dir: &Path) {
+    let d = dir.as_os_str().as_encoded_bytes();
+    for (pid, _, state, cmd) in processes() {
+        let has = |w: &[u8]| cmd.windows(w.len()).any(|x| x == w);
+        let ours = has(d) && (has(b"--serve\0") || has(b"--zparent\0"));
+        if ours
+            && state != 'Z'
+            && let Some(p) = rustix::process::Pid::from_raw(pid)
+        {
+            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        kill_services(self.dir.path());
+    }
 }
 
 /// Whether `dir` is the soak folder (so `--stop` acts only in one).
