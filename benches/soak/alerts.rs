@@ -53,7 +53,9 @@ fn mail_dates(m: &str) -> Vec<f64> {
 /// A mail without its transport headers, to find the same alert twice.
 fn mail_key(m: &str) -> String {
     m.lines()
-        .filter(|l| !(l.starts_with("Date: ") || l.starts_with("Message-ID") || l.starts_with("X-")))
+        .filter(|l| {
+            !(l.starts_with("Date: ") || l.starts_with("Message-ID") || l.starts_with("X-"))
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -66,38 +68,76 @@ struct Tally {
     explained: usize,
 }
 
-pub fn judge(ledger: &[Entry], mail: &[String], hooks: &[Value], queued: &usize, checks: &mut Vec<Check>) -> Value {
-    let kills: Vec<f64> = ledger.iter().filter(|e| e.fault == "warden-sigkill").map(|e| e.at).collect();
-    let alerting: Vec<&Entry> = ledger.iter().filter(|e| ALERTING.contains(&e.fault)).collect();
+pub fn judge(
+    ledger: &[Entry],
+    mail: &[String],
+    hooks: &[Value],
+    queued: &usize,
+    checks: &mut Vec<Check>,
+) -> Value {
+    let kills: Vec<f64> = ledger
+        .iter()
+        .filter(|e| e.fault == "warden-sigkill")
+        .map(|e| e.at)
+        .collect();
+    let alerting: Vec<&Entry> = ledger
+        .iter()
+        .filter(|e| ALERTING.contains(&e.fault))
+        .collect();
     // A fault's window runs to the next alerting fault on the same target.
     let window = |i: usize| {
         let e = alerting[i];
-        let next = alerting[i + 1..].iter().find(|x| x.target == e.target).map_or(f64::INFINITY, |x| x.at);
+        let next = alerting[i + 1..]
+            .iter()
+            .find(|x| x.target == e.target)
+            .map_or(f64::INFINITY, |x| x.at);
         (e.at.floor() - 1.0, next)
     };
     let mut tallies = Vec::new();
     for channel in ["mail", "webhook"] {
-        let mut t = Tally { delivered: 0, lost: Vec::new(), duplicated: 0, explained: 0 };
+        let mut t = Tally {
+            delivered: 0,
+            lost: Vec::new(),
+            duplicated: 0,
+            explained: 0,
+        };
         for (i, e) in alerting.iter().enumerate() {
             let (lo, hi) = window(i);
             let hit = if channel == "mail" {
-                mail.iter().any(|m| m.contains(&e.target) && mail_dates(m).iter().any(|&d| d >= lo && d < hi))
+                mail.iter().any(|m| {
+                    m.contains(&e.target) && mail_dates(m).iter().any(|&d| d >= lo && d < hi)
+                })
             } else {
+                // A bundled alert lists every event under `events`.
                 hooks.iter().any(|h| {
-                    let d = h["timestamp_ms"].as_f64().unwrap_or(0.0) / 1000.0;
-                    h["service"] == e.target.as_str() && d >= lo && d < hi
+                    let events = h["events"].as_array().into_iter().flatten();
+                    std::iter::once(h).chain(events).any(|ev| {
+                        let d = ev["timestamp_ms"].as_f64().unwrap_or(0.0) / 1000.0;
+                        ev["service"] == e.target.as_str() && d >= lo && d < hi
+                    })
                 })
             };
             if hit {
                 t.delivered += 1;
             } else {
-                t.lost.push(format!("{} {} at {:.0}", e.fault, e.target, e.at));
+                t.lost
+                    .push(format!("{} {} at {:.0}", e.fault, e.target, e.at));
             }
         }
         let (keys, dates): (Vec<String>, Vec<f64>) = if channel == "mail" {
-            mail.iter().map(|m| (mail_key(m), mail_dates(m).first().copied().unwrap_or(0.0))).unzip()
+            mail.iter()
+                .map(|m| (mail_key(m), mail_dates(m).first().copied().unwrap_or(0.0)))
+                .unzip()
         } else {
-            hooks.iter().map(|h| (h.to_string(), h["timestamp_ms"].as_f64().unwrap_or(0.0) / 1000.0)).unzip()
+            hooks
+                .iter()
+                .map(|h| {
+                    (
+                        h.to_string(),
+                        h["timestamp_ms"].as_f64().unwrap_or(0.0) / 1000.0,
+                    )
+                })
+                .unzip()
         };
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for (k, d) in keys.iter().zip(&dates) {
@@ -118,12 +158,19 @@ pub fn judge(ledger: &[Entry], mail: &[String], hooks: &[Value], queued: &usize,
         checks.push(Check {
             name: "every alert delivered once the receiver was back",
             ok: t.lost.is_empty(),
-            detail: format!("{channel}: {} delivered, lost: {} (queue holds {queued} files)", t.delivered, t.lost.join(", ")),
+            detail: format!(
+                "{channel}: {} delivered, lost: {} (queue holds {queued} files)",
+                t.delivered,
+                t.lost.join(", ")
+            ),
         });
         checks.push(Check {
             name: "duplicates explained",
             ok: t.duplicated == t.explained,
-            detail: format!("{channel}: {} duplicated, {} after a Warden SIGKILL mid-delivery", t.duplicated, t.explained),
+            detail: format!(
+                "{channel}: {} duplicated, {} after a Warden SIGKILL mid-delivery",
+                t.duplicated, t.explained
+            ),
         });
         out.insert(
             channel.into(),

@@ -110,8 +110,14 @@ pub struct Chaos<'a> {
 }
 
 impl<'a> Chaos<'a> {
-    pub fn new(world: &'a World, warden: &'a mut Warden, peers: [Peer; 2], seed: u64) -> Result<Chaos<'a>, String> {
-        let file = std::fs::File::create(world.path("ledger.jsonl")).map_err(|e| format!("ledger: {e}"))?;
+    pub fn new(
+        world: &'a World,
+        warden: &'a mut Warden,
+        peers: [Peer; 2],
+        seed: u64,
+    ) -> Result<Chaos<'a>, String> {
+        let file = std::fs::File::create(world.path("ledger.jsonl"))
+            .map_err(|e| format!("ledger: {e}"))?;
         let want = world
             .services
             .iter()
@@ -185,8 +191,10 @@ impl<'a> Chaos<'a> {
             return false;
         };
         // A stopped process reads as state T, still this service.
-        let ours = std::fs::read(format!("/proc/{pid}/cmdline"))
-            .is_ok_and(|c| c.windows(self.world.marker(name).len()).any(|w| w == self.world.marker(name)));
+        let ours = std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+            c.windows(self.world.marker(name).len())
+                .any(|w| w == self.world.marker(name))
+        });
         ours && rustix::process::pidfd_send_signal(fd.as_fd(), sig).is_ok()
     }
 
@@ -212,8 +220,12 @@ impl<'a> Chaos<'a> {
             "sigkill" => self.kill_fault(fault, &procs_k, None, 10.0),
             "zombie" => self.kill_fault(fault, &[Kind::Zombie], None, 10.0),
             "passive-kill" => {
-                let Some(n) = self.pick(&[Kind::Passive]) else { return false };
-                let Some(pid) = self.kill(&n) else { return false };
+                let Some(n) = self.pick(&[Kind::Passive]) else {
+                    return false;
+                };
+                let Some(pid) = self.kill(&n) else {
+                    return false;
+                };
                 self.want.insert(n.clone(), Want::Stopped);
                 self.log(fault, &n, json!({"pid": pid}));
                 true
@@ -221,15 +233,19 @@ impl<'a> Chaos<'a> {
             "start-fail" | "start-hang" | "start-slow" => {
                 let (mode, window) = match fault {
                     "start-fail" => ("fail", 6.0),
-                    "start-hang" => ("hang", 12.0),
+                    "start-hang" => ("hang", 20.0),
                     _ => ("slow", 8.0),
                 };
                 self.kill_fault(fault, &[Kind::Pidfile], Some(mode), window)
             }
             "stale-pidfile" => self.stale(),
             "sigstop" => {
-                let Some(n) = self.pick(&[Kind::Pidfile, Kind::Matching]) else { return false };
-                let Some(pid) = self.live_pid(&n) else { return false };
+                let Some(n) = self.pick(&[Kind::Pidfile, Kind::Matching]) else {
+                    return false;
+                };
+                let Some(pid) = self.live_pid(&n) else {
+                    return false;
+                };
                 if !self.signal(pid, &n, Signal::STOP) {
                     return false;
                 }
@@ -240,15 +256,21 @@ impl<'a> Chaos<'a> {
                 true
             }
             "port-mute" => {
-                let Some(n) = self.pick(&[Kind::Port]) else { return false };
-                let Some(pid) = self.live_pid(&n) else { return false };
+                let Some(n) = self.pick(&[Kind::Port]) else {
+                    return false;
+                };
+                let Some(pid) = self.live_pid(&n) else {
+                    return false;
+                };
                 let _ = std::fs::write(self.world.path(&format!("{n}.mute")), "");
                 self.hold(&n, 15.0);
                 self.log(fault, &n, json!({"pid": pid}));
                 true
             }
             "program-fail" => {
-                let Some(n) = self.pick(&[Kind::Program]) else { return false };
+                let Some(n) = self.pick(&[Kind::Program]) else {
+                    return false;
+                };
                 let _ = std::fs::write(self.world.path(&format!("{n}.exit")), "3");
                 self.hold(&n, 12.0);
                 self.later.push((now() + 6.0, Later::ProgramOk(n.clone())));
@@ -256,7 +278,9 @@ impl<'a> Chaos<'a> {
                 true
             }
             "file-gone" => {
-                let Some(n) = self.pick(&[Kind::File]) else { return false };
+                let Some(n) = self.pick(&[Kind::File]) else {
+                    return false;
+                };
                 let _ = std::fs::remove_file(self.world.path(&format!("{n}.dat")));
                 self.hold(&n, 12.0);
                 self.later.push((now() + 6.0, Later::FileBack(n.clone())));
@@ -272,8 +296,14 @@ impl<'a> Chaos<'a> {
                 if late {
                     return false;
                 }
-                let Some(n) = self.pick(&[Kind::Pidfile]) else { return false };
-                let verb = if fault == "cli-stop" { "stop" } else { "unmonitor" };
+                let Some(n) = self.pick(&[Kind::Pidfile]) else {
+                    return false;
+                };
+                let verb = if fault == "cli-stop" {
+                    "stop"
+                } else {
+                    "unmonitor"
+                };
                 let code = self.warden.cli(&[verb, &n]);
                 let (want, undo) = if verb == "stop" {
                     (Want::Stopped, "start")
@@ -298,9 +328,10 @@ impl<'a> Chaos<'a> {
                 std::thread::sleep(Duration::from_secs_f64(pause));
                 let started = self.warden.start();
                 let t0 = now();
-                let answered = crate::wait_until(Duration::from_secs(60), Duration::from_millis(100), || {
-                    self.warden.status().is_some()
-                });
+                let answered =
+                    crate::wait_until(Duration::from_secs(60), Duration::from_millis(100), || {
+                        self.warden.status().is_some()
+                    });
                 self.log(
                     fault,
                     "warden",
@@ -319,7 +350,11 @@ impl<'a> Chaos<'a> {
                 self.peers[i].down();
                 self.busy.insert(fault.to_string(), now() + back + 1.0);
                 self.later.push((now() + back, Later::PeerUp(i)));
-                self.log(fault, if i == 0 { "smtp" } else { "webhook" }, json!({"for_s": back}));
+                self.log(
+                    fault,
+                    if i == 0 { "smtp" } else { "webhook" },
+                    json!({"for_s": back}),
+                );
                 true
             }
             _ => false,
@@ -327,8 +362,16 @@ impl<'a> Chaos<'a> {
     }
 
     /// SIGKILL, with a start-program mode set first (reset after `window`).
-    fn kill_fault(&mut self, fault: &'static str, kinds: &[Kind], mode: Option<&str>, window: f64) -> bool {
-        let Some(n) = self.pick(kinds) else { return false };
+    fn kill_fault(
+        &mut self,
+        fault: &'static str,
+        kinds: &[Kind],
+        mode: Option<&str>,
+        window: f64,
+    ) -> bool {
+        let Some(n) = self.pick(kinds) else {
+            return false;
+        };
         if self.live_pid(&n).is_none() {
             return false;
         }
@@ -348,21 +391,39 @@ impl<'a> Chaos<'a> {
     }
 
     /// Kills the service and writes the pid of a live unrelated process
-    /// (a `sleep` the harness owns) into its pidfile.
+    /// (a `sleep` the harness owns) into its pidfile, keeping its old mtime.
     fn stale(&mut self) -> bool {
-        let Some(n) = self.pick(&[Kind::Pidfile]) else { return false };
+        let Some(n) = self.pick(&[Kind::Pidfile]) else {
+            return false;
+        };
         if self.live_pid(&n).is_none() {
             return false;
         }
         let mut cmd = Command::new("/bin/sleep");
         cmd.arg("86400").stdin(Stdio::null());
-        let Ok(sleeper) = Child::spawn(&mut cmd) else { return false };
-        let Some(pid) = self.kill(&n) else { return false };
+        let Ok(sleeper) = Child::spawn(&mut cmd) else {
+            return false;
+        };
+        let Some(pid) = self.kill(&n) else {
+            return false;
+        };
+        // As a reused pid looks: the pidfile is older than its process.
+        let pidfile = self.world.pidfile(&n);
+        let written = std::fs::metadata(&pidfile).and_then(|m| m.modified());
         let tmp = self.world.path(&format!("{n}.pid.stale"));
         let _ = std::fs::write(&tmp, format!("{}\n", sleeper.pid));
-        let _ = std::fs::rename(&tmp, self.world.pidfile(&n));
+        if let Ok(t) = written
+            && let Ok(f) = std::fs::File::options().write(true).open(&tmp)
+        {
+            let _ = f.set_modified(t);
+        }
+        let _ = std::fs::rename(&tmp, &pidfile);
         self.hold(&n, 15.0);
-        self.log("stale-pidfile", &n, json!({"pid": pid, "unrelated_pid": sleeper.pid}));
+        self.log(
+            "stale-pidfile",
+            &n,
+            json!({"pid": pid, "unrelated_pid": sleeper.pid}),
+        );
         self.unrelated.push(sleeper);
         true
     }
@@ -376,11 +437,12 @@ impl<'a> Chaos<'a> {
         self.warden.signal(Signal::HUP);
         let want = self.extra;
         let t0 = now();
-        let applied = crate::wait_until(Duration::from_secs(30), Duration::from_millis(200), || {
-            self.warden
-                .status()
-                .is_some_and(|l| l.iter().any(|s| s["name"] == "reload-probe") == want)
-        });
+        let applied =
+            crate::wait_until(Duration::from_secs(30), Duration::from_millis(200), || {
+                self.warden
+                    .status()
+                    .is_some_and(|l| l.iter().any(|s| s["name"] == "reload-probe") == want)
+            });
         self.log(
             "sighup-valid",
             "warden",
@@ -391,7 +453,10 @@ impl<'a> Chaos<'a> {
 
     fn extra_text(&self) -> String {
         if self.extra {
-            format!("check file reload-probe with path {}\n", self.world.rc().display())
+            format!(
+                "check file reload-probe with path {}\n",
+                self.world.rc().display()
+            )
         } else {
             String::new()
         }
@@ -403,7 +468,11 @@ impl<'a> Chaos<'a> {
         let good = self.world.control_file(&self.extra_text());
         // The CLI reads the control file too: ask before and after.
         let before = self.warden.status().map(|l| l.len());
-        if self.world.write_rc(&format!("{good}check process broken with pidfile\n")).is_err() {
+        if self
+            .world
+            .write_rc(&format!("{good}check process broken with pidfile\n"))
+            .is_err()
+        {
             return false;
         }
         self.warden.signal(Signal::HUP);
@@ -457,13 +526,21 @@ impl<'a> Chaos<'a> {
                 let code = self.warden.cli(&[verb, &n]);
                 self.want.insert(n.clone(), Want::Running);
                 self.hold(&n, 5.0);
-                let fault = if verb == "start" { "cli-start" } else { "cli-monitor" };
+                let fault = if verb == "start" {
+                    "cli-start"
+                } else {
+                    "cli-monitor"
+                };
                 self.log(fault, &n, json!({"exit": code, "expected": 0}));
             }
             Later::PeerUp(i) => {
                 let up = self.peers[i].up();
                 let what = if i == 0 { "smtp-up" } else { "webhook-up" };
-                self.log(what, if i == 0 { "smtp" } else { "webhook" }, json!({"ok": up.is_ok()}));
+                self.log(
+                    what,
+                    if i == 0 { "smtp" } else { "webhook" },
+                    json!({"ok": up.is_ok()}),
+                );
             }
         }
     }

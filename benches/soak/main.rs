@@ -35,7 +35,8 @@ struct Options {
     full: bool,
 }
 
-const USAGE: &str = "usage: soak [--full] [--smoke] [--minutes N] [--services N] [--seed S] [--out FILE]";
+const USAGE: &str =
+    "usage: soak [--full] [--smoke] [--minutes N] [--services N] [--seed S] [--out FILE]";
 
 fn options() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
@@ -78,11 +79,22 @@ pub fn wait_until(limit: Duration, step: Duration, mut cond: impl FnMut() -> boo
     }
 }
 
-/// A port the OS has just handed out on loopback.
+/// A free loopback port below the ephemeral range (32768 up), so that no
+/// outgoing connection (Warden's own port tests make hundreds a second)
+/// takes it while its service is down.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_or(0, |a| a.port())
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let base = 20_000 + (std::process::id() % 1000) * 10;
+    loop {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let port = (base + n % 12_000) as u16;
+        if port < 32_000 && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+        if n > 12_000 {
+            return 0;
+        }
+    }
 }
 
 fn main() {
@@ -109,7 +121,10 @@ fn main() {
 }
 
 fn warden_bin() -> PathBuf {
-    std::env::var_os("WARDEN_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_warden")), PathBuf::from)
+    std::env::var_os("WARDEN_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_warden")),
+        PathBuf::from,
+    )
 }
 
 fn run(o: &Options) -> Result<bool, String> {
@@ -130,11 +145,17 @@ fn run(o: &Options) -> Result<bool, String> {
     let mut warden = Warden::new(warden_bin(), world.dir.path());
     warden.start()?;
     let t0 = now();
-    let up = wait_until(Duration::from_secs(if o.full { 180 } else { 60 }), Duration::from_millis(500), || {
-        warden.status().is_some_and(|l| {
-            l.iter().filter(|s| s["name"] != "crash-000").all(|s| s["status"] == "OK")
-        })
-    });
+    let up = wait_until(
+        Duration::from_secs(if o.full { 180 } else { 60 }),
+        Duration::from_millis(500),
+        || {
+            warden.status().is_some_and(|l| {
+                l.iter()
+                    .filter(|s| s["name"] != "crash-000")
+                    .all(|s| s["status"] == "OK")
+            })
+        },
+    );
     if !up {
         let log = std::fs::read_to_string(warden.log_path()).unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(15).collect();
@@ -145,7 +166,10 @@ fn run(o: &Options) -> Result<bool, String> {
             .filter(|s| s["status"] != "OK")
             .map(|s| format!("{} {} {}", s["name"], s["status"], s["reason"]))
             .collect();
-        return Err(format!("services not all OK 180 s after start: {bad:?}\nwarden log:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n")));
+        return Err(format!(
+            "services not all OK 180 s after start: {bad:?}\nwarden log:\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        ));
     }
     println!("soak: all services up after {:.1} s", now() - t0);
     let watcher = Watcher::start(&warden, if o.full { 60.0 } else { 10.0 });
@@ -188,13 +212,20 @@ fn run(o: &Options) -> Result<bool, String> {
         "faults": chaos.ledger.len(), "warden": warden_bin(),
     });
     report::print(&results);
-    let out = o.out.clone().unwrap_or_else(|| target_dir().join("soak").join(if o.full { "latest.json" } else { "smoke.json" }));
+    let out = o.out.clone().unwrap_or_else(|| {
+        target_dir()
+            .join("soak")
+            .join(if o.full { "latest.json" } else { "smoke.json" })
+    });
     if let Some(dir) = out.parent() {
         let _ = std::fs::create_dir_all(dir);
         let _ = std::fs::copy(world.path("ledger.jsonl"), dir.join("ledger.jsonl"));
         let _ = std::fs::copy(world.path("warden.out"), dir.join("warden.out"));
     }
-    let _ = std::fs::write(&out, serde_json::to_string_pretty(&results).unwrap_or_default());
+    let _ = std::fs::write(
+        &out,
+        serde_json::to_string_pretty(&results).unwrap_or_default(),
+    );
     println!("soak: results in {}", out.display());
     let failed: Vec<&verdict::Check> = checks.iter().filter(|c| !c.ok).collect();
     for c in &failed {
@@ -205,11 +236,17 @@ fn run(o: &Options) -> Result<bool, String> {
 }
 
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target")), PathBuf::from)
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target")),
+        PathBuf::from,
+    )
 }
 
 fn finish(world: &World, chaos: &Chaos, _w: &Watcher) -> Result<verdict::End, String> {
-    let status = chaos.warden.status().ok_or("Warden does not answer at the end")?;
+    let status = chaos
+        .warden
+        .status()
+        .ok_or("Warden does not answer at the end")?;
     let wpid = chaos.warden.pid.load(std::sync::atomic::Ordering::SeqCst);
     let all = world::processes();
     let mut running: HashMap<String, Vec<i32>> = HashMap::new();
@@ -222,8 +259,17 @@ fn finish(world: &World, chaos: &Chaos, _w: &Watcher) -> Result<verdict::End, St
             .collect();
         running.insert(s.name.clone(), pids);
     }
-    let warden_zombies = all.iter().filter(|p| p.1 == wpid && p.2 == 'Z').map(|p| p.0).collect();
-    let unrelated_dead = chaos.unrelated.iter().filter(|c| !c.alive()).map(|c| c.pid).collect();
+    let warden_zombies = all
+        .iter()
+        .filter(|p| p.1 == wpid && p.2 == 'Z')
+        .map(|p| p.0)
+        .collect();
+    let unrelated_dead = chaos
+        .unrelated
+        .iter()
+        .filter(|c| !c.alive())
+        .map(|c| c.pid)
+        .collect();
     let queue = world.path("warden.state.queue");
     let queued = std::fs::read_dir(queue).map_or(0, |d| d.count());
     Ok(verdict::End {

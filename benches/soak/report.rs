@@ -8,7 +8,8 @@ fn secs(v: &Value) -> String {
 }
 
 fn slope(v: &Value, unit: &str) -> String {
-    v.as_f64().map_or("-".into(), |s| format!("{s:+.1} {unit}/h"))
+    v.as_f64()
+        .map_or("-".into(), |s| format!("{s:+.1} {unit}/h"))
 }
 
 pub fn print(r: &Value) {
@@ -17,7 +18,9 @@ pub fn print(r: &Value) {
         "\nsoak verdict: {} services, {} min, {} faults, seed {}",
         run["services"], run["minutes"], run["faults"], run["seed"]
     );
-    println!("\n| fault | count | detected | repaired | detect p50 / p99 (s) | repair p50 / p99 (s) |");
+    println!(
+        "\n| fault | count | detected | repaired | detect p50 / p99 (s) | repair p50 / p99 (s) |"
+    );
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     for f in r["faults"].as_array().into_iter().flatten() {
         println!(
@@ -52,7 +55,11 @@ pub fn print(r: &Value) {
         res["span_s"].as_f64().unwrap_or(0.0)
     );
     println!("| --- | ---: | ---: | ---: | ---: |");
-    for (name, key, unit) in [("fds", "fds", "fds"), ("threads", "threads", "threads"), ("RSS (kB)", "rss_kb", "kB")] {
+    for (name, key, unit) in [
+        ("fds", "fds", "fds"),
+        ("threads", "threads", "threads"),
+        ("RSS (kB)", "rss_kb", "kB"),
+    ] {
         let v = &res[key];
         println!(
             "| {name} | {} | {} | {} | {} |",
@@ -62,9 +69,16 @@ pub fn print(r: &Value) {
             slope(&res[format!("{key}_per_hour").as_str()], unit)
         );
     }
-    println!("\nstatus polls: {} ({} unanswered)", r["polls"], r["unanswered_polls"]);
+    println!(
+        "\nstatus polls: {} ({} unanswered)",
+        r["polls"], r["unanswered_polls"]
+    );
     for c in r["checks"].as_array().into_iter().flatten() {
         let mark = if c["ok"] == true { "ok  " } else { "FAIL" };
-        println!("{mark} {}: {}", c["check"].as_str().unwrap_or(""), c["detail"].as_str().unwrap_or(""));
+        println!(
+            "{mark} {}: {}",
+            c["check"].as_str().unwrap_or(""),
+            c["detail"].as_str().unwrap_or("")
+        );
     }
 }

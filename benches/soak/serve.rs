@@ -25,6 +25,16 @@ pub fn dispatch(args: &[String]) -> bool {
 /// a port, answers HTTP there until DIR/NAME.mute appears, then keeps
 /// living with the port closed (the "port stops answering" fault).
 fn serve(name: &str, dir: &Path, port: Option<&String>) {
+    // The port first: a second instance that cannot have it exits without
+    // touching the pidfile, which still names the first.
+    let listener = match port.map(|p| p.parse::<u16>()) {
+        None => None,
+        Some(Ok(p)) => match TcpListener::bind(("127.0.0.1", p)) {
+            Ok(l) => Some(l),
+            Err(_) => std::process::exit(1),
+        },
+        Some(Err(_)) => std::process::exit(2),
+    };
     let pidfile = dir.join(format!("{name}.pid"));
     let tmp = dir.join(format!("{name}.pid.tmp"));
     if std::fs::write(&tmp, format!("{}\n", std::process::id())).is_err()
@@ -32,13 +42,10 @@ fn serve(name: &str, dir: &Path, port: Option<&String>) {
     {
         std::process::exit(1);
     }
-    let Some(port) = port.and_then(|p| p.parse::<u16>().ok()) else {
+    let Some(listener) = listener else {
         loop {
             std::thread::sleep(Duration::from_secs(3600));
         }
-    };
-    let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) else {
-        std::process::exit(1);
     };
     let _ = listener.set_nonblocking(true);
     let mute = dir.join(format!("{name}.mute"));

@@ -72,7 +72,8 @@ fn detect(h: &[Seen], at: f64, old_pid: Option<i64>, process: bool) -> (Option<f
     let mut found = None;
     for s in h.iter().filter(|s| s.at > at) {
         if found.is_none() {
-            let evented = s.event_at.is_some_and(|e| e >= floor) && base.is_none_or(|b| b.event_at != s.event_at);
+            let evented = s.event_at.is_some_and(|e| e >= floor)
+                && base.is_none_or(|b| b.event_at != s.event_at);
             let moved = base.is_some_and(|b| b.pid != s.pid);
             if s.status != "OK" || moved || evented {
                 let t = match s.event_at {
@@ -82,7 +83,11 @@ fn detect(h: &[Seen], at: f64, old_pid: Option<i64>, process: bool) -> (Option<f
                 found = Some(t);
             }
         }
-        if found.is_some() && s.status == "OK" && s.monitoring == "monitored" && (!process || (s.pid.is_some() && s.pid != old_pid)) {
+        if found.is_some()
+            && s.status == "OK"
+            && s.monitoring == "monitored"
+            && (!process || (s.pid.is_some() && s.pid != old_pid))
+        {
             return (found, Some(s.at - at));
         }
     }
@@ -90,8 +95,18 @@ fn detect(h: &[Seen], at: f64, old_pid: Option<i64>, process: bool) -> (Option<f
 }
 
 /// Every check and the JSON results.
-pub fn judge(world: &World, ledger: &[Entry], rec: &Record, want: &HashMap<String, Want>, end: &End) -> (Vec<Check>, Value) {
-    let kinds: HashMap<&str, Kind> = world.services.iter().map(|s| (s.name.as_str(), s.kind)).collect();
+pub fn judge(
+    world: &World,
+    ledger: &[Entry],
+    rec: &Record,
+    want: &HashMap<String, Want>,
+    end: &End,
+) -> (Vec<Check>, Value) {
+    let kinds: HashMap<&str, Kind> = world
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), s.kind))
+        .collect();
     let mut rows: Vec<(&str, Row)> = Vec::new();
     let empty = Vec::new();
     for e in ledger.iter().filter(|e| !FOLLOW_UPS.contains(&e.fault)) {
@@ -111,7 +126,8 @@ pub fn judge(world: &World, ledger: &[Entry], rec: &Record, want: &HashMap<Strin
                     r.detected += 1;
                     r.detect_s.push(t);
                 } else {
-                    r.notes.push(format!("{} at {:.0} not seen", e.target, e.at));
+                    r.notes
+                        .push(format!("{} at {:.0} not seen", e.target, e.at));
                 }
                 if f == "passive-kill" {
                     continue;
@@ -124,11 +140,15 @@ pub fn judge(world: &World, ledger: &[Entry], rec: &Record, want: &HashMap<Strin
             "sigstop" => {
                 // Not a failure to Warden: the same process must run on.
                 let h = rec.services.get(&e.target).unwrap_or(&empty);
-                let same = h.iter().filter(|s| s.at > e.at).all(|s| s.pid.is_none() || s.pid == d["pid"].as_i64() || s.at > e.at + 6.0);
+                let same = h
+                    .iter()
+                    .filter(|s| s.at > e.at)
+                    .all(|s| s.pid.is_none() || s.pid == d["pid"].as_i64() || s.at > e.at + 6.0);
                 if same {
                     r.repaired += 1;
                 } else {
-                    r.notes.push(format!("{} restarted while stopped", e.target));
+                    r.notes
+                        .push(format!("{} restarted while stopped", e.target));
                 }
             }
             "warden-sigkill" => {
@@ -147,7 +167,10 @@ pub fn judge(world: &World, ledger: &[Entry], rec: &Record, want: &HashMap<Strin
                 }
             }
             "sighup-broken" => {
-                if d["alive"] == true && d["services_before"] == d["services_after"] && !d["services_after"].is_null() {
+                if d["alive"] == true
+                    && d["services_before"] == d["services_after"]
+                    && !d["services_after"].is_null()
+                {
                     r.detected += 1;
                     r.repaired += 1;
                 } else {
@@ -159,7 +182,10 @@ pub fn judge(world: &World, ledger: &[Entry], rec: &Record, want: &HashMap<Strin
                     r.detected += 1;
                     r.repaired += 1;
                 } else {
-                    r.notes.push(format!("{} exit {} (expected {})", e.target, d["exit"], d["expected"]));
+                    r.notes.push(format!(
+                        "{} exit {} (expected {})",
+                        e.target, d["exit"], d["expected"]
+                    ));
                 }
             }
             _ => {}
@@ -168,7 +194,10 @@ pub fn judge(world: &World, ledger: &[Entry], rec: &Record, want: &HashMap<Strin
     let mut checks = Vec::new();
     let mut table = Vec::new();
     for (k, r) in &rows {
-        let expect_detect = NOTICED.contains(k) || k.starts_with("cli-") || k.starts_with("sighup") || *k == "warden-sigkill";
+        let expect_detect = NOTICED.contains(k)
+            || k.starts_with("cli-")
+            || k.starts_with("sighup")
+            || *k == "warden-sigkill";
         if expect_detect {
             let repair_expected = *k != "passive-kill";
             let ok = r.detected == r.count && (!repair_expected || r.repaired == r.count);
@@ -176,7 +205,13 @@ pub fn judge(world: &World, ledger: &[Entry], rec: &Record, want: &HashMap<Strin
                 checks.push(Check {
                     name: "fault detected and repaired",
                     ok,
-                    detail: format!("{k}: {}/{} detected, {} repaired; {}", r.detected, r.count, r.repaired, r.notes.join("; ")),
+                    detail: format!(
+                        "{k}: {}/{} detected, {} repaired; {}",
+                        r.detected,
+                        r.count,
+                        r.repaired,
+                        r.notes.join("; ")
+                    ),
                 });
             }
         } else if *k == "sigstop" && r.repaired != r.count {
@@ -218,14 +253,20 @@ pub struct End {
 }
 
 fn end_state(world: &World, want: &HashMap<String, Want>, end: &End, checks: &mut Vec<Check>) {
-    let by_name: HashMap<&str, &Value> = end.status.iter().filter_map(|s| Some((s["name"].as_str()?, s))).collect();
+    let by_name: HashMap<&str, &Value> = end
+        .status
+        .iter()
+        .filter_map(|s| Some((s["name"].as_str()?, s)))
+        .collect();
     let mut wrong = Vec::new();
     let mut twins = Vec::new();
     for s in &world.services {
         let n = s.name.as_str();
         let st = by_name.get(n);
         let status = st.and_then(|v| v["status"].as_str()).unwrap_or("absent");
-        let monitoring = st.and_then(|v| v["monitoring"].as_str()).unwrap_or("absent");
+        let monitoring = st
+            .and_then(|v| v["monitoring"].as_str())
+            .unwrap_or("absent");
         let live = end.running.get(n).map_or(0, Vec::len);
         if live > 1 {
             twins.push(format!("{n}: {live} processes"));
@@ -241,18 +282,28 @@ fn end_state(world: &World, want: &HashMap<String, Want>, end: &End, checks: &mu
                 });
                 false
             }
-            (_, Want::Running) => status != "OK" || monitoring != "monitored" || (s.kind.is_process() && live == 0),
-            (_, Want::Stopped) => live > 0 || (s.kind != Kind::Passive && monitoring != "not_monitored"),
+            (_, Want::Running) => {
+                status != "OK" || monitoring != "monitored" || (s.kind.is_process() && live == 0)
+            }
+            (_, Want::Stopped) => {
+                live > 0 || (s.kind != Kind::Passive && monitoring != "not_monitored")
+            }
             (_, Want::Unmonitored) => monitoring != "not_monitored",
         };
         if bad {
-            wrong.push(format!("{n} (want {w:?}): {status}, {monitoring}, {live} running"));
+            wrong.push(format!(
+                "{n} (want {w:?}): {status}, {monitoring}, {live} running"
+            ));
         }
     }
     checks.push(Check {
         name: "every service as it should be at the end",
         ok: wrong.is_empty(),
-        detail: if wrong.is_empty() { format!("{} services", world.services.len()) } else { wrong.join("; ") },
+        detail: if wrong.is_empty() {
+            format!("{} services", world.services.len())
+        } else {
+            wrong.join("; ")
+        },
     });
     checks.push(Check {
         name: "one process per service",

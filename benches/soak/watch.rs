@@ -205,7 +205,9 @@ impl Watcher {
                 restarts_total: s["restarts_total"].as_i64().unwrap_or(0),
             };
             let h = seen.services.entry(name).or_default();
-            let same = h.last().is_some_and(|l| Seen { at, ..l.clone() } == now_seen);
+            let same = h
+                .last()
+                .is_some_and(|l| Seen { at, ..l.clone() } == now_seen);
             if !same {
                 h.push(now_seen);
             }
@@ -225,7 +227,11 @@ impl Watcher {
             threads: st.get("Threads").copied().unwrap_or(0),
             rss_kb: st.get("VmRSS").copied().unwrap_or(0),
         };
-        self.seen.lock().unwrap_or_else(|e| e.into_inner()).samples.push(s);
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .samples
+            .push(s);
     }
 
     pub fn stop(&self) {

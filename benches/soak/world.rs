@@ -45,10 +45,10 @@ pub struct Service {
 /// The crash loop's rule: unmonitored after this many restarts...
 pub const CRASH_LIMIT: u32 = 3;
 /// ...within this many cycles.
-pub const CRASH_CYCLES: u32 = 10;
+pub const CRASH_CYCLES: u32 = 30;
 
 /// The start program's timeout; the `hang` fault sleeps well past it.
-pub const START_TIMEOUT_S: u64 = 5;
+pub const START_TIMEOUT_S: u64 = 15;
 
 /// The folder, the harness binary and every service.
 #[derive(Debug)]
@@ -68,7 +68,7 @@ const START: &str = r#"#!/bin/sh
 mode=$(cat "$1/$2.mode" 2>/dev/null)
 case "$mode" in
   fail) exit 1 ;;
-  hang) sleep 60; exit 1 ;;
+  hang) sleep 40; exit 1 ;;
   slow) sleep 3 ;;
   die) setsid "$3" --die </dev/null >/dev/null 2>&1 & exit 0 ;;
 esac
@@ -171,15 +171,24 @@ impl World {
     fn check(&self, s: &Service, next: Option<&Service>) -> String {
         let d = self.dir.path().display();
         let (n, exe) = (&s.name, self.exe.display());
+        // The crash loop's start is judged fast: its window is in cycles.
+        let timeout = if s.kind == Kind::Crash {
+            2
+        } else {
+            START_TIMEOUT_S
+        };
         let start = |how: &str| {
             format!(
-                "  start program = \"{d}/start.sh {d} {n} {exe} {how}\" with timeout {START_TIMEOUT_S} seconds\n\
+                "  start program = \"{d}/start.sh {d} {n} {exe} {how}\" with timeout {timeout} seconds\n\
                  stop program = \"{exe} --stop {d} {n}\"\n"
             )
         };
         match s.kind {
             Kind::Pidfile | Kind::Chain | Kind::Crash | Kind::Passive => {
-                let mut c = format!("check process {n} with pidfile {d}/{n}.pid\n{}", start("serve"));
+                let mut c = format!(
+                    "check process {n} with pidfile {d}/{n}.pid\n{}",
+                    start("serve")
+                );
                 if s.kind == Kind::Chain
                     && let Some(next) = next.filter(|x| x.kind == Kind::Chain)
                     && number(n) % 3 != 2
@@ -207,7 +216,10 @@ impl World {
                 start(&format!("serve {}", s.port.unwrap_or(0))),
                 s.port.unwrap_or(0)
             ),
-            Kind::Zombie => format!("check process {n} with pidfile {d}/{n}.pid\n{}", start("zombie")),
+            Kind::Zombie => format!(
+                "check process {n} with pidfile {d}/{n}.pid\n{}",
+                start("zombie")
+            ),
             Kind::Program => format!(
                 "check program {n} with path \"{d}/prog.sh {d}/{n}.exit\" with timeout 5 seconds\n  if status != 0 then alert\n"
             ),
@@ -248,7 +260,10 @@ impl World {
 
 /// The number in a service's name (`chain-004` is 4).
 pub fn number(name: &str) -> usize {
-    name.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+    name.rsplit('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The marker in a service process's command line: `--serve NAME DIR`
