@@ -50,6 +50,30 @@ fn mail_dates(m: &str) -> Vec<f64> {
         .collect()
 }
 
+/// Every (service, event date) a mail carries: its cause (the subject's
+/// last word, the body's Date) and each line under "Also in this alert:"
+/// (`DATE  SERVICE EVENT: ...`), where a dependant's events are filed.
+fn mail_events(m: &str) -> Vec<(String, f64)> {
+    let subject = m
+        .lines()
+        .find_map(|l| l.strip_prefix("Subject: "))
+        .and_then(|s| s.split_whitespace().last())
+        .unwrap_or("");
+    let mut out: Vec<(String, f64)> = mail_dates(m)
+        .into_iter()
+        .take(1)
+        .map(|d| (subject.to_string(), d))
+        .collect();
+    let also = m.split("Also in this alert:").nth(1).unwrap_or("");
+    for l in also.lines() {
+        let mut w = l.split_whitespace();
+        if let (Some(d), Some(svc)) = (w.next().and_then(iso), w.next()) {
+            out.push((svc.to_string(), d));
+        }
+    }
+    out
+}
+
 /// A mail without its transport headers, to find the same alert twice.
 fn mail_key(m: &str) -> String {
     m.lines()
@@ -105,7 +129,9 @@ pub fn judge(
             let (lo, hi) = window(i);
             let hit = if channel == "mail" {
                 mail.iter().any(|m| {
-                    m.contains(&e.target) && mail_dates(m).iter().any(|&d| d >= lo && d < hi)
+                    mail_events(m)
+                        .iter()
+                        .any(|(svc, d)| *svc == e.target && *d >= lo && *d < hi)
                 })
             } else {
                 // A bundled alert lists every event under `events`.

@@ -220,7 +220,9 @@ fn run(o: &Options) -> Result<bool, String> {
     if let Some(dir) = out.parent() {
         let _ = std::fs::create_dir_all(dir);
         let _ = std::fs::copy(world.path("ledger.jsonl"), dir.join("ledger.jsonl"));
-        let _ = std::fs::copy(world.path("warden.out"), dir.join("warden.out"));
+        for f in ["warden.out", "smtp.out", "hooks.jsonl", "rc"] {
+            let _ = std::fs::copy(world.path(f), dir.join(f));
+        }
     }
     let _ = std::fs::write(
         &out,
