@@ -213,14 +213,21 @@ fn run(o: &Options) -> Result<bool, String> {
     });
     report::print(&results);
     let out = o.out.clone().unwrap_or_else(|| {
+        // The run's files beside its results: a smoke run keeps its own.
         target_dir()
             .join("soak")
-            .join(if o.full { "latest.json" } else { "smoke.json" })
+            .join(if o.full { "latest" } else { "smoke" })
+            .join("results.json")
     });
     if let Some(dir) = out.parent() {
         let _ = std::fs::create_dir_all(dir);
-        let _ = std::fs::copy(world.path("ledger.jsonl"), dir.join("ledger.jsonl"));
-        for f in ["warden.out", "smtp.out", "hooks.jsonl", "rc"] {
+        for f in [
+            "ledger.jsonl",
+            "warden.out",
+            "smtp.out",
+            "hooks.jsonl",
+            "rc",
+        ] {
             let _ = std::fs::copy(world.path(f), dir.join(f));
         }
     }
