@@ -82,9 +82,12 @@ pub fn wait_until(limit: Duration, step: Duration, mut cond: impl FnMut() -> boo
 /// A free loopback port below the ephemeral range (32768 up), so that no
 /// outgoing connection (Warden's own port tests make hundreds a second)
 /// takes it while its service is down.
-fn free_port() -> u16 {
+/// Smoke runs take theirs from 20000 up, longer ones from 26000 up, so
+/// that a smoke run beside a long one never takes a port of a service
+/// that is down for a moment.
+fn free_port(full: bool) -> u16 {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let base = 20_000 + (std::process::id() % 1000) * 10;
+    let base = if full { 26_000 } else { 20_000 } + (std::process::id() % 500) * 10;
     loop {
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let port = (base + n % 12_000) as u16;
@@ -128,7 +131,7 @@ fn warden_bin() -> PathBuf {
 }
 
 fn run(o: &Options) -> Result<bool, String> {
-    let world = World::new(o.services, &mut free_port)?;
+    let world = World::new(o.services, &mut || free_port(o.full))?;
     println!(
         "soak: {} services, {:.1} min, seed {}, folder {}",
         world.services.len(),

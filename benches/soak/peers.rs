@@ -31,6 +31,19 @@ pub struct Peer {
     out: PathBuf,
     script: Option<PathBuf>,
     child: Option<Child>,
+    /// While down, the port is held bound but not listening: connections
+    /// are refused, and no other program (another soak) can take it.
+    held: Option<rustix::fd::OwnedFd>,
+}
+
+/// Binds `port` on loopback without listening.
+fn hold(port: u16) -> Option<rustix::fd::OwnedFd> {
+    use rustix::net::{AddressFamily, SocketType, sockopt};
+    let fd = rustix::net::socket(AddressFamily::INET, SocketType::STREAM, None).ok()?;
+    sockopt::set_socket_reuseaddr(&fd, true).ok()?;
+    let at = std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, port);
+    rustix::net::bind(&fd, &at).ok()?;
+    Some(fd)
 }
 
 impl Peer {
@@ -41,6 +54,7 @@ impl Peer {
             out: dir.join("smtp.out"),
             script: None,
             child: None,
+            held: None,
         }
     }
 
@@ -53,6 +67,7 @@ impl Peer {
             out: dir.join("hooks.jsonl"),
             script: Some(script),
             child: None,
+            held: None,
         })
     }
 
@@ -61,6 +76,7 @@ impl Peer {
         if self.child.is_some() {
             return Ok(());
         }
+        self.held = None;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -100,6 +116,7 @@ impl Peer {
     /// Kills it (dropping the child kills and waits).
     pub fn down(&mut self) {
         self.child = None;
+        self.held = hold(self.port);
     }
 
     pub fn text(&self) -> String {
