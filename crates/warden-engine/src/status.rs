@@ -422,24 +422,12 @@ impl StatusBoard {
     /// A sample of the check's figures goes into its history.
     pub fn evaluated(&self, id: CheckId, failing: Option<EventKind>) {
         let now = SystemTime::now();
-        let mut inner = self.write();
-        let inner = &mut *inner;
-        let (Some(check), Some(s)) = (
-            inner.config.checks.get(id.index()),
-            inner.observed.get_mut(id.index()),
-        ) else {
-            return;
-        };
-        s.failing = failing;
-        s.last_check = Some(now);
-        let series = s
-            .history
-            .get_or_insert_with(|| new_history(check, inner.config.settings.cycle))
-            .series();
-        let (values, n) = sample(s, series);
-        if let Some(h) = s.history.as_mut() {
-            h.sample(now, &values[..n]);
-        }
+        self.update_with_history(id, |s, history| {
+            s.failing = failing;
+            s.last_check = Some(now);
+            let (values, n) = sample(s, history.series());
+            history.sample(now, &values[..n]);
+        });
     }
 
     /// When the check runs next.
@@ -465,22 +453,14 @@ impl StatusBoard {
         let Some(id) = found else {
             return;
         };
-        let mut inner = self.write();
-        let inner = &mut *inner;
-        let (Some(check), Some(s)) = (
-            inner.config.checks.get(id.index()),
-            inner.observed.get_mut(id.index()),
-        ) else {
-            return;
-        };
-        s.last_event = Some(LastEvent {
-            kind: event.kind.name().to_string(),
-            description: event.description.clone(),
-            time_unix_s: unix_s(event.time),
+        self.update_with_history(id, |s, history| {
+            s.last_event = Some(LastEvent {
+                kind: event.kind.name().to_string(),
+                description: event.description.clone(),
+                time_unix_s: unix_s(event.time),
+            });
+            history.event(event);
         });
-        s.history
-            .get_or_insert_with(|| new_history(check, inner.config.settings.cycle))
-            .event(event);
     }
 
     /// One check's recent samples and events; None for an unknown name.
@@ -525,6 +505,25 @@ impl StatusBoard {
         if let Some(observed) = self.write().observed.get_mut(id.index()) {
             f(observed);
         }
+    }
+
+    /// `update` with the check's history, made at its first sample or event.
+    fn update_with_history(&self, id: CheckId, f: impl FnOnce(&mut Observed, &mut History)) {
+        let mut inner = self.write();
+        let inner = &mut *inner;
+        let (Some(check), Some(s)) = (
+            inner.config.checks.get(id.index()),
+            inner.observed.get_mut(id.index()),
+        ) else {
+            return;
+        };
+        // Out of `s` while `f` reads the rest of it.
+        let mut history = s
+            .history
+            .take()
+            .unwrap_or_else(|| new_history(check, inner.config.settings.cycle));
+        f(s, &mut history);
+        s.history = Some(history);
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
