@@ -96,7 +96,7 @@ fn process_checks(sb: &Sandbox, n: usize, rc: &mut String) -> Result<procs::Grou
 }
 
 /// `n` host checks with a port test each, spread over ten listeners.
-fn port_checks(n: usize, rc: &mut String) -> Result<Answering, String> {
+pub fn port_checks(n: usize, rc: &mut String) -> Result<Answering, String> {
     let listeners = Answering::start(10)?;
     for i in 0..n {
         let port = listeners.ports[i % listeners.ports.len()];

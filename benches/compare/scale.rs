@@ -81,7 +81,7 @@ pub fn run(monitor: Monitor, bin: &Path, kind: Kind, n: usize, t: Timing) -> Res
         "set httpd port {port} use address 127.0.0.1 allow user:pw"
     );
     let _targets = match kind {
-        Kind::Port => Targets::Listeners(port_checks(n, &mut rc)?),
+        Kind::Port => Targets::Listeners(crate::overhead::port_checks(n, &mut rc)?),
         _ => Targets::Processes(process_checks(&sb, kind, n, &mut rc)?.0),
     };
     let rc = sb.write_rc(&rc)?;
@@ -173,19 +173,6 @@ fn process_checks(
         group.0.push(child);
     }
     Ok((group, list))
-}
-
-/// `n` host checks with a port test each, spread over ten listeners.
-fn port_checks(n: usize, rc: &mut String) -> Result<Answering, String> {
-    let listeners = Answering::start(10)?;
-    for i in 0..n {
-        let port = listeners.ports[i % listeners.ports.len()];
-        let _ = writeln!(
-            rc,
-            "check host h{i} with address 127.0.0.1\n  if failed port {port} type tcp with timeout 5 seconds then alert"
-        );
-    }
-    Ok(listeners)
 }
 
 /// What one status document says of the checks.

@@ -10,19 +10,9 @@ use serde_json::{Value, json};
 use crate::chaos::Entry;
 use crate::verdict::Check;
 
-/// Faults that make a failure event, hence an alert, on their target.
-const ALERTING: &[&str] = &[
-    "sigkill",
-    "zombie",
-    "stale-pidfile",
-    "port-mute",
-    "start-fail",
-    "start-hang",
-    "start-slow",
-    "program-fail",
-    "file-gone",
-    "passive-kill",
-];
+/// Faults that make a failure event, hence an alert, on their target:
+/// those Warden must notice.
+const ALERTING: &[&str] = crate::verdict::NOTICED;
 
 /// Unix seconds of `2026-12-07T03:05:00+0000` (the mail body's Date).
 fn iso(s: &str) -> Option<f64> {

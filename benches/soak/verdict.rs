@@ -12,7 +12,7 @@ use crate::world::{CRASH_LIMIT, Kind, World};
 
 /// Faults on one service that Warden must notice (and, but for the
 /// passive one, repair).
-const NOTICED: &[&str] = &[
+pub const NOTICED: &[&str] = &[
     "sigkill",
     "zombie",
     "stale-pidfile",
