@@ -278,7 +278,12 @@ mod tests {
         for text in ["include x", "x InClUdE", "a\nINCLUDE"] {
             assert!(mentions_includes_for_test(text), "{text}");
         }
-        for text in ["", "inclu", "check file x with path /inc/lude", "i I in INC"] {
+        for text in [
+            "",
+            "inclu",
+            "check file x with path /inc/lude",
+            "i I in INC",
+        ] {
             assert!(!mentions_includes_for_test(text), "{text}");
         }
     }

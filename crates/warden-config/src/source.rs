@@ -8,8 +8,7 @@ use crate::span::Span;
 /// A file's bytes as text: checked in place when they are UTF-8 (the usual
 /// case, no copy), else with each bad sequence replaced by U+FFFD.
 pub fn text_of(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// One file that contributed text.
