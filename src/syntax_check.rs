@@ -17,10 +17,15 @@ pub fn syntax_check(path: &Path) -> ExitCode {
         loaded.diagnostics.extend(warnings);
     }
     print_diagnostics(&loaded);
-    if loaded.has_errors() {
+    let code = if loaded.has_errors() {
         ExitCode::from(exit::CONFIG)
     } else {
         println!("Control file syntax OK");
         ExitCode::from(exit::OK)
-    }
+    };
+    // The process ends next: freeing a big config one allocation at a time
+    // (23 M instructions on 10,000 checks, after everything is printed)
+    // buys nothing the exit does not.
+    std::mem::forget(loaded);
+    code
 }

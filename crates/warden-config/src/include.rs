@@ -41,9 +41,10 @@ fn expand_file(
 ) {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let file = map.add_file(path, text);
-    let text = map.files[file].text.clone();
+    let directives = find_includes(&map.files[file].text);
+    let len = map.files[file].text.len();
     let mut copied = 0;
-    for directive in find_includes(&text) {
+    for directive in directives {
         map.push_segment(file, copied..directive.end);
         copied = directive.end;
         let span_start = map.expanded().len() - (directive.end - directive.start);
@@ -53,7 +54,7 @@ fn expand_file(
             include_matches(&dir, &directive.pattern, span, map, stack, diags);
         }
     }
-    map.push_segment(file, copied..text.len());
+    map.push_segment(file, copied..len);
     map.push_synthetic("\n");
 }
 
@@ -123,7 +124,7 @@ fn include_matches(
         }
         match std::fs::read(&found) {
             Ok(bytes) => {
-                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let text = crate::source::text_of(bytes);
                 stack.push(key);
                 expand_file(found, text, map, stack, Some(diags));
                 stack.pop();
@@ -168,6 +169,11 @@ struct Directive {
 
 /// Finds `include` directives outside comments and strings.
 fn find_includes(text: &str) -> Vec<Directive> {
+    // Most files include nothing: a search for the word alone spares them
+    // the scan below of quotes, comments and words.
+    if !mentions_include(text.as_bytes()) {
+        return Vec::new();
+    }
     let bytes = text.as_bytes();
     let mut found = Vec::new();
     let mut i = 0;
@@ -197,6 +203,18 @@ fn find_includes(text: &str) -> Vec<Directive> {
         }
     }
     found
+}
+
+/// Whether `include` (any case) appears anywhere, in a comment or a string
+/// too: the scan after it decides which ones are directives. One test per
+/// byte (`| 0x20` folds 'I' to 'i'), where the scan keeps track of quotes.
+fn mentions_include(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(at, &b)| {
+        b | 0x20 == b'i'
+            && bytes
+                .get(at..at + "include".len())
+                .is_some_and(|word| word.eq_ignore_ascii_case(b"include"))
+    })
 }
 
 fn is_word(c: u8) -> bool {
@@ -253,6 +271,25 @@ mod tests {
             "# include /a\nset x \"include /b\"\n  INCLUDE /etc/c/*.conf\ninclude 'sp ace'\n";
         let found: Vec<String> = find_includes(text).into_iter().map(|d| d.pattern).collect();
         assert_eq!(found, ["/etc/c/*.conf", "sp ace"]);
+    }
+
+    #[test]
+    fn the_quick_search_sees_include_in_any_case_and_at_either_end() {
+        for text in ["include x", "x InClUdE", "a\nINCLUDE"] {
+            assert!(mentions_includes_for_test(text), "{text}");
+        }
+        for text in [
+            "",
+            "inclu",
+            "check file x with path /inc/lude",
+            "i I in INC",
+        ] {
+            assert!(!mentions_includes_for_test(text), "{text}");
+        }
+    }
+
+    fn mentions_includes_for_test(text: &str) -> bool {
+        mentions_include(text.as_bytes())
     }
 
     #[test]

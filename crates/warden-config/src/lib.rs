@@ -77,7 +77,7 @@ pub fn load_file(path: &Path) -> Loaded {
         return failed(d);
     }
     match std::fs::read(path) {
-        Ok(bytes) => load_text(path, String::from_utf8_lossy(&bytes).into_owned()),
+        Ok(bytes) => load_text(path, source::text_of(bytes)),
         Err(e) => failed(Diagnostic::file_error(
             path,
             format!("cannot read the control file: {e}"),

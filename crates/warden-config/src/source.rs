@@ -5,6 +5,12 @@ use std::path::{Path, PathBuf};
 
 use crate::span::Span;
 
+/// A file's bytes as text: checked in place when they are UTF-8 (the usual
+/// case, no copy), else with each bad sequence replaced by U+FFFD.
+pub fn text_of(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// One file that contributed text.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
@@ -161,6 +167,12 @@ mod tests {
         assert_eq!(loc.line_text, "second");
         let loc = map.locate(17).unwrap();
         assert_eq!((loc.path, loc.line, loc.column), (Path::new("a"), 3, 2));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_become_replacement_characters() {
+        assert_eq!(text_of(b"set \xff x".to_vec()), "set \u{fffd} x");
+        assert_eq!(text_of("é ok".as_bytes().to_vec()), "é ok");
     }
 
     #[test]

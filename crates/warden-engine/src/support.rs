@@ -3,7 +3,7 @@
 //! daemon's log at start and on reload. Built from the same factory the
 //! engine runs, so the list cannot drift from what actually runs.
 
-use warden_config::model::CheckKind;
+use warden_config::model::{Check, CheckKind};
 use warden_config::{Config, Diagnostic};
 use warden_probes::RuleSpec;
 
@@ -15,8 +15,31 @@ pub fn unsupported(config: &Config) -> Vec<Diagnostic> {
 }
 
 pub fn unsupported_with(config: &Config, factory: &dyn ProbeFactory) -> Vec<Diagnostic> {
+    /// Below this many checks one thread is quicker than starting others.
+    const PARALLEL_FROM: usize = 1_000;
+    let checks = &config.checks;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if checks.len() < PARALLEL_FROM || threads < 2 {
+        return unsupported_in(checks, factory);
+    }
+    // Building every check's probes is the bulk of `-t` after the parse on
+    // a big file; consecutive shares keep the warnings in config order.
+    let share = checks.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = checks
+            .chunks(share)
+            .map(|part| scope.spawn(move || unsupported_in(part, factory)))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+fn unsupported_in(checks: &[Check], factory: &dyn ProbeFactory) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for check in &config.checks {
+    for check in checks {
         let probes = factory.probes(check);
         if let Err(why) = &probes.subject
             && subject_matters(&check.kind)
@@ -85,6 +108,28 @@ mod tests {
         assert_eq!(w.len(), 1, "{w:?}");
         assert_eq!(w[0].0, "2:6");
         assert!(w[0].1.contains("not supported yet"), "{w:?}");
+    }
+
+    #[test]
+    fn many_checks_are_reported_in_config_order_as_one_thread_reports_them() {
+        use std::fmt::Write as _;
+        let mut text = String::new();
+        for i in 0..2_500 {
+            let _ = write!(
+                text,
+                "check filesystem fs{i} with path /\n  if failed permission 644 then alert\n"
+            );
+        }
+        let loaded = warden_config::load_text_without_includes(Path::new("t.rc"), text);
+        let config = loaded.config.unwrap();
+        let all = unsupported(&config);
+        assert_eq!(all.len(), 2_500);
+        assert_eq!(all, unsupported_in(&config.checks, &RegistryFactory));
+        let lines: Vec<usize> = all
+            .iter()
+            .map(|d| d.position(&loaded.sources).unwrap().1)
+            .collect();
+        assert!(lines.windows(2).all(|w| w[0] < w[1]), "out of order");
     }
 
     #[test]

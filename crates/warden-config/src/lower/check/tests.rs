@@ -163,6 +163,22 @@ fn a_name_that_is_a_filler_word_stays_the_name() {
 }
 
 #[test]
+fn words_that_start_like_filler_words_are_words_and_filler_words_are_skipped() {
+    // Each filler letter's branch gives up on a longer word (`in_word`);
+    // a one-letter word is not a prefix that ends early.
+    let words = [
+        "t", "ti", "tox", "TH", "Than-x", "i", "iss", "wi", "withinx", "with-in", "a", "andx", "p",
+        "programx", "f", "fo", "o", "ofx", "u", "usa", "h", "hasp", "b", "butt",
+    ];
+    for word in words {
+        let check = only_check(&format!(
+            "check system s\n  group {word}\n  group with the {word}"
+        ));
+        assert_eq!(check.groups, [word, word], "{word}");
+    }
+}
+
+#[test]
 fn service_statements_fill_the_check() {
     let config = load(
         "check process web with pidfile /run/web.pid
