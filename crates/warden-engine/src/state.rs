@@ -294,7 +294,9 @@ fn write_atomically(
     }
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::fs::File::create(&tmp)?);
     fill(&mut out)?;
-    let f = out.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+    let f = out
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?;
     f.sync_all()?;
     drop(f);
     std::fs::rename(&tmp, path)?;
