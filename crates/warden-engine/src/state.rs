@@ -310,7 +310,6 @@ fn write_atomically(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write as _;
 
     #[test]
     fn a_missing_state_folder_is_created() {
