@@ -146,6 +146,7 @@ pub fn run(monitor: Monitor, bin: &Path, kind: Kind, n: usize, t: Timing) -> Res
         "checked_at_limit": (!complete).then_some(checked),
         "oldest_check_s": (!oldest.is_empty()).then(|| stats::summary(&oldest)),
         "threads": status.get("Threads"),
+        "machine_processes": procs::machine_processes(),
     }))
 }
 
