@@ -3,4 +3,5 @@
 //! binary and benchmarks.
 
 pub mod control;
+pub mod heap;
 pub mod monit_id;

@@ -20,27 +20,11 @@ mod syntax_check;
 mod version;
 
 fn main() -> std::process::ExitCode {
-    one_malloc_arena();
+    // Before any thread starts: see `heap::configure`.
+    warden::heap::configure();
     if monit::invoked_as_monit() {
         monit::run()
     } else {
         cli::run()
     }
 }
-
-/// glibc gives every thread that allocates an arena of its own (up to 8 a
-/// core); the daemon's few threads allocate little, and separate arenas
-/// only hold freed memory apart: one arena saved 1.2 MB of peak RSS at
-/// 1,000 checks. Set before any thread starts.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[allow(unsafe_code)] // the one FFI call: no safe wrapper exists for mallopt
-fn one_malloc_arena() {
-    // SAFETY: mallopt only sets an allocator parameter; called before any
-    // other thread exists, so nothing allocates concurrently.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn one_malloc_arena() {}

@@ -69,6 +69,7 @@ pub fn run(
         "vm_rss_kb": status.get("VmRSS"),
         "threads": status.get("Threads"),
         "fds": procs::fd_count(sup.pid),
+        "machine_processes": procs::machine_processes(),
     }))
 }
 

@@ -100,11 +100,14 @@ pub fn run(monitor: Monitor, bin: &Path, kind: Kind, n: usize, t: Timing) -> Res
         },
     ) && sup.alive();
     let first_cycle_s = complete.then(|| t0.elapsed().as_secs_f64());
-    // Peak RSS from here on (the start-up peak is kept apart): writing 5
-    // to clear_refs resets VmHWM to the current RSS.
+    // The start-up peak (parse, first cycle, the harness's own status
+    // reads) is kept apart: writing 5 to clear_refs resets VmHWM to the
+    // current RSS. Reset after the warm-up, not at once: what a monitor
+    // frees after the last status read (Warden trims its heap a second
+    // after an answer) is then not counted as the steady peak.
     let startup_hwm = procs::status(sup.pid).get("VmHWM").copied();
-    let reset = std::fs::write(format!("/proc/{}/clear_refs", sup.pid), "5").is_ok();
     std::thread::sleep(Duration::from_secs(t.warmup));
+    let reset = std::fs::write(format!("/proc/{}/clear_refs", sup.pid), "5").is_ok();
     let (self0, kids0) = procs::cpu_ticks(sup.pid).ok_or_else(gone)?;
     let m0 = Instant::now();
     let died = wait_until(
@@ -143,6 +146,7 @@ pub fn run(monitor: Monitor, bin: &Path, kind: Kind, n: usize, t: Timing) -> Res
         "checked_at_limit": (!complete).then_some(checked),
         "oldest_check_s": (!oldest.is_empty()).then(|| stats::summary(&oldest)),
         "threads": status.get("Threads"),
+        "machine_processes": procs::machine_processes(),
     }))
 }
 

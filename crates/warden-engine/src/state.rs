@@ -7,7 +7,6 @@
 //! check name.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Duration;
@@ -221,26 +220,29 @@ fn write_loop(store: &Weak<Shared>) {
     }
 }
 
-/// Writes the file if it is dirty. The serialized copy is taken under the
-/// data lock, the slow write happens outside it.
+/// Writes the file if it is dirty. The checks are serialized under the
+/// data lock straight into the temp file's buffer (a few `write`s into the
+/// page cache); the slow part, fsync and rename, happens outside it.
+/// Serialized into memory first, the pretty JSON of 10,000 checks was a
+/// 5 MB block at every write (0.5 MB at 1,000, the largest at the peak).
 fn save(shared: &Shared) {
     let _writing = lock(&shared.writing);
-    let (path, bytes) = {
+    let Some(path) = ({
+        let inner = lock(&shared.data);
+        inner.path.clone().filter(|_| inner.dirty)
+    }) else {
+        return;
+    };
+    let written = write_atomically(&path, |out| {
         let mut inner = lock(&shared.data);
-        let Some(path) = inner.path.clone().filter(|_| inner.dirty) else {
-            return;
-        };
         inner.dirty = false;
         let file = FileFormatRef {
             version: 1,
             checks: &inner.checks,
         };
-        (path, serde_json::to_vec_pretty(&file))
-    };
-    if let Err(e) = bytes
-        .map_err(std::io::Error::other)
-        .and_then(|b| write_atomically(&path, &b))
-    {
+        serde_json::to_writer_pretty(out, &file).map_err(std::io::Error::other)
+    });
+    if let Err(e) = written {
         tracing::error!("cannot write the state file {}: {e}", path.display());
     }
 }
@@ -275,9 +277,13 @@ fn read(path: &Path) -> BTreeMap<String, CheckState> {
     }
 }
 
-/// Temp file in the same folder, fsync, rename: a reader sees the old file
-/// or the new one, never half of one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Temp file in the same folder, filled by `fill` through a buffer,
+/// fsync, rename: a reader sees the old file or the new one, never half of
+/// one.
+fn write_atomically(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
@@ -286,8 +292,11 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         // /var/lib/warden, /tmp after a reboot) is created with its folder.
         std::fs::create_dir_all(dir)?;
     }
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::fs::File::create(&tmp)?);
+    fill(&mut out)?;
+    let f = out
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?;
     f.sync_all()?;
     drop(f);
     std::fs::rename(&tmp, path)?;
@@ -306,7 +315,7 @@ mod tests {
     fn a_missing_state_folder_is_created() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("not/yet/there/warden.state");
-        write_atomically(&path, b"[1, 2, 3]").unwrap();
+        write_atomically(&path, |w| w.write_all(b"[1, 2, 3]")).unwrap();
         let back: Vec<i32> =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(back, [1, 2, 3]);

@@ -213,6 +213,15 @@ impl Observed {
     }
 
     fn set_metrics(&mut self, outcome: &Outcome) {
+        // Room for the new ones at once: grown one by one, the vector
+        // doubled its way to 32 for a process check's 31 and left the
+        // blocks it outgrew as heap fragments.
+        let new = outcome
+            .values
+            .iter()
+            .filter(|v| self.metric(v.metric).is_none())
+            .count();
+        self.metrics.reserve_exact(new);
         for v in &outcome.values {
             match self.metrics.binary_search_by_key(&v.metric, |(m, _)| *m) {
                 Ok(i) => self.metrics[i].1 = v.value,

@@ -15,7 +15,10 @@ use crate::procfs::{self, Stat};
 /// Every process at one moment, with the parent -> children links.
 #[derive(Debug)]
 pub struct ProcessTable {
-    entries: HashMap<u32, Stat>,
+    /// Sorted by pid, found by binary search: a hash map of 10,000
+    /// processes took 16,384 slots of 96 bytes (1.6 MB) where these take
+    /// 0.9 MB.
+    entries: Vec<Stat>,
     children: HashMap<u32, Vec<u32>>,
     /// Read on first use: only `matching` checks need command lines.
     cmdlines: OnceLock<HashMap<u32, String>>,
@@ -36,13 +39,16 @@ impl ProcessTable {
     }
 
     /// Builds a table from stats already read (also for tests).
-    pub fn from_stats(stats: Vec<Stat>) -> ProcessTable {
+    pub fn from_stats(mut stats: Vec<Stat>) -> ProcessTable {
         let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
         for s in &stats {
             children.entry(s.ppid).or_default().push(s.pid);
         }
+        stats.sort_unstable_by_key(|s| s.pid);
+        stats.dedup_by_key(|s| s.pid);
+        stats.shrink_to_fit();
         ProcessTable {
-            entries: stats.into_iter().map(|s| (s.pid, s)).collect(),
+            entries: stats,
             children,
             cmdlines: OnceLock::new(),
             taken: Instant::now(),
@@ -62,7 +68,10 @@ impl ProcessTable {
     }
 
     pub fn get(&self, pid: u32) -> Option<&Stat> {
-        self.entries.get(&pid)
+        self.entries
+            .binary_search_by_key(&pid, |s| s.pid)
+            .ok()
+            .map(|i| &self.entries[i])
     }
 
     pub fn direct_children(&self, pid: u32) -> &[u32] {
@@ -79,7 +88,7 @@ impl ProcessTable {
                 if *child == pid || *child == 0 {
                     continue;
                 }
-                if let Some(stat) = self.entries.get(child) {
+                if let Some(stat) = self.get(*child) {
                     found.push(stat);
                     todo.push(*child);
                 }
@@ -93,7 +102,7 @@ impl ProcessTable {
     pub fn cmdline(&self, pid: u32) -> Option<&str> {
         let lines = self.cmdlines.get_or_init(|| {
             self.entries
-                .values()
+                .iter()
                 .filter_map(|s| {
                     let line = procfs::read_cmdline(s.pid)?;
                     let line = if line.is_empty() {
@@ -112,7 +121,7 @@ impl ProcessTable {
     /// Monit's `matching`; `exclude` is left out (Warden never matches itself).
     pub fn oldest_matching(&self, pattern: &Pattern, exclude: u32) -> Option<&Stat> {
         self.entries
-            .values()
+            .iter()
             .filter(|s| s.pid != exclude && !s.is_zombie())
             .filter(|s| self.cmdline(s.pid).is_some_and(|c| pattern.is_match(c)))
             .min_by_key(|s| (s.starttime, s.pid))
@@ -147,6 +156,9 @@ impl TableCache {
         if let Some(table) = current.as_ref().filter(|t| t.taken.elapsed() < age) {
             return Ok(Arc::clone(table));
         }
+        // The old snapshot goes before the new one is read, not after:
+        // two tables of every process at once were the peak of a cycle.
+        *current = None;
         let table = tokio::task::spawn_blocking(ProcessTable::scan)
             .await
             .map_err(io::Error::other)??;
