@@ -68,6 +68,13 @@ impl ExitWatch {
         let _ = self.fd.readable().await;
     }
 
+    /// Polls for the exit without a future of its own (a check's loop
+    /// waits on it every cycle: no allocation, no new registration).
+    pub fn poll_exited(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        // As `exited`: readable, or an error, ends the wait.
+        self.fd.poll_read_ready(cx).map(|_| ())
+    }
+
     /// Whether the process has exited, without waiting.
     pub fn has_exited(&self) -> bool {
         let mut poll = [rustix::event::PollFd::new(
@@ -99,14 +106,32 @@ fn register(fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
 }
 
 /// Raises the soft open-files limit to the hard limit (thousands of checks
-/// hold thousands of pidfds). Returns the soft limit now in force.
-pub fn raise_nofile_limit() -> io::Result<u64> {
+/// hold thousands of pidfds and stat files), and the hard limit itself to
+/// `wanted` when it is lower and the process may (root: 10,000 process
+/// checks hold 20,000 descriptors, this machine's whole hard limit).
+/// Returns the soft limit now in force.
+pub fn raise_nofile_limit(wanted: u64) -> io::Result<u64> {
     let current = getrlimit(Resource::Nofile);
     let Some(hard) = current.maximum else {
         // Unlimited hard limit: the kernel still caps at nr_open; keep the
         // soft limit as it is rather than guess that cap.
         return Ok(current.current.unwrap_or(u64::MAX));
     };
+    if hard < wanted {
+        // Without CAP_SYS_RESOURCE this fails: the hard limit stays.
+        let cap = std::fs::read_to_string("/proc/sys/fs/nr_open")
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .unwrap_or(wanted);
+        let raised = wanted.min(cap).max(hard);
+        let both = Rlimit {
+            current: Some(raised),
+            maximum: Some(raised),
+        };
+        if setrlimit(Resource::Nofile, both).is_ok() {
+            return Ok(raised);
+        }
+    }
     if current.current == Some(hard) {
         return Ok(hard);
     }
@@ -195,7 +220,7 @@ mod tests {
 
     #[test]
     fn the_open_files_limit_is_raised_to_the_hard_limit() {
-        let soft = raise_nofile_limit().unwrap();
+        let soft = raise_nofile_limit(0).unwrap();
         let now = getrlimit(Resource::Nofile);
         assert_eq!(now.current, Some(soft));
         assert!(now.maximum.is_none_or(|hard| hard == soft));
