@@ -22,13 +22,19 @@ use crate::procfs;
 pub struct ExitWatch {
     pid: u32,
     fd: AsyncFd<OwnedFd>,
+    /// Its place in the budget of held descriptors.
+    _slot: crate::held::Slots,
 }
 
 impl ExitWatch {
     /// Opens a pidfd on `pid`. Must be called inside a tokio runtime.
     /// Errors: ESRCH (no such process), ENOSYS (old kernel), EMFILE (out of
-    /// file descriptors): the caller polls instead.
+    /// file descriptors, or of the budget of held ones): the caller polls
+    /// instead.
     pub fn open(pid: u32) -> io::Result<ExitWatch> {
+        let slot = crate::held::take(1).ok_or_else(|| {
+            io::Error::other("the open-files budget for held descriptors is spent")
+        })?;
         let raw = i32::try_from(pid)
             .ok()
             .and_then(Pid::from_raw)
@@ -39,6 +45,7 @@ impl ExitWatch {
         Ok(ExitWatch {
             pid,
             fd: register(fd)?,
+            _slot: slot,
         })
     }
 

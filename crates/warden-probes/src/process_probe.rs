@@ -38,6 +38,8 @@ struct Held {
     /// For `matching`: the command line, read again each run, since a
     /// process may rewrite it (setproctitle) and stop matching.
     cmdline: Option<File>,
+    /// Its place in the budget of held descriptors.
+    _slots: crate::held::Slots,
     /// Its I/O counters and open-files directory, held open only when a
     /// rule tests them every cycle (else read by path now and then: two
     /// descriptors a check ran past the open-files limit at 10,000).
@@ -126,6 +128,10 @@ impl Held {
     /// next run then takes the slow path).
     fn open(found: &Found, locator: &Locator, needs: Needs) -> Option<Held> {
         let facts = found.facts();
+        let matching = matches!(locator, Locator::Matching(_));
+        // The stat file, the command line for `matching`, and the I/O and
+        // open-files sources when a rule reads them every cycle.
+        let slots = crate::held::take(1 + u64::from(matching) + 2 * u64::from(needs.files))?;
         let stat = File::open(format!("/proc/{}/stat", facts.pid)).ok()?;
         let cmdline = match locator {
             Locator::Matching(_) => Some(File::open(format!("/proc/{}/cmdline", facts.pid)).ok()?),
@@ -136,6 +142,7 @@ impl Held {
             pidfile: found.pidfile_key,
             stat,
             cmdline,
+            _slots: slots,
             sources: if needs.files {
                 Sources::open(facts.pid)
             } else {

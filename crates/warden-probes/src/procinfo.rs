@@ -1,8 +1,9 @@
 //! A process's figures beyond `/proc/PID/stat`, as Monit's status shows
 //! them: real and effective ids, the security label, open files and their
-//! limit, and I/O counters. The per-cycle ones (I/O, open files) are read
-//! through files kept open with the process; the ones that rarely change
-//! (ids, label, limit) are read now and then by the caller's choice.
+//! limit, and I/O counters. I/O and open files are read through files kept
+//! open with the process when a rule tests them every cycle, else by path
+//! now and then; the ones that rarely change (ids, label, limit) are read
+//! now and then too, by the caller's choice.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt as _;
