@@ -368,7 +368,11 @@ mod tests {
 
     fn pidfile_probe(path: &Path) -> ProcessProbe {
         let table = Arc::new(TableCache::default());
-        ProcessProbe::new(Locator::Pidfile(path.to_path_buf()), table, Needs::default())
+        ProcessProbe::new(
+            Locator::Pidfile(path.to_path_buf()),
+            table,
+            Needs::default(),
+        )
     }
 
     /// Three runs find `pid`, the later ones through the held stat file.

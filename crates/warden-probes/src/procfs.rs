@@ -64,7 +64,11 @@ pub fn parse_stat_bytes(raw: &[u8]) -> Option<Stat> {
     if close < open {
         return None;
     }
-    let pid = std::str::from_utf8(&raw[..open]).ok()?.trim().parse().ok()?;
+    let pid = std::str::from_utf8(&raw[..open])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     let comm = String::from_utf8_lossy(&raw[open + 1..close]).into_owned();
     // Fields after comm, numbered from 3 (state) as in proc(5); the last
     // one read is 24 (rss).
