@@ -159,6 +159,7 @@ impl Running {
         if let Some(engine) = self.engine.take() {
             engine.stop().await;
         }
+        raise_open_files_limit(&new);
         let engine = Engine::start(&new, self.state.clone(), self.bus.clone());
         let board = engine.status_board();
         self.engine = Some(engine);
@@ -236,7 +237,7 @@ impl Running {
 }
 
 async fn serve(source: ControlFile, config: Config, sources: SourceMap) -> ExitCode {
-    raise_open_files_limit();
+    raise_open_files_limit(&config);
     // One copy for the engine, the notifier and the control side.
     let config = Arc::new(config);
     let statefile = control_file::statefile(&config, &source.path);
@@ -406,10 +407,13 @@ async fn watchdog() {
     }
 }
 
-/// Thousands of checks hold thousands of pidfds: use the whole hard limit.
+/// Thousands of checks hold thousands of pidfds and stat files: use the
+/// whole hard limit, raised where permitted to what the checks need (a
+/// pidfd and a stat file each, the rest for sockets, programs and logs).
 /// Without it, checks past the limit fall back to polling.
-fn raise_open_files_limit() {
-    match warden_probes::raise_nofile_limit() {
+fn raise_open_files_limit(config: &Config) {
+    let wanted = 4096 + 3 * config.checks.len() as u64;
+    match warden_probes::raise_nofile_limit(wanted) {
         Ok(n) => tracing::debug!("open files limit is {n}"),
         Err(e) => tracing::warn!(
             "cannot raise the open files limit ({e}): exits past it are noticed by polling"

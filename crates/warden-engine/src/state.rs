@@ -173,9 +173,15 @@ impl StateStore {
 
     /// Drops the state of checks no longer in the config (after a reload).
     pub fn retain(&self, names: &[&str]) {
+        // Sorted once, searched by halves: a scan of the names for each
+        // kept check was 50 million comparisons at 10,000 checks.
+        let mut sorted = names.to_vec();
+        sorted.sort_unstable();
         let mut inner = self.lock();
         let before = inner.checks.len();
-        inner.checks.retain(|k, _| names.contains(&k.as_str()));
+        inner
+            .checks
+            .retain(|k, _| sorted.binary_search(&k.as_str()).is_ok());
         if inner.checks.len() != before {
             self.changed(inner);
         }

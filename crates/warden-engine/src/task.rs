@@ -34,6 +34,10 @@ pub struct CheckTask {
     last_status: Option<Status>,
     /// What `observe` last wrote to the state store.
     recorded: Option<(Status, Option<ProcessFacts>, String)>,
+    /// The check's monitoring in the state store, kept here too: only this
+    /// task changes it, and the store's lookup by name under its lock was
+    /// a cost on every cycle of every check.
+    monitoring: Monitoring,
     /// `every "spec"` / `not every "spec"`: which ticks run.
     /// Boxed: few checks have one (64 bytes in every check's task).
     cron: Option<Box<CronGate>>,
@@ -65,6 +69,7 @@ impl CheckTask {
         let saved = ctx.state.get(node.name());
         remember(&node, saved.pid, saved.start_ticks);
         manual_waits(&node, &ctx, &saved);
+        let monitoring = ctx.state.monitoring(node.name());
         let n = node.check.rules.len();
         CheckTask {
             rules: vec![RuleSlot::default(); n],
@@ -74,6 +79,7 @@ impl CheckTask {
             cycle: saved.cycle_now(node.period),
             last_status: None,
             recorded: None,
+            monitoring,
             cron: CronGate::new(&node.check.schedule).map(Box::new),
             node,
             ctx,
@@ -139,7 +145,7 @@ impl CheckTask {
     }
 
     fn monitored(&self) -> bool {
-        self.ctx.state.monitoring(self.name()) == Monitoring::Monitored
+        self.monitoring == Monitoring::Monitored
     }
 
     /// One cycle: probe, test every rule, then act on what fired.
@@ -230,9 +236,11 @@ impl CheckTask {
 
     /// Runs the subject probe, reports changes, and pins a running process.
     async fn probe_subject(&mut self) -> Option<Outcome> {
-        let probe = self.node.subject.clone()?;
+        // Borrowed, not cloned: the clone was an atomic on a cold cache
+        // line each cycle of each check.
+        let probe = self.node.subject.as_deref()?;
         let began = std::time::Instant::now();
-        let outcome = self.ctx.probe(probe.as_ref(), self.ctx.probe_timeout).await;
+        let outcome = self.ctx.probe(probe, self.ctx.probe_timeout).await;
         let took = began.elapsed();
         self.ctx.status.probed(self.node.check.id(), &outcome, took);
         tracing::debug!("'{}' checked: {}", self.name(), outcome.reason);
@@ -436,14 +444,15 @@ fn next_tick(next: Instant, period: Duration) -> Instant {
     tick.max(now)
 }
 
-/// Waits on an optional watch; with none, waits forever.
+/// Waits on an optional watch; with none, waits forever. A poll of the
+/// watch itself, not a future of its own: the loop makes this wait anew
+/// every cycle, and a boxed future was an allocation a check a cycle.
 async fn exited(watch: Option<&ExitWatch>) {
-    match watch {
-        // Boxed while waiting: most checks watch no exit, and inline the
-        // wait took 176 bytes in every check's task.
-        Some(w) => Box::pin(w.exited()).await,
-        None => std::future::pending().await,
-    }
+    std::future::poll_fn(|cx| match watch {
+        Some(w) => w.poll_exited(cx),
+        None => std::task::Poll::Pending,
+    })
+    .await
 }
 
 /// `mode manual`: a check Warden knows nothing about yet (no saved state) is

@@ -18,6 +18,7 @@ pub mod date;
 pub mod dns;
 pub mod file;
 pub mod filesystem;
+pub mod held;
 pub mod latest;
 pub mod local;
 pub mod mounts;

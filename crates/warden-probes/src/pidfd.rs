@@ -22,13 +22,19 @@ use crate::procfs;
 pub struct ExitWatch {
     pid: u32,
     fd: AsyncFd<OwnedFd>,
+    /// Its place in the budget of held descriptors.
+    _slot: crate::held::Slots,
 }
 
 impl ExitWatch {
     /// Opens a pidfd on `pid`. Must be called inside a tokio runtime.
     /// Errors: ESRCH (no such process), ENOSYS (old kernel), EMFILE (out of
-    /// file descriptors): the caller polls instead.
+    /// file descriptors, or of the budget of held ones): the caller polls
+    /// instead.
     pub fn open(pid: u32) -> io::Result<ExitWatch> {
+        let slot = crate::held::take(1).ok_or_else(|| {
+            io::Error::other("the open-files budget for held descriptors is spent")
+        })?;
         let raw = i32::try_from(pid)
             .ok()
             .and_then(Pid::from_raw)
@@ -39,6 +45,7 @@ impl ExitWatch {
         Ok(ExitWatch {
             pid,
             fd: register(fd)?,
+            _slot: slot,
         })
     }
 
@@ -66,6 +73,13 @@ impl ExitWatch {
         // An error from the reactor also ends the wait, so that the caller
         // re-checks by polling rather than waiting forever.
         let _ = self.fd.readable().await;
+    }
+
+    /// Polls for the exit without a future of its own (a check's loop
+    /// waits on it every cycle: no allocation, no new registration).
+    pub fn poll_exited(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        // As `exited`: readable, or an error, ends the wait.
+        self.fd.poll_read_ready(cx).map(|_| ())
     }
 
     /// Whether the process has exited, without waiting.
@@ -99,14 +113,32 @@ fn register(fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
 }
 
 /// Raises the soft open-files limit to the hard limit (thousands of checks
-/// hold thousands of pidfds). Returns the soft limit now in force.
-pub fn raise_nofile_limit() -> io::Result<u64> {
+/// hold thousands of pidfds and stat files), and the hard limit itself to
+/// `wanted` when it is lower and the process may (root: 10,000 process
+/// checks hold 20,000 descriptors, this machine's whole hard limit).
+/// Returns the soft limit now in force.
+pub fn raise_nofile_limit(wanted: u64) -> io::Result<u64> {
     let current = getrlimit(Resource::Nofile);
     let Some(hard) = current.maximum else {
         // Unlimited hard limit: the kernel still caps at nr_open; keep the
         // soft limit as it is rather than guess that cap.
         return Ok(current.current.unwrap_or(u64::MAX));
     };
+    if hard < wanted {
+        // Without CAP_SYS_RESOURCE this fails: the hard limit stays.
+        let cap = std::fs::read_to_string("/proc/sys/fs/nr_open")
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .unwrap_or(wanted);
+        let raised = wanted.min(cap).max(hard);
+        let both = Rlimit {
+            current: Some(raised),
+            maximum: Some(raised),
+        };
+        if setrlimit(Resource::Nofile, both).is_ok() {
+            return Ok(raised);
+        }
+    }
     if current.current == Some(hard) {
         return Ok(hard);
     }
@@ -195,7 +227,7 @@ mod tests {
 
     #[test]
     fn the_open_files_limit_is_raised_to_the_hard_limit() {
-        let soft = raise_nofile_limit().unwrap();
+        let soft = raise_nofile_limit(0).unwrap();
         let now = getrlimit(Resource::Nofile);
         assert_eq!(now.current, Some(soft));
         assert!(now.maximum.is_none_or(|hard| hard == soft));

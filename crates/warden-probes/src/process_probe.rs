@@ -38,15 +38,28 @@ struct Held {
     /// For `matching`: the command line, read again each run, since a
     /// process may rewrite it (setproctitle) and stop matching.
     cmdline: Option<File>,
-    /// Its I/O counters and open-files directory, for status.
+    /// Its place in the budget of held descriptors.
+    _slots: crate::held::Slots,
+    /// Its I/O counters and open-files directory, held open only when a
+    /// rule tests them every cycle (else read by path now and then: two
+    /// descriptors a check ran past the open-files limit at 10,000).
     sources: Sources,
+}
+
+/// What the check's rules read beyond the process's own stat.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// The process tree (children, totals) every cycle.
+    pub tree: bool,
+    /// Open files and I/O counters every cycle.
+    pub files: bool,
 }
 
 #[derive(Debug)]
 struct Inner {
     locator: Locator,
-    /// Whether to measure the process tree (children, totals).
-    tree: bool,
+    /// What the rules read every cycle.
+    needs: Needs,
     table: Arc<TableCache>,
     memory: Mutex<Memory>,
 }
@@ -58,13 +71,14 @@ pub struct ProcessProbe {
 }
 
 impl ProcessProbe {
-    /// `tree`: also report children and totals over descendants, from the
-    /// shared `table` snapshot (`matching` always uses the table).
-    pub fn new(locator: Locator, table: Arc<TableCache>, tree: bool) -> ProcessProbe {
+    /// `needs.tree`: report children and totals over descendants every
+    /// cycle, from the shared `table` snapshot (`matching` always uses the
+    /// table); `needs.files`: open files and I/O every cycle.
+    pub fn new(locator: Locator, table: Arc<TableCache>, needs: Needs) -> ProcessProbe {
         ProcessProbe {
             inner: Arc::new(Inner {
                 locator,
-                tree,
+                needs,
                 table,
                 memory: Mutex::new(Memory::default()),
             }),
@@ -112,8 +126,12 @@ impl Held {
     /// Opens the stat file of a process just found and checks that it is
     /// still that process; None when it is gone or fds run short (the
     /// next run then takes the slow path).
-    fn open(found: &Found, locator: &Locator) -> Option<Held> {
+    fn open(found: &Found, locator: &Locator, needs: Needs) -> Option<Held> {
         let facts = found.facts();
+        let matching = matches!(locator, Locator::Matching(_));
+        // The stat file, the command line for `matching`, and the I/O and
+        // open-files sources when a rule reads them every cycle.
+        let slots = crate::held::take(1 + u64::from(matching) + 2 * u64::from(needs.files))?;
         let stat = File::open(format!("/proc/{}/stat", facts.pid)).ok()?;
         let cmdline = match locator {
             Locator::Matching(_) => Some(File::open(format!("/proc/{}/cmdline", facts.pid)).ok()?),
@@ -124,7 +142,12 @@ impl Held {
             pidfile: found.pidfile_key,
             stat,
             cmdline,
-            sources: Sources::open(facts.pid),
+            _slots: slots,
+            sources: if needs.files {
+                Sources::open(facts.pid)
+            } else {
+                Sources::default()
+            },
         };
         held.read().map(|_| held)
     }
@@ -148,7 +171,7 @@ impl Held {
         if n == buf.len() {
             return None;
         }
-        let stat = procfs::parse_stat(&String::from_utf8_lossy(&buf[..n]))?;
+        let stat = procfs::parse_stat_bytes(&buf[..n])?;
         let same = stat.pid == self.facts.pid && stat.starttime == self.facts.start_ticks;
         (same && !stat.is_zombie()).then_some(stat)
     }
@@ -170,7 +193,7 @@ impl Inner {
                 memory.held = None;
                 match process::locate(&self.locator, memory.last.as_ref(), table) {
                     Ok(found) => {
-                        memory.held = Held::open(&found, &self.locator);
+                        memory.held = Held::open(&found, &self.locator, self.needs);
                         found
                     }
                     Err(outcome) => {
@@ -217,7 +240,14 @@ impl Inner {
         let by_path = Sources::default();
         let Memory { held, samples, .. } = memory;
         let sources = held.as_ref().map_or(&by_path, |h| &h.sources);
-        resources::measure(outcome, &found.stat, sources, table, samples)
+        resources::measure(
+            outcome,
+            &found.stat,
+            sources,
+            table,
+            samples,
+            self.needs.files,
+        )
     }
 
     /// The held process, when nothing says it changed: its pidfile (if
@@ -273,23 +303,25 @@ impl Probe for ProcessProbe {
     }
 
     fn run(&self) -> BoxFuture<'_, Outcome> {
-        let inner = Arc::clone(&self.inner);
+        // Borrowed, not cloned: an atomic on the probe's own cold cache
+        // line, each cycle of each check, for nothing.
+        let inner = &*self.inner;
         Box::pin(async move {
             // Status shows children and totals even when no rule reads
             // them: then a table up to SLOW_EVERY old, shared by all
             // checks, does (one scan of /proc that often, not a cycle).
-            let for_status = if !inner.tree && inner.tree_due() {
+            let for_status = if !inner.needs.tree && inner.tree_due() {
                 inner.table.get_within(resources::SLOW_EVERY).await.ok()
             } else {
                 None
             };
             // A steady `matching` check needs no fresh process table.
-            if !inner.tree
+            if !inner.needs.tree
                 && let Some(outcome) = inner.check_steady(for_status.as_deref())
             {
                 return outcome;
             }
-            let table = if inner.tree || inner.locator.needs_table() {
+            let table = if inner.needs.tree || inner.locator.needs_table() {
                 match inner.table.get().await {
                     Ok(table) => Some(table),
                     Err(e) => {
@@ -336,7 +368,11 @@ mod tests {
 
     fn pidfile_probe(path: &Path) -> ProcessProbe {
         let table = Arc::new(TableCache::default());
-        ProcessProbe::new(Locator::Pidfile(path.to_path_buf()), table, false)
+        ProcessProbe::new(
+            Locator::Pidfile(path.to_path_buf()),
+            table,
+            Needs::default(),
+        )
     }
 
     /// Three runs find `pid`, the later ones through the held stat file.
@@ -482,7 +518,7 @@ mod tests {
         let out = pidfile_probe(&path).run().await;
         assert_eq!(out.status, Status::Zombie);
         assert!(out.reason.contains("zombie"), "{}", out.reason);
-        let by_pid = ProcessProbe::new(Locator::Pid(child.id()), Arc::default(), false);
+        let by_pid = ProcessProbe::new(Locator::Pid(child.id()), Arc::default(), Needs::default());
         assert_eq!(by_pid.run().await.status, Status::Zombie);
         child.wait().unwrap();
     }
@@ -547,7 +583,7 @@ mod tests {
     #[tokio::test]
     async fn a_pid_target_that_changed_identity_is_missing() {
         let child = sleeper("30");
-        let probe = ProcessProbe::new(Locator::Pid(child.id()), Arc::default(), false);
+        let probe = ProcessProbe::new(Locator::Pid(child.id()), Arc::default(), Needs::default());
         let real = probe.run().await.process.unwrap();
         probe.remember(ProcessFacts {
             start_ticks: real.start_ticks + 5,
@@ -563,7 +599,14 @@ mod tests {
         std::thread::sleep(Duration::from_millis(50));
         let second = sleeper("32.25");
         let re = crate::pattern::Pattern::new(r"sleep 32\.25").unwrap();
-        let probe = ProcessProbe::new(Locator::Matching(re), Arc::default(), true);
+        let probe = ProcessProbe::new(
+            Locator::Matching(re),
+            Arc::default(),
+            Needs {
+                tree: true,
+                files: false,
+            },
+        );
         let out = probe.run().await;
         assert_eq!(out.status, Status::Ok, "{}", out.reason);
         assert_eq!(out.process.map(|p| p.pid), Some(first.id()));
@@ -571,7 +614,7 @@ mod tests {
         end(first);
         end(second);
         let none = crate::pattern::Pattern::new(r"sleep 32\.26").unwrap();
-        let probe = ProcessProbe::new(Locator::Matching(none), Arc::default(), false);
+        let probe = ProcessProbe::new(Locator::Matching(none), Arc::default(), Needs::default());
         assert_eq!(probe.run().await.status, Status::Missing);
     }
 
@@ -582,7 +625,7 @@ mod tests {
         let second = sleeper("33.125");
         let re = crate::pattern::Pattern::new(r"sleep 33\.125").unwrap();
         let table = Arc::new(TableCache::default());
-        let probe = ProcessProbe::new(Locator::Matching(re), table, false);
+        let probe = ProcessProbe::new(Locator::Matching(re), table, Needs::default());
         follows_steadily(&probe, first.id()).await;
         let pid = first.id();
         end(first);
@@ -606,7 +649,7 @@ mod tests {
         // This test binary's own command line matches; nothing else does.
         let own = procfs::read_cmdline(std::process::id()).unwrap();
         let re = crate::pattern::Pattern::new(&format!("^{}$", regex::escape(&own))).unwrap();
-        let probe = ProcessProbe::new(Locator::Matching(re), Arc::default(), false);
+        let probe = ProcessProbe::new(Locator::Matching(re), Arc::default(), Needs::default());
         assert_eq!(probe.run().await.status, Status::Missing);
     }
 }

@@ -52,18 +52,43 @@ impl Stat {
 /// and may itself hold spaces and parentheses, so the fields after it are
 /// found from the *last* `)`.
 pub fn parse_stat(text: &str) -> Option<Stat> {
-    let open = text.find('(')?;
-    let close = text.rfind(')')?;
+    parse_stat_bytes(text.as_bytes())
+}
+
+/// [`parse_stat`] of the raw bytes: every steady process check reads one
+/// each cycle, so the fields are picked in one pass, with no vector of
+/// them and no text copy (only comm, which may be any bytes, is lossy).
+pub fn parse_stat_bytes(raw: &[u8]) -> Option<Stat> {
+    let open = raw.iter().position(|b| *b == b'(')?;
+    let close = raw.iter().rposition(|b| *b == b')')?;
     if close < open {
         return None;
     }
-    let pid = text[..open].trim().parse().ok()?;
-    let comm = text[open + 1..close].to_string();
-    // Fields after comm, numbered from 3 (state) as in proc(5).
-    let rest: Vec<&str> = text[close + 1..].split_whitespace().collect();
-    let field = |n: usize| -> Option<u64> { rest.get(n - 3)?.parse().ok() };
-    let state = rest.first()?.chars().next()?;
-    let as_i64 = |n: usize| -> Option<i64> { rest.get(n - 3)?.parse().ok() };
+    let pid = std::str::from_utf8(&raw[..open])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let comm = String::from_utf8_lossy(&raw[open + 1..close]).into_owned();
+    // Fields after comm, numbered from 3 (state) as in proc(5); the last
+    // one read is 24 (rss).
+    let mut fields: [&[u8]; 22] = [&[]; 22];
+    let mut seen = 0;
+    for word in raw[close + 1..]
+        .split(u8::is_ascii_whitespace)
+        .filter(|w| !w.is_empty())
+        .take(fields.len())
+    {
+        fields[seen] = word;
+        seen += 1;
+    }
+    if seen < fields.len() {
+        return None;
+    }
+    let text = |n: usize| std::str::from_utf8(fields[n - 3]).ok();
+    let field = |n: usize| -> Option<u64> { text(n)?.parse().ok() };
+    let as_i64 = |n: usize| -> Option<i64> { text(n)?.parse().ok() };
+    let state = char::from(*fields[0].first()?);
     Some(Stat {
         pid,
         comm,
@@ -87,17 +112,17 @@ pub fn read_stat(pid: u32) -> io::Result<Option<Stat>> {
     // reads, each making the kernel format the whole line again.
     let mut buf = [0u8; 1024];
     let path = format!("/proc/{pid}/stat");
-    let text = match read_small(Path::new(&path), &mut buf) {
-        Ok(Some(n)) => String::from_utf8_lossy(&buf[..n]).into_owned(),
-        Ok(None) => match fs::read_to_string(&path) {
-            Ok(t) => t,
+    let parsed = match read_small(Path::new(&path), &mut buf) {
+        Ok(Some(n)) => parse_stat_bytes(&buf[..n]),
+        Ok(None) => match fs::read(&path) {
+            Ok(t) => parse_stat_bytes(&t),
             Err(e) if is_gone(&e) => return Ok(None),
             Err(e) => return Err(e),
         },
         Err(e) if is_gone(&e) => return Ok(None),
         Err(e) => return Err(e),
     };
-    parse_stat(&text).map(Some).ok_or_else(|| {
+    parsed.map(Some).ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidData,
             format!("unreadable /proc/{pid}/stat"),

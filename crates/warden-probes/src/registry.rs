@@ -16,7 +16,7 @@ use crate::local;
 use crate::net::PortProbe;
 use crate::peer::{DEFAULT_TIMEOUT, Peer};
 use crate::process::Locator;
-use crate::process_probe::ProcessProbe;
+use crate::process_probe::{Needs, ProcessProbe};
 use crate::protocol::{self, Conversation};
 use crate::spec::{Fact, RuleSpec, subject_spec};
 use crate::table::TableCache;
@@ -123,8 +123,28 @@ fn process_probe(
             )));
         }
     };
-    let tree = check.rules.iter().any(|r| needs_tree(&r.test.value));
-    Ok(ProcessProbe::new(locator, Arc::clone(&ctx.table), tree))
+    let needs = Needs {
+        tree: check.rules.iter().any(|r| needs_tree(&r.test.value)),
+        files: check.rules.iter().any(|r| needs_files(&r.test.value)),
+    };
+    Ok(ProcessProbe::new(locator, Arc::clone(&ctx.table), needs))
+}
+
+/// Whether a test reads the open files or I/O counters (read every cycle
+/// then; else now and then, for status).
+fn needs_files(test: &Test) -> bool {
+    matches!(
+        test,
+        Test::Resource {
+            resource: Resource::FileDescriptors
+                | Resource::TotalFileDescriptors
+                | Resource::ReadBytes
+                | Resource::WriteBytes
+                | Resource::ReadOps
+                | Resource::WriteOps,
+            ..
+        }
+    )
 }
 
 /// Whether a test reads the process tree (children, totals).

@@ -37,6 +37,28 @@ struct Tree {
     cpu: Option<f64>,
 }
 
+/// The open-files count and the I/O counters as last read, with the rates
+/// those counters gave against the reading before.
+#[derive(Debug, Clone, Copy)]
+struct Files {
+    at: Instant,
+    /// How many readings so far (a rate needs two), up to 2.
+    readings: u8,
+    open: Option<u64>,
+    io: Option<IoCounters>,
+    rates: Option<[f64; 6]>,
+}
+
+impl Files {
+    /// Whether to read them now: every run when a rule tests them, else
+    /// the first two runs (the rates need two readings), then every
+    /// [`SLOW_EVERY`]. Two more system calls a cycle were a third of a
+    /// steady check's cost, for figures only the status shows.
+    fn due(files: Option<&Files>, every_run: bool) -> bool {
+        every_run || files.is_none_or(|f| f.readings < 2 || f.at.elapsed() >= SLOW_EVERY)
+    }
+}
+
 /// What the probe keeps of a process between runs: cpu and I/O need two
 /// readings, and the slow figures and the tree are read now and then.
 #[derive(Debug, Clone, Default)]
@@ -47,7 +69,7 @@ pub struct Samples {
     /// Its descendants' ticks, read from tables.
     tree_cpu: Option<Sample>,
     tree: Option<Tree>,
-    io: Option<(Instant, IoCounters)>,
+    files: Option<Files>,
     slow: Option<(Instant, Slow)>,
 }
 
@@ -65,12 +87,15 @@ impl Samples {
 
 /// Adds the resource metrics of `stat` to `outcome`. The first run of a
 /// process has no earlier sample, so it reports no cpu or I/O rates.
+/// `files_every_run`: read the open files and I/O counters on every run
+/// (a rule tests them), not only now and then.
 pub fn measure(
     mut outcome: Outcome,
     stat: &Stat,
     sources: &Sources,
     table: Option<&ProcessTable>,
     samples: &mut Samples,
+    files_every_run: bool,
 ) -> Outcome {
     let facts = procfs::system();
     // Some two dozen figures: one allocation instead of four growths.
@@ -98,11 +123,13 @@ pub fn measure(
         .with(Metric::Uptime, procfs::uptime(stat.starttime).as_secs_f64())
         .with(Metric::Ppid, f64::from(stat.ppid));
     outcome = slow_figures(outcome, stat.pid, samples, now);
-    let open = sources.open_files(stat.pid);
+    if Files::due(samples.files.as_ref(), files_every_run) {
+        samples.files = Some(read_files(stat.pid, sources, samples.files.as_ref(), now));
+    }
+    let open = samples.files.and_then(|f| f.open);
     outcome = open_files(outcome, open, samples);
-    if let Some(io) = sources.io(stat.pid) {
-        outcome = io_figures(outcome, &io, samples.io.as_ref(), now);
-        samples.io = Some((now, io));
+    if let Some(files) = &samples.files {
+        outcome = io_figures(outcome, files);
     }
     if let Some(table) = table.filter(|t| samples.tree.is_none_or(|s| s.taken != t.taken())) {
         samples.tree = Some(read_tree(stat, table, samples));
@@ -178,13 +205,39 @@ fn open_files(o: Outcome, open: Option<u64>, samples: &Samples) -> Outcome {
     }
 }
 
-/// I/O totals, and rates from the reading before.
-fn io_figures(
-    mut o: Outcome,
-    io: &IoCounters,
-    before: Option<&(Instant, IoCounters)>,
-    now: Instant,
-) -> Outcome {
+/// Reads the open files and I/O counters now; the rates against `before`.
+fn read_files(pid: u32, sources: &Sources, before: Option<&Files>, now: Instant) -> Files {
+    let io = sources.io(pid);
+    let rates = before.and_then(|b| {
+        let secs = now.duration_since(b.at).as_secs_f64();
+        let (then, io) = (b.io?, io?);
+        (secs > 0.0).then(|| {
+            let (a, b) = (io_fields(&io), io_fields(&then));
+            std::array::from_fn(|i| a[i].saturating_sub(b[i]) as f64 / secs)
+        })
+    });
+    Files {
+        at: now,
+        readings: before.map_or(1, |b| b.readings.saturating_add(1).min(2)),
+        open: sources.open_files(pid),
+        io,
+        rates,
+    }
+}
+
+fn io_fields(c: &IoCounters) -> [u64; 6] {
+    [
+        c.rchar,
+        c.wchar,
+        c.syscr,
+        c.syscw,
+        c.read_bytes,
+        c.write_bytes,
+    ]
+}
+
+/// I/O totals, and the rates of the last two readings.
+fn io_figures(mut o: Outcome, files: &Files) -> Outcome {
     const NAMES: [(Metric, Metric); 6] = [
         (Metric::ReadBytes, Metric::ReadBytesTotal),
         (Metric::WriteBytes, Metric::WriteBytesTotal),
@@ -193,24 +246,14 @@ fn io_figures(
         (Metric::DiskReadBytes, Metric::DiskReadBytesTotal),
         (Metric::DiskWriteBytes, Metric::DiskWriteBytesTotal),
     ];
-    let fields = |c: &IoCounters| {
-        [
-            c.rchar,
-            c.wchar,
-            c.syscr,
-            c.syscw,
-            c.read_bytes,
-            c.write_bytes,
-        ]
+    let Some(io) = &files.io else {
+        return o;
     };
-    let earlier = before
-        .map(|(at, b)| (now.duration_since(*at).as_secs_f64(), fields(b)))
-        .filter(|(secs, _)| *secs > 0.0);
-    for (i, value) in fields(io).into_iter().enumerate() {
+    for (i, value) in io_fields(io).into_iter().enumerate() {
         let (rate, total) = NAMES[i];
         o = o.with(total, value as f64);
-        if let Some((secs, b)) = &earlier {
-            o = o.with(rate, value.saturating_sub(b[i]) as f64 / secs);
+        if let Some(rates) = &files.rates {
+            o = o.with(rate, rates[i]);
         }
     }
     o
@@ -323,6 +366,7 @@ mod tests {
             &Sources::default(),
             None,
             &mut samples,
+            false,
         );
         assert_eq!(first.value(Metric::Cpu), None);
         // The kernel syncs rss counters lazily: a new process may show 0.
@@ -340,6 +384,7 @@ mod tests {
             &Sources::default(),
             None,
             &mut samples,
+            false,
         );
         let cpu = second.value(Metric::Cpu).unwrap();
         assert!(cpu > 0.0 && cpu <= 100.0, "{cpu}");
@@ -372,6 +417,7 @@ mod tests {
             &Sources::default(),
             Some(&table),
             &mut Samples::default(),
+            false,
         );
         assert_eq!(out.value(Metric::Children), Some(3.0));
         assert_eq!(out.value(Metric::DirectChildren), Some(2.0));
@@ -409,6 +455,7 @@ mod tests {
             &sources,
             Some(&table),
             &mut samples,
+            false,
         );
         assert!(first.value(Metric::ReadBytesTotal).is_some(), "{first:?}");
         assert_eq!(
@@ -428,7 +475,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(300));
         let stat = procfs::read_stat(pid).unwrap().unwrap();
         // No table this time: the tree figures of the last one stay.
-        let second = measure(Outcome::ok("x"), &stat, &sources, None, &mut samples);
+        let second = measure(Outcome::ok("x"), &stat, &sources, None, &mut samples, false);
         assert_eq!(
             second.value(Metric::Children),
             first.value(Metric::Children)
@@ -447,5 +494,43 @@ mod tests {
             second.value(Metric::ReadBytesTotal) > first.value(Metric::ReadBytesTotal),
             "{second:?}"
         );
+    }
+
+    #[test]
+    fn open_files_and_io_are_read_twice_then_now_and_then_unless_a_rule_tests_them() {
+        let child = Command::new("cat")
+            .arg("/dev/zero")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let child = Reaped(child);
+        let pid = child.0.id();
+        let run = |samples: &mut Samples, every_run: bool| {
+            std::thread::sleep(Duration::from_millis(50));
+            let stat = procfs::read_stat(pid).unwrap().unwrap();
+            let out = measure(
+                Outcome::ok("x"),
+                &stat,
+                &Sources::default(),
+                None,
+                samples,
+                every_run,
+            );
+            (
+                out.value(Metric::ReadBytesTotal).unwrap(),
+                out.value(Metric::ReadBytes),
+            )
+        };
+        let mut samples = Samples::default();
+        let (first, no_rate) = run(&mut samples, false);
+        assert_eq!(no_rate, None, "a rate needs two readings");
+        let (second, rate) = run(&mut samples, false);
+        assert!(second > first && rate.is_some_and(|r| r > 0.0));
+        // The copier keeps reading, but the third run shows the second
+        // reading again, rate included: the next is due in SLOW_EVERY.
+        assert_eq!(run(&mut samples, false), (second, rate));
+        // A rule testing them has them read on every run.
+        let (fourth, _) = run(&mut samples, true);
+        assert!(fourth > second, "{fourth} {second}");
     }
 }

@@ -55,6 +55,7 @@ impl CheckTask {
         let changed = self.ctx.state.update(self.node.name(), |s| {
             std::mem::replace(&mut s.monitoring, mode) != mode
         });
+        self.monitoring = mode;
         if changed {
             let (kind, words) = match mode {
                 Monitoring::Monitored => (EventKind::Monitored, "monitor on user request"),
