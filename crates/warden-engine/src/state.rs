@@ -101,7 +101,16 @@ struct Inner {
     checks: BTreeMap<String, CheckState>,
     /// Changed since the file was last written.
     dirty: bool,
+    /// Writes failed in a row (a full or read-only disk): the first is
+    /// logged as an error, the rest are retried quietly every
+    /// [`RETRY_AFTER`] until one succeeds, which is logged too.
+    failed: u32,
 }
+
+/// How long the writer waits after a failed write before it tries again
+/// (not at once: a full disk stays full for a while, and a tight loop of
+/// failing writes would spin a core and flood the log).
+pub const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 impl StateStore {
     /// Opens the store at `path` (None keeps it in memory), restoring what
@@ -115,6 +124,7 @@ impl StateStore {
                     path,
                     checks,
                     dirty: false,
+                    failed: 0,
                 }),
                 ..Shared::default()
             }),
@@ -208,27 +218,37 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The writer thread: writes after each change, coalescing a burst into
-/// one write; ends once the store is dropped.
+/// one write; after a failed write it waits [`RETRY_AFTER`] and tries
+/// again; ends once the store is dropped.
 fn write_loop(store: &Weak<Shared>) {
-    while let Some(shared) = store.upgrade() {
-        let inner = lock(&shared.data);
-        let (inner, _) = shared
-            .changed
-            .wait_timeout_while(inner, Duration::from_secs(1), |i| !i.dirty)
-            .unwrap_or_else(|p| p.into_inner());
-        drop(inner);
-        save(&shared);
+    loop {
+        let failing = {
+            let Some(shared) = store.upgrade() else {
+                return;
+            };
+            let inner = lock(&shared.data);
+            let (inner, _) = shared
+                .changed
+                .wait_timeout_while(inner, Duration::from_secs(1), |i| !i.dirty)
+                .unwrap_or_else(|p| p.into_inner());
+            drop(inner);
+            save(&shared)
+        };
+        if failing {
+            std::thread::sleep(RETRY_AFTER);
+        }
     }
 }
 
 /// Writes the file if it is dirty. The serialized copy is taken under the
-/// data lock, the slow write happens outside it.
-fn save(shared: &Shared) {
+/// data lock, the slow write happens outside it. A failed write leaves the
+/// state dirty (the file on disk stays the last whole one) and returns true.
+fn save(shared: &Shared) -> bool {
     let _writing = lock(&shared.writing);
     let (path, bytes) = {
         let mut inner = lock(&shared.data);
         let Some(path) = inner.path.clone().filter(|_| inner.dirty) else {
-            return;
+            return false;
         };
         inner.dirty = false;
         let file = FileFormatRef {
@@ -237,11 +257,35 @@ fn save(shared: &Shared) {
         };
         (path, serde_json::to_vec_pretty(&file))
     };
-    if let Err(e) = bytes
+    let written = bytes
         .map_err(std::io::Error::other)
-        .and_then(|b| write_atomically(&path, &b))
-    {
-        tracing::error!("cannot write the state file {}: {e}", path.display());
+        .and_then(|b| write_atomically(&path, &b));
+    let mut inner = lock(&shared.data);
+    match written {
+        Ok(()) => {
+            if inner.failed > 0 {
+                tracing::warn!(
+                    "the state file {} is written again, after {} failed attempts",
+                    path.display(),
+                    inner.failed
+                );
+            }
+            inner.failed = 0;
+            false
+        }
+        Err(e) => {
+            inner.dirty = true;
+            inner.failed = inner.failed.saturating_add(1);
+            if inner.failed == 1 {
+                tracing::error!(
+                    "cannot write the state file {}: {e}; the state is kept in memory and \
+                     the write retried every {} s",
+                    path.display(),
+                    RETRY_AFTER.as_secs()
+                );
+            }
+            true
+        }
     }
 }
 
@@ -286,11 +330,16 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         // /var/lib/warden, /tmp after a reboot) is created with its folder.
         std::fs::create_dir_all(dir)?;
     }
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)?;
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        // A half-written temporary (a full disk) would hold the very space
+        // the next try needs; the old state file stays whole.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         // The rename itself is durable only once the folder is synced.
         let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
