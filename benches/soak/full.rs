@@ -105,8 +105,15 @@ pub fn judge(
                 .find(|(t, l)| *t >= f.floor() && written_again(l, i))
                 .map(|x| (x.0 - f).max(0.0))
         };
-        let agains: Vec<Option<f64>> = failed.iter().map(|&i| again_at(i)).collect();
-        let again = if failed.is_empty() {
+        // The queue's held messages may all go out from memory before the
+        // free (nothing left to write, nothing logged): its outcome is the
+        // alerts delivered, judged below and in `alerts`.
+        let agains: Vec<Option<f64>> = failed
+            .iter()
+            .filter(|&&i| i != 2)
+            .map(|&i| again_at(i))
+            .collect();
+        let again = if agains.is_empty() {
             freed.map(|_| 0.0)
         } else if agains.iter().all(Option::is_some) {
             agains.iter().flatten().copied().reduce(f64::max)

@@ -367,5 +367,10 @@ fn slopes(samples: &[Sample]) -> Value {
         "fds_per_hour": fit(&|x| x.fds as f64),
         "threads_per_hour": fit(&|x| x.threads as f64),
         "rss_kb_per_hour": fit(&|x| x.rss_kb as f64),
+        // Every sample of the last instance: seconds from its first, fds,
+        // threads, RSS (kB), to tell a steady slope from a step.
+        "series": s.iter().map(|x| json!([
+            (x.at - first.map_or(x.at, |f| f.at)).round(), x.fds, x.threads, x.rss_kb
+        ])).collect::<Vec<_>>(),
     })
 }
