@@ -96,6 +96,12 @@ pub fn print(r: &Value) {
         );
     }
     println!(
+        "past its first 2 minutes ({} samples): fds {}, RSS {}",
+        res["settled_samples"],
+        slope(&res["settled_fds_per_hour"], "fds"),
+        slope(&res["settled_rss_kb_per_hour"], "kB")
+    );
+    println!(
         "\nstatus polls: {} ({} unanswered)",
         r["polls"], r["unanswered_polls"]
     );

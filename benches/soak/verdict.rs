@@ -340,12 +340,23 @@ fn end_state(world: &World, want: &HashMap<String, Want>, end: &End, checks: &mu
     });
 }
 
+/// The first seconds of an instance left out of the settled slopes.
+const WARM_UP_S: f64 = 120.0;
+
 /// Least-squares slope per hour of each resource over the samples of the
 /// last Warden instance (a restarted Warden starts afresh).
 fn slopes(samples: &[Sample]) -> Value {
     let last = samples.last().map_or(0, |s| s.pid);
     let s: Vec<&Sample> = samples.iter().filter(|s| s.pid == last).collect();
-    let fit = |f: &dyn Fn(&Sample) -> f64| -> Option<f64> {
+    // A fresh instance grows for its first minute or two (tables, buffers,
+    // the history filling): the slope past that is the one that matters.
+    let start = s.first().map_or(0.0, |x| x.at);
+    let settled: Vec<&Sample> = s
+        .iter()
+        .filter(|x| x.at >= start + WARM_UP_S)
+        .copied()
+        .collect();
+    let fit = |s: &[&Sample], f: &dyn Fn(&Sample) -> f64| -> Option<f64> {
         if s.len() < 3 {
             return None;
         }
@@ -364,9 +375,12 @@ fn slopes(samples: &[Sample]) -> Value {
         "fds": [first.map(|x| x.fds), lastv.map(|x| x.fds), s.iter().map(|x| x.fds).max()],
         "threads": [first.map(|x| x.threads), lastv.map(|x| x.threads), s.iter().map(|x| x.threads).max()],
         "rss_kb": [first.map(|x| x.rss_kb), lastv.map(|x| x.rss_kb), s.iter().map(|x| x.rss_kb).max()],
-        "fds_per_hour": fit(&|x| x.fds as f64),
-        "threads_per_hour": fit(&|x| x.threads as f64),
-        "rss_kb_per_hour": fit(&|x| x.rss_kb as f64),
+        "fds_per_hour": fit(&s, &|x| x.fds as f64),
+        "threads_per_hour": fit(&s, &|x| x.threads as f64),
+        "rss_kb_per_hour": fit(&s, &|x| x.rss_kb as f64),
+        "settled_samples": settled.len(),
+        "settled_fds_per_hour": fit(&settled, &|x| x.fds as f64),
+        "settled_rss_kb_per_hour": fit(&settled, &|x| x.rss_kb as f64),
         // Every sample of the last instance: seconds from its first, fds,
         // threads, RSS (kB), to tell a steady slope from a step.
         "series": s.iter().map(|x| json!([
