@@ -15,7 +15,7 @@ use crate::verdict::Check;
 const ALERTING: &[&str] = crate::verdict::NOTICED;
 
 /// Unix seconds of `2026-12-07T03:05:00+0000` (the mail body's Date).
-fn iso(s: &str) -> Option<f64> {
+pub fn iso(s: &str) -> Option<f64> {
     let n = |a: usize, b: usize| s.get(a..b)?.parse::<i64>().ok();
     let (y, m, d) = (n(0, 4)?, n(5, 7)?, n(8, 10)?);
     let (hh, mm, ss) = (n(11, 13)?, n(14, 16)?, n(17, 19)?);
@@ -78,6 +78,8 @@ fn mail_key(m: &str) -> String {
 struct Tally {
     delivered: usize,
     lost: Vec<String>,
+    /// When each lost alert's fault happened.
+    lost_at: Vec<f64>,
     duplicated: usize,
     explained: usize,
 }
@@ -112,6 +114,7 @@ pub fn judge(
         let mut t = Tally {
             delivered: 0,
             lost: Vec::new(),
+            lost_at: Vec::new(),
             duplicated: 0,
             explained: 0,
         };
@@ -138,6 +141,7 @@ pub fn judge(
             } else {
                 t.lost
                     .push(format!("{} {} at {:.0}", e.fault, e.target, e.at));
+                t.lost_at.push(e.at);
             }
         }
         let (keys, dates): (Vec<String>, Vec<f64>) = if channel == "mail" {
@@ -191,7 +195,7 @@ pub fn judge(
         out.insert(
             channel.into(),
             json!({
-                "expected": t.delivered + t.lost.len(), "delivered": t.delivered, "lost": t.lost,
+                "expected": t.delivered + t.lost.len(), "delivered": t.delivered, "lost": t.lost, "lost_at": t.lost_at,
                 "duplicated": t.duplicated, "duplicated_after_warden_kill": t.explained, "received": received,
             }),
         );

@@ -12,6 +12,7 @@ use std::time::Duration;
 use rustix::process::Signal;
 use serde_json::{Value, json};
 
+use crate::disk::Disk;
 use crate::peers::Peer;
 use crate::procs::{self, Child};
 use crate::watch::{Warden, now};
@@ -67,6 +68,7 @@ enum Later {
     FileBack(String),
     Cli(&'static str, String),
     PeerUp(usize),
+    DiskFree,
 }
 
 /// The faults by weight: (name, weight).
@@ -107,6 +109,14 @@ pub struct Chaos<'a> {
     extra: bool,
     /// Faults on services and peers end this many seconds apart at most.
     pub outage_s: (f64, f64),
+    /// The disk under the state file and queue, and when it is filled
+    /// (planned, not drawn: a few long periods, not many short ones).
+    pub disk: Option<&'a Disk>,
+    pub disk_plan: Vec<f64>,
+    /// How long a disk-full period lasts (seconds, drawn in this range).
+    pub disk_s: (f64, f64),
+    /// The disk is full now.
+    disk_full: bool,
 }
 
 impl<'a> Chaos<'a> {
@@ -136,6 +146,10 @@ impl<'a> Chaos<'a> {
             unrelated: Vec::new(),
             extra: false,
             outage_s: (5.0, 8.0),
+            disk: None,
+            disk_plan: Vec::new(),
+            disk_s: (6.0, 10.0),
+            disk_full: false,
         })
     }
 
@@ -320,7 +334,9 @@ impl<'a> Chaos<'a> {
                 true
             }
             "warden-sigkill" => {
-                if late {
+                // Alerts the full disk refused are held in Warden's memory:
+                // a SIGKILL then loses them, by design (see README).
+                if late || self.disk_full {
                     return false;
                 }
                 self.warden.kill();
@@ -488,9 +504,37 @@ impl<'a> Chaos<'a> {
         true
     }
 
+    /// Fills the disk under the state file and queue (a planned period).
+    fn fill_disk(&mut self) {
+        let Some(disk) = self.disk else {
+            return;
+        };
+        let before = disk.free_bytes();
+        let filled = disk.fill();
+        let hold = self.rng.range(self.disk_s.0, self.disk_s.1);
+        self.disk_full = true;
+        self.later.push((now() + hold, Later::DiskFree));
+        let (bytes, why) = filled.unwrap_or_else(|e| (0, e));
+        self.log(
+            "disk-full",
+            "disk",
+            json!({"for_s": hold, "free_before": before, "filler_bytes": bytes, "stopped_by": why,
+                   "free_after": disk.free_bytes()}),
+        );
+    }
+
     /// Runs the follow-ups that are due (all of them with `all`).
     pub fn due(&mut self, all: bool) {
         let t = now();
+        if self.disk_full
+            && let Some(d) = self.disk
+        {
+            d.top_up();
+        }
+        if !all && self.disk_plan.first().is_some_and(|&at| at <= t) {
+            self.disk_plan.remove(0);
+            self.fill_disk();
+        }
         let (ready, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.later)
             .into_iter()
             .partition(|(at, _)| all || *at <= t);
@@ -532,6 +576,12 @@ impl<'a> Chaos<'a> {
                     "cli-monitor"
                 };
                 self.log(fault, &n, json!({"exit": code, "expected": 0}));
+            }
+            Later::DiskFree => {
+                let freed = self.disk.is_some_and(Disk::free);
+                self.disk_full = false;
+                let free = self.disk.and_then(Disk::free_bytes);
+                self.log("disk-free", "disk", json!({"freed": freed, "free": free}));
             }
             Later::PeerUp(i) => {
                 let up = self.peers[i].up();

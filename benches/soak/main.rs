@@ -7,6 +7,8 @@
 
 mod alerts;
 mod chaos;
+mod disk;
+mod full;
 mod peers;
 #[allow(dead_code)]
 #[path = "../compare/procs.rs"]
@@ -112,6 +114,9 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // Before any thread: the tmpfs of the disk-full fault lives in a mount
+    // namespace of the harness's own.
+    disk::enter_namespace();
     procs::become_reaper();
     match run(&o) {
         Ok(true) => {}
@@ -139,6 +144,16 @@ fn run(o: &Options) -> Result<bool, String> {
         o.seed,
         world.dir.path().display()
     );
+    // Dropped before `world` (declared after it): unmounted before the
+    // temporary folder goes.
+    let disk = disk::Disk::new(&world.disk_dir())?;
+    match &disk.skipped {
+        None => println!(
+            "soak: state file and alert queue on a {} MB tmpfs",
+            disk::SIZE_MB
+        ),
+        Some(why) => println!("soak: no disk-full fault: {why}"),
+    }
     world.write_rc(&world.control_file(""))?;
     let mut smtp = Peer::smtp(world.dir.path(), world.smtp_port);
     let mut hook = Peer::webhook(world.dir.path(), world.hook_port)?;
@@ -175,19 +190,27 @@ fn run(o: &Options) -> Result<bool, String> {
         ));
     }
     println!("soak: all services up after {:.1} s", now() - t0);
-    let watcher = Watcher::start(&warden, if o.full { 60.0 } else { 10.0 });
+    // Dense enough for a slope over the last instance's tail.
+    let watcher = Watcher::start(&warden, 10.0);
     let mut chaos = Chaos::new(&world, &mut warden, [smtp, hook], o.seed)?;
     if o.full {
         chaos.outage_s = (30.0, 90.0);
+        chaos.disk_s = (30.0, 120.0);
     }
     let length = o.minutes * 60.0;
     let (start, mean_gap) = (now(), if o.full { 2.0 } else { 0.8 });
+    if disk.mounted() {
+        chaos.disk = Some(&disk);
+        chaos.disk_plan = disk_plan(&mut chaos.rng, start, length, o.full);
+    }
     let mut next = start + 1.0;
     while now() < start + length {
         chaos.due(false);
         if now() >= next {
             // Warden kills, CLI stops and outages end early enough to settle.
-            let late = now() > start + length * 0.6;
+            // Half the run with no Warden SIGKILL: a long last instance
+            // for the resource slope.
+            let late = now() > start + length * 0.5;
             for _ in 0..5 {
                 if chaos.strike(late) {
                     break;
@@ -206,7 +229,8 @@ fn run(o: &Options) -> Result<bool, String> {
     let settle = if o.full { 60 } else { 25 };
     println!("soak: settling {settle} s");
     std::thread::sleep(Duration::from_secs(settle));
-    let end = finish(&world, &chaos, &watcher)?;
+    let mut end = finish(&world, &chaos, &watcher)?;
+    end.disk_skipped = disk.skipped.clone();
     watcher.stop();
     let rec = watcher.seen.lock().unwrap_or_else(|e| e.into_inner());
     let (checks, mut results) = verdict::judge(&world, &chaos.ledger, &rec, &chaos.want, &end);
@@ -247,6 +271,20 @@ fn run(o: &Options) -> Result<bool, String> {
     Ok(failed.is_empty())
 }
 
+/// When the disk fills: one period in a smoke run (at 30%), about one
+/// per quarter hour otherwise, each in its own slice of the first 80% of
+/// the run (so the end can settle), seeded.
+fn disk_plan(rng: &mut chaos::Rng, start: f64, length: f64, full: bool) -> Vec<f64> {
+    if !full {
+        return vec![start + length * 0.3];
+    }
+    let n = ((length / 900.0).round() as usize).max(1);
+    let slice = length * 0.7 / n as f64;
+    (0..n)
+        .map(|i| start + length * 0.1 + slice * i as f64 + rng.range(0.0, slice * 0.5))
+        .collect()
+}
+
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(
         || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target")),
@@ -282,8 +320,16 @@ fn finish(world: &World, chaos: &Chaos, _w: &Watcher) -> Result<verdict::End, St
         .filter(|c| !c.alive())
         .map(|c| c.pid)
         .collect();
-    let queue = world.path("warden.state.queue");
+    let queue = world.disk_dir().join("queue");
     let queued = std::fs::read_dir(queue).map_or(0, |d| d.count());
+    let state = world.disk_dir().join("warden.state");
+    let state_file = std::fs::read(&state)
+        .map_err(|e| format!("{}: {e}", state.display()))
+        .and_then(|b| {
+            serde_json::from_slice::<serde_json::Value>(&b)
+                .map_err(|e| format!("{}: {e}", state.display()))
+        })
+        .map(|v| v["checks"].as_object().map_or(0, |c| c.len()));
     Ok(verdict::End {
         status,
         running,
@@ -292,6 +338,9 @@ fn finish(world: &World, chaos: &Chaos, _w: &Watcher) -> Result<verdict::End, St
         mail: peers::mails(&chaos.peers[0].text()),
         hooks: peers::hooks(&chaos.peers[1].text()),
         queued,
+        log: std::fs::read_to_string(world.path("warden.out")).unwrap_or_default(),
+        state_file,
+        disk_skipped: None,
     })
 }
 

@@ -48,6 +48,32 @@ pub fn print(r: &Value) {
             a["duplicated_after_warden_kill"]
         );
     }
+    let disk = &r["disk_full"];
+    if let Some(why) = disk["skipped"].as_str() {
+        println!("\ndisk-full fault skipped: {why}");
+    }
+    let periods = disk["periods"].as_array().into_iter().flatten();
+    let mut header = true;
+    for p in periods {
+        if header {
+            println!(
+                "\n| disk full at | for (s) | write errors logged | written again after (s) | faults meanwhile ok | alerts lost mail / webhook |"
+            );
+            println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+            header = false;
+        }
+        println!(
+            "| {:.0} | {} | {} | {} | {} / {} | {} / {} |",
+            p["at"].as_f64().unwrap_or(0.0),
+            secs(&p["for_s"]),
+            p["write_errors"],
+            secs(&p["written_again_after_s"]),
+            p["faults_ok"],
+            p["faults"],
+            p["mail_lost"],
+            p["webhook_lost"]
+        );
+    }
     let res = &r["resources"];
     println!(
         "\n| Warden (last instance, {} samples over {:.0} s) | first | last | max | slope |",
@@ -69,6 +95,12 @@ pub fn print(r: &Value) {
             slope(&res[format!("{key}_per_hour").as_str()], unit)
         );
     }
+    println!(
+        "past its first 2 minutes ({} samples): fds {}, RSS {}",
+        res["settled_samples"],
+        slope(&res["settled_fds_per_hour"], "fds"),
+        slope(&res["settled_rss_kb_per_hour"], "kB")
+    );
     println!(
         "\nstatus polls: {} ({} unanswered)",
         r["polls"], r["unanswered_polls"]

@@ -33,6 +33,7 @@ const FOLLOW_UPS: &[&str] = &[
     "file-back",
     "smtp-up",
     "webhook-up",
+    "disk-free",
 ];
 
 /// One row of the table: a fault kind and what became of its instances.
@@ -54,7 +55,7 @@ pub struct Check {
     pub detail: String,
 }
 
-fn pct(v: &[f64], p: f64) -> Option<f64> {
+pub fn pct(v: &[f64], p: f64) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
@@ -109,7 +110,12 @@ pub fn judge(
         .collect();
     let mut rows: Vec<(&str, Row)> = Vec::new();
     let empty = Vec::new();
-    for e in ledger.iter().filter(|e| !FOLLOW_UPS.contains(&e.fault)) {
+    // Each noticed fault: (time, detected, repaired), for the disk-full
+    // windows.
+    let mut outcomes: Vec<(f64, bool, bool)> = Vec::new();
+    // The disk-full row is made by `full::judge`.
+    let own_row = |e: &&Entry| !FOLLOW_UPS.contains(&e.fault) && e.fault != "disk-full";
+    for e in ledger.iter().filter(own_row) {
         let i = rows.iter().position(|r| r.0 == e.fault).unwrap_or_else(|| {
             rows.push((e.fault, Row::default()));
             rows.len() - 1
@@ -122,6 +128,7 @@ pub fn judge(
                 let h = rec.services.get(&e.target).unwrap_or(&empty);
                 let process = kinds.get(e.target.as_str()).is_some_and(|k| k.is_process());
                 let (det, rep) = detect(h, e.at, d["pid"].as_i64(), process);
+                outcomes.push((e.at, det.is_some(), rep.is_some() || f == "passive-kill"));
                 if let Some(t) = det {
                     r.detected += 1;
                     r.detect_s.push(t);
@@ -230,9 +237,13 @@ pub fn judge(
     }
     end_state(world, want, end, &mut checks);
     let alerts = crate::alerts::judge(ledger, &end.mail, &end.hooks, &end.queued, &mut checks);
+    let disk = crate::full::judge(ledger, &outcomes, &alerts, end, &mut checks);
+    if let Some(row) = disk.get("row") {
+        table.push(row.clone());
+    }
     let resources = slopes(&rec.samples);
     let json = json!({
-        "faults": table, "alerts": alerts, "resources": resources,
+        "faults": table, "alerts": alerts, "resources": resources, "disk_full": disk,
         "polls": rec.polls, "unanswered_polls": rec.unanswered,
         "checks": checks.iter().map(|c| json!({"check": c.name, "ok": c.ok, "detail": c.detail})).collect::<Vec<_>>(),
     });
@@ -240,7 +251,7 @@ pub fn judge(
 }
 
 /// What the harness found at the end, after the settle time.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct End {
     pub status: Vec<Value>,
     /// Live service processes by service name.
@@ -250,6 +261,13 @@ pub struct End {
     pub mail: Vec<String>,
     pub hooks: Vec<Value>,
     pub queued: usize,
+    /// Warden's output (warden.out), every instance.
+    pub log: String,
+    /// The state file at the end: how many checks it holds, or why it
+    /// does not read.
+    pub state_file: Result<usize, String>,
+    /// Why there was no disk-full fault (no tmpfs here).
+    pub disk_skipped: Option<String>,
 }
 
 fn end_state(world: &World, want: &HashMap<String, Want>, end: &End, checks: &mut Vec<Check>) {
@@ -322,12 +340,23 @@ fn end_state(world: &World, want: &HashMap<String, Want>, end: &End, checks: &mu
     });
 }
 
+/// The first seconds of an instance left out of the settled slopes.
+const WARM_UP_S: f64 = 120.0;
+
 /// Least-squares slope per hour of each resource over the samples of the
 /// last Warden instance (a restarted Warden starts afresh).
 fn slopes(samples: &[Sample]) -> Value {
     let last = samples.last().map_or(0, |s| s.pid);
     let s: Vec<&Sample> = samples.iter().filter(|s| s.pid == last).collect();
-    let fit = |f: &dyn Fn(&Sample) -> f64| -> Option<f64> {
+    // A fresh instance grows for its first minute or two (tables, buffers,
+    // the history filling): the slope past that is the one that matters.
+    let start = s.first().map_or(0.0, |x| x.at);
+    let settled: Vec<&Sample> = s
+        .iter()
+        .filter(|x| x.at >= start + WARM_UP_S)
+        .copied()
+        .collect();
+    let fit = |s: &[&Sample], f: &dyn Fn(&Sample) -> f64| -> Option<f64> {
         if s.len() < 3 {
             return None;
         }
@@ -346,8 +375,16 @@ fn slopes(samples: &[Sample]) -> Value {
         "fds": [first.map(|x| x.fds), lastv.map(|x| x.fds), s.iter().map(|x| x.fds).max()],
         "threads": [first.map(|x| x.threads), lastv.map(|x| x.threads), s.iter().map(|x| x.threads).max()],
         "rss_kb": [first.map(|x| x.rss_kb), lastv.map(|x| x.rss_kb), s.iter().map(|x| x.rss_kb).max()],
-        "fds_per_hour": fit(&|x| x.fds as f64),
-        "threads_per_hour": fit(&|x| x.threads as f64),
-        "rss_kb_per_hour": fit(&|x| x.rss_kb as f64),
+        "fds_per_hour": fit(&s, &|x| x.fds as f64),
+        "threads_per_hour": fit(&s, &|x| x.threads as f64),
+        "rss_kb_per_hour": fit(&s, &|x| x.rss_kb as f64),
+        "settled_samples": settled.len(),
+        "settled_fds_per_hour": fit(&settled, &|x| x.fds as f64),
+        "settled_rss_kb_per_hour": fit(&settled, &|x| x.rss_kb as f64),
+        // Every sample of the last instance: seconds from its first, fds,
+        // threads, RSS (kB), to tell a steady slope from a step.
+        "series": s.iter().map(|x| json!([
+            (x.at - first.map_or(x.at, |f| f.at)).round(), x.fds, x.threads, x.rss_kb
+        ])).collect::<Vec<_>>(),
     })
 }

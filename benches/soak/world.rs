@@ -144,6 +144,12 @@ impl World {
             .map_err(|e| format!("chmod {name}: {e}"))
     }
 
+    /// The folder of the state file, alert memory, queue and id file:
+    /// the disk the disk-full fault fills (see `disk.rs`).
+    pub fn disk_dir(&self) -> PathBuf {
+        self.path("disk")
+    }
+
     pub fn rc(&self) -> PathBuf {
         self.path("rc")
     }
@@ -156,7 +162,9 @@ impl World {
     pub fn control_file(&self, extra: &str) -> String {
         let d = self.dir.path().display();
         let mut rc = format!(
-            "set daemon 1\nset statefile {d}/warden.state\n\
+            "set daemon 1\nset statefile {d}/disk/warden.state\n\
+             set idfile {d}/disk/warden.id\n\
+             set eventqueue basedir {d}/disk/queue\n\
              set mailserver 127.0.0.1 port {} with timeout 5 seconds\n\
              set alert soak@example.com\n\
              set alert webhook \"http://127.0.0.1:{}/hook\"\n\n",

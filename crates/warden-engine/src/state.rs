@@ -100,7 +100,16 @@ struct Inner {
     checks: BTreeMap<String, CheckState>,
     /// Changed since the file was last written.
     dirty: bool,
+    /// Writes failed in a row (a full or read-only disk): the first is
+    /// logged as an error, the rest are retried quietly every
+    /// [`RETRY_AFTER`] until one succeeds, which is logged too.
+    failed: u32,
 }
+
+/// How long the writer waits after a failed write before it tries again
+/// (not at once: a full disk stays full for a while, and a tight loop of
+/// failing writes would spin a core and flood the log).
+pub const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 impl StateStore {
     /// Opens the store at `path` (None keeps it in memory), restoring what
@@ -114,6 +123,7 @@ impl StateStore {
                     path,
                     checks,
                     dirty: false,
+                    failed: 0,
                 }),
                 ..Shared::default()
             }),
@@ -213,16 +223,25 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The writer thread: writes after each change, coalescing a burst into
-/// one write; ends once the store is dropped.
+/// one write; after a failed write it waits [`RETRY_AFTER`] and tries
+/// again; ends once the store is dropped.
 fn write_loop(store: &Weak<Shared>) {
-    while let Some(shared) = store.upgrade() {
-        let inner = lock(&shared.data);
-        let (inner, _) = shared
-            .changed
-            .wait_timeout_while(inner, Duration::from_secs(1), |i| !i.dirty)
-            .unwrap_or_else(|p| p.into_inner());
-        drop(inner);
-        save(&shared);
+    loop {
+        let failing = {
+            let Some(shared) = store.upgrade() else {
+                return;
+            };
+            let inner = lock(&shared.data);
+            let (inner, _) = shared
+                .changed
+                .wait_timeout_while(inner, Duration::from_secs(1), |i| !i.dirty)
+                .unwrap_or_else(|p| p.into_inner());
+            drop(inner);
+            save(&shared)
+        };
+        if failing {
+            std::thread::sleep(RETRY_AFTER);
+        }
     }
 }
 
@@ -231,13 +250,15 @@ fn write_loop(store: &Weak<Shared>) {
 /// page cache); the slow part, fsync and rename, happens outside it.
 /// Serialized into memory first, the pretty JSON of 10,000 checks was a
 /// 5 MB block at every write (0.5 MB at 1,000, the largest at the peak).
-fn save(shared: &Shared) {
+/// A failed write leaves the state dirty (the file on disk stays the last
+/// whole one) and returns true.
+fn save(shared: &Shared) -> bool {
     let _writing = lock(&shared.writing);
     let Some(path) = ({
         let inner = lock(&shared.data);
         inner.path.clone().filter(|_| inner.dirty)
     }) else {
-        return;
+        return false;
     };
     let written = write_atomically(&path, |out| {
         let mut inner = lock(&shared.data);
@@ -248,8 +269,32 @@ fn save(shared: &Shared) {
         };
         serde_json::to_writer_pretty(out, &file).map_err(std::io::Error::other)
     });
-    if let Err(e) = written {
-        tracing::error!("cannot write the state file {}: {e}", path.display());
+    let mut inner = lock(&shared.data);
+    match written {
+        Ok(()) => {
+            if inner.failed > 0 {
+                tracing::warn!(
+                    "the state file {} is written again, after {} failed attempts",
+                    path.display(),
+                    inner.failed
+                );
+            }
+            inner.failed = 0;
+            false
+        }
+        Err(e) => {
+            inner.dirty = true;
+            inner.failed = inner.failed.saturating_add(1);
+            if inner.failed == 1 {
+                tracing::error!(
+                    "cannot write the state file {}: {e}; the state is kept in memory and \
+                     the write retried every {} s",
+                    path.display(),
+                    RETRY_AFTER.as_secs()
+                );
+            }
+            true
+        }
     }
 }
 
@@ -298,14 +343,20 @@ fn write_atomically(
         // /var/lib/warden, /tmp after a reboot) is created with its folder.
         std::fs::create_dir_all(dir)?;
     }
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::fs::File::create(&tmp)?);
-    fill(&mut out)?;
-    let f = out
-        .into_inner()
-        .map_err(std::io::IntoInnerError::into_error)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)?;
+    let written = std::fs::File::create(&tmp).and_then(|f| {
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, f);
+        fill(&mut out)?;
+        let f = out
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        // A half-written temporary (a full disk) would hold the very space
+        // the next try needs; the old state file stays whole.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         // The rename itself is durable only once the folder is synced.
         let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());

@@ -202,6 +202,7 @@ impl Decider {
 
     /// [`Decider::remind`] as if it were `now_ms`.
     pub fn remind_at(&mut self, now_ms: u64) {
+        self.memory.retry_save();
         let mut due = Vec::new();
         for r in self.memory.all() {
             let Some(t) = self

@@ -38,6 +38,9 @@ struct OnDisk {
 pub struct Memory {
     path: Option<PathBuf>,
     services: HashMap<String, Vec<Remembered>>,
+    /// The last write failed (a full disk): logged once, tried again at
+    /// every reminder tick until it succeeds.
+    unsaved: bool,
 }
 
 impl Memory {
@@ -62,6 +65,7 @@ impl Memory {
         Memory {
             path: path.map(Path::to_path_buf),
             services,
+            unsaved: false,
         }
     }
 
@@ -139,7 +143,14 @@ impl Memory {
         }
     }
 
-    fn save(&self) {
+    /// Writes the file again if the last write failed.
+    pub fn retry_save(&mut self) {
+        if self.unsaved {
+            self.save();
+        }
+    }
+
+    fn save(&mut self) {
         let Some(path) = &self.path else {
             return;
         };
@@ -150,8 +161,20 @@ impl Memory {
         let written = serde_json::to_vec_pretty(&disk)
             .map_err(std::io::Error::other)
             .and_then(|b| crate::atomic::write(path, &b));
-        if let Err(e) = written {
-            tracing::error!("cannot write the alert state {}: {e}", path.display());
+        match written {
+            Err(e) if !self.unsaved => {
+                tracing::error!(
+                    "cannot write the alert state {}: {e}; kept in memory, written again when the disk takes it",
+                    path.display()
+                );
+                self.unsaved = true;
+            }
+            Err(_) => {}
+            Ok(()) if self.unsaved => {
+                tracing::warn!("the alert state {} is written again", path.display());
+                self.unsaved = false;
+            }
+            Ok(()) => {}
         }
     }
 }

@@ -129,18 +129,21 @@ impl ProcessTable {
 }
 
 /// The shared snapshot: at most one scan per `max_age`, however many checks
-/// ask. Concurrent askers wait for the one scan in flight.
+/// ask. Concurrent askers wait for the one scan in flight, and so does an
+/// asker that comes after one gave up (its probe timed out): the scan holds
+/// the lock until it ends, so a starved machine never has two scans (each
+/// a blocking thread and a whole table) running at once.
 #[derive(Debug)]
 pub struct TableCache {
     max_age: Duration,
-    current: tokio::sync::Mutex<Option<Arc<ProcessTable>>>,
+    current: Arc<tokio::sync::Mutex<Option<Arc<ProcessTable>>>>,
 }
 
 impl TableCache {
     pub fn new(max_age: Duration) -> TableCache {
         TableCache {
             max_age,
-            current: tokio::sync::Mutex::new(None),
+            current: Arc::new(tokio::sync::Mutex::new(None)),
         }
     }
 
@@ -152,19 +155,37 @@ impl TableCache {
     /// A snapshot no older than `age` (a longer one than `max_age` for
     /// figures that may be older than a cycle).
     pub async fn get_within(&self, age: Duration) -> io::Result<Arc<ProcessTable>> {
-        let mut current = self.current.lock().await;
+        self.get_with(age, ProcessTable::scan).await
+    }
+
+    /// [`TableCache::get_within`] with the scan given (tests slow it down).
+    async fn get_with(
+        &self,
+        age: Duration,
+        scan: fn() -> io::Result<ProcessTable>,
+    ) -> io::Result<Arc<ProcessTable>> {
+        let mut current = Arc::clone(&self.current).lock_owned().await;
         if let Some(table) = current.as_ref().filter(|t| t.taken.elapsed() < age) {
             return Ok(Arc::clone(table));
         }
         // The old snapshot goes before the new one is read, not after:
         // two tables of every process at once were the peak of a cycle.
         *current = None;
-        let table = tokio::task::spawn_blocking(ProcessTable::scan)
-            .await
-            .map_err(io::Error::other)??;
-        let table = Arc::new(table);
-        *current = Some(Arc::clone(&table));
-        Ok(table)
+        // The scan and the lock go to a task of their own: when this caller
+        // is dropped (a probe timeout), the lock stays held until the scan
+        // ends, instead of passing to a caller that would start another
+        // scan beside the first (under load they piled up: 254 threads and
+        // a heap of half a gigabyte in a soak).
+        let scanning = tokio::spawn(async move {
+            let table = Arc::new(
+                tokio::task::spawn_blocking(scan)
+                    .await
+                    .map_err(io::Error::other)??,
+            );
+            *current = Some(Arc::clone(&table));
+            Ok::<_, io::Error>(table)
+        });
+        scanning.await.map_err(io::Error::other)?
     }
 
     /// Forgets the snapshot, so the next `get` scans (after an action
@@ -266,5 +287,37 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
         cache.invalidate().await;
         assert!(!Arc::ptr_eq(&a, &cache.get().await.unwrap()));
+    }
+
+    /// A slow scan that counts how many run at once.
+    fn slow_scan() -> io::Result<ProcessTable> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = RUNNING.fetch_add(1, SeqCst) + 1;
+        MOST.fetch_max(now, SeqCst);
+        STARTED.fetch_add(1, SeqCst);
+        std::thread::sleep(Duration::from_millis(300));
+        RUNNING.fetch_sub(1, SeqCst);
+        Ok(ProcessTable::from_stats(Vec::new()))
+    }
+    static RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    static MOST: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn askers_that_give_up_do_not_start_scans_beside_the_one_in_flight() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let cache = TableCache::new(Duration::from_secs(3600));
+        // Each asker gives up after 20 ms, as a probe times out.
+        for _ in 0..20 {
+            let asked = cache.get_with(Duration::from_secs(3600), slow_scan);
+            let _ = tokio::time::timeout(Duration::from_millis(20), asked).await;
+        }
+        let t = cache
+            .get_with(Duration::from_secs(3600), slow_scan)
+            .await
+            .unwrap();
+        assert!(t.get(1).is_none());
+        assert_eq!(MOST.load(SeqCst), 1, "scans ran side by side");
+        assert_eq!(STARTED.load(SeqCst), 1, "one scan serves them all");
     }
 }
