@@ -12,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use rustix::process::Signal;
+use util::webhook::Receiver;
 use util::{Sandbox, answers, free_port, wait_until};
 
 /// Debian's Python: aiosmtpd is a Debian package, not in other Pythons.
@@ -74,57 +75,6 @@ fn messages(out: &Path) -> Vec<String> {
                 .to_string()
         })
         .collect()
-}
-
-const RECEIVER: &str = r#"
-import http.server, sys
-port, out = int(sys.argv[1]), sys.argv[2]
-class Hook(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(out, "ab") as f: f.write(body + b"\n")
-        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
-    def log_message(self, *_): pass
-http.server.HTTPServer(("127.0.0.1", port), Hook).serve_forever()
-"#;
-
-/// A loopback HTTP receiver appending each POST body as a line; killed on drop.
-struct Receiver {
-    child: Child,
-    out: PathBuf,
-}
-
-impl Receiver {
-    fn start(sb: &Sandbox, port: u16) -> Receiver {
-        let script = sb.path("receiver.py");
-        std::fs::write(&script, RECEIVER).unwrap();
-        let out = sb.path("hooks.jsonl");
-        let child = Command::new(PYTHON)
-            .arg(&script)
-            .arg(port.to_string())
-            .arg(&out)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        assert!(wait_until(Duration::from_secs(10), || answers(port)));
-        Receiver { child, out }
-    }
-
-    fn bodies(&self) -> Vec<serde_json::Value> {
-        util::file(&self.out)
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn host() -> String {

@@ -15,11 +15,12 @@ mod util;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use rustix::process::Signal;
-use util::{Sandbox, answers, free_port, wait_until};
+use util::webhook::Receiver;
+use util::{Sandbox, free_port, wait_until};
 
 /// Set when this test binary runs inside its own mount namespace.
 const NS_ENV: &str = "WARDEN_TEST_DISK_NS";
@@ -106,65 +107,20 @@ impl Drop for Tmpfs {
     }
 }
 
-const RECEIVER: &str = r#"
-import http.server, sys
-port, out = int(sys.argv[1]), sys.argv[2]
-class Hook(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(out, "ab") as f: f.write(body + b"\n")
-        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
-    def log_message(self, *_): pass
-http.server.HTTPServer(("127.0.0.1", port), Hook).serve_forever()
-"#;
-
-/// A loopback webhook receiver appending each POST body as a line (on the
-/// sandbox's own disk, not the full one); killed on drop.
-struct Receiver {
-    child: Child,
-    out: PathBuf,
-}
-
-impl Receiver {
-    fn start(sb: &Sandbox, port: u16) -> Receiver {
-        let script = sb.path("receiver.py");
-        std::fs::write(&script, RECEIVER).unwrap();
-        let out = sb.path("hooks.jsonl");
-        let child = Command::new("/usr/bin/python3")
-            .arg(&script)
-            .arg(port.to_string())
-            .arg(&out)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        assert!(wait_until(Duration::from_secs(10), || answers(port)));
-        Receiver { child, out }
-    }
-
-    /// Every event received, bundled ones included: (service, event, ms).
-    fn events(&self) -> Vec<(String, String, u64)> {
-        util::file(&self.out)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .flat_map(|h| h["events"].as_array().cloned().unwrap_or_default())
-            .map(|e| {
-                (
-                    e["service"].as_str().unwrap_or("").to_string(),
-                    e["event"].as_str().unwrap_or("").to_string(),
-                    e["timestamp_ms"].as_u64().unwrap_or(0),
-                )
-            })
-            .collect()
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Every event the webhook received, bundled ones included: (service,
+/// event, ms).
+fn events(hook: &Receiver) -> Vec<(String, String, u64)> {
+    hook.bodies()
+        .iter()
+        .flat_map(|h| h["events"].as_array().cloned().unwrap_or_default())
+        .map(|e| {
+            (
+                e["service"].as_str().unwrap_or("").to_string(),
+                e["event"].as_str().unwrap_or("").to_string(),
+                e["timestamp_ms"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
 }
 
 /// A sandbox whose state file, alert memory and queue are on a 2 MB tmpfs,
@@ -257,13 +213,13 @@ fn alerts_raised_while_the_disk_is_full_are_delivered_once_after() {
     let hook = Receiver::start(&sb, port);
     assert!(
         wait_until(Duration::from_secs(30), || {
-            hook.events()
+            events(&hook)
                 .iter()
                 .any(|e| e.0 == "web" && e.1 == "Does not exist" && e.2 >= full_ms)
                 && queued(&sb) == 0
         }),
         "the failure raised while the disk was full never arrived: {:?}\n{}",
-        hook.events(),
+        events(&hook),
         sb.log()
     );
     assert!(
@@ -274,7 +230,7 @@ fn alerts_raised_while_the_disk_is_full_are_delivered_once_after() {
     // Then nothing more: each alert once (the failure, the recovery and
     // the restart's action raised while the disk was full).
     std::thread::sleep(Duration::from_secs(4));
-    let events = hook.events();
+    let events = events(&hook);
     let since: Vec<&str> = events
         .iter()
         .filter(|e| e.0 == "web" && e.2 >= full_ms)

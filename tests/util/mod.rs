@@ -3,6 +3,7 @@
 //! Python, and guards that kill everything a test started.
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+pub mod webhook;
 pub mod xml;
 
 use std::io::Read as _;
