@@ -336,6 +336,17 @@ mod tests {
     use std::time::Duration;
 
     /// A child killed and reaped even when the test fails.
+    /// A copier: read and write calls as fast as it can.
+    fn copier() -> Reaped {
+        Reaped(
+            Command::new("cat")
+                .arg("/dev/zero")
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    }
+
     struct Reaped(std::process::Child);
 
     impl Drop for Reaped {
@@ -437,13 +448,7 @@ mod tests {
 
     #[test]
     fn io_rates_come_from_two_readings_and_the_tree_is_kept_between_tables() {
-        // A copier: read and write calls as fast as it can.
-        let child = Command::new("cat")
-            .arg("/dev/zero")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let child = Reaped(child);
+        let child = copier();
         let pid = child.0.id();
         let sources = Sources::open(pid);
         let mut samples = Samples::default();
@@ -498,12 +503,7 @@ mod tests {
 
     #[test]
     fn open_files_and_io_are_read_twice_then_now_and_then_unless_a_rule_tests_them() {
-        let child = Command::new("cat")
-            .arg("/dev/zero")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let child = Reaped(child);
+        let child = copier();
         let pid = child.0.id();
         let run = |samples: &mut Samples, every_run: bool| {
             std::thread::sleep(Duration::from_millis(50));
