@@ -440,7 +440,12 @@ mod tests {
         });
         follows_steadily(&probe, pid).await;
         assert!(
-            probe.inner.memory().held.as_ref().is_some_and(|h| h.stat.is_none()),
+            probe
+                .inner
+                .memory()
+                .held
+                .as_ref()
+                .is_some_and(|h| h.stat.is_none()),
             "the stat file is not held"
         );
         end(child);
