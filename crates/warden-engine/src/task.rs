@@ -8,7 +8,7 @@ mod act;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
 use warden_config::model::{Action, Test, Trigger};
 use warden_probes::{ExitWatch, Outcome, ProcessFacts, RuleSpec, Status};
 
@@ -101,6 +101,11 @@ impl CheckTask {
         first: Instant,
     ) {
         let mut next = first;
+        // One timer for the task's life, moved on at each tick: a new one
+        // each cycle cost a lock of tokio's timer wheel to drop the fired
+        // one and another to register the next.
+        let sleep = tokio::time::sleep_until(first);
+        tokio::pin!(sleep);
         loop {
             tokio::select! {
                 biased;
@@ -120,10 +125,15 @@ impl CheckTask {
                         continue;
                     }
                 }
-                _ = sleep_until(next) => {
+                () = &mut sleep => {
                     next = next_tick(next, self.node.period);
-                    let now = std::time::SystemTime::now();
-                    if !self.cron.as_mut().is_none_or(|g| g.tick(now)) {
+                    sleep.as_mut().reset(next);
+                    // The wall clock only for a cron spec (few checks).
+                    if !self
+                        .cron
+                        .as_mut()
+                        .is_none_or(|g| g.tick(std::time::SystemTime::now()))
+                    {
                         tracing::debug!("'{}' skipped: the time is outside its cron spec", self.name());
                         self.ctx.status.scheduled(self.node.check.id(), next);
                         continue;

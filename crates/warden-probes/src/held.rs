@@ -13,6 +13,11 @@ pub const RESERVE: u64 = 256;
 
 static HELD: AtomicU64 = AtomicU64::new(0);
 
+/// The soft open-files limit as last read; 0 until read. Cached: a check
+/// refused a slot asks again each cycle (its exit watch), and a
+/// `prlimit64` each time was a cost on every cycle of every refused check.
+static LIMIT: AtomicU64 = AtomicU64::new(0);
+
 /// Held descriptors counted in the budget; given back on drop.
 #[derive(Debug)]
 pub struct Slots(u64);
@@ -25,16 +30,31 @@ impl Drop for Slots {
 
 /// `n` slots, or None when holding `n` more would pass the budget.
 pub fn take(n: u64) -> Option<Slots> {
-    // Read each time: rare (a process found or pinned), and the limit is
-    // raised at start and may be again at a reload.
-    let soft = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
-    let budget = soft.saturating_sub(RESERVE);
+    let budget = soft_limit().saturating_sub(RESERVE);
     let before = HELD.fetch_add(n, Ordering::Relaxed);
     if before.saturating_add(n) > budget {
         HELD.fetch_sub(n, Ordering::Relaxed);
         return None;
     }
     Some(Slots(n))
+}
+
+/// The soft open-files limit, read once and again after [`limit_changed`].
+fn soft_limit() -> u64 {
+    match LIMIT.load(Ordering::Relaxed) {
+        0 => {
+            let soft = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
+            LIMIT.store(soft, Ordering::Relaxed);
+            soft
+        }
+        soft => soft,
+    }
+}
+
+/// Says the open-files limit was set (at start, at a reload): the next
+/// [`take`] reads it again.
+pub fn limit_changed() {
+    LIMIT.store(0, Ordering::Relaxed);
 }
 
 /// How many descriptors are held now.

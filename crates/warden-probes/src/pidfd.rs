@@ -118,6 +118,13 @@ fn register(fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
 /// checks hold 20,000 descriptors, this machine's whole hard limit).
 /// Returns the soft limit now in force.
 pub fn raise_nofile_limit(wanted: u64) -> io::Result<u64> {
+    let raised = raise(wanted);
+    // Whatever happened, the budget of held descriptors reads it again.
+    crate::held::limit_changed();
+    raised
+}
+
+fn raise(wanted: u64) -> io::Result<u64> {
     let current = getrlimit(Resource::Nofile);
     let Some(hard) = current.maximum else {
         // Unlimited hard limit: the kernel still caps at nr_open; keep the
