@@ -9,6 +9,7 @@ mod conntest;
 pub mod context;
 pub mod engine;
 mod eval;
+mod figures;
 pub mod events;
 pub mod factory;
 pub mod history;
