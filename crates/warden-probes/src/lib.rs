@@ -17,6 +17,7 @@ pub mod content;
 pub mod date;
 pub mod dns;
 pub mod file;
+pub mod exits;
 pub mod filesystem;
 pub mod held;
 pub mod latest;
