@@ -18,27 +18,38 @@ fn bit(metric: Metric) -> Mask {
 /// The latest value of each metric a check's probes measured.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Figures {
-    present: Mask,
-    /// One value per bit of `present`, in metric order.
+    /// The mask in two halves: a `u128` field would align the board's
+    /// whole entry to 16 bytes.
+    present: [u64; 2],
+    /// One value per bit of the mask, in metric order.
     values: Box<[f64]>,
 }
 
 impl Figures {
+    fn mask(&self) -> Mask {
+        Mask::from(self.present[1]) << 64 | Mask::from(self.present[0])
+    }
+
+    fn set_mask(&mut self, mask: Mask) {
+        self.present = [mask as u64, (mask >> 64) as u64];
+    }
+
     /// The place of `metric`'s value in `values`.
     fn rank(&self, metric: Metric) -> usize {
-        (self.present & (bit(metric) - 1)).count_ones() as usize
+        (self.mask() & (bit(metric) - 1)).count_ones() as usize
     }
 
     pub(crate) fn get(&self, metric: Metric) -> Option<f64> {
-        if self.present & bit(metric) == 0 {
+        if self.mask() & bit(metric) == 0 {
             return None;
         }
         self.values.get(self.rank(metric)).copied()
     }
 
-    /// The bit numbers set in `present`, lowest first.
+    /// The bit numbers set in the mask, lowest first.
     fn bits(&self) -> impl Iterator<Item = u32> + '_ {
-        (0..Mask::BITS).filter(|i| self.present & (1 << i) != 0)
+        let mask = self.mask();
+        (0..Mask::BITS).filter(move |i| mask & (1 << i) != 0)
     }
 
     /// Every figure, in metric order.
@@ -59,9 +70,9 @@ impl Figures {
             .filter(|i| metric_of(*i).is_some_and(&keep))
             .fold(0, |mask, i| mask | 1 << i);
         let wanted = new.iter().fold(kept, |mask, v| mask | bit(v.metric));
-        if wanted != self.present {
+        if wanted != self.mask() {
             let old = std::mem::take(self);
-            self.present = wanted;
+            self.set_mask(wanted);
             self.values = vec![f64::NAN; wanted.count_ones() as usize].into_boxed_slice();
             for (i, v) in old.bits().zip(old.values.iter().copied()) {
                 if kept & (1 << i) != 0 {
