@@ -287,7 +287,7 @@ impl CheckTask {
             if s.last_status.as_deref() != Some(status) || s.pid != pid {
                 s.set_cycle(cycle);
             }
-            s.last_status = Some(status.to_string());
+            s.last_status = Some(status.into());
             s.last_reason = Some(outcome.reason.clone());
             s.pid = pid;
             s.start_ticks = outcome.process.map(|p| p.start_ticks);
