@@ -293,6 +293,16 @@ async fn serve(source: ControlFile, config: Config, sources: SourceMap) -> ExitC
     };
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     let watchdog = tokio::spawn(watchdog());
+    // Start-up code and memory are needed no more once the checks run.
+    tokio::spawn(async {
+        tokio::time::sleep(warden::resident::AFTER_START).await;
+        let dropped = warden::resident::drop_code_pages();
+        warden::heap::give_back();
+        tracing::debug!(
+            "start-up done: {} KB of code pages advised out",
+            dropped / 1024
+        );
+    });
     // SIGUSR1 is Monit's "wake up and check everything now" (`monit
     // validate` sends it to the daemon's pid): without a handler it would
     // kill the daemon.

@@ -5,3 +5,4 @@
 pub mod control;
 pub mod heap;
 pub mod monit_id;
+pub mod resident;
