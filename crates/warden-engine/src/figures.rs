@@ -116,7 +116,11 @@ mod tests {
         let mut f = Figures::default();
         f.update(
             |_| true,
-            &[m(Metric::Memory, 2.0), m(Metric::Cpu, 1.0), m(Metric::Uptime, 3.0)],
+            &[
+                m(Metric::Memory, 2.0),
+                m(Metric::Cpu, 1.0),
+                m(Metric::Uptime, 3.0),
+            ],
         );
         assert_eq!(f.get(Metric::Cpu), Some(1.0));
         assert_eq!(f.get(Metric::Memory), Some(2.0));
@@ -124,7 +128,11 @@ mod tests {
         let all: Vec<_> = f.iter().collect();
         assert_eq!(
             all,
-            vec![(Metric::Cpu, 1.0), (Metric::Memory, 2.0), (Metric::Uptime, 3.0)]
+            vec![
+                (Metric::Cpu, 1.0),
+                (Metric::Memory, 2.0),
+                (Metric::Uptime, 3.0)
+            ]
         );
         assert_eq!(f.heap_bytes(), 3 * 8);
     }
@@ -132,10 +140,16 @@ mod tests {
     #[test]
     fn an_update_keeps_only_what_it_is_told_and_adds_the_new() {
         let mut f = Figures::default();
-        f.update(|_| true, &[m(Metric::ResponseTime, 0.5), m(Metric::Cpu, 1.0)]);
+        f.update(
+            |_| true,
+            &[m(Metric::ResponseTime, 0.5), m(Metric::Cpu, 1.0)],
+        );
         f.update(|k| k == Metric::ResponseTime, &[m(Metric::Memory, 7.0)]);
         let all: Vec<_> = f.iter().collect();
-        assert_eq!(all, vec![(Metric::Memory, 7.0), (Metric::ResponseTime, 0.5)]);
+        assert_eq!(
+            all,
+            vec![(Metric::Memory, 7.0), (Metric::ResponseTime, 0.5)]
+        );
     }
 
     #[test]
@@ -145,7 +159,11 @@ mod tests {
         let before = f.values.as_ptr();
         f.update(
             |_| false,
-            &[m(Metric::Memory, 4.0), m(Metric::Cpu, 3.0), m(Metric::Cpu, 5.0)],
+            &[
+                m(Metric::Memory, 4.0),
+                m(Metric::Cpu, 3.0),
+                m(Metric::Cpu, 5.0),
+            ],
         );
         assert_eq!(f.values.as_ptr(), before);
         assert_eq!(f.get(Metric::Cpu), Some(5.0));

@@ -6,12 +6,12 @@
 use std::io;
 use std::os::fd::{AsFd as _, OwnedFd};
 
-use rustix::process::{
-    Pid, PidfdFlags, Resource, Rlimit, Signal, getrlimit, pidfd_open, pidfd_send_signal, setrlimit,
-};
 use crate::exits::{self, Watched};
 use crate::outcome::ProcessFacts;
 use crate::procfs;
+use rustix::process::{
+    Pid, PidfdFlags, Resource, Rlimit, Signal, getrlimit, pidfd_open, pidfd_send_signal, setrlimit,
+};
 
 /// A handle on one process that resolves when it exits. Holding it also
 /// pins the process: its pid cannot be reused while the handle is open, so
@@ -224,7 +224,9 @@ mod tests {
         for (i, child) in children.iter_mut().enumerate().filter(|(i, _)| i % 2 == 0) {
             child.kill().unwrap();
             child.wait().unwrap();
-            tokio::time::timeout(GUARD, watches[i].exited()).await.unwrap();
+            tokio::time::timeout(GUARD, watches[i].exited())
+                .await
+                .unwrap();
         }
         for (i, w) in watches.iter().enumerate() {
             assert_eq!(w.has_exited(), i % 2 == 0, "watch {i}");
