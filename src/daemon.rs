@@ -293,6 +293,12 @@ async fn serve(source: ControlFile, config: Config, sources: SourceMap) -> ExitC
     };
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     let watchdog = tokio::spawn(watchdog());
+    // The start's parse and planning leave freed heap behind: give it
+    // back once the first cycle has run.
+    tokio::spawn(async {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        warden::heap::give_back();
+    });
     // SIGUSR1 is Monit's "wake up and check everything now" (`monit
     // validate` sends it to the daemon's pid): without a handler it would
     // kill the daemon.

@@ -289,8 +289,10 @@ impl History {
         if self.events.len() >= EVENTS {
             self.events.pop_front();
         } else if self.events.len() == self.events.capacity() {
-            // Doubling, but never past the bound (a deque would take 32).
-            let more = (self.events.len() * 2).clamp(2, EVENTS) - self.events.len();
+            // Doubling, but never past the bound (a deque would take 32);
+            // room for one at first: most checks have one event (their
+            // first status) for a long time.
+            let more = (self.events.len() * 2).clamp(1, EVENTS) - self.events.len();
             self.events.reserve_exact(more);
         }
         self.events.push_back(Remembered {

@@ -11,6 +11,7 @@ pub mod engine;
 mod eval;
 pub mod events;
 pub mod factory;
+mod figures;
 pub mod history;
 pub mod id;
 mod mailbox;

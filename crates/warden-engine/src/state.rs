@@ -40,8 +40,9 @@ pub struct CheckState {
     pub restarts: RestartWindow,
     /// Every automatic restart or start Warden made, ever.
     pub starts_total: u64,
-    /// The last probe status (`ok`, `missing`, `zombie`, `failed`, ...).
-    pub last_status: Option<String>,
+    /// The last probe status (`ok`, `missing`, `zombie`, `failed`, ...):
+    /// borrowed from the status words, not a copy in every check's entry.
+    pub last_status: Option<std::borrow::Cow<'static, str>>,
     pub last_reason: Option<String>,
     /// The process as last seen: pid and start time identity.
     pub pid: Option<u32>,

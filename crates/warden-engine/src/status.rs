@@ -17,6 +17,7 @@ use warden_probes::{Metric, Outcome, Status, Text};
 pub use crate::conntest::{Reach, TestStatus};
 use crate::conntest::{RuleRun, connection_test, tests};
 use crate::events::{Event, EventKind};
+use crate::figures::Figures;
 use crate::history::{History, HistoryView, MOST_SERIES, Series};
 use crate::id::CheckId;
 use crate::state::{Monitoring, StateStore};
@@ -182,9 +183,8 @@ struct Observed {
     failing: Option<EventKind>,
     pid: Option<u32>,
     ppid: Option<u32>,
-    /// Sorted by metric: a port check has one, a process check a dozen (a
-    /// map would take a 200-byte node for the one).
-    metrics: Vec<(Metric, f64)>,
+    /// A port check has one, a process check about 30.
+    metrics: Figures,
     last_check: Option<SystemTime>,
     next_check: Option<SystemTime>,
     last_success: Option<SystemTime>,
@@ -206,28 +206,7 @@ struct Observed {
 
 impl Observed {
     fn metric(&self, metric: Metric) -> Option<f64> {
-        self.metrics
-            .binary_search_by_key(&metric, |(m, _)| *m)
-            .ok()
-            .map(|i| self.metrics[i].1)
-    }
-
-    fn set_metrics(&mut self, outcome: &Outcome) {
-        // Room for the new ones at once: grown one by one, the vector
-        // doubled its way to 32 for a process check's 31 and left the
-        // blocks it outgrew as heap fragments.
-        let new = outcome
-            .values
-            .iter()
-            .filter(|v| self.metric(v.metric).is_none())
-            .count();
-        self.metrics.reserve_exact(new);
-        for v in &outcome.values {
-            match self.metrics.binary_search_by_key(&v.metric, |(m, _)| *m) {
-                Ok(i) => self.metrics[i].1 = v.value,
-                Err(i) => self.metrics.insert(i, (v.metric, v.value)),
-            }
-        }
+        self.metrics.get(metric)
     }
 
     fn set_texts(&mut self, outcome: &Outcome) {
@@ -370,8 +349,8 @@ impl StatusBoard {
             ));
             s.pid = outcome.process.map(|p| p.pid);
             s.ppid = outcome.process.map(|p| p.ppid);
-            s.metrics.retain(|(m, _)| *m == Metric::ResponseTime);
-            s.set_metrics(outcome);
+            s.metrics
+                .update(|m| m == Metric::ResponseTime, &outcome.values);
             s.texts.retain(|(t, _)| from_rules(*t));
             s.set_texts(outcome);
             s.last_check = Some(now);
@@ -399,7 +378,7 @@ impl StatusBoard {
             )
         };
         self.update(id, |s| {
-            s.set_metrics(outcome);
+            s.metrics.update(|_| true, &outcome.values);
             s.set_texts(outcome);
             if content {
                 // A content probe fails when a line fires its rule.
@@ -422,7 +401,12 @@ impl StatusBoard {
             };
             match s.tests.iter_mut().find(|r| r.rule == rule) {
                 Some(slot) => *slot = run,
-                None => s.tests.push(run),
+                None => {
+                    // Grown by one: a push makes room for four (160 bytes
+                    // where a check with one port test needs 40).
+                    s.tests.reserve_exact(1);
+                    s.tests.push(run);
+                }
             }
         });
     }
@@ -688,7 +672,7 @@ fn build(
         metrics: observed
             .metrics
             .iter()
-            .map(|(k, v)| (metric_name(*k).to_string(), *v))
+            .map(|(k, v)| (metric_name(k).to_string(), v))
             .collect(),
         on_reboot: conf.on_reboot.to_string(),
         last_check_usec: observed.last_check.map(|t| {

@@ -32,8 +32,10 @@ pub struct CheckTask {
     watch: Option<ExitWatch>,
     cycle: u64,
     last_status: Option<Status>,
-    /// What `observe` last wrote to the state store.
-    recorded: Option<(Status, Option<ProcessFacts>, String)>,
+    /// What `observe` last wrote to the state store, the reason as its
+    /// hash: a copy of the words in every check's task was 64 bytes of
+    /// heap a check, only ever compared.
+    recorded: Option<(Status, Option<ProcessFacts>, u64)>,
     /// The check's monitoring in the state store, kept here too: only this
     /// task changes it, and the store's lookup by name under its lock was
     /// a cost on every cycle of every check.
@@ -284,18 +286,18 @@ impl CheckTask {
         // The state store is written only when something in it changes; a
         // steady process must not cost a lock, a clone and a compare of
         // the whole check state every cycle.
-        let seen = (outcome.status, outcome.process, outcome.reason.as_str());
-        if self.recorded.as_ref().map(|(s, p, r)| (*s, *p, r.as_str())) == Some(seen) {
+        let seen = (outcome.status, outcome.process, words_hash(&outcome.reason));
+        if self.recorded == Some(seen) {
             return;
         }
-        self.recorded = Some((outcome.status, outcome.process, outcome.reason.clone()));
+        self.recorded = Some(seen);
         let status = status_word(outcome.status);
         let cycle = self.cycle;
         self.ctx.state.update(self.node.name(), |s| {
             if s.last_status.as_deref() != Some(status) || s.pid != pid {
                 s.set_cycle(cycle);
             }
-            s.last_status = Some(status.to_string());
+            s.last_status = Some(status.into());
             s.last_reason = Some(outcome.reason.clone());
             s.pid = pid;
             s.start_ticks = outcome.process.map(|p| p.start_ticks);
@@ -452,6 +454,15 @@ fn next_tick(next: Instant, period: Duration) -> Instant {
         tick += period * u32::try_from(behind).unwrap_or(u32::MAX);
     }
     tick.max(now)
+}
+
+/// FNV-1a of a probe's words: cheap for the few dozen bytes of a reason,
+/// and a change the hash misses (one in 2^64) only delays the state
+/// file's copy of the words to their next change.
+fn words_hash(words: &str) -> u64 {
+    words.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Waits on an optional watch; with none, waits forever. A poll of the

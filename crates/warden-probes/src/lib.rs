@@ -16,6 +16,7 @@ pub mod connect;
 pub mod content;
 pub mod date;
 pub mod dns;
+pub mod exits;
 pub mod file;
 pub mod filesystem;
 pub mod held;
@@ -49,7 +50,9 @@ pub mod transfer;
 pub mod unsupported;
 
 pub use net::PortProbe;
-pub use outcome::{Measurement, Metric, NamedValue, Outcome, ProcessFacts, Status, Text};
+pub use outcome::{
+    ALL_METRICS, Measurement, Metric, NamedValue, Outcome, ProcessFacts, Status, Text,
+};
 pub use pidfd::{ExitWatch, raise_nofile_limit};
 pub use probe::{BoxFuture, Probe};
 pub use process_probe::ProcessProbe;

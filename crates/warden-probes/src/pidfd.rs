@@ -4,16 +4,14 @@
 //! the caller falls back to polling.
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd as _, OwnedFd};
 
+use crate::exits::{self, Watched};
+use crate::outcome::ProcessFacts;
+use crate::procfs;
 use rustix::process::{
     Pid, PidfdFlags, Resource, Rlimit, Signal, getrlimit, pidfd_open, pidfd_send_signal, setrlimit,
 };
-use tokio::io::Interest;
-use tokio::io::unix::AsyncFd;
-
-use crate::outcome::ProcessFacts;
-use crate::procfs;
 
 /// A handle on one process that resolves when it exits. Holding it also
 /// pins the process: its pid cannot be reused while the handle is open, so
@@ -21,13 +19,15 @@ use crate::procfs;
 #[derive(Debug)]
 pub struct ExitWatch {
     pid: u32,
-    fd: AsyncFd<OwnedFd>,
+    fd: OwnedFd,
+    /// Its place in the one set of watched exits (`exits`).
+    watched: Watched,
     /// Its place in the budget of held descriptors.
     _slot: crate::held::Slots,
 }
 
 impl ExitWatch {
-    /// Opens a pidfd on `pid`. Must be called inside a tokio runtime.
+    /// Opens a pidfd on `pid` and watches it for the exit.
     /// Errors: ESRCH (no such process), ENOSYS (old kernel), EMFILE (out of
     /// file descriptors, or of the budget of held ones): the caller polls
     /// instead.
@@ -42,9 +42,11 @@ impl ExitWatch {
                 io::Error::new(io::ErrorKind::InvalidInput, format!("invalid pid {pid}"))
             })?;
         let fd = pidfd_open(raw, PidfdFlags::NONBLOCK)?;
+        let watched = exits::watch(fd.as_fd())?;
         Ok(ExitWatch {
             pid,
-            fd: register(fd)?,
+            fd,
+            watched,
             _slot: slot,
         })
     }
@@ -69,23 +71,19 @@ impl ExitWatch {
     /// Resolves once the process has exited (at once if it already has).
     /// Cancel-safe: drop the future to stop waiting.
     pub async fn exited(&self) {
-        // Readable means exited, and stays so: no need to clear readiness.
-        // An error from the reactor also ends the wait, so that the caller
-        // re-checks by polling rather than waiting forever.
-        let _ = self.fd.readable().await;
+        std::future::poll_fn(|cx| self.poll_exited(cx)).await;
     }
 
     /// Polls for the exit without a future of its own (a check's loop
     /// waits on it every cycle: no allocation, no new registration).
     pub fn poll_exited(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        // As `exited`: readable, or an error, ends the wait.
-        self.fd.poll_read_ready(cx).map(|_| ())
+        exits::poll_exited(&self.watched, cx)
     }
 
     /// Whether the process has exited, without waiting.
     pub fn has_exited(&self) -> bool {
         let mut poll = [rustix::event::PollFd::new(
-            self.fd.get_ref(),
+            &self.fd,
             rustix::event::PollFlags::IN,
         )];
         let zero = rustix::event::Timespec {
@@ -98,18 +96,16 @@ impl ExitWatch {
     /// Sends a signal to exactly this process, never to a later process
     /// that reused its pid.
     pub fn signal(&self, signal: Signal) -> io::Result<()> {
-        Ok(pidfd_send_signal(self.fd.get_ref(), signal)?)
+        Ok(pidfd_send_signal(&self.fd, signal)?)
     }
 }
 
-/// Registers the pidfd with tokio's reactor. `AsyncFd::register_with_interest`
-/// is `unsafe` and the workspace denies unsafe code; `with_interest` is its
-/// safe (deprecated) wrapper. It is sound here: an `OwnedFd` keeps its one
-/// descriptor open and unchanged for as long as the `AsyncFd` owns it,
-/// which is exactly the I/O-safety condition the deprecation is about.
-#[allow(deprecated)]
-fn register(fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
-    AsyncFd::with_interest(fd, Interest::READABLE)
+impl Drop for ExitWatch {
+    fn drop(&mut self) {
+        // Out of the set before the descriptor closes (its number may be
+        // reused at once).
+        exits::unwatch(&self.watched, self.fd.as_fd());
+    }
 }
 
 /// Raises the soft open-files limit to the hard limit (thousands of checks
@@ -205,6 +201,50 @@ mod tests {
         rustix::process::kill_process(killer, Signal::KILL).unwrap();
         tokio::time::timeout(GUARD, watch.exited()).await.unwrap();
         assert!(watch.has_exited());
+    }
+
+    #[tokio::test]
+    async fn a_dropped_watch_gives_its_slot_to_the_next_which_waits_for_its_own_process() {
+        let mut first = Command::new("sleep").arg("30").spawn().unwrap();
+        let mut second = Command::new("sleep").arg("30").spawn().unwrap();
+        drop(ExitWatch::open(first.id()).unwrap());
+        let watch = ExitWatch::open(second.id()).unwrap();
+        first.kill().unwrap();
+        first.wait().unwrap();
+        // The first process's exit must not end the second's wait.
+        let early = tokio::time::timeout(Duration::from_millis(200), watch.exited()).await;
+        assert!(early.is_err(), "the watch ended before its process did");
+        second.kill().unwrap();
+        tokio::time::timeout(GUARD, watch.exited()).await.unwrap();
+        second.wait().unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_watches_each_end_with_their_own_process() {
+        let mut children: Vec<_> = (0..20)
+            .map(|_| Command::new("sleep").arg("30").spawn().unwrap())
+            .collect();
+        let watches: Vec<_> = children
+            .iter()
+            .map(|c| ExitWatch::open(c.id()).unwrap())
+            .collect();
+        for (i, child) in children.iter_mut().enumerate().filter(|(i, _)| i % 2 == 0) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            tokio::time::timeout(GUARD, watches[i].exited())
+                .await
+                .unwrap();
+        }
+        for (i, w) in watches.iter().enumerate() {
+            assert_eq!(w.has_exited(), i % 2 == 0, "watch {i}");
+        }
+        for child in children.iter_mut().skip(1).step_by(2) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        for w in &watches {
+            tokio::time::timeout(GUARD, w.exited()).await.unwrap();
+        }
     }
 
     #[tokio::test]
