@@ -238,7 +238,7 @@ fn alerts_raised_while_the_disk_is_full_are_delivered_once_after() {
         .collect();
     for kind in ["Does not exist", "Exists", "Action done"] {
         let n = since.iter().filter(|k| **k == kind).count();
-        assert_eq!(n, 1, "{kind} {n} times: {events:?}");
+        assert_eq!(n, 1, "{kind} {n} times: {events:?}\n{}", sb.log());
     }
     assert_eq!(queued(&sb), 0);
 }

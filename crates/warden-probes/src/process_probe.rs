@@ -219,15 +219,13 @@ impl Inner {
             Some(found) => found,
             None => {
                 memory.held = None;
-                match process::locate(&self.locator, memory.last.as_ref(), table) {
+                let seen = memory.last.or(memory.gone);
+                match process::locate(&self.locator, memory.last.as_ref(), seen.as_ref(), table) {
                     Ok(found) => {
                         memory.held = Held::open(&found, &self.locator, self.needs);
                         found
                     }
-                    Err(outcome) => {
-                        let seen = memory.last.or(memory.gone);
-                        return exited_or(outcome, seen.as_ref());
-                    }
+                    Err(outcome) => return outcome,
                 }
             }
         };
@@ -303,25 +301,6 @@ impl Inner {
             pidfile_mtime,
             pidfile_key: held.pidfile,
         })
-    }
-}
-
-/// A zombie that Warden saw alive as the service has exited: it is the
-/// service gone (like Monit's "does not exist"), not a zombie problem, even
-/// while its parent has yet to reap it (pid 1 may take a second or two).
-fn exited_or(outcome: Outcome, last: Option<&Proven>) -> Outcome {
-    let Some(last) = last.filter(|_| outcome.status == Status::Zombie) else {
-        return outcome;
-    };
-    match procfs::read_stat(last.facts.pid) {
-        Ok(Some(s)) if s.is_zombie() && s.starttime == last.facts.start_ticks => Outcome::failed(
-            Status::Missing,
-            format!(
-                "process with pid {} is not running (it exited; its parent has not reaped it yet)",
-                s.pid
-            ),
-        ),
-        _ => outcome,
     }
 }
 
@@ -431,7 +410,7 @@ mod tests {
         let probe = pidfile_probe(&path);
         // Refused by the budget (spending the real one would starve the
         // other tests of this binary).
-        let found = process::locate(&probe.inner.locator, None, None).unwrap();
+        let found = process::locate(&probe.inner.locator, None, None, None).unwrap();
         let unheld = Held::with_slots(&found, false, Needs::default(), None);
         probe.inner.memory().held = unheld;
         probe.inner.memory().last = Some(Proven {
@@ -562,6 +541,40 @@ mod tests {
         assert_eq!(out.status, Status::Missing, "{}", out.reason);
         assert!(out.reason.contains("exited"), "{}", out.reason);
         child.wait().unwrap();
+    }
+
+    #[test]
+    fn the_exited_service_reaped_between_two_reads_is_still_not_called_a_zombie() {
+        let mut child = sleeper("30");
+        let pid = child.id();
+        let alive = procfs::read_stat(pid).unwrap().unwrap();
+        let seen = Proven {
+            facts: ProcessFacts {
+                pid,
+                ppid: alive.ppid,
+                start_ticks: alive.starttime,
+            },
+            pidfile_mtime: None,
+        };
+        child.kill().unwrap();
+        let mut waited = 0;
+        let dead = loop {
+            let stat = procfs::read_stat(pid).unwrap().unwrap();
+            if stat.is_zombie() {
+                break stat;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            waited += 1;
+            assert!(waited < 500, "the child never became a zombie");
+        };
+        // Reaped right after the probe read it as a zombie: the decision
+        // rests on that read, not on a second one that finds nothing.
+        child.wait().unwrap();
+        let out = process::zombie(&dead, Some(&seen));
+        assert_eq!(out.status, Status::Missing, "{}", out.reason);
+        assert!(out.reason.contains("exited"), "{}", out.reason);
+        // A zombie Warden never saw alive is one.
+        assert_eq!(process::zombie(&dead, None).status, Status::Zombie);
     }
 
     #[tokio::test]
