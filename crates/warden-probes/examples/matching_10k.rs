@@ -45,7 +45,10 @@ fn main() {
     // The machine's own processes, none of them matching.
     for i in 0..500 {
         stats.push(stat(1_000 + i, u64::from(i)));
-        lines.push((1_000 + i, format!("/usr/sbin/daemon-{i} --config /etc/d{i}.conf")));
+        lines.push((
+            1_000 + i,
+            format!("/usr/sbin/daemon-{i} --config /etc/d{i}.conf"),
+        ));
     }
     let refs: Vec<(u32, &str)> = lines.iter().map(|(p, l)| (*p, l.as_str())).collect();
     let table = ProcessTable::with_cmdlines(stats, &refs);
@@ -56,7 +59,10 @@ fn main() {
     let found = match mode.as_str() {
         "index" => {
             let cache = TableCache::default();
-            let watches: Vec<_> = patterns.iter().map(|p| cache.watch(Arc::clone(p))).collect();
+            let watches: Vec<_> = patterns
+                .iter()
+                .map(|p| cache.watch(Arc::clone(p)))
+                .collect();
             let index = cache.index();
             let built = started.elapsed();
             table.answer(&index);

@@ -438,13 +438,18 @@ mod tests {
 
     #[test]
     fn ten_thousand_plain_patterns_build_small_and_answer_each_line_alone() {
-        let texts: Vec<String> = (0..10_000).map(|i| format!("sleep {}", 4_000_000 + i)).collect();
+        let texts: Vec<String> = (0..10_000)
+            .map(|i| format!("sleep {}", 4_000_000 + i))
+            .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let (_w, watches, index) = index_of(&refs);
         for i in [0, 1, 4_321, 9_999] {
             assert_eq!(matches(&index, &texts[i]), vec![watches[i].slot()]);
         }
-        let bytes = index.automaton.as_ref().map_or(0, AhoCorasick::memory_usage);
+        let bytes = index
+            .automaton
+            .as_ref()
+            .map_or(0, AhoCorasick::memory_usage);
         assert!(bytes < 8 << 20, "{bytes} bytes");
     }
 }

@@ -229,7 +229,13 @@ impl Inner {
                 memory.held = None;
                 let seen = memory.last.or(memory.gone);
                 let watch = self.watch.as_ref();
-                match process::locate(&self.locator, memory.last.as_ref(), seen.as_ref(), table, watch) {
+                match process::locate(
+                    &self.locator,
+                    memory.last.as_ref(),
+                    seen.as_ref(),
+                    table,
+                    watch,
+                ) {
                     Ok(found) => {
                         memory.held = Held::open(&found, &self.locator, self.needs);
                         found
@@ -722,7 +728,11 @@ mod tests {
         end(first);
         end(second);
         let none = crate::pattern::Pattern::new(r"sleep 32\.26").unwrap();
-        let probe = ProcessProbe::new(Locator::Matching(none.into()), Arc::default(), Needs::default());
+        let probe = ProcessProbe::new(
+            Locator::Matching(none.into()),
+            Arc::default(),
+            Needs::default(),
+        );
         assert_eq!(probe.run().await.status, Status::Missing);
     }
 
@@ -757,7 +767,11 @@ mod tests {
         // This test binary's own command line matches; nothing else does.
         let own = procfs::read_cmdline(std::process::id()).unwrap();
         let re = crate::pattern::Pattern::new(&format!("^{}$", regex::escape(&own))).unwrap();
-        let probe = ProcessProbe::new(Locator::Matching(re.into()), Arc::default(), Needs::default());
+        let probe = ProcessProbe::new(
+            Locator::Matching(re.into()),
+            Arc::default(),
+            Needs::default(),
+        );
         assert_eq!(probe.run().await.status, Status::Missing);
     }
 }

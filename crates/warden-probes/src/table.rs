@@ -512,10 +512,18 @@ mod tests {
             assert_eq!(indexed, Some(linear), "{p:?}");
         }
         let pid = |w: &Watch| t.oldest_watched(w).flatten().map(|s| s.pid);
-        assert_eq!(pid(&watches[0]), Some(11), "the oldest, not the zombie or the excluded");
+        assert_eq!(
+            pid(&watches[0]),
+            Some(11),
+            "the oldest, not the zombie or the excluded"
+        );
         assert_eq!(pid(&watches[3]), Some(14), "same start: the lower pid");
         assert_eq!(pid(&watches[6]), None);
-        assert_eq!(pid(&watches[7]), None, "a gone process's comm is not matched");
+        assert_eq!(
+            pid(&watches[7]),
+            None,
+            "a gone process's comm is not matched"
+        );
         // A watch added after the answers is not answered by them.
         let late = watched.watch(Arc::new(Pattern::new("nginx").unwrap()));
         assert!(t.oldest_watched(&late).is_none());
@@ -532,15 +540,27 @@ mod tests {
         assert_eq!(plain.answered(), None);
         let w = cache.watch(Arc::new(Pattern::new("sleep 34.0625").unwrap()));
         let t = cache.get_matching().await.unwrap();
-        assert!(Arc::ptr_eq(&plain, &t), "the fresh table is answered, not read again");
+        assert!(
+            Arc::ptr_eq(&plain, &t),
+            "the fresh table is answered, not read again"
+        );
         let found = t.oldest_watched(&w).flatten().map(|s| s.pid);
         assert_eq!(found, Some(child.id()));
         assert!(Arc::ptr_eq(&t, &cache.get_matching().await.unwrap()));
         let w2 = cache.watch(Arc::new(Pattern::new(r"^sleep 34\.0625$").unwrap()));
         let t2 = cache.get_matching().await.unwrap();
-        assert!(!Arc::ptr_eq(&t, &t2), "answered before the new pattern: read again");
-        assert_eq!(t2.oldest_watched(&w2).flatten().map(|s| s.pid), Some(child.id()));
-        assert_eq!(t2.oldest_watched(&w).flatten().map(|s| s.pid), Some(child.id()));
+        assert!(
+            !Arc::ptr_eq(&t, &t2),
+            "answered before the new pattern: read again"
+        );
+        assert_eq!(
+            t2.oldest_watched(&w2).flatten().map(|s| s.pid),
+            Some(child.id())
+        );
+        assert_eq!(
+            t2.oldest_watched(&w).flatten().map(|s| s.pid),
+            Some(child.id())
+        );
         child.kill().unwrap();
         child.wait().unwrap();
     }
