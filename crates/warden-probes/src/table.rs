@@ -326,10 +326,16 @@ impl TableCache {
         answered: bool,
         scan: fn() -> io::Result<ProcessTable>,
     ) -> io::Result<Arc<ProcessTable>> {
+        let asked = Instant::now();
         let mut current = Arc::clone(&self.current).lock_owned().await;
         let generation = answered.then(|| self.watched.generation());
         let mut reuse = None;
-        if let Some(table) = current.as_ref().filter(|t| t.taken.elapsed() < age) {
+        // A table taken since this caller asked is as fresh as it needs,
+        // however long it waited for the lock: at 10,000 checks on a busy
+        // machine the first cycle's askers outlived `age` in the queue
+        // and each batch of them read /proc again.
+        let fresh = |t: &&Arc<ProcessTable>| t.taken.elapsed() < age || t.taken >= asked;
+        if let Some(table) = current.as_ref().filter(fresh) {
             match (generation, table.answered()) {
                 (None, _) => return Ok(Arc::clone(table)),
                 (Some(want), Some(had)) if had == want => return Ok(Arc::clone(table)),
