@@ -298,7 +298,7 @@ fn service(x: &mut String, server: &Server, index: &NameIndex, s: &ServiceStatus
         Mode::Manual => 2,
     };
     el(x, "monitormode", mode);
-    let onreboot = match s.on_reboot.as_str() {
+    let onreboot = match s.on_reboot.as_ref() {
         "nostart" => 1,
         "laststate" => 2,
         _ => 0,
