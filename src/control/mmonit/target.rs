@@ -244,6 +244,31 @@ mod tests {
         assert!(target("not a url").is_err());
     }
 
+    /// Without `set mmonit` nothing is posted, so no HTTP client (TLS and
+    /// the system's root certificates) is ever made; with it, the first
+    /// post makes one.
+    #[tokio::test]
+    async fn the_client_is_made_at_the_first_post_only() {
+        let load = |text: &str| {
+            let loaded = warden_config::load_text_without_includes(
+                std::path::Path::new("/etc/monitrc"),
+                text.to_string(),
+            );
+            Arc::new(loaded.config.expect("loads"))
+        };
+        let none = targets(load("check file f with path /etc/hosts\n"));
+        assert!(!post_all(&none, "<monit/>", "status").await);
+        assert!(none.client.get().is_none(), "a client without set mmonit");
+        // Port 9 (discard) on loopback: refused at once, nothing listens.
+        let one = targets(load(
+            "set mmonit http://127.0.0.1:9/collector timeout 1 s\n\
+             check file f with path /etc/hosts\n",
+        ));
+        assert!(one.client.get().is_none(), "made before the first post");
+        assert!(!post_all(&one, "<monit/>", "status").await);
+        assert!(one.client.get().is_some(), "no client after a post");
+    }
+
     #[test]
     fn each_url_keeps_its_own_timeout_and_a_bad_one_is_skipped() {
         let text = "set mmonit http://a:1/c timeout 2 s, http://b:1/c, http://[::1/c\n\
