@@ -192,7 +192,6 @@ struct Observed {
     next_check: Option<SystemTime>,
     last_success: Option<SystemTime>,
     probe_duration: Option<Duration>,
-    last_event: Option<LastEvent>,
     /// Facts in words (a filesystem's type, a program's output).
     texts: Vec<(Text, String)>,
     /// The connection tests' last runs, by rule position: the response
@@ -203,7 +202,9 @@ struct Observed {
     /// struct's padding.
     content_firing: u32,
     /// Recent samples and events; made at the first one (boxed: a check
-    /// that never sampled pays one pointer).
+    /// that never sampled pays one pointer). Its newest event is the
+    /// check's last event (a copy of it here was two more strings and 56
+    /// bytes a check).
     history: Option<Box<History>>,
 }
 
@@ -301,7 +302,6 @@ impl StatusBoard {
             }
             if entry.last_check.is_none() {
                 *entry = Observed {
-                    last_event: entry.last_event.take().or(observed.last_event.clone()),
                     // Runs are kept by rule position, which a reload may change.
                     tests: Vec::new(),
                     content_firing: 0,
@@ -449,14 +449,7 @@ impl StatusBoard {
         let Some(id) = found else {
             return;
         };
-        self.update_with_history(id, |s, history| {
-            s.last_event = Some(LastEvent {
-                kind: event.kind.name().to_string(),
-                description: event.description.clone(),
-                time_unix_s: unix_s(event.time),
-            });
-            history.event(event);
-        });
+        self.update_with_history(id, |_, history| history.event(event));
     }
 
     /// One check's recent samples and events; None for an unknown name.
@@ -671,7 +664,14 @@ fn build(
         restarts_in_window: u64::from(restarts_in_window),
         restart_window_cycles: conf.window,
         restarts_total: state.starts_total,
-        last_event: observed.last_event.clone(),
+        last_event: observed.history.as_ref().and_then(|h| {
+            let (time, kind, description) = h.newest_event()?;
+            Some(LastEvent {
+                kind: kind.name().to_string(),
+                description: description.to_string(),
+                time_unix_s: u64::from(time),
+            })
+        }),
         metrics: observed
             .metrics
             .iter()
