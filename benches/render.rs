@@ -1,5 +1,6 @@
 //! Status rendering for 1,000 services: `warden status` and `warden
-//! summary` text (src/control/render.rs) and the `--json` body, over a
+//! summary` text (src/control/render.rs), the `--json` body and Monit's
+//! XML document (`/_status?format=xml`, src/control/monit/xml.rs), over a
 //! status board filled the way the engine fills it (a process probe's
 //! outcome with its resources for every check), plus the board snapshot.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,13 +11,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use warden::control::monit::xml;
 use warden::control::render::{render_status, render_summary};
 use warden_engine::status::StatusBoard;
 use warden_engine::{CheckId, StateStore};
 use warden_probes::{Metric, Outcome, ProcessFacts};
 
-/// A board over `n` process checks, each probed once.
-fn board(n: usize) -> StatusBoard {
+/// A board over `n` process checks, each probed once, and its config.
+fn board(n: usize) -> (StatusBoard, std::sync::Arc<warden_config::Config>) {
     let mut text = String::from("set daemon 30\n");
     for i in 0..n {
         let _ = writeln!(
@@ -50,12 +52,24 @@ fn board(n: usize) -> StatusBoard {
             board.probed(id, &outcome, Duration::from_micros(40));
         }
     }
-    board
+    (board, config)
 }
 
 fn render(c: &mut Criterion) {
-    let board = board(1000);
+    let (board, config) = board(1000);
     let statuses = board.snapshot();
+    let server = xml::Server {
+        id: "0123456789abcdef0123456789abcdef".into(),
+        incarnation: 1_796_000_000,
+        uptime_s: 3600,
+        poll_s: 30,
+        start_delay_s: 0,
+        local_hostname: "bench".into(),
+        control_file: "/bench/wardenrc".into(),
+        httpd: Some(("127.0.0.1".into(), 2812, false)),
+        unix_socket: None,
+        config,
+    };
     let mut group = c.benchmark_group("render_1000_services");
     group.sample_size(20);
     group.bench_function("board_snapshot", |b| b.iter(|| black_box(board.snapshot())));
@@ -67,6 +81,11 @@ fn render(c: &mut Criterion) {
     });
     group.bench_function("status_json", |b| {
         b.iter(|| black_box(serde_json::to_string(black_box(&statuses)).expect("json")))
+    });
+    // What a Monit client's poll costs the daemon: a snapshot, then the
+    // document.
+    group.bench_function("status_xml", |b| {
+        b.iter(|| black_box(xml::document(&server, &board.snapshot())))
     });
     group.finish();
 }

@@ -456,7 +456,9 @@ fn a_processs_ids_threads_children_memory_files_and_io_agree_with_proc() {
     let start_ticks = nth(after_comm, 19);
     let btime = field(&read("/proc/stat").replace("btime ", "btime: "), "btime");
     let tick: f64 = output("getconf", &["CLK_TCK"]).trim().parse().unwrap();
-    let age = now() - (btime + start_ticks / tick);
+    // Its age when Warden collected the status, not when the test got
+    // here: under load the two are seconds apart.
+    let age = collected(&s) - (btime + start_ticks / tick);
     between("uptime", s.uptime_s.unwrap() as f64, age, age, 2.0);
     // Open files: the entries of /proc/PID/fd; the limit from limits.
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))

@@ -364,7 +364,7 @@ async fn the_served_values_agree_with_the_status() {
         let labels = key("", &l);
         for figure in s.metrics.keys() {
             // Renamed: sizes a `_total` would misname as counters, days.
-            let prefix = match figure.as_str() {
+            let prefix = match figure.as_ref() {
                 "space_total" => "warden_check_space_size_bytes".to_string(),
                 "space_free_total" => "warden_check_space_free_with_reserved_bytes".into(),
                 "inode_total" => "warden_check_inodes".into(),

@@ -146,6 +146,10 @@ pub fn run(monitor: Monitor, bin: &Path, kind: Kind, n: usize, t: Timing) -> Res
         "checked_at_limit": (!complete).then_some(checked),
         "oldest_check_s": (!oldest.is_empty()).then(|| stats::summary(&oldest)),
         "threads": status.get("Threads"),
+        // What the resident set is at the end (not at the peak): the
+        // heap and stacks apart from the binary's and libraries' pages.
+        "rss_anon_kb": status.get("RssAnon"),
+        "rss_file_kb": status.get("RssFile"),
         "machine_processes": procs::machine_processes(),
     }))
 }

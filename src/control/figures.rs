@@ -35,7 +35,7 @@ pub fn monit_rows(s: &ServiceStatus) -> Rows {
         ("monitoring mode", s.mode.to_string()),
     ];
     if !s.on_reboot.is_empty() {
-        rows.push(("on reboot", s.on_reboot.clone()));
+        rows.push(("on reboot", s.on_reboot.to_string()));
     }
     if shows_figures(s) {
         match s.kind {

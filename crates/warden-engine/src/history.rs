@@ -303,6 +303,12 @@ impl History {
         });
     }
 
+    /// The newest event: its time (unix seconds), kind and words.
+    pub fn newest_event(&self) -> Option<(u32, EventKind, &str)> {
+        let e = self.events.back()?;
+        Some((e.time, e.kind, &e.description))
+    }
+
     /// This history continued by a check that replaced it (a reload):
     /// the events always; the samples when the series are the same.
     pub fn adopt(&mut self, older: History) {

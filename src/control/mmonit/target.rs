@@ -30,7 +30,10 @@ pub struct Target {
 pub struct Targets {
     pub config: Arc<Config>,
     pub list: Vec<Target>,
-    client: reqwest::Client,
+    /// Built at the first post: a client initialises TLS and reads the
+    /// system's root certificates (about 0.1 MB of heap and their parsing
+    /// code resident), which a daemon without `set mmonit` never needs.
+    client: std::sync::OnceLock<reqwest::Client>,
     /// The address toward the first URL, found once.
     local_ip: tokio::sync::OnceCell<Option<String>>,
 }
@@ -48,8 +51,12 @@ impl Targets {
 /// Posts `body` to every target; true when one of them accepted it.
 pub async fn post_all(targets: &Targets, body: &str, what: &str) -> bool {
     let mut accepted = false;
+    if targets.list.is_empty() {
+        return false;
+    }
+    let client = targets.client.get_or_init(client);
     for t in &targets.list {
-        accepted |= post(&targets.client, t, body, what).await;
+        accepted |= post(client, t, body, what).await;
     }
     accepted
 }
@@ -98,17 +105,6 @@ async fn post(client: &reqwest::Client, t: &Target, body: &str, what: &str) -> b
 /// cannot use is logged and skipped.
 pub fn targets(config: Arc<Config>) -> Targets {
     let settings = &config.settings;
-    let user_agent = format!(
-        "Monit/{} Warden/{}",
-        super::super::MONIT_VERSION,
-        env!("CARGO_PKG_VERSION")
-    );
-    // Each request carries its URL's timeout (connecting included).
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .user_agent(user_agent)
-        .build()
-        .unwrap_or_default();
     let list = settings
         .mmonit
         .iter()
@@ -132,9 +128,24 @@ pub fn targets(config: Arc<Config>) -> Targets {
     Targets {
         config: config.clone(),
         list,
-        client,
+        client: std::sync::OnceLock::new(),
         local_ip: tokio::sync::OnceCell::new(),
     }
+}
+
+/// The client that posts to M/Monit.
+fn client() -> reqwest::Client {
+    let user_agent = format!(
+        "Monit/{} Warden/{}",
+        super::super::MONIT_VERSION,
+        env!("CARGO_PKG_VERSION")
+    );
+    // Each request carries its URL's timeout (connecting included).
+    reqwest::Client::builder()
+        .no_proxy()
+        .user_agent(user_agent)
+        .build()
+        .unwrap_or_default()
 }
 
 /// A URL split into where to post and the basic auth it carries.
@@ -231,6 +242,31 @@ mod tests {
         let plain = target("https://[::1]/collector").unwrap();
         assert_eq!(plain.auth, None);
         assert!(target("not a url").is_err());
+    }
+
+    /// Without `set mmonit` nothing is posted, so no HTTP client (TLS and
+    /// the system's root certificates) is ever made; with it, the first
+    /// post makes one.
+    #[tokio::test]
+    async fn the_client_is_made_at_the_first_post_only() {
+        let load = |text: &str| {
+            let loaded = warden_config::load_text_without_includes(
+                std::path::Path::new("/etc/monitrc"),
+                text.to_string(),
+            );
+            Arc::new(loaded.config.expect("loads"))
+        };
+        let none = targets(load("check file f with path /etc/hosts\n"));
+        assert!(!post_all(&none, "<monit/>", "status").await);
+        assert!(none.client.get().is_none(), "a client without set mmonit");
+        // Port 9 (discard) on loopback: refused at once, nothing listens.
+        let one = targets(load(
+            "set mmonit http://127.0.0.1:9/collector timeout 1 s\n\
+             check file f with path /etc/hosts\n",
+        ));
+        assert!(one.client.get().is_none(), "made before the first post");
+        assert!(!post_all(&one, "<monit/>", "status").await);
+        assert!(one.client.get().is_some(), "no client after a post");
     }
 
     #[test]
