@@ -3,9 +3,9 @@
 //! do), and it owns no timing (the scheduler wraps every run in a timeout).
 //!
 //! Map: `registry` builds probes from a check; `process_probe` (with
-//! `process`, `resources`, `table`, `procfs`, `procinfo`) finds and
-//! measures processes; `net` with `protocol/` tests ports; `pidfd` notices
-//! exits at once.
+//! `process`, `resources`, `table`, `match_index`, `procfs`, `procinfo`)
+//! finds and measures processes; `net` with `protocol/` tests ports;
+//! `pidfd` notices exits at once.
 //! Local checks (`local` wires them): `system`, `filesystem`, `file` with
 //! `checksum` and `content`, `program` with `nagios`; `latest` lets rule
 //! probes read what the check's own probe measured; `spec` says how each
@@ -22,6 +22,7 @@ pub mod filesystem;
 pub mod held;
 pub mod latest;
 pub mod local;
+pub mod match_index;
 pub mod mounts;
 pub mod nagios;
 pub mod net;

@@ -5,8 +5,10 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::match_index::Watch;
 use crate::outcome::{Outcome, ProcessFacts, Status};
 use crate::pattern::Pattern;
 use crate::procfs::{self, Stat};
@@ -17,7 +19,8 @@ use crate::table::ProcessTable;
 pub enum Locator {
     Pidfile(PathBuf),
     /// Matched against the full command line; the oldest match wins.
-    Matching(Pattern),
+    /// Shared with the table's index of watched patterns.
+    Matching(Arc<Pattern>),
     Pid(u32),
 }
 
@@ -91,13 +94,15 @@ pub const STALE_TOLERANCE: Duration = Duration::from_secs(1);
 /// Finds the process and proves its identity, or says in words why not.
 /// `last` is the identity proven on an earlier run; `seen` the last one
 /// Warden saw alive, even across a `forget` (its zombie is the service
-/// exited, not a zombie problem); `table` is needed for `matching`.
+/// exited, not a zombie problem); `table` is needed for `matching`, and
+/// answers at once for a pattern it `watch`es.
 /// Blocking (reads `/proc` and the pidfile).
 pub fn locate(
     locator: &Locator,
     last: Option<&Proven>,
     seen: Option<&Proven>,
     table: Option<&ProcessTable>,
+    watch: Option<&Watch>,
 ) -> Result<Found, Outcome> {
     match locator {
         Locator::Pidfile(path) => by_pidfile(path, last, seen),
@@ -111,7 +116,7 @@ pub fn locate(
                 pidfile_key: None,
             })
         }
-        Locator::Matching(re) => by_matching(re, table, seen),
+        Locator::Matching(re) => by_matching(re, table, watch, seen),
     }
 }
 
@@ -201,6 +206,7 @@ pub fn read_pidfile_keyed(path: &Path) -> Result<(u32, FileKey), Outcome> {
 fn by_matching(
     re: &Pattern,
     table: Option<&ProcessTable>,
+    watch: Option<&Watch>,
     seen: Option<&Proven>,
 ) -> Result<Found, Outcome> {
     let Some(table) = table else {
@@ -210,7 +216,13 @@ fn by_matching(
         ));
     };
     let nothing = format!("no process matches {:?}", re.as_str());
-    let Some(oldest) = table.oldest_matching(re, std::process::id()) else {
+    // The table's answer for a watched pattern; else (a table answered
+    // before the watch began, or none made) one pass for this pattern.
+    let oldest = match watch.and_then(|w| table.oldest_watched(w)) {
+        Some(answer) => answer,
+        None => table.oldest_matching(re, std::process::id()),
+    };
+    let Some(oldest) = oldest else {
         return Err(Outcome::failed(Status::Missing, nothing));
     };
     // The snapshot may be a moment old: confirm the process is still there.

@@ -7,6 +7,7 @@ use std::io::Read as _;
 use std::os::unix::fs::FileExt as _;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::match_index::Watch;
 use crate::outcome::{Outcome, ProcessFacts, Status};
 use crate::process::{self, FileKey, Found, Locator, Proven};
 use crate::procfs;
@@ -68,6 +69,8 @@ struct Inner {
     /// What the rules read every cycle.
     needs: Needs,
     table: Arc<TableCache>,
+    /// A `matching` pattern's place among those the table answers at once.
+    watch: Option<Watch>,
     memory: Mutex<Memory>,
 }
 
@@ -82,11 +85,16 @@ impl ProcessProbe {
     /// cycle, from the shared `table` snapshot (`matching` always uses the
     /// table); `needs.files`: open files and I/O every cycle.
     pub fn new(locator: Locator, table: Arc<TableCache>, needs: Needs) -> ProcessProbe {
+        let watch = match &locator {
+            Locator::Matching(re) => Some(table.watch(Arc::clone(re))),
+            _ => None,
+        };
         ProcessProbe {
             inner: Arc::new(Inner {
                 locator,
                 needs,
                 table,
+                watch,
                 memory: Mutex::new(Memory::default()),
             }),
         }
@@ -220,7 +228,14 @@ impl Inner {
             None => {
                 memory.held = None;
                 let seen = memory.last.or(memory.gone);
-                match process::locate(&self.locator, memory.last.as_ref(), seen.as_ref(), table) {
+                let watch = self.watch.as_ref();
+                match process::locate(
+                    &self.locator,
+                    memory.last.as_ref(),
+                    seen.as_ref(),
+                    table,
+                    watch,
+                ) {
                     Ok(found) => {
                         memory.held = Held::open(&found, &self.locator, self.needs);
                         found
@@ -329,12 +344,36 @@ impl Probe for ProcessProbe {
                 return outcome;
             }
             let table = if inner.needs.tree || inner.locator.needs_table() {
-                match inner.table.get().await {
-                    Ok(table) => Some(table),
-                    Err(e) => {
+                let table = |got: std::io::Result<Arc<ProcessTable>>| {
+                    got.map_err(|e| {
                         let why = format!("cannot read the process table: {e}");
-                        return Outcome::failed(Status::Error, why);
+                        Outcome::failed(Status::Error, why)
+                    })
+                };
+                // A steady `matching` check whose rules read its tree
+                // takes the plain table: the answers below cost every
+                // command line, needed only to find the process again.
+                if inner.needs.tree && inner.watch.is_some() {
+                    match table(inner.table.get().await) {
+                        Ok(t) => {
+                            if let Some(outcome) = inner.check_steady(Some(&t)) {
+                                return outcome;
+                            }
+                        }
+                        Err(outcome) => return outcome,
                     }
+                }
+                // A `matching` check's table comes with every watched
+                // pattern answered: all the checks of a first cycle from
+                // one pass, on the blocking pool, not one each here.
+                let got = if inner.watch.is_some() {
+                    inner.table.get_matching().await
+                } else {
+                    inner.table.get().await
+                };
+                match table(got) {
+                    Ok(t) => Some(t),
+                    Err(outcome) => return outcome,
                 }
             } else {
                 for_status
@@ -410,7 +449,7 @@ mod tests {
         let probe = pidfile_probe(&path);
         // Refused by the budget (spending the real one would starve the
         // other tests of this binary).
-        let found = process::locate(&probe.inner.locator, None, None, None).unwrap();
+        let found = process::locate(&probe.inner.locator, None, None, None, None).unwrap();
         let unheld = Held::with_slots(&found, false, Needs::default(), None);
         probe.inner.memory().held = unheld;
         probe.inner.memory().last = Some(Proven {
@@ -675,7 +714,7 @@ mod tests {
         let second = sleeper("32.25");
         let re = crate::pattern::Pattern::new(r"sleep 32\.25").unwrap();
         let probe = ProcessProbe::new(
-            Locator::Matching(re),
+            Locator::Matching(re.into()),
             Arc::default(),
             Needs {
                 tree: true,
@@ -689,7 +728,11 @@ mod tests {
         end(first);
         end(second);
         let none = crate::pattern::Pattern::new(r"sleep 32\.26").unwrap();
-        let probe = ProcessProbe::new(Locator::Matching(none), Arc::default(), Needs::default());
+        let probe = ProcessProbe::new(
+            Locator::Matching(none.into()),
+            Arc::default(),
+            Needs::default(),
+        );
         assert_eq!(probe.run().await.status, Status::Missing);
     }
 
@@ -700,7 +743,7 @@ mod tests {
         let second = sleeper("33.125");
         let re = crate::pattern::Pattern::new(r"sleep 33\.125").unwrap();
         let table = Arc::new(TableCache::default());
-        let probe = ProcessProbe::new(Locator::Matching(re), table, Needs::default());
+        let probe = ProcessProbe::new(Locator::Matching(re.into()), table, Needs::default());
         follows_steadily(&probe, first.id()).await;
         let pid = first.id();
         end(first);
@@ -724,7 +767,11 @@ mod tests {
         // This test binary's own command line matches; nothing else does.
         let own = procfs::read_cmdline(std::process::id()).unwrap();
         let re = crate::pattern::Pattern::new(&format!("^{}$", regex::escape(&own))).unwrap();
-        let probe = ProcessProbe::new(Locator::Matching(re), Arc::default(), Needs::default());
+        let probe = ProcessProbe::new(
+            Locator::Matching(re.into()),
+            Arc::default(),
+            Needs::default(),
+        );
         assert_eq!(probe.run().await.status, Status::Missing);
     }
 }

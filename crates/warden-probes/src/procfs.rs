@@ -159,14 +159,38 @@ pub fn read_cmdline(pid: u32) -> Option<String> {
     Some(cmdline_words(&raw))
 }
 
+/// [`read_cmdline`] into `line` (cleared first), reading through `buf`:
+/// both reused across the processes of a table scan. False when the
+/// process is gone.
+pub fn read_cmdline_into(pid: u32, buf: &mut Vec<u8>, line: &mut String) -> bool {
+    line.clear();
+    buf.clear();
+    let Ok(mut file) = fs::File::open(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    if file.read_to_end(buf).is_err() {
+        return false;
+    }
+    words_into(buf, line);
+    true
+}
+
 /// A raw `/proc/PID/cmdline` (NUL-separated) as one line of words.
 pub fn cmdline_words(raw: &[u8]) -> String {
-    let args: Vec<String> = raw
-        .split(|b| *b == 0)
-        .filter(|a| !a.is_empty())
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
-    args.join(" ")
+    let mut line = String::new();
+    words_into(raw, &mut line);
+    line
+}
+
+/// [`cmdline_words`] appended to `line`: the arguments, empty ones left
+/// out, joined by one space, each made valid UTF-8.
+fn words_into(raw: &[u8], line: &mut String) {
+    for arg in raw.split(|b| *b == 0).filter(|a| !a.is_empty()) {
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&String::from_utf8_lossy(arg));
+    }
 }
 
 /// Every pid in `/proc` at this moment.

@@ -116,7 +116,7 @@ fn process_probe(
     let locator = match target {
         ProcessTarget::Pidfile(path) => Locator::Pidfile(path.clone()),
         ProcessTarget::Pid(pid) => Locator::Pid(*pid),
-        ProcessTarget::Matching(pattern) => Locator::Matching(pattern.clone()),
+        ProcessTarget::Matching(pattern) => Locator::Matching(Arc::new(pattern.clone())),
         ProcessTarget::SystemdUnit(unit) => {
             return Err(NotSupported(format!(
                 "reading the main pid of systemd unit {unit} here"

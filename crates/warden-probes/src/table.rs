@@ -1,13 +1,16 @@
 //! A snapshot of every process on the machine, taken in one pass over
 //! `/proc` and shared by all checks of a cycle: children counts, totals over
 //! a process tree and `matching` lookups all read the same snapshot, so a
-//! thousand checks cost one scan, not a thousand.
+//! thousand checks cost one scan, not a thousand. The `matching` checks'
+//! lookups are answered all at once per snapshot, by the index of their
+//! patterns (`match_index`), on the blocking pool with the scan.
 
 use std::collections::HashMap;
 use std::io;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::match_index::{Index, Scratch, Watch, Watched};
 use crate::pattern::Pattern;
 
 use crate::procfs::{self, Stat};
@@ -21,9 +24,45 @@ pub struct ProcessTable {
     entries: Vec<Stat>,
     children: HashMap<u32, Vec<u32>>,
     /// Read on first use: only `matching` checks need command lines.
-    cmdlines: OnceLock<HashMap<u32, String>>,
+    cmdlines: OnceLock<Cmdlines>,
+    /// The oldest match of every watched pattern, found in one pass.
+    answers: OnceLock<Answers>,
     taken: Instant,
 }
+
+/// The command lines of a table's processes, in the order of its entries:
+/// one text and a span each (a map of 10,000 strings was 10,000
+/// allocations and a hash per lookup).
+#[derive(Debug, Default)]
+struct Cmdlines {
+    text: String,
+    /// Start and end in `text`; `GONE` as the start when the process
+    /// ended before its command line was read.
+    spans: Vec<(u32, u32)>,
+}
+
+const GONE: u32 = u32::MAX;
+
+impl Cmdlines {
+    fn get(&self, entry: usize) -> Option<&str> {
+        let &(start, end) = self.spans.get(entry)?;
+        if start == GONE {
+            return None;
+        }
+        self.text.get(start as usize..end as usize)
+    }
+}
+
+/// The answers of one [`Index`] on one table.
+#[derive(Debug)]
+struct Answers {
+    /// The index's generation: a watch added after it is not answered.
+    generation: u64,
+    /// Per slot, the entry of the oldest match (`NONE`: no match).
+    oldest: Vec<u32>,
+}
+
+const NONE: u32 = u32::MAX;
 
 impl ProcessTable {
     /// Reads `/proc` once. Blocking: call it from `spawn_blocking`.
@@ -54,8 +93,23 @@ impl ProcessTable {
             entries: stats,
             children,
             cmdlines: OnceLock::new(),
+            answers: OnceLock::new(),
             taken: Instant::now(),
         }
+    }
+
+    /// A table with the command lines given instead of read (tests and
+    /// benches: any processes, any number of them). A pid without a line
+    /// has none (as a process that ended before it was read).
+    pub fn with_cmdlines(stats: Vec<Stat>, lines: &[(u32, &str)]) -> ProcessTable {
+        let table = ProcessTable::from_stats(stats);
+        let by_pid: HashMap<u32, &str> = lines.iter().copied().collect();
+        let mut cmdlines = Cmdlines::default();
+        for s in &table.entries {
+            cmdlines.push(by_pid.get(&s.pid).copied());
+        }
+        let _ = table.cmdlines.set(cmdlines);
+        table
     }
 
     pub fn len(&self) -> usize {
@@ -103,31 +157,115 @@ impl ProcessTable {
     /// The command line of a process as it was at the time of the snapshot
     /// (its comm in brackets when it has none, like `ps`).
     pub fn cmdline(&self, pid: u32) -> Option<&str> {
-        let lines = self.cmdlines.get_or_init(|| {
-            self.entries
-                .iter()
-                .filter_map(|s| {
-                    let line = procfs::read_cmdline(s.pid)?;
-                    let line = if line.is_empty() {
-                        format!("[{}]", s.comm)
-                    } else {
-                        line
-                    };
-                    Some((s.pid, line))
-                })
-                .collect()
-        });
-        lines.get(&pid).map(String::as_str)
+        let entry = self.entries.binary_search_by_key(&pid, |s| s.pid).ok()?;
+        self.cmdlines().get(entry)
+    }
+
+    /// Every command line, read on first use (blocking: a read of
+    /// `/proc/PID/cmdline` per process, into one reused buffer).
+    fn cmdlines(&self) -> &Cmdlines {
+        self.cmdlines.get_or_init(|| {
+            let mut lines = Cmdlines::default();
+            let mut buf = Vec::new();
+            let mut line = String::new();
+            for s in &self.entries {
+                let read = procfs::read_cmdline_into(s.pid, &mut buf, &mut line);
+                if read && line.is_empty() {
+                    line.push('[');
+                    line.push_str(&s.comm);
+                    line.push(']');
+                }
+                lines.push(read.then_some(line.as_str()));
+            }
+            lines.text.shrink_to_fit();
+            lines
+        })
     }
 
     /// The oldest live (not zombie) process whose command line matches, like
     /// Monit's `matching`; `exclude` is left out (Warden never matches itself).
+    /// One pattern against every process: [`ProcessTable::oldest_watched`]
+    /// answers a watched pattern at once.
     pub fn oldest_matching(&self, pattern: &Pattern, exclude: u32) -> Option<&Stat> {
+        let lines = self.cmdlines();
         self.entries
             .iter()
-            .filter(|s| s.pid != exclude && !s.is_zombie())
-            .filter(|s| self.cmdline(s.pid).is_some_and(|c| pattern.is_match(c)))
+            .enumerate()
+            .filter(|(_, s)| s.pid != exclude && !s.is_zombie())
+            .filter(|(i, _)| lines.get(*i).is_some_and(|c| pattern.is_match(c)))
+            .map(|(_, s)| s)
             .min_by_key(|s| (s.starttime, s.pid))
+    }
+
+    /// [`ProcessTable::oldest_matching`] of a watched pattern, excluding
+    /// this process, from the answers of [`ProcessTable::answer`]; None when
+    /// they were not made or do not know this watch (added since).
+    pub fn oldest_watched(&self, watch: &Watch) -> Option<Option<&Stat>> {
+        let answers = self.answers.get()?;
+        if answers.generation < watch.since() {
+            return None;
+        }
+        let entry = *answers.oldest.get(watch.slot())?;
+        Some((entry != NONE).then(|| &self.entries[entry as usize]))
+    }
+
+    /// The generation of the index this table was answered by, if any.
+    pub fn answered(&self) -> Option<u64> {
+        self.answers.get().map(|a| a.generation)
+    }
+
+    /// Finds the oldest match of every pattern of `index` in one pass over
+    /// the command lines, leaving out this process; once per table (a later
+    /// call keeps the first answers). Blocking: reads the command lines.
+    pub fn answer(&self, index: &Index) {
+        self.answer_excluding(index, std::process::id());
+    }
+
+    fn answer_excluding(&self, index: &Index, exclude: u32) {
+        if self.answers.get().is_some() {
+            return;
+        }
+        let lines = self.cmdlines();
+        let mut oldest = vec![NONE; index.len()];
+        let mut scratch = Scratch::default();
+        for (entry, s) in self.entries.iter().enumerate() {
+            if s.pid == exclude || s.is_zombie() {
+                continue;
+            }
+            let Some(line) = lines.get(entry) else {
+                continue;
+            };
+            let key = (s.starttime, s.pid);
+            index.each_match(line, &mut scratch, |slot| {
+                let best = &mut oldest[slot];
+                let older = *best == NONE || {
+                    let b = &self.entries[*best as usize];
+                    key < (b.starttime, b.pid)
+                };
+                if older {
+                    *best = u32::try_from(entry).unwrap_or(NONE);
+                }
+            });
+        }
+        let _ = self.answers.set(Answers {
+            generation: index.generation(),
+            oldest,
+        });
+    }
+}
+
+impl Cmdlines {
+    fn push(&mut self, line: Option<&str>) {
+        let start = u32::try_from(self.text.len()).unwrap_or(GONE);
+        match line {
+            Some(line) if start != GONE => {
+                self.text.push_str(line);
+                let end = u32::try_from(self.text.len()).unwrap_or(GONE);
+                self.spans.push((start, end));
+            }
+            // Gone, or past 4 GB of command lines: not matched.
+            _ => self.spans.push((GONE, GONE)),
+        }
     }
 }
 
@@ -140,6 +278,8 @@ impl ProcessTable {
 pub struct TableCache {
     max_age: Duration,
     current: Arc<tokio::sync::Mutex<Option<Arc<ProcessTable>>>>,
+    /// The `matching` patterns of the live checks, answered together.
+    watched: Arc<Watched>,
 }
 
 impl TableCache {
@@ -147,7 +287,20 @@ impl TableCache {
         TableCache {
             max_age,
             current: Arc::new(tokio::sync::Mutex::new(None)),
+            watched: Arc::default(),
         }
+    }
+
+    /// Adds a check's pattern to those every [`TableCache::get_matching`]
+    /// table answers, for as long as the watch lives.
+    pub fn watch(&self, pattern: Arc<Pattern>) -> Watch {
+        self.watched.watch(pattern)
+    }
+
+    /// The index of the watched patterns as they are now (blocking: built
+    /// when they changed).
+    pub fn index(&self) -> Arc<Index> {
+        self.watched.index()
     }
 
     /// A snapshot no older than `max_age`, scanning in `spawn_blocking` if needed.
@@ -158,33 +311,68 @@ impl TableCache {
     /// A snapshot no older than `age` (a longer one than `max_age` for
     /// figures that may be older than a cycle).
     pub async fn get_within(&self, age: Duration) -> io::Result<Arc<ProcessTable>> {
-        self.get_with(age, ProcessTable::scan).await
+        self.get_with(age, false, ProcessTable::scan).await
     }
 
-    /// [`TableCache::get_within`] with the scan given (tests slow it down).
+    /// A snapshot no older than `max_age` that has answered every watched
+    /// pattern ([`ProcessTable::oldest_watched`]): the scan, the command
+    /// lines and the answers all in one blocking task.
+    pub async fn get_matching(&self) -> io::Result<Arc<ProcessTable>> {
+        self.get_with(self.max_age, true, ProcessTable::scan).await
+    }
+
+    /// [`TableCache::get_within`] with the scan given (tests slow it down);
+    /// `answered`: with the watched patterns answered.
     async fn get_with(
         &self,
         age: Duration,
+        answered: bool,
         scan: fn() -> io::Result<ProcessTable>,
     ) -> io::Result<Arc<ProcessTable>> {
+        let asked = Instant::now();
         let mut current = Arc::clone(&self.current).lock_owned().await;
-        if let Some(table) = current.as_ref().filter(|t| t.taken.elapsed() < age) {
-            return Ok(Arc::clone(table));
+        let generation = answered.then(|| self.watched.generation());
+        let mut reuse = None;
+        // A table taken since this caller asked is as fresh as it needs,
+        // however long it waited for the lock: at 10,000 checks on a busy
+        // machine the first cycle's askers outlived `age` in the queue
+        // and each batch of them read /proc again.
+        let fresh = |t: &&Arc<ProcessTable>| t.taken.elapsed() < age || t.taken >= asked;
+        if let Some(table) = current.as_ref().filter(fresh) {
+            match (generation, table.answered()) {
+                (None, _) => return Ok(Arc::clone(table)),
+                (Some(want), Some(had)) if had == want => return Ok(Arc::clone(table)),
+                // Fresh but not answered yet: answer it.
+                (Some(_), None) => reuse = Some(Arc::clone(table)),
+                // Answered before the patterns changed (a reload): the
+                // answers are made once per table, so read a new one.
+                (Some(_), Some(_)) => {}
+            }
         }
-        // The old snapshot goes before the new one is read, not after:
-        // two tables of every process at once were the peak of a cycle.
-        *current = None;
+        if reuse.is_none() {
+            // The old snapshot goes before the new one is read, not after:
+            // two tables of every process at once were the peak of a cycle.
+            *current = None;
+        }
+        let watched = answered.then(|| Arc::clone(&self.watched));
         // The scan and the lock go to a task of their own: when this caller
         // is dropped (a probe timeout), the lock stays held until the scan
         // ends, instead of passing to a caller that would start another
         // scan beside the first (under load they piled up: 254 threads and
         // a heap of half a gigabyte in a soak).
         let scanning = tokio::spawn(async move {
-            let table = Arc::new(
-                tokio::task::spawn_blocking(scan)
-                    .await
-                    .map_err(io::Error::other)??,
-            );
+            let table = tokio::task::spawn_blocking(move || {
+                let table = match reuse {
+                    Some(table) => table,
+                    None => Arc::new(scan()?),
+                };
+                if let Some(watched) = watched {
+                    table.answer(&watched.index());
+                }
+                Ok::<_, io::Error>(table)
+            })
+            .await
+            .map_err(io::Error::other)??;
             *current = Some(Arc::clone(&table));
             Ok::<_, io::Error>(table)
         });
@@ -282,6 +470,110 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_answers_are_the_oldest_live_match_of_each_pattern_as_one_pass_finds_it() {
+        // Pids out of age order, a zombie, a process without a command
+        // line left (gone), the excluded pid, and patterns that overlap.
+        let mut stats = vec![
+            stat(10, 1, 500, 'S'),
+            stat(11, 1, 100, 'S'),
+            stat(12, 1, 50, 'Z'),
+            stat(13, 1, 10, 'S'),
+            stat(14, 1, 300, 'S'),
+            stat(15, 1, 300, 'S'),
+            stat(16, 1, 1, 'S'),
+        ];
+        stats.push(stat(17, 1, 5, 'S'));
+        let lines = [
+            (10, "nginx: worker process"),
+            (11, "nginx: master process /usr/sbin/nginx"),
+            (12, "nginx: master process (zombie)"),
+            (13, "sleep 4000123"),
+            (14, "python3 -m worker --queue q1"),
+            (15, "python3 -m worker --queue q1"),
+            (17, "nginx: master process, excluded"),
+        ];
+        let t = ProcessTable::with_cmdlines(stats, &lines);
+        let watched = Arc::new(Watched::default());
+        let patterns = [
+            "nginx",
+            "nginx: master",
+            r"^nginx: (master|worker) process$",
+            "--queue q1",
+            r"worker .*q1$",
+            "sleep 4000123",
+            "sleep 4000124",
+            "p16",
+            r"^\[p16\]$",
+            ".*",
+            "",
+        ];
+        let watches: Vec<Watch> = patterns
+            .iter()
+            .map(|p| watched.watch(Arc::new(Pattern::new(p).unwrap())))
+            .collect();
+        assert!(t.oldest_watched(&watches[0]).is_none(), "not answered yet");
+        t.answer_excluding(&watched.index(), 17);
+        for (p, w) in patterns.iter().zip(&watches) {
+            let re = Pattern::new(p).unwrap();
+            let linear = t.oldest_matching(&re, 17).map(|s| s.pid);
+            let indexed = t.oldest_watched(w).map(|s| s.map(|s| s.pid));
+            assert_eq!(indexed, Some(linear), "{p:?}");
+        }
+        let pid = |w: &Watch| t.oldest_watched(w).flatten().map(|s| s.pid);
+        assert_eq!(
+            pid(&watches[0]),
+            Some(11),
+            "the oldest, not the zombie or the excluded"
+        );
+        assert_eq!(pid(&watches[3]), Some(14), "same start: the lower pid");
+        assert_eq!(pid(&watches[6]), None);
+        assert_eq!(
+            pid(&watches[7]),
+            None,
+            "a gone process's comm is not matched"
+        );
+        // A watch added after the answers is not answered by them.
+        let late = watched.watch(Arc::new(Pattern::new("nginx").unwrap()));
+        assert!(t.oldest_watched(&late).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_matching_table_answers_the_watched_patterns_and_a_new_watch_gets_a_new_table() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("34.0625")
+            .spawn()
+            .unwrap();
+        let cache = TableCache::new(Duration::from_secs(3600));
+        let plain = cache.get().await.unwrap();
+        assert_eq!(plain.answered(), None);
+        let w = cache.watch(Arc::new(Pattern::new("sleep 34.0625").unwrap()));
+        let t = cache.get_matching().await.unwrap();
+        assert!(
+            Arc::ptr_eq(&plain, &t),
+            "the fresh table is answered, not read again"
+        );
+        let found = t.oldest_watched(&w).flatten().map(|s| s.pid);
+        assert_eq!(found, Some(child.id()));
+        assert!(Arc::ptr_eq(&t, &cache.get_matching().await.unwrap()));
+        let w2 = cache.watch(Arc::new(Pattern::new(r"^sleep 34\.0625$").unwrap()));
+        let t2 = cache.get_matching().await.unwrap();
+        assert!(
+            !Arc::ptr_eq(&t, &t2),
+            "answered before the new pattern: read again"
+        );
+        assert_eq!(
+            t2.oldest_watched(&w2).flatten().map(|s| s.pid),
+            Some(child.id())
+        );
+        assert_eq!(
+            t2.oldest_watched(&w).flatten().map(|s| s.pid),
+            Some(child.id())
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
     #[tokio::test]
     async fn the_cache_shares_one_snapshot_until_it_is_invalidated() {
         let cache = TableCache::new(Duration::from_secs(3600));
@@ -312,11 +604,11 @@ mod tests {
         let cache = TableCache::new(Duration::from_secs(3600));
         // Each asker gives up after 20 ms, as a probe times out.
         for _ in 0..20 {
-            let asked = cache.get_with(Duration::from_secs(3600), slow_scan);
+            let asked = cache.get_with(Duration::from_secs(3600), false, slow_scan);
             let _ = tokio::time::timeout(Duration::from_millis(20), asked).await;
         }
         let t = cache
-            .get_with(Duration::from_secs(3600), slow_scan)
+            .get_with(Duration::from_secs(3600), false, slow_scan)
             .await
             .unwrap();
         assert!(t.get(1).is_none());
