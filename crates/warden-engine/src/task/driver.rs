@@ -218,6 +218,9 @@ impl Driver {
         let Some(slot) = self.slots.get_mut(place) else {
             return;
         };
+        if !matches!(slot.place, Place::Idle(_)) {
+            return;
+        }
         let Place::Idle(mut task) = std::mem::replace(&mut slot.place, Place::Busy { owed: false })
         else {
             return;
