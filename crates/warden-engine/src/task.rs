@@ -130,7 +130,10 @@ impl CheckTask {
             .as_mut()
             .is_none_or(|g| g.tick(std::time::SystemTime::now()));
         if !runs {
-            tracing::debug!("'{}' skipped: the time is outside its cron spec", self.name());
+            tracing::debug!(
+                "'{}' skipped: the time is outside its cron spec",
+                self.name()
+            );
         }
         runs
     }

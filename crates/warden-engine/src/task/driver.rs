@@ -268,7 +268,10 @@ impl Driver {
     }
 
     /// A check back from its own task.
-    fn back(&mut self, done: Result<(tokio::task::Id, (u32, Box<CheckTask>)), tokio::task::JoinError>) {
+    fn back(
+        &mut self,
+        done: Result<(tokio::task::Id, (u32, Box<CheckTask>)), tokio::task::JoinError>,
+    ) {
         match done {
             Ok((id, (place, task))) => {
                 self.busy_places.remove(&id);
@@ -397,8 +400,7 @@ mod tests {
     }
 
     fn config(text: &str) -> Arc<warden_config::Config> {
-        let loaded =
-            warden_config::load_text_without_includes(Path::new("t.rc"), text.to_string());
+        let loaded = warden_config::load_text_without_includes(Path::new("t.rc"), text.to_string());
         assert!(!loaded.has_errors(), "{}", loaded.render());
         Arc::new(loaded.config.unwrap())
     }
@@ -415,7 +417,8 @@ mod tests {
              check host b with address 127.0.0.1\n",
         );
         let factory = Factory::default();
-        let engine = Engine::start_with(&cfg, StateStore::open(None), EventBus::default(), &factory);
+        let engine =
+            Engine::start_with(&cfg, StateStore::open(None), EventBus::default(), &factory);
         tokio::time::sleep(Duration::from_millis(5500)).await;
         // Ticks at 0, 1, ..., 5 s for both fast checks.
         assert_eq!(factory.fast.load(Ordering::Relaxed), 12);
@@ -430,7 +433,8 @@ mod tests {
     async fn a_command_wakes_an_idle_check_at_once() {
         let cfg = config("set daemon 60\ncheck host a with address 127.0.0.1\n");
         let factory = Factory::default();
-        let engine = Engine::start_with(&cfg, StateStore::open(None), EventBus::default(), &factory);
+        let engine =
+            Engine::start_with(&cfg, StateStore::open(None), EventBus::default(), &factory);
         let runs = || factory.fast.load(Ordering::Relaxed);
         let waited = tokio::time::timeout(Duration::from_secs(10), async {
             while runs() < 1 {
