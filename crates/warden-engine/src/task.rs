@@ -2,7 +2,8 @@
 //! actions. Its period's driver (`driver`) runs its ticks and wakes it at
 //! once on its process's exit and on commands; actions run with the
 //! check, so at most one is in flight per check, and a check waiting for a
-//! slow start is in a task of its own, never delaying another check.
+//! slow start is polled only when what it waits on wakes it, never
+//! delaying another check.
 
 mod act;
 mod driver;

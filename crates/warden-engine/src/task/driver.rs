@@ -1,15 +1,17 @@
 //! A period's driver: one tokio task and one timer run the ticks of up to
 //! [`SHARD`] checks that share a period. At a tick it runs each idle
 //! check's cycle itself (a steady process check's cycle is a few system
-//! calls that finish at the first poll) and hands a check to a task of its
-//! own only when its cycle waits on something (a probe not ready at once,
-//! the process table, an action); a command in its mailbox or the exit of
-//! its process wakes the check at once, through a waker that names it. A
-//! task and a timer per check cost a timer-wheel entry, a task wake-up and
-//! a poll per check per cycle.
+//! calls that finish at the first poll). A check whose work waits on
+//! something (a probe not ready at once, the process table, an action)
+//! stays with the driver as a pending future, polled again only when what
+//! it waits on wakes it; a command in its mailbox or the exit of its
+//! process wakes the check at once. Every wake-up goes through a waker
+//! that names the check. A task and a timer per check cost a timer-wheel
+//! entry, a task wake-up and a poll per check per cycle, and a task cell
+//! of 512 bytes per check.
 
-use std::collections::HashMap;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,7 +19,6 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use tokio::sync::Notify;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::CheckTask;
@@ -78,9 +79,10 @@ impl Wake for CheckWaker {
 enum Place {
     /// Waiting for its next tick, a command or its process's exit.
     Idle(Box<CheckTask>),
-    /// In a task of its own; `owed` when a tick passed meanwhile, which
-    /// it runs as soon as it is back (as a timer that fired would).
-    Busy { owed: bool },
+    /// Its work waits (None only while the driver polls it); `owed` when
+    /// a tick passed meanwhile, which it runs as soon as the work is done
+    /// (as a timer that fired would).
+    Busy { work: Option<Work>, owed: bool },
     /// Told to stop, or its work ended in a panic.
     Ended,
 }
@@ -95,9 +97,6 @@ pub struct Driver {
     period: Duration,
     slots: Vec<Slot>,
     woken: Arc<Woken>,
-    /// Checks busy in tasks of their own, by task id for a panic's sake.
-    busy: JoinSet<(u32, Box<CheckTask>)>,
-    busy_places: HashMap<tokio::task::Id, u32>,
     ended: usize,
     /// The tick after the current one, for the board's "next check".
     next: Instant,
@@ -124,8 +123,6 @@ impl Driver {
             period,
             slots,
             woken,
-            busy: JoinSet::new(),
-            busy_places: HashMap::new(),
             ended: 0,
             next: Instant::now(),
         }
@@ -143,9 +140,6 @@ impl Driver {
         while self.ended < self.slots.len() {
             tokio::select! {
                 biased;
-                Some(done) = self.busy.join_next_with_id(), if !self.busy.is_empty() => {
-                    self.back(done);
-                }
                 () = self.woken.notify.notified() => self.woken(),
                 () = &mut sleep => {
                     self.next = next_tick(self.next, self.period);
@@ -164,7 +158,7 @@ impl Driver {
             };
             let runs = match &mut slot.place {
                 Place::Idle(task) => task.tick_runs() || skipped(task, self.next),
-                Place::Busy { owed } => {
+                Place::Busy { owed, .. } => {
                     *owed = true;
                     false
                 }
@@ -176,15 +170,56 @@ impl Driver {
         }
     }
 
-    /// Looks at the checks whose mailbox or exit watch woke the driver.
+    /// Looks at the checks woken: an idle one's mailbox and exit watch, a
+    /// busy one's work.
     fn woken(&mut self) {
         let places = std::mem::take(&mut *self.woken.places());
         for place in places {
-            let Some(slot) = self.slots.get(place as usize) else {
+            let place = place as usize;
+            let Some(slot) = self.slots.get_mut(place) else {
                 continue;
             };
             slot.waker.queued.store(false, Ordering::Release);
-            self.wait(place as usize);
+            let work = match &mut slot.place {
+                Place::Busy { work, .. } => work.take(),
+                _ => None,
+            };
+            match work {
+                Some(work) => {
+                    let waker = Waker::from(slot.waker.clone());
+                    self.poll_work(place, work, &waker);
+                }
+                None => self.wait(place),
+            }
+        }
+    }
+
+    /// Polls a busy check's work with `waker`: done, the check is idle
+    /// again.
+    fn poll_work(&mut self, place: usize, mut work: Work, waker: &Waker) {
+        let mut cx = Context::from_waker(waker);
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| work.as_mut().poll(&mut cx)));
+        match polled {
+            Ok(Poll::Ready(task)) => self.idle(place, task, true),
+            Ok(Poll::Pending) => {
+                if let Some(Slot {
+                    place: Place::Busy { work: held, .. },
+                    ..
+                }) = self.slots.get_mut(place)
+                {
+                    *held = Some(work);
+                }
+            }
+            Err(_) => self.end(place),
+        }
+    }
+
+    /// A check whose work panicked ends alone, as it ended its task before.
+    fn end(&mut self, place: usize) {
+        if let Some(slot) = self.slots.get_mut(place) {
+            tracing::error!("a check's work panicked; the check ends");
+            slot.place = Place::Ended;
+            self.ended += 1;
         }
     }
 
@@ -213,7 +248,7 @@ impl Driver {
     }
 
     /// Starts a job of an idle check: run in place to its end when it never
-    /// waits, else handed to a task of its own.
+    /// waits, else kept pending until what it waits on wakes it.
     fn start(&mut self, place: usize, job: Job) {
         let Some(slot) = self.slots.get_mut(place) else {
             return;
@@ -221,8 +256,11 @@ impl Driver {
         if !matches!(slot.place, Place::Idle(_)) {
             return;
         }
-        let Place::Idle(mut task) = std::mem::replace(&mut slot.place, Place::Busy { owed: false })
-        else {
+        let busy = Place::Busy {
+            work: None,
+            owed: false,
+        };
+        let Place::Idle(mut task) = std::mem::replace(&mut slot.place, busy) else {
             return;
         };
         let watched = task.watched_pid();
@@ -249,45 +287,24 @@ impl Driver {
                 task
             })),
         };
-        // Polled once with no waker: when it is not done, its own task
-        // polls it again at once with the task's waker.
-        let mut cx = Context::from_waker(Waker::noop());
-        match work.as_mut().poll(&mut cx) {
-            Poll::Ready(task) => {
+        // Polled first with no waker (a steady check is done at once and
+        // needs none); when it waits, again with the check's waker, which
+        // is the one it must keep.
+        let first = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            work.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+        }));
+        match first {
+            Ok(Poll::Ready(task)) => {
                 // A tick that kept the same process leaves the wakers
                 // where they are; anything else waits anew.
                 let same = tick && task.watched_pid() == watched;
                 self.idle(place, task, !same);
             }
-            Poll::Pending => {
-                let place32 = u32::try_from(place).unwrap_or(u32::MAX);
-                let handle = self.busy.spawn(async move { (place32, work.await) });
-                self.busy_places.insert(handle.id(), place32);
+            Ok(Poll::Pending) => {
+                let waker = Waker::from(slot_waker(&self.slots, place));
+                self.poll_work(place, work, &waker);
             }
-        }
-    }
-
-    /// A check back from its own task.
-    fn back(
-        &mut self,
-        done: Result<(tokio::task::Id, (u32, Box<CheckTask>)), tokio::task::JoinError>,
-    ) {
-        match done {
-            Ok((id, (place, task))) => {
-                self.busy_places.remove(&id);
-                self.idle(place as usize, task, true);
-            }
-            Err(e) => {
-                // The check's work panicked (or was cut off): it ends, as
-                // its task did before.
-                if let Some(place) = self.busy_places.remove(&e.id())
-                    && let Some(slot) = self.slots.get_mut(place as usize)
-                {
-                    tracing::error!("a check's task ended: {e}");
-                    slot.place = Place::Ended;
-                    self.ended += 1;
-                }
-            }
+            Err(_) => self.end(place),
         }
     }
 
@@ -297,7 +314,7 @@ impl Driver {
         let Some(slot) = self.slots.get_mut(place) else {
             return;
         };
-        let owed = matches!(slot.place, Place::Busy { owed: true });
+        let owed = matches!(slot.place, Place::Busy { owed: true, .. });
         slot.place = Place::Idle(task);
         // A stop, a command or an exit first, as the old loop's biased
         // select had them; the tick it owes after.
@@ -313,7 +330,7 @@ impl Driver {
         let runs = match &mut slot.place {
             Place::Idle(task) => task.tick_runs() || skipped(task, self.next),
             // Busy again with what woke it: still owed.
-            Place::Busy { owed } => {
+            Place::Busy { owed, .. } => {
                 *owed = true;
                 false
             }
@@ -322,6 +339,19 @@ impl Driver {
         if runs {
             self.start(place, Job::Tick);
         }
+    }
+}
+
+/// The waker of the check at `place`.
+fn slot_waker(slots: &[Slot], place: usize) -> Arc<CheckWaker> {
+    match slots.get(place) {
+        Some(slot) => slot.waker.clone(),
+        // Never: places come from the slots. A waker that wakes nobody.
+        None => Arc::new(CheckWaker {
+            place: u32::MAX,
+            queued: AtomicBool::new(true),
+            woken: Arc::new(Woken::default()),
+        }),
     }
 }
 
