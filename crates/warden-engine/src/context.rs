@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -104,7 +105,15 @@ impl EngineContext {
         // A probe with a longer limit of its own (a program's `with
         // timeout`) keeps it; it kills what it runs at that limit.
         let timeout = probe.timeout().map_or(timeout, |own| own.max(timeout));
-        match tokio::time::timeout(timeout, probe.run()).await {
+        let mut run = probe.run();
+        // A probe done at its first poll (a steady process check's few
+        // reads) needs no timer: making one read the clock and took the
+        // runtime's handle, a shared atomic, every cycle of every check.
+        let first = std::future::poll_fn(|cx| Poll::Ready(run.as_mut().poll(cx))).await;
+        if let Poll::Ready(outcome) = first {
+            return outcome;
+        }
+        match tokio::time::timeout(timeout, run).await {
             Ok(outcome) => outcome,
             Err(_) => Outcome::failed(
                 Status::Timeout,

@@ -1,5 +1,5 @@
-//! The running engine: one task per check over a shared state store and
-//! event bus; started from a config, stopped cleanly (services keep
+//! The running engine: the checks, driven by one task per period (see
+//! `task::driver`), over a shared state store and event bus; started from a config, stopped cleanly (services keep
 //! running), and replaced on reload with state carried over by name.
 
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use crate::factory::{ProbeFactory, RegistryFactory};
 use crate::plan;
 use crate::request::{CheckRequest, ServiceAction};
 use crate::state::StateStore;
-use crate::task::CheckTask;
+use crate::task::{CheckTask, Driver, SHARD};
 
 /// How many probes may run at once, whatever the number of checks.
 pub const DEFAULT_PROBE_CAP: usize = 256;
@@ -64,11 +64,29 @@ impl Engine {
         ctx.status.configure(config, &ctx.state);
         let mut tasks = JoinSet::new();
         // One start instant for all: checks of the same period then share
-        // their wake-ups.
+        // their ticks, one driver per period (or per shard of one).
         let first = tokio::time::Instant::now() + config.settings.start_delay;
+        let mut periods: Vec<(Duration, Vec<_>)> = Vec::new();
         for (node, inbox) in nodes.into_iter().zip(inboxes) {
             let task = Box::new(CheckTask::new(node, ctx.clone()));
-            tasks.spawn(task.run(inbox, first));
+            let period = task.period();
+            let group = match periods.iter().position(|(p, _)| *p == period) {
+                Some(i) => i,
+                None => {
+                    periods.push((period, Vec::new()));
+                    periods.len() - 1
+                }
+            };
+            if let Some((_, checks)) = periods.get_mut(group) {
+                checks.push((task, inbox));
+            }
+        }
+        for (period, mut checks) in periods {
+            while !checks.is_empty() {
+                let rest = checks.split_off(checks.len().min(SHARD));
+                tasks.spawn(Driver::new(period, checks).run(first));
+                checks = rest;
+            }
         }
         Engine { ctx, tasks }
     }
@@ -148,9 +166,10 @@ mod tests {
             StateStore::open(None),
             EventBus::default(),
         );
-        // A few cycles, so the tasks are idle in their wait when told.
+        // A few cycles, so the checks are idle in their wait when told.
         tokio::time::sleep(Duration::from_millis(2500)).await;
-        assert_eq!(engine.tasks.len(), 2);
+        // Both checks share a period: one driver.
+        assert_eq!(engine.tasks.len(), 1);
         let before = tokio::time::Instant::now();
         engine.stop().await;
         assert!(

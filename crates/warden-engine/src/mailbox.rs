@@ -1,26 +1,48 @@
-//! A check's inbox of commands: a short queue, a stop flag and a wake-up.
-//! An empty one holds no allocation, where a tokio mpsc channel holds a
-//! block of 32 slots per check (about 1.3 KB each, 1.3 MB at 1,000 checks).
-//! The stop flag replaces a shutdown channel, whose wait future took 120
-//! bytes in every check's task.
+//! A check's inbox of commands: a short queue, a stop flag and the waker
+//! of whoever waits on it (the check's driver, or its own task while it is
+//! busy). An empty one holds no allocation, where a tokio mpsc channel
+//! holds a block of 32 slots per check (about 1.3 KB each, 1.3 MB at 1,000
+//! checks). The stop flag replaces a shutdown channel, whose wait future
+//! took 120 bytes in every check's task; a waker in the queue's lock
+//! replaces a `Notify`, so the driver can wait on thousands of inboxes
+//! without a future per inbox.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-
-use tokio::sync::Notify;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
 /// Commands a check may have waiting; more are refused, as a full channel's.
 const CAPACITY: usize = 64;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
+struct Queue<T> {
+    items: VecDeque<T>,
+    /// Who to wake at the next item or at the stop.
+    waker: Option<Waker>,
+}
+
+#[derive(Debug)]
 struct Inner<T> {
-    queue: Mutex<VecDeque<T>>,
-    ready: Notify,
+    queue: Mutex<Queue<T>>,
     /// The receiving check is gone: sending fails.
     closed: AtomicBool,
     /// The receiver is told to stop: it gets nothing more.
     stopped: AtomicBool,
+}
+
+impl<T> Inner<T> {
+    fn lock(&self) -> MutexGuard<'_, Queue<T>> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wakes the waiting receiver, outside the lock.
+    fn wake(&self) {
+        let waker = self.lock().waker.take();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
 }
 
 /// The sending side: cheap to clone.
@@ -33,14 +55,16 @@ impl<T> Clone for Sender<T> {
     }
 }
 
-/// The receiving side, owned by the check's task.
+/// The receiving side, owned by the check.
 #[derive(Debug)]
 pub struct Receiver<T>(Arc<Inner<T>>);
 
 pub fn mailbox<T>() -> (Sender<T>, Receiver<T>) {
     let inner = Arc::new(Inner {
-        queue: Mutex::new(VecDeque::new()),
-        ready: Notify::new(),
+        queue: Mutex::new(Queue {
+            items: VecDeque::new(),
+            waker: None,
+        }),
         closed: AtomicBool::new(false),
         stopped: AtomicBool::new(false),
     });
@@ -53,58 +77,76 @@ impl<T> Sender<T> {
         if self.0.closed.load(Ordering::Acquire) {
             return false;
         }
-        {
-            let mut queue = self.0.queue.lock().unwrap_or_else(|p| p.into_inner());
-            if queue.len() >= CAPACITY {
+        let waker = {
+            let mut queue = self.0.lock();
+            if queue.items.len() >= CAPACITY {
                 return false;
             }
-            queue.push_back(item);
+            queue.items.push_back(item);
+            queue.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
         }
-        // Stores a permit when the receiver is not waiting yet, so the
-        // wake-up is never lost.
-        self.0.ready.notify_one();
         true
     }
 
     /// Tells the receiver to stop: its `recv` returns None from now on,
     /// before any item still queued.
     pub fn stop(&self) {
+        // The flag before the lock: a receiver that read it unset stored
+        // its waker under the lock, so `wake` finds it.
         self.0.stopped.store(true, Ordering::Release);
-        self.0.ready.notify_one();
+        self.0.wake();
     }
 }
 
 impl<T> Receiver<T> {
     /// The next item, waiting for one; None once told to stop. Cancel-safe:
     /// an item is only taken from the queue in the same poll that returns it.
+    #[cfg(test)]
     pub async fn recv(&mut self) -> Option<T> {
-        loop {
-            if self.0.stopped.load(Ordering::Acquire) {
-                return None;
-            }
-            if let Some(item) = self.try_recv() {
-                return Some(item);
-            }
-            self.0.ready.notified().await;
-        }
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 
-    pub fn try_recv(&mut self) -> Option<T> {
-        let mut queue = self.0.queue.lock().unwrap_or_else(|p| p.into_inner());
-        let item = queue.pop_front();
-        // Give back memory a burst of commands took.
-        if queue.is_empty() && queue.capacity() > 0 {
-            *queue = VecDeque::new();
+    /// The next item, or None once told to stop; else keeps `cx`'s waker
+    /// for the next item or the stop.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        if self.0.stopped.load(Ordering::Acquire) {
+            return Poll::Ready(None);
         }
-        item
+        let mut queue = self.0.lock();
+        if let Some(item) = take(&mut queue) {
+            return Poll::Ready(Some(item));
+        }
+        match &mut queue.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            other => *other = Some(cx.waker().clone()),
+        }
+        Poll::Pending
     }
+
+    #[cfg(test)]
+    pub fn try_recv(&mut self) -> Option<T> {
+        take(&mut self.0.lock())
+    }
+}
+
+fn take<T>(queue: &mut Queue<T>) -> Option<T> {
+    let item = queue.items.pop_front();
+    // Give back memory a burst of commands took.
+    if queue.items.is_empty() && queue.items.capacity() > 0 {
+        queue.items = VecDeque::new();
+    }
+    item
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         self.0.closed.store(true, Ordering::Release);
-        let mut queue = self.0.queue.lock().unwrap_or_else(|p| p.into_inner());
-        queue.clear();
+        let mut queue = self.0.lock();
+        queue.items.clear();
+        queue.waker = None;
     }
 }
 

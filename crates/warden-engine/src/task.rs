@@ -1,14 +1,18 @@
-//! One check's task: its own timer, instant wake-ups on process exit and on
-//! commands, and one evaluation at a time: probe, rules, actions. Actions run
-//! inside this task, so at most one is in flight per check and waiting for a
-//! slow start never delays another check.
+//! One check: its rules' memory and one evaluation at a time: probe, rules,
+//! actions. Its period's driver (`driver`) runs its ticks and wakes it at
+//! once on its process's exit and on commands; actions run with the
+//! check, so at most one is in flight per check, and a check waiting for a
+//! slow start is polled only when what it waits on wakes it, never
+//! delaying another check.
 
 mod act;
+mod driver;
+
+pub use driver::{Driver, SHARD};
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::time::Instant;
 use warden_config::model::{Action, Test, Trigger};
 use warden_probes::{ExitWatch, Outcome, ProcessFacts, RuleSpec, Status};
 
@@ -92,60 +96,68 @@ impl CheckTask {
         self.node.name()
     }
 
-    /// The loop: first run at `first`, then every period, at once on a
-    /// watched exit or a command, until shutdown.
-    ///
-    /// Boxed self: an async fn keeps its by-value arguments and their moved
-    /// copy both in its future, which doubled the task (3.1 KB a check).
-    pub async fn run(
-        mut self: Box<Self>,
-        mut commands: crate::mailbox::Receiver<CheckRequest>,
-        first: Instant,
-    ) {
-        let mut next = first;
-        // One timer for the task's life, moved on at each tick: a new one
-        // each cycle cost a lock of tokio's timer wheel to drop the fired
-        // one and another to register the next.
-        let sleep = tokio::time::sleep_until(first);
-        tokio::pin!(sleep);
-        loop {
-            tokio::select! {
-                biased;
-                cmd = commands.recv() => {
-                    // None: the engine is stopping.
-                    let Some(cmd) = cmd else { break };
-                    // Boxed: a command's future (actions, waits) is large
-                    // and rare; inline it would sit in every check's task
-                    // for good (1.4 KB a check of 4.3 KB).
-                    Box::pin(self.command(cmd)).await;
-                    continue;
-                }
-                _ = exited(self.watch.as_ref()) => {
-                    tracing::debug!("'{}' process exited", self.name());
-                    self.watch = None;
-                    if !self.cron_open() {
-                        continue;
-                    }
-                }
-                () = &mut sleep => {
-                    next = next_tick(next, self.node.period);
-                    sleep.as_mut().reset(next);
-                    // The wall clock only for a cron spec (few checks).
-                    if !self
-                        .cron
-                        .as_mut()
-                        .is_none_or(|g| g.tick(std::time::SystemTime::now()))
-                    {
-                        tracing::debug!("'{}' skipped: the time is outside its cron spec", self.name());
-                        self.ctx.status.scheduled(self.node.check.id(), next);
-                        continue;
-                    }
-                }
+    pub fn id(&self) -> crate::id::CheckId {
+        self.node.check.id()
+    }
+
+    pub fn period(&self) -> Duration {
+        self.node.period
+    }
+
+    /// The pid whose exit is watched, if any.
+    pub(crate) fn watched_pid(&self) -> Option<u32> {
+        self.watch.as_ref().map(ExitWatch::pid)
+    }
+
+    /// Ready once the watched process has exited (the watch is then
+    /// dropped); else keeps `cx`'s waker. Never ready without a watch.
+    pub(crate) fn poll_exit(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let Some(watch) = &self.watch else {
+            return std::task::Poll::Pending;
+        };
+        if watch.poll_exited(cx).is_pending() {
+            return std::task::Poll::Pending;
+        }
+        tracing::debug!("'{}' process exited", self.name());
+        self.watch = None;
+        std::task::Poll::Ready(())
+    }
+
+    /// Whether this tick of the period runs the check; a cron spec may
+    /// skip it. The wall clock is read only for a cron spec (few checks).
+    pub(crate) fn tick_runs(&mut self) -> bool {
+        let runs = self
+            .cron
+            .as_mut()
+            .is_none_or(|g| g.tick(std::time::SystemTime::now()));
+        if !runs {
+            tracing::debug!(
+                "'{}' skipped: the time is outside its cron spec",
+                self.name()
+            );
+        }
+        runs
+    }
+
+    /// After its process exited: evaluates at once unless a cron spec
+    /// keeps the check from running now.
+    pub(crate) async fn after_exit(&mut self) -> bool {
+        if !self.cron_open() {
+            return false;
+        }
+        self.evaluate().await;
+        true
+    }
+
+    /// Carries out a command from the mailbox.
+    pub(crate) async fn command(&mut self, cmd: CheckRequest) {
+        match cmd {
+            CheckRequest::Evaluate if self.cron_open() => self.evaluate().await,
+            CheckRequest::Evaluate => {}
+            CheckRequest::Act(action, reply) => {
+                let ok = self.carry_out(action).await;
+                reply.map(|r| r.send(ok));
             }
-            // Boxed for the cycle only: the probes' futures would otherwise
-            // sit in every check's task between cycles.
-            Box::pin(self.evaluate()).await;
-            self.ctx.status.scheduled(self.node.check.id(), next);
         }
     }
 
@@ -168,7 +180,10 @@ impl CheckTask {
         self.cycle += 1;
         let subject = self.probe_subject().await;
         let mut todo = Vec::new();
-        for i in 0..self.node.check.rules.len() {
+        // `self.rules` has one slot per rule of the check, and lies in this
+        // check's own memory: the config's check is a cache miss a cycle
+        // at thousands of checks, not worth it for a check with no rules.
+        for i in 0..self.rules.len() {
             if let Some((failed, why, timed_out)) = self.test_rule(i, subject.as_ref()).await {
                 self.rules[i].timed_out = timed_out;
                 // `if succeeded ...` fires when the test passes.
@@ -370,17 +385,6 @@ impl CheckTask {
         }
     }
 
-    async fn command(&mut self, cmd: CheckRequest) {
-        match cmd {
-            CheckRequest::Evaluate if self.cron_open() => self.evaluate().await,
-            CheckRequest::Evaluate => {}
-            CheckRequest::Act(action, reply) => {
-                let ok = self.carry_out(action).await;
-                reply.map(|r| r.send(ok));
-            }
-        }
-    }
-
     /// Carries out a person's (or another check's) action; true when done.
     async fn carry_out(&mut self, action: ServiceAction) -> bool {
         match action {
@@ -417,12 +421,17 @@ impl CheckTask {
 
     /// Tells the board which rule, if any, has fired and not recovered.
     fn report_status(&self) {
-        let failing = self
-            .rules
-            .iter()
-            .zip(&self.node.check.rules)
-            .position(|(slot, rule)| slot.state.fired() && !rule.succeeded)
-            .map(|i| self.rule_event(i));
+        // No rule fired, none failing: said without a look at the config's
+        // check (a cache miss a cycle at thousands of checks).
+        let failing = if self.rules.iter().any(|slot| slot.state.fired()) {
+            self.rules
+                .iter()
+                .zip(&self.node.check.rules)
+                .position(|(slot, rule)| slot.state.fired() && !rule.succeeded)
+                .map(|i| self.rule_event(i))
+        } else {
+            None
+        };
         self.ctx.status.evaluated(self.node.check.id(), failing);
     }
 
@@ -443,19 +452,6 @@ impl CheckTask {
     }
 }
 
-/// The next tick on the grid `next + k * period` after now: checks of the
-/// same period stay in step (one wake-up serves them all, as one Monit
-/// cycle does) and a slow evaluation skips ticks instead of piling them up.
-fn next_tick(next: Instant, period: Duration) -> Instant {
-    let now = Instant::now();
-    let mut tick = next + period;
-    if tick <= now && !period.is_zero() {
-        let behind = (now - tick).as_nanos() / period.as_nanos() + 1;
-        tick += period * u32::try_from(behind).unwrap_or(u32::MAX);
-    }
-    tick.max(now)
-}
-
 /// FNV-1a of a probe's words: cheap for the few dozen bytes of a reason,
 /// and a change the hash misses (one in 2^64) only delays the state
 /// file's copy of the words to their next change.
@@ -463,17 +459,6 @@ fn words_hash(words: &str) -> u64 {
     words.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
-}
-
-/// Waits on an optional watch; with none, waits forever. A poll of the
-/// watch itself, not a future of its own: the loop makes this wait anew
-/// every cycle, and a boxed future was an allocation a check a cycle.
-async fn exited(watch: Option<&ExitWatch>) {
-    std::future::poll_fn(|cx| match watch {
-        Some(w) => w.poll_exited(cx),
-        None => std::task::Poll::Pending,
-    })
-    .await
 }
 
 /// `mode manual`: a check Warden knows nothing about yet (no saved state) is
