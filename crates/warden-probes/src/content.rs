@@ -6,13 +6,14 @@
 //! content` pattern of the check fires on are skipped by every content rule.
 
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use regex::Regex;
 
 use crate::latest::Latest;
+use crate::offload::InFlight;
 use crate::outcome::{Outcome, Status};
 use crate::{BoxFuture, Probe};
 
@@ -67,7 +68,8 @@ pub struct FileContentProbe {
     pattern: LinePattern,
     /// The check's `ignore content` patterns.
     ignore: Vec<LinePattern>,
-    cursor: Mutex<Cursor>,
+    cursor: Arc<Mutex<Cursor>>,
+    in_flight: InFlight,
 }
 
 impl FileContentProbe {
@@ -76,7 +78,8 @@ impl FileContentProbe {
             path,
             pattern,
             ignore: Vec::new(),
-            cursor: Mutex::new(Cursor::default()),
+            cursor: Arc::default(),
+            in_flight: InFlight::default(),
         }
     }
 
@@ -87,25 +90,9 @@ impl FileContentProbe {
     }
 
     /// The whole lines written since the last call.
+    #[cfg(test)]
     fn new_lines(&self) -> std::io::Result<String> {
-        let mut file = std::fs::File::open(&self.path)?;
-        let meta = file.metadata()?;
-        let mut cursor = self.cursor.lock().unwrap_or_else(|p| p.into_inner());
-        match cursor.inode {
-            // First look: only what is written from now on counts.
-            None => cursor.offset = meta.size(),
-            Some(ino) if ino != meta.ino() || meta.size() < cursor.offset => cursor.offset = 0,
-            Some(_) => {}
-        }
-        cursor.inode = Some(meta.ino());
-        file.seek(SeekFrom::Start(cursor.offset))?;
-        let mut buf = Vec::new();
-        file.take(READ_LIMIT).read_to_end(&mut buf)?;
-        // Only lines ending with a newline; a partial one waits.
-        let whole = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        buf.truncate(whole);
-        cursor.offset += whole as u64;
-        Ok(String::from_utf8_lossy(&buf).into_owned())
+        new_lines(&self.path, &self.cursor)
     }
 
     fn judge(&self, text: std::io::Result<String>) -> Outcome {
@@ -132,6 +119,36 @@ impl FileContentProbe {
     }
 }
 
+/// The whole lines written to `path` since `cursor`, which moves on. A
+/// FIFO or device is refused without waiting for a writer (opened
+/// non-blocking): Monit reads content of regular files only.
+fn new_lines(path: &Path, cursor: &Mutex<Cursor>) -> std::io::Result<String> {
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut cursor = cursor.lock().unwrap_or_else(|p| p.into_inner());
+    match cursor.inode {
+        // First look: only what is written from now on counts.
+        None => cursor.offset = meta.size(),
+        Some(ino) if ino != meta.ino() || meta.size() < cursor.offset => cursor.offset = 0,
+        Some(_) => {}
+    }
+    cursor.inode = Some(meta.ino());
+    file.seek(SeekFrom::Start(cursor.offset))?;
+    let mut buf = Vec::new();
+    file.take(READ_LIMIT).read_to_end(&mut buf)?;
+    // Only lines ending with a newline; a partial one waits.
+    let whole = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    buf.truncate(whole);
+    cursor.offset += whole as u64;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
 /// The first `limit` bytes of `line`, cut at a character boundary.
 fn cut(line: &str, limit: usize) -> &str {
     let mut end = line.len().min(limit);
@@ -147,8 +164,19 @@ impl Probe for FileContentProbe {
     }
 
     fn run(&self) -> BoxFuture<'_, Outcome> {
-        // A bounded read (READ_LIMIT) of a local file: inline, like /proc.
-        Box::pin(async move { self.judge(self.new_lines()) })
+        // A bounded read (READ_LIMIT), off the driver: a file on a hung
+        // network file system never answers.
+        let (path, cursor) = (self.path.clone(), Arc::clone(&self.cursor));
+        Box::pin(async move {
+            match self
+                .in_flight
+                .run(&self.path, move || new_lines(&path, &cursor))
+                .await
+            {
+                Ok(text) => self.judge(text),
+                Err(still_out) => still_out,
+            }
+        })
     }
 }
 
@@ -207,6 +235,21 @@ impl Probe for OutputContentProbe {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[tokio::test]
+    async fn a_fifo_is_refused_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        let probe = FileContentProbe::new(fifo, pattern("ERROR", true));
+        // A blocking open would wait for a writer forever.
+        let out = tokio::time::timeout(std::time::Duration::from_secs(10), probe.run())
+            .await
+            .expect("the probe waited for a writer");
+        assert_eq!(out.status, Status::Error, "{}", out.reason);
+        assert!(out.reason.contains("not a regular file"), "{}", out.reason);
+    }
 
     fn pattern(re: &str, matches: bool) -> LinePattern {
         LinePattern {

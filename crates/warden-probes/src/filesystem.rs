@@ -11,12 +11,14 @@ use std::sync::{Arc, Mutex};
 use rustix::fs::StatVfs;
 
 use crate::mounts::{Mounts, unescape};
+use crate::offload::InFlight;
 use crate::outcome::{Metric, Outcome, Status};
 use crate::{BoxFuture, Probe};
 
 #[derive(Debug)]
 pub struct FilesystemProbe {
     inner: Arc<Inner>,
+    in_flight: InFlight,
 }
 
 #[derive(Debug)]
@@ -33,6 +35,7 @@ impl FilesystemProbe {
                 path,
                 mounts: Mutex::new(Mounts::default()),
             }),
+            in_flight: InFlight::default(),
         }
     }
 
@@ -155,13 +158,14 @@ impl Probe for FilesystemProbe {
     }
 
     fn run(&self) -> BoxFuture<'_, Outcome> {
-        // On the blocking pool: a hung NFS mount blocks a pool thread until
-        // the scheduler's timeout gives up on it, never the runtime.
+        // On the blocking pool: a hung NFS mount blocks one pool thread
+        // (not one more each cycle) until it answers, never the driver.
         Box::pin(async move {
             let inner = Arc::clone(&self.inner);
-            tokio::task::spawn_blocking(move || inner.measure())
+            self.in_flight
+                .run(&self.inner.path, move || inner.measure())
                 .await
-                .unwrap_or_else(|e| Outcome::failed(Status::Error, e.to_string()))
+                .unwrap_or_else(|e| e)
         })
     }
 }

@@ -27,6 +27,7 @@ pub mod mounts;
 pub mod nagios;
 pub mod net;
 pub mod netif;
+pub mod offload;
 pub mod outcome;
 pub mod pattern;
 pub mod peer;
