@@ -89,12 +89,6 @@ impl FileContentProbe {
         self
     }
 
-    /// The whole lines written since the last call.
-    #[cfg(test)]
-    fn new_lines(&self) -> std::io::Result<String> {
-        new_lines(&self.path, &self.cursor)
-    }
-
     fn judge(&self, text: std::io::Result<String>) -> Outcome {
         let shown = self.path.display();
         let text = match text {
