@@ -153,20 +153,7 @@ impl Driver {
     /// Runs every idle check's cycle; a busy one owes it.
     fn tick(&mut self) {
         for place in 0..self.slots.len() {
-            let Some(slot) = self.slots.get_mut(place) else {
-                continue;
-            };
-            let runs = match &mut slot.place {
-                Place::Idle(task) => task.tick_runs() || skipped(task, self.next),
-                Place::Busy { owed, .. } => {
-                    *owed = true;
-                    false
-                }
-                Place::Ended => false,
-            };
-            if runs {
-                self.start(place, Job::Tick);
-            }
+            self.tick_one(place);
         }
     }
 
@@ -321,15 +308,19 @@ impl Driver {
         if owed || rewait {
             self.wait(place);
         }
-        if !owed {
-            return;
+        if owed {
+            self.tick_one(place);
         }
+    }
+
+    /// A tick for the check at `place`: run when idle (and its schedule
+    /// says so), owed when busy (again, with what woke it).
+    fn tick_one(&mut self, place: usize) {
         let Some(slot) = self.slots.get_mut(place) else {
             return;
         };
         let runs = match &mut slot.place {
             Place::Idle(task) => task.tick_runs() || skipped(task, self.next),
-            // Busy again with what woke it: still owed.
             Place::Busy { owed, .. } => {
                 *owed = true;
                 false
