@@ -218,6 +218,26 @@ mod tests {
             .spawn()
             .unwrap();
         let pid = child.id();
+        // The dynamic loader opens and reads libraries after the exec, so
+        // the descriptor count and the I/O counters move for a while: let it
+        // read something, then stop the child so that every read below sees
+        // one state (CI saw 4 descriptors, then 3).
+        let started = std::time::Instant::now();
+        while Sources::default().io(pid).is_none_or(|io| io.rchar == 0) {
+            assert!(started.elapsed().as_secs() < 10, "the child never read");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let raw = rustix::process::Pid::from_raw(pid as i32).unwrap();
+        rustix::process::kill_process(raw, rustix::process::Signal::STOP).unwrap();
+        while !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap()
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('T'))
+        {
+            assert!(started.elapsed().as_secs() < 10, "the child never stopped");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         let slow = Slow::read(pid);
         let uid = rustix::process::getuid().as_raw();
         assert_eq!(slow.ids.map(|i| i.0), Some(uid));
