@@ -255,9 +255,37 @@ impl Inner {
     }
 
     /// Whether status wants the process's tree again (children and
-    /// totals, every [`resources::SLOW_EVERY`] when no rule reads them).
-    fn tree_due(&self) -> bool {
-        self.memory().samples.tree_due()
+    /// totals, every [`resources::SLOW_EVERY`] when no rule reads them):
+    /// None when not, else whether it was read before.
+    fn tree_due(&self) -> Option<bool> {
+        let memory = self.memory();
+        memory
+            .samples
+            .tree_due()
+            .then(|| memory.samples.has_tree())
+    }
+
+    /// The table for status's tree figures, when they are due. The first
+    /// reading waits for it; later ones take the current table if it is
+    /// fresh, and otherwise one check reads it again while the others keep
+    /// their figures a cycle longer: all checks due together (they were
+    /// read from one table) used to wait for that one scan together, each
+    /// holding its pending cycle, about 800 bytes a check of peak RSS
+    /// every 30 s.
+    async fn table_for_status(&self) -> Option<Arc<ProcessTable>> {
+        if self.needs.tree {
+            return None;
+        }
+        match self.tree_due()? {
+            false => self.table.get_within(resources::SLOW_EVERY).await.ok(),
+            true => match self.table.fresh(resources::SLOW_EVERY) {
+                Some(table) => Some(table),
+                None => {
+                    let _claim = self.table.claim_refresh()?;
+                    self.table.get_within(resources::SLOW_EVERY).await.ok()
+                }
+            },
+        }
     }
 
     /// Records the proven process and measures it.
@@ -332,11 +360,7 @@ impl Probe for ProcessProbe {
             // Status shows children and totals even when no rule reads
             // them: then a table up to SLOW_EVERY old, shared by all
             // checks, does (one scan of /proc that often, not a cycle).
-            let for_status = if !inner.needs.tree && inner.tree_due() {
-                inner.table.get_within(resources::SLOW_EVERY).await.ok()
-            } else {
-                None
-            };
+            let for_status = inner.table_for_status().await;
             // A steady `matching` check needs no fresh process table.
             if !inner.needs.tree
                 && let Some(outcome) = inner.check_steady(for_status.as_deref())

@@ -115,6 +115,11 @@ impl Samples {
     pub fn tree_due(&self) -> bool {
         self.tree.is_none_or(|t| t.taken.elapsed() >= SLOW_EVERY)
     }
+
+    /// Whether the tree was read before (its figures can stand a while).
+    pub fn has_tree(&self) -> bool {
+        self.tree.is_some()
+    }
 }
 
 /// Adds the resource metrics of `stat` to `outcome`. The first run of a
