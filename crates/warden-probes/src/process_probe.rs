@@ -259,10 +259,7 @@ impl Inner {
     /// None when not, else whether it was read before.
     fn tree_due(&self) -> Option<bool> {
         let memory = self.memory();
-        memory
-            .samples
-            .tree_due()
-            .then(|| memory.samples.has_tree())
+        memory.samples.tree_due().then(|| memory.samples.has_tree())
     }
 
     /// The table for status's tree figures, when they are due. The first
@@ -459,6 +456,40 @@ mod tests {
 
     fn write_pidfile(path: &Path, text: &str) {
         fs::write(path, text).unwrap();
+    }
+
+    /// Status's tree figures come due for every check at once (all were
+    /// read from one table): one check reads the table again and waits for
+    /// it, the others run to their end at once with the figures they had.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn checks_due_for_a_new_tree_at_once_do_not_all_wait_for_it() {
+        let child = sleeper("30");
+        let table = Arc::new(TableCache::default());
+        let probes: Vec<ProcessProbe> = (0..20)
+            .map(|_| ProcessProbe::new(Locator::Pid(child.id()), table.clone(), Needs::default()))
+            .collect();
+        for p in &probes {
+            let out = p.run().await;
+            assert!(
+                out.value(crate::Metric::Children).is_some(),
+                "{}",
+                out.reason
+            );
+        }
+        for p in &probes {
+            p.inner.memory().samples.age_tree(resources::SLOW_EVERY);
+        }
+        table.invalidate().await;
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut runs: Vec<_> = probes.iter().map(ProcessProbe::run).collect();
+        let waiting = runs
+            .iter_mut()
+            .map(|r| r.as_mut().poll(&mut cx).is_pending())
+            .filter(|pending| *pending)
+            .count();
+        assert_eq!(waiting, 1, "checks waiting for the new table");
+        drop(runs);
+        end(child);
     }
 
     /// With the budget of held descriptors spent, a check keeps what it

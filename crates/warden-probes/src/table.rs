@@ -326,7 +326,9 @@ impl TableCache {
     /// table instead of all waiting for the one scan: at 10,000 checks
     /// every check's pending cycle held at once was the steady peak.
     pub fn claim_refresh(&self) -> Option<RefreshClaim<'_>> {
-        (!self.refreshing.swap(true, Ordering::AcqRel)).then_some(RefreshClaim {
+        // `then`, not `then_some`: a claim made and dropped for a caller
+        // refused would give back the one held by another.
+        (!self.refreshing.swap(true, Ordering::AcqRel)).then(|| RefreshClaim {
             refreshing: &self.refreshing,
         })
     }
@@ -640,6 +642,10 @@ mod tests {
         assert!(cache.fresh(Duration::ZERO).is_none(), "older than asked");
         let claim = cache.claim_refresh().expect("the first claim");
         assert!(cache.claim_refresh().is_none(), "one claim at a time");
+        assert!(
+            cache.claim_refresh().is_none(),
+            "a refused caller gives back no claim"
+        );
         drop(claim);
         let claim = cache.claim_refresh().expect("given back when dropped");
         // While a scan runs, no table is fresh: the answer comes at once.
