@@ -56,7 +56,10 @@ mod tests {
         let expected: Vec<usize> = (0..text.len()).filter(|&i| text[i] == b'\n').collect();
         assert_eq!(all(text, b'\n', 0), expected);
         assert_eq!(all(b"", b'\n', 0), Vec::<usize>::new());
-        assert_eq!(all(b"\n\n\n\n\n\n\n\n\n", b'\n', 0), (0..9).collect::<Vec<_>>());
+        assert_eq!(
+            all(b"\n\n\n\n\n\n\n\n\n", b'\n', 0),
+            (0..9).collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -256,7 +256,6 @@ mod tests {
         starts
     }
 
-
     proptest::proptest! {
         #[test]
         fn the_scan_agrees_with_the_byte_by_byte_reference(
