@@ -1,4 +1,4 @@
-//! The daemon's dealings with glibc's allocator: its settings, made once
+//! The dealings with glibc's allocator: the daemon's settings, made once
 //! before any thread starts, and giving freed memory back to the kernel
 //! after a large answer (a status document of thousands of checks).
 
