@@ -259,8 +259,7 @@ impl Driver {
         // a tick's is the evaluation's size, not a command's (actions).
         let mut work: Work = match job {
             Job::Tick => Box::pin(tokio::task::unconstrained(async move {
-                task.evaluate().await;
-                task.ctx.status.scheduled(task.id(), next);
+                task.tick(next).await;
                 task
             })),
             Job::Exited => Box::pin(tokio::task::unconstrained(async move {
