@@ -207,7 +207,7 @@ impl Held {
         if n == buf.len() {
             return None;
         }
-        let stat = procfs::parse_stat_bytes(&buf[..n])?;
+        let stat = procfs::parse_stat_nameless(&buf[..n])?;
         let same = stat.pid == self.facts.pid && stat.starttime == self.facts.start_ticks;
         (same && !stat.is_zombie()).then_some(stat)
     }
