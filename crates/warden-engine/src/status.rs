@@ -983,6 +983,49 @@ mod tests {
         assert_eq!(old.history_bytes(), 0, "moved, not copied");
     }
 
+    /// One `cycle` says what `probed`, `evaluated` and `scheduled` say
+    /// one after the other, and a steady check's words reuse their buffer.
+    #[tokio::test]
+    async fn one_cycle_update_says_what_the_three_did() {
+        let (apart, together) = (board(RC), board(RC));
+        let running = Outcome::ok("process is running with pid 42")
+            .with(Metric::Cpu, 2.5)
+            .with(Metric::Memory, 4096.0);
+        let next = Instant::now() + Duration::from_secs(30);
+        apart.probed(id(0), &running, Duration::from_millis(2));
+        apart.evaluated(id(0), Some(EventKind::ConnectionFailed));
+        apart.scheduled(id(0), next);
+        together.cycle(
+            id(0),
+            Some((&running, Duration::from_millis(2))),
+            Some(EventKind::ConnectionFailed),
+            Some(next),
+        );
+        let (a, t) = (&apart.snapshot()[0], &together.snapshot()[0]);
+        assert_eq!(t.status, a.status);
+        assert_eq!(t.reason, a.reason);
+        assert_eq!(t.metrics, a.metrics);
+        assert_eq!(t.probe_duration_ms, Some(2.0));
+        assert!(t.last_success_unix_s.is_some());
+        let (an, tn) = (a.next_check_unix_s.unwrap(), t.next_check_unix_s.unwrap());
+        assert!(an.abs_diff(tn) <= 1, "{an} {tn}");
+        assert_eq!(
+            apart.history("web").unwrap().samples,
+            together.history("web").unwrap().samples
+        );
+        // Without a subject or a next tick, the earlier ones stay.
+        together.cycle(id(0), None, None, None);
+        let t = &together.snapshot()[0];
+        assert_eq!(t.next_check_unix_s, Some(tn));
+        assert_eq!(t.reason.as_deref(), Some("process is running with pid 42"));
+        assert_eq!(t.status, "OK");
+        let pid7 = Outcome::ok("process is running with pid 7");
+        together.cycle(id(0), Some((&pid7, Duration::ZERO)), None, None);
+        let t = &together.snapshot()[0];
+        assert_eq!(t.reason.as_deref(), Some("process is running with pid 7"));
+        assert_eq!(t.metrics.get("cpu"), None, "the subject's figures replaced");
+    }
+
     #[test]
     fn a_fired_rule_names_the_status() {
         let b = board(RC);
