@@ -320,13 +320,7 @@ fn read_tree(stat: &Stat, table: &ProcessTable, samples: &Samples) -> Tree {
 
 /// Totals over the process (as it is now) and its descendants (as the
 /// last table saw them).
-fn tree_figures(
-    o: &mut Outcome,
-    tree: &Tree,
-    rss: u64,
-    open: Option<u64>,
-    total_cpu: Option<f64>,
-) {
+fn tree_figures(o: &mut Outcome, tree: &Tree, rss: u64, open: Option<u64>, total_cpu: Option<f64>) {
     let total_rss = rss + tree.rss;
     if let Some(pct) = total_cpu {
         o.push(Metric::TotalCpu, pct);
