@@ -207,7 +207,7 @@ impl Held {
         if n == buf.len() {
             return None;
         }
-        let stat = procfs::parse_stat_bytes(&buf[..n])?;
+        let stat = procfs::parse_stat_nameless(&buf[..n])?;
         let same = stat.pid == self.facts.pid && stat.starttime == self.facts.start_ticks;
         (same && !stat.is_zombie()).then_some(stat)
     }
@@ -252,12 +252,6 @@ impl Inner {
         let mut memory = self.memory();
         let found = self.steady(&memory)?;
         Some(self.measured(&mut memory, &found, table))
-    }
-
-    /// Whether status wants the process's tree again (children and
-    /// totals, every [`resources::SLOW_EVERY`] when no rule reads them).
-    fn tree_due(&self) -> bool {
-        self.memory().samples.tree_due()
     }
 
     /// Records the proven process and measures it.
@@ -332,7 +326,20 @@ impl Probe for ProcessProbe {
             // Status shows children and totals even when no rule reads
             // them: then a table up to SLOW_EVERY old, shared by all
             // checks, does (one scan of /proc that often, not a cycle).
-            let for_status = if !inner.needs.tree && inner.tree_due() {
+            // A steady check whose tree is not due is done under one hold
+            // of its memory's lock (the due test took one of its own).
+            let due = !inner.needs.tree && {
+                let mut memory = inner.memory();
+                if !memory.samples.tree_due() {
+                    if let Some(found) = inner.steady(&memory) {
+                        return inner.measured(&mut memory, &found, None);
+                    }
+                    false
+                } else {
+                    true
+                }
+            };
+            let for_status = if due {
                 inner.table.get_within(resources::SLOW_EVERY).await.ok()
             } else {
                 None
