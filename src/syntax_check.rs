@@ -11,6 +11,7 @@ use crate::exit;
 /// Prints the diagnostics and `Control file syntax OK` when there is no
 /// error; exits 1 on errors.
 pub fn syntax_check(path: &Path) -> ExitCode {
+    warden::heap::configure_one_shot();
     let mut loaded = warden_config::load_file(path);
     if let Some(config) = &loaded.config {
         let warnings = warden_engine::unsupported(config);

@@ -3,11 +3,11 @@
 //! mailboxes, who is up and the status board.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::Notify;
 use warden_config::Config;
 use warden_config::model::NameIndex;
 use warden_probes::{Outcome, Probe, Status};
@@ -22,7 +22,7 @@ use crate::state::StateStore;
 pub struct EngineContext {
     pub bus: EventBus,
     pub state: StateStore,
-    pub probes: Arc<Semaphore>,
+    probes: ProbeCap,
     /// The engine's config and its checks by name, for requests that name
     /// a check; the per-check vectors below are in config order.
     config: Arc<Config>,
@@ -54,7 +54,7 @@ impl EngineContext {
         EngineContext {
             bus,
             state,
-            probes: Arc::new(Semaphore::new(cap.max(1))),
+            probes: ProbeCap::new(cap),
             config,
             index,
             peers,
@@ -70,7 +70,11 @@ impl EngineContext {
 
     /// Records whether a check is up.
     pub fn set_up(&self, id: CheckId, up: bool) {
-        if let Some(flag) = self.up.get(id.index()) {
+        // Written only on a change: a store each cycle dirtied a line
+        // shared by 64 checks, some of them on the other worker thread.
+        if let Some(flag) = self.up.get(id.index())
+            && flag.load(Ordering::Relaxed) != up
+        {
             flag.store(up, Ordering::Relaxed);
         }
     }
@@ -99,9 +103,7 @@ impl EngineContext {
     /// Runs a probe under the global cap and within `timeout`: a hanging
     /// probe costs its own check a timeout and nobody else anything.
     pub async fn probe(&self, probe: &dyn Probe, timeout: Duration) -> Outcome {
-        let Ok(_permit) = self.probes.acquire().await else {
-            return Outcome::failed(Status::Error, "the engine is shutting down");
-        };
+        let _permit = self.probes.acquire().await;
         // A probe with a longer limit of its own (a program's `with
         // timeout`) keeps it; it kills what it runs at that limit.
         let timeout = probe.timeout().map_or(timeout, |own| own.max(timeout));
@@ -123,6 +125,79 @@ impl EngineContext {
                     timeout.as_secs_f64()
                 ),
             ),
+        }
+    }
+}
+
+/// At most `cap` probes in flight. A counter and a wake-up for those who
+/// wait: tokio's semaphore took its waiters' mutex on every release, a
+/// lock shared by every check of both worker threads, each cycle.
+#[derive(Debug)]
+struct ProbeCap {
+    cap: usize,
+    used: AtomicUsize,
+    /// Callers waiting for a place (a release wakes one only then).
+    waiting: AtomicUsize,
+    freed: Notify,
+}
+
+/// A place under the cap, given back on drop.
+struct CapPermit<'a>(&'a ProbeCap);
+
+impl ProbeCap {
+    fn new(cap: usize) -> Self {
+        ProbeCap {
+            cap: cap.max(1),
+            used: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+            freed: Notify::new(),
+        }
+    }
+
+    fn try_take(&self) -> bool {
+        self.used
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < self.cap).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    async fn acquire(&self) -> CapPermit<'_> {
+        if self.try_take() {
+            return CapPermit(self);
+        }
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&self.waiting);
+        loop {
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            // Registered before the second look: a release between the
+            // look and the wait still wakes this caller.
+            freed.as_mut().enable();
+            if self.try_take() {
+                return CapPermit(self);
+            }
+            freed.await;
+        }
+    }
+}
+
+/// Counts a caller among the waiting until it stops (a dropped future too).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Drop for CapPermit<'_> {
+    fn drop(&mut self) {
+        self.0.used.fetch_sub(1, Ordering::SeqCst);
+        // SeqCst on both sides: either the waiter's second look sees this
+        // place free, or this sees the waiter.
+        if self.0.waiting.load(Ordering::SeqCst) > 0 {
+            self.0.freed.notify_one();
         }
     }
 }
@@ -190,6 +265,70 @@ mod tests {
             "{}",
             out.reason
         );
+    }
+
+    /// A probe that waits until told, counting how many run at once.
+    #[derive(Debug)]
+    struct Gate {
+        open: Arc<Notify>,
+        now: Arc<AtomicUsize>,
+        most: Arc<AtomicUsize>,
+    }
+
+    impl Probe for Gate {
+        fn kind(&self) -> &'static str {
+            "gate"
+        }
+
+        fn run(&self) -> BoxFuture<'_, Outcome> {
+            Box::pin(async move {
+                let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+                self.most.fetch_max(n, Ordering::SeqCst);
+                self.open.notified().await;
+                self.now.fetch_sub(1, Ordering::SeqCst);
+                Outcome::ok("through")
+            })
+        }
+    }
+
+    /// No more than the cap run at once, and every waiting probe runs
+    /// once places are given back.
+    #[tokio::test]
+    async fn the_cap_holds_and_a_freed_place_wakes_a_waiting_probe() {
+        let shared = Arc::new(EngineContext::new(
+            Default::default(),
+            Default::default(),
+            Default::default(),
+            Vec::new(),
+            2,
+        ));
+        let gate = Arc::new(Gate {
+            open: Arc::new(Notify::new()),
+            now: Arc::new(AtomicUsize::new(0)),
+            most: Arc::new(AtomicUsize::new(0)),
+        });
+        let mut runs = tokio::task::JoinSet::new();
+        for _ in 0..5 {
+            let (shared, gate) = (shared.clone(), gate.clone());
+            runs.spawn(async move { shared.probe(&*gate, Duration::from_secs(30)).await });
+        }
+        let all = tokio::time::timeout(Duration::from_secs(10), async {
+            let mut done = 0;
+            while done < 5 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                assert!(gate.now.load(Ordering::SeqCst) <= 2);
+                gate.open.notify_waiters();
+                while let Some(r) = runs.try_join_next() {
+                    assert_eq!(r.unwrap().reason, "through");
+                    done += 1;
+                }
+            }
+        })
+        .await;
+        assert!(all.is_ok(), "a probe never got a place");
+        assert_eq!(gate.most.load(Ordering::SeqCst), 2);
+        assert_eq!(shared.probes.used.load(Ordering::SeqCst), 0);
+        assert_eq!(shared.probes.waiting.load(Ordering::SeqCst), 0);
     }
 
     #[test]

@@ -174,24 +174,48 @@ impl CheckTask {
 
     /// One cycle: probe, test every rule, then act on what fired.
     pub async fn evaluate(&mut self) {
+        self.evaluate_until(None).await;
+    }
+
+    /// A tick's cycle; the board learns `next`, the tick after it, with
+    /// the cycle's status (or alone when the check is not monitored).
+    pub(crate) async fn tick(&mut self, next: tokio::time::Instant) {
+        if !self.evaluate_until(Some(next)).await {
+            self.ctx.status.scheduled(self.id(), next);
+        }
+    }
+
+    /// [`evaluate`](Self::evaluate), telling the board `next` with the
+    /// cycle's status; false when the check is not monitored (no cycle).
+    async fn evaluate_until(&mut self, next: Option<tokio::time::Instant>) -> bool {
         if !self.monitored() {
-            return;
+            return false;
         }
         self.cycle += 1;
-        let subject = self.probe_subject().await;
+        // A check whose rules run probes of their own tells the board its
+        // subject at once (the rule probes' figures go on top of it); the
+        // rest tell it with the cycle's end, in one hold of the board's
+        // lock. An empty rule list is not even looked at.
+        let early = self
+            .node
+            .rules
+            .iter()
+            .any(|r| matches!(r, RuleSpec::Probe(_)));
+        let probed = self.probe_subject(early).await;
+        let subject = probed.as_ref().map(|(o, _)| o);
         let mut todo = Vec::new();
         // `self.rules` has one slot per rule of the check, and lies in this
         // check's own memory: the config's check is a cache miss a cycle
         // at thousands of checks, not worth it for a check with no rules.
         for i in 0..self.rules.len() {
-            if let Some((failed, why, timed_out)) = self.test_rule(i, subject.as_ref()).await {
+            if let Some((failed, why, timed_out)) = self.test_rule(i, subject).await {
                 self.rules[i].timed_out = timed_out;
                 // `if succeeded ...` fires when the test passes.
                 let fired = failed != self.node.check.rules[i].succeeded;
                 self.rule_result(i, fired, why, &mut todo);
             }
         }
-        if let Some(s) = subject.as_ref().filter(|_| self.node.implicit_restart) {
+        if let Some(s) = subject.filter(|_| self.node.implicit_restart) {
             let failed = missing(s);
             let t = self
                 .implicit
@@ -204,13 +228,15 @@ impl CheckTask {
                 });
             }
         }
-        self.report_status();
+        let late = probed.as_ref().filter(|_| !early).map(|(o, t)| (o, *t));
+        self.report_status(late, next);
         for t in todo {
             if !self.monitored() {
                 break;
             }
             Box::pin(self.perform(t)).await;
         }
+        true
     }
 
     /// Whether rule `i` failed this cycle, the words why and whether its
@@ -261,18 +287,22 @@ impl CheckTask {
         }
     }
 
-    /// Runs the subject probe, reports changes, and pins a running process.
-    async fn probe_subject(&mut self) -> Option<Outcome> {
+    /// Runs the subject probe, reports changes (to the board too when
+    /// `board`), and pins a running process; the outcome and the probe's
+    /// time.
+    async fn probe_subject(&mut self, board: bool) -> Option<(Outcome, std::time::Duration)> {
         // Borrowed, not cloned: the clone was an atomic on a cold cache
         // line each cycle of each check.
         let probe = self.node.subject.as_deref()?;
         let began = std::time::Instant::now();
         let outcome = self.ctx.probe(probe, self.ctx.probe_timeout).await;
         let took = began.elapsed();
-        self.ctx.status.probed(self.node.check.id(), &outcome, took);
+        if board {
+            self.ctx.status.probed(self.node.check.id(), &outcome, took);
+        }
         tracing::debug!("'{}' checked: {}", self.name(), outcome.reason);
         self.observe(&outcome);
-        Some(outcome)
+        Some((outcome, took))
     }
 
     /// Records a subject outcome: events on change, state, the exit watch.
@@ -419,8 +449,13 @@ impl CheckTask {
         crate::eval::event_kind(&self.node.check.rules[i].test.value)
     }
 
-    /// Tells the board which rule, if any, has fired and not recovered.
-    fn report_status(&self) {
+    /// Tells the board which rule, if any, has fired and not recovered,
+    /// with the subject's outcome when not told yet and the next tick.
+    fn report_status(
+        &self,
+        subject: Option<(&Outcome, std::time::Duration)>,
+        next: Option<tokio::time::Instant>,
+    ) {
         // No rule fired, none failing: said without a look at the config's
         // check (a cache miss a cycle at thousands of checks).
         let failing = if self.rules.iter().any(|slot| slot.state.fired()) {
@@ -432,7 +467,9 @@ impl CheckTask {
         } else {
             None
         };
-        self.ctx.status.evaluated(self.node.check.id(), failing);
+        self.ctx
+            .status
+            .cycle(self.node.check.id(), subject, failing, next);
     }
 
     /// A pidfd on the proven process, so its exit is noticed at once; None

@@ -353,15 +353,26 @@ impl Outcome {
     }
 
     pub fn with(mut self, metric: Metric, value: f64) -> Self {
-        self.values.push(Measurement { metric, value });
+        self.push(metric, value);
         self
     }
 
+    /// Adds a value in place (a probe adding two dozen figures would move
+    /// the whole outcome through `with` for each).
+    pub fn push(&mut self, metric: Metric, value: f64) {
+        self.values.push(Measurement { metric, value });
+    }
+
     pub fn with_text(mut self, text: Text, words: impl Into<String>) -> Self {
+        self.push_text(text, words);
+        self
+    }
+
+    /// Adds a text in place.
+    pub fn push_text(&mut self, text: Text, words: impl Into<String>) {
         let mut texts = std::mem::take(&mut self.texts).into_vec();
         texts.push((text, words.into()));
         self.texts = texts.into_boxed_slice();
-        self
     }
 
     pub fn text(&self, text: Text) -> Option<&str> {

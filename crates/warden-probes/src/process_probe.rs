@@ -207,7 +207,7 @@ impl Held {
         if n == buf.len() {
             return None;
         }
-        let stat = procfs::parse_stat_bytes(&buf[..n])?;
+        let stat = procfs::parse_stat_nameless(&buf[..n])?;
         let same = stat.pid == self.facts.pid && stat.starttime == self.facts.start_ticks;
         (same && !stat.is_zombie()).then_some(stat)
     }
@@ -357,7 +357,24 @@ impl Probe for ProcessProbe {
             // Status shows children and totals even when no rule reads
             // them: then a table up to SLOW_EVERY old, shared by all
             // checks, does (one scan of /proc that often, not a cycle).
-            let for_status = inner.table_for_status().await;
+            // A steady check whose tree is not due is done under one hold
+            // of its memory's lock (the due test took one of its own).
+            let due = !inner.needs.tree && {
+                let mut memory = inner.memory();
+                if !memory.samples.tree_due() {
+                    if let Some(found) = inner.steady(&memory) {
+                        return inner.measured(&mut memory, &found, None);
+                    }
+                    false
+                } else {
+                    true
+                }
+            };
+            let for_status = if due {
+                inner.table_for_status().await
+            } else {
+                None
+            };
             // A steady `matching` check needs no fresh process table.
             if !inner.needs.tree
                 && let Some(outcome) = inner.check_steady(for_status.as_deref())

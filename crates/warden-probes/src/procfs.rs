@@ -59,6 +59,17 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
 /// each cycle, so the fields are picked in one pass, with no vector of
 /// them and no text copy (only comm, which may be any bytes, is lossy).
 pub fn parse_stat_bytes(raw: &[u8]) -> Option<Stat> {
+    parse_stat_line(raw, true)
+}
+
+/// [`parse_stat_bytes`] with `comm` left empty: a held process's stat,
+/// read each cycle, is proven by pid and start time and never shows its
+/// name (the copy was an allocation and a free a cycle of every check).
+pub fn parse_stat_nameless(raw: &[u8]) -> Option<Stat> {
+    parse_stat_line(raw, false)
+}
+
+fn parse_stat_line(raw: &[u8], named: bool) -> Option<Stat> {
     let open = raw.iter().position(|b| *b == b'(')?;
     let close = raw.iter().rposition(|b| *b == b')')?;
     if close < open {
@@ -69,7 +80,11 @@ pub fn parse_stat_bytes(raw: &[u8]) -> Option<Stat> {
         .trim()
         .parse()
         .ok()?;
-    let comm = String::from_utf8_lossy(&raw[open + 1..close]).into_owned();
+    let comm = if named {
+        String::from_utf8_lossy(&raw[open + 1..close]).into_owned()
+    } else {
+        String::new()
+    };
     // Fields after comm, numbered from 3 (state) as in proc(5); the last
     // one read is 24 (rss).
     let mut fields: [&[u8]; 22] = [&[]; 22];

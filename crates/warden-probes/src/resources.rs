@@ -36,10 +36,6 @@ impl Stamp {
     fn since(self, earlier: Stamp) -> Duration {
         Duration::from_nanos(self.0.saturating_sub(earlier.0))
     }
-
-    fn elapsed(self) -> Duration {
-        Stamp::of(Instant::now()).since(self)
-    }
 }
 
 /// The process's own cpu ticks at one moment, alone and with the children
@@ -84,8 +80,8 @@ impl Files {
     /// the first two runs (the rates need two readings), then every
     /// [`SLOW_EVERY`]. Two more system calls a cycle were a third of a
     /// steady check's cost, for figures only the status shows.
-    fn due(files: Option<&Files>, every_run: bool) -> bool {
-        every_run || files.is_none_or(|f| f.readings < 2 || f.at.elapsed() >= SLOW_EVERY)
+    fn due(files: Option<&Files>, every_run: bool, now: Stamp) -> bool {
+        every_run || files.is_none_or(|f| f.readings < 2 || now.since(f.at) >= SLOW_EVERY)
     }
 }
 
@@ -154,6 +150,8 @@ pub fn measure(
             ..Samples::default()
         };
     }
+    // One clock read for the run: the cpu sample and every "is it due"
+    // below (a read each was a tenth of a steady check's user time).
     let now = Stamp::of(Instant::now());
     let own = Own {
         at: now,
@@ -165,25 +163,27 @@ pub fn measure(
     // Like Monit: 100% is one core fully used by a one-thread process, all
     // cores fully used by a process with as many threads as cores.
     let divisor = stat.num_threads.clamp(1, facts.cpus);
+    // Pushed in place: `Outcome::with` moved the whole outcome in and out
+    // for each of the figures.
+    let o = &mut outcome;
     if let Some(pct) = cpu_percent(ticks_then(|o| o.ticks), (now, own.ticks), divisor) {
-        outcome = outcome.with(Metric::Cpu, pct);
+        o.push(Metric::Cpu, pct);
     }
 
     let rss = stat.rss_bytes();
-    outcome = outcome
-        .with(Metric::Memory, rss as f64)
-        .with(Metric::MemoryPercent, percent_of_ram(rss))
-        .with(Metric::Threads, stat.num_threads as f64)
-        .with(Metric::Uptime, procfs::uptime(stat.starttime).as_secs_f64())
-        .with(Metric::Ppid, f64::from(stat.ppid));
-    outcome = slow_figures(outcome, stat.pid, samples, now);
-    if Files::due(samples.files.as_ref(), files_every_run) {
+    o.push(Metric::Memory, rss as f64);
+    o.push(Metric::MemoryPercent, percent_of_ram(rss));
+    o.push(Metric::Threads, stat.num_threads as f64);
+    o.push(Metric::Uptime, procfs::uptime(stat.starttime).as_secs_f64());
+    o.push(Metric::Ppid, f64::from(stat.ppid));
+    slow_figures(o, stat.pid, samples, now);
+    if Files::due(samples.files.as_ref(), files_every_run, now) {
         samples.files = Some(read_files(stat.pid, sources, samples.files.as_ref(), now));
     }
     let open = samples.files.and_then(|f| f.open);
-    outcome = open_files(outcome, open, samples);
+    open_files(o, open, samples);
     if let Some(files) = &samples.files {
-        outcome = io_figures(outcome, files);
+        io_figures(o, files);
     }
     if let Some(table) = table.filter(|t| samples.tree.is_none_or(|s| s.taken != t.taken())) {
         samples.tree = Some(read_tree(stat, table, samples));
@@ -195,54 +195,50 @@ pub fn measure(
         (now, own.with_reaped),
         facts.cpus,
     );
-    match samples.tree {
-        Some(tree) => {
-            let total_cpu = own_share.zip(tree.cpu).map(|(a, b)| (a + b).min(100.0));
-            tree_figures(outcome, &tree, rss, open, total_cpu)
-        }
-        None => outcome,
+    if let Some(tree) = samples.tree {
+        let total_cpu = own_share.zip(tree.cpu).map(|(a, b)| (a + b).min(100.0));
+        tree_figures(o, &tree, rss, open, total_cpu);
     }
+    outcome
 }
 
 /// Ids, label and open-files limit: read again every [`SLOW_EVERY`].
-fn slow_figures(mut o: Outcome, pid: u32, samples: &mut Samples, now: Stamp) -> Outcome {
+fn slow_figures(o: &mut Outcome, pid: u32, samples: &mut Samples, now: Stamp) {
     if samples
         .slow
         .as_ref()
-        .is_none_or(|(at, _)| at.elapsed() >= SLOW_EVERY)
+        .is_none_or(|(at, _)| now.since(*at) >= SLOW_EVERY)
     {
         samples.slow = Some((now, Slow::read(pid)));
     }
     let Some((_, slow)) = &samples.slow else {
-        return o;
+        return;
     };
     if let Some((uid, euid, gid)) = slow.ids {
-        o = o
-            .with(Metric::Uid, f64::from(uid))
-            .with(Metric::Euid, f64::from(euid))
-            .with(Metric::Gid, f64::from(gid));
+        o.push(Metric::Uid, f64::from(uid));
+        o.push(Metric::Euid, f64::from(euid));
+        o.push(Metric::Gid, f64::from(gid));
     }
     if let Some((soft, hard)) = slow.nofile {
         // Monit's -1 would say "unlimited"; an unlimited side is left out.
         if let Some(v) = soft {
-            o = o.with(Metric::FileDescriptorsSoftLimit, v as f64);
+            o.push(Metric::FileDescriptorsSoftLimit, v as f64);
         }
         if let Some(v) = hard {
-            o = o.with(Metric::FileDescriptorsHardLimit, v as f64);
+            o.push(Metric::FileDescriptorsHardLimit, v as f64);
         }
     }
     if !slow.label.is_empty() {
-        o = o.with_text(Text::SecurityAttribute, slow.label.clone());
+        o.push_text(Text::SecurityAttribute, slow.label.clone());
     }
-    o
 }
 
 /// Open files, and their share of the lower limit (Monit's percent).
-fn open_files(o: Outcome, open: Option<u64>, samples: &Samples) -> Outcome {
+fn open_files(o: &mut Outcome, open: Option<u64>, samples: &Samples) {
     let Some(n) = open else {
-        return o;
+        return;
     };
-    let o = o.with(Metric::FileDescriptors, n as f64);
+    o.push(Metric::FileDescriptors, n as f64);
     let limit = samples
         .slow
         .as_ref()
@@ -252,9 +248,8 @@ fn open_files(o: Outcome, open: Option<u64>, samples: &Samples) -> Outcome {
             (s, h) => s.or(h),
         })
         .filter(|l| *l > 0);
-    match limit {
-        Some(l) => o.with(Metric::FileDescriptorsPercent, n as f64 * 100.0 / l as f64),
-        None => o,
+    if let Some(l) = limit {
+        o.push(Metric::FileDescriptorsPercent, n as f64 * 100.0 / l as f64);
     }
 }
 
@@ -290,7 +285,7 @@ fn io_fields(c: &IoCounters) -> [u64; 6] {
 }
 
 /// I/O totals, and the rates of the last two readings.
-fn io_figures(mut o: Outcome, files: &Files) -> Outcome {
+fn io_figures(o: &mut Outcome, files: &Files) {
     const NAMES: [(Metric, Metric); 6] = [
         (Metric::ReadBytes, Metric::ReadBytesTotal),
         (Metric::WriteBytes, Metric::WriteBytesTotal),
@@ -300,16 +295,15 @@ fn io_figures(mut o: Outcome, files: &Files) -> Outcome {
         (Metric::DiskWriteBytes, Metric::DiskWriteBytesTotal),
     ];
     let Some(io) = &files.io else {
-        return o;
+        return;
     };
     for (i, value) in io_fields(io).into_iter().enumerate() {
         let (rate, total) = NAMES[i];
-        o = o.with(total, value as f64);
+        o.push(total, value as f64);
         if let Some(rates) = &files.rates {
-            o = o.with(rate, rates[i]);
+            o.push(rate, rates[i]);
         }
     }
-    o
 }
 
 /// The descendants' share as the table shows them, their cpu from the
@@ -341,24 +335,18 @@ fn read_tree(stat: &Stat, table: &ProcessTable, samples: &Samples) -> Tree {
 
 /// Totals over the process (as it is now) and its descendants (as the
 /// last table saw them).
-fn tree_figures(
-    mut o: Outcome,
-    tree: &Tree,
-    rss: u64,
-    open: Option<u64>,
-    total_cpu: Option<f64>,
-) -> Outcome {
+fn tree_figures(o: &mut Outcome, tree: &Tree, rss: u64, open: Option<u64>, total_cpu: Option<f64>) {
     let total_rss = rss + tree.rss;
     if let Some(pct) = total_cpu {
-        o = o.with(Metric::TotalCpu, pct);
+        o.push(Metric::TotalCpu, pct);
     }
     if let (Some(own), Some(theirs)) = (open, tree.fds) {
-        o = o.with(Metric::TotalFileDescriptors, (own + theirs) as f64);
+        o.push(Metric::TotalFileDescriptors, (own + theirs) as f64);
     }
-    o.with(Metric::TotalMemory, total_rss as f64)
-        .with(Metric::TotalMemoryPercent, percent_of_ram(total_rss))
-        .with(Metric::Children, tree.children as f64)
-        .with(Metric::DirectChildren, tree.direct as f64)
+    o.push(Metric::TotalMemory, total_rss as f64);
+    o.push(Metric::TotalMemoryPercent, percent_of_ram(total_rss));
+    o.push(Metric::Children, tree.children as f64);
+    o.push(Metric::DirectChildren, tree.direct as f64);
 }
 
 /// The cpu share between two readings (a moment and the ticks then) of one

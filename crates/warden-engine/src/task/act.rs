@@ -87,7 +87,10 @@ impl CheckTask {
         tracing::info!("'{}' trying to restart", self.name());
         // Dependants are stopped around a real restart only: a missing
         // process is simply started.
-        let running = self.probe_subject().await.is_some_and(|o| o.is_ok());
+        let running = self
+            .probe_subject(true)
+            .await
+            .is_some_and(|(o, _)| o.is_ok());
         if running {
             self.tell_dependants(ServiceAction::Stop).await;
         }
@@ -109,7 +112,11 @@ impl CheckTask {
         if !self.deps_up() {
             return false;
         }
-        if self.probe_subject().await.is_some_and(|o| o.is_ok()) {
+        if self
+            .probe_subject(true)
+            .await
+            .is_some_and(|(o, _)| o.is_ok())
+        {
             return true;
         }
         match self.program("start") {
@@ -133,7 +140,10 @@ impl CheckTask {
     /// Runs the stop program only when the probe proves the process is the
     /// service's (never a stale pidfile's stranger), then waits for it to go.
     async fn stop_program_if_running(&mut self) -> bool {
-        let running = self.probe_subject().await.is_some_and(|o| o.is_ok());
+        let running = self
+            .probe_subject(true)
+            .await
+            .is_some_and(|(o, _)| o.is_ok());
         let Some(p) = self.program("stop").filter(|_| running) else {
             return true;
         };
@@ -194,8 +204,8 @@ impl CheckTask {
     async fn wait_for(&mut self, running: bool, limit: Duration) -> bool {
         let end = Instant::now() + limit;
         loop {
-            match self.probe_subject().await {
-                Some(o) if o.is_ok() == running => return true,
+            match self.probe_subject(true).await {
+                Some((o, _)) if o.is_ok() == running => return true,
                 None => return true,
                 _ if Instant::now() >= end => return false,
                 _ => tokio::time::sleep(Duration::from_millis(50)).await,

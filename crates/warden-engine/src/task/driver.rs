@@ -259,8 +259,7 @@ impl Driver {
         // a tick's is the evaluation's size, not a command's (actions).
         let mut work: Work = match job {
             Job::Tick => Box::pin(tokio::task::unconstrained(async move {
-                task.evaluate().await;
-                task.ctx.status.scheduled(task.id(), next);
+                task.tick(next).await;
                 task
             })),
             Job::Exited => Box::pin(tokio::task::unconstrained(async move {
@@ -468,6 +467,38 @@ mod tests {
         })
         .await;
         assert!(waited.is_ok(), "runs: {}", runs());
+        engine.stop().await;
+    }
+
+    /// A tick tells the board the next one, with the cycle's status when
+    /// the check runs and alone when it is not monitored.
+    #[tokio::test(start_paused = true)]
+    async fn every_tick_tells_the_board_the_next_one() {
+        let cfg = config(
+            "set daemon 30
+             check host a with address 127.0.0.1
+             check host b with address 127.0.0.1
+  mode manual
+",
+        );
+        let factory = Factory::default();
+        let engine =
+            Engine::start_with(&cfg, StateStore::open(None), EventBus::default(), &factory);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let all = engine.status();
+        let (a, b) = (&all[0], &all[1]);
+        assert_eq!(factory.fast.load(Ordering::Relaxed), 1, "only a runs");
+        assert!(a.last_check_unix_s.is_some());
+        assert_eq!(a.reason.as_deref(), Some("fine"));
+        assert!(b.last_check_unix_s.is_none(), "b is not monitored");
+        for s in [a, b] {
+            let next = s.next_check_unix_s.expect("the next tick");
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            assert!(next >= now + 28 && next <= now + 31, "{next} {now}");
+        }
         engine.stop().await;
     }
 
