@@ -293,12 +293,9 @@ async fn serve(source: ControlFile, config: Config, sources: SourceMap) -> ExitC
     };
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     let watchdog = tokio::spawn(watchdog());
-    // The start's parse and planning leave freed heap behind: give it
-    // back once the first cycle has run.
-    tokio::spawn(async {
-        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-        warden::heap::give_back();
-    });
+    // The start's parse, planning and first cycles leave freed heap
+    // behind: give it back as they settle, then now and then.
+    let trimming = tokio::spawn(warden::heap::keep_trimmed());
     // SIGUSR1 is Monit's "wake up and check everything now" (`monit
     // validate` sends it to the daemon's pid): without a handler it would
     // kill the daemon.
@@ -339,6 +336,7 @@ async fn serve(source: ControlFile, config: Config, sources: SourceMap) -> ExitC
     running.notifier.stop().await;
     collector.stop().await;
     watchdog.abort();
+    trimming.abort();
     events.abort();
     if let Some(p) = &running.config.settings.pidfile {
         let _ = std::fs::remove_file(p);

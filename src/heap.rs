@@ -70,6 +70,44 @@ pub fn give_back() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn give_back() {}
 
+/// When the daemon gives its heap back of its own accord, in seconds from
+/// the start: as start-up settles (the first cycle's waits, the first state
+/// writes and status reads free megabytes at 10,000 checks, some of them
+/// only seconds after the first cycle is done), then every [`EVERY`].
+const SETTLING: [u64; 4] = [2, 4, 8, 16];
+
+/// Between trims once start-up has settled: a process table is read again
+/// that often, and freed pages left between live blocks stay resident
+/// otherwise (7 MB at 10,000 process checks, measured with `malloc_trim`
+/// at the end of a 35 s run).
+const EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Gives the heap back at the [`SETTLING`] times, then every [`EVERY`],
+/// for as long as the runtime runs. Each trim walks the heap under glibc's
+/// lock: 15-60 µs at 1,000 process checks (measured, release build).
+pub async fn keep_trimmed() {
+    let mut at = 0;
+    for s in SETTLING {
+        tokio::time::sleep(std::time::Duration::from_secs(s - at)).await;
+        at = s;
+        timed_give_back();
+    }
+    let first = tokio::time::Instant::now() + EVERY;
+    let mut tick = tokio::time::interval_at(first, EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        timed_give_back();
+    }
+}
+
+/// [`give_back`], its time logged at debug level.
+fn timed_give_back() {
+    let began = std::time::Instant::now();
+    give_back();
+    tracing::debug!("heap given back in {:?}", began.elapsed());
+}
+
 /// Whether a [`give_back_soon`] is waiting.
 static PENDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 

@@ -111,6 +111,21 @@ impl Samples {
     pub fn tree_due(&self) -> bool {
         self.tree.is_none_or(|t| t.taken.elapsed() >= SLOW_EVERY)
     }
+
+    /// Whether the tree was read before (its figures can stand a while).
+    pub fn has_tree(&self) -> bool {
+        self.tree.is_some()
+    }
+
+    /// Makes the tree figures `by` older (tests: a table read long ago).
+    #[cfg(test)]
+    pub fn age_tree(&mut self, by: Duration) {
+        if let Some(tree) = &mut self.tree
+            && let Some(then) = tree.taken.checked_sub(by)
+        {
+            tree.taken = then;
+        }
+    }
 }
 
 /// Adds the resource metrics of `stat` to `outcome`. The first run of a
