@@ -206,17 +206,14 @@ fn find_includes(text: &str) -> Vec<Directive> {
 }
 
 /// Whether `include` (any case) appears anywhere, in a comment or a string
-/// too: the scan after it decides which ones are directives. A search for
-/// 'i' or 'I' eight bytes a step, where the scan keeps track of quotes.
+/// too: the scan after it decides which ones are directives. memchr's
+/// vector search for 'i' or 'I', where the scan keeps track of quotes.
 fn mentions_include(bytes: &[u8]) -> bool {
-    let mut mentioned = false;
-    crate::bytescan::each_byte(bytes, b'i', 0x20, |at| {
-        mentioned = bytes
+    memchr::memchr2_iter(b'i', b'I', bytes).any(|at| {
+        bytes
             .get(at..at + "include".len())
-            .is_some_and(|word| word.eq_ignore_ascii_case(b"include"));
-        !mentioned
-    });
-    mentioned
+            .is_some_and(|word| word.eq_ignore_ascii_case(b"include"))
+    })
 }
 
 fn is_word(c: u8) -> bool {

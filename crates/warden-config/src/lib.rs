@@ -6,7 +6,6 @@
 // and the grammar does not recurse); its generated code then names `alloc`.
 extern crate alloc;
 
-mod bytescan;
 pub mod cron;
 pub mod diag;
 pub mod grammar;

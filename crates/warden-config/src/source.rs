@@ -21,15 +21,11 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(path: PathBuf, text: String) -> Self {
-        // A byte search, not `match_indices`: this runs over the whole file
-        // before the parse starts (with the `include` pre-check in
-        // include.rs, the 10,000-check file: 33 -> 19 M instructions).
+        // memchr's vector search, not `match_indices`: this runs over the
+        // whole file before the parse starts.
         let mut line_starts = Vec::with_capacity(text.len() / 32 + 1);
         line_starts.push(0);
-        crate::bytescan::each_byte(text.as_bytes(), b'\n', 0, |i| {
-            line_starts.push(i + 1);
-            true
-        });
+        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
         SourceFile {
             path,
             text,
