@@ -1,6 +1,6 @@
 //! The status board's latest figures of one check, compact: which metrics
 //! it has as one bit each, and their values in metric order in one boxed
-//! slice. A process check's 31 figures take 264 bytes this way; as a
+//! slice (a single value in place). A process check's 31 figures take 264 bytes this way; as a
 //! vector of (metric, value) pairs they took 512 (each pair padded to 16
 //! bytes), on every process check of the board.
 
@@ -22,7 +22,45 @@ pub(crate) struct Figures {
     /// whole entry to 16 bytes.
     present: [u64; 2],
     /// One value per bit of the mask, in metric order.
-    values: Box<[f64]>,
+    values: Values,
+}
+
+/// The values: one in place (a port or host check has only its response
+/// time, and its own block of 8 bytes took 32 with malloc's header and
+/// rounding), more in one boxed slice.
+#[derive(Debug, Clone)]
+enum Values {
+    One(f64),
+    Many(Box<[f64]>),
+}
+
+impl Default for Values {
+    fn default() -> Self {
+        Values::Many(Box::default())
+    }
+}
+
+impl Values {
+    fn nan(n: usize) -> Values {
+        match n {
+            1 => Values::One(f64::NAN),
+            _ => Values::Many(vec![f64::NAN; n].into_boxed_slice()),
+        }
+    }
+
+    fn as_slice(&self) -> &[f64] {
+        match self {
+            Values::One(v) => std::slice::from_ref(v),
+            Values::Many(b) => b,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [f64] {
+        match self {
+            Values::One(v) => std::slice::from_mut(v),
+            Values::Many(b) => b,
+        }
+    }
 }
 
 impl Figures {
@@ -43,7 +81,7 @@ impl Figures {
         if self.mask() & bit(metric) == 0 {
             return None;
         }
-        self.values.get(self.rank(metric)).copied()
+        self.values.as_slice().get(self.rank(metric)).copied()
     }
 
     /// The bit numbers set in the mask, lowest first.
@@ -57,7 +95,7 @@ impl Figures {
         // Paired by position first, so that a metric missing from the list
         // could only be skipped, never shift the values of the others.
         self.bits()
-            .zip(self.values.iter().copied())
+            .zip(self.values.as_slice().iter().copied())
             .filter_map(|(i, v)| Some((metric_of(i)?, v)))
     }
 
@@ -73,11 +111,11 @@ impl Figures {
         if wanted != self.mask() {
             let old = std::mem::take(self);
             self.set_mask(wanted);
-            self.values = vec![f64::NAN; wanted.count_ones() as usize].into_boxed_slice();
-            for (i, v) in old.bits().zip(old.values.iter().copied()) {
+            self.values = Values::nan(wanted.count_ones() as usize);
+            for (i, v) in old.bits().zip(old.values.as_slice().iter().copied()) {
                 if kept & (1 << i) != 0 {
                     let at = (wanted & ((1 << i) - 1)).count_ones() as usize;
-                    if let Some(slot) = self.values.get_mut(at) {
+                    if let Some(slot) = self.values.as_mut_slice().get_mut(at) {
                         *slot = v;
                     }
                 }
@@ -85,7 +123,7 @@ impl Figures {
         }
         for v in new {
             let i = self.rank(v.metric);
-            if let Some(slot) = self.values.get_mut(i) {
+            if let Some(slot) = self.values.as_mut_slice().get_mut(i) {
                 *slot = v.value;
             }
         }
@@ -94,7 +132,10 @@ impl Figures {
     /// The bytes the figures hold on the heap.
     #[cfg(test)]
     fn heap_bytes(&self) -> usize {
-        size_of_val(&*self.values)
+        match &self.values {
+            Values::One(_) => 0,
+            Values::Many(b) => size_of_val(&**b),
+        }
     }
 }
 
@@ -156,7 +197,7 @@ mod tests {
     fn the_same_metrics_again_change_values_in_place_and_the_last_wins() {
         let mut f = Figures::default();
         f.update(|_| true, &[m(Metric::Cpu, 1.0), m(Metric::Memory, 2.0)]);
-        let before = f.values.as_ptr();
+        let before = f.values.as_slice().as_ptr();
         f.update(
             |_| false,
             &[
@@ -165,9 +206,29 @@ mod tests {
                 m(Metric::Cpu, 5.0),
             ],
         );
-        assert_eq!(f.values.as_ptr(), before);
+        assert_eq!(f.values.as_slice().as_ptr(), before);
         assert_eq!(f.get(Metric::Cpu), Some(5.0));
         assert_eq!(f.get(Metric::Memory), Some(4.0));
+    }
+
+    /// A port check's one figure takes no block of its own, and moves to
+    /// one when a second comes, in metric order.
+    #[test]
+    fn one_figure_is_kept_in_place() {
+        let mut f = Figures::default();
+        f.update(|_| true, &[m(Metric::ResponseTime, 0.25)]);
+        assert_eq!(f.heap_bytes(), 0);
+        assert_eq!(f.get(Metric::ResponseTime), Some(0.25));
+        f.update(|_| true, &[m(Metric::Cpu, 1.0)]);
+        assert_eq!(f.heap_bytes(), 2 * 8);
+        assert_eq!(f.get(Metric::Cpu), Some(1.0));
+        assert_eq!(f.get(Metric::ResponseTime), Some(0.25));
+        f.update(|k| k == Metric::ResponseTime, &[]);
+        assert_eq!(f.heap_bytes(), 0);
+        assert_eq!(
+            f.iter().collect::<Vec<_>>(),
+            vec![(Metric::ResponseTime, 0.25)]
+        );
     }
 
     #[test]

@@ -7,7 +7,6 @@
 //! replaces a `Notify`, so the driver can wait on thousands of inboxes
 //! without a future per inbox.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
@@ -17,7 +16,10 @@ const CAPACITY: usize = 64;
 
 #[derive(Debug)]
 struct Queue<T> {
-    items: VecDeque<T>,
+    /// Oldest first. A vector, not a deque: 8 bytes less in every check's
+    /// mailbox (its block 80 -> 72 bytes, 96 -> 80 with malloc's header),
+    /// and taking from the front of at most 64 items costs nothing.
+    items: Vec<T>,
     /// Who to wake at the next item or at the stop.
     waker: Option<Waker>,
 }
@@ -62,7 +64,7 @@ pub struct Receiver<T>(Arc<Inner<T>>);
 pub fn mailbox<T>() -> (Sender<T>, Receiver<T>) {
     let inner = Arc::new(Inner {
         queue: Mutex::new(Queue {
-            items: VecDeque::new(),
+            items: Vec::new(),
             waker: None,
         }),
         closed: AtomicBool::new(false),
@@ -82,7 +84,7 @@ impl<T> Sender<T> {
             if queue.items.len() >= CAPACITY {
                 return false;
             }
-            queue.items.push_back(item);
+            queue.items.push(item);
             queue.waker.take()
         };
         if let Some(w) = waker {
@@ -133,10 +135,10 @@ impl<T> Receiver<T> {
 }
 
 fn take<T>(queue: &mut Queue<T>) -> Option<T> {
-    let item = queue.items.pop_front();
+    let item = (!queue.items.is_empty()).then(|| queue.items.remove(0));
     // Give back memory a burst of commands took.
     if queue.items.is_empty() && queue.items.capacity() > 0 {
-        queue.items = VecDeque::new();
+        queue.items = Vec::new();
     }
     item
 }

@@ -25,13 +25,14 @@ pub struct Node {
     /// memory of the proven identity survives reloads through the state.
     pub process: Option<ProcessProbe>,
     /// How each rule is tested, as the probe registry decided; same order
-    /// as `check.rules`.
-    pub rules: Vec<RuleSpec>,
+    /// as `check.rules`. Boxed slices here, not vectors: every check's task
+    /// holds its node, and a vector's capacity is 8 bytes more each.
+    pub rules: Box<[RuleSpec]>,
     pub period: Duration,
-    pub dependants: Vec<CheckId>,
+    pub dependants: Box<[CheckId]>,
     /// The checks of `depends on`, same order; None for a name the config
     /// does not have (never up).
-    pub depends_on: Vec<Option<CheckId>>,
+    pub depends_on: Box<[Option<CheckId>]>,
     /// A process check with a start program restarts a missing process even
     /// without `if does not exist then restart` (Monit's default).
     pub implicit_restart: bool,
@@ -69,11 +70,12 @@ pub fn plan(config: &Arc<Config>, factory: &dyn ProbeFactory) -> Vec<Node> {
             Some(Node {
                 subject: probes.subject.ok(),
                 process: probes.process,
-                rules: probes.rules,
+                rules: probes.rules.into_boxed_slice(),
                 period: period(&check.schedule, config.settings.cycle),
                 dependants: dependants
                     .remove(check.name.value.as_str())
-                    .unwrap_or_default(),
+                    .unwrap_or_default()
+                    .into_boxed_slice(),
                 depends_on: check.depends_on.iter().map(|d| find(&d.value)).collect(),
                 implicit_restart: matches!(check.kind, CheckKind::Process { .. })
                     && check.start.is_some()

@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::num::NonZeroU64;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -188,10 +189,11 @@ struct Observed {
     ppid: Option<u32>,
     /// A port check has one, a process check about 30.
     metrics: Figures,
-    last_check: Option<SystemTime>,
-    next_check: Option<SystemTime>,
-    last_success: Option<SystemTime>,
-    probe_duration: Option<Duration>,
+    last_check: Option<Stamp>,
+    next_check: Option<Stamp>,
+    last_success: Option<Stamp>,
+    /// Nanoseconds, plus one (`Option<Duration>` takes 16 bytes).
+    probe_duration: Option<NonZeroU64>,
     /// Facts in words (a filesystem's type, a program's output).
     texts: Vec<(Text, String)>,
     /// The connection tests' last runs, by rule position: the response
@@ -201,11 +203,12 @@ struct Observed {
     /// position (positions past 31 share the last bit). A u32 fits in the
     /// struct's padding.
     content_firing: u32,
-    /// Recent samples and events; made at the first one (boxed: a check
-    /// that never sampled pays one pointer). Its newest event is the
-    /// check's last event (a copy of it here was two more strings and 56
-    /// bytes a check).
-    history: Option<Box<History>>,
+    /// Recent samples and events; made at the first one. Its newest event
+    /// is the check's last event (a copy of it here was two more strings
+    /// and 56 bytes a check). In the entry, not boxed: every check that
+    /// runs samples each cycle, and a box was one more allocation (96
+    /// bytes with malloc's header for 80) a check.
+    history: Option<History>,
 }
 
 impl Observed {
@@ -228,6 +231,39 @@ impl Observed {
             .find(|(t, _)| *t == text)
             .map(|(_, w)| w.clone())
     }
+}
+
+/// A wall-clock time to the microsecond (all the board shows of it) in 8
+/// bytes, where an `Option<SystemTime>` takes 16: the board's entry holds
+/// three, one per check. Microseconds since the epoch plus one (a time
+/// before the epoch is the epoch, as `unix_s` read it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp(NonZeroU64);
+
+impl Stamp {
+    fn of(t: SystemTime) -> Stamp {
+        let us = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros());
+        let us = u64::try_from(us).unwrap_or(u64::MAX - 1);
+        Stamp(NonZeroU64::MIN.saturating_add(us))
+    }
+
+    fn micros(self) -> u64 {
+        self.0.get() - 1
+    }
+
+    fn unix_s(self) -> u64 {
+        self.micros() / 1_000_000
+    }
+
+    fn subsec_micros(self) -> u32 {
+        (self.micros() % 1_000_000) as u32
+    }
+}
+
+/// A probe's time as the board keeps it, to the nanosecond.
+fn duration_nanos(d: Duration) -> NonZeroU64 {
+    let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX - 1);
+    NonZeroU64::MIN.saturating_add(ns)
 }
 
 /// Texts that rule probes give (kept when the subject probe runs again).
@@ -297,7 +333,7 @@ impl StatusBoard {
                     .history
                     .take()
                     .unwrap_or_else(|| new_history(check, cycle));
-                history.adopt(*older);
+                history.adopt(older);
                 entry.history = Some(history);
             }
             if entry.last_check.is_none() {
@@ -421,10 +457,10 @@ impl StatusBoard {
                 record_probe(s, outcome, took, now);
             }
             if next.is_some() {
-                s.next_check = next;
+                s.next_check = next.map(Stamp::of);
             }
             s.failing = failing;
-            s.last_check = Some(now);
+            s.last_check = Some(Stamp::of(now));
             let (values, n) = sample(s, history.series());
             history.sample(now, &values[..n]);
         });
@@ -433,7 +469,7 @@ impl StatusBoard {
     /// When the check runs next.
     pub fn scheduled(&self, id: CheckId, next: Instant) {
         let wall = SystemTime::now() + next.saturating_duration_since(Instant::now());
-        self.update(id, |s| s.next_check = Some(wall));
+        self.update(id, |s| s.next_check = Some(Stamp::of(wall)));
     }
 
     /// Remembers an event as its check's last one.
@@ -550,18 +586,18 @@ fn record_probe(s: &mut Observed, outcome: &Outcome, took: Duration, now: System
         s.texts.retain(|(t, _)| from_rules(*t));
     }
     s.set_texts(outcome);
-    s.last_check = Some(now);
-    s.probe_duration = Some(took);
+    s.last_check = Some(Stamp::of(now));
+    s.probe_duration = Some(duration_nanos(took));
     if outcome.is_ok() {
-        s.last_success = Some(now);
+        s.last_success = Some(Stamp::of(now));
     }
 }
 
-fn new_history(check: &Check, cycle: Duration) -> Box<History> {
-    Box::new(History::new(
+fn new_history(check: &Check, cycle: Duration) -> History {
+    History::new(
         Series::of_check(check),
         crate::plan::period(&check.schedule, cycle),
-    ))
+    )
 }
 
 fn view(check: &Check, observed: &Observed, cycle: Duration) -> HistoryView {
@@ -690,10 +726,12 @@ fn build(
         total_memory_bytes: whole(Metric::TotalMemory),
         total_memory_percent: m(Metric::TotalMemoryPercent),
         response_time_ms: m(Metric::ResponseTime).map(|s| s * 1000.0),
-        last_check_unix_s: observed.last_check.map(unix_s),
-        next_check_unix_s: observed.next_check.map(unix_s),
-        last_success_unix_s: observed.last_success.map(unix_s),
-        probe_duration_ms: observed.probe_duration.map(|d| d.as_secs_f64() * 1000.0),
+        last_check_unix_s: observed.last_check.map(Stamp::unix_s),
+        next_check_unix_s: observed.next_check.map(Stamp::unix_s),
+        last_success_unix_s: observed.last_success.map(Stamp::unix_s),
+        probe_duration_ms: observed
+            .probe_duration
+            .map(|ns| Duration::from_nanos(ns.get() - 1).as_secs_f64() * 1000.0),
         restarts_in_window: u64::from(restarts_in_window),
         restart_window_cycles: conf.window,
         restarts_total: state.starts_total,
@@ -711,10 +749,7 @@ fn build(
             .map(|(k, v)| (Cow::Borrowed(metric_name(k)), v))
             .collect(),
         on_reboot: Cow::Borrowed(conf.on_reboot),
-        last_check_usec: observed.last_check.map(|t| {
-            t.duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_micros())
-        }),
+        last_check_usec: observed.last_check.map(Stamp::subsec_micros),
         fs_type: observed.text(Text::FsType),
         fs_flags: observed.text(Text::FsFlags),
         security_attribute: observed.text(Text::SecurityAttribute),
@@ -753,6 +788,34 @@ pub fn unix_s(t: SystemTime) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every check has an entry, its history in it: 256 bytes keeps the
+    /// board's vector at 2.5 MB at 10,000 checks (the entry was 208
+    /// bytes and the history a block of 96 more). The times are stamps of
+    /// 8 bytes and the history is not boxed; a field past this bound
+    /// costs every check.
+    #[test]
+    fn a_board_entry_stays_within_256_bytes() {
+        assert!(size_of::<Observed>() <= 256, "{}", size_of::<Observed>());
+        assert_eq!(size_of::<Option<Stamp>>(), 8);
+    }
+
+    /// A stamp reads back the seconds and microseconds a `SystemTime`
+    /// gave, before the epoch as the epoch.
+    #[test]
+    fn a_stamp_keeps_the_seconds_and_microseconds() {
+        let t = UNIX_EPOCH + Duration::new(1_765_000_000, 123_456_789);
+        let s = Stamp::of(t);
+        assert_eq!(s.unix_s(), unix_s(t));
+        assert_eq!(s.subsec_micros(), 123_456);
+        let before = Stamp::of(UNIX_EPOCH - Duration::from_secs(5));
+        assert_eq!((before.unix_s(), before.subsec_micros()), (0, 0));
+        let took = duration_nanos(Duration::from_micros(2500));
+        assert_eq!(
+            Duration::from_nanos(took.get() - 1).as_secs_f64() * 1000.0,
+            2.5
+        );
+    }
 
     fn id(index: usize) -> CheckId {
         CheckId::new(index).unwrap()
