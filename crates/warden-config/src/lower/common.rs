@@ -53,6 +53,10 @@ pub fn unquote(raw: &str) -> String {
     }
     let quote = raw.chars().next().unwrap_or('"');
     let inner = &raw[1..raw.len() - 1];
+    // Nothing escaped (most strings): one copy, not a push a character.
+    if !inner.contains('\\') {
+        return inner.to_string();
+    }
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
@@ -288,6 +292,17 @@ pub fn hex_digest(
 
 /// An `operator` pair.
 pub fn operator(pair: &SyntaxNode<'_>) -> Operator {
+    // The symbols (most operators written) without the three allocations
+    // below (about 900 instructions an operator, on the parse threads).
+    match pair.as_str() {
+        ">" => return Operator::Greater,
+        ">=" => return Operator::GreaterOrEqual,
+        "<" => return Operator::Less,
+        "<=" => return Operator::LessOrEqual,
+        "!=" | "<>" => return Operator::NotEqual,
+        "=" | "==" => return Operator::Equal,
+        _ => {}
+    }
     let op = pair.as_str().to_ascii_lowercase();
     match op.split_whitespace().collect::<Vec<_>>().join(" ").as_str() {
         ">" | "gt" | "greater" => Operator::Greater,
@@ -314,5 +329,13 @@ mod tests {
         assert_eq!(unquote(r#""a \"b\" \d""#), r#"a "b" \d"#);
         assert_eq!(unquote("'it''"), "it'");
         assert_eq!(unquote("bare"), "bare");
+    }
+
+    #[test]
+    fn unquote_copies_a_string_with_nothing_escaped() {
+        assert_eq!(unquote(r#""/usr/bin/svc --id 0""#), "/usr/bin/svc --id 0");
+        assert_eq!(unquote("'q1 é'"), "q1 é");
+        assert_eq!(unquote(r#""""#), "");
+        assert_eq!(unquote(r#""a'b""#), "a'b");
     }
 }
