@@ -5,7 +5,8 @@
 //! Map: `registry` builds probes from a check; `process_probe` (with
 //! `process`, `resources`, `table`, `match_index`, `procfs`, `procinfo`)
 //! finds and measures processes; `net` with `protocol/` tests ports;
-//! `pidfd` notices exits at once.
+//! `pidfd` notices exits at once; `pidfile_watch` tells when a pidfile
+//! may have changed.
 //! Local checks (`local` wires them): `system`, `filesystem`, `file` with
 //! `checksum` and `content`, `program` with `nagios`; `latest` lets rule
 //! probes read what the check's own probe measured; `spec` says how each
@@ -32,6 +33,7 @@ pub mod outcome;
 pub mod pattern;
 pub mod peer;
 pub mod pidfd;
+pub mod pidfile_watch;
 pub mod ping;
 pub mod probe;
 pub mod process;

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::match_index::Watch;
 use crate::outcome::{Outcome, ProcessFacts, Status};
+use crate::pidfile_watch::{PidfileWatch, RESTAT_EVERY};
 use crate::process::{self, FileKey, Found, Locator, Proven};
 use crate::procfs;
 use crate::procinfo::Sources;
@@ -24,6 +25,45 @@ struct Memory {
     /// The process proven before a `forget`: while a start is under way
     /// the pidfile may still name it, exited and unreaped.
     gone: Option<Proven>,
+    /// Whether the pidfile changed, without a `stat` each cycle.
+    watch: PidWatch,
+}
+
+/// How a steady pidfile check learns that its pidfile may have changed.
+#[derive(Debug, Default)]
+enum PidWatch {
+    #[default]
+    Untried,
+    /// Its directory's inotify watch says.
+    Watched(PidfileWatch),
+    /// No reliable watch there: a `stat` each cycle; asked again after
+    /// this many cycles (the directory may be back, a watch freed).
+    Refused(u8),
+}
+
+impl PidWatch {
+    /// Whether the pidfile at `path` is known unchanged since the last
+    /// time this said no; when it says no, the caller stats it now.
+    fn unchanged(&mut self, path: &std::path::Path) -> bool {
+        match self {
+            PidWatch::Watched(w) if !w.lost() => return w.unchanged(),
+            PidWatch::Refused(left) if *left > 0 => {
+                *left -= 1;
+                return false;
+            }
+            _ => {}
+        }
+        *self = match PidfileWatch::new(path) {
+            Some(mut w) => {
+                // Its first answer is no: the stat that follows is the
+                // one the watch's events are news against.
+                let _ = w.unchanged();
+                PidWatch::Watched(w)
+            }
+            None => PidWatch::Refused(RESTAT_EVERY),
+        };
+        false
+    }
 }
 
 /// What lets the next run of a steady check skip the pidfile read and the
@@ -130,8 +170,10 @@ impl ProcessProbe {
     pub fn forget(&self) {
         let mut memory = self.inner.memory();
         let gone = memory.last.or(memory.gone);
+        let watch = std::mem::take(&mut memory.watch);
         *memory = Memory {
             gone,
+            watch,
             ..Memory::default()
         };
     }
@@ -223,7 +265,7 @@ impl Inner {
     /// One blocking run: locate, prove, measure.
     fn check(&self, table: Option<&ProcessTable>) -> Outcome {
         let mut memory = self.memory();
-        let found = match self.steady(&memory) {
+        let found = match self.steady(&mut memory) {
             Some(found) => found,
             None => {
                 memory.held = None;
@@ -250,7 +292,7 @@ impl Inner {
     /// The run of a steady check, or None when the full path is needed.
     fn check_steady(&self, table: Option<&ProcessTable>) -> Option<Outcome> {
         let mut memory = self.memory();
-        let found = self.steady(&memory)?;
+        let found = self.steady(&mut memory)?;
         Some(self.measured(&mut memory, &found, table))
     }
 
@@ -322,15 +364,28 @@ impl Inner {
     /// then skips the process table: a newer process cannot be the oldest
     /// match (one older than the held one that starts to match later, by
     /// rewriting its command line, is picked up once the held one ends).
-    fn steady(&self, memory: &Memory) -> Option<Found> {
+    /// A watched pidfile is stat'ed only after an event in its directory;
+    /// one found changed lets the held process go (a second call in the
+    /// same run, told nothing new by the watch, must not trust it).
+    fn steady(&self, memory: &mut Memory) -> Option<Found> {
         let held = memory.held.as_ref()?;
         if memory.last.map(|p| p.facts) != Some(held.facts) {
             return None;
         }
         let pidfile_mtime = match &self.locator {
             Locator::Pidfile(path) => {
-                let key = FileKey::at(path).ok()?;
-                (held.pidfile == Some(key)).then_some(Some(key.mtime))?
+                let held_key = held.pidfile;
+                let key = match memory.watch.unchanged(path) {
+                    true => held_key,
+                    false => FileKey::at(path).ok(),
+                };
+                match key.filter(|k| held_key == Some(*k)) {
+                    Some(key) => Some(key.mtime),
+                    None => {
+                        memory.held = None;
+                        return None;
+                    }
+                }
             }
             Locator::Pid(_) => None,
             Locator::Matching(re) => held.still_matches(re).then_some(None)?,
@@ -362,7 +417,7 @@ impl Probe for ProcessProbe {
             let due = !inner.needs.tree && {
                 let mut memory = inner.memory();
                 if !memory.samples.tree_due() {
-                    if let Some(found) = inner.steady(&memory) {
+                    if let Some(found) = inner.steady(&mut memory) {
                         return inner.measured(&mut memory, &found, None);
                     }
                     false
@@ -845,5 +900,168 @@ mod tests {
             Needs::default(),
         );
         assert_eq!(probe.run().await.status, Status::Missing);
+    }
+
+    /// Whether the probe's pidfile is watched (not stat'ed each cycle).
+    fn watched(probe: &ProcessProbe) -> bool {
+        matches!(&probe.inner.memory().watch, PidWatch::Watched(w) if !w.lost())
+    }
+
+    /// The next run of `probe` reports `pid` (past the events' drain).
+    async fn follows(probe: &ProcessProbe, pid: u32) {
+        std::thread::sleep(Duration::from_millis(5));
+        let out = probe.run().await;
+        assert_eq!(out.process.map(|p| p.pid), Some(pid), "{}", out.reason);
+    }
+
+    /// A hard link to `pidfile` in another directory: a write through it
+    /// shows no event in the pidfile's directory. (The link itself may
+    /// show one: the caller runs its probe once before writing.)
+    fn link_elsewhere(pidfile: &Path, other: &Path) -> std::path::PathBuf {
+        let link = other.join("link.pid");
+        fs::hard_link(pidfile, &link).unwrap();
+        link
+    }
+
+    /// A watched pidfile is not stat'ed while its directory is quiet (a
+    /// write the watch cannot see goes unnoticed until the periodic
+    /// stat), and is read again the run after it is rewritten.
+    #[tokio::test]
+    async fn a_watched_pidfile_is_read_again_after_an_event_and_only_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        let path = dir.path().join("svc.pid");
+        let (first, second, third) = (sleeper("30"), sleeper("30"), sleeper("30"));
+        write_pidfile(&path, &first.id().to_string());
+        let probe = pidfile_probe(&path);
+        follows_steadily(&probe, first.id()).await;
+        assert!(watched(&probe), "the pidfile's directory is watched");
+        // Rewritten in place: followed the next run.
+        std::thread::sleep(Duration::from_millis(20));
+        write_pidfile(&path, &second.id().to_string());
+        follows(&probe, second.id()).await;
+        follows_steadily(&probe, second.id()).await;
+        // Rewritten behind the watch's back: the held process is trusted
+        // until the periodic stat, which then follows the pidfile.
+        let link = link_elsewhere(&path, other.path());
+        follows(&probe, second.id()).await;
+        std::thread::sleep(Duration::from_millis(20));
+        fs::write(&link, third.id().to_string()).unwrap();
+        let mut runs = 0;
+        loop {
+            let out = probe.run().await;
+            runs += 1;
+            if out.process.map(|p| p.pid) == Some(third.id()) {
+                break;
+            }
+            assert_eq!(out.process.map(|p| p.pid), Some(second.id()));
+            assert!(runs <= usize::from(RESTAT_EVERY) + 1, "never stat'ed again");
+        }
+        assert!(runs > 1, "stat'ed without an event: {runs} runs");
+        for child in [first, second, third] {
+            end(child);
+        }
+    }
+
+    /// Deleted, then written again; then a new file renamed into place
+    /// (how most daemons write theirs): each followed the next run.
+    #[tokio::test]
+    async fn a_watched_pidfile_deleted_recreated_or_renamed_into_place_is_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("svc.pid");
+        let (first, second, third) = (sleeper("30"), sleeper("30"), sleeper("30"));
+        write_pidfile(&path, &first.id().to_string());
+        let probe = pidfile_probe(&path);
+        follows_steadily(&probe, first.id()).await;
+        assert!(watched(&probe));
+        fs::remove_file(&path).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        let out = probe.run().await;
+        assert_eq!(out.status, Status::Missing, "{}", out.reason);
+        write_pidfile(&path, &second.id().to_string());
+        follows(&probe, second.id()).await;
+        follows_steadily(&probe, second.id()).await;
+        let tmp = dir.path().join(".svc.pid.new");
+        write_pidfile(&tmp, &third.id().to_string());
+        fs::rename(&tmp, &path).unwrap();
+        follows(&probe, third.id()).await;
+        follows_steadily(&probe, third.id()).await;
+        assert!(watched(&probe));
+        for child in [first, second, third] {
+            end(child);
+        }
+    }
+
+    /// The pidfile's directory removed and made again: the watch is lost,
+    /// the check stats, and watches the new directory once it is back.
+    #[tokio::test]
+    async fn a_pidfile_whose_directory_is_replaced_is_followed_and_watched_again() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("run");
+        fs::create_dir(&dir).unwrap();
+        let path = dir.join("svc.pid");
+        let (first, second, third) = (sleeper("30"), sleeper("30"), sleeper("30"));
+        write_pidfile(&path, &first.id().to_string());
+        let probe = pidfile_probe(&path);
+        follows_steadily(&probe, first.id()).await;
+        assert!(watched(&probe));
+        fs::remove_dir_all(&dir).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        let out = probe.run().await;
+        assert_eq!(out.status, Status::Missing, "{}", out.reason);
+        fs::create_dir(&dir).unwrap();
+        write_pidfile(&path, &second.id().to_string());
+        follows(&probe, second.id()).await;
+        follows_steadily(&probe, second.id()).await;
+        // The same directory moved away and another put in its place.
+        let old = root.path().join("run.old");
+        fs::rename(&dir, &old).unwrap();
+        fs::create_dir(&dir).unwrap();
+        write_pidfile(&path, &third.id().to_string());
+        follows(&probe, third.id()).await;
+        // Watched again: a rewrite is followed the next run.
+        follows_steadily(&probe, third.id()).await;
+        let mut runs = 0;
+        while !watched(&probe) {
+            runs += 1;
+            assert!(runs <= RESTAT_EVERY + 1, "never watched again");
+            follows(&probe, third.id()).await;
+        }
+        write_pidfile(&path, &second.id().to_string());
+        follows(&probe, second.id()).await;
+        for child in [first, second, third] {
+            end(child);
+        }
+    }
+
+    /// A directory refused a watch (here by the test's hook, as one on NFS
+    /// or out of watches would be): its pidfile is stat'ed every cycle and
+    /// even a change no event shows is followed the next run.
+    #[tokio::test]
+    async fn a_pidfile_in_a_directory_refused_a_watch_is_stat_ed_every_cycle() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        crate::pidfile_watch::REFUSED
+            .lock()
+            .unwrap()
+            .push(dir.path().to_path_buf());
+        let path = dir.path().join("svc.pid");
+        let (first, second) = (sleeper("30"), sleeper("30"));
+        write_pidfile(&path, &first.id().to_string());
+        let probe = pidfile_probe(&path);
+        follows_steadily(&probe, first.id()).await;
+        assert!(
+            matches!(probe.inner.memory().watch, PidWatch::Refused(_)),
+            "{:?}",
+            probe.inner.memory().watch
+        );
+        let link = link_elsewhere(&path, other.path());
+        follows(&probe, first.id()).await;
+        std::thread::sleep(Duration::from_millis(20));
+        fs::write(&link, second.id().to_string()).unwrap();
+        follows(&probe, second.id()).await;
+        for child in [first, second] {
+            end(child);
+        }
     }
 }
