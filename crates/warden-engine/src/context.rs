@@ -103,10 +103,15 @@ impl EngineContext {
     /// Runs a probe under the global cap and within `timeout`: a hanging
     /// probe costs its own check a timeout and nobody else anything.
     pub async fn probe(&self, probe: &dyn Probe, timeout: Duration) -> Outcome {
-        let _permit = self.probes.acquire().await;
         // A probe with a longer limit of its own (a program's `with
         // timeout`) keeps it; it kills what it runs at that limit.
         let timeout = probe.timeout().map_or(timeout, |own| own.max(timeout));
+        // What checks share (the process table) is waited for outside the
+        // cap, by all of them at once; the run then takes it at once.
+        if let Some(ready) = probe.prepare() {
+            let _ = tokio::time::timeout(timeout, ready).await;
+        }
+        let _permit = self.probes.acquire().await;
         let mut run = probe.run();
         // A probe done at its first poll (a steady process check's few
         // reads) needs no timer: making one read the clock and took the
@@ -329,6 +334,66 @@ mod tests {
         assert_eq!(gate.most.load(Ordering::SeqCst), 2);
         assert_eq!(shared.probes.used.load(Ordering::SeqCst), 0);
         assert_eq!(shared.probes.waiting.load(Ordering::SeqCst), 0);
+    }
+
+    /// A probe whose run is ready at once once what it shares is (its
+    /// `prepare` waits until told).
+    #[derive(Debug)]
+    struct Shares {
+        ready: Arc<Notify>,
+    }
+
+    impl Probe for Shares {
+        fn kind(&self) -> &'static str {
+            "process"
+        }
+
+        fn run(&self) -> BoxFuture<'_, Outcome> {
+            Box::pin(async { Outcome::ok("shared") })
+        }
+
+        fn prepare(&self) -> Option<BoxFuture<'_, ()>> {
+            Some(Box::pin(self.ready.notified()))
+        }
+    }
+
+    /// Probes waiting for what they share hold no place under the cap: a
+    /// probe with nothing to wait for runs meanwhile, and all of them run
+    /// once it is ready.
+    #[tokio::test]
+    async fn probes_waiting_for_what_they_share_leave_the_cap_free() {
+        let shared = Arc::new(EngineContext::new(
+            Default::default(),
+            Default::default(),
+            Default::default(),
+            Vec::new(),
+            1,
+        ));
+        let probe = Arc::new(Shares {
+            ready: Arc::new(Notify::new()),
+        });
+        let mut runs = tokio::task::JoinSet::new();
+        for _ in 0..3 {
+            let (shared, probe) = (shared.clone(), probe.clone());
+            runs.spawn(async move { shared.probe(&*probe, Duration::from_secs(30)).await });
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let other = tokio::time::timeout(
+            Duration::from_secs(5),
+            shared.probe(&Hangs, Duration::from_millis(20)),
+        )
+        .await;
+        assert!(other.is_ok(), "the waiting probes held the only place");
+        assert_eq!(shared.probes.used.load(Ordering::SeqCst), 0);
+        assert!(
+            runs.try_join_next().is_none(),
+            "ran before what it shares was ready"
+        );
+        probe.ready.notify_waiters();
+        let all = tokio::time::timeout(Duration::from_secs(5), runs.join_all()).await;
+        for out in all.expect("a probe never ran") {
+            assert_eq!(out.reason, "shared");
+        }
     }
 
     #[test]

@@ -24,4 +24,13 @@ pub trait Probe: Send + Sync + std::fmt::Debug {
     fn timeout(&self) -> Option<std::time::Duration> {
         None
     }
+
+    /// What the next run will wait for that many checks share (a process
+    /// table), to be awaited before the run takes its place under the
+    /// scheduler's cap on probes in flight; None when nothing. Waiting
+    /// under the cap, the 10,000 checks of a first cycle were let through
+    /// to the one table 256 at a time, each place handed on to the next.
+    fn prepare(&self) -> Option<BoxFuture<'_, ()>> {
+        None
+    }
 }

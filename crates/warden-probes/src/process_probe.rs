@@ -404,6 +404,19 @@ impl Probe for ProcessProbe {
         "process"
     }
 
+    /// A `matching` check that must find its process: the answered
+    /// table, read once for all such checks of the cycle.
+    fn prepare(&self) -> Option<BoxFuture<'_, ()>> {
+        let inner = &*self.inner;
+        if inner.watch.is_none() || inner.memory().held.is_some() {
+            return None;
+        }
+        Some(Box::pin(async move {
+            // An error is the run's to report.
+            let _ = inner.table.get_matching().await;
+        }))
+    }
+
     fn run(&self) -> BoxFuture<'_, Outcome> {
         // Borrowed, not cloned: an atomic on the probe's own cold cache
         // line, each cycle of each check, for nothing.
@@ -422,7 +435,11 @@ impl Probe for ProcessProbe {
                     }
                     false
                 } else {
-                    true
+                    // A `matching` check without its process reads the
+                    // answered table below, which gives the tree as well:
+                    // a plain table first put each check of a first cycle
+                    // through the table's lock twice.
+                    memory.held.is_some() || !inner.locator.needs_table()
                 }
             };
             let for_status = if due {
@@ -861,6 +878,29 @@ mod tests {
             Needs::default(),
         );
         assert_eq!(probe.run().await.status, Status::Missing);
+    }
+
+    #[tokio::test]
+    async fn a_first_match_reports_its_tree_from_the_answered_table() {
+        use std::os::unix::process::CommandExt;
+        // A shell with one child: the pattern matches the shell alone.
+        let shell = Command::new("sh")
+            .args(["-c", "sleep 33.5 & wait"])
+            .stdout(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let re = crate::pattern::Pattern::new(r"^sh -c sleep 33\.5").unwrap();
+        let table = Arc::new(TableCache::default());
+        let probe = ProcessProbe::new(Locator::Matching(re.into()), table, Needs::default());
+        let out = probe.run().await;
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", shell.id())])
+            .status();
+        end(shell);
+        assert_eq!(out.status, Status::Ok, "{}", out.reason);
+        assert_eq!(out.value(crate::Metric::Children), Some(1.0));
     }
 
     #[tokio::test]

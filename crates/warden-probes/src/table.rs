@@ -8,8 +8,10 @@
 use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
 
 use crate::match_index::{Index, Scratch, Watch, Watched};
 use crate::pattern::Pattern;
@@ -271,19 +273,63 @@ impl Cmdlines {
 }
 
 /// The shared snapshot: at most one scan per `max_age`, however many checks
-/// ask. Concurrent askers wait for the one scan in flight, and so does an
-/// asker that comes after one gave up (its probe timed out): the scan holds
-/// the lock until it ends, so a starved machine never has two scans (each
-/// a blocking thread and a whole table) running at once.
+/// ask. One caller at a time scans, holding the scan lock until the scan
+/// ends (also when that caller gave up: its probe timed out), so a starved
+/// machine never has two scans (each a blocking thread and a whole table)
+/// running at once. The other askers wait for the scan's end together and
+/// then all read the table it published: queued on the lock instead, the
+/// 10,000 checks of a first cycle were handed it one after another, a
+/// wake-up of a driver each, and askers whose turn came more than
+/// `max_age` after the scan read `/proc` again.
 #[derive(Debug)]
 pub struct TableCache {
     max_age: Duration,
-    current: Arc<tokio::sync::Mutex<Option<Arc<ProcessTable>>>>,
+    /// Held by the one scan in flight (and by `invalidate`).
+    scan_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The latest table and when it was published, read without waiting.
+    latest: Arc<Mutex<Option<Published>>>,
+    /// Bumped when a holder of the scan lock is done: the askers that
+    /// found a scan in flight look again.
+    ended: Arc<watch::Sender<u64>>,
     /// The `matching` patterns of the live checks, answered together.
     watched: Arc<Watched>,
     /// A [`RefreshClaim`] is out: one caller reads the table again for
     /// figures that can wait, the others go on without it.
     refreshing: AtomicBool,
+}
+
+tokio::task_local! {
+    /// When the work of the cycle being run began (see [`in_cycle`]).
+    static CYCLE: Instant;
+}
+
+/// Runs `work` as a cycle that began at `began`: a table published since
+/// then serves its process lookups however long it waited for them (its
+/// place under the engine's probe cap, the scan). One table per cycle,
+/// as Monit reads the process table once at the start of each cycle: the
+/// 10,000 checks of a first cycle, let in 256 at a time by the probe cap,
+/// asked for the table after it was read and read it again once it was
+/// `max_age` old, three scans to one cycle.
+pub fn in_cycle<F: std::future::Future>(
+    began: Instant,
+    work: F,
+) -> impl std::future::Future<Output = F::Output> {
+    CYCLE.scope(began, work)
+}
+
+/// A table and when its scan (or its answers) ended.
+#[derive(Debug)]
+struct Published {
+    table: Arc<ProcessTable>,
+    at: Instant,
+}
+
+/// What the latest table is to one asker.
+enum Lookup {
+    Use(Arc<ProcessTable>),
+    /// Fresh, but the watched patterns are not answered on it yet.
+    Answer(Arc<ProcessTable>),
+    Scan,
 }
 
 /// The right to read the table again for figures that can wait a cycle
@@ -300,11 +346,19 @@ impl Drop for RefreshClaim<'_> {
     }
 }
 
+/// The slot of the latest table, whatever panicked while it was held (a
+/// clone of an `Arc` or a store: it is always whole).
+fn slot(latest: &Mutex<Option<Published>>) -> MutexGuard<'_, Option<Published>> {
+    latest.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl TableCache {
     pub fn new(max_age: Duration) -> TableCache {
         TableCache {
             max_age,
-            current: Arc::new(tokio::sync::Mutex::new(None)),
+            scan_lock: Arc::default(),
+            latest: Arc::default(),
+            ended: Arc::new(watch::Sender::new(0)),
             watched: Arc::default(),
             refreshing: AtomicBool::new(false),
         }
@@ -313,11 +367,10 @@ impl TableCache {
     /// The current snapshot if it is younger than `age`, without waiting:
     /// None when it is older, missing, or being read.
     pub fn fresh(&self, age: Duration) -> Option<Arc<ProcessTable>> {
-        let current = self.current.try_lock().ok()?;
-        current
+        slot(&self.latest)
             .as_ref()
-            .filter(|t| t.taken.elapsed() < age)
-            .map(Arc::clone)
+            .filter(|p| p.table.taken.elapsed() < age)
+            .map(|p| Arc::clone(&p.table))
     }
 
     /// For figures that may stand a cycle longer (a process's tree for
@@ -363,6 +416,32 @@ impl TableCache {
         self.get_with(self.max_age, true, ProcessTable::scan).await
     }
 
+    /// What the latest table is to a caller who asked at `asked` for one
+    /// no older than `age`, answered at the watched patterns' current
+    /// generation when `answered`.
+    fn lookup(&self, age: Duration, asked: Instant, answered: bool) -> Lookup {
+        let generation = answered.then(|| self.watched.generation());
+        let latest = slot(&self.latest);
+        let Some(p) = latest.as_ref() else {
+            return Lookup::Scan;
+        };
+        // A table published since this caller asked (or since its cycle
+        // began) is as fresh as it needs, however long its scan took: at
+        // 10,000 checks on a busy machine the first cycle's askers
+        // outlived `age` and read /proc again.
+        if p.table.taken.elapsed() >= age && p.at < asked {
+            return Lookup::Scan;
+        }
+        match (generation, p.table.answered()) {
+            (None, _) => Lookup::Use(Arc::clone(&p.table)),
+            (Some(want), Some(had)) if had == want => Lookup::Use(Arc::clone(&p.table)),
+            (Some(_), None) => Lookup::Answer(Arc::clone(&p.table)),
+            // Answered before the patterns changed (a reload): the answers
+            // are made once per table, so read a new one.
+            (Some(_), Some(_)) => Lookup::Scan,
+        }
+    }
+
     /// [`TableCache::get_within`] with the scan given (tests slow it down);
     /// `answered`: with the watched patterns answered.
     async fn get_with(
@@ -371,39 +450,48 @@ impl TableCache {
         answered: bool,
         scan: fn() -> io::Result<ProcessTable>,
     ) -> io::Result<Arc<ProcessTable>> {
-        let asked = Instant::now();
-        let mut current = Arc::clone(&self.current).lock_owned().await;
-        let generation = answered.then(|| self.watched.generation());
-        let mut reuse = None;
-        // A table taken since this caller asked is as fresh as it needs,
-        // however long it waited for the lock: at 10,000 checks on a busy
-        // machine the first cycle's askers outlived `age` in the queue
-        // and each batch of them read /proc again.
-        let fresh = |t: &&Arc<ProcessTable>| t.taken.elapsed() < age || t.taken >= asked;
-        if let Some(table) = current.as_ref().filter(fresh) {
-            match (generation, table.answered()) {
-                (None, _) => return Ok(Arc::clone(table)),
-                (Some(want), Some(had)) if had == want => return Ok(Arc::clone(table)),
-                // Fresh but not answered yet: answer it.
-                (Some(_), None) => reuse = Some(Arc::clone(table)),
-                // Answered before the patterns changed (a reload): the
-                // answers are made once per table, so read a new one.
-                (Some(_), Some(_)) => {}
+        let now = Instant::now();
+        let asked = CYCLE
+            .try_with(|began| *began)
+            .map_or(now, |began| began.min(now));
+        // Subscribed before the first look: a scan that ends after it is
+        // seen by `changed` below.
+        let mut ended = self.ended.subscribe();
+        let (guard, reuse) = loop {
+            if let Lookup::Use(table) = self.lookup(age, asked, answered) {
+                return Ok(table);
             }
-        }
+            match Arc::clone(&self.scan_lock).try_lock_owned() {
+                // Looked at again under the lock: a scan may have ended
+                // between the look and the lock.
+                Ok(guard) => match self.lookup(age, asked, answered) {
+                    Lookup::Use(table) => return Ok(table),
+                    Lookup::Answer(table) => break (guard, Some(table)),
+                    Lookup::Scan => break (guard, None),
+                },
+                // A scan is in flight: wait for its end with the other
+                // askers, all woken at once.
+                Err(_) => ended
+                    .changed()
+                    .await
+                    .map_err(|_| io::Error::other("the process table cache is gone"))?,
+            }
+        };
         if reuse.is_none() {
             // The old snapshot goes before the new one is read, not after:
             // two tables of every process at once were the peak of a cycle.
-            *current = None;
+            *slot(&self.latest) = None;
         }
         let watched = answered.then(|| Arc::clone(&self.watched));
+        let latest = Arc::clone(&self.latest);
+        let ended = Arc::clone(&self.ended);
         // The scan and the lock go to a task of their own: when this caller
         // is dropped (a probe timeout), the lock stays held until the scan
         // ends, instead of passing to a caller that would start another
         // scan beside the first (under load they piled up: 254 threads and
         // a heap of half a gigabyte in a soak).
         let scanning = tokio::spawn(async move {
-            let table = tokio::task::spawn_blocking(move || {
+            let read = tokio::task::spawn_blocking(move || {
                 let table = match reuse {
                     Some(table) => table,
                     None => Arc::new(scan()?),
@@ -414,9 +502,17 @@ impl TableCache {
                 Ok::<_, io::Error>(table)
             })
             .await
-            .map_err(io::Error::other)??;
-            *current = Some(Arc::clone(&table));
-            Ok::<_, io::Error>(table)
+            .map_err(io::Error::other)
+            .and_then(|read| read);
+            if let Ok(table) = &read {
+                *slot(&latest) = Some(Published {
+                    table: Arc::clone(table),
+                    at: Instant::now(),
+                });
+            }
+            drop(guard);
+            ended.send_modify(|n| *n = n.wrapping_add(1));
+            read
         });
         scanning.await.map_err(io::Error::other)?
     }
@@ -424,7 +520,10 @@ impl TableCache {
     /// Forgets the snapshot, so the next `get` scans (after an action
     /// started or stopped something).
     pub async fn invalidate(&self) {
-        *self.current.lock().await = None;
+        let guard = self.scan_lock.lock().await;
+        *slot(&self.latest) = None;
+        drop(guard);
+        self.ended.send_modify(|n| *n = n.wrapping_add(1));
     }
 }
 
@@ -674,6 +773,72 @@ mod tests {
     static RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     static MOST: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    /// A scan whose table is taken at once and ready 300 ms later (the
+    /// command lines and answers of a big table), counting its runs.
+    fn long_scan() -> io::Result<ProcessTable> {
+        LONG_SCANS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let table = ProcessTable::from_stats(Vec::new());
+        std::thread::sleep(Duration::from_millis(300));
+        Ok(table)
+    }
+    static LONG_SCANS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn askers_during_a_long_scan_all_take_its_table_however_old_it_is_by_then() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let cache = Arc::new(TableCache::new(Duration::from_millis(100)));
+        let age = Duration::from_millis(100);
+        let first = {
+            let cache = Arc::clone(&cache);
+            tokio::spawn(async move { cache.get_with(age, false, long_scan).await })
+        };
+        // Asked after the table was taken, served 200 ms past `age`: it
+        // was published after they asked, so it is fresh enough for them
+        // (queued on a lock, each of them read /proc again).
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let askers: Vec<_> = (0..200)
+            .map(|_| {
+                let cache = Arc::clone(&cache);
+                tokio::spawn(async move { cache.get_with(age, false, long_scan).await })
+            })
+            .collect();
+        let table = first.await.unwrap().unwrap();
+        for asker in askers {
+            let got = asker.await.unwrap().unwrap();
+            assert!(Arc::ptr_eq(&table, &got), "another table");
+        }
+        assert_eq!(LONG_SCANS.load(SeqCst), 1, "one scan serves them all");
+        // A caller asking now, with the table older than `age`, reads again.
+        let again = cache.get_with(age, false, long_scan).await.unwrap();
+        assert!(!Arc::ptr_eq(&table, &again));
+        assert_eq!(LONG_SCANS.load(SeqCst), 2);
+    }
+
+    /// A quick scan, counting its runs.
+    fn counted_scan() -> io::Result<ProcessTable> {
+        COUNTED_SCANS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(ProcessTable::from_stats(Vec::new()))
+    }
+    static COUNTED_SCANS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    #[tokio::test]
+    async fn a_cycle_takes_a_table_read_since_it_began_however_old_it_is_now() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let age = Duration::from_millis(100);
+        let cache = TableCache::new(age);
+        let began = Instant::now();
+        let table = cache.get_with(age, false, counted_scan).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let same = in_cycle(began, cache.get_with(age, false, counted_scan));
+        assert!(Arc::ptr_eq(&table, &same.await.unwrap()));
+        assert_eq!(COUNTED_SCANS.load(SeqCst), 1, "read since the cycle began");
+        // A cycle that began now, or none, wants a table younger than `age`.
+        let later = in_cycle(Instant::now(), cache.get_with(age, false, counted_scan));
+        let later = later.await.unwrap();
+        assert!(!Arc::ptr_eq(&table, &later));
+        assert_eq!(COUNTED_SCANS.load(SeqCst), 2);
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn askers_that_give_up_do_not_start_scans_beside_the_one_in_flight() {

@@ -100,6 +100,8 @@ pub struct Driver {
     ended: usize,
     /// The tick after the current one, for the board's "next check".
     next: Instant,
+    /// When the current tick began (one clock read a tick, not a check).
+    began: std::time::Instant,
 }
 
 impl Driver {
@@ -125,6 +127,7 @@ impl Driver {
             woken,
             ended: 0,
             next: Instant::now(),
+            began: std::time::Instant::now(),
         }
     }
 
@@ -152,6 +155,7 @@ impl Driver {
 
     /// Runs every idle check's cycle; a busy one owes it.
     fn tick(&mut self) {
+        self.began = std::time::Instant::now();
         for place in 0..self.slots.len() {
             self.tick_one(place);
         }
@@ -258,10 +262,16 @@ impl Driver {
         // tasks of their own once it ran out. One future per kind of job:
         // a tick's is the evaluation's size, not a command's (actions).
         let mut work: Work = match job {
-            Job::Tick => Box::pin(tokio::task::unconstrained(async move {
-                task.tick(next).await;
-                task
-            })),
+            // A tick's lookups in the process table count from the tick: a
+            // table read since serves them (one a cycle, as Monit's),
+            // however long they wait under the probe cap.
+            Job::Tick => Box::pin(tokio::task::unconstrained(warden_probes::table::in_cycle(
+                self.began,
+                async move {
+                    task.tick(next).await;
+                    task
+                },
+            ))),
             Job::Exited => Box::pin(tokio::task::unconstrained(async move {
                 if task.after_exit().await {
                     task.ctx.status.scheduled(task.id(), next);
