@@ -204,7 +204,10 @@ impl CheckTask {
     async fn wait_for(&mut self, running: bool, limit: Duration) -> bool {
         let end = Instant::now() + limit;
         loop {
-            match self.probe_subject(true).await {
+            // Each poll is a cycle of its own: the tick's table (read
+            // before the program ran) must not serve it.
+            let poll = warden_probes::table::in_cycle(Instant::now(), self.probe_subject(true));
+            match poll.await {
                 Some((o, _)) if o.is_ok() == running => return true,
                 None => return true,
                 _ if Instant::now() >= end => return false,
