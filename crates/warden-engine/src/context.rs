@@ -106,10 +106,23 @@ impl EngineContext {
         // A probe with a longer limit of its own (a program's `with
         // timeout`) keeps it; it kills what it runs at that limit.
         let timeout = probe.timeout().map_or(timeout, |own| own.max(timeout));
+        let gave_no_answer = || {
+            Outcome::failed(
+                Status::Timeout,
+                format!(
+                    "probe timeout: the {} probe gave no answer within {} s",
+                    probe.kind(),
+                    timeout.as_secs_f64()
+                ),
+            )
+        };
         // What checks share (the process table) is waited for outside the
-        // cap, by all of them at once; the run then takes it at once.
+        // cap, by all of them at once; the run then takes it at once. The
+        // wait is the probe's: past its limit, the probe gave no answer.
         if let Some(ready) = probe.prepare() {
-            let _ = tokio::time::timeout(timeout, ready).await;
+            if tokio::time::timeout(timeout, ready).await.is_err() {
+                return gave_no_answer();
+            }
         }
         let _permit = self.probes.acquire().await;
         let mut run = probe.run();
@@ -120,17 +133,9 @@ impl EngineContext {
         if let Poll::Ready(outcome) = first {
             return outcome;
         }
-        match tokio::time::timeout(timeout, run).await {
-            Ok(outcome) => outcome,
-            Err(_) => Outcome::failed(
-                Status::Timeout,
-                format!(
-                    "probe timeout: the {} probe gave no answer within {} s",
-                    probe.kind(),
-                    timeout.as_secs_f64()
-                ),
-            ),
-        }
+        tokio::time::timeout(timeout, run)
+            .await
+            .unwrap_or_else(|_| gave_no_answer())
     }
 }
 
