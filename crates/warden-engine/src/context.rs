@@ -119,10 +119,10 @@ impl EngineContext {
         // What checks share (the process table) is waited for outside the
         // cap, by all of them at once; the run then takes it at once. The
         // wait is the probe's: past its limit, the probe gave no answer.
-        if let Some(ready) = probe.prepare() {
-            if tokio::time::timeout(timeout, ready).await.is_err() {
-                return gave_no_answer();
-            }
+        if let Some(ready) = probe.prepare()
+            && tokio::time::timeout(timeout, ready).await.is_err()
+        {
+            return gave_no_answer();
         }
         let _permit = self.probes.acquire().await;
         let mut run = probe.run();
@@ -399,6 +399,30 @@ mod tests {
         for out in all.expect("a probe never ran") {
             assert_eq!(out.reason, "shared");
         }
+    }
+
+    /// A probe whose shared part never gets ready gave no answer within
+    /// its limit, and never ran.
+    #[tokio::test]
+    async fn a_wait_for_what_probes_share_counts_against_the_limit() {
+        let shared = EngineContext::new(
+            Default::default(),
+            Default::default(),
+            Default::default(),
+            Vec::new(),
+            1,
+        );
+        let probe = Shares {
+            ready: Arc::new(Notify::new()),
+        };
+        let out = tokio::time::timeout(
+            Duration::from_secs(5),
+            shared.probe(&probe, Duration::from_millis(50)),
+        )
+        .await
+        .expect("the wait outlived the probe's limit");
+        assert_eq!(out.status, Status::Timeout, "{}", out.reason);
+        assert!(out.reason.contains("gave no answer"), "{}", out.reason);
     }
 
     #[test]
