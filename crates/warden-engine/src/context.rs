@@ -246,6 +246,17 @@ mod tests {
     use super::*;
     use warden_probes::BoxFuture;
 
+    /// A context with nothing configured and `cap` probes in flight.
+    fn bare(cap: usize) -> EngineContext {
+        EngineContext::new(
+            Default::default(),
+            Default::default(),
+            Default::default(),
+            Vec::new(),
+            cap,
+        )
+    }
+
     #[derive(Debug)]
     struct Hangs;
 
@@ -261,13 +272,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_probe_past_its_limit_is_a_probe_timeout_not_a_failure() {
-        let shared = EngineContext::new(
-            Default::default(),
-            Default::default(),
-            Default::default(),
-            Vec::new(),
-            1,
-        );
+        let shared = bare(1);
         let out = shared.probe(&Hangs, Duration::from_millis(20)).await;
         assert_eq!(out.status, Status::Timeout);
         assert!(
@@ -305,13 +310,7 @@ mod tests {
     /// once places are given back.
     #[tokio::test]
     async fn the_cap_holds_and_a_freed_place_wakes_a_waiting_probe() {
-        let shared = Arc::new(EngineContext::new(
-            Default::default(),
-            Default::default(),
-            Default::default(),
-            Vec::new(),
-            2,
-        ));
+        let shared = Arc::new(bare(2));
         let gate = Arc::new(Gate {
             open: Arc::new(Notify::new()),
             now: Arc::new(AtomicUsize::new(0)),
@@ -367,13 +366,7 @@ mod tests {
     /// once it is ready.
     #[tokio::test]
     async fn probes_waiting_for_what_they_share_leave_the_cap_free() {
-        let shared = Arc::new(EngineContext::new(
-            Default::default(),
-            Default::default(),
-            Default::default(),
-            Vec::new(),
-            1,
-        ));
+        let shared = Arc::new(bare(1));
         let probe = Arc::new(Shares {
             ready: Arc::new(Notify::new()),
         });
@@ -405,13 +398,7 @@ mod tests {
     /// its limit, and never ran.
     #[tokio::test]
     async fn a_wait_for_what_probes_share_counts_against_the_limit() {
-        let shared = EngineContext::new(
-            Default::default(),
-            Default::default(),
-            Default::default(),
-            Vec::new(),
-            1,
-        );
+        let shared = bare(1);
         let probe = Shares {
             ready: Arc::new(Notify::new()),
         };
